@@ -1778,6 +1778,42 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('moves between tabs with the arrow keys, as a tab list does, the chosen tab alone in the Tab order: sign-in form, Manage Access', async () => {
+    const { context, page } = await open();
+    const focused = () => page.evaluate<string | undefined>('document.activeElement?.textContent?.trim()');
+    await page.goto(base);
+    const user = page.getByRole('tab', { name: 'Tenant user' });
+    await user.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByLabel('Admin token').waitFor();
+    expect(await focused()).toBe('Host administrator');
+    expect(await page.getByRole('tab', { name: 'Host administrator' }).getAttribute('aria-selected')).toBe('true');
+    // What the tab shows is its panel, named by it; Tab goes on into it, not to the other tab.
+    expect(await page.getByRole('tabpanel', { name: 'Host administrator' }).getByLabel('Admin token').count()).toBe(1);
+    await page.keyboard.press('ArrowLeft');
+    await page.getByLabel('Tenant', { exact: true }).waitFor();
+    expect(await focused()).toBe('Tenant user');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement?.id')).toBe('signin-tenant');
+
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    await page.getByRole('tab', { name: 'Users' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('button', { name: 'Add group' }).waitFor();
+    expect(await focused()).toBe('Groups');
+    await page.keyboard.press('End');
+    await page.getByRole('button', { name: 'Add role' }).waitFor();
+    expect(await focused()).toBe('Roles');
+    expect(await page.getByRole('tabpanel', { name: 'Roles' }).getByRole('button', { name: 'Add role' }).count()).toBe(1);
+    // Past the last tab, the first.
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('button', { name: 'Add user' }).waitFor();
+    expect(await focused()).toBe('Users');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Add user');
+    await context.close();
+  });
+
   it("says a refused value above the form in the user's language too, without the API's field name: a time zone in Edit user", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/access/users');

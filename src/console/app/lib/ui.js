@@ -185,6 +185,40 @@ export function SelectField({ id, label, value, onChange, options, error, hint, 
 }
 
 /**
+ * Tabs is a row of tabs (WAI-ARIA's tab pattern): the arrow keys, Home and End move along it and
+ * choose the tab they reach, and only the chosen tab is in the Tab order, so Tab goes from it into
+ * what it shows (`panelId`, a TabPanel). A screen reader tells its user to use the arrow keys on a
+ * tab, which did nothing here. A tab is a link (`href`, a page of its own) or a button (`onSelect`).
+ * @param {{ label?: string, panelId: string, tabs: { id: string, text: string, selected: boolean, href?: string, onSelect?: () => void }[] }} props
+ */
+export function Tabs({ label, panelId, tabs }) {
+  const onKeyDown = (/** @type {KeyboardEvent} */ event) => {
+    const all = /** @type {HTMLElement[]} */ ([.../** @type {HTMLElement} */ (event.currentTarget).querySelectorAll('[role="tab"]')]);
+    const at = all.indexOf(/** @type {HTMLElement} */ (event.target));
+    // The console speaks no right-to-left language: right is next.
+    const to = /** @type {Record<string, number>} */ ({ ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: all.length - 1 })[event.key];
+    if (at < 0 || to === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    const tab = all[(to + all.length) % all.length];
+    tab?.focus();
+    tab?.click();
+  };
+  return html`<div class="tabs" role="tablist" aria-label=${label} onKeyDown=${onKeyDown}>
+    ${tabs.map(({ id, text, selected, href: link, onSelect }) => {
+      const common = { id, role: 'tab', 'aria-selected': selected ? 'true' : 'false', 'aria-controls': panelId, tabindex: selected ? undefined : '-1' };
+      return link === undefined
+        ? html`<button type="button" ...${common} onClick=${onSelect}>${text}</button>`
+        : html`<a href=${link} ...${common}>${text}</a>`;
+    })}
+  </div>`;
+}
+
+/** TabPanel holds what the chosen tab of a Tabs shows, named by that tab. */
+export function TabPanel({ id, tabId, children }) {
+  return html`<div role="tabpanel" id=${id} aria-labelledby=${tabId}>${children}</div>`;
+}
+
+/**
  * copyText puts `text` on the clipboard: through the Clipboard API where the page may use it (https,
  * or the machine itself), else by selecting it in `field` for the browser's copy command, which
  * also works where the console is reached over plain http. Says whether it was copied.

@@ -6,7 +6,7 @@ import { currentLanguage, isolated, t } from '../lib/i18n.js';
 import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Copyable, Dialog, FieldError, TextField, Toggle, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
+import { Banner, Copyable, Dialog, FieldError, TabPanel, Tabs, TextField, Toggle, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
@@ -349,9 +349,13 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
 
   return html`<section class="page">
     <h1>${t('access.title')}</h1>
-    <div class="tabs" role="tablist">
-      ${['users', 'groups', 'roles'].map((name) => html`<a role="tab" href=${href(`/access/${name}`)} aria-selected=${tab === name}>${t(`access.${name}`)}</a>`)}
-    </div>
+    <${Tabs} panelId="access-panel" tabs=${['users', 'groups', 'roles'].map((name) => ({
+      id: `access-tab-${name}`,
+      text: t(`access.${name}`),
+      selected: tab === name,
+      href: href(`/access/${name}`),
+    }))} />
+    <${TabPanel} id="access-panel" tabId=${`access-tab-${tab}`}>
     <${Banner}>${problemText(error)}<//>
     ${
       tab === 'users'
@@ -451,6 +455,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
       </table></div>`
         : null
     }
+    <//>
     ${dialog?.kind === 'user' ? html`<${UserDialog} session=${session} user=${dialog.item} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}
     ${dialog?.kind === 'token' ? html`<${TokenDialog} session=${session} user=${dialog.item} onClose=${() => setDialog(null)} />` : null}
     ${dialog?.kind === 'group' ? html`<${GroupDialog} session=${session} group=${dialog.item} users=${data.users} roles=${data.roles} onClose=${() => setDialog(null)} onSaved=${saved} />` : null}

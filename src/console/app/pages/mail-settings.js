@@ -3,7 +3,7 @@ import { api, fieldErrors } from '../lib/api.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { can, tenantApi } from '../lib/session.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
-import { Banner, Dialog, TextField, Toggle, html, problemText } from '../lib/ui.js';
+import { Banner, Dialog, TabPanel, Tabs, TextField, Toggle, html, problemText } from '../lib/ui.js';
 import { TestMailDialog } from './test-mail.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
@@ -177,9 +177,8 @@ export function MailSettingsPage({ session }) {
 
   return html`<section class="page">
     <h1>${t('settings.title')}</h1>
-    <div class="tabs" role="tablist" aria-label=${t('settings.title')}>
-      <a role="tab" aria-selected="true" href="#/settings/mail">${t('settings.mailTab')}</a>
-    </div>
+    <${Tabs} label=${t('settings.title')} panelId="settings-panel" tabs=${[{ id: 'settings-tab-mail', text: t('settings.mailTab'), selected: true, href: '#/settings/mail' }]} />
+    <${TabPanel} id="settings-panel" tabId="settings-tab-mail">
     <form class="mail-settings" onSubmit=${askThenSave} novalidate>
       ${
         // Without Settings.Edit the form is read only: said once above it, rather than left greyed out unexplained.
@@ -224,6 +223,7 @@ export function MailSettingsPage({ session }) {
           : null
       }
     </form>
+    <//>
     ${
       dialog === 'test'
         ? html`<${TestMailDialog} sendTo=${session.user?.email ?? ''} onClose=${() => setDialog(null)}

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { LANGUAGES, chooseLanguage, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
-import { Banner, SelectField, TextField, html, problemText, useOneAtATime } from '../lib/ui.js';
+import { Banner, SelectField, TabPanel, Tabs, TextField, html, problemText, useOneAtATime } from '../lib/ui.js';
 
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
 /** The id of that tenant: an email's link names its tenant by id, the form shows the name people know. */
@@ -91,18 +91,18 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
     <h1><img src="/console/bell.svg" alt="" width="28" height="28" /> Tocsin</h1>
     <form onSubmit=${submit} aria-labelledby="signin-title">
       <h2 id="signin-title">${t('signIn.title')}</h2>
-      <div class="tabs" role="tablist">
-        <button type="button" role="tab" aria-selected=${mode === 'user'} onClick=${() => setMode('user')}>${t('signIn.user')}</button>
-        <button type="button" role="tab" aria-selected=${mode === 'host'} onClick=${() => setMode('host')}>${t('signIn.host')}</button>
-      </div>
-      ${
+      <${Tabs} panelId="signin-panel" tabs=${[
+        { id: 'signin-tab-user', text: t('signIn.user'), selected: mode === 'user', onSelect: () => setMode('user') },
+        { id: 'signin-tab-host', text: t('signIn.host'), selected: mode === 'host', onSelect: () => setMode('host') },
+      ]} />
+      <${TabPanel} id="signin-panel" tabId=${`signin-tab-${mode}`}>${
         mode === 'user'
           ? html`<${TextField} id="signin-tenant" label=${t('signIn.tenant')} value=${tenant} onInput=${setTenant} required autocomplete="organization" />
             <${TextField} id="signin-email" label=${t('signIn.email')} type="email" value=${email} onInput=${setEmail} required autocomplete="username" />
             <${TextField} id="signin-password" label=${t('signIn.password')} type="password" value=${password} onInput=${setPassword} required autocomplete="current-password" />`
           : html`<${TextField} id="signin-token" label=${t('signIn.adminToken')} type="password" value=${adminToken} onInput=${setAdminToken} required autocomplete="off"
             hint=${t('signIn.adminTokenHint')} />`
-      }
+      }<//>
       <${Banner}>${error}<//>
       ${error ? null : html`<${Banner} kind="warning">${notice}<//>`}
       <div class="actions"><button type="submit" aria-busy=${busy}>${t('signIn.submit')}</button></div>
