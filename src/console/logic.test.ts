@@ -142,6 +142,15 @@ describe('console decisions', () => {
     }
   });
 
+  it("says with the Gmail preset, in every language, that the Default From Address must be the Gmail address, as the seed's Gmail steps do", async () => {
+    // Gmail puts the signed-in account's address in place of any other From (but a verified alias): the
+    // seed's step 16 says the From address must be the one of step 2, so the preset says it too.
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(strings['preset.gmailNote']?.toLowerCase(), language).toContain((strings['mail.fromAddress'] as string).toLowerCase());
+    }
+  });
+
   it('explains a failed test by its stage, code and words, and says when the server calls it temporary', async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const why = (stage: string, message: string, code?: number) => failureReasons({ stage, message, code });
