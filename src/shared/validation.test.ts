@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstKnownZone, isEmailAddress } from './validation.js';
+import { firstKnownZone, isEmailAddress, INSTANT_RANGE_MESSAGE, isoInstant } from './validation.js';
 
 describe('firstKnownZone', () => {
   it('is the first stored zone the runtime knows, passing over unknown and missing ones, else UTC', () => {
@@ -28,5 +28,20 @@ describe('isEmailAddress, internationalized domains', () => {
     const invalid = [`ops@é${'a'.repeat(62)}.de`, `ops@${'ü'.repeat(63)}.de`, 'ops@xn--zz.example'];
     expect(valid.map(isEmailAddress)).toEqual(valid.map(() => true));
     expect(invalid.map(isEmailAddress)).toEqual(invalid.map(() => false));
+  });
+});
+
+describe('isoInstant', () => {
+  it('refuses a year of more than four digits with the one error that says what to write, not also the range', () => {
+    // Date.parse reads +275760-… (the largest Date), so the range's check also failed and the 400 listed
+    // "must be a date and time…" and "must fall within the years 0000 to 9999" for the same field.
+    for (const written of ['+275760-09-13T00:00:00Z', '+010000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z']) {
+      const issues = isoInstant.safeParse(written).error?.issues ?? [];
+      expect(
+        issues.map((issue) => issue.message),
+        written,
+      ).toEqual(['must be a date and time with its offset from UTC, such as 2026-03-01T09:00:00+01:00 or 2026-03-01T08:00:00Z']);
+    }
+    expect(isoInstant.safeParse('9999-12-31T23:59:59-14:00').error?.issues.map((issue) => issue.message)).toEqual([INSTANT_RANGE_MESSAGE]);
   });
 });
