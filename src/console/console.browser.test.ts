@@ -1814,6 +1814,33 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("marks each language's name as of its language, for a screen reader's voice: the language lists, Manage Access and Tenants", async () => {
+    const { context, page } = await open();
+    const marked = (selector: string) => page.locator(selector).evaluateAll((all) => all.map((e) => [e.textContent, e.getAttribute('lang')]));
+    await page.goto(base);
+    await page.locator('#signin-language').waitFor();
+    expect(await marked('#signin-language option')).toEqual([
+      ['English', 'en'],
+      ['Français', 'fr'],
+      ['Deutsch', 'de'],
+      ['Español', 'es'],
+      ['日本語', 'ja'],
+    ]);
+    await signIn(page, 'marie@acme.example', '#/access/users');
+    // viewer@acme.example reads German: its Langue cell says Deutsch, in German, on this French page.
+    const viewer = page.locator('main tbody tr', { hasText: 'viewer@acme.example' });
+    expect(await viewer.locator('[lang="de"]').textContent()).toBe('Deutsch');
+    await page.getByRole('button', { name: 'Ajouter un utilisateur' }).click();
+    expect(await marked('#user-language option[value="ja"]')).toEqual([['日本語', 'ja']]);
+    // The tenant's default is a French phrase: it takes the page's language.
+    expect(await marked('#user-language option[value=""]')).toEqual([['Celle du locataire', null]]);
+    await context.close();
+    const host = await open();
+    await signInAsHost(host.page);
+    expect(await host.page.locator('main tbody tr', { hasText: 'globex' }).first().locator('[lang="es"]').textContent()).toBe('Español');
+    await host.context.close();
+  });
+
   it("says a refused value above the form in the user's language too, without the API's field name: a time zone in Edit user", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/access/users');

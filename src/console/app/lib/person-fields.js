@@ -2,8 +2,23 @@
 import { LANGUAGES, t } from './i18n.js';
 import { SelectField, TextField, html } from './ui.js';
 
-/** languageOptions are the language choices ([value, text] pairs): the tenant's default (empty), then every supported language. */
-export const languageOptions = () => [['', t('access.tenantDefault')], ...LANGUAGES.map((code) => [code, t(`lang.${code}`)])];
+/**
+ * languageChoices are the supported languages as SelectField's options, each named in its own words
+ * and marked as of its language ([code, name, code]), so a screen reader says 'Deutsch' with a German
+ * voice on a Japanese page, rather than spelling it out in Japanese.
+ */
+export const languageChoices = () => LANGUAGES.map((code) => [code, t(`lang.${code}`), code]);
+
+/** languageOptions are the language choices: the tenant's default (empty), then every supported language. */
+export const languageOptions = () => [['', t('access.tenantDefault')], ...languageChoices()];
+
+/**
+ * LanguageName is a language's name in its own words, marked as of that language (as languageChoices' are).
+ * @param {{ code: string }} props
+ */
+export function LanguageName({ code }) {
+  return html`<span lang=${code}>${t(`lang.${code}`)}</span>`;
+}
 
 /**
  * LanguageField picks a language, or the tenant's default (the empty value).

@@ -174,12 +174,12 @@ export function FilterField({ value, onCommit, ...rest }) {
     onCommit(/** @type {HTMLInputElement} */ (event.currentTarget).value)} />`;
 }
 
-/** SelectField is a labelled select; options are [value, text] pairs. */
+/** SelectField is a labelled select; options are [value, text] pairs, or [value, text, lang] for a text in another language than the page's. */
 export function SelectField({ id, label, value, onChange, options, error, hint, ...rest }) {
   return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
     <select id=${id} name=${id} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${describedBy(id, error, hint)}
       onChange=${(event) => onChange(event.currentTarget.value)} ...${rest}>
-      ${options.map(([optionValue, text]) => html`<option value=${optionValue}>${text}</option>`)}
+      ${options.map(([optionValue, text, lang]) => html`<option value=${optionValue} lang=${lang}>${text}</option>`)}
     </select>
   <//>`;
 }

@@ -3,7 +3,7 @@ import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { currentLanguage, isolated, t } from '../lib/i18n.js';
-import { LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
+import { LanguageField, LanguageName, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
 import { Banner, Copyable, Dialog, FieldError, TabPanel, Tabs, TextField, Toggle, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
@@ -372,7 +372,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.users.map(
           (user) => html`<tr key=${user.id}>
-          <td>${user.email}<${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? t(`lang.${user.language}`) : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
+          <td>${user.email}<${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? html`<${LanguageName} code=${user.language} />` : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
           <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? ', ' : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
@@ -410,7 +410,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
-          <td>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? t(`lang.${group.language}`) : ''}</td>
+          <td>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? html`<${LanguageName} code=${group.language} />` : ''}</td>
           <td>${group.members.map(userEmail).join(', ')}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
           <td class="row-actions"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { browserTimeZone, formatTime } from '../lib/format.js';
-import { LANGUAGES, currentLanguage, formatNumber, t } from '../lib/i18n.js';
-import { TimeZoneField } from '../lib/person-fields.js';
+import { currentLanguage, formatNumber, t } from '../lib/i18n.js';
+import { LanguageName, TimeZoneField, languageChoices } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
 import { useLastAsked } from '../lib/last-asked.js';
@@ -40,7 +40,7 @@ function TenantDialog({ tenant, onClose, onSaved }) {
       <${TextField} id="tenant-displayName" label=${t('tenants.displayName')} value=${form.displayName} onInput=${set('displayName')} error=${errors.displayName} />
       <${TimeZoneField} id="tenant-timeZone" value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} />
       <${SelectField} id="tenant-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language}
-        options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])} />
+        options=${languageChoices()} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('save')}</button></div>
     </form>
@@ -127,7 +127,7 @@ export function TenantsPage({ onChanged }) {
         <th scope="col">${t('language')}</th><th scope="col">${t('tenants.alerts24h')}</th><th scope="col">${t('tenants.mail24h')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
       <tbody>${tenants.map(
         (tenant) => html`<tr key=${tenant.id}><td>${tenant.name}</td><td>${tenant.displayName}</td><td>${tenant.timeZone}</td>
-        <td>${t(`lang.${tenant.language}`)}</td><${ActivityCells} activity=${activityOf(tenant)} /><td class="nowrap">${formatTime(tenant.createdAt)}</td>
+        <td><${LanguageName} code=${tenant.language} /></td><${ActivityCells} activity=${activityOf(tenant)} /><td class="nowrap">${formatTime(tenant.createdAt)}</td>
         <td class="nowrap"><button type="button" class="link" onClick=${() => setDialog({ tenant })}>${t('edit')}</button>
           <button type="button" class="link danger" onClick=${() => remove(tenant)}>${t('delete')}</button></td></tr>`,
       )}</tbody>

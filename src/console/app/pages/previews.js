@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
-import { LANGUAGES, currentLanguage, t } from '../lib/i18n.js';
+import { currentLanguage, t } from '../lib/i18n.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
+import { languageChoices } from '../lib/person-fields.js';
 import { tenantApi } from '../lib/session.js';
 import { Banner, ScrollPre, SelectField, html, problemText } from '../lib/ui.js';
 
@@ -44,7 +45,7 @@ export function PreviewsPage({ session }) {
     <h1>${t('previews.title')}</h1>
     <form class="filters" onSubmit=${(event) => event.preventDefault()}>
       <${SelectField} id="preview-kind" label=${t('previews.kind')} value=${kind} onChange=${setKind} options=${KINDS.map((k) => [k, t(`kind.${k}`)])} />
-      <${SelectField} id="preview-language" label=${t('language')} value=${language} onChange=${setLanguage} options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])} />
+      <${SelectField} id="preview-language" label=${t('language')} value=${language} onChange=${setLanguage} options=${languageChoices()} />
       <${SelectField} id="preview-view" label=${t('previews.format')} value=${view} onChange=${setView} options=${[['html', 'HTML'], ['text', t('previews.text')]]} />
     </form>
     <${Banner}>${problemText(error)}<//>

@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
-import { LANGUAGES, chooseLanguage, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
+import { chooseLanguage, currentLanguage, loadLanguage, t } from '../lib/i18n.js';
+import { languageChoices } from '../lib/person-fields.js';
 import { Banner, SelectField, TabPanel, Tabs, TextField, html, problemText, useOneAtATime } from '../lib/ui.js';
 
 const LAST_TENANT_KEY = 'tocsin.lastTenant';
@@ -107,7 +108,7 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
       ${error ? null : html`<${Banner} kind="warning">${notice}<//>`}
       <div class="actions"><button type="submit" aria-busy=${busy}>${t('signIn.submit')}</button></div>
       <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
-        options=${LANGUAGES.map((code) => [code, t(`lang.${code}`)])}
+        options=${languageChoices()}
         onChange=${async (code) => {
           // Another language chosen since, its strings in first, stays the chosen one.
           if (!(await loadLanguage(code))) return;
