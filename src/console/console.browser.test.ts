@@ -1013,6 +1013,46 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('names, under Use default settings, the custom settings that are saved and so kept, not a host typed and not saved', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'gloop' });
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/gloop');
+    });
+    await call('POST', '/api/v1/tenants/gloop/users', { email: 'augustus@gloop.example', name: 'Augustus', password: PASSWORD, roles: ['Administrator'] });
+    await call('PUT', '/api/v1/tenants/gloop/settings/mail', {
+      useCustom: true,
+      custom: { host: 'smtp.saved.example', port: 587, security: 'starttls', fromAddress: 'alerts@gloop.example' },
+    });
+    const { context, page } = await open();
+    await signIn(page, 'augustus@gloop.example', '#/settings/mail', 'gloop');
+    // Another host typed, then the default chosen: Save sends no custom values, so the typed host is not what is kept.
+    await page.getByLabel('SMTP Host').fill('smtp.typed.example');
+    await page.getByLabel('Use default settings').check();
+    await page.getByText('Your custom settings (smtp.saved.example) are kept and come back when you choose custom settings again.').waitFor();
+    expect(await page.getByText('smtp.typed.example').count()).toBe(0);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    expect(await call('GET', '/api/v1/tenants/gloop/settings/mail')).toMatchObject({ useCustom: false, custom: { host: 'smtp.saved.example' } });
+    await page.getByLabel('Use custom settings').check();
+    expect(await page.getByLabel('SMTP Host').inputValue()).toBe('smtp.saved.example');
+    await context.close();
+  });
+
+  it('says nothing is kept under Use default settings when no custom settings were ever saved', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'teavee' });
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/teavee');
+    });
+    await call('POST', '/api/v1/tenants/teavee/users', { email: 'mike@teavee.example', name: 'Mike', password: PASSWORD, roles: ['Administrator'] });
+    const { context, page } = await open();
+    await signIn(page, 'mike@teavee.example', '#/settings/mail', 'teavee');
+    await page.getByLabel('Use custom settings').check();
+    await page.getByLabel('SMTP Host').fill('smtp.typed.example');
+    await page.getByLabel('Use default settings').check();
+    await page.getByText("Alert emails go through the host's system SMTP server.", { exact: true }).waitFor();
+    await context.close();
+  });
+
   it('asks nothing on leaving Settings > Mail after two Saves whose first answer came last: all that is shown is saved', async () => {
     await call('POST', '/api/v1/tenants', { name: 'scrooge' });
     onTestFinished(async () => {

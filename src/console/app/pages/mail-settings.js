@@ -92,7 +92,8 @@ export function asksBeforeSaving(form, tested) {
  */
 export function MailSettingsPage({ session }) {
   const [form, setForm] = useState(/** @type {any} */ (null));
-  const [stored, setStored] = useState({ custom: false, useCustom: false });
+  // customHost: the host of the custom values saved, the ones the default keeps (a Save under the default sends none).
+  const [stored, setStored] = useState({ custom: false, useCustom: false, customHost: '' });
   const [errors, setErrors] = useState(/** @type {Record<string, string>} */ ({}));
   const [message, setMessage] = useState(/** @type {{ kind: string, text: import('preact').ComponentChildren } | null} */ (null));
   const [tested, setTested] = useState(/** @type {string | null} */ (null));
@@ -113,7 +114,11 @@ export function MailSettingsPage({ session }) {
   const show = (settings, keepTyped = false) => {
     if (!keepTyped) setForm(mailFormOf(settings));
     setShown(JSON.stringify(mailFormOf(settings)));
-    setStored({ custom: settings.custom !== null && settings.custom !== undefined, useCustom: Boolean(settings.useCustom) });
+    setStored({
+      custom: settings.custom !== null && settings.custom !== undefined,
+      useCustom: Boolean(settings.useCustom),
+      customHost: settings.custom?.host ?? '',
+    });
   };
   const load = () => api('GET', tenantApi(session, 'settings/mail')).then(show, (err) => setMessage({ kind: 'error', text: problemText(err) }));
   useEffect(() => {
@@ -198,7 +203,7 @@ export function MailSettingsPage({ session }) {
             ? html`<${SmtpFields} prefix="mail" form=${form.custom} errors=${errors} onChange=${(custom) => update({ custom })} />
               <${Toggle} id="mail-fallbackToDefault" label=${t('mail.fallbackToDefault')} checked=${form.fallbackToDefault}
                 onChange=${(on) => update({ fallbackToDefault: on })} hint=${errors.fallbackToDefault ?? t('mail.fallbackToDefaultHint')} />`
-            : html`<p class="hint">${t('mail.defaultExplained')}${form.custom.host ? ` ${t('mail.customKept', { host: form.custom.host })}` : ''}</p>`
+            : html`<p class="hint">${t('mail.defaultExplained')}${stored.customHost ? ` ${t('mail.customKept', { host: stored.customHost })}` : ''}</p>`
         }
         <fieldset class="reports">
           <legend>${t('mail.reports')}</legend>
