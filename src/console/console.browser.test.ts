@@ -3396,6 +3396,38 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("writes a polling source's counts and lag as the user's language writes numbers, as its other counts are", async () => {
+    const source = await call('POST', '/api/v1/tenants/acme/sources', {
+      name: 'Orchestrator compté',
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'http://127.0.0.1:9/', username: 'admin', password: 'orchestrator password' },
+    });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/sources/${source.id}`);
+    });
+    const { context, page } = await open();
+    // A source that has imported for months: its counts as the API would give them.
+    await page.route(/\/api\/v1\/tenants\/[^/]+\/sources$/, async (route) => {
+      const response = await route.fetch();
+      const list = await response.json();
+      for (const item of list.items)
+        if (item.id === source.id)
+          item.stats = { ...item.stats, accepted: 12_345, pull: { ...item.stats.pull, imported: 12_345, consecutiveFailures: 1_200, lagSeconds: 3_600 } };
+      await route.fulfill({ response, json: list });
+    });
+    await signIn(page, 'marie@acme.example', '#/sources');
+    await page.getByRole('button', { name: 'Orchestrator compté' }).click();
+    const facts = page.locator('section.source-details dl.facts');
+    await facts.waitFor();
+    const french = (n: number) => n.toLocaleString('fr');
+    const values = await facts.locator('dd').allTextContents();
+    expect(values).toContain(french(12_345));
+    expect(values.filter((value) => value === french(12_345))).toHaveLength(2);
+    expect(values).toContain(french(1_200));
+    expect(values.some((value) => value.includes(french(3_600)))).toBe(true);
+    await context.close();
+  });
+
   it("says in the user's language why a source refused a request with a bad signature, on the Sources page and in its receptions", async () => {
     const source = await call('POST', '/api/v1/tenants/acme/sources', { name: 'Orchestrator mal signé', kind: 'orchestrator-webhook' });
     onTestFinished(async () => {

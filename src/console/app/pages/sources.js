@@ -217,10 +217,10 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
       <dt>${t('sources.lastError')}</dt><dd>${source.stats.lastError ? html`<${Reason} error=${source.stats.lastError} code=${source.stats.lastErrorCode} /> (${formatTime(source.stats.lastErrorAt)})` : '—'}</dd>
       ${
         pull
-          ? html`<dt>${t('sources.lag')}</dt><dd>${pull.lagSeconds === null ? '—' : t('sources.seconds', { n: pull.lagSeconds })}</dd>
-        <dt>${t('sources.imported')}</dt><dd>${pull.imported}</dd>
+          ? html`<dt>${t('sources.lag')}</dt><dd>${pull.lagSeconds === null ? '—' : t('sources.seconds', { n: formatNumber(pull.lagSeconds) })}</dd>
+        <dt>${t('sources.imported')}</dt><dd>${formatNumber(pull.imported)}</dd>
         <dt>${t('sources.lastPolled')}</dt><dd>${formatTime(pull.lastPolledAt) || '—'}</dd>
-        <dt>${t('sources.failures')}</dt><dd>${pull.consecutiveFailures}</dd>`
+        <dt>${t('sources.failures')}</dt><dd>${formatNumber(pull.consecutiveFailures)}</dd>`
           : null
       }
     </dl>
