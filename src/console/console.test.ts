@@ -33,6 +33,19 @@ describeEachDialect('web console files', (dialect) => {
     expect(csp).toContain("frame-ancestors 'none'");
   });
 
+  it('serves the page in the language the browser asks for, the words for a browser without JavaScript included', async () => {
+    const page = (language?: string) =>
+      t.tocsin.app.inject({ method: 'GET', url: '/', headers: language === undefined ? {} : { 'accept-language': language } });
+    const german = await page('de-DE,de;q=0.9,en;q=0.5');
+    expect(german.body).toContain('<html lang="de">');
+    expect(german.body).toContain(`<noscript>${strings('de')['page.noScript']}</noscript>`);
+    // A cache keeps one page per language asked.
+    expect(String(german.headers.vary)).toMatch(/accept-language/i);
+    for (const language of LANGUAGES) expect((await page(language)).body).toContain(`<noscript>${strings(language)['page.noScript']}</noscript>`);
+    expect((await page()).body).toContain('<html lang="en">');
+    expect((await page('pt-BR')).body).toContain('<html lang="en">');
+  });
+
   it('serves every module the console imports, and the import map points at served files', async () => {
     const page = await t.call('GET', '/', undefined, '');
     const map = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(page.body)![1]!) as { imports: Record<string, string> };

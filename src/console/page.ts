@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { SHARED_MODULES, VENDOR_MODULES, VENDOR_STYLES, sharedUrl, vendorStyleUrl, vendorUrl } from './assets.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
+import { APP_DIR, SHARED_MODULES, VENDOR_MODULES, VENDOR_STYLES, sharedUrl, vendorStyleUrl, vendorUrl } from './assets.js';
 
 /** ConsolePage is the HTML shell of the console with the headers it must be served with. */
 export interface ConsolePage {
@@ -8,11 +11,26 @@ export interface ConsolePage {
 }
 
 /**
+ * consolePages are the console's page in each language, for the browser's Accept-Language: the
+ * console speaks its user's language once its script runs, but a browser without JavaScript reads
+ * only the page, whose lang and one sentence were English for everyone.
+ */
+export function consolePages(): ReadonlyMap<Language, ConsolePage> {
+  return new Map(LANGUAGES.map((language) => [language, consolePage(language)]));
+}
+
+/** noScriptWords is the page's sentence for a browser without JavaScript, from the console's own strings. */
+function noScriptWords(language: Language): string {
+  const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+  return strings['page.noScript']!;
+}
+
+/**
  * consolePage builds the single HTML page of the console. Its only inline script is the import
  * map (browsers do not load import maps from files), which the Content-Security-Policy allows by
  * hash; every other script is a module from /console/.
  */
-export function consolePage(): ConsolePage {
+export function consolePage(language: Language = DEFAULT_LANGUAGE): ConsolePage {
   const imports = Object.fromEntries([
     ...Object.keys(VENDOR_MODULES).map((specifier) => [specifier, vendorUrl(specifier)]),
     ...Object.keys(SHARED_MODULES).map((specifier) => [specifier, sharedUrl(specifier)]),
@@ -22,7 +40,7 @@ export function consolePage(): ConsolePage {
     .map((name) => `<link rel="stylesheet" href="${vendorStyleUrl(name)}">\n`)
     .join('');
   const html = `<!doctype html>
-<html lang="en">
+<html lang="${language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -33,7 +51,7 @@ ${vendorStyles}<link rel="stylesheet" href="/console/app.css">
 <script type="module" src="/console/main.js"></script>
 </head>
 <body>
-<div id="app"><noscript>Tocsin's console needs JavaScript.</noscript></div>
+<div id="app"><noscript>${noScriptWords(language)}</noscript></div>
 </body>
 </html>
 `;

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
 import { notFound } from '../http/problem.js';
 import { loadAssets } from './assets.js';
-import { consolePage } from './page.js';
+import { consolePages } from './page.js';
+import { DEFAULT_LANGUAGE, preferredLanguage } from '../i18n/languages.js';
 
 /**
  * EMAIL_LINK_PAGES are console pages that emails link to by path (`/alerts?severity=Error`);
@@ -17,12 +18,20 @@ const EMAIL_LINK_PAGES = ['alerts', 'preferences'] as const;
  */
 export const consoleRoutes: RouteModule = (app) => {
   const assets = loadAssets();
-  const page = consolePage();
+  const pages = consolePages();
+  const page = pages.get(DEFAULT_LANGUAGE)!;
   const hidden = { config: { access: 'public' as const }, schema: { hide: true } };
 
-  app.get('/', hidden, async (_request, reply) =>
-    reply.headers(page.headers).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page.html),
-  );
+  // In the browser's language (its words for a browser without JavaScript), so a cache keeps one per Accept-Language.
+  app.get('/', hidden, async (request, reply) => {
+    const chosen = pages.get(preferredLanguage(request.headers['accept-language']))!;
+    return reply
+      .headers(chosen.headers)
+      .header('cache-control', 'no-cache')
+      .header('vary', 'Accept-Language')
+      .type('text/html; charset=utf-8')
+      .send(chosen.html);
+  });
 
   app.get('/console/*', { ...hidden, schema: { hide: true, params: z.object({ '*': z.string().max(300) }) } }, async (request, reply) => {
     const asset = assets.get(`/console/${request.params['*']}`);
