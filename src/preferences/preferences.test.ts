@@ -130,6 +130,18 @@ describeEachDialect('alert preferences API', (dialect) => {
     ]);
   });
 
+  it('takes back a GET answer with an event outside the catalogue added and turned off, setting it off', async () => {
+    // Not listed (no layer names it) is subscribed, as by default: an event added off to the answer is a change to set, not a repeat.
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const answer = (await t.call('GET', `${base}/me/alert-preferences`, undefined, someone.token)).json();
+    expect(answer.subscriptions).not.toHaveProperty('disk_full');
+    answer.subscriptions.disk_full = false;
+    const res = await t.call('PUT', `${base}/me/alert-preferences`, answer, someone.token);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().own.subscriptions).toEqual({ disk_full: false });
+    expect(res.json().subscriptions).toMatchObject({ disk_full: false });
+  });
+
   it('says what a subscription name must be when one is not a name, naming it', async () => {
     const res = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { 'Queue SLA': false } }, viewer.token);
     expect(res.statusCode).toBe(400);
