@@ -77,6 +77,36 @@ describeEachDialect('alert email recipients', (dialect) => {
     expect(wantsKind(after.get('ops@example.com')!, 'daily')).toBe(false);
   });
 
+  it("reads none of another tenant's users: the same addresses there neither add a recipient nor take a group's address", async () => {
+    const other = (await t.call('POST', '/api/v1/tenants', { name: 'rcpt-other' })).json().id;
+    for (const email of ['ops@example.com', 'viewer@example.com', 'elsewhere@example.com'])
+      await t.call('POST', '/api/v1/tenants/rcpt-other/users', { email, name: 'x', roles: ['Alerts Viewer'] });
+    const recipients = await all(2).finally(() => t.call('DELETE', `/api/v1/tenants/${other}`));
+    expect(recipients.map((r) => `${r.type} ${r.address}`).sort()).toEqual([
+      'group ops@example.com',
+      'user Shared@Example.com',
+      'user viagroup@example.com',
+      'user viewer@example.com',
+    ]);
+  });
+
+  it('writes to an address two groups share once, as the first group by name, in its language', async () => {
+    const beta = (await t.call('POST', `${base}/groups`, { name: 'Beta', email: 'team@example.com', language: 'de', roles: ['Alerts Viewer'] })).json();
+    const alpha = (await t.call('POST', `${base}/groups`, { name: 'Alpha', email: 'Team@Example.com', language: 'fr', roles: ['Alerts Viewer'] })).json();
+    const team = (await all()).filter((r) => r.address.toLowerCase() === 'team@example.com');
+    await Promise.all([beta, alpha].map((g) => t.call('DELETE', `${base}/groups/${g.id}`)));
+    expect(team).toEqual([expect.objectContaining({ type: 'group', name: 'Alpha', language: 'fr' })]);
+  });
+
+  it('leaves a group mailbox out of the kinds it unsubscribed from, and only those, at decision time', async () => {
+    // The composer checks again at send time; here no row is queued for it at all, so none waits out a retry.
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'desk@example.com', roles: ['Alerts Viewer'] })).json();
+    await t.call('PATCH', `${base}/groups/${group.id}`, { unsubscribed: ['summary'] });
+    const desk = (await all()).find((r) => r.address === 'desk@example.com')!;
+    await t.call('DELETE', `${base}/groups/${group.id}`);
+    expect([wantsKind(desk, 'summary'), wantsKind(desk, 'daily'), wantsKind(desk, 'immediate')]).toEqual([false, true, false]);
+  });
+
   it('writes to a group address that a user also has when that user gets no alert emails (inactive, or without Alerts.View)', async () => {
     // A team mailbox with a console account of its own that reads no alerts, and one whose old personal account was switched off.
     await user('Desk-Console@example.com', { roles: [] });
