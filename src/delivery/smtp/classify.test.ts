@@ -28,6 +28,26 @@ describe('classifySmtpError', () => {
     });
   });
 
+  it('does not retry a 500, a server without the STARTTLS these settings require, nor an envelope or message refused before it was sent', () => {
+    // 500 is the first permanent code: "command not recognized" will not be recognized later.
+    expect(
+      classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 500, response: '500 5.5.1 unrecognized' })),
+    ).toMatchObject({
+      retryable: false,
+      code: 500,
+    });
+    const noStartTls = nodemailerError({
+      code: 'ETLS',
+      command: 'EHLO',
+      responseCode: 250,
+      response: '250 SIZE 1000',
+      message: 'Secure connection required but STARTTLS not supported',
+    });
+    expect(classifySmtpError(noStartTls)).toMatchObject({ stage: 'tls', retryable: false });
+    for (const code of ['EENVELOPE', 'EMESSAGE'])
+      expect(classifySmtpError(nodemailerError({ code, message: 'No recipients defined' })), code).toMatchObject({ retryable: false });
+  });
+
   it('does not retry rejected credentials', () => {
     expect(classifySmtpError(nodemailerError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 bad' }))).toMatchObject({
       stage: 'auth',
