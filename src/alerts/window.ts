@@ -3,13 +3,31 @@ import type { Database, Db } from '../storage/database.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
 import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
 import { storedBeforeBucket } from './stored-before.js';
+import { MAIL_HEALTH_ALERT } from '../mail-health/alert-message.js';
 import { type AlertRow, type StoredAlert, toStoredAlert } from './store.js';
 
 /**
- * WindowAlert is what a report line reads of an alert: all but its data, which no line shows. A
- * summary window can hold 20,000 alerts of 16 KiB of data each: read and parsed, 320 MB and seconds.
+ * WindowAlert is what a report line reads of an alert: all but its data, which no line shows (but
+ * Tocsin's own Mail.DeliveryFailing alert's, small, tocsinData). A summary window can hold 20,000
+ * alerts of 16 KiB of data each: read and parsed, 320 MB and seconds.
  */
-export type WindowAlert = Omit<StoredAlert, 'data'>;
+export type WindowAlert = Omit<StoredAlert, 'data'> & {
+  /** The data of Tocsin's own Mail.DeliveryFailing alert alone (tocsinData), which its line words in the reader's language (alert-message.ts). */
+  readonly tocsinData?: string | null;
+};
+
+/**
+ * tocsinData selects an alert's data only when it is Tocsin's own Mail.DeliveryFailing alert, whose
+ * data says why no server answered (alert-message.ts): null for every other alert, so a window
+ * reads no robot's data.
+ */
+function tocsinData(table: 'a' | 'alerts') {
+  return sql<
+    string | null
+  >`case when ${sql.ref(`${table}.event`)} = ${sql.lit(MAIL_HEALTH_ALERT.event)} and ${sql.ref(`${table}.component`)} = ${sql.lit(MAIL_HEALTH_ALERT.component)} then ${sql.ref(`${table}.data`)} end`.as(
+    'tocsin_data',
+  );
+}
 
 /** WINDOW_COLUMNS are the alert columns a window reads: every one but `data` (a column added to the table must be named here). */
 const WINDOW_COLUMN_SET = {
@@ -28,9 +46,9 @@ const WINDOW_COLUMN_SET = {
 } as const satisfies Record<Exclude<keyof AlertRow, 'data'>, true>;
 const WINDOW_COLUMNS = Object.keys(WINDOW_COLUMN_SET) as (keyof typeof WINDOW_COLUMN_SET)[];
 
-function toWindowAlert(row: Omit<AlertRow, 'data'>): WindowAlert {
+function toWindowAlert({ tocsin_data, ...row }: Omit<AlertRow, 'data'> & { tocsin_data: string | null }): WindowAlert {
   const { data: _none, ...alert } = toStoredAlert({ ...row, data: null } as AlertRow);
-  return alert;
+  return tocsin_data === null ? alert : { ...alert, tocsinData: tocsin_data };
 }
 
 /** nextTurn lets the event loop answer other work: SQLite answers a query at once, so a window read page after page would not. */
@@ -137,7 +155,7 @@ export async function alertsInWindow(
   const after = page.after;
   const firsts = await db
     .selectFrom('alerts as a')
-    .select(WINDOW_COLUMNS.map((column) => `a.${column}` as const))
+    .select([...WINDOW_COLUMNS.map((column) => `a.${column}` as const), tocsinData('a')])
     .where('a.tenant_id', '=', tenantId)
     .where('a.created_at', '>=', query.from)
     .where('a.created_at', '<', query.to)
@@ -320,6 +338,11 @@ export async function linePartsOf(db: Db, tenantId: string, query: WindowQuery, 
 
 /** windowAlertOf reads one alert of a tenant as a window line shows it (undefined when it is gone). */
 export async function windowAlertOf(db: Db, tenantId: string, id: string): Promise<WindowAlert | undefined> {
-  const row = await db.selectFrom('alerts').select(WINDOW_COLUMNS).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('alerts')
+    .select([...WINDOW_COLUMNS, tocsinData('alerts')])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && toWindowAlert(row);
 }

@@ -121,9 +121,40 @@ export class SmtpDeliveryError extends StageError {
     readonly code?: number,
     /** The server's reply text, when the server answered. */
     readonly response?: string,
+    /** Why no server answered at all, when none did (classify.ts): what mail health words in each reader's language. */
+    readonly unreached?: Unreached,
   ) {
     super(message);
   }
+}
+
+/**
+ * UNREACHED_CAUSES are the kinds of failure in which no SMTP server answered (classify.ts names
+ * them): a connection refused or never opened, a host name that did not resolve, a TLS handshake
+ * that failed before any greeting, a connection closed before it. Mail health tells them by this
+ * key, not by Tocsin's English sentence, so that its emails explain them in their reader's language.
+ */
+export const UNREACHED_CAUSES = [
+  'refused',
+  'no-route',
+  'dns-unknown',
+  'dns-temporary',
+  'connect-timeout',
+  'greeting-timeout',
+  'handshake-timeout',
+  'certificate',
+  'plain-server',
+  'old-tls',
+  'tls-hang-up',
+  'closed-before-greeting',
+] as const;
+/** UnreachedCause is one of UNREACHED_CAUSES. */
+export type UnreachedCause = (typeof UNREACHED_CAUSES)[number];
+
+/** Unreached is why no server answered, and the technical detail in Node's or OpenSSL's own words (`connect ECONNREFUSED 10.0.0.5:587`), shown as is. */
+export interface Unreached {
+  readonly cause: UnreachedCause;
+  readonly detail: string;
 }
 
 /**

@@ -5,6 +5,7 @@
  * in their reader's language (PRODUCT.md: every email in the language of its recipient).
  */
 import { type Language, LANGUAGES } from '../i18n/languages.js';
+import { unreachedLabel, unreachedOfData, unreachedText } from './unreached-words.js';
 
 /** The component and event of the alert raised when a tenant's mail fails (API.md). */
 export const MAIL_HEALTH_ALERT = { severity: 'Error', component: 'Tocsin', event: 'Mail.DeliveryFailing' } as const;
@@ -19,6 +20,18 @@ const FAILING_ALERT_MESSAGE: Record<Language, (reply: string) => string> = {
   de: (reply) => `Alarm-E-Mails schlagen fehl. Letzte Antwort des Mailservers: ${reply}`,
   es: (reply) => `Los correos de alerta están fallando. Última respuesta del servidor de correo: ${reply}`,
   ja: (reply) => `アラート メールの送信に失敗しています。メール サーバーの最後の応答: ${reply}`,
+};
+
+/**
+ * FAILING_UNREACHED words the alert for a reader when no server answered (unreached-words.ts): the
+ * last error, explained in the reader's language, in place of a reply there was not.
+ */
+const FAILING_UNREACHED: Record<Language, (label: string, text: string) => string> = {
+  en: (label, text) => `Alert emails are failing. ${label}: ${text}`,
+  fr: (label, text) => `Les e-mails d’alerte échouent. ${label}${NNBSP}: ${text}`,
+  de: (label, text) => `Alarm-E-Mails schlagen fehl. ${label}: ${text}`,
+  es: (label, text) => `Los correos de alerta están fallando. ${label}: ${text}`,
+  ja: (label, text) => `アラート メールの送信に失敗しています。${label}: ${text}`,
 };
 
 /** The most characters of the message stored. */
@@ -38,10 +51,17 @@ const PREFIXES = LANGUAGES.map((language) => [language, FAILING_ALERT_MESSAGE[la
  * other alert's message (a robot's, a person's) as it was raised. Two comparisons for every other
  * alert, as the immediate email of a Fatal alert reads it too.
  */
-export function alertMessageIn(alert: { readonly component: string; readonly event: string; readonly message: string }, language: Language): string {
+export function alertMessageIn(
+  alert: { readonly component: string; readonly event: string; readonly message: string; readonly data?: unknown; readonly tocsinData?: string | null },
+  language: Language,
+): string {
   if (alert.event !== MAIL_HEALTH_ALERT.event || alert.component !== MAIL_HEALTH_ALERT.component) return alert.message;
   for (const [stored, prefix] of PREFIXES) {
-    if (alert.message.startsWith(prefix)) return stored === language ? alert.message : FAILING_ALERT_MESSAGE[language](alert.message.slice(prefix.length));
+    if (!alert.message.startsWith(prefix)) continue;
+    // No server answered: the stored reply is Tocsin's English sentence, which the data's cause words in the reader's language.
+    const unreached = unreachedOfData(alert.tocsinData ?? alert.data);
+    if (unreached) return FAILING_UNREACHED[language](unreachedLabel(language), unreachedText(unreached, language));
+    return stored === language ? alert.message : FAILING_ALERT_MESSAGE[language](alert.message.slice(prefix.length));
   }
   // Not worded by Tocsin (an alert raised through the API under that event): shown as it was.
   return alert.message;

@@ -32,12 +32,12 @@ describeEachDialect('the Mail.DeliveryFailing alert in the emails', (dialect) =>
   });
 
   /** summaryListing waits for the summary to `address` that lists the failing alert, and parses it. */
-  async function summaryListing(address: string): Promise<ParsedMail> {
+  async function summaryListing(address: string, listing = '5.7.1 Sender rejected'): Promise<ParsedMail> {
     let found: ParsedMail | undefined;
     await until(async () => {
       for (const message of system.messages.filter((m) => m.envelope.to[0] === address && /^X-Tocsin-Kind: summary/m.test(m.raw))) {
         const mail = await simpleParser(message.raw);
-        if (mail.text?.includes('5.7.1 Sender rejected')) found = mail;
+        if (mail.text?.includes(listing)) found = mail;
       }
       return found !== undefined;
     }, `the summary to ${address} that lists the Mail.DeliveryFailing alert`);
@@ -75,5 +75,31 @@ describeEachDialect('the Mail.DeliveryFailing alert in the emails', (dialect) =>
     // The alert itself keeps the words it was stored with, for the console and the API.
     const stored = (await t.call('GET', `${base}/alerts?event=Mail.DeliveryFailing`)).json().items;
     expect(stored.map((a: { message: string }) => a.message)).toEqual(["Alert emails are failing. The mail server's last reply: 550 5.7.1 Sender rejected"]);
+  });
+
+  it("explains to a French reader, in French, a failure in which no server answered (plain SMTP on the TLS port), with OpenSSL's own words", async () => {
+    const base = '/api/v1/tenants/creamery';
+    expect((await t.call('POST', '/api/v1/tenants', { name: 'creamery', language: 'en' })).statusCode).toBe(201);
+    // Implicit TLS to a server that speaks plain SMTP: refused for good at once, so the summaries go through the system default.
+    const custom = { host: '127.0.0.1', port: refusing.port, security: 'tls', fromAddress: 'alerts@creamery.example.com' };
+    const settings = await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true, fallbackToDefault: true, useCustom: true, custom });
+    expect(settings.statusCode, settings.body).toBe(200);
+    expect((await t.call('POST', `${base}/users`, { email: 'fr@creamery.example.com', name: 'fr', language: 'fr', roles: ['Alerts Viewer'] })).statusCode).toBe(
+      201,
+    );
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' })).statusCode).toBe(202);
+
+    const fr = await summaryListing('fr@creamery.example.com', 'Les e-mails d’alerte échouent');
+    // The text part may write French's narrow no-break spaces as plain ones.
+    const line =
+      /Les e-mails d’alerte échouent\. Dernière erreur[ \u00a0\u202f]: le serveur ne parle pas TLS dès le premier octet sur ce port[ \u00a0\u202f]: il attend STARTTLS ou aucun TLS \(en général le port 587 avec STARTTLS, 465 avec TLS\) \(ERR_SSL_[A-Z_]+\)/;
+    expect(fr.text).toMatch(line);
+    expect(fr.html).toMatch(line);
+    expect(fr.text).not.toContain('does not speak TLS');
+    // The alert itself keeps the words it was stored with, for the console and the API.
+    const stored = (await t.call('GET', `${base}/alerts?event=Mail.DeliveryFailing`)).json().items;
+    expect(stored.map((a: { message: string }) => a.message)).toEqual([
+      expect.stringMatching(/^Alert emails are failing\. The mail server's last reply: tls: the server does not speak TLS from the first byte on this port/),
+    ]);
   });
 });

@@ -217,6 +217,38 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect(alert!.message).toMatch(/^Les e-mails d’alerte échouent\. Dernière réponse du serveur de messagerie\u202f: 535 /);
   });
 
+  it("explains to a French administrator, in French, that no server answered when the connection is refused, with Node's own words", async () => {
+    const pathe = await t.tenantWithUser('pathe');
+    await t.enableAlertEmails('pathe');
+    expect((await t.call('PATCH', '/api/v1/tenants/pathe', { language: 'fr' })).statusCode).toBe(200);
+    // A loopback port that nothing listens on any more: every connection is refused (ECONNREFUSED).
+    const gone = await startTestSmtpServer();
+    const port = gone.port;
+    await gone.close();
+    await useServer({ port }, {}, 'pathe');
+    const worker = startWorker();
+    const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: pathe/im.test(m.raw));
+    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(pathe.tenantId, 'ops@pathe.example.com', { kind: 'immediate' })], clock);
+    const start = clock.now();
+    await worker.runOnce();
+    // Refused connections fail for now: the incident begins once they have gone on for more than 15 minutes.
+    while (clock.now() - start <= 16 * MINUTE) {
+      clock.advance(MINUTE);
+      await worker.runOnce();
+    }
+    await worker.runOnce();
+    await until(() => noticesOf().length === 1, 'the failing notice');
+    const text = (await simpleParser(noticesOf()[0]!.raw)).text!;
+    expect(text).toContain(
+      `Dernière erreur\u202f: le serveur a refusé la connexion\u202f: rien n’accepte de connexion sur cet hôte et ce port (vérifiez l’hôte, le port et le pare-feu) (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+    expect(text).not.toContain('Dernière réponse');
+    expect(text).not.toContain('the server refused the connection');
+    // The API keeps Tocsin's English sentence, as before.
+    const state = (await t.call('GET', '/api/v1/tenants/pathe/settings/mail/health', undefined, pathe.token)).json();
+    expect(state.lastError).toContain(`connect ECONNREFUSED 127.0.0.1:${port}: the server refused the connection`);
+  });
+
   it('sends the emails waiting for a retry as soon as mail works again, not at their next try up to 30 minutes later', async () => {
     const wayne = await t.tenantWithUser('wayne');
     await t.enableAlertEmails('wayne');

@@ -1,3 +1,5 @@
+import type { Unreached } from '../delivery/contract.js';
+
 /**
  * Mail health, the decisions: whether a tenant's mail works, from what its deliveries meet
  * (issue 13). Pure; store.ts keeps the result per tenant.
@@ -16,6 +18,8 @@ export type MailHealthSignal =
       readonly kind: 'transient' | 'permanent';
       readonly code?: number | undefined;
       readonly error: string;
+      /** Why no server answered, when none did (classify.ts): what the notices word in each reader's language. */
+      readonly unreached?: Unreached;
       /**
        * The email was given up on: its deadline passed while the server kept failing for now. Its
        * reader will never get it, so the mail is failing however short the deadline (less than

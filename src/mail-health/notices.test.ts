@@ -31,6 +31,25 @@ function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[n
 }
 
 describe('mail health notices', () => {
+  it.each(LANGUAGES)("in %s, say when no server answered that this is the last error, why in the reader's words, and Node's words as they are", (language) => {
+    const english = 'connect ECONNREFUSED 10.0.0.5:587: the server refused the connection, so nothing takes connections on this host and port';
+    const text = renderMailHealthNotice({
+      transition: 'failing',
+      language,
+      timeZone: 'Europe/Paris',
+      tenantName: 'acme',
+      tenantDisplayName: 'Acme Robotics',
+      at: Date.UTC(2026, 11, 1, 9),
+      lastError: english,
+      unreached: { cause: 'refused', detail: 'connect ECONNREFUSED 10.0.0.5:587' },
+      settingsUrl: 'https://tocsin.example/#/settings/mail?tenant=acme',
+    }).text;
+    expect(text).toContain('(connect ECONNREFUSED 10.0.0.5:587)');
+    expect(text).not.toContain(english);
+    expect(text).not.toMatch(/last reply|Dernière réponse|Letzte Antwort|Última respuesta|最後の応答/);
+    if (language === 'fr') expect(text).toContain('Dernière erreur\u202f: le serveur a refusé la connexion');
+  });
+
   it.each(LANGUAGES)('in %s, name the page as the console names it, Settings > Mail', (language) => {
     const strings = consoleStrings(language);
     for (const kind of KINDS) {

@@ -23,6 +23,8 @@ import type { Logger } from 'pino';
 import type { CountStored } from '../alerts/ingest.js';
 import type { Db } from '../storage/database.js';
 import type { MailHealthTransition } from './model.js';
+import type { Unreached } from '../delivery/contract.js';
+import { unreachedLabel, unreachedText } from './unreached-words.js';
 import { MAIL_HEALTH_ALERT, failingAlertMessage } from './alert-message.js';
 import type { MailHealthChange } from './store.js';
 import { firstKnownZone } from '../shared/validation.js';
@@ -38,7 +40,8 @@ const ADMIN_PERMISSION: Permission = 'Settings.Edit';
 
 interface Texts {
   subject: (tenant: string) => string;
-  body: (p: { tenant: string; since: string; reply: string; link: string }) => string[];
+  /** `label` is that of the failing notice's last line when no server answered (unreached-words.ts), else the server's last reply's. */
+  body: (p: { tenant: string; since: string; reply: string; label?: string | undefined; link: string }) => string[];
 }
 
 // French puts a narrow no-break space (U+202F) before « : » and inside guillemets.
@@ -54,7 +57,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       subject: (tenant) => `Alert emails of ${tenant} are failing`,
       body: (p) => [
         `Tocsin cannot deliver the alert emails of ${p.tenant} through its mail server since ${p.since}.`,
-        `The server's last reply: ${p.reply}`,
+        `${p.label ?? "The server's last reply"}: ${p.reply}`,
         `Check the settings (for example a password changed elsewhere) in Settings > Mail: ${p.link}`,
         'You will get one more email when mail works again.',
       ],
@@ -79,7 +82,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       subject: (tenant) => `Les e-mails d’alerte du locataire ${tenant} échouent`,
       body: (p) => [
         `Tocsin ne parvient plus à envoyer les e-mails d’alerte du locataire ${p.tenant} par son serveur de messagerie depuis le ${p.since}.`,
-        `Dernière réponse du serveur${NNBSP}: ${p.reply}`,
+        `${p.label ?? 'Dernière réponse du serveur'}${NNBSP}: ${p.reply}`,
         `Vérifiez les paramètres (par exemple un mot de passe changé ailleurs) dans Paramètres > Courrier${NNBSP}: ${p.link}`,
         'Vous recevrez un autre e-mail quand la messagerie fonctionnera de nouveau.',
       ],
@@ -105,7 +108,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       subject: (tenant) => `Alarm-E-Mails von ${tenant} schlagen fehl`,
       body: (p) => [
         `Tocsin kann die Alarm-E-Mails von ${p.tenant} seit ${p.since} nicht über den Mailserver zustellen.`,
-        `Letzte Antwort des Servers: ${p.reply}`,
+        `${p.label ?? 'Letzte Antwort des Servers'}: ${p.reply}`,
         `Prüfen Sie die Einstellungen (z. B. ein anderswo geändertes Passwort) unter Einstellungen > E-Mail: ${p.link}`,
         'Sie erhalten eine weitere E-Mail, sobald die Zustellung wieder funktioniert.',
       ],
@@ -128,7 +131,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       subject: (tenant) => `Los correos de alerta de ${tenant} están fallando`,
       body: (p) => [
         `Tocsin no puede entregar los correos de alerta de ${p.tenant} a través de su servidor de correo desde el ${p.since}.`,
-        `Última respuesta del servidor: ${p.reply}`,
+        `${p.label ?? 'Última respuesta del servidor'}: ${p.reply}`,
         `Revise la configuración (por ejemplo, una contraseña cambiada en otro lugar) en Configuración > Correo: ${p.link}`,
         'Recibirá otro correo cuando el correo vuelva a funcionar.',
       ],
@@ -151,7 +154,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
       subject: (tenant) => `${tenant} のアラート メールの送信に失敗しています`,
       body: (p) => [
         `${p.since} 以降、Tocsin は ${p.tenant} のアラート メールをメール サーバー経由で配信できていません。`,
-        `サーバーの最後の応答: ${p.reply}`,
+        `${p.label ?? 'サーバーの最後の応答'}: ${p.reply}`,
         `[設定] > [メール] で設定 (別の場所で変更されたパスワードなど) を確認してください: ${p.link}`,
         'メールが再び送信できるようになったら、もう一度お知らせします。',
       ],
@@ -181,6 +184,8 @@ export interface MailHealthNoticeInput {
   /** When the incident began, or when it ended; when the token expires. */
   readonly at: number;
   readonly lastError: string | null;
+  /** Why no server answered, when none did: the line says "the last error" and why, in the reader's language, not a reply there was not. */
+  readonly unreached?: Unreached | undefined;
   readonly settingsUrl: string;
   /** The one-click link that stops these notices to this administrator (API.md: every email but a test has one). */
   readonly unsubscribeUrl?: string | undefined;
@@ -200,9 +205,12 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const since = fmt.dateTime(input.at);
   const t = emailTranslator(input.language);
   // The server's reply without the bidirectional controls that would turn the rest of its line backwards, as the tenant's name.
-  const reply = input.lastError === null ? '—' : printable(withoutBidiControlsOrTheirGap(input.lastError));
+  // No server answered: Tocsin's own English sentence (lastError) gives way to why, in the reader's language, with Node's words.
+  const failure = input.unreached ? unreachedText(input.unreached, input.language) : input.lastError;
+  const reply = failure === null ? '—' : printable(withoutBidiControlsOrTheirGap(failure));
+  const label = input.unreached ? unreachedLabel(input.language) : undefined;
   const tenant = printable(tenantShownName(input.tenantName, input.tenantDisplayName));
-  const [first, ...rest] = texts.body({ tenant, since, reply, link: input.settingsUrl });
+  const [first, ...rest] = texts.body({ tenant, since, reply, label, link: input.settingsUrl });
   // The first line gives the time: name its zone, as every other email does (the tenant's, for an administrator who set none).
   const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
   const html = lines.map(
@@ -330,7 +338,12 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
             component: MAIL_HEALTH_ALERT.component,
             event: MAIL_HEALTH_ALERT.event,
             message: failingAlertMessage(languageOf(tenant.language), change.health.lastError ?? '—'),
-            data: JSON.stringify({ lastCode: change.health.lastCode, lastError: change.health.lastError }),
+            // With why no server answered, when none did: the emails that list the alert word it in their reader's language (alert-message.ts).
+            data: JSON.stringify({
+              lastCode: change.health.lastCode,
+              lastError: change.health.lastError,
+              ...(change.unreached ? { cause: change.unreached.cause, detail: change.unreached.detail } : {}),
+            }),
             source: null,
             folder: null,
             dedupKey: null,
@@ -346,6 +359,7 @@ export async function sendMailHealthNotices(tx: Db, changes: readonly MailHealth
       key: `${change.health.incident}:${change.transition}`,
       at: change.transition === 'failing' ? (change.health.since ?? change.at) : change.at,
       lastError: change.health.lastError,
+      unreached: change.unreached,
       now: change.at,
       context,
     });
@@ -380,6 +394,8 @@ export interface AdminNotice {
   /** The time the notice tells (the incident's start or end, the token's expiry). */
   readonly at: number;
   readonly lastError: string | null;
+  /** Why no server answered, when none did: worded in each administrator's language in place of lastError. */
+  readonly unreached?: Unreached | undefined;
   readonly now: number;
   readonly context: NoticeContext;
 }
@@ -418,6 +434,7 @@ export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminN
           tenantDisplayName: tenant.display_name,
           at: notice.at,
           lastError: notice.lastError,
+          unreached: notice.unreached,
           settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenantId),
           unsubscribeUrl: unsubscribeUrl(
             notice.context.publicUrl,

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Selectable } from 'kysely';
+import type { Unreached } from '../delivery/contract.js';
 import { FALLBACK_NOTE } from '../delivery/outbox/attempt.js';
 import { retryTenantAfterOutage, retryTenantBy, retryTenantNow } from '../delivery/outbox/leases.js';
 import type { HeldOut } from '../delivery/outbox/admission.js';
@@ -45,6 +46,11 @@ export interface MailHealthChange {
   readonly transition: MailHealthTransition;
   readonly health: MailHealth;
   readonly at: number;
+  /**
+   * Why no server answered the failure that started an incident, when none did: known from that
+   * failure alone, as the incident starts with it (nextHealth), so it needs no column of its own.
+   */
+  readonly unreached?: Unreached | undefined;
 }
 
 /**
@@ -102,7 +108,10 @@ async function observeMailHealth(
       const next = nextHealth(health, o.signal, o.at);
       if (!next.transition && o.signal.kind === 'delivered' && health.transientSince !== null) backAfterFailures.push({ tenantId, at: o.at });
       health = next.health;
-      if (next.transition) changes.push({ tenantId, transition: next.transition, health, at: o.at });
+      if (next.transition) {
+        const unreached = next.transition === 'failing' && o.signal.kind !== 'delivered' ? o.signal.unreached : undefined;
+        changes.push({ tenantId, transition: next.transition, health, at: o.at, ...(unreached ? { unreached } : {}) });
+      }
     }
     if (health.state === 'ok' && health.transientSince !== null) openRuns.push({ tenantId, failingAt: health.transientSince + FAILING_AFTER_MS + 1 });
     if (health === before) continue;

@@ -167,7 +167,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // Settings that can no longer be used fail every email as surely as a refused password: never silently.
     const failsMail = err instanceof EndpointError && err.failsMail;
     if (!failsMail && !unanswered) return result;
-    const signal = healthOf(delivery, { kind: isRetryable(err) ? 'transient' : 'permanent', error });
+    const signal = healthOf(delivery, {
+      kind: isRetryable(err) ? 'transient' : 'permanent',
+      error,
+      ...(unanswered?.unreached ? { unreached: unanswered.unreached } : {}),
+    });
     // As for a refusing server: under fallbackToDefault this email goes again at once, through the system default.
     if (failsMail && err.fallsBack && signal?.kind === 'permanent') return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, health: signal };
     return { ...result, health: signal && gaveUpOn(signal, result.status === 'failed') };
@@ -271,7 +275,15 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // STARTTLS) names no command: there it shows what failed, the reply in it.
     const signal: MailHealthSignal | undefined = recipientsOwn
       ? undefined
-      : { kind: retryable ? 'transient' : 'permanent', code: smtp?.code, error: smtp?.stage === 'tls' ? error : reply, ...mailboxRefused, ...relayDenied };
+      : {
+          kind: retryable ? 'transient' : 'permanent',
+          code: smtp?.code,
+          error: smtp?.stage === 'tls' ? error : reply,
+          // No server answered: mail health words why in each reader's language, then these words of Node's.
+          ...(smtp?.unreached ? { unreached: { cause: smtp.unreached.cause, detail: serverSaid(smtp.unreached.detail, secrets) } } : {}),
+          ...mailboxRefused,
+          ...relayDenied,
+        };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).

@@ -305,4 +305,37 @@ describe('stageOfCommand', () => {
       undefined,
     ]);
   });
+
+  it("names by key why no server answered, with Node's own words, and nothing when a server did", () => {
+    const unreachedOf = (fields: Record<string, unknown>, lastCommand?: string) => classifySmtpError(nodemailerError(fields), lastCommand).unreached;
+    expect(unreachedOf({ code: 'ESOCKET', command: 'CONN', originalCode: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.5:587' })).toEqual({
+      cause: 'refused',
+      detail: 'connect ECONNREFUSED 10.0.0.5:587',
+    });
+    expect(unreachedOf({ code: 'ESOCKET', command: 'CONN', originalCode: 'EHOSTUNREACH', message: 'connect EHOSTUNREACH 10.0.0.5:587' })).toMatchObject({
+      cause: 'no-route',
+    });
+    expect(unreachedOf({ code: 'EDNS', originalCode: 'ENOTFOUND', hostname: 'smtp.exmaple.com', message: 'getaddrinfo ENOTFOUND smtp.exmaple.com' })).toEqual({
+      cause: 'dns-unknown',
+      detail: 'getaddrinfo ENOTFOUND smtp.exmaple.com',
+    });
+    expect(unreachedOf({ code: 'EDNS', originalCode: 'EAI_AGAIN' })).toMatchObject({ cause: 'dns-temporary' });
+    expect(unreachedOf({ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT', timeoutMs: 10_000 })).toEqual({
+      cause: 'greeting-timeout',
+      detail: 'GREETING_TIMEOUT (10 s)',
+    });
+    expect(unreachedOf({ code: 'ESOCKET', command: 'CONN', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' })).toEqual({
+      cause: 'plain-server',
+      detail: 'ERR_SSL_WRONG_VERSION_NUMBER',
+    });
+    expect(unreachedOf({ code: 'ESOCKET', originalCode: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' })).toEqual({
+      cause: 'certificate',
+      detail: 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate',
+    });
+    expect(unreachedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly' })).toMatchObject({ cause: 'closed-before-greeting' });
+    // A server answered: its reply is the failure, as before.
+    expect(unreachedOf({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 5.7.8 bad credentials' })).toBeUndefined();
+    expect(unreachedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly' }, 'MAIL FROM')).toBeUndefined();
+    expect(unreachedOf({ code: 'ESOCKET', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' }, 'STARTTLS')).toBeUndefined();
+  });
 });

@@ -1,5 +1,5 @@
 import { domainToUnicode } from 'node:url';
-import { SmtpDeliveryError, type SmtpStage } from '../contract.js';
+import { SmtpDeliveryError, type SmtpStage, type Unreached } from '../contract.js';
 
 /** What nodemailer puts on its errors; every field is optional because anything may be thrown. */
 interface NodemailerErrorLike {
@@ -296,6 +296,38 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
 }
 
 /**
+ * unreachedOf says why no SMTP server answered at all, when none did, as describe() words it in
+ * English: its cause by key, and Node's or OpenSSL's own words for it (mail health explains the
+ * cause in each reader's language, then gives those words). Undefined when a server answered.
+ */
+function unreachedOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): Unreached | undefined {
+  const after = err.timeoutMs ? ` (${seconds(err.timeoutMs)} s)` : '';
+  if (err.timeoutType === 'CONNECT_TIMEOUT') return { cause: 'connect-timeout', detail: `CONNECT_TIMEOUT${after}` };
+  if (err.timeoutType === 'GREETING_TIMEOUT') return { cause: 'greeting-timeout', detail: `GREETING_TIMEOUT${after}` };
+  if (err.timeoutType === 'HANDSHAKE_TIMEOUT') return { cause: 'handshake-timeout', detail: `HANDSHAKE_TIMEOUT${after}` };
+  if (err.timeoutType || err.code === 'ETIMEDOUT') return undefined;
+  if (err.code === 'EDNS') {
+    const code = err.originalCode ?? 'DNS error';
+    const host = err.hostname ? domainToUnicode(err.hostname) || err.hostname : undefined;
+    return { cause: TEMPORARY_DNS_ERRORS.has(code) ? 'dns-temporary' : 'dns-unknown', detail: err.message ?? `${code}${host ? ` ${host}` : ''}${after}` };
+  }
+  if (err.code === 'ESOCKET' && UNREACHED[err.originalCode ?? '']) {
+    return { cause: err.originalCode === 'ECONNREFUSED' ? 'refused' : 'no-route', detail: err.message ?? err.originalCode! };
+  }
+  // After an accepted STARTTLS a server did answer: describe()'s words for those stay the reply.
+  if (stageOfCommand(lastCommand) === 'tls') return undefined;
+  const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
+  const tlsCode = err.originalCode ?? err.code ?? '';
+  if (tlsFailure) return { cause: tlsFailure, detail: tlsFailure === 'certificate' && err.message ? `${tlsCode}: ${err.message}` : tlsCode };
+  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return { cause: 'tls-hang-up', detail: err.message! };
+  // A hang-up under no command (the client sends EHLO as soon as the server greets) without a reply.
+  const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.test(err.message ?? '') : false;
+  const closed = reset || (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? ''));
+  if (closed && !lastCommand?.trim() && !err.response?.trim()) return { cause: 'closed-before-greeting', detail: err.message ?? '' };
+  return undefined;
+}
+
+/**
  * classifySmtpError turns whatever a send threw into the one SmtpDeliveryError: the stage it failed
  * at, whether a later attempt may succeed (4xx, 421, drops, timeouts, temporary DNS failures) or
  * not (5xx, certificates, rejected credentials, configuration), and the server's code and text.
@@ -308,5 +340,5 @@ export function classifySmtpError(error: unknown, lastCommand?: string): SmtpDel
   const stage = stageOf(err, lastCommand);
   const response = typeof err.response === 'string' ? err.response.trim() : undefined;
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-  return new SmtpDeliveryError(describe(err, stage, lastCommand), stage, isRetryable(err, stage), code, response);
+  return new SmtpDeliveryError(describe(err, stage, lastCommand), stage, isRetryable(err, stage), code, response, unreachedOf(err, stage, lastCommand));
 }
