@@ -33,4 +33,31 @@ describeEachDialect('the edges of a summary window', (dialect) => {
       await t.close();
     }
   });
+
+  it('leaves an alert stored at the very instant a window ends to the next window alone, deciding no summary of the earlier one for it', async () => {
+    // An alert at 10:10:00.000 belongs to 10:10–10:20 only; counted in 10:00–10:10 too, that window was decided for
+    // its reader as well, a summary with no line of its own.
+    const clock = new FakeClock(Date.parse('2026-03-02T09:55:00Z'));
+    const t: TestApp = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      const base = '/api/v1/tenants/edges';
+      await t.call('POST', '/api/v1/tenants', { name: 'edges', timeZone: 'UTC' });
+      await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+      await t.call('POST', `${base}/users`, { email: 'ann@example.com', name: 'Ann', roles: ['Alerts Viewer'] });
+      clock.set(Date.parse('2026-03-02T10:10:00.000Z'));
+      expect((await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
+      clock.set(Date.parse('2026-03-02T10:10:01.500Z'));
+      await decideReports(t.tocsin, clock, INTERVAL);
+      clock.set(Date.parse('2026-03-02T10:20:01.500Z'));
+      await decideReports(t.tocsin, clock, INTERVAL);
+      const summaries = await t.tocsin.deps.storage.db
+        .selectFrom('deliveries')
+        .select(['window_start', 'recipient_address'])
+        .where('kind', '=', 'summary')
+        .execute();
+      expect(summaries.map((s) => [Number(s.window_start), s.recipient_address])).toEqual([[Date.parse('2026-03-02T10:10:00Z'), 'ann@example.com']]);
+    } finally {
+      await t.close();
+    }
+  });
 });
