@@ -3279,6 +3279,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says to a screen reader which source is open: its name is a disclosure button, expanded, that controls the details below the table', async () => {
+    for (const name of ['Shown first', 'Shown second']) await call('POST', '/api/v1/tenants/acme/sources', { name, kind: 'webhook' });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/sources');
+    const first = page.getByRole('button', { name: 'Shown first', exact: true });
+    const second = page.getByRole('button', { name: 'Shown second', exact: true });
+    expect(await first.getAttribute('aria-expanded')).toBe('false');
+    await first.click();
+    await page.getByRole('region', { name: 'Shown first' }).waitFor();
+    expect(await first.getAttribute('aria-expanded')).toBe('true');
+    expect(await second.getAttribute('aria-expanded')).toBe('false');
+    expect(await page.locator(`#${await first.getAttribute('aria-controls')}`).getAttribute('aria-labelledby')).toBe('source-title');
+    await second.click();
+    await page.getByRole('region', { name: 'Shown second' }).waitFor();
+    expect([await first.getAttribute('aria-expanded'), await second.getAttribute('aria-expanded')]).toEqual(['false', 'true']);
+    // A table's row is not a selectable option: aria-selected there means nothing to a screen reader.
+    expect(await page.locator('tr[aria-selected]').count()).toBe(0);
+    for (const source of (await call('GET', '/api/v1/tenants/acme/sources')).items as { id: string; name: string }[]) {
+      if (source.name.startsWith('Shown ')) await call('DELETE', `/api/v1/tenants/acme/sources/${source.id}`);
+    }
+    await context.close();
+  });
+
   it('copies a new source secret and a new API token over plain http, where the browser has no Clipboard API, and says so', async () => {
     const { context, page } = await open();
     // A console reached at http://tocsin.example:8080 is no secure context: navigator.clipboard is missing.

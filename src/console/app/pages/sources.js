@@ -206,7 +206,7 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
     if (confirm(t('sources.confirmDelete', { name: isolated(source.name) }))) act(() => api('DELETE', tenantApi(session, `sources/${source.id}`)));
   };
   const pull = source.stats.pull;
-  return html`<section class="source-details" aria-labelledby="source-title">
+  return html`<section class="source-details" id="source-details" aria-labelledby="source-title">
     <h2 id="source-title"><bdi>${source.name}</bdi> <small class="muted">${t(`sources.kind.${source.kind}`)}</small></h2>
     ${source.url ? html`<${Copyable} id="source-url-view" label=${t('sources.url')} value=${source.url} />` : null}
     <${SetupSteps} source=${source} />
@@ -287,8 +287,11 @@ export function SourcesPage({ session }) {
       <thead><tr><th scope="col">${t('sources.name')}</th><th scope="col">${t('sources.kind')}</th><th scope="col">${t('sources.enabled')}</th>
         <th scope="col">${t('sources.accepted')}</th><th scope="col">${t('sources.rejected')}</th><th scope="col">${t('sources.lastReceived')}</th><th scope="col">${t('sources.lastError')}</th></tr></thead>
       <tbody>${items.map(
-        (item) => html`<tr key=${item.id} aria-selected=${item.id === selected ? 'true' : undefined}>
-        <td><button type="button" class="link" onClick=${() => setSelected(item.id)}>${item.name}</button></td>
+        // The name opens the source's details below the table: a disclosure button, which a screen reader says
+        // is expanded (aria-selected on a table's row, which is no option to choose, said nothing).
+        (item) => html`<tr key=${item.id} class=${item.id === selected ? 'selected' : undefined}>
+        <td><button type="button" class="link" aria-expanded=${item.id === selected ? 'true' : 'false'} aria-controls=${item.id === selected ? 'source-details' : undefined}
+          onClick=${() => setSelected(item.id)}>${item.name}</button></td>
         <td>${t(`sources.kind.${item.kind}`)}</td><td>${item.enabled ? t('yes') : t('no')}</td>
         <td>${formatNumber(item.stats.accepted)}</td><td>${formatNumber(item.stats.rejected)}</td><td class="nowrap">${formatTime(item.stats.lastReceivedAt)}</td>
         <td class="reply">${item.stats.lastError ? html`<${Reason} error=${item.stats.lastError} code=${item.stats.lastErrorCode} />` : ''}</td></tr>`,
