@@ -131,7 +131,8 @@ export class SmtpDeliveryError extends StageError {
 /**
  * UNREACHED_CAUSES are the kinds of failure in which no SMTP server answered (classify.ts names
  * them): a connection refused or never opened, a host name that did not resolve, a TLS handshake
- * that failed before any greeting, a connection closed before it. Mail health tells them by this
+ * that failed before any greeting, a connection closed before it, a port that greets only after a
+ * TLS handshake (tls-probe.ts). Mail health tells them by this
  * key, not by Tocsin's English sentence, so that its emails explain them in their reader's language.
  */
 export const UNREACHED_CAUSES = [
@@ -147,6 +148,7 @@ export const UNREACHED_CAUSES = [
   'old-tls',
   'tls-hang-up',
   'closed-before-greeting',
+  'implicit-tls',
 ] as const;
 /** UnreachedCause is one of UNREACHED_CAUSES. */
 export type UnreachedCause = (typeof UNREACHED_CAUSES)[number];

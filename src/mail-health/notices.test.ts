@@ -50,6 +50,25 @@ describe('mail health notices', () => {
     if (language === 'fr') expect(text).toContain('Dernière erreur\u202f: le serveur a refusé la connexion');
   });
 
+  it.each(LANGUAGES)('in %s, say that the port expects TLS from the first byte in the reader’s words, not the API’s English sentence', (language) => {
+    const english = 'the server sent no SMTP greeting: it expects implicit TLS from the first byte on port 465, not STARTTLS';
+    const text = renderMailHealthNotice({
+      transition: 'failing',
+      language,
+      timeZone: 'Europe/Paris',
+      tenantName: 'acme',
+      tenantDisplayName: 'Acme Robotics',
+      at: Date.UTC(2026, 11, 1, 9),
+      lastError: english,
+      unreached: { cause: 'implicit-tls', detail: '' },
+      settingsUrl: 'https://tocsin.example/#/settings/mail?tenant=acme',
+    }).text;
+    expect(text).not.toContain(english);
+    expect(text).not.toMatch(/last reply|Dernière réponse|Letzte Antwort|Última respuesta|最後の応答/);
+    expect(text).toContain('465');
+    if (language === 'fr') expect(text).toContain('Dernière erreur\u202f: le serveur de ce port attend TLS dès le premier octet');
+  });
+
   it.each(LANGUAGES)('in %s, name the page as the console names it, Settings > Mail', (language) => {
     const strings = consoleStrings(language);
     for (const kind of KINDS) {

@@ -34,6 +34,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'old-tls': 'the server offers no TLS version Tocsin accepts (TLS 1.2 or later)',
       'tls-hang-up': 'the server closed the connection during the TLS handshake',
       'closed-before-greeting': 'the server closed the connection before its SMTP greeting',
+      'implicit-tls': 'the server on this port expects TLS from the first byte, and sent no SMTP greeting without it (choose TLS, usually with port 465)',
     },
   },
   fr: {
@@ -51,6 +52,8 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'old-tls': 'le serveur ne propose aucune version de TLS acceptée par Tocsin (TLS 1.2 ou ultérieure)',
       'tls-hang-up': 'le serveur a fermé la connexion pendant la négociation TLS',
       'closed-before-greeting': 'le serveur a fermé la connexion avant son accueil SMTP',
+      'implicit-tls':
+        'le serveur de ce port attend TLS dès le premier octet et n’a envoyé aucun accueil SMTP sans lui (choisissez TLS, en général avec le port 465)',
     },
   },
   de: {
@@ -69,6 +72,8 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'old-tls': 'der Server bietet keine TLS-Version an, die Tocsin akzeptiert (TLS 1.2 oder neuer)',
       'tls-hang-up': 'der Server hat die Verbindung während des TLS-Handshakes geschlossen',
       'closed-before-greeting': 'der Server hat die Verbindung vor seiner SMTP-Begrüßung geschlossen',
+      'implicit-tls':
+        'der Server auf diesem Port erwartet vom ersten Byte an TLS und hat ohne TLS keine SMTP-Begrüßung gesendet (wählen Sie TLS, meist mit Port 465)',
     },
   },
   es: {
@@ -87,6 +92,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'old-tls': 'el servidor no ofrece ninguna versión de TLS que Tocsin acepte (TLS 1.2 o posterior)',
       'tls-hang-up': 'el servidor cerró la conexión durante el protocolo de enlace TLS',
       'closed-before-greeting': 'el servidor cerró la conexión antes de su saludo SMTP',
+      'implicit-tls': 'el servidor de este puerto espera TLS desde el primer byte y no envió su saludo SMTP sin él (elija TLS, normalmente con el puerto 465)',
     },
   },
   ja: {
@@ -105,6 +111,8 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'old-tls': 'サーバーは Tocsin が受け付ける TLS バージョン (TLS 1.2 以降) を提供していません',
       'tls-hang-up': 'サーバーが TLS ハンドシェイク中に接続を閉じました',
       'closed-before-greeting': 'サーバーが SMTP のあいさつの前に接続を閉じました',
+      'implicit-tls':
+        'このポートのサーバーは最初のバイトから TLS を想定しており、TLS なしでは SMTP のあいさつを送りませんでした (TLS を選択してください。通常はポート 465)',
     },
   },
 };

@@ -51,6 +51,10 @@ function implicitTlsExpected(endpoint: SmtpEndpoint): SmtpDeliveryError {
     `the server sent no SMTP greeting: it expects implicit TLS from the first byte on port ${endpoint.port}, not ${mode} (choose security "tls", the Enable SSL box, usually with port 465)`,
     'tls',
     false,
+    undefined,
+    undefined,
+    // No server greeted: mail health says why in each reader's language; the sentence above is the API's.
+    { cause: 'implicit-tls', detail: '' },
   );
 }
 
