@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { Unreached } from '../delivery/contract.js';
 import { LANGUAGES } from '../i18n/languages.js';
 import { type MailHealthNoticeKind, NOT_A_MAIL_ADMIN, mailHealthComposer, queueAdminNotices, renderMailHealthNotice } from './notices.js';
 import { createTenant } from '../access/tenants.js';
@@ -16,7 +17,13 @@ function consoleStrings(language: string): Record<string, string> {
   return JSON.parse(fs.readFileSync(new URL(`../console/app/i18n/${language}.json`, import.meta.url), 'utf8'));
 }
 
-function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[number], lastError = '535 5.7.8 Authentication credentials invalid') {
+/** notice renders one notice to Acme's administrator in Paris; `unreached` is why no server answered, when none did. */
+function notice(
+  transition: MailHealthNoticeKind,
+  language: (typeof LANGUAGES)[number],
+  lastError = '535 5.7.8 Authentication credentials invalid',
+  unreached?: Unreached,
+) {
   return renderMailHealthNotice({
     transition,
     language,
@@ -25,6 +32,7 @@ function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[n
     tenantDisplayName: 'Acme Robotics',
     at: Date.UTC(2026, 11, 1, 9),
     lastError,
+    unreached,
     settingsUrl: 'https://tocsin.example/#/settings/mail?tenant=acme',
     unsubscribeUrl: 'https://tocsin.example/unsubscribe/abc',
   });
@@ -33,17 +41,7 @@ function notice(transition: MailHealthNoticeKind, language: (typeof LANGUAGES)[n
 describe('mail health notices', () => {
   it.each(LANGUAGES)("in %s, say when no server answered that this is the last error, why in the reader's words, and Node's words as they are", (language) => {
     const english = 'connect ECONNREFUSED 10.0.0.5:587: the server refused the connection, so nothing takes connections on this host and port';
-    const text = renderMailHealthNotice({
-      transition: 'failing',
-      language,
-      timeZone: 'Europe/Paris',
-      tenantName: 'acme',
-      tenantDisplayName: 'Acme Robotics',
-      at: Date.UTC(2026, 11, 1, 9),
-      lastError: english,
-      unreached: { cause: 'refused', detail: 'connect ECONNREFUSED 10.0.0.5:587' },
-      settingsUrl: 'https://tocsin.example/#/settings/mail?tenant=acme',
-    }).text;
+    const text = notice('failing', language, english, { cause: 'refused', detail: 'connect ECONNREFUSED 10.0.0.5:587' }).text;
     expect(text).toContain('(connect ECONNREFUSED 10.0.0.5:587)');
     expect(text).not.toContain(english);
     expect(text).not.toMatch(/last reply|Dernière réponse|Letzte Antwort|Última respuesta|最後の応答/);
@@ -52,17 +50,7 @@ describe('mail health notices', () => {
 
   it.each(LANGUAGES)('in %s, say that the port expects TLS from the first byte in the reader’s words, not the API’s English sentence', (language) => {
     const english = 'the server sent no SMTP greeting: it expects implicit TLS from the first byte on port 465, not STARTTLS';
-    const text = renderMailHealthNotice({
-      transition: 'failing',
-      language,
-      timeZone: 'Europe/Paris',
-      tenantName: 'acme',
-      tenantDisplayName: 'Acme Robotics',
-      at: Date.UTC(2026, 11, 1, 9),
-      lastError: english,
-      unreached: { cause: 'implicit-tls', detail: '' },
-      settingsUrl: 'https://tocsin.example/#/settings/mail?tenant=acme',
-    }).text;
+    const text = notice('failing', language, english, { cause: 'implicit-tls', detail: '' }).text;
     expect(text).not.toContain(english);
     expect(text).not.toMatch(/last reply|Dernière réponse|Letzte Antwort|Última respuesta|最後の応答/);
     expect(text).toContain('465');
