@@ -73,9 +73,9 @@ function buildLocaleFormat(language: Language, requestedZone: string): LocaleFor
     return name === 'GMT' ? 'UTC+00:00' : name.replace('GMT', 'UTC');
   };
   return {
-    date: (epochMs) => date.format(epochMs),
-    dateTime: (epochMs) => dateTime.format(epochMs),
-    dateTimeToSecond: (epochMs) => dateTimeToSecond.format(epochMs),
+    date: isoYears(date, timeZone),
+    dateTime: isoYears(dateTime, timeZone),
+    dateTimeToSecond: isoYears(dateTimeToSecond, timeZone),
     clock: (epochMs) => clock.format(epochMs),
     time: (epochMs) => time.format(epochMs),
     number: (value) => number.format(value),
@@ -98,7 +98,28 @@ export function isoDay(epochMs: number, timeZone: string): string {
     day = new Intl.DateTimeFormat('en-CA', { timeZone: firstKnownZone(timeZone), year: 'numeric', month: '2-digit', day: '2-digit' });
     dayFormats.set(timeZone, day);
   }
-  return day.format(epochMs);
+  return epochMs < FOUR_DIGIT_YEARS ? withIsoYear(day, firstKnownZone(timeZone), epochMs) : day.format(epochMs);
+}
+
+// Intl writes a year before 1000 unpadded and one before 1 CE as its era's year, the era left out:
+// the API's year 0000 (1 BC) read "Jan 1, 1", and 0000-01-01T00:00Z in New York "Dec 31, 2" (2 BC).
+// Such a year is written as ISO 8601 and the API write it instead: four digits, 0000, -0001 before.
+// A day past the year 1000 in UTC, so that no zone's offset brings an earlier year in.
+const FOUR_DIGIT_YEARS = Date.UTC(1000, 0, 2);
+
+/** isoYears formats an instant as `formatter` does, with the year written as ISO 8601 before the year 1000. */
+function isoYears(formatter: Intl.DateTimeFormat, timeZone: string): (epochMs: number) => string {
+  return (epochMs) => (epochMs < FOUR_DIGIT_YEARS ? withIsoYear(formatter, timeZone, epochMs) : formatter.format(epochMs));
+}
+
+function withIsoYear(formatter: Intl.DateTimeFormat, timeZone: string, epochMs: number): string {
+  // Luxon numbers years as ISO 8601 does (1 BC is 0), in the zone as Intl reckons its offset.
+  const year = DateTime.fromMillis(epochMs, { zone: timeZone }).year;
+  const written = `${year < 0 ? '-' : ''}${String(Math.abs(year)).padStart(4, '0')}`;
+  return formatter
+    .formatToParts(epochMs)
+    .map((part) => (part.type === 'year' ? written : part.value))
+    .join('');
 }
 
 /** onWholeMinutes says whether every instant falls on a whole minute (every zone today is offset by whole minutes). */

@@ -859,6 +859,14 @@ describe('the Fatal-immediately email', () => {
     expect(subject).toMatch(/… \(/);
   });
 
+  it("writes .NET's empty date, 0001-01-01, as the API holds it, not as year 1 of an unnamed era", () => {
+    const view = sampleImmediate(context('en', 'UTC'));
+    const at = Date.parse('0001-01-01T00:00:00Z');
+    const email = renderImmediateEmail({ ...view, alert: { ...view.alert, firstAt: at, lastAt: at } });
+    expect(email.text).toContain('A Fatal alert was raised in Acme Finance on Jan 1, 0001, 00:00.');
+    expect(email.headers['In-Reply-To']).toBe('<alerts-0001-01-01.acme@tocsin>');
+  });
+
   it('writes its inbox preview as the language writes a label, in French with the space before the colon', () => {
     const preview = (language: Language) => /display:none[^>]*>([^<]*)</.exec(renderImmediateEmail(sampleImmediate(context(language))).html)?.[1];
     // One line: its spaces, the no-break one included, are plain ones there.
