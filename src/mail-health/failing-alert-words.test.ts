@@ -90,9 +90,9 @@ describeEachDialect('the Mail.DeliveryFailing alert in the emails', (dialect) =>
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' })).statusCode).toBe(202);
 
     const fr = await summaryListing('fr@creamery.example.com', 'Les e-mails d’alerte échouent');
-    // The text part may write French's narrow no-break spaces as plain ones.
+    // Both parts keep French's narrow no-break spaces before « : », so that no line breaks there.
     const line =
-      /Les e-mails d’alerte échouent\. Dernière erreur[ \u00a0\u202f]: le serveur ne parle pas TLS dès le premier octet sur ce port[ \u00a0\u202f]: il attend STARTTLS ou aucun TLS \(en général le port 587 avec STARTTLS, 465 avec TLS\) \(ERR_SSL_[A-Z_]+\)/;
+      /Les e-mails d’alerte échouent\. Dernière erreur\u202f: le serveur ne parle pas TLS dès le premier octet sur ce port\u202f: il attend STARTTLS ou aucun TLS \(en général le port 587 avec STARTTLS, 465 avec TLS\) \(ERR_SSL_[A-Z_]+\)/;
     expect(fr.text).toMatch(line);
     expect(fr.html).toMatch(line);
     expect(fr.text).not.toContain('does not speak TLS');

@@ -869,8 +869,8 @@ describe('the Fatal-immediately email', () => {
 
   it('writes its inbox preview as the language writes a label, in French with the space before the colon', () => {
     const preview = (language: Language) => /display:none[^>]*>([^<]*)</.exec(renderImmediateEmail(sampleImmediate(context(language))).html)?.[1];
-    // One line: its spaces, the no-break one included, are plain ones there.
-    expect(preview('fr')).toMatch(/^Robot hors ligne : Robot /);
+    // One line, its no-break space before the colon kept, as in the rest of the email.
+    expect(preview('fr')).toMatch(/^Robot hors ligne\u00a0: Robot /);
     expect(preview('en')).toMatch(/^Robot offline: Robot /);
   });
 

@@ -35,6 +35,13 @@ describe('fields as emails show them', () => {
     expect(field('a\nb c d', 4)).toBe('a b…');
   });
 
+  it('keeps no-break spaces as they are, so that no line breaks inside « 12 h 05 », « 1 200 » or before a French colon', () => {
+    // oneLine folded every \s, no-break spaces included: a French message's narrow no-break
+    // spaces (U+202F) reached both parts of a summary as plain ones.
+    expect(field('Échec à 12\u202fh\u202f05\u00a0: 1\u202f200 lignes\n\u2007ok')).toBe('Échec à 12\u202fh\u202f05\u00a0: 1\u202f200 lignes \u2007ok');
+    expect(field(' \n a \t b ')).toBe('a b');
+  });
+
   it('names a tenant whose display name shows nothing (bidirectional controls, zero-width spaces) by its name', () => {
     // Such a display name (the API takes '\u202e\u202c') went out as nothing: subjects such as
     // ': test email from Tocsin' and sentences such as '…the mail settings of .'.

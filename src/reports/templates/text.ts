@@ -45,16 +45,17 @@ export function shownTenant<T extends { readonly name: string; readonly displayN
   return { ...tenant, displayName: tenantShownName(tenant.name, tenant.displayName) };
 }
 
+// Whitespace that may break a line: \s but the no-break spaces (U+00A0, U+2007 figure, U+202F narrow,
+// which French writes in « 12 h 05 », « 1 200 » and before « : »), and NEL (U+0085), which \s leaves out.
+const BREAKING_SPACES = /(?:[^\S\u00a0\u2007\u202f]|\u0085)+/g;
+
 /**
- * oneLine folds every run of whitespace, line breaks included (NEL, U+0085, too, which \s leaves
- * out), into one space, without bidirectional or other controls (printable).
+ * oneLine folds every run of whitespace that may break a line, line breaks included, into one
+ * space, without bidirectional or other controls (printable). No-break spaces stay: folded, they
+ * let a mail program break a line inside « 12 h 05 » or before a French colon.
  */
 export function oneLine(value: string): string {
-  return printable(
-    withoutBidiControls(value)
-      .replace(/[\s\u0085]+/g, ' ')
-      .trim(),
-  );
+  return printable(withoutBidiControls(value).replace(BREAKING_SPACES, ' ').trim());
 }
 
 /** FIELD_MAX is the longest a one-line field (a name, an event, a folder) is shown, in characters. */
