@@ -108,6 +108,19 @@ describeEachDialect('console sessions', (dialect) => {
     const auth = new Authenticator(storage.db, 'not-the-admin', clock);
     expect(await auth.fromSession(live.cookie)).toBeDefined();
   });
+
+  it('stop working the moment they expire, though no sign-in has removed them since', async () => {
+    // Expired rows are deleted only by the next sign-in: on a quiet console none comes, and the cookie must not outlive its 12 hours.
+    const clock = new FakeClock(Date.UTC(2026, 11, 2, 8));
+    const tenant = await createTenant(storage.db, { name: 'expiry' }, clock);
+    const userId = await createUser(storage.db, tenant.id, { email: 'ops@example.com', name: 'Ops', roles: ['Administrator'] }, clock);
+    const session = await createSession(storage.db, { tenantId: tenant.id, userId }, clock);
+    const auth = new Authenticator(storage.db, 'not-the-admin', clock);
+    clock.advance(SESSION_TTL_MS - 1);
+    expect(await auth.fromSession(session.cookie)).toBeDefined();
+    clock.advance(1);
+    expect(await auth.fromSession(session.cookie)).toBeUndefined();
+  });
 });
 
 describeEachDialect('Authenticate tokens', (dialect) => {
