@@ -8,6 +8,7 @@ import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
 import { createUser } from './users.js';
+import { afterReads } from '../../test/support/between-reads.js';
 
 describeEachDialect('bearer principals cached briefly', (dialect) => {
   const clock = new FakeClock(Date.UTC(2026, 10, 27, 12));
@@ -40,6 +41,21 @@ describeEachDialect('bearer principals cached briefly', (dialect) => {
     await storage.db.deleteFrom('api_tokens').execute();
     auth.forget();
     expect(await auth.fromBearer(fresh.token)).toBeUndefined();
+  });
+
+  it('does not keep a principal read before a revocation that this process made meanwhile', async () => {
+    // The token is read, then revoked through this process's API (which forgets what is kept) before
+    // its permissions are read: that answer may stand, but kept it made the token work 2 s more.
+    const tenant = await storage.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow();
+    const user = await storage.db.selectFrom('users').select('id').executeTakeFirstOrThrow();
+    const racing = await createApiToken(storage.db, tenant.id, user.id, 'racing', clock);
+    const revoke = async () => {
+      await storage.db.deleteFrom('api_tokens').where('id', '=', racing.id).execute();
+      raced.forget();
+    };
+    const raced: Authenticator = new Authenticator(afterReads(storage.db, 1, revoke), 'not-the-admin', clock);
+    expect((await raced.fromBearer(racing.token))?.kind).toBe('user');
+    expect(await raced.fromBearer(racing.token)).toBeUndefined();
   });
 });
 
