@@ -132,8 +132,10 @@ export class SmtpDeliveryError extends StageError {
  * UNREACHED_CAUSES are the kinds of failure in which no SMTP server answered (classify.ts names
  * them): a connection refused or never opened, a host name that did not resolve, a TLS handshake
  * that failed before any greeting, a connection closed before it, a port that greets only after a
- * TLS handshake (tls-probe.ts). Mail health tells them by this
- * key, not by Tocsin's English sentence, so that its emails explain them in their reader's language.
+ * TLS handshake (tls-probe.ts); and those in which a server that greeted then stopped answering
+ * without a word (a timeout or a hang-up under a command, a STARTTLS handshake that failed). Mail
+ * health tells them by this key, not by Tocsin's English sentence, so that its emails explain them
+ * in their reader's language; a failure in which the server said something is its reply instead.
  */
 export const UNREACHED_CAUSES = [
   'refused',
@@ -149,11 +151,16 @@ export const UNREACHED_CAUSES = [
   'tls-hang-up',
   'closed-before-greeting',
   'implicit-tls',
+  'reply-timeout',
+  'closed-unanswered',
+  'upgrade-timeout',
+  'starttls-hang-up',
+  'starttls-not-tls',
 ] as const;
 /** UnreachedCause is one of UNREACHED_CAUSES. */
 export type UnreachedCause = (typeof UNREACHED_CAUSES)[number];
 
-/** Unreached is why no server answered, and the technical detail in Node's or OpenSSL's own words (`connect ECONNREFUSED 10.0.0.5:587`), shown as is. */
+/** Unreached is why no server answered (or one stopped answering), and the technical detail in Node's or OpenSSL's own words (`connect ECONNREFUSED 10.0.0.5:587`), shown as is. */
 export interface Unreached {
   readonly cause: UnreachedCause;
   readonly detail: string;

@@ -249,6 +249,35 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     expect(state.lastError).toContain(`connect ECONNREFUSED 127.0.0.1:${port}: the server refused the connection`);
   });
 
+  it('explains to a French administrator, in French, that the server greeted and then hung up without a word, not under its last reply', async () => {
+    const lumiere = await t.tenantWithUser('lumiere');
+    await t.enableAlertEmails('lumiere');
+    expect((await t.call('PATCH', '/api/v1/tenants/lumiere', { language: 'fr' })).statusCode).toBe(200);
+    // A server that greets, then closes every connection at MAIL FROM without replying.
+    const hangingUp = await startTestSmtpServer({ dropAtMailFrom: Number.POSITIVE_INFINITY });
+    try {
+      await useServer(hangingUp, {}, 'lumiere');
+      const worker = startWorker();
+      const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: lumiere/im.test(m.raw));
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(lumiere.tenantId, 'ops@lumiere.example.com', { kind: 'immediate' })], clock);
+      const start = clock.now();
+      await worker.runOnce();
+      // Hang-ups fail for now: the incident begins once they have gone on for more than 15 minutes.
+      while (clock.now() - start <= 16 * MINUTE) {
+        clock.advance(MINUTE);
+        await worker.runOnce();
+      }
+      await worker.runOnce();
+      await until(() => noticesOf().length === 1, 'the failing notice');
+      const text = (await simpleParser(noticesOf()[0]!.raw)).text!;
+      expect(text).toContain('Dernière erreur\u202f: le serveur a accueilli la connexion, puis l’a fermée sans répondre (MAIL FROM: ');
+      expect(text).not.toContain('Dernière réponse');
+      expect(text).not.toContain('the server closed the connection');
+    } finally {
+      await hangingUp.close();
+    }
+  });
+
   it('sends the emails waiting for a retry as soon as mail works again, not at their next try up to 30 minutes later', async () => {
     const wayne = await t.tenantWithUser('wayne');
     await t.enableAlertEmails('wayne');

@@ -57,6 +57,18 @@ describe('mail health notices', () => {
     if (language === 'fr') expect(text).toContain('Dernière erreur\u202f: le serveur de ce port attend TLS dès le premier octet');
   });
 
+  it.each(LANGUAGES)(
+    'in %s, say that a server that greeted then hung up without a word did so, in the reader’s words, not under its last reply',
+    (language) => {
+      const english = 'sender: the server closed the connection without answering MAIL FROM';
+      const text = notice('failing', language, english, { cause: 'closed-unanswered', detail: 'MAIL FROM: Connection closed unexpectedly' }).text;
+      expect(text).not.toContain(english);
+      expect(text).not.toMatch(/last reply|Dernière réponse|Letzte Antwort|Última respuesta|最後の応答/);
+      expect(text).toContain('(MAIL FROM: Connection closed unexpectedly)');
+      if (language === 'de') expect(text).toContain('Letzter Fehler: der Server hat gegrüßt, dann aber die Verbindung ohne Antwort geschlossen');
+    },
+  );
+
   it.each(LANGUAGES)('in %s, name the page as the console names it, Settings > Mail', (language) => {
     const strings = consoleStrings(language);
     for (const kind of KINDS) {

@@ -1,8 +1,9 @@
 /**
- * The words of a mail failure in which no SMTP server answered (contract.ts Unreached), for the
- * mail-health emails: their reader is told, in their own language, that this is Tocsin's last error
- * rather than a reply of the server, why it happened, then the technical detail in Node's own words.
- * Tocsin's English sentence (classify.ts) stays what the API shows.
+ * The words of a mail failure in which no SMTP server answered, or one that greeted stopped
+ * answering without a word (contract.ts Unreached), for the mail-health emails: their reader is
+ * told, in their own language, that this is Tocsin's last error rather than a reply of the server,
+ * why it happened, then the technical detail in Node's own words. Tocsin's English sentence
+ * (classify.ts) stays what the API shows.
  */
 import { UNREACHED_CAUSES, type Unreached, type UnreachedCause } from '../delivery/contract.js';
 import type { Language } from '../i18n/languages.js';
@@ -35,6 +36,11 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'tls-hang-up': 'the server closed the connection during the TLS handshake',
       'closed-before-greeting': 'the server closed the connection before its SMTP greeting',
       'implicit-tls': 'the server on this port expects TLS from the first byte, and sent no SMTP greeting without it (choose TLS, usually with port 465)',
+      'reply-timeout': 'the server greeted, then gave no answer in time',
+      'closed-unanswered': 'the server greeted, then closed the connection without answering',
+      'upgrade-timeout': 'the server agreed to start TLS (STARTTLS), then did not complete a TLS handshake in time',
+      'starttls-hang-up': 'the server agreed to start TLS (STARTTLS), then closed the connection during the handshake',
+      'starttls-not-tls': 'the server agreed to start TLS (STARTTLS), then did not speak TLS',
     },
   },
   fr: {
@@ -54,6 +60,11 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'closed-before-greeting': 'le serveur a fermé la connexion avant son accueil SMTP',
       'implicit-tls':
         'le serveur de ce port attend TLS dès le premier octet et n’a envoyé aucun accueil SMTP sans lui (choisissez TLS, en général avec le port 465)',
+      'reply-timeout': 'le serveur a accueilli la connexion, puis n’a pas répondu à temps',
+      'closed-unanswered': 'le serveur a accueilli la connexion, puis l’a fermée sans répondre',
+      'upgrade-timeout': 'le serveur a accepté de passer en TLS (STARTTLS), puis n’a pas terminé la négociation TLS à temps',
+      'starttls-hang-up': 'le serveur a accepté de passer en TLS (STARTTLS), puis a fermé la connexion pendant la négociation',
+      'starttls-not-tls': 'le serveur a accepté de passer en TLS (STARTTLS), puis n’a pas parlé TLS',
     },
   },
   de: {
@@ -74,6 +85,11 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'closed-before-greeting': 'der Server hat die Verbindung vor seiner SMTP-Begrüßung geschlossen',
       'implicit-tls':
         'der Server auf diesem Port erwartet vom ersten Byte an TLS und hat ohne TLS keine SMTP-Begrüßung gesendet (wählen Sie TLS, meist mit Port 465)',
+      'reply-timeout': 'der Server hat gegrüßt, dann aber nicht rechtzeitig geantwortet',
+      'closed-unanswered': 'der Server hat gegrüßt, dann aber die Verbindung ohne Antwort geschlossen',
+      'upgrade-timeout': 'der Server hat dem Wechsel zu TLS (STARTTLS) zugestimmt, dann aber keinen TLS-Handshake rechtzeitig abgeschlossen',
+      'starttls-hang-up': 'der Server hat dem Wechsel zu TLS (STARTTLS) zugestimmt, dann aber die Verbindung während des Handshakes geschlossen',
+      'starttls-not-tls': 'der Server hat dem Wechsel zu TLS (STARTTLS) zugestimmt, dann aber kein TLS gesprochen',
     },
   },
   es: {
@@ -93,6 +109,11 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'tls-hang-up': 'el servidor cerró la conexión durante el protocolo de enlace TLS',
       'closed-before-greeting': 'el servidor cerró la conexión antes de su saludo SMTP',
       'implicit-tls': 'el servidor de este puerto espera TLS desde el primer byte y no envió su saludo SMTP sin él (elija TLS, normalmente con el puerto 465)',
+      'reply-timeout': 'el servidor envió su saludo, pero luego no respondió a tiempo',
+      'closed-unanswered': 'el servidor envió su saludo, pero luego cerró la conexión sin responder',
+      'upgrade-timeout': 'el servidor aceptó pasar a TLS (STARTTLS), pero luego no completó el protocolo de enlace TLS a tiempo',
+      'starttls-hang-up': 'el servidor aceptó pasar a TLS (STARTTLS), pero luego cerró la conexión durante el protocolo de enlace',
+      'starttls-not-tls': 'el servidor aceptó pasar a TLS (STARTTLS), pero luego no habló TLS',
     },
   },
   ja: {
@@ -113,6 +134,11 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'closed-before-greeting': 'サーバーが SMTP のあいさつの前に接続を閉じました',
       'implicit-tls':
         'このポートのサーバーは最初のバイトから TLS を想定しており、TLS なしでは SMTP のあいさつを送りませんでした (TLS を選択してください。通常はポート 465)',
+      'reply-timeout': 'サーバーはあいさつを送りましたが、その後、時間内に応答しませんでした',
+      'closed-unanswered': 'サーバーはあいさつを送りましたが、その後、応答せずに接続を閉じました',
+      'upgrade-timeout': 'サーバーは TLS への切り替え (STARTTLS) に同意しましたが、TLS ハンドシェイクが時間内に完了しませんでした',
+      'starttls-hang-up': 'サーバーは TLS への切り替え (STARTTLS) に同意しましたが、ハンドシェイク中に接続を閉じました',
+      'starttls-not-tls': 'サーバーは TLS への切り替え (STARTTLS) に同意しましたが、TLS を話しませんでした',
     },
   },
 };

@@ -335,7 +335,42 @@ describe('stageOfCommand', () => {
     expect(unreachedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly' })).toMatchObject({ cause: 'closed-before-greeting' });
     // A server answered: its reply is the failure, as before.
     expect(unreachedOf({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 5.7.8 bad credentials' })).toBeUndefined();
-    expect(unreachedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly' }, 'MAIL FROM')).toBeUndefined();
-    expect(unreachedOf({ code: 'ESOCKET', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' }, 'STARTTLS')).toBeUndefined();
+    expect(unreachedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly', response: '421 4.7.0 Too many errors' }, 'MAIL FROM')).toBeUndefined();
+  });
+
+  it("names by key why a server that greeted then stopped answering, the command waited on in Node's words, and nothing when it said something", () => {
+    // Worded in English alone, these sat under "the server's last reply" in a French or German notice, though the server said nothing.
+    const stoppedOf = (fields: Record<string, unknown>, lastCommand?: string) => classifySmtpError(nodemailerError(fields), lastCommand).unreached;
+    expect(stoppedOf({ code: 'ETIMEDOUT', timeoutType: 'REPLY_TIMEOUT', timeoutMs: 30_000 }, 'MAIL FROM')).toEqual({
+      cause: 'reply-timeout',
+      detail: 'MAIL FROM: REPLY_TIMEOUT (30 s)',
+    });
+    expect(stoppedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly' }, 'MAIL FROM')).toEqual({
+      cause: 'closed-unanswered',
+      detail: 'MAIL FROM: Connection closed unexpectedly',
+    });
+    expect(stoppedOf({ code: 'ESOCKET', message: 'read ECONNRESET' }, 'DATA')).toEqual({ cause: 'closed-unanswered', detail: 'DATA: read ECONNRESET' });
+    expect(stoppedOf({ code: 'ETIMEDOUT', timeoutType: 'UPGRADE_TIMEOUT', timeoutMs: 10_000 }, 'STARTTLS')).toEqual({
+      cause: 'upgrade-timeout',
+      detail: 'UPGRADE_TIMEOUT (10 s)',
+    });
+    expect(stoppedOf({ code: 'ESOCKET', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER', message: 'wrong version number' }, 'STARTTLS')).toEqual({
+      cause: 'starttls-not-tls',
+      detail: 'ERR_SSL_WRONG_VERSION_NUMBER',
+    });
+    const hungUp = 'Client network socket disconnected before secure TLS connection was established';
+    expect(stoppedOf({ code: 'ESOCKET', originalCode: 'ECONNRESET', message: hungUp }, 'STARTTLS')).toEqual({ cause: 'starttls-hang-up', detail: hungUp });
+    expect(stoppedOf({ code: 'ECONNECTION', message: 'Connection closed unexpectedly' }, 'STARTTLS')).toEqual({
+      cause: 'starttls-hang-up',
+      detail: 'STARTTLS: Connection closed unexpectedly',
+    });
+    // A certificate that does not verify after STARTTLS is one, as on an implicit TLS port.
+    expect(stoppedOf({ code: 'ESOCKET', originalCode: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: 'self-signed certificate' }, 'STARTTLS')).toEqual({
+      cause: 'certificate',
+      detail: 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate',
+    });
+    // The server said something: its words are the failure, under "the server's last reply".
+    expect(stoppedOf({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 451, response: '451 4.3.0 Try again later' }, 'MAIL FROM')).toBeUndefined();
+    expect(stoppedOf({ code: 'ETLS', command: 'STARTTLS', responseCode: 454, response: '454 TLS not available' }, 'STARTTLS')).toBeUndefined();
   });
 });

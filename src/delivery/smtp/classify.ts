@@ -296,16 +296,22 @@ function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
 }
 
 /**
- * unreachedOf says why no SMTP server answered at all, when none did, as describe() words it in
- * English: its cause by key, and Node's or OpenSSL's own words for it (mail health explains the
- * cause in each reader's language, then gives those words). Undefined when a server answered.
+ * unreachedOf says why no SMTP server answered at all, when none did, or why one that greeted
+ * stopped answering without a word, as describe() words it in English: its cause by key, and
+ * Node's or OpenSSL's own words for it, after the command waited on (mail health explains the
+ * cause in each reader's language, then gives those words). Undefined when a server said
+ * something: its reply is the failure.
  */
 function unreachedOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): Unreached | undefined {
   const after = err.timeoutMs ? ` (${seconds(err.timeoutMs)} s)` : '';
+  const command = lastCommand?.trim().toUpperCase();
   if (err.timeoutType === 'CONNECT_TIMEOUT') return { cause: 'connect-timeout', detail: `CONNECT_TIMEOUT${after}` };
   if (err.timeoutType === 'GREETING_TIMEOUT') return { cause: 'greeting-timeout', detail: `GREETING_TIMEOUT${after}` };
   if (err.timeoutType === 'HANDSHAKE_TIMEOUT') return { cause: 'handshake-timeout', detail: `HANDSHAKE_TIMEOUT${after}` };
-  if (err.timeoutType || err.code === 'ETIMEDOUT') return undefined;
+  if (err.timeoutType === 'UPGRADE_TIMEOUT') return { cause: 'upgrade-timeout', detail: `UPGRADE_TIMEOUT${after}` };
+  if (err.timeoutType || err.code === 'ETIMEDOUT') {
+    return command ? { cause: 'reply-timeout', detail: `${command}: ${err.timeoutType ?? err.code}${after}` } : undefined;
+  }
   if (err.code === 'EDNS') {
     const code = err.originalCode ?? 'DNS error';
     const host = err.hostname ? domainToUnicode(err.hostname) || err.hostname : undefined;
@@ -314,17 +320,22 @@ function unreachedOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: st
   if (err.code === 'ESOCKET' && UNREACHED[err.originalCode ?? '']) {
     return { cause: err.originalCode === 'ECONNREFUSED' ? 'refused' : 'no-route', detail: err.message ?? err.originalCode! };
   }
-  // After an accepted STARTTLS a server did answer: describe()'s words for those stay the reply.
-  if (stageOfCommand(lastCommand) === 'tls') return undefined;
+  // After an accepted STARTTLS, the server said go ahead: a plain answer or a hang-up there is its own cause.
+  const starting = stageOfCommand(lastCommand) === 'tls';
   const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
   const tlsCode = err.originalCode ?? err.code ?? '';
-  if (tlsFailure) return { cause: tlsFailure, detail: tlsFailure === 'certificate' && err.message ? `${tlsCode}: ${err.message}` : tlsCode };
-  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return { cause: 'tls-hang-up', detail: err.message! };
-  // A hang-up under no command (the client sends EHLO as soon as the server greets) without a reply.
+  if (tlsFailure) {
+    const cause = starting && tlsFailure === 'plain-server' ? 'starttls-not-tls' : tlsFailure;
+    return { cause, detail: tlsFailure === 'certificate' && err.message ? `${tlsCode}: ${err.message}` : tlsCode };
+  }
+  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return { cause: starting ? 'starttls-hang-up' : 'tls-hang-up', detail: err.message! };
+  // A hang-up (a close or a reset) without a reply: before the greeting under no command (the
+  // client sends EHLO as soon as the server greets), else under the command it never answered.
   const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.test(err.message ?? '') : false;
   const closed = reset || (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? ''));
-  if (closed && !lastCommand?.trim() && !err.response?.trim()) return { cause: 'closed-before-greeting', detail: err.message ?? '' };
-  return undefined;
+  if (!closed || err.response?.trim()) return undefined;
+  if (!command) return { cause: 'closed-before-greeting', detail: err.message ?? '' };
+  return { cause: starting ? 'starttls-hang-up' : 'closed-unanswered', detail: `${command}: ${err.message ?? ''}` };
 }
 
 /**
