@@ -907,6 +907,21 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(`${test.statusCode} ${test.json().detail}`).toBe('404 Source not found.');
   });
 
+  it('answers 404, not 401, to a correctly signed event for a source deleted while it was read (its secrets went with it)', async () => {
+    // A DELETE (of the source or its tenant) that commits between the receiver's read of the source
+    // and of its secrets leaves this: on PostgreSQL, events sent while a source was deleted got 401.
+    const db = t.tocsin.deps.storage.db;
+    const sources = await Promise.all(['webhook', 'alertmanager', 'orchestrator-webhook'].map((kind) => h.create(kind)));
+    for (const source of sources) await db.deleteFrom('source_secrets').where('source_id', '=', source.id).execute();
+    const [webhook, alertmanager, orchestrator] = sources;
+    const answers = [
+      await h.standard(webhook!, { severity: 'Error', component: 'Jobs', message: 'sent while deleted' }),
+      await h.alertmanager(alertmanager!, amPayload([amAlert()])),
+      await h.orchestrator(orchestrator!, jobFaulted('deleted-while-read')),
+    ];
+    expect(answers.map((a) => `${a.statusCode} ${a.json().detail}`)).toEqual(Array(3).fill('404 Source not found.'));
+  });
+
   it('keeps only the last 20 receptions', async () => {
     const source = await h.create('webhook');
     for (let i = 0; i < 23; i++) await h.post(source, '{}');

@@ -337,6 +337,13 @@ export function createReceiver(deps: AppDeps): Receiver {
       return [undefined, false];
     }
     const secrets = await readSecrets(db, secretBox, source.id);
+    // None: the source was deleted (or its tenant) after it was read, its secrets with it (a source
+    // gets one with its row, and a rotation never leaves none). Answered as a source deleted before,
+    // 404, not a 401 to a correct signature, which its sender would take for a wrong secret.
+    if (secrets.ids.length === 0) {
+      cache.delete(sourceId);
+      return [undefined, false];
+    }
     const keys = verificationKeys(source.kind as SourceKind, secrets.opened);
     const as = { sourceId: source.id, mapping: source.mapping, secretIds: secrets.ids };
     const known = { source, keys, mapping: JSON.parse(source.mapping) as SourceMapping, as, at: now };
