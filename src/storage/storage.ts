@@ -95,6 +95,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`${file} is a folder, not a file: name a file in it, such as sqlite:${path.join(file, 'tocsin.db')}`);
     }
+    const readOnly = readOnlyPart(file);
+    if (readOnly) throw new Error(readOnly);
   }
   const database = new SqliteDatabase(file);
   const fileGone = inMemory ? undefined : watchForReplacement(file);
@@ -119,6 +121,35 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     return db.destroy();
   };
   return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, close };
+}
+
+/**
+ * readOnlyPart says which of an SQLite file and its folder this process may not write, or undefined.
+ * SQLite opens a read-only file all the same: the start then stopped at its first write with "attempt
+ * to write a readonly database" and a stack trace (with migrations pending, a hint about PostgreSQL
+ * roles), and a read-only folder, where WAL mode cannot make its -wal and -shm files, with "unable to
+ * open database file", neither saying which file or why. A file that does not exist yet is made in the folder.
+ */
+function readOnlyPart(file: string): string | undefined {
+  const denied = (at: string) => {
+    try {
+      fs.accessSync(at, fs.constants.W_OK);
+      return undefined;
+    } catch (err) {
+      return (err as { code?: string }).code ?? 'EACCES';
+    }
+  };
+  const exists = (at: string) => fs.existsSync(at);
+  const fileDenied = exists(file) ? denied(file) : undefined;
+  if (fileDenied) return `${file} is read-only to this process (${fileDenied}): Tocsin writes to it; let the user it runs as write it`;
+  // WAL mode makes FILE-wal and FILE-shm in the folder (a clean close removes them), so it must be writable unless both are there.
+  const folder = path.dirname(path.resolve(file));
+  const needsFolder = !exists(file) || !exists(`${file}-wal`) || !exists(`${file}-shm`);
+  const folderDenied = needsFolder ? denied(folder) : undefined;
+  if (folderDenied) {
+    return `the folder ${folder} is read-only to this process (${folderDenied}): SQLite makes ${path.basename(file)}-wal and -shm beside the file; let the user Tocsin runs as write there`;
+  }
+  return undefined;
 }
 
 /** watchForReplacement is Storage.fileGone for the SQLite file just opened: the path must still name that file. */

@@ -39,11 +39,8 @@ function serve(env: Record<string, string>, cwd?: string, command: [string, stri
   return started;
 }
 
-/**
- * lockedDataDir is a migrated data folder whose SQLite file another connection holds locked, as a
- * backup would. It is migrated here, not by a `tocsin migrate` of its own: what is tested is the start beside the lock.
- */
-async function lockedDataDir(): Promise<{ dataDir: string; backup: Database.Database }> {
+/** migratedDataDir is a data folder whose SQLite file, tocsin.db, has every migration applied. */
+async function migratedDataDir(): Promise<string> {
   const dataDir = tempDir('tocsin-accept-');
   const storage = await openStorage(`sqlite:${path.join(dataDir, 'tocsin.db')}`);
   try {
@@ -51,6 +48,22 @@ async function lockedDataDir(): Promise<{ dataDir: string; backup: Database.Data
   } finally {
     await storage.close();
   }
+  return dataDir;
+}
+
+/** NOBODY is the user and group id of `nobody`, whom a test run as root starts Tocsin as where file modes must bind. */
+const NOBODY = 65534;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * lockedDataDir is a migrated data folder whose SQLite file another connection holds locked, as a
+ * backup would. It is migrated here, not by a `tocsin migrate` of its own: what is tested is the start beside the lock.
+ */
+async function lockedDataDir(): Promise<{ dataDir: string; backup: Database.Database }> {
+  const dataDir = await migratedDataDir();
   const backup = new Database(path.join(dataDir, 'tocsin.db'));
   backup.exec('begin exclusive');
   return { dataDir, backup };
@@ -169,6 +182,43 @@ describe('tocsin serve, as a user runs it', () => {
       }),
     );
   });
+
+  it('says that the SQLite file or its folder is read-only, naming the variable, without a stack trace', async () => {
+    // A read-only file started, then stopped at its first write with "tocsin: SqliteError: attempt to
+    // write a readonly database" and a stack trace (or, with migrations pending, a hint about PostgreSQL
+    // roles); a read-only folder with "cannot open the database: unable to open database file".
+    const readOnlyFile = await migratedDataDir();
+    fs.chmodSync(path.join(readOnlyFile, 'tocsin.db'), 0o444);
+    const readOnlyFolder = await migratedDataDir();
+    const asRoot = process.getuid?.() === 0;
+    // root writes whatever the modes say: the folder is then root's, and Tocsin runs as nobody.
+    if (asRoot) {
+      for (const dir of [readOnlyFile, readOnlyFolder]) fs.chmodSync(dir, 0o755);
+      fs.chownSync(readOnlyFile, NOBODY, NOBODY);
+      for (const dir of [readOnlyFile, readOnlyFolder]) fs.chownSync(path.join(dir, 'tocsin.db'), NOBODY, NOBODY);
+    } else {
+      fs.chmodSync(readOnlyFolder, 0o555);
+    }
+    const runAs = (args: string[]): [string, string[]] =>
+      asRoot ? ['setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'node', ...args]] : ['node', args];
+    const cases = [
+      { dir: readOnlyFile, why: `${path.join(readOnlyFile, 'tocsin.db')} is read-only to this process` },
+      { dir: readOnlyFolder, why: `the folder ${readOnlyFolder} is read-only to this process` },
+    ];
+    await Promise.all(
+      cases.flatMap(({ dir, why }) =>
+        ['serve', 'migrate'].map(async (command) => {
+          const [program, args] = runAs(['bin/tocsin.js', command]);
+          const bad = start(program, args, {
+            env: cleanEnv({ DATABASE_URL: `sqlite:${path.join(dir, 'tocsin.db')}`, PORT: '0', TOCSIN_MAIL_CATCHER_PORT: '0', TOCSIN_DATA_DIR: dir, HOME: dir }),
+          });
+          expect((await bad.exited()).code, `${command} ${why}`).toBe(1);
+          expect(bad.stderr(), `${command} ${why}`).toMatch(new RegExp(`^tocsin: DATABASE_URL: cannot open the database: ${escapeRegExp(why)} \\(E[A-Z]+\\)`));
+          expect(bad.stderr(), `${command} ${why}`).not.toContain('    at ');
+        }),
+      ),
+    );
+  }, 60_000);
 
   it('waits for an SQLite file another process holds locked at start, saying so, and serves once it is free', async () => {
     // A restart while a backup or an sqlite3 shell held the write lock ended after the busy timeout
