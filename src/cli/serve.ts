@@ -85,6 +85,12 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
       );
     }
     log.info({ signal: await stop.received }, 'shutting down');
+    stop.onRepeat((signal) =>
+      log.warn(
+        { signal },
+        `already stopping: finishing what is in flight (at most ${SHUTDOWN_GRACE_MS / 1000} s) so that no email is sent twice; SIGKILL stops at once`,
+      ),
+    );
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);

@@ -131,6 +131,42 @@ describe('tocsin serve, as a user runs it', () => {
     expect(started.stdout()).toMatch(/"signal":"SIGHUP","msg":"shutting down"/);
   });
 
+  it('keeps stopping gracefully when Ctrl-C comes again: the request in flight is answered and stored, exit 0', async () => {
+    // A second SIGINT (or SIGTERM) found no handler and ended the process by the signal at once, nothing
+    // logged: requests in flight cut off, and the emails being sent left leased, to be sent again.
+    const dataDir = tempDir('tocsin-accept-');
+    const started = serve({ TOCSIN_DATA_DIR: dataDir, TOCSIN_ADMIN_TOKEN: 'acceptance-admin-token-0123', LOG_LEVEL: 'info' });
+    const [, url] = await started.waitFor(RUNNING);
+    const auth = { authorization: 'Bearer acceptance-admin-token-0123', 'content-type': 'application/json' };
+    expect((await fetch(`${url}/api/v1/tenants`, { method: 'POST', headers: auth, body: '{"name":"acme"}' })).status).toBe(201);
+    const body = Buffer.from('{"severity":"Error","component":"Jobs","message":"sent across two Ctrl-C"}');
+    const { hostname, port } = new URL(url!);
+    const socket = net.connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.once('close', () => resolve(text));
+    });
+    socket.write(
+      `POST /api/v1/tenants/acme/alerts HTTP/1.1\r\nHost: ${url!.slice('http://'.length)}\r\nAuthorization: ${auth.authorization}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, 10));
+    const exited = stopped(started, 'SIGINT');
+    await started.waitFor(/"msg":"shutting down"/);
+    started.child.kill('SIGINT');
+    await started.waitFor(/already stopping/);
+    socket.end(body.subarray(10));
+    expect(await answer).toMatch(/^HTTP\/1\.1 202 /);
+    expect(await exited).toMatchObject({ code: 0, signal: null });
+    const again = serve({ TOCSIN_DATA_DIR: dataDir, TOCSIN_ADMIN_TOKEN: 'acceptance-admin-token-0123' });
+    const [, secondUrl] = await again.waitFor(RUNNING);
+    const listed = (await (await fetch(`${secondUrl}/api/v1/tenants/acme/alerts`, { headers: auth })).json()) as { items: { message: string }[] };
+    expect(listed.items.map((a) => a.message)).toEqual(['sent across two Ctrl-C']);
+    expect((await stopped(again)).code).toBe(0);
+  });
+
   it('stops with a message naming the variable when the configuration is invalid', async () => {
     const bad = serve({ TOCSIN_DATA_DIR: tempDir('tocsin-accept-'), PORT: 'eighty' });
     const { code } = await bad.exited();
