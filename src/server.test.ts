@@ -10,7 +10,11 @@ import { ADMIN_TOKEN, type TestApp, startTestApp } from '../test/support/http.js
 import { captureWarnings } from '../test/support/log-capture.js';
 import { loadConfig } from './config.js';
 import { opsRoutes } from './ops/routes.js';
-import { createTestDatabase, describeEachDialect } from '../test/support/storage.js';
+import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../test/support/storage.js';
+import { sql } from 'kysely';
+import { ConfigError } from './shared/config-error.js';
+import { migrate } from './storage/migrate.js';
+import { openStorage } from './storage/storage.js';
 
 it('gives a worker only the operations routes, and api and all every route', async () => {
   expect(await routesFor('worker')).toEqual([opsRoutes]);
@@ -131,4 +135,34 @@ describeEachDialect('the admin token generated on first start', (dialect) => {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
+});
+
+it.runIf(TEST_PG_URL)('stops with one line naming DATABASE_URL when the migrated PostgreSQL database is read-only, not a stack trace', async () => {
+  // A start on a standby, or on a database set default_transaction_read_only, with every migration
+  // applied got past them and stopped at its first write: 'tocsin: error: cannot execute INSERT in a
+  // read-only transaction' and a stack trace through ensureAdminToken (with a migration pending it
+  // already stopped with one line: migrateOrStop).
+  const database = await createTestDatabase('postgres');
+  const name = new URL(database.url).pathname.slice(1);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
+  try {
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    try {
+      await migrate(storage);
+      await sql`alter database ${sql.id(name)} set default_transaction_read_only = on`.execute(storage.db);
+    } finally {
+      await storage.close();
+    }
+    const config = loadConfig({ DATABASE_URL: database.url, TOCSIN_DATA_DIR: dataDir, TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1', LOG_LEVEL: 'silent' });
+    const failure = await startTocsin(config, { listen: false, logger: pino({ level: 'silent' }) }).then(
+      (started) => started.close().then(() => 'started'),
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as Error).message).toMatch(/^DATABASE_URL: the database is read-only \(/);
+    expect((failure as Error).message).not.toContain('\n');
+  } finally {
+    await database.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });

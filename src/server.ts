@@ -21,7 +21,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import { displaySmtpUrl } from './shared/redact.js';
 import { databaseClock } from './storage/database-clock.js';
 import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js';
-import { migrateWhenFree, openStorageWhenReachable } from './storage/connect.js';
+import { migrateWhenFree, openStorageWhenReachable, stopIfReadOnly } from './storage/connect.js';
 import { pendingMigrations } from './storage/migrate.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 
@@ -155,6 +155,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       clearTimeout(slow);
       await standingIn;
     }
+    await stopIfReadOnly(storage, config.databaseSetting);
     admin = await ensureAdminToken(storage.db, config.adminToken, clock);
     const secretBox = openSecretBox(config);
     if ((await checkSecretKey(storage.db, secretBox)) === 'other') logger.error(OTHER_SECRET_KEY);

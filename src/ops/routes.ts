@@ -1,9 +1,8 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
 import { serviceUnavailable } from '../http/problem.js';
 import { DeadlineError, withinMs } from '../shared/deadline.js';
-import { unavailableReason } from '../storage/connect.js';
+import { READ_ONLY_REASON, takesWrites, unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -12,21 +11,6 @@ import type { Storage } from '../storage/storage.js';
  * (a partition, a frozen host) makes it 503 "not ready", not a request that hangs forever.
  */
 const READINESS_TIMEOUT_MS = 3000;
-
-/** READ_ONLY_REASON is why /readyz is not ready while PostgreSQL takes no writes, as a refused write's 503 logs it. */
-const READ_ONLY_REASON = 'the database takes no writes now (read-only: a standby, or a maintenance)';
-
-/**
- * takesWrites asks the database whether it takes writes now: a PostgreSQL standby (a failover that
- * left DATABASE_URL's address on one) or a database set default_transaction_read_only answers reads,
- * so /readyz said ready while every write was a 503. SQLite has no such state (a read-only file does
- * not open at start), so there it is the query that says the database answers.
- */
-async function takesWrites(storage: Storage): Promise<boolean> {
-  if (storage.dialect !== 'postgres') return sql`select 1`.execute(storage.db).then(() => true);
-  const { rows } = await sql<{ readOnly: string }>`select current_setting('transaction_read_only') as "readOnly"`.execute(storage.db);
-  return rows[0]?.readOnly !== 'on';
-}
 
 /** notReady is the answer of /readyz when it is not ready: JSON for probes and people, not a problem. */
 const notReady = z.union([

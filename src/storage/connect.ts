@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
 import { type MigrationLockWait, migrate, pendingMigrations } from './migrate.js';
@@ -110,6 +111,34 @@ export async function openStorageOrStop(url: string, options: { poolSize: number
 
 /** PostgreSQL's read_only_sql_transaction: a hot standby, or default_transaction_read_only on. */
 const READ_ONLY_TRANSACTION = '25006';
+
+/** READ_ONLY_REASON is why /readyz is not ready while PostgreSQL takes no writes, as a refused write's 503 logs it. */
+export const READ_ONLY_REASON = 'the database takes no writes now (read-only: a standby, or a maintenance)';
+
+/**
+ * takesWrites asks the database whether it takes writes now: a PostgreSQL standby (a failover that
+ * left DATABASE_URL's address on one) or a database set default_transaction_read_only answers reads,
+ * so /readyz said ready while every write was a 503. SQLite has no such state (a read-only file does
+ * not open at start), so there it is the query that says the database answers.
+ */
+export async function takesWrites(storage: Storage): Promise<boolean> {
+  if (storage.dialect !== 'postgres') return sql`select 1`.execute(storage.db).then(() => true);
+  const { rows } = await sql<{ readOnly: string }>`select current_setting('transaction_read_only') as "readOnly"`.execute(storage.db);
+  return rows[0]?.readOnly !== 'on';
+}
+
+/**
+ * stopIfReadOnly stops a start whose migrated database takes no writes (takesWrites), naming the
+ * variable as migrateOrStop does when a migration is pending: with none, the start got past them and
+ * stopped at its first write (the admin token's) with "cannot execute INSERT in a read-only
+ * transaction" and a stack trace. Once serving, the same state is /readyz's 503 and the writes' 503s.
+ */
+export async function stopIfReadOnly(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL'): Promise<void> {
+  if (await takesWrites(storage)) return;
+  throw new ConfigError(
+    `${setting}: the database is read-only (transaction_read_only is on: a standby, or default_transaction_read_only set), and Tocsin writes from its start: point it at the primary server, or let the role write, and start again`,
+  );
+}
 
 /**
  * migrateOrStop applies the pending migrations; a role that may not create tables (PostgreSQL 15 and

@@ -1,5 +1,5 @@
 import { type PipelineStage, StageError } from '../shared/stage-error.js';
-import { isWorthRetrying, unavailableReason } from './connect.js';
+import { READ_ONLY_REASON, isWorthRetrying, unavailableReason } from './connect.js';
 
 /**
  * DbErrorKind is what a database error means for the caller: a `unique` or `foreign-key`
@@ -107,7 +107,7 @@ function outageReason(error: unknown): string {
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';
   if (code === LOCK_TIMEOUT) return 'a lock was not had within the lock_timeout of the database (a table locked by another session)';
   if (code === STATEMENT_CANCELLED) return 'the database cancelled the statement (its statement_timeout, or an operator)';
-  if (code === READ_ONLY) return 'the database takes no writes now (read-only: a standby, or a maintenance)';
+  if (code === READ_ONLY) return READ_ONLY_REASON;
   return unavailableReason(error);
 }
 
