@@ -390,6 +390,22 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'stays@example.com', leavers, NOT_A_READER);
   });
 
+  it('is not sent to a reader deactivated after it was decided whose Alerts.View comes from a group', async () => {
+    const base = '/api/v1/tenants/grouped-leavers';
+    await tenantOfReaders('grouped-leavers');
+    const member = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email, roles: [] })).json().id as string;
+    const [leaver, stayer] = [await member('grouped-left@example.com'), await member('grouped-stays@example.com')];
+    const group = await t.call('POST', `${base}/groups`, { name: 'Readers', roles: ['Alerts Viewer'], members: [leaver, stayer] });
+    expect(group.statusCode).toBe(201);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    // Deactivated before its summary goes out: still a member of the group, but no reader any more.
+    expect((await t.call('PATCH', `${base}/users/${leaver}`, { active: false })).statusCode).toBe(200);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    await expectSummariesOnlyTo(base, 'grouped-stays@example.com', ['grouped-left@example.com'], NOT_A_READER);
+  });
+
   it('is not sent to the former address of a reader whose email was changed after it was decided', async () => {
     const base = '/api/v1/tenants/movers';
     const user = await tenantOfReaders('movers');
