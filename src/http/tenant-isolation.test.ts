@@ -165,4 +165,28 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect(res.statusCode).toBe(400);
     expect(res.json().errors[0].path).toBe('members.0');
   });
+
+  it("answers 404, not 403, for another tenant's users to a caller holding less than they do, whether through their roles or their groups'", async () => {
+    // A holder of Users.Edit may not act on a user holding more (403); another tenant's users are no
+    // users of its tenant at all, and a 403 told that the id exists, and that its holder is mighty.
+    const role = await t.call('POST', `/api/v1/tenants/${B}/roles`, { name: 'User editors', permissions: ['Users.View', 'Users.Edit'] }, b.token);
+    expect(role.statusCode).toBe(201);
+    const editor = await t.tenantWithUser(B, ['User editors']);
+    const viaGroup = (await t.call('POST', `/api/v1/tenants/${A}/users`, { email: 'grouped-admin@alpha.example', name: 'Grouped', roles: [] }, a.token)).json()
+      .id as string;
+    const group = await t.call('POST', `/api/v1/tenants/${A}/groups`, { name: 'Admins', roles: ['Administrator'], members: [viaGroup] }, a.token);
+    expect(group.statusCode).toBe(201);
+    const nowhere = newId();
+    for (const userId of [a.userId, viaGroup, nowhere]) {
+      for (const [method, url, body] of [
+        ['DELETE', `/api/v1/tenants/${B}/users/${userId}`, undefined],
+        ['PATCH', `/api/v1/tenants/${B}/users/${userId}`, { password: 'a new password 1' }],
+      ] as const) {
+        const res = await t.call(method, url, body, editor.token);
+        expect(`${method} ${userId === nowhere ? 'nowhere' : userId}: ${res.statusCode}`).toBe(`${method} ${userId === nowhere ? 'nowhere' : userId}: 404`);
+      }
+    }
+    // The control: the same caller is refused a user of its own tenant holding more.
+    expect((await t.call('DELETE', `/api/v1/tenants/${B}/users/${b.userId}`, undefined, editor.token)).statusCode).toBe(403);
+  });
 });
