@@ -681,6 +681,8 @@ describeEachDialect('tenants, people and access', (dialect) => {
     const other = await t.tenantWithUser('people', ['Alerts Viewer']);
     expect((await t.call('GET', `${base}/users/${userId}/tokens`, undefined, other.token)).statusCode).toBe(403);
     expect((await t.call('DELETE', `${base}/users/${userId}/tokens/${second.id}`, undefined, other.token)).statusCode).toBe(403);
+    // Nor through their own path with its id: the token is found among the path user's tokens only.
+    expect((await t.call('DELETE', `${base}/users/${other.userId}/tokens/${second.id}`, undefined, other.token)).statusCode).toBe(404);
     expect((await t.call('DELETE', `${base}/users/${userId}/tokens/no-such-token`)).statusCode).toBe(404);
     // The user revokes the leaked one with the other: it stops working on the very next request.
     expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, second.token)).statusCode).toBe(200);
