@@ -1704,6 +1704,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('says a saved change in a live region on the page, empty, before it, as a screen reader announces only a change of one, and an error as an alert', async () => {
+    await addUser('lise@acme.example', ['Alerts Viewer']);
+    const { context, page } = await open();
+    await signIn(page, 'lise@acme.example', '#/preferences');
+    const save = page.getByRole('button', { name: 'Save language and time zone' });
+    await save.waitFor();
+    const form = page.locator('form', { has: save });
+    // The banner came with its text, role=status and all: most screen readers said nothing of it.
+    const region = form.locator('[role=status], [aria-live=polite]');
+    expect(await region.count()).toBe(1);
+    expect((await region.textContent())?.trim()).toBe('');
+    const before = (await region.elementHandle())!;
+    await form.getByLabel('Time zone').fill('Europe/Berlin');
+    await save.click();
+    await expect.poll(() => before.textContent()).toContain('Your language and time zone are saved.');
+    expect(await before.evaluate((element) => element.isConnected)).toBe(true);
+    // A refusal is an alert, which is announced as it appears.
+    await form.getByLabel('Time zone').fill('Mars/Olympus');
+    await save.click();
+    await form.locator('[role=alert].banner.error').waitFor();
+    expect((await before.textContent())?.trim()).toBe('');
+    await context.close();
+  });
+
   it('says a new language is saved when the console cannot be drawn in it, and not again on the next visit of the page', async () => {
     await addUser('lea@acme.example', ['Alerts Viewer']);
     const { context, page } = await open();

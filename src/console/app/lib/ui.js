@@ -335,10 +335,20 @@ export function ScrollPre({ label, className = '', children }) {
   return html`<pre class=${className || undefined} tabindex="0" role="region" aria-label=${label}>${children}</pre>`;
 }
 
-/** Banner shows a message above a form: an error's detail, or a success. */
-export function Banner({ kind = 'error', children }) {
-  if (!children) return null;
-  return html`<p class=${`banner ${kind}`} role=${kind === 'error' ? 'alert' : 'status'}>${children}</p>`;
+/**
+ * Banner shows a message above a form: an error's detail, or a success. A `live` banner, one that
+ * says a success (or a warning) of the form it is in, says it in a live region (role=status) that is
+ * on the page, empty, before it: a screen reader announces a change of a live region, and most
+ * said nothing of one that came with its text, as this banner did. An error is an alert, which they
+ * announce as it appears.
+ * @param {{ kind?: string, live?: boolean, children?: import('preact').ComponentChildren }} props
+ */
+export function Banner({ kind = 'error', live = false, children }) {
+  const error = kind === 'error';
+  if (!live) return children ? html`<p class=${`banner ${kind}`} role=${error ? 'alert' : 'status'}>${children}</p>` : null;
+  return html`<div class="banner-region" role="status">${children && !error ? html`<p class=${`banner ${kind}`}>${children}</p>` : null}</div>${
+    children && error ? html`<p class="banner error" role="alert">${children}</p>` : null
+  }`;
 }
 
 /**

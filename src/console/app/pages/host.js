@@ -183,7 +183,7 @@ export function SystemMailPage() {
   current.current = form;
   // Only the last Save's answer is the form's saved state (answers out of order on a slow or loaded server).
   const saves = useLastAsked();
-  if (!form) return html`<section class="page"><h1>${t('systemMail.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
+  if (!form) return html`<section class="page"><h1>${t('systemMail.title')}</h1><${Banner} live kind=${message?.kind}>${message?.text}<//></section>`;
   const save = async (event) => {
     event.preventDefault();
     // Said again once this save is answered (a screen reader hears a second save too).
@@ -213,7 +213,7 @@ export function SystemMailPage() {
         setForm(next);
         setMessage(null);
       }} />
-      <${Banner} kind=${message?.kind}>${message?.text}<//>
+      <${Banner} live kind=${message?.kind}>${message?.text}<//>
       <div class="actions">
         <button type="submit">${t('save')}</button>
         <button type="button" class="secondary" onClick=${() => setTesting(true)}>${t('mail.test')}</button>

@@ -128,7 +128,7 @@ export function MailSettingsPage({ session }) {
     setMessage(null);
     load();
   }, form !== null);
-  if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
+  if (!form) return html`<section class="page"><h1>${t('settings.title')}</h1><${Banner} live kind=${message?.kind}>${message?.text}<//></section>`;
 
   const update = (patch) => {
     const next = { ...form, ...patch };
@@ -213,7 +213,7 @@ export function MailSettingsPage({ session }) {
             onChange=${(on) => update({ sendEmptyDailyReport: on })} />
         </fieldset>
       </fieldset>
-      <${Banner} kind=${message?.kind}>${message?.text}<//>
+      <${Banner} live kind=${message?.kind}>${message?.text}<//>
       ${form.useCustom && tested === testedKey(form) ? html`<p class="tested" role="status" data-testid="mail-tested">✓ ${t('mail.tested')}</p>` : null}
       ${
         editable

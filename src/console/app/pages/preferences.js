@@ -145,7 +145,7 @@ function LanguageAndZoneForm({ session, onSaved, beforeRedraw }) {
       <${LanguageField} id="me-language" value=${form.language} onChange=${set('language')} error=${errors.language} />
       <${TimeZoneField} id="me-timeZone" value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} tenantZone=${session.tenant.timeZone} />
     </fieldset>
-    <${Banner} kind=${message?.kind}>${message?.text}<//>
+    <${Banner} live kind=${message?.kind}>${message?.text}<//>
     <div class="actions"><button type="submit">${t('prefs.saveReading')}</button></div>
   </form>`;
 }
@@ -200,7 +200,7 @@ function PasswordForm({ session }) {
       <p class="hint">${t('prefs.passwordHint')}</p>
       ${field('currentPassword', 'current-password')} ${field('newPassword', 'new-password')} ${field('repeatPassword', 'new-password')}
     </fieldset>
-    <${Banner} kind=${message?.kind}>${message?.text}<//>
+    <${Banner} live kind=${message?.kind}>${message?.text}<//>
     <div class="actions"><button type="submit" aria-busy=${busy}>${t('prefs.savePassword')}</button></div>
   </form>`;
 }
@@ -266,7 +266,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
     if (shown && Object.keys(unsaved.subscriptions).length + Object.keys(unsaved.email).length > 0) unsavedSwitches = { path, prefs: shown, patch: unsaved };
   };
 
-  if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} kind=${message?.kind}>${message?.text}<//></section>`;
+  if (!prefs) return html`<section class="page"><h1>${t('prefs.title')}</h1><${Banner} live kind=${message?.kind}>${message?.text}<//></section>`;
   const subscriptions = prefs.subscriptions ?? {};
   const known = new Set(catalogue.flatMap((c) => [c.name, ...c.events.map((e) => e.name)]));
   // Entries the catalogue does not list (older events, custom components) stay visible and editable.
@@ -385,7 +385,7 @@ export function PreferencesPage({ session, userId, groupId, onUserChanged }) {
           <button type="button" class="secondary" onClick=${addEvent}>${t('prefs.add')}</button>
         </div>
       </fieldset>
-      <${Banner} kind=${message?.kind}>${message?.text}<//>
+      <${Banner} live kind=${message?.kind}>${message?.text}<//>
       ${readOnly ? null : html`<div class="actions"><button type="submit">${t('save')}</button></div>`}
     </fieldset></form>
   </section>`;

@@ -234,16 +234,14 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
     </div>`
         : null
     }
-    ${
+    <${Banner} live kind=${result?.ok ? 'success' : 'error'}>${
       result
-        ? html`<p class=${`banner ${result.ok ? 'success' : 'error'}`} role="status">${
-            result.ok
-              ? html`${t('sources.testOk', { count: result.alertIds.length })} ${result.alertIds.map((id) => html`<code class="alert-id">${id}</code> `)}
+        ? result.ok
+          ? html`${t('sources.testOk', { count: result.alertIds.length })} ${result.alertIds.map((id) => html`<code class="alert-id">${id}</code> `)}
           <a href="#/alerts">${t('sources.seeAlerts')}</a>`
-              : t('sources.testFailed', { status: result.status ?? '', detail: result.detail ?? '' })
-          }</p>`
+          : t('sources.testFailed', { status: result.status ?? '', detail: result.detail ?? '' })
         : null
-    }
+    }<//>
     <${Banner}>${message}<//>
     <${Receptions} session=${session} source=${source} />
   </section>`;
