@@ -34,6 +34,18 @@ export function formatTime(iso) {
 }
 
 /**
+ * formatInputTime writes the time of a date-time field as the page writes times, to the minute, in
+ * the user's zone and language (`2 janv. 2026, 04:04`): the field writes it as the browser's own
+ * language does (`01/02/2026, 04:04 AM` in an American browser), which may not be the user's.
+ * @param {string | null | undefined} iso
+ */
+export function formatInputTime(iso) {
+  if (!iso) return '';
+  const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
+  return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED, hourCycle: 'h23' }) : '';
+}
+
+/**
  * localInputToIso reads a datetime-local value as a time in the user's zone.
  * @param {string} value
  */

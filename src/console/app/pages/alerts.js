@@ -1,7 +1,7 @@
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
-import { formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
+import { formatInputTime, formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
 import { formatNumber, t, tParts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
@@ -385,9 +385,11 @@ export function AlertsPage({ session, query }) {
       <${FilterField} id="filter-event" label=${t('alerts.event')} value=${filters.event ?? ''} list="event-list" error=${refused.event}
         onCommit=${(value) => setFilter('event', value.trim())} />
       <${FilterField} id="filter-since" type="datetime-local" label=${t('alerts.since')} value=${isoToLocalInput(filters.since)}
-        error=${refused.since} aria-describedby="filter-zone" onCommit=${(value) => setFilter('since', localInputToIso(value))} />
+        hint=${formatInputTime(filters.since) || undefined} error=${refused.since} aria-describedby="filter-zone"
+        onCommit=${(value) => setFilter('since', localInputToIso(value))} />
       <${FilterField} id="filter-until" type="datetime-local" label=${t('alerts.until')} value=${isoToLocalInput(filters.until)}
-        error=${refused.until} aria-describedby="filter-zone" onCommit=${(value) => setFilter('until', localInputToIso(value))} />
+        hint=${formatInputTime(filters.until) || undefined} error=${refused.until} aria-describedby="filter-zone"
+        onCommit=${(value) => setFilter('until', localInputToIso(value))} />
       <${Toggle} id="filter-unread" label=${t('alerts.unreadOnly')} checked=${filters.unread === 'true'}
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>
