@@ -23,6 +23,8 @@ export interface ActionRecipient {
 /** ActionSubject is what a line stands for: one alert (and its flood), or one event of the daily report. */
 export type ActionSubject = { readonly alertId: string } | { readonly event: { readonly component: string; readonly event: string } };
 
+const ALL_KINDS: readonly ActionKind[] = ['mute', 'snooze', 'acknowledge'];
+
 /** ACTION_KEY_PURPOSE names the key the links are sealed with, derived from TOCSIN_SECRET_KEY. */
 const ACTION_KEY_PURPOSE = 'email-action-links';
 
@@ -42,11 +44,15 @@ export class ActionLinks {
     this.#key = secretBox.deriveKey(ACTION_KEY_PURPOSE);
   }
 
-  /** urlsFor gives a recipient's links for one line: snooze always, mute with Alerts.Edit, acknowledge for an alert. */
-  urlsFor(recipient: ActionRecipient, subject: ActionSubject): AlertActionUrls {
+  /**
+   * urlsFor gives a recipient's links for one line: snooze always, mute with Alerts.Edit, acknowledge
+   * for an alert; of those, only the `kinds` asked for (a daily report's source still failing offers
+   * "I'm on it" alone: its mute or snooze would be of one alert, where its event row offers the event's).
+   */
+  urlsFor(recipient: ActionRecipient, subject: ActionSubject, kinds: readonly ActionKind[] = ALL_KINDS): AlertActionUrls {
     const expiresAt = this.clock.now() + this.lifetimeMs;
     const grant = { tenantId: recipient.tenantId, userId: recipient.userId, ...subject, expiresAt, addressTag: addressTag(recipient.address) };
-    const url = (action: ActionKind) => `${this.publicUrl}/actions/${sealActionToken(this.#key, { ...grant, action })}`;
+    const url = (action: ActionKind) => (kinds.includes(action) ? `${this.publicUrl}/actions/${sealActionToken(this.#key, { ...grant, action })}` : undefined);
     return {
       mute: recipient.canMute ? url('mute') : undefined,
       snooze: url('snooze'),

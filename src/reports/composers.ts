@@ -1,5 +1,6 @@
 import { CompiledQuery, type Selectable, sql } from 'kysely';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
+import type { ActionKind } from '../actions/token.js';
 import type { Permission } from '../access/permissions.js';
 import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf, acknowledgementsOfAlerts } from '../alerts/acknowledgements.js';
@@ -314,11 +315,15 @@ async function readerNow(
  * group mailbox, with no `permissions`, gets none), and "mute for everyone" is only offered to a
  * holder of Alerts.Edit.
  */
-function actionsOf(deps: ComposerDeps, c: Context, permissions: ReadonlySet<Permission> | undefined): (subject: ActionSubject) => AlertActionUrls | undefined {
+function actionsOf(
+  deps: ComposerDeps,
+  c: Context,
+  permissions: ReadonlySet<Permission> | undefined,
+): (subject: ActionSubject, kinds?: readonly ActionKind[]) => AlertActionUrls | undefined {
   const links = deps.actionLinks;
   if (!links || !permissions) return () => undefined;
   const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, address: c.address, canMute: permissions.has('Alerts.Edit') };
-  return (subject) => links.urlsFor(recipient, subject);
+  return (subject, kinds) => links.urlsFor(recipient, subject, kinds);
 }
 
 /** withAcknowledgements adds "acknowledged by NAME at TIME" to the lines whose flood someone acknowledged. */
@@ -599,6 +604,9 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   });
 }
 
+/** The links a daily report's source still failing offers (see composeDaily). */
+const ACKNOWLEDGE_ONLY: readonly ActionKind[] = ['acknowledge'];
+
 /**
  * composeDaily renders a daily report: the counts per event of every severity the recipient
  * subscribes to, and the health section decided from this period's and the day before's counts.
@@ -676,9 +684,16 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
       // A source still failing counts its failures: its link lists those (Error and Fatal), not its milder alerts too.
+      // Each offers the reader's "I'm on it" for the flood of its last failure, as a summary's line for its flood; the
+      // event rows, each standing for any number of floods, offer none. A sealed link each, no read: the facts are shared.
       stillFailing: health.stillFailing.map((s) => {
         const ack = s.lastFailureId === undefined ? undefined : acknowledged.get(s.lastFailureId);
-        return { ...s, url: listOf(s.key, 'Error'), acknowledged: ack ? { name: actorName(ack.by, language), at: ack.at } : undefined };
+        return {
+          ...s,
+          url: listOf(s.key, 'Error'),
+          acknowledged: ack ? { name: actorName(ack.by, language), at: ack.at } : undefined,
+          actions: s.lastFailureId === undefined ? undefined : actions({ alertId: s.lastFailureId }, ACKNOWLEDGE_ONLY),
+        };
       }),
       moreStillFailing: health.moreStillFailing,
       moreRecovered: health.moreRecovered,

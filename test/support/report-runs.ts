@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { ActionLinks } from '../../src/actions/links.js';
 import { DeliveryWorker } from '../../src/delivery/outbox/worker.js';
 import { createMailSender } from '../../src/delivery/smtp/sender.js';
 import { reportComposers } from '../../src/reports/composers.js';
@@ -26,13 +27,14 @@ export async function decideReports(tocsin: Tocsin, clock: FakeClock, summaryInt
 
 /**
  * sendQueuedReports sends the queued emails of a test app to a test SMTP server, rendered by the
- * report composers at the fake clock's time, until no email is left to claim.
+ * report composers at the fake clock's time, until no email is left to claim; `withActions` gives
+ * them the mute, snooze and acknowledge links the app's `/actions/` pages open.
  */
 export async function sendQueuedReports(
   tocsin: Tocsin,
   clock: FakeClock,
   smtp: TestSmtpServer,
-  { summaryIntervalMs, publicUrl }: { summaryIntervalMs: number; publicUrl: string },
+  { summaryIntervalMs, publicUrl, withActions = false }: { summaryIntervalMs: number; publicUrl: string; withActions?: boolean },
 ): Promise<void> {
   const db = tocsin.deps.storage.db;
   const sender = createMailSender({ maxConnections: 1 });
@@ -41,7 +43,13 @@ export async function sendQueuedReports(
     clock,
     sender,
     resolveEndpoint: async () => plainEndpointOf(smtp),
-    composers: reportComposers({ db, publicUrl, summaryIntervalMs, unsubscribeLinks: new UnsubscribeLinks(db, publicUrl, clock) }),
+    composers: reportComposers({
+      db,
+      publicUrl,
+      summaryIntervalMs,
+      unsubscribeLinks: new UnsubscribeLinks(db, publicUrl, clock),
+      ...(withActions ? { actionLinks: new ActionLinks(tocsin.deps.secretBox, publicUrl, tocsin.deps.config.actionLinkMs, clock) } : {}),
+    }),
   });
   try {
     while ((await worker.runOnce()) > 0);

@@ -50,6 +50,8 @@ interface HealthList {
     readonly link: Link | null;
     /** "Acknowledged by NAME on TIME" under a source still failing, as under a summary's line; null for none. */
     readonly acknowledged?: string | null;
+    /** The recipient's "I'm on it" link of a source still failing, as a summary's line shows it; empty for none. */
+    readonly actions?: readonly Link[];
   }[];
   /** How many more sources there are than the items, said in words; null when none. */
   readonly more: string | null;
@@ -73,6 +75,7 @@ function healthSection(health: DailyHealthView | undefined, t: Translate, fmt: L
         detail: `${alerts(s.failures)} · ${lastFailure(s.lastFailureAt)}`,
         link: link(s.url, show),
         acknowledged: acknowledgedText(s.acknowledged, t, fmt),
+        actions: actionLinks(s.actions, t),
       })),
       more: more(health.moreStillFailing),
     },
@@ -113,6 +116,7 @@ function healthText(health: NonNullable<ReturnType<typeof healthSection>>, fmt: 
         `    ${item.title} · ${item.detail}`,
         ...(item.acknowledged ? [`      ${item.acknowledged}`] : []),
         ...(item.link ? [`      ${linkText(item.link, fmt)}`] : []),
+        ...(item.actions ?? []).map((action) => `      ${linkText(action, fmt)}`),
       ]),
       ...(list.more ? [`    ${list.more}`] : []),
     ]),

@@ -207,8 +207,15 @@ function sampleHealth(context: SampleContext, period: { start: number; end: numb
         failures: 23,
         lastFailureAt: period.end - 14 * 60_000,
         acknowledged: { name: SAMPLE_COLLEAGUE, at: period.end - 10 * 60_000 },
+        actions: { acknowledge: sampleActions(context, 'invoices').acknowledge },
       },
-      { ...source('process', 'PayrollExport'), failures: 1, lastFailureAt: period.end - 9 * 3_600_000 },
+      // Each source still failing offers the reader's "I'm on it" for its last failure's flood.
+      {
+        ...source('process', 'PayrollExport'),
+        failures: 1,
+        lastFailureAt: period.end - 9 * 3_600_000,
+        actions: { acknowledge: sampleActions(context, 'payroll').acknowledge },
+      },
     ],
     recovered: [
       { ...source('robot', 'FIN-UNATT-07'), lastFailureAt: period.end - 6 * 3_600_000 },

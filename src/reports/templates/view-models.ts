@@ -137,7 +137,7 @@ export interface EventCountView {
   readonly event: string;
   readonly eventDisplayName: string;
   readonly count: number;
-  /** The recipient's links to mute or snooze this event. */
+  /** The recipient's links to mute or snooze this event (no acknowledge: a row stands for any number of floods, see DailyHealthView.stillFailing). */
   readonly actions?: AlertActionUrls | undefined;
 }
 
@@ -170,8 +170,12 @@ interface HealthSourceLink {
  */
 export interface DailyHealthView {
   readonly components: readonly (ComponentTrend & { readonly componentDisplayName: string })[];
-  /** Each with who acknowledged the flood of its last failure ("I'm on it"), and when, if someone did. */
-  readonly stillFailing: readonly (FailingSource & HealthSourceLink & { readonly acknowledged?: AlertGroupView['acknowledged'] })[];
+  /**
+   * Each with who acknowledged the flood of its last failure ("I'm on it"), and when, if someone did,
+   * and the recipient's link to acknowledge that flood (none for a group mailbox).
+   */
+  readonly stillFailing: readonly (FailingSource &
+    HealthSourceLink & { readonly acknowledged?: AlertGroupView['acknowledged']; readonly actions?: AlertActionUrls | undefined })[];
   /** How many more sources are still failing than the list names (see HEALTH_LIST_MAX). */
   readonly moreStillFailing?: number | undefined;
   readonly recovered: readonly (RecoveredSource & HealthSourceLink)[];
