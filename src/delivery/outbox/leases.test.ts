@@ -190,6 +190,21 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(await storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', d.id).execute()).toHaveLength(0);
   });
 
+  it('leaves a row that another worker took over to it when the first hands it back late', async () => {
+    // w1's lease ran out (it was stalled) and w2 took the row; w1, waking, hands back what it held.
+    // Given back, the row was due again while w2 sent it: a third worker would send it a second time.
+    await clearQueue();
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
+    const stale = (await claim('w1')).deliveries[0]!;
+    clock.advance(60_000);
+    const taken = (await claim('w2')).deliveries[0]!;
+    expect(taken.id).toBe(stale.id);
+    await releaseClaimed(storage, [stale], clock.now());
+    const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', stale.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'sending', attempts: 2, lease_owner: 'w2', lease_token: taken.leaseToken });
+    expect((await claim('w3')).deliveries).toHaveLength(0);
+  });
+
   it('never lets workers in separate processes claim the same row', async () => {
     await clearQueue();
     await enqueueDeliveries(
