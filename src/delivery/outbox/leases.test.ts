@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../storage/storage.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { claimDue, releaseClaimed, renewLeases } from './leases.js';
+import { claimDue, releaseClaimed, renewLeases, retryTenantAfterOutage, retryTenantNow } from './leases.js';
 import { recordAttempts } from './outcomes.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { FakeClock } from '../../shared/clock.js';
@@ -203,6 +203,26 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', stale.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'sending', attempts: 2, lease_owner: 'w2', lease_token: taken.leaseToken });
     expect((await claim('w3')).deliveries).toHaveLength(0);
+  });
+
+  it("moves only the tenant's own waiting emails when its server is fixed or back, never another tenant's", async () => {
+    // A tenant saving its settings (or its server answering again) makes its retries due now; another
+    // tenant's keep their backoff, else one tenant could hammer every other tenant's failing server.
+    await clearQueue();
+    const other = await insertTestTenant(storage.db, 'outbox-neighbour');
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com'), testDelivery(other, 'b@example.com')], clock);
+    const later = clock.now() + 600_000;
+    const waiting = { status: 'retrying', attempts: 1, next_attempt_at: later, last_error: 'connect: ECONNREFUSED' } as const;
+    await storage.db.updateTable('deliveries').set(waiting).execute();
+    const dueAt = async () =>
+      Object.fromEntries(
+        (await storage.db.selectFrom('deliveries').select(['tenant_id', 'next_attempt_at']).execute()).map((r) => [r.tenant_id, Number(r.next_attempt_at)]),
+      );
+    expect(await retryTenantAfterOutage(storage.db, tenant, clock.now())).toBe(1);
+    expect(await dueAt()).toEqual({ [tenant]: clock.now(), [other]: later });
+    await storage.db.updateTable('deliveries').set(waiting).execute();
+    expect(await retryTenantNow(storage.db, tenant, clock.now())).toBe(1);
+    expect(await dueAt()).toEqual({ [tenant]: clock.now(), [other]: later });
   });
 
   it('never lets workers in separate processes claim the same row', async () => {
