@@ -146,12 +146,9 @@ describeEachDialect('api processes on one port', (dialect) => {
   }, 180_000);
 });
 
-it('exits 0, logging no failure, when a stop signal reaches the whole group while the api processes start', async () => {
-  // systemd (KillMode=control-group) and Ctrl-C signal every process of the group at once: during the
-  // api processes' start, the primary logged "an api process exited; stopping the others" and exited 1
-  // ("an api process was killed by SIGTERM before it listened"), a failure where a stop was asked.
+/** clusterGroup starts `serve --role api --processes 2` on SQLite as a process group of its own (as in a terminal), logging warnings. */
+async function clusterGroup(dataDir: string) {
   ensureBuilt();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cluster-stop-'));
   const child = spawn(process.execPath, [MAIN, 'serve', '--role', 'api', '--processes', '2'], {
     env: {
       ...process.env,
@@ -170,6 +167,15 @@ it('exits 0, logging no failure, when a stop signal reaches the whole group whil
   child.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, said: () => said, exited };
+}
+
+it('exits 0, logging no failure, when a stop signal reaches the whole group while the api processes start', async () => {
+  // systemd (KillMode=control-group) and Ctrl-C signal every process of the group at once: during the
+  // api processes' start, the primary logged "an api process exited; stopping the others" and exited 1
+  // ("an api process was killed by SIGTERM before it listened"), a failure where a stop was asked.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cluster-stop-'));
+  const { child, said, exited } = await clusterGroup(dataDir);
   try {
     // The primary forks its api processes once its migrations are applied: signal the group as soon as one exists.
     await expect
@@ -179,8 +185,25 @@ it('exits 0, logging no failure, when a stop signal reaches the whole group whil
       })
       .not.toBe('');
     process.kill(-child.pid!, 'SIGTERM');
-    expect(await exited, said).toBe(0);
-    expect(said).not.toMatch(/exited; stopping the others|before it listened/);
+    expect(await exited, said()).toBe(0);
+    expect(said()).not.toMatch(/exited; stopping the others|before it listened/);
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 180_000);
+
+it('stops on a Ctrl-C to the whole group while serving, exit 0, with no warning of a signal repeated', async () => {
+  // Each api process hears the terminal's SIGINT and then its primary's SIGTERM: the second ended it by
+  // the signal at once (requests in flight cut off), and once it no longer did, it warned "already stopping".
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cluster-stop-'));
+  const { child, said, exited } = await clusterGroup(dataDir);
+  try {
+    await expect.poll(() => (said().match(/Tocsin is running/g) ?? []).length, { timeout: 120_000, interval: 20 }).toBe(1);
+    await expect.poll(async () => (await fetch(`${said().match(/Tocsin is running: (\S+?)\/ /)![1]}/readyz`)).status, { timeout: 20_000 }).toBe(200);
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited, said()).toBe(0);
+    expect(said()).not.toMatch(/"level":(40|50)/);
   } finally {
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });

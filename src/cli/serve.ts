@@ -85,12 +85,16 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
       );
     }
     log.info({ signal: await stop.received }, 'shutting down');
-    stop.onRepeat((signal) =>
-      log.warn(
-        { signal },
-        `already stopping: finishing what is in flight (at most ${SHUTDOWN_GRACE_MS / 1000} s) so that no email is sent twice; SIGKILL stops at once`,
-      ),
-    );
+    // One of several api processes hears a Ctrl-C twice by design (the terminal's, then its primary's
+    // SIGTERM): only a process on its own says that a signal came again.
+    if (!cluster.isWorker) {
+      stop.onRepeat((signal) =>
+        log.warn(
+          { signal },
+          `already stopping: finishing what is in flight (at most ${SHUTDOWN_GRACE_MS / 1000} s) so that no email is sent twice; SIGKILL stops at once`,
+        ),
+      );
+    }
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
