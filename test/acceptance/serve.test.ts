@@ -143,22 +143,31 @@ describe('tocsin serve, as a user runs it', () => {
     const { hostname, port } = new URL(url!);
     const socket = net.connect(Number(port), hostname);
     await new Promise((resolve) => socket.once('connect', resolve));
-    const answer = new Promise<string>((resolve) => {
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.once('close', () => resolve(text));
+    let text = '';
+    const heard = new Set<() => void>();
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      for (const wake of heard) wake();
+    });
+    const answer = new Promise<string>((resolve) => socket.once('close', () => resolve(text)));
+    // Node answers "100 Continue" once it has the headers, and the request is in flight from then on:
+    // a signal before that would find a connection carrying none, which a stop ends at once.
+    const continued = new Promise<void>((resolve) => {
+      const check = () => text.includes('100 Continue') && resolve();
+      heard.add(check);
     });
     socket.write(
       `POST /api/v1/tenants/acme/alerts HTTP/1.1\r\nHost: ${url!.slice('http://'.length)}\r\nAuthorization: ${auth.authorization}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
     );
+    await continued;
     socket.write(body.subarray(0, 10));
     const exited = stopped(started, 'SIGINT');
     await started.waitFor(/"msg":"shutting down"/);
     started.child.kill('SIGINT');
     await started.waitFor(/already stopping/);
     socket.end(body.subarray(10));
-    expect(await answer).toMatch(/^HTTP\/1\.1 202 /);
+    expect(await answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 202 /);
     expect(await exited).toMatchObject({ code: 0, signal: null });
     const again = serve({ TOCSIN_DATA_DIR: dataDir, TOCSIN_ADMIN_TOKEN: 'acceptance-admin-token-0123' });
     const [, secondUrl] = await again.waitFor(RUNNING);
