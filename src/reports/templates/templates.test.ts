@@ -908,7 +908,7 @@ describe('the Fatal-immediately email', () => {
   });
 });
 
-describe('the summary window in French and Spanish', () => {
+describe('the summary window in French, Spanish and German', () => {
   const render = (language: Language, start: number, end: number) =>
     renderSummaryEmail({ ...sampleSummary(context(language)), recipient: { ...sampleSummary(context(language)).recipient, language }, window: { start, end } })
       .text;
@@ -922,6 +922,18 @@ describe('the summary window in French and Spanish', () => {
     expect(render('fr', late, late + 600_000)).toContain('entre le 27 nov. 2026, 23:55 et le 28 nov. 2026, 00:05.');
     expect(render('es', late, late + 600_000)).toContain('entre el 27 nov 2026, 23:55 y el 28 nov 2026, 00:05.');
     expect(render('en', late, late + 600_000)).toContain('between Nov 27, 2026, 23:55 and Nov 28, 2026, 00:05.');
+  });
+
+  it('puts the article before a date in German too (« zwischen dem 27.11.2026 », « vom … bis zum »), as a German reader writes it', () => {
+    // "zwischen 27.11.2026, 09:50 und 10:00" and "von 26.11.2026, 10:00 bis 27.11.2026, 10:00" read as a form's fields, not a sentence.
+    const start = Date.UTC(2026, 10, 27, 8, 50);
+    expect(render('de', start, start + 600_000)).toContain('zwischen dem 27.11.2026, 09:50 und 10:00.');
+    const late = Date.UTC(2026, 10, 27, 22, 55);
+    expect(render('de', late, late + 600_000)).toContain('zwischen dem 27.11.2026, 23:55 und dem 28.11.2026, 00:05.');
+    expect(renderSample('daily', context('de')).text).toMatch(/ Alarme vom 26\.11\.2026, \d\d:\d\d bis zum 27\.11\.2026, \d\d:\d\d\./);
+    expect(renderDailyEmail(sampleDaily(context('de'), true)).text).toMatch(
+      /Keine Alarme vom 26\.11\.2026, \d\d:\d\d bis zum 27\.11\.2026, \d\d:\d\d: alles ruhig\./,
+    );
   });
 });
 
