@@ -225,6 +225,19 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(await dueAt()).toEqual({ [tenant]: clock.now(), [other]: later });
   });
 
+  it("leaves an email being sent to its worker when its tenant's settings change meanwhile: no second worker takes it", async () => {
+    // A leased row is due again when its lease runs out; made due now, another worker's claim took it
+    // while its worker was still sending it, and the email went out twice.
+    await clearQueue();
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);
+    const sending = (await claim('w1')).deliveries[0]!;
+    clock.advance(1_000);
+    expect(await retryTenantNow(storage.db, tenant, clock.now())).toBe(0);
+    expect((await claim('w2')).deliveries).toEqual([]);
+    const row = await storage.db.selectFrom('deliveries').selectAll().where('id', '=', sending.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'sending', lease_owner: 'w1', lease_token: sending.leaseToken });
+  });
+
   it('never lets workers in separate processes claim the same row', async () => {
     await clearQueue();
     await enqueueDeliveries(
