@@ -99,6 +99,17 @@ describe('mail health notices', () => {
     }
   });
 
+  it('in German, write « seit dem » before the date, in the notices and the console’s banner, as a German reader writes it', () => {
+    for (const kind of ['failing', 'recovered'] as const) {
+      const email = notice(kind, 'de');
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain('seit dem 01.12.2026, 10:00');
+        expect(part).not.toMatch(/\bseit \d/);
+      }
+    }
+    expect(consoleStrings('de')['mailHealth.failingSince']).toContain('seit dem {since}');
+  });
+
   it('in French, say « du locataire », never « de » before the name, and put the space before every colon', () => {
     for (const kind of KINDS) {
       const email = notice(kind, 'fr');

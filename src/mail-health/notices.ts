@@ -107,7 +107,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
     failing: {
       subject: (tenant) => `Alarm-E-Mails von ${tenant} schlagen fehl`,
       body: (p) => [
-        `Tocsin kann die Alarm-E-Mails von ${p.tenant} seit ${p.since} nicht über den Mailserver zustellen.`,
+        `Tocsin kann die Alarm-E-Mails von ${p.tenant} seit dem ${p.since} nicht über den Mailserver zustellen.`,
         `${p.label ?? 'Letzte Antwort des Servers'}: ${p.reply}`,
         `Prüfen Sie die Einstellungen (z. B. ein anderswo geändertes Passwort) unter Einstellungen > E-Mail: ${p.link}`,
         'Sie erhalten eine weitere E-Mail, sobald die Zustellung wieder funktioniert.',
@@ -115,7 +115,7 @@ const TEXTS: Record<Language, Record<MailHealthNoticeKind, Texts>> = {
     },
     recovered: {
       subject: (tenant) => `Alarm-E-Mails von ${tenant} funktionieren wieder`,
-      body: (p) => [`Der Mailserver von ${p.tenant} stellt seit ${p.since} wieder Alarm-E-Mails zu.`, `Einstellungen > E-Mail: ${p.link}`],
+      body: (p) => [`Der Mailserver von ${p.tenant} stellt seit dem ${p.since} wieder Alarm-E-Mails zu.`, `Einstellungen > E-Mail: ${p.link}`],
     },
     'token-expiring': {
       subject: (tenant) => `Das Zugriffstoken für den Mailserver von ${tenant} läuft bald ab`,
