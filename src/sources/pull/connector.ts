@@ -27,6 +27,7 @@ import {
   readState,
   toAlertInput,
 } from './odata.js';
+import { takeTurn } from './turns.js';
 import { type Bearer, type Credentials, type PageRequest, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
 
 /** TICK_MS is how often a worker looks for pull sources that are due. */
@@ -198,6 +199,8 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
+  /** The polls under way of each tenant, by which the next free slot goes to the tenant with the fewest. */
+  const tenantPolls = new Map<string, number>();
   // Stopping aborts the upstream requests under way, so a slow Orchestrator never holds up shutdown.
   const aborter = new AbortController();
   let stopped = false;
@@ -346,13 +349,27 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   const pollDue = async () => {
     const rows = await db.selectFrom('sources').selectAll().where('kind', '=', 'orchestrator-pull').where('enabled', '=', 1).execute();
     forgetTokens(rows);
-    for (const row of rows) {
-      if (stopped || inFlight.size >= MAX_CONCURRENT_POLLS || inFlight.has(row.id) || row.pull === null) continue;
+    if (inFlight.size >= MAX_CONCURRENT_POLLS) return;
+    const now = clock.now();
+    const due = rows.flatMap((row) => {
+      if (row.pull === null || inFlight.has(row.id)) return [];
+      const state = readState(row.pull_state, (JSON.parse(row.pull) as StoredPull).since);
+      return claimable(state, now) ? [{ row, tenantId: row.tenant_id, dueAt: state.nextPollAt }] : [];
+    });
+    // Taken in turns across tenants (takeTurn), not in the table's order.
+    for (let turn = takeTurn(due, tenantPolls); turn && !stopped && inFlight.size < MAX_CONCURRENT_POLLS; turn = takeTurn(due, tenantPolls)) {
+      const { row, tenantId } = turn;
       const held = await claim(row);
       if (!held) continue;
+      tenantPolls.set(tenantId, (tenantPolls.get(tenantId) ?? 0) + 1);
       const running = run(row, held)
         .catch((err: unknown) => logger.warn({ err, sourceId: row.id }, 'pull poll failed'))
-        .finally(() => inFlight.delete(row.id));
+        .finally(() => {
+          inFlight.delete(row.id);
+          const left = (tenantPolls.get(tenantId) ?? 1) - 1;
+          if (left > 0) tenantPolls.set(tenantId, left);
+          else tenantPolls.delete(tenantId);
+        });
       inFlight.set(row.id, running);
     }
   };

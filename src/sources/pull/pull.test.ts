@@ -1211,3 +1211,55 @@ describeEachDialect('orchestrator-pull: the upstream tokens a worker keeps', (di
     }
   }, 60_000);
 });
+
+describeEachDialect("orchestrator-pull: one tenant's slow Orchestrator and another tenant's source", (dialect) => {
+  it("polls another tenant's due source within a poll's length while one tenant's eight sources hold every slot, rather than never", async () => {
+    // A worker polls 8 sources at once and took the due ones in the order the table lists them: a
+    // tenant's 8 sources of a slow (yet working) Orchestrator, listed first and due again as each poll
+    // ended, took every freed slot, and a tenant listed after them was never polled (seen on a built
+    // server: 0 polls of its source in 30 s at intervalSeconds 1, while the slow ones were asked 64 times).
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    const SLOW_MS = 1_000;
+    const asked: string[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'POST') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ result: 'a-token' }));
+        asked.push(req.url!.split('/')[1]!);
+        const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: [] }));
+        if (req.url!.startsWith('/other/')) answer();
+        else setTimeout(answer, SLOW_MS);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const pull = (path: string) => ({ baseUrl: `${upstream}/${path}`, username: 'poller', password: 'pw', intervalSeconds: 1 });
+    await t.call('POST', '/api/v1/tenants', { name: 'busy' });
+    await t.call('POST', '/api/v1/tenants', { name: 'other' });
+    for (let i = 1; i <= 8; i += 1) {
+      const created = await t.call('POST', '/api/v1/tenants/busy/sources', { name: `Slow ${i}`, kind: 'orchestrator-pull', pull: pull(`slow-${i}`) });
+      expect(created.statusCode).toBe(201);
+    }
+    const connector = startPullConnector({
+      db: t.tocsin.deps.storage.db,
+      secretBox: t.tocsin.deps.secretBox,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      floodWindowMs: 0,
+      tickMs: 50,
+    });
+    try {
+      // The slow sources hold every slot before the other tenant's source exists.
+      await vi.waitFor(() => expect(new Set(asked).size).toBe(8), WAIT);
+      const created = await t.call('POST', '/api/v1/tenants/other/sources', { name: 'Plant', kind: 'orchestrator-pull', pull: pull('other') });
+      expect(created.statusCode).toBe(201);
+      // It is due at once: it gets the next slot that frees, within one slow poll (and a tick).
+      await vi.waitFor(() => expect(asked).toContain('other'), { timeout: 5 * SLOW_MS, interval: 50 });
+    } finally {
+      await connector.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await t.close();
+    }
+  }, 60_000);
+});
