@@ -86,6 +86,30 @@ describeEachDialect('operations endpoints', (dialect) => {
     }
   });
 
+  it.runIf(dialect === 'sqlite')('is not ready (503) while the disk of the SQLite file is full, saying so, and ready again once it has room', async () => {
+    // A full disk answered every write 503 while /readyz said ready, so a load balancer kept sending
+    // alerts there. A disk is filled here by what the file system says of it (statfs), as df reads it.
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    await migrate(storage);
+    const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+    const statfs = fs.statfsSync;
+    try {
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+      fs.statfsSync = ((at: string) => ({ ...statfs(at), bavail: 0, bfree: 0 })) as typeof fs.statfsSync;
+      const res = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'unavailable', reason: expect.stringMatching(/^the disk of the SQLite database is full/) });
+      fs.statfsSync = statfs;
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    } finally {
+      fs.statfsSync = statfs;
+      await app.close();
+      await storage.close();
+      await database.drop();
+    }
+  });
+
   it.runIf(dialect === 'sqlite')(
     'refuses every write (503 with Retry-After) once the SQLite file is removed while open, not only alerts: what it took would be gone at the next start',
     async () => {

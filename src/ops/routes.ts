@@ -46,7 +46,8 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
       },
     },
     async (request, reply) => {
-      const gone = storage.fileGone?.();
+      // The SQLite file replaced, or its disk full: every write would fail while the database answers reads.
+      const gone = storage.fileGone?.() ?? storage.diskFull?.();
       if (gone) return reply.status(503).send({ status: 'unavailable', reason: gone });
       try {
         const { readOnly, pending } = await withinMs(

@@ -119,7 +119,7 @@ export const READ_ONLY_REASON = 'the database takes no writes now (read-only: a 
  * takesWrites asks the database whether it takes writes now: a PostgreSQL standby (a failover that
  * left DATABASE_URL's address on one) or a database set default_transaction_read_only answers reads,
  * so /readyz said ready while every write was a 503. SQLite has no such state (a read-only file does
- * not open at start), so there it is the query that says the database answers.
+ * not open at start; a full disk is Storage.diskFull), so there it is the query that says the database answers.
  */
 export async function takesWrites(storage: Storage): Promise<boolean> {
   if (storage.dialect !== 'postgres') return sql`select 1`.execute(storage.db).then(() => true);

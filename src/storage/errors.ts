@@ -1,5 +1,6 @@
 import { type PipelineStage, StageError } from '../shared/stage-error.js';
 import { READ_ONLY_REASON, isWorthRetrying, unavailableReason } from './connect.js';
+import { SQLITE_DISK_FULL } from './storage.js';
 
 /**
  * DbErrorKind is what a database error means for the caller: a `unique` or `foreign-key`
@@ -101,7 +102,7 @@ export function lostTransactionRace(error: unknown): boolean {
 function outageReason(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return 'locked by another writer';
-  if (code === SQLITE_FULL) return 'the disk of the SQLite database is full';
+  if (code === SQLITE_FULL) return SQLITE_DISK_FULL;
   if (isSqliteIoError(code)) return `the disk of the SQLite database failed (${String(code)}: full to its size limit or quota, or failing)`;
   if (code === SQLITE_FILE_GONE) return (error as Error).message;
   if (code === '40001' || code === '40P01') return 'a concurrent transaction conflicted';

@@ -46,6 +46,8 @@ export interface Storage {
    * start opens, so every commit from then on would be lost at the next restart.
    */
   readonly fileGone?: (() => string | undefined) | undefined;
+  /** diskFull says that the disk of the SQLite file has no room left (undefined while it has, and on PostgreSQL): every write then fails. */
+  readonly diskFull?: (() => string | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -120,7 +122,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     idle?.close();
     return db.destroy();
   };
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, close };
+  const diskFull = inMemory ? undefined : watchForFullDisk(file);
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, diskFull, close };
 }
 
 /**
@@ -150,6 +153,22 @@ function readOnlyPart(file: string): string | undefined {
     return `the folder ${folder} is read-only to this process (${folderDenied}): SQLite makes ${path.basename(file)}-wal and -shm beside the file; let the user Tocsin runs as write there`;
   }
   return undefined;
+}
+
+/** SQLITE_DISK_FULL is why a write fails on a full disk (SQLITE_FULL), and why /readyz is not ready then. */
+export const SQLITE_DISK_FULL = 'the disk of the SQLite database is full';
+
+/**
+ * watchForFullDisk is Storage.diskFull for an SQLite file: whether its file system has a block left
+ * for this process (root may use the blocks reserved for it), as df says. One statfs per call: /readyz's.
+ */
+function watchForFullDisk(file: string): () => string | undefined {
+  const folder = path.dirname(path.resolve(file));
+  const asRoot = process.getuid?.() === 0;
+  return () => {
+    const disk = fs.statfsSync(folder);
+    return (asRoot ? disk.bfree : disk.bavail) > 0 ? undefined : `${SQLITE_DISK_FULL} (${folder}): free room on it`;
+  };
 }
 
 /** watchForReplacement is Storage.fileGone for the SQLite file just opened: the path must still name that file. */
