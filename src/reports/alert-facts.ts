@@ -11,6 +11,17 @@ export interface EventCount {
   readonly component: string;
   readonly event: string;
   readonly count: number;
+  /**
+   * The one flood (dedup key's repeats, or a lone alert) all these alerts belong to, when they do:
+   * its id, and the id of one of these alerts, which an "I'm on it" link can name. Absent for several floods.
+   */
+  readonly oneFlood?: OneFlood | undefined;
+}
+
+/** OneFlood is the flood all the alerts of a count belong to (see EventCount.oneFlood). */
+export interface OneFlood {
+  readonly groupId: string;
+  readonly alertId: string;
 }
 
 /**
@@ -109,6 +120,9 @@ export async function sourcedEventCountsOf(
       eb.fn.countAll<number>().as('n'),
       eb.fn.max('occurred_at').as('last'),
       eb.fn.max('id').as('last_id'),
+      // The floods of these alerts: one when the least and the greatest are the same.
+      eb.fn.min(eb.fn.coalesce('group_id', 'id')).as('first_flood'),
+      eb.fn.max(eb.fn.coalesce('group_id', 'id')).as('last_flood'),
       ...split.map((bucket) => bucket.as('stored_before')),
     ])
     .where('tenant_id', 'in', tenantIds)
@@ -133,6 +147,7 @@ export async function sourcedEventCountsOf(
         source,
         lastAt: Number(r.last),
         lastId: String(r.last_id),
+        ...(String(r.first_flood) === String(r.last_flood) ? { oneFlood: { groupId: String(r.first_flood), alertId: String(r.last_id) } } : {}),
         ...(row.stored_before === undefined || row.stored_before === null ? {} : { storedBefore: Number(row.stored_before) }),
       };
       return [r.tenant_id, count] as const;
@@ -140,13 +155,17 @@ export async function sourcedEventCountsOf(
   );
 }
 
-/** mergeEventCounts adds up counts that differ only by source, back into one per event, component and severity. */
+/**
+ * mergeEventCounts adds up counts that differ only by source, back into one per event, component and
+ * severity; one flood stays one only when every part of it is of that flood.
+ */
 export function mergeEventCounts(counts: readonly EventCount[]): EventCount[] {
   const merged = new Map<string, EventCount>();
   for (const c of counts) {
     const key = `${c.severity}\n${c.component}\n${c.event}`;
     const seen = merged.get(key);
-    merged.set(key, { severity: c.severity, component: c.component, event: c.event, count: (seen?.count ?? 0) + c.count });
+    const oneFlood = seen === undefined || seen.oneFlood?.groupId === c.oneFlood?.groupId ? c.oneFlood : undefined;
+    merged.set(key, { severity: c.severity, component: c.component, event: c.event, count: (seen?.count ?? 0) + c.count, oneFlood });
   }
   return [...merged.values()];
 }

@@ -667,12 +667,18 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   const listOf = (key: SourceKey, severity?: Severity) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity, since: period.start, until: period.end, ...sourceFilterOf(key) });
   const actions = actionsOf(deps, c, reader);
-  const counts = merged.map((e) => ({
-    ...e,
-    componentDisplayName: componentDisplayName(e.component, language),
-    eventDisplayName: eventDisplayName(e.event, language),
-    actions: actions({ event: { component: e.component, event: e.event } }),
-  }));
+  const counts = merged.map(({ oneFlood, ...e }) => {
+    const forEvent = actions({ event: { component: e.component, event: e.event } });
+    // A row of one flood (a dedup key's repeats, a lone alert) is a summary's line of the day: it offers "I'm on it" for
+    // that flood, as the line does; not for a Success or an Info, which nobody takes on. A row of several floods offers none.
+    const onIt = oneFlood && severityRank(e.severity) >= severityRank('Warn') ? actions({ alertId: oneFlood.alertId }, ACKNOWLEDGE_ONLY) : undefined;
+    return {
+      ...e,
+      componentDisplayName: componentDisplayName(e.component, language),
+      eventDisplayName: eventDisplayName(e.event, language),
+      actions: forEvent && { ...forEvent, acknowledge: onIt?.acknowledge },
+    };
+  });
   return renderDailyEmail({
     recipient: c.recipient,
     tenant: c.tenant,
@@ -684,8 +690,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
     health: {
       components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
       // A source still failing counts its failures: its link lists those (Error and Fatal), not its milder alerts too.
-      // Each offers the reader's "I'm on it" for the flood of its last failure, as a summary's line for its flood; the
-      // event rows, each standing for any number of floods, offer none. A sealed link each, no read: the facts are shared.
+      // Each offers the reader's "I'm on it" for the flood of its last failure, as a summary's line for its flood
+      // (a sealed link each, no read: the facts are shared).
       stillFailing: health.stillFailing.map((s) => {
         const ack = s.lastFailureId === undefined ? undefined : acknowledged.get(s.lastFailureId);
         return {

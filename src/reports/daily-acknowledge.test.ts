@@ -80,7 +80,7 @@ describeEachDialect('the acknowledge link of a daily report’s source still fai
     await smtp?.close();
   });
 
-  it('gives each source still failing the reader’s acknowledge link, in the text and HTML parts, and no other source nor event row one', async () => {
+  it('gives each source still failing the reader’s acknowledge link, in the text and HTML parts, and none to a source recovered', async () => {
     const [daily] = await dailiesTo('reader@onit.example.com');
     const text = daily!.text!;
     const links = ['    Robot: R7 · ', '    Process: Billing · '].map((head) => acknowledgeLinkOf(under(text, head)));
@@ -89,9 +89,30 @@ describeEachDialect('the acknowledge link of a daily report’s source still fai
       expect(daily!.html).toContain(`href="${link}"`);
     }
     expect(links[0]).not.toBe(links[1]);
-    // One per source still failing: R8 recovered; an event row stands for many floods (it keeps its snooze link).
-    expect(text.match(/I'm on it: /g)).toHaveLength(2);
-    expect(text).toMatch(/Snooze for me: https:/);
+    // None for R8, recovered.
+    expect(under(text, '    Robot: R8 · ').some((line) => line.includes("I'm on it"))).toBe(false);
+  });
+
+  it('gives an event row the acknowledge link of its one flood, as a summary line, and none to a row of several floods or of a Success', async () => {
+    const [daily] = await dailiesTo('reader@onit.example.com');
+    const text = daily!.text!;
+    const row = (head: RegExp) => {
+      const lines = text.split('\n');
+      const at = lines.findIndex((line) => head.test(line));
+      expect(at, `${head} in\n${text}`).toBeGreaterThan(-1);
+      const rest = lines.slice(at + 1);
+      return rest.slice(
+        0,
+        rest.findIndex((line) => !line.startsWith('          ')),
+      );
+    };
+    // Billing's one alert: its row offers "I'm on it" beside the event's snooze.
+    const billing = row(/^ +1 {2}\[Error\] .* \(Jobs\)$/);
+    expect(billing[0]).toMatch(/^ {10}I'm on it: https:\/\/tocsin\.example\.com\/actions\//);
+    expect(billing[1]).toMatch(/^ {10}Snooze for me: https:/);
+    // R7's flood and R8's alert: two floods, none of them the row's to take on; R8's Success: nothing to take on.
+    expect(row(/^ +2 {2}\[Error\] .* \(Robots\)$/).some((line) => line.includes("I'm on it"))).toBe(false);
+    expect(row(/^ +1 {2}\[Success\] .* \(Robots\)$/).some((line) => line.includes("I'm on it"))).toBe(false);
   });
 
   it('gives a group mailbox’s daily report no action link', async () => {

@@ -274,7 +274,8 @@ export function sampleDaily(context: SampleContext, quiet = false): DailyEmailVi
       : SAMPLE_DAY.map(([event, severity, count], index) => ({
           ...catalogued(event, context.language, severity),
           count,
-          actions: sampleActions(context, String(index), false),
+          // A row of one flood (here, one alert) offers "I'm on it" too, as a summary line does.
+          actions: sampleActions(context, String(index), count === 1),
         })),
     mutes: quiet ? [] : [{ what: [{ field: 'robot', value: 'FIN-UNATT-07' }], until: context.now + 5 * 3_600_000, by: SAMPLE_COLLEAGUE, snooze: false }],
     health: quiet ? undefined : sampleHealth(context, period),

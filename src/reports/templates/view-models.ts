@@ -137,7 +137,7 @@ export interface EventCountView {
   readonly event: string;
   readonly eventDisplayName: string;
   readonly count: number;
-  /** The recipient's links to mute or snooze this event (no acknowledge: a row stands for any number of floods, see DailyHealthView.stillFailing). */
+  /** The recipient's links to mute or snooze this event, and to acknowledge its alerts' flood when they are all of one. */
   readonly actions?: AlertActionUrls | undefined;
 }
 
