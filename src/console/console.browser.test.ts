@@ -2368,6 +2368,19 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("writes in the alert list .NET's empty date, 0001-01-01, as the API holds it, not as year 1 of an unnamed era, and the year 0000 as 0000", async () => {
+    // Intl writes a year before 1000 unpadded, and 1 BC (ISO's 0000) as year 1 with the era left out: the list read "Jan 1, 1".
+    await raiseForThisTest({ severity: 'Warn', component: 'Tasks', message: 'Dated by .NET default', occurredAt: '0001-01-01T12:00:00Z' });
+    await raiseForThisTest({ severity: 'Warn', component: 'Tasks', message: 'Dated in year zero', occurredAt: '0000-06-01T12:00:00Z' });
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/alerts?component=Tasks');
+    const occurred = (message: string) => page.locator('table.alerts tbody tr', { hasText: message }).locator('td').nth(2);
+    await occurred('Dated by .NET default').waitFor();
+    expect(await occurred('Dated by .NET default').textContent()).toMatch(/^Jan 1, 0001, 12:/);
+    expect(await occurred('Dated in year zero').textContent()).toMatch(/^Jun 1, 0000, 12:/);
+    await context.close();
+  });
+
   it("says in the user's language, not the API's English, that a link's component is not in the catalogue", async () => {
     const { context, page } = await open();
     await signIn(page, 'marie@acme.example', '#/alerts?component=Nope');

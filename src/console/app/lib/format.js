@@ -30,7 +30,25 @@ export function timeZone() {
 export function formatTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
-  return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED_WITH_SECONDS, hourCycle: 'h23', timeZoneName: 'short' }) : iso;
+  return time.isValid ? localeString(time, { ...DateTime.DATETIME_MED_WITH_SECONDS, hourCycle: 'h23', timeZoneName: 'short' }) : iso;
+}
+
+/**
+ * localeString writes a time as toLocaleString does, with a year before 1000 written as ISO 8601
+ * and the API write it (0000, 0001, -0001 before): Intl writes such a year unpadded and, before
+ * 1 CE, as its era's year with the era left out, so .NET's empty date read "Jan 1, 1" and the
+ * API's year 0000 (1 BC) "1" too, as the emails did (src/i18n/format.ts).
+ * @param {DateTime} time
+ * @param {Intl.DateTimeFormatOptions} options
+ */
+function localeString(time, options) {
+  if (time.year >= 1000) return time.toLocaleString(options);
+  // Luxon numbers years as ISO 8601 does (1 BC is 0).
+  const year = `${time.year < 0 ? '-' : ''}${String(Math.abs(time.year)).padStart(4, '0')}`;
+  return time
+    .toLocaleParts(options)
+    .map((part) => (part.type === 'year' ? year : part.value))
+    .join('');
 }
 
 /**
@@ -42,7 +60,7 @@ export function formatTime(iso) {
 export function formatInputTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
-  return time.isValid ? time.toLocaleString({ ...DateTime.DATETIME_MED, hourCycle: 'h23' }) : '';
+  return time.isValid ? localeString(time, { ...DateTime.DATETIME_MED, hourCycle: 'h23' }) : '';
 }
 
 /**
