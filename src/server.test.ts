@@ -15,6 +15,8 @@ import { sql } from 'kysely';
 import { ConfigError } from './shared/config-error.js';
 import { migrate } from './storage/migrate.js';
 import { openStorage } from './storage/storage.js';
+import { enqueueDeliveries } from './delivery/outbox/enqueue.js';
+import { insertTestTenant, testDelivery } from '../test/support/outbox-fixtures.js';
 
 it('gives a worker only the operations routes, and api and all every route', async () => {
   expect(await routesFor('worker')).toEqual([opsRoutes]);
@@ -131,6 +133,43 @@ describeEachDialect('the admin token generated on first start', (dialect) => {
       }
     } finally {
       holder.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeEachDialect('a start whose port is taken', (dialect) => {
+  it('fails before its delivery worker claims anything: the emails due keep no lease of a process that never served', async () => {
+    // A second `tocsin serve` on a port in use started its worker before listening: in the moment
+    // before it stopped it leased (or tried) the emails due, which then waited out the lease.
+    const database = await createTestDatabase(dialect);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    try {
+      await migrate(storage);
+      const tenant = await insertTestTenant(storage.db, 'due');
+      await enqueueDeliveries(
+        storage.db,
+        Array.from({ length: 20 }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
+      );
+      const rows = () => storage.db.selectFrom('deliveries').select(['id', 'status', 'attempts', 'lease_owner', 'next_attempt_at']).orderBy('id').execute();
+      const before = await rows();
+      const taken = (holder.address() as net.AddressInfo).port;
+      const config = loadConfig({
+        DATABASE_URL: database.url,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+        PORT: String(taken),
+        LOG_LEVEL: 'silent',
+      });
+      await expect(startTocsin(config, { logger: pino({ level: 'silent' }) })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(await rows()).toEqual(before);
+    } finally {
+      holder.close();
+      await storage.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

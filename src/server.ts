@@ -11,7 +11,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './http/context.js';
 import { createLogger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/routes.js';
-import { type HeldPort, holdFreePort } from './ops/port-hold.js';
+import { type HeldPort, holdFreePort, holdPort } from './ops/port-hold.js';
 import { type NotReady, type StartupProbe, listenStartupProbe } from './ops/startup-probe.js';
 import { type LoopTimings, startPipeline } from './pipeline.js';
 import { savedSystemSmtpAddress } from './settings/mail-settings.js';
@@ -102,7 +102,9 @@ const MIGRATING_STAND_IN_AFTER_MS = 10_000;
  */
 export async function startTocsin(configured: Config, options: StartOptions = {}): Promise<Tocsin> {
   const listen = options.listen ?? true;
-  const { config, held } = listen ? await withChosenPort(configured) : { config: configured, held: undefined };
+  const chosen = listen ? await withChosenPort(configured) : { config: configured, held: undefined };
+  const config = chosen.config;
+  let held = chosen.held;
   const logger = options.logger ?? createLogger(config.logLevel);
   for (const warning of configWarnings(config)) logger.warn(warning);
   // While the database refuses (full, down, starting), a stand-in answers /healthz and /readyz on
@@ -183,6 +185,10 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       );
     }
 
+    // The port is taken before the pipeline starts: a start that cannot serve (another Tocsin on its
+    // port) stopped only after its worker had claimed and tried the emails due, and its scheduler
+    // and pull poller had begun. Several api processes share one port, which their primary binds.
+    if (listen && !held && !probe && config.apiProcesses <= 1) held = await holdPort(config.host, config.port);
     const metrics = new Metrics(options.wholeMetrics ? { whole: options.wholeMetrics } : {});
     // The path of an alert from POST to an inbox, stage by stage: see src/pipeline.ts.
     const pipeline = await startPipeline({

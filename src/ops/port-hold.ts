@@ -15,17 +15,25 @@ export interface HeldPort {
  * from the same ephemeral range, and one that drew it made the listen fail with EADDRINUSE.
  */
 export async function holdFreePort(host: string): Promise<HeldPort> {
+  return holdPort(host, 0);
+}
+
+/**
+ * holdPort takes `port` on `host` (0: any free one) and keeps it until released; it rejects as a
+ * listen would (EADDRINUSE) when the port is taken, so a start can learn that before it starts work.
+ */
+export async function holdPort(host: string, port: number): Promise<HeldPort> {
   // Nothing is served while the port is held: a connection is closed at once, since close() waits
   // for every connection it accepted, and one left open would keep the server from listening.
   const server = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, resolve);
+    server.listen(port, host, resolve);
   });
-  const port = (server.address() as net.AddressInfo).port;
+  const held = (server.address() as net.AddressInfo).port;
   let released: Promise<void> | undefined;
   return {
-    port,
+    port: held,
     release: () => {
       released ??= new Promise<void>((resolve) => server.close(() => resolve()));
       return released;
