@@ -393,6 +393,33 @@ describeEachDialect('tenants, people and access', (dialect) => {
     }
   });
 
+  it('takes a time zone or language pasted with spaces around it, as an email address or a name is taken, and still refuses a blank one', async () => {
+    // Copied from a spreadsheet or a config file, "Europe/London " was a 400 where " bo@example.com " and " Bo " were trimmed.
+    const created = await t.call('POST', '/api/v1/tenants', { name: 'padded', timeZone: ' Europe/London ', language: 'fr\t' });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ timeZone: 'Europe/London', language: 'fr' });
+    expect((await t.call('PATCH', '/api/v1/tenants/padded', { timeZone: 'asia/tokyo\n', language: ' es-MX ' })).json()).toMatchObject({
+      timeZone: 'Asia/Tokyo',
+      language: 'es',
+    });
+    const user = await t.call('POST', '/api/v1/tenants/padded/users', { email: 'pad@example.com', name: 'Pad', timeZone: 'Europe/London ', language: ' de' });
+    expect(user.statusCode, user.body).toBe(201);
+    expect(user.json()).toMatchObject({ timeZone: 'Europe/London', language: 'de' });
+    const patched = await t.call('PATCH', `/api/v1/tenants/padded/users/${user.json().id}`, { timeZone: ' UTC', language: 'ja ' });
+    expect(patched.json()).toMatchObject({ timeZone: 'UTC', language: 'ja' });
+    const group = await t.call('POST', '/api/v1/tenants/padded/groups', { name: 'Padded', language: ' en ' });
+    expect(group.json().language).toBe('en');
+    for (const [field, refused] of [
+      ['timeZone', ' '],
+      ['timeZone', 'Europe/ London'],
+      ['language', ' '],
+    ] as const) {
+      const res = await t.call('PATCH', '/api/v1/tenants/padded', { [field]: refused });
+      expect(res.statusCode, refused).toBe(400);
+      expect(res.json().errors[0].path, refused).toBe(field);
+    }
+  });
+
   it('puts a tenant field set to null back to the default a new tenant gets', async () => {
     await t.call('POST', '/api/v1/tenants', { name: 'umbrella', displayName: 'Umbrella Corp', timeZone: 'Asia/Tokyo', language: 'ja' });
     const cleared = await t.call('PATCH', '/api/v1/tenants/umbrella', { displayName: null, timeZone: null, language: null });

@@ -173,18 +173,24 @@ export function sayIssuesInWords(): void {
   });
 }
 
-/** timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it. */
-export const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').transform(zoneSpelling);
+/**
+ * timeZone is a zod schema for an IANA time zone name such as Europe/Paris, kept as IANA spells it;
+ * white space around it is dropped, as around an email address or a name (pasted from a sheet or a file).
+ */
+export const timeZone = z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').transform(zoneSpelling);
 
 /**
  * language is a zod schema for one of the supported languages. A tag is read as BCP 47 reads it:
  * in any case, and by its language subtag, as .NET and browsers send their culture's name (FR,
- * fr-FR, es-MX, de_DE are fr, fr, es, de); what is left must be a supported language.
+ * fr-FR, es-MX, de_DE are fr, fr, es, de), white space around it dropped as around a time zone;
+ * what is left must be a supported language.
  */
-export const language = z.preprocess(
-  (value) => (typeof value === 'string' && /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/.test(value) ? value.split(/[-_]/)[0]?.toLowerCase() : value),
-  z.enum(LANGUAGES),
-);
+export const language = z.preprocess((value) => (typeof value === 'string' ? languageSubtag(value.trim()) : value), z.enum(LANGUAGES));
+
+/** languageSubtag is a BCP 47 tag's language, lower-case; anything that is no tag is left as given, for the enum to refuse. */
+function languageSubtag(tag: string): string {
+  return /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/.test(tag) ? tag.split(/[-_]/)[0]!.toLowerCase() : tag;
+}
 
 /**
  * patchedValue reads one field of a PUT or PATCH as API.md's conventions say: left out keeps the
