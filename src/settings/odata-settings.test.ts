@@ -485,6 +485,18 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect((await t.call('GET', "/odata/Settings('Abp.Timing.TimeZone')", undefined, viewer)).statusCode).toBe(403);
   });
 
+  it('takes Abp.Timing.TimeZone with white space around an IANA name, as around a Windows id and as the REST time zones take it', async () => {
+    const fresh = (await t.tenantWithUser('orch-padded-zone')).token;
+    const put = (value: string) => t.call('PUT', "/odata/Settings('Abp.Timing.TimeZone')", { Value: value }, fresh);
+    const padded = await put('Europe/London ');
+    expect(padded.statusCode, padded.body).toBe(200);
+    expect(padded.json().Value).toBe('Europe/London');
+    expect((await put(' Romance Standard Time ')).json().Value).toBe('Europe/Paris');
+    const blank = await put('  ');
+    expect(blank.statusCode).toBe(400);
+    expect(blank.json().errors[0].path).toBe('Abp.Timing.TimeZone');
+  });
+
   it("documents GET and PUT /odata/Settings('{key}') in the OpenAPI document, as API.md asks of every route beyond its tables", async () => {
     const doc = (await t.call('GET', '/api/openapi.json', undefined, '')).json();
     const item = doc.paths["/odata/Settings('{key}')"];

@@ -7,9 +7,11 @@ const WINDOWS_ZONES = new Map(WINDOWS_TO_IANA_MAP.filter((z) => z.territory === 
 /**
  * orchestratorZone reads an `Abp.Timing.TimeZone` value as Orchestrator's scripts write it: ABP
  * keeps Windows time zone ids (`Romance Standard Time`), Tocsin IANA names (`Europe/Paris`). Either,
- * in any case, is the IANA zone as IANA spells it; undefined when it is neither.
+ * in any case, white space around it dropped, is the IANA zone as IANA spells it; undefined when it is neither.
  */
 export function orchestratorZone(value: string): string | undefined {
-  if (isTimeZone(value)) return zoneSpelling(value);
-  return WINDOWS_ZONES.get(value.trim().toLowerCase());
+  // White space around either is dropped, as the REST timeZone fields drop it.
+  const name = value.trim();
+  if (isTimeZone(name)) return zoneSpelling(name);
+  return WINDOWS_ZONES.get(name.toLowerCase());
 }
