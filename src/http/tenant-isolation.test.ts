@@ -160,6 +160,17 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect(await db.selectFrom('alert_read_state').select('user_id').where('alert_id', '=', alertId).execute()).toEqual([]);
   });
 
+  it("refuses another tenant's role by its name, for a user or a group, naming the field", async () => {
+    // Role names are the tenant's: a name only another tenant has is no role here, and must not grant what that one does.
+    expect((await t.call('POST', `/api/v1/tenants/${A}/roles`, { name: 'Alpha only', permissions: ['Users.Edit'] }, a.token)).statusCode).toBe(201);
+    const user = await t.call('POST', `/api/v1/tenants/${B}/users`, { email: 'borrower@bravo.example', name: 'Borrower', roles: ['Alpha only'] }, b.token);
+    expect(user.statusCode, user.body).toBe(400);
+    expect(user.json().errors[0].path).toBe('roles.0');
+    const group = await t.call('POST', `/api/v1/tenants/${B}/groups`, { name: 'Borrowers', roles: ['Alpha only'] }, b.token);
+    expect(group.statusCode, group.body).toBe(400);
+    expect(group.json().errors[0].path).toBe('roles.0');
+  });
+
   it("refuses another tenant's user as a group member, naming the field", async () => {
     const res = await t.call('POST', `/api/v1/tenants/${B}/groups`, { name: 'Mixed', members: [a.userId] }, b.token);
     expect(res.statusCode).toBe(400);
