@@ -79,6 +79,26 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       random: () => 0.5,
     });
   };
+
+  /**
+   * failingNoticeText sends one immediate email of `tenant`'s through its (failing) server for 16 minutes of the
+   * fake clock, the incident's 15 and one more, and returns the text part of the failing notice its administrator got.
+   */
+  const failingNoticeText = async (tenant: string, tenantId: string): Promise<string> => {
+    const worker = startWorker();
+    const noticesOf = () => notices().filter((m) => new RegExp(`^X-Tocsin-Tenant: ${tenant}`, 'im').test(m.raw));
+    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(tenantId, `ops@${tenant}.example.com`, { kind: 'immediate' })], clock);
+    const start = clock.now();
+    await worker.runOnce();
+    while (clock.now() - start <= 16 * MINUTE) {
+      clock.advance(MINUTE);
+      await worker.runOnce();
+    }
+    await worker.runOnce();
+    await until(() => noticesOf().length === 1, 'the failing notice');
+    return (await simpleParser(noticesOf()[0]!.raw)).text!;
+  };
+
   /** The refused email, retried at once, and the next one both leave through the system default (fallbackToDefault). */
   const sendsBothThroughTheDefault = async (
     worker: ReturnType<typeof startWorker>,
@@ -226,19 +246,8 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     const port = gone.port;
     await gone.close();
     await useServer({ port }, {}, 'pathe');
-    const worker = startWorker();
-    const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: pathe/im.test(m.raw));
-    await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(pathe.tenantId, 'ops@pathe.example.com', { kind: 'immediate' })], clock);
-    const start = clock.now();
-    await worker.runOnce();
     // Refused connections fail for now: the incident begins once they have gone on for more than 15 minutes.
-    while (clock.now() - start <= 16 * MINUTE) {
-      clock.advance(MINUTE);
-      await worker.runOnce();
-    }
-    await worker.runOnce();
-    await until(() => noticesOf().length === 1, 'the failing notice');
-    const text = (await simpleParser(noticesOf()[0]!.raw)).text!;
+    const text = await failingNoticeText('pathe', pathe.tenantId);
     expect(text).toContain(
       `Dernière erreur\u202f: le serveur a refusé la connexion\u202f: rien n’accepte de connexion sur cet hôte et ce port (vérifiez l’hôte, le port et le pare-feu) (connect ECONNREFUSED 127.0.0.1:${port})`,
     );
@@ -257,19 +266,8 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
     const hangingUp = await startTestSmtpServer({ dropAtMailFrom: Number.POSITIVE_INFINITY });
     try {
       await useServer(hangingUp, {}, 'lumiere');
-      const worker = startWorker();
-      const noticesOf = () => notices().filter((m) => /^X-Tocsin-Tenant: lumiere/im.test(m.raw));
-      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(lumiere.tenantId, 'ops@lumiere.example.com', { kind: 'immediate' })], clock);
-      const start = clock.now();
-      await worker.runOnce();
       // Hang-ups fail for now: the incident begins once they have gone on for more than 15 minutes.
-      while (clock.now() - start <= 16 * MINUTE) {
-        clock.advance(MINUTE);
-        await worker.runOnce();
-      }
-      await worker.runOnce();
-      await until(() => noticesOf().length === 1, 'the failing notice');
-      const text = (await simpleParser(noticesOf()[0]!.raw)).text!;
+      const text = await failingNoticeText('lumiere', lumiere.tenantId);
       expect(text).toContain('Dernière erreur\u202f: le serveur a accueilli la connexion, puis l’a fermée sans répondre (MAIL FROM: ');
       expect(text).not.toContain('Dernière réponse');
       expect(text).not.toContain('the server closed the connection');

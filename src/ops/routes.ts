@@ -4,7 +4,6 @@ import { serviceUnavailable } from '../http/problem.js';
 import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { READ_ONLY_REASON, takesWrites, unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
-import type { Storage } from '../storage/storage.js';
 
 /**
  * READINESS_TIMEOUT_MS bounds the database check of /readyz: a server that stopped answering
