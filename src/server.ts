@@ -115,6 +115,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     else if (listen) {
       await held?.release();
       probe = await listenStartupProbe(config.port, config.host, state);
+      held?.handOver(probe.server);
     }
   };
   const onWaiting = (reason: string) => notReady({ status: 'unavailable', reason });
@@ -125,12 +126,12 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     onWaiting,
     signal: options.signal,
   }).catch(async (err: unknown) => {
-    await held?.release();
+    await letGo(held);
     await probe?.close();
     throw err;
   });
   // The stand-in may also start while the migrations wait for the database (migrateWhenFree).
-  const closers: (() => Promise<void>)[] = [async () => held?.release(), async () => probe?.close(), () => storage.close()];
+  const closers: (() => Promise<void>)[] = [() => letGo(held), async () => probe?.close(), () => storage.close()];
   let admin: Awaited<ReturnType<typeof ensureAdminToken>> | undefined;
   try {
     await warnIfOverBudget(storage, connectionBudget(config.role, config.dbPoolSize), logger);
@@ -229,6 +230,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       await held?.release();
       await probe?.close();
       await app.listen({ port: probe?.port ?? config.port, host: config.host });
+      held?.handOver(app.server);
       const address = app.server.address();
       url = typeof address === 'object' && address ? httpOrigin(config.host, address.port) : undefined;
     } else {
@@ -251,6 +253,12 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     await runAll(closers);
     throw err;
   }
+}
+
+/** letGo frees a held port for good (a start that does not serve), closing the connections it kept waiting. */
+async function letGo(held: HeldPort | undefined): Promise<void> {
+  await held?.release();
+  held?.handOver(undefined);
 }
 
 async function runAll(closers: (() => Promise<void>)[]): Promise<void> {

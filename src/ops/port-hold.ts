@@ -5,6 +5,11 @@ export interface HeldPort {
   readonly port: number;
   /** release frees the port for the listener that takes it next; once, however often it is called. */
   release(): Promise<void>;
+  /**
+   * handOver gives the connections that arrived while the port was held to `server`, now listening
+   * on it, which reads and answers their requests; `undefined` (the start failed) closes them.
+   */
+  handOver(server: net.Server | undefined): void;
 }
 
 /**
@@ -23,9 +28,20 @@ export async function holdFreePort(host: string): Promise<HeldPort> {
  * listen would (EADDRINUSE) when the port is taken, so a start can learn that before it starts work.
  */
 export async function holdPort(host: string, port: number): Promise<HeldPort> {
-  // Nothing is served while the port is held: a connection is closed at once, since close() waits
-  // for every connection it accepted, and one left open would keep the server from listening.
-  const server = net.createServer((socket) => socket.destroy());
+  // A connection that arrives while the port is held (a script that waited for the port to open, a
+  // load balancer's probe) is accepted but not read (pauseOnConnect), and handed over to the server
+  // that listens once the start is done: resetting it made that script's first request fail.
+  // Each waiting connection, with its listener that forgets it when the client gives up (its
+  // 'error' handled, not thrown).
+  const waiting = new Map<net.Socket, () => void>();
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    const leave = () => {
+      waiting.delete(socket);
+      socket.destroy();
+    };
+    waiting.set(socket, leave);
+    socket.once('close', leave).once('error', leave);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -35,8 +51,24 @@ export async function holdPort(host: string, port: number): Promise<HeldPort> {
   return {
     port: held,
     release: () => {
-      released ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() frees the port at once but calls back only when the connections it accepted end,
+      // which the held ones do only once served: resolve when the listening socket is closed.
+      released ??= new Promise<void>((resolve) => {
+        server.close();
+        setImmediate(resolve);
+      });
       return released;
+    },
+    handOver: (next) => {
+      for (const [socket, leave] of waiting) {
+        socket.off('close', leave).off('error', leave);
+        if (!next) socket.destroy();
+        else {
+          next.emit('connection', socket);
+          socket.resume();
+        }
+      }
+      waiting.clear();
     },
   };
 }

@@ -11,6 +11,8 @@ export type NotReady = { readonly status: 'unavailable'; readonly reason: string
 export interface StartupProbe {
   /** The port it listens on (the configured one, or the one chosen for port 0). */
   readonly port: number;
+  /** The listener, which takes over the connections that arrived while the port was held. */
+  readonly server: http.Server;
   /** setState changes why the process is not ready yet. */
   setState(state: NotReady): void;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export async function listenStartupProbe(port: number, host: string, state: NotR
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : port,
+    server,
     setState: (next) => {
       current = next;
     },
