@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstKnownZone, isEmailAddress, INSTANT_RANGE_MESSAGE, isoInstant } from './validation.js';
+import { firstKnownZone, isEmailAddress, INSTANT_RANGE_MESSAGE, isoInstant, queryCount } from './validation.js';
 
 describe('firstKnownZone', () => {
   it('is the first stored zone the runtime knows, passing over unknown and missing ones, else UTC', () => {
@@ -43,5 +43,16 @@ describe('isoInstant', () => {
       ).toEqual(['must be a date and time with its offset from UTC, such as 2026-03-01T09:00:00+01:00 or 2026-03-01T08:00:00Z']);
     }
     expect(isoInstant.safeParse('9999-12-31T23:59:59-14:00').error?.issues.map((issue) => issue.message)).toEqual([INSTANT_RANGE_MESSAGE]);
+  });
+});
+
+describe('queryCount', () => {
+  it('words a count out of its range as its other refusals, naming the range, not in zod\'s "Too big: expected number to be <=1000"', () => {
+    // GET /alerts?limit=1001 answered 'limit: Too big: expected number to be <=1000', and $top and
+    // limit=0 alike, beside 'must be a whole number written in digits' for limit=abc.
+    const limit = queryCount(1000, 1);
+    const messages = ['1001', '0'].map((value) => limit.safeParse(value).error?.issues.map((issue) => issue.message));
+    expect(messages).toEqual([['must be a whole number from 1 to 1000'], ['must be a whole number from 1 to 1000']]);
+    expect(limit.parse('1000')).toBe(1000);
   });
 });

@@ -283,13 +283,18 @@ export function finerThanMillisecond(text: string): boolean {
  * number from `min` to `max` that a client sends: as the digits' pattern alone it took any count
  * up to ten digits, so a client generated from it sent `$top=5000` and got a 400.
  */
-export const queryCount = (max: number, min = 0) =>
-  z
-    .string()
-    .refine((value) => /^\d{1,10}$/.test(value), 'must be a whole number written in digits')
-    // Coerced, not transformed: the OpenAPI document of a query drops the default of a transformed value.
-    .pipe(z.coerce.number<string>().min(min).max(max))
-    .meta({ type: 'integer', minimum: min, maximum: max });
+export const queryCount = (max: number, min = 0) => {
+  // One wording for both ends, as the refusal of other text says it (not zod's "Too big: expected…").
+  const range = `must be a whole number from ${min} to ${max}`;
+  return (
+    z
+      .string()
+      .refine((value) => /^\d{1,10}$/.test(value), 'must be a whole number written in digits')
+      // Coerced, not transformed: the OpenAPI document of a query drops the default of a transformed value.
+      .pipe(z.coerce.number<string>().min(min, range).max(max, range))
+      .meta({ type: 'integer', minimum: min, maximum: max })
+  );
+};
 
 /**
  * instantText is an instant in an answer, as the API writes it (RFC 3339: toISOString(), or with a
