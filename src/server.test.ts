@@ -205,3 +205,49 @@ it.runIf(TEST_PG_URL)('stops with one line naming DATABASE_URL when the migrated
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+it('answers a request that connected while the start was still on its way to listening, rather than resetting it', async () => {
+  // A start holds its port before it serves (PORT=0's choice from the first moment, a fixed port from
+  // before the pipeline starts); a client that connected meanwhile (a script that waited for the port
+  // to open) had its connection destroyed: 'Connection reset by peer' for its first request.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
+  let answer: Promise<string> | undefined;
+  // The warning about HOST=0.0.0.0 names the port held for PORT=0, before the database is even opened.
+  const logger = pino(
+    { level: 'warn' },
+    {
+      write(line: string) {
+        const port = /http:\/\/0\.0\.0\.0:(\d+)/.exec(line)?.[1];
+        if (port && !answer) answer = requestOn(Number(port));
+      },
+    },
+  );
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${path.join(dataDir, 'tocsin.db')}`,
+    TOCSIN_DATA_DIR: dataDir,
+    TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+    HOST: '0.0.0.0',
+    PORT: '0',
+  });
+  const tocsin = await startTocsin(config, { logger });
+  try {
+    expect(answer).toBeDefined();
+    expect(await answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\{"status":"ok"\}$/);
+  } finally {
+    await tocsin.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** requestOn sends GET /healthz on a new connection to the port and answers all it received, and the error that ended it. */
+function requestOn(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    let received = '';
+    const client = net.connect(port, '127.0.0.1', () => client.end('GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    client.on('data', (chunk) => {
+      received += chunk;
+    });
+    client.once('error', (err: NodeJS.ErrnoException) => resolve(`${received}[${err.code}]`));
+    client.once('close', () => resolve(received));
+  });
+}
