@@ -47,6 +47,24 @@ describe('circuit breaker', () => {
     expect(breakerBlocked(undefined, 0)).toBe(false);
   });
 
+  it('leaves a dead server alone after five failures in a row, for 30 s at first', () => {
+    // The server's own operators see Tocsin back off after a handful of tries, not a storm of them.
+    let state = closedBreaker();
+    for (let i = 0; i < 4; i++) state = breakerFailed(state, 0);
+    expect(state.openUntil).toBeNull();
+    expect(breakerFailed(state, 0).openUntil).toBe(30_000);
+  });
+
+  it('lets emails held behind a slow probe look again within 5 s, not after a whole cool-down', () => {
+    // A probe taking its time then succeeding: the emails deferred meanwhile go out seconds later,
+    // not 30 s (or, after relapses, up to 10 min) later.
+    let state = closedBreaker();
+    for (let i = 0; i < 5; i++) state = breakerFailed(state, 0);
+    const probe = breakerAdmit(state, 30_000);
+    if (!probe.allow) throw new Error('probe refused');
+    expect(breakerAdmit(probe.state, 31_000)).toEqual({ allow: false, retryAt: 36_000, probing: true });
+  });
+
   it('holds its tenants out from when it opened, through its relapses, at each verdict only', () => {
     const closed = closedBreaker(policy);
     expect(breakerHoldsOut(closed, breakerFailed(closed, 0, policy))).toBeNull();
