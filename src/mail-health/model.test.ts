@@ -123,6 +123,15 @@ describe('mail health decisions', () => {
     const failing = fold([[relay(T0), T0 + 20 * MINUTE + FAILING_AFTER_MS + 1]], refusingAll.health);
     expect(failing.transitions).toEqual(['failing']);
     expect(failing.health).toMatchObject({ state: 'failing', since: T0 + 20 * MINUTE, lastCode: 554, permanent: true, incident: 1 });
+    // Refused exactly FAILING_AFTER_MS after the last delivery is still "lately": that reader's
+    // problem, no start of a run, so a second refusal as long after it is no incident yet.
+    const atTheEdge = fold([
+      [delivered, T0],
+      [relay(T0), T0 + FAILING_AFTER_MS],
+      [relay(T0), T0 + 2 * FAILING_AFTER_MS + 1],
+    ]);
+    expect(atTheEdge.transitions).toEqual([]);
+    expect(atTheEdge.health.state).toBe('ok');
     // An incident already running goes on through such a refusal, until an email gets through.
     expect(fold([[relay(T0 + 50 * MINUTE), T0 + 50 * MINUTE + 1]], failing.health).health.state).toBe('failing');
   });
