@@ -187,6 +187,13 @@ describe('smtpSettingsInput port', () => {
     }
     expect(smtpSettingsInput.parse({ port: 587 })).toEqual({ port: 587 });
   });
+
+  it('takes every port from 1 to 65535, the edges included', () => {
+    // A relay on a high forwarded port (65535) or port 1 is rare but real; 0 and 65536 name no port.
+    for (const port of [1, 65535]) expect(smtpSettingsInput.parse({ port }), String(port)).toEqual({ port });
+    expect(smtpSettingsInput.safeParse({ port: 65536 }).success).toBe(false);
+    expect(() => smtpFromUrl('smtp://mail.example.com:65535')).not.toThrow();
+  });
 });
 
 describe('smtpSettingsInput timeoutMs', () => {
