@@ -225,6 +225,21 @@ describeEachDialect('tenant and system mail settings', (dialect) => {
     expect((await call('GET', '/api/v1/tenants/mail-a/settings/mail')).json()).toMatchObject({ useCustom: false, custom: null });
   });
 
+  it('sends a tenant back on the system default through it alone, its fallbackToDefault left on: a refusal there fails the email, not resent at once', async () => {
+    // fallbackToDefault is about the tenant's own server; on the system default there is nothing to fall back to,
+    // and an endpoint marked as falling back turns each refusal for good into an immediate retry of the same server.
+    const { tenantId } = await t.tenantWithUser('mail-fallback-idle');
+    const path = '/api/v1/tenants/mail-fallback-idle/settings/mail';
+    const custom = { host: 'smtp.example.com', port: 587, security: 'starttls', fromAddress: 'a@example.com' };
+    expect((await call('PUT', path, { alertsEmailEnabled: true, useCustom: true, custom, fallbackToDefault: true })).statusCode).toBe(200);
+    const own = await resolveEndpoint(t.tocsin.deps.storage.db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
+    expect(own).toMatchObject({ host: 'smtp.example.com', fallsBack: true });
+    expect((await call('PUT', path, { useCustom: false })).json()).toMatchObject({ useCustom: false, fallbackToDefault: true });
+    const onDefault = await resolveEndpoint(t.tocsin.deps.storage.db, t.tocsin.deps.secretBox, tenantId, CONTEXT);
+    expect(onDefault).toMatchObject({ host: '127.0.0.1' });
+    expect(onDefault.fallsBack ?? false).toBe(false);
+  });
+
   it('clears the custom values with custom: null as DELETE does, going back to the default, unless the same PUT asks for custom', async () => {
     await t.tenantWithUser('mail-clear');
     const path = '/api/v1/tenants/mail-clear/settings/mail';
