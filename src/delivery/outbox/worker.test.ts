@@ -520,6 +520,32 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after.some((r) => r.last_error?.includes('paused'))).toBe(true);
   });
 
+  it('fails an email whose server pauses at the very instant of its deadline, as a failed try at that instant does', async () => {
+    // The deadline is honoured exactly (decideAfterFailure fails a try at it): an email held back by
+    // the pause its neighbour's failure just began is not kept past it for the cool-down.
+    const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')),
+      clock,
+    );
+    const w = worker(clock, {
+      settings: {
+        limits: { global: 2, perTenant: 1 },
+        batchSize: 2,
+        deliveryDeadlineMs: 60_000,
+        breaker: { failureThreshold: 1, initialCooldownMs: 10_000, maxCooldownMs: 60_000 },
+      },
+    });
+    clock.advance(60_000);
+    await w.runOnce();
+    const rows = await database.storage.db.selectFrom('deliveries').selectAll().execute();
+    expect(rows.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(rows.filter((r) => r.last_error?.includes('paused until the deadline passed'))).toHaveLength(1);
+  });
+
   for (const back of [true, false]) {
     it(`gives the emails whose deadline passed while their server was paused one last try when its probe ${back ? 'succeeds' : 'fails: none'}`, async () => {
       // One 421 pauses the server; its three emails' deadline (1 min) passes during the pause. The
