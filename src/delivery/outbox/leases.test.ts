@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../storage/storage.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { claimDue, releaseClaimed, renewLeases, retryTenantAfterOutage, retryTenantNow } from './leases.js';
+import { claimDue, releaseClaimed, renewLeases, retrySystemRouteNow, retryTenantAfterOutage, retryTenantNow } from './leases.js';
 import { recordAttempts } from './outcomes.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { FakeClock } from '../../shared/clock.js';
@@ -223,6 +223,41 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     await storage.db.updateTable('deliveries').set(waiting).execute();
     expect(await retryTenantNow(storage.db, tenant, clock.now())).toBe(1);
     expect(await dueAt()).toEqual({ [tenant]: clock.now(), [other]: later });
+  });
+
+  it('moves the waiting emails of tenants on the system default, or falling back to it, when the system default is saved, and only theirs', async () => {
+    // A tenant whose own server refuses for good sends through the system default (fallbackToDefault):
+    // its emails that wait because the system default failed too go out once the host fixes it, as
+    // those of a tenant on the default do; a tenant on its own server alone keeps its backoff.
+    await clearQueue();
+    const onDefault = await insertTestTenant(storage.db, 'outbox-on-default');
+    const fallingBack = await insertTestTenant(storage.db, 'outbox-falling-back');
+    const ownOnly = await insertTestTenant(storage.db, 'outbox-own-only');
+    const settings = (tenant_id: string, use_custom: number, fallback_to_default: number) => ({
+      tenant_id,
+      alerts_email_enabled: 1,
+      use_custom,
+      daily_report_time: '10:00',
+      send_empty_daily_report: 0,
+      fallback_to_default,
+      updated_at: clock.now(),
+    });
+    await storage.db
+      .insertInto('tenant_mail_settings')
+      .values([settings(onDefault, 0, 0), settings(fallingBack, 1, 1), settings(ownOnly, 1, 0)])
+      .execute();
+    await enqueueDeliveries(
+      storage.db,
+      [onDefault, fallingBack, ownOnly].map((t) => testDelivery(t, 'a@example.com')),
+      clock,
+    );
+    const later = clock.now() + 600_000;
+    await storage.db.updateTable('deliveries').set({ status: 'retrying', attempts: 1, next_attempt_at: later, last_error: 'connect: ECONNREFUSED' }).execute();
+    expect(await retrySystemRouteNow(storage.db, clock.now())).toBe(2);
+    const dueAt = Object.fromEntries(
+      (await storage.db.selectFrom('deliveries').select(['tenant_id', 'next_attempt_at']).execute()).map((r) => [r.tenant_id, Number(r.next_attempt_at)]),
+    );
+    expect(dueAt).toEqual({ [onDefault]: clock.now(), [fallingBack]: clock.now(), [ownOnly]: later });
   });
 
   it("leaves an email being sent to its worker when its tenant's settings change meanwhile: no second worker takes it", async () => {
