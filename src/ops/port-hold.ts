@@ -51,11 +51,16 @@ export async function holdPort(host: string, port: number): Promise<HeldPort> {
   return {
     port: held,
     release: () => {
+      // Connections the kernel completed but Node has not accepted yet are reset when the listening
+      // socket closes: a turn of the event loop first accepts them (a start that ran without one,
+      // SQLite's synchronous calls chained by promises, lost a client that connected meanwhile).
       // close() frees the port at once but calls back only when the connections it accepted end,
       // which the held ones do only once served: resolve when the listening socket is closed.
       released ??= new Promise<void>((resolve) => {
-        server.close();
-        setImmediate(resolve);
+        setImmediate(() => {
+          server.close();
+          setImmediate(resolve);
+        });
       });
       return released;
     },
