@@ -7,6 +7,7 @@ import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue, releaseClaimed, renewLeases, retrySystemRouteNow, retryTenantAfterOutage, retryTenantNow } from './leases.js';
 import { recordAttempts } from './outcomes.js';
+import { AttemptRecorder } from './attempt-recorder.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { FakeClock } from '../../shared/clock.js';
 
@@ -166,6 +167,43 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     ]);
     const log = await storage.db.selectFrom('delivery_attempts').select(['delivery_id', 'outcome']).execute();
     expect(log).toEqual([{ delivery_id: kept.id, outcome: 'sent' }]);
+  });
+
+  it('records the results of 3,000 emails finished at once, more than one statement of the database may bind', async () => {
+    // A burst (a large batch, a server answering after a pause) hands the recorder thousands of
+    // results in one window; in one statement they passed SQLite's bound on values per statement,
+    // and the commit never went through: the emails the server took were never recorded as sent.
+    await clearQueue();
+    await enqueueDeliveries(
+      storage.db,
+      Array.from({ length: 3_000 }, (_, i) => testDelivery(tenant, `r${i}@example.com`)),
+      clock,
+    );
+    const claimed = (await claim('w1', 3_000)).deliveries;
+    expect(claimed).toHaveLength(3_000);
+    const recorder = new AttemptRecorder(storage, 0);
+    const results = await Promise.all(
+      claimed.map((d) =>
+        recorder.record({
+          deliveryId: d.id,
+          tenantId: d.tenantId,
+          leaseToken: d.leaseToken!,
+          attempt: d.attempts,
+          worker: 'w1',
+          claimedAt: clock.now(),
+          startedAt: clock.now(),
+          finishedAt: clock.now(),
+          result: { status: 'sent' as const, response: '250 ok' },
+        }),
+      ),
+    );
+    expect(results.every((lost) => lost === false)).toBe(true);
+    const { n } = await storage.db
+      .selectFrom('deliveries')
+      .where('status', '=', 'sent')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(n)).toBe(3_000);
   });
 
   it('renews a held lease so the row is not taken, and reports a lease that was lost', async () => {
