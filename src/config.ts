@@ -70,7 +70,7 @@ function isListenHost(host: string): boolean {
  * or control character (the URL parser drops a tab or line break, the links would keep it), and no
  * user or password, which every email's links would show to its recipients.
  */
-function isLinkBase(url: string): boolean {
+export function isLinkBase(url: string): boolean {
   if (!URL.canParse(url) || /[?#\s\p{Cc}]/u.test(url)) return false;
   const parsed = new URL(url);
   return /^https?:$/.test(parsed.protocol) && parsed.username === '' && parsed.password === '';

@@ -166,6 +166,21 @@ describe('tocsin raise, when the server cannot be reached', () => {
   });
 });
 
+describe('tocsin raise --url', () => {
+  it('refuses an address that is not http:// or https://, or that carries ? or #, exiting 2 with the usage, rather than post it', async () => {
+    // '--url 127.0.0.1:8080' said 'cannot reach 127.0.0.1:8080: Invalid URL' (exit 1, as a server
+    // down), and '--url http://host:8080?x' posted to '/?x/api/v1/…', answered '405 POST is not allowed on /'.
+    const args = ['--token', 't', '--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'x'];
+    for (const url of ['127.0.0.1:8080', 'ftp://127.0.0.1:8080', 'http://127.0.0.1:1?x', 'http://127.0.0.1:1/#top']) {
+      const c = capturedIo();
+      expect(await raiseCommand([...args, '--url', url], c.io), url).toBe(2);
+      expect(c.err(), url).toMatch(
+        /^tocsin raise: --url must be an http:\/\/ or https:\/\/ address without \? or #, spaces or a user and password, such as http:\/\/127\.0\.0\.1:8080\nusage: tocsin raise /,
+      );
+    }
+  });
+});
+
 describe.runIf(IPV6_LOOPBACK)('tocsin raise to a server on IPv6', () => {
   it('finds a server whose HOST is an IPv6 address written in brackets, as the server itself takes it ([::1])', async () => {
     const t = await startTestApp('sqlite', { HOST: '::1' }, { listen: true });

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, publicUrlOf } from '../config.js';
+import { DEFAULT_HOST, DEFAULT_PORT, isLinkBase, publicUrlOf } from '../config.js';
 import type { CommandIo } from './io.js';
 import { didYouMean } from './suggest.js';
 
@@ -59,6 +59,14 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     io.stderr.write(`tocsin raise: missing ${what.join(', ')}\n${RAISE_USAGE}\n`);
     return 2;
   }
+  // A path is appended to it: '127.0.0.1:8080' failed as an unreachable server ('Invalid URL', exit 1),
+  // and a '?x' made the path part of the query (a 405 from the console's root), as TOCSIN_PUBLIC_URL refuses.
+  if (values.url !== undefined && !isLinkBase(values.url.trim())) {
+    io.stderr.write(
+      `tocsin raise: --url must be an http:// or https:// address without ? or #, spaces or a user and password, such as http://127.0.0.1:8080\n${RAISE_USAGE}\n`,
+    );
+    return 2;
+  }
   let data: unknown;
   if (values.data !== undefined) {
     try {
@@ -83,7 +91,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   };
   // Without --url, the server the same knobs describe: a PORT=9000 in the environment meant 8080 here.
   // The API's own base (…/api/v1) names the same server: it was asked for /api/v1/api/v1/….
-  const base = (values.url ?? publicUrlOf(setting('TOCSIN_PUBLIC_URL'), setting('HOST') ?? DEFAULT_HOST, Number(setting('PORT') ?? DEFAULT_PORT)))
+  const base = (values.url?.trim() ?? publicUrlOf(setting('TOCSIN_PUBLIC_URL'), setting('HOST') ?? DEFAULT_HOST, Number(setting('PORT') ?? DEFAULT_PORT)))
     .replace(/\/+$/, '')
     .replace(/\/api\/v1$/, '');
   const url = `${base}/api/v1/tenants/${encodeURIComponent(values.tenant!)}/alerts`;
