@@ -531,6 +531,13 @@ describeEachDialect('tenants, people and access', (dialect) => {
     const promote = await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, { language: 'de', roles: ['Administrator'] }, token);
     expect(promote.statusCode).toBe(403);
     expect(promote.json().detail).toContain('Users.Edit');
+    // Nor its own account's standing: not switched off, its address not moved, its password not
+    // replaced without the current one (that is POST /me/password's, which asks for it).
+    for (const body of [{ active: false }, { email: 'elsewhere@example.com' }, { password: 'a-new-passw0rd-here' }]) {
+      const denied = await t.call('PATCH', `/api/v1/tenants/people/users/${userId}`, body, token);
+      expect(denied.statusCode, JSON.stringify(body)).toBe(403);
+    }
+    expect((await t.call('GET', '/api/v1/tenants/people/me', undefined, token)).statusCode).toBe(200);
     const other = await t.tenantWithUser('people', ['Alerts Viewer']);
     expect((await t.call('PATCH', `/api/v1/tenants/people/users/${other.userId}`, { name: 'Not me' }, token)).statusCode).toBe(403);
     expect((await t.call('GET', `/api/v1/tenants/people/users/${userId}`)).json()).toMatchObject({ name: 'Me', language: 'fr', roles: ['Alerts Viewer'] });
