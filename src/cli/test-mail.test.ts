@@ -69,6 +69,22 @@ describeEachDialect('tocsin test-mail', (dialect) => {
     );
   });
 
+  it('says, run without the key tocsin serve uses, which key it lacks, exiting 1 and creating none', async () => {
+    // Run on PostgreSQL from another folder (no data/secret.key there, TOCSIN_SECRET_KEY unset), it made
+    // a new key in ./data and said of a saved password 'no longer decrypts (the secret key changed): save it again'.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-elsewhere-'));
+    try {
+      const c = capturedIo({ ...env, TOCSIN_DATA_DIR: elsewhere });
+      expect(await testMailCommand(['--tenant', 'cli-mail', '--to', 'ops@example.com'], c.io)).toBe(1);
+      expect(c.err()).toBe(
+        `tocsin: no secret key: TOCSIN_SECRET_KEY is unset and there is no ${path.join(elsewhere, 'secret.key')} (TOCSIN_DATA_DIR): set them as for tocsin serve, whose key opens the saved SMTP passwords\n`,
+      );
+      expect(fs.readdirSync(elsewhere)).toEqual([]);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('names itself when it refuses an option or argument, as the other commands do', async () => {
     // It printed "Unknown option '--from'" alone, a line that did not say which program spoke.
     for (const args of [['--tenant', 'cli-mail', '--to', 'ops@example.com', '--from', 'a@example.com'], ['cli-mail']]) {

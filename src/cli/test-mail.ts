@@ -1,10 +1,12 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { findTenant } from '../http/access-hook.js';
 import { LANGUAGES, type Language } from '../i18n/languages.js';
 import { openSecretBox } from '../settings/open-secret-box.js';
+import { KEY_FILE } from '../settings/secret-box.js';
 import { catcherSmtpUrl, urlSmtp } from '../settings/smtp-settings.js';
 import { sendTestMail } from '../settings/test-mail.js';
 import { systemClock } from '../shared/clock.js';
@@ -57,6 +59,15 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     if ((await pendingMigrations(storage)).length > 0) {
       io.stderr.write('tocsin test-mail: the database has no Tocsin tables yet, or older ones: run `tocsin migrate` (or start `tocsin serve`) first\n');
       return 2;
+    }
+    // The key is tocsin serve's, never a new one: run from another folder it made ./data/secret.key, and a
+    // saved password then 'no longer decrypts (the secret key changed): save it again', a false lead.
+    const keyFile = path.join(config.dataDir, KEY_FILE);
+    if (!config.secretKey && !fs.existsSync(keyFile)) {
+      io.stderr.write(
+        `tocsin: no secret key: TOCSIN_SECRET_KEY is unset and there is no ${keyFile} (TOCSIN_DATA_DIR): set them as for tocsin serve, whose key opens the saved SMTP passwords\n`,
+      );
+      return 1;
     }
     const tenant = await findTenant(storage.db, tenantRef);
     if (!tenant) {

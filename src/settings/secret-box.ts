@@ -7,7 +7,7 @@ import { StageError } from '../shared/stage-error.js';
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const KEY_FILE = 'secret.key';
+export const KEY_FILE = 'secret.key';
 
 /** SecretDecryptError means a stored secret cannot be opened: wrong key, wrong owner, or tampered. */
 export class SecretDecryptError extends StageError {
