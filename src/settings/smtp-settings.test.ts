@@ -205,4 +205,9 @@ describe('smtpSettingsInput timeoutMs', () => {
     }
     expect(smtpSettingsInput.parse({ timeoutMs: null })).toEqual({ timeoutMs: null });
   });
+
+  it('takes 1 second and 10 minutes, the edges it names, and nothing a millisecond outside them', () => {
+    for (const timeoutMs of [1_000, 600_000]) expect(smtpSettingsInput.parse({ timeoutMs }), String(timeoutMs)).toEqual({ timeoutMs });
+    for (const timeoutMs of [999, 600_001]) expect(smtpSettingsInput.safeParse({ timeoutMs }).success, String(timeoutMs)).toBe(false);
+  });
 });
