@@ -489,7 +489,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(await w.runOnce()).toBe(0);
   });
 
-  it('defers rows of a paused endpoint without an attempt, and fails them once the deadline has passed', async () => {
+  /**
+   * Two emails of tenant X, due at T0, to a server that refuses every connection with 421, for a worker whose
+   * breaker pauses the server at its first failure (10 s) and whose emails have a minute to go out.
+   */
+  const twoEmailsToAPausingServer = async () => {
     const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
     endpoints.set(tenantX, endpointFor(server.port));
     const clock = new FakeClock(T0);
@@ -506,6 +510,11 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
         breaker: { failureThreshold: 1, initialCooldownMs: 10_000, maxCooldownMs: 60_000 },
       },
     });
+    return { clock, w };
+  };
+
+  it('defers rows of a paused endpoint without an attempt, and fails them once the deadline has passed', async () => {
+    const { clock, w } = await twoEmailsToAPausingServer();
     await w.runOnce();
     const rows = () => database.storage.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
     // Which of the two goes first is the database's choice (same due time).
@@ -523,22 +532,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   it('fails an email whose server pauses at the very instant of its deadline, as a failed try at that instant does', async () => {
     // The deadline is honoured exactly (decideAfterFailure fails a try at it): an email held back by
     // the pause its neighbour's failure just began is not kept past it for the cool-down.
-    const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
-    endpoints.set(tenantX, endpointFor(server.port));
-    const clock = new FakeClock(T0);
-    await enqueueDeliveries(
-      database.storage.db,
-      Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')),
-      clock,
-    );
-    const w = worker(clock, {
-      settings: {
-        limits: { global: 2, perTenant: 1 },
-        batchSize: 2,
-        deliveryDeadlineMs: 60_000,
-        breaker: { failureThreshold: 1, initialCooldownMs: 10_000, maxCooldownMs: 60_000 },
-      },
-    });
+    const { clock, w } = await twoEmailsToAPausingServer();
     clock.advance(60_000);
     await w.runOnce();
     const rows = await database.storage.db.selectFrom('deliveries').selectAll().execute();
