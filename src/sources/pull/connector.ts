@@ -317,12 +317,9 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       .execute();
   };
 
-  const claim = async (row: SourceRow): Promise<PullState | undefined> => {
-    const pull = JSON.parse(row.pull!) as StoredPull;
-    const state = readState(row.pull_state, pull.since);
-    const now = clock.now();
-    if (!claimable(state, now)) return undefined;
-    const held = claimed(state, owner, now);
+  /** claim leases a due source's poll (`state`, read from `row`, claimable) to this worker, unless another worker took it first. */
+  const claim = async (row: SourceRow, state: PullState): Promise<PullState | undefined> => {
+    const held = claimed(state, owner, clock.now());
     const update = db
       .updateTable('sources')
       .set({ pull_state: stateText(held) })
@@ -354,12 +351,15 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     const due = rows.flatMap((row) => {
       if (row.pull === null || inFlight.has(row.id)) return [];
       const state = readState(row.pull_state, (JSON.parse(row.pull) as StoredPull).since);
-      return claimable(state, now) ? [{ row, tenantId: row.tenant_id, dueAt: state.nextPollAt }] : [];
+      return claimable(state, now) ? [{ row: { row, state }, tenantId: row.tenant_id, dueAt: state.nextPollAt }] : [];
     });
     // Taken in turns across tenants (takeTurn), not in the table's order.
     for (let turn = takeTurn(due, tenantPolls); turn && !stopped && inFlight.size < MAX_CONCURRENT_POLLS; turn = takeTurn(due, tenantPolls)) {
-      const { row, tenantId } = turn;
-      const held = await claim(row);
+      const {
+        row: { row, state },
+        tenantId,
+      } = turn;
+      const held = await claim(row, state);
       if (!held) continue;
       tenantPolls.set(tenantId, (tenantPolls.get(tenantId) ?? 0) + 1);
       const running = run(row, held)
