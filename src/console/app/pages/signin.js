@@ -52,6 +52,10 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
   const [password, setPassword] = useState('');
   const [adminToken, setAdminToken] = useState('');
   const [error, setError] = useState(/** @type {import('preact').ComponentChildren} */ (''));
+  // Why the form is back is written into its live region after the first draw: a screen reader
+  // announces a change of a region already on the page, not one that arrives with its text.
+  const [shownNotice, setShownNotice] = useState('');
+  useEffect(() => setShownNotice(notice), [notice]);
   // One sign-in at a time, its button left enabled: disabled, it dropped the keyboard to the page,
   // where a refusal (a wrong password, Tocsin unreachable) left it.
   const { busy, once } = useOneAtATime();
@@ -104,8 +108,7 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
           : html`<${TextField} id="signin-token" label=${t('signIn.adminToken')} type="password" value=${adminToken} onInput=${setAdminToken} required autocomplete="off"
             hint=${t('signIn.adminTokenHint')} />`
       }<//>
-      <${Banner}>${error}<//>
-      ${error ? null : html`<${Banner} kind="warning">${notice}<//>`}
+      <${Banner} live kind=${error ? 'error' : 'warning'}>${error || shownNotice}<//>
       <div class="actions"><button type="submit" aria-busy=${busy}>${t('signIn.submit')}</button></div>
       <${SelectField} id="signin-language" label=${t('language')} value=${currentLanguage()}
         options=${languageChoices()}
