@@ -723,14 +723,16 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const tenantId = c.tenant.id;
   // As the commit that queued the email read them an instant ago (leased at insert); else the
   // emails of one claim read their alerts, floods and acknowledgements together (TurnBatch), in one statement.
-  const facts =
-    deps.leasedReads?.get<ImmediateFacts>(delivery.leaseToken, LEASED_KEYS.immediateFacts(alertId)) ?? (await caches.immediateFacts.get(tenantId, alertId));
+  const atCommit = deps.leasedReads?.get<ImmediateFacts>(delivery.leaseToken, LEASED_KEYS.immediateFacts(alertId));
+  const facts = atCommit ?? (await caches.immediateFacts.get(tenantId, alertId));
   if (!facts) throw new ComposeError(`alert ${alertId} no longer exists`);
   const alert = toStoredAlert(facts.alert);
-  // Sent late (a retry, maybe hours after its server failed), it is not sent to a reader who has
-  // since turned these emails off, unsubscribed from the alert's event or muted it; the first
-  // attempt, an instant after the decision, spends no reads on it.
-  if (delivery.attempts > 1) {
+  // Sent late, it is not sent to a reader who has since turned these emails off, unsubscribed
+  // from the alert's event or muted it: a retry (maybe hours after its server failed), and a first
+  // try that waited in the queue too (its server paused after failing, the worker full), whose
+  // attempts count no try. Only the email sent an instant after the commit that decided it (its
+  // reads still standing, LeasedReads) spends no reads on it.
+  if (!atCommit) {
     const preferences = await preferencesOf(deps, c.data);
     await stillWants(deps, preferences, delivery, c.data);
     const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
