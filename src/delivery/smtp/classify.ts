@@ -1,5 +1,5 @@
 import { domainToUnicode } from 'node:url';
-import { SmtpDeliveryError, type SmtpStage, type Unreached } from '../contract.js';
+import { SmtpDeliveryError, type SmtpStage, type Unreached, type UnreachedCause } from '../contract.js';
 
 /** What nodemailer puts on its errors; every field is optional because anything may be thrown. */
 interface NodemailerErrorLike {
@@ -75,8 +75,11 @@ function knowsNoEhlo(err: NodemailerErrorLike): boolean {
   return EHLO_REFUSED_UNDER_STARTTLS.test(err.message ?? '') && (err.responseCode === 500 || err.responseCode === 502);
 }
 
-/** tlsFailureOf names the kind of TLS failure an OpenSSL or Node code means, if it is one; retrying cannot fix any. */
-function tlsFailureOf(err: NodemailerErrorLike): 'certificate' | 'plain-server' | 'old-tls' | undefined {
+/** TlsFailure is a kind of TLS failure that retrying cannot fix; its name is mail health's key for it (tlsFailed). */
+type TlsFailure = Extract<UnreachedCause, 'certificate' | 'plain-server' | 'old-tls'>;
+
+/** tlsFailureOf names the kind of TLS failure an OpenSSL or Node code means, if it is one. */
+function tlsFailureOf(err: NodemailerErrorLike): TlsFailure | undefined {
   const code = err.originalCode ?? err.code ?? '';
   if (CERTIFICATE_ERRORS.has(code)) return 'certificate';
   if (PLAIN_SERVER_ERRORS.has(code)) return 'plain-server';
@@ -88,15 +91,23 @@ function tlsFailureOf(err: NodemailerErrorLike): 'certificate' | 'plain-server' 
 const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED', 'ETIMEDOUT']);
 
 // What a connection that never opened means, by Node's code (nodemailer's ESOCKET): Node's own
-// words ("connect ECONNREFUSED 127.0.0.1:587") name the address and no cure.
-const NO_ROUTE =
-  "Tocsin's machine has no route to this address: check the host, and this machine's network (an IPv6 address from a machine without IPv6, or a firewall)";
-const UNREACHED: Readonly<Record<string, string>> = {
-  ECONNREFUSED:
-    'the server refused the connection, so nothing takes connections on this host and port: check the host and the port (usually 587 with STARTTLS, 465 with implicit TLS), and that no firewall refuses them',
-  EHOSTUNREACH: NO_ROUTE,
-  ENETUNREACH: NO_ROUTE,
-};
+// words ("connect ECONNREFUSED 127.0.0.1:587") name the address and no cure. A Map, not an object,
+// so that no code reads a prototype's member as a cause.
+const NO_ROUTE = {
+  cause: 'no-route',
+  why: "Tocsin's machine has no route to this address: check the host, and this machine's network (an IPv6 address from a machine without IPv6, or a firewall)",
+} as const;
+const UNREACHED = new Map<string, { readonly cause: UnreachedCause; readonly why: string }>([
+  [
+    'ECONNREFUSED',
+    {
+      cause: 'refused',
+      why: 'the server refused the connection, so nothing takes connections on this host and port: check the host and the port (usually 587 with STARTTLS, 465 with implicit TLS), and that no firewall refuses them',
+    },
+  ],
+  ['EHOSTUNREACH', NO_ROUTE],
+  ['ENETUNREACH', NO_ROUTE],
+]);
 
 // Configuration mistakes found before or without talking to the server.
 const CONFIG_ERRORS = new Set(['ECONFIG', 'ENOAUTH', 'EFILEACCESS', 'EURLACCESS', 'EOAUTH2']);
@@ -148,18 +159,44 @@ function isRetryable(err: NodemailerErrorLike, stage: SmtpStage): boolean {
 }
 
 /**
+ * Cause is why a send failed, told apart once (causeOf) for both of its readers: `sentence` is the
+ * API's English for it (the error's message), and `unreached`, when no server answered or one
+ * stopped answering without a word, the key by which mail health words it in each reader's
+ * language, with Node's or OpenSSL's own words for it as its detail. When a server said something,
+ * there is no key: its reply is the failure. Both are written in the same branch, so that a new
+ * cause is told apart in one place and its two wordings cannot drift apart.
+ */
+interface Cause {
+  readonly sentence: string;
+  readonly unreached?: Unreached;
+}
+
+function seconds(ms: number): number {
+  return Number((ms / 1000).toFixed(1));
+}
+
+/** lasted is how long the wait was, as mail health's detail gives it after Node's code: " (30 s)", or nothing when it is unknown. */
+function lasted(err: NodemailerErrorLike): string {
+  return err.timeoutMs ? ` (${seconds(err.timeoutMs)} s)` : '';
+}
+
+/**
  * unresolved says which host name did not resolve, with the DNS code, and whether that is likely
  * for good (a misspelt or deleted name) or for now (a resolver that failed or timed out).
  */
-function unresolved(err: NodemailerErrorLike): string {
+function unresolved(err: NodemailerErrorLike): Cause {
   // An internationalized name was looked up as punycode (endpoint.ts): it is named as the settings write it.
-  const host = err.hostname ? ` "${domainToUnicode(err.hostname) || err.hostname}"` : '';
+  const host = err.hostname ? domainToUnicode(err.hostname) || err.hostname : undefined;
   const code = err.originalCode ?? 'DNS error';
   const said = code === 'ETIMEOUT' && err.timeoutMs ? `no answer within ${seconds(err.timeoutMs)} s` : code;
-  const why = TEMPORARY_DNS_ERRORS.has(code)
+  const temporary = TEMPORARY_DNS_ERRORS.has(code);
+  const why = temporary
     ? 'the DNS lookup failed for now, likely transient: trying again later may work'
     : 'DNS knows no such name, likely permanent: check its spelling';
-  return `could not resolve the SMTP host${host} (${said}): ${why}`;
+  return {
+    sentence: `could not resolve the SMTP host${host ? ` "${host}"` : ''} (${said}): ${why}`,
+    unreached: { cause: temporary ? 'dns-temporary' : 'dns-unknown', detail: err.message ?? `${code}${host ? ` ${host}` : ''}${lasted(err)}` },
+  };
 }
 
 /**
@@ -171,171 +208,216 @@ export function lookupTimedOut(host: string, timeoutMs: number): SmtpDeliveryErr
   return classifySmtpError({ code: 'EDNS', originalCode: 'ETIMEOUT', hostname: host, timeoutMs });
 }
 
-function seconds(ms: number): number {
-  return Number((ms / 1000).toFixed(1));
-}
-
 /**
  * timedOut says how long the wait was and what for: the TCP connection, the greeting, a TLS
  * handshake, or the answer to a named command. The timeout types are nodemailer's (10.x), and the
  * session's HANDSHAKE_TIMEOUT: an implicit TLS connection whose TCP connection was answered.
+ * Mail health's detail is the timeout type, after the command waited on for an answer.
  */
-function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
+function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): Cause {
   const after = err.timeoutMs ? ` after ${seconds(err.timeoutMs)} s` : '';
+  const unreached = (cause: UnreachedCause, detail: string): Unreached => ({ cause, detail: `${detail}${lasted(err)}` });
   // Connected but never greeted: the host and port answer, but not as an SMTP server does.
-  if (err.timeoutType === 'GREETING_TIMEOUT')
-    return `timed out${after} waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it`;
-  if (err.timeoutType === 'HANDSHAKE_TIMEOUT')
-    return `timed out${after} waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)`;
+  if (err.timeoutType === 'GREETING_TIMEOUT') {
+    return {
+      sentence: `timed out${after} waiting for the SMTP greeting: the port accepted the connection but no SMTP server answered on it`,
+      unreached: unreached('greeting-timeout', err.timeoutType),
+    };
+  }
+  if (err.timeoutType === 'HANDSHAKE_TIMEOUT') {
+    return {
+      sentence: `timed out${after} waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)`,
+      unreached: unreached('handshake-timeout', err.timeoutType),
+    };
+  }
   // The server answered STARTTLS: what never came is the handshake, not an answer to the command.
-  if (err.timeoutType === 'UPGRADE_TIMEOUT')
-    return `timed out${after} waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake`;
-  if (err.timeoutType === 'CONNECT_TIMEOUT')
-    return `timed out during ${stage}${after}: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)`;
+  if (err.timeoutType === 'UPGRADE_TIMEOUT') {
+    return {
+      sentence: `timed out${after} waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake`,
+      unreached: unreached('upgrade-timeout', err.timeoutType),
+    };
+  }
+  if (err.timeoutType === 'CONNECT_TIMEOUT') {
+    return {
+      sentence: `timed out during ${stage}${after}: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)`,
+      unreached: unreached('connect-timeout', err.timeoutType),
+    };
+  }
   const command = lastCommand?.trim().toUpperCase();
-  return `timed out during ${stage}${after}${command ? `, waiting for the server's answer to ${command}` : ''}`;
+  if (!command) return { sentence: `timed out during ${stage}${after}` };
+  return {
+    sentence: `timed out during ${stage}${after}, waiting for the server's answer to ${command}`,
+    unreached: unreached('reply-timeout', `${command}: ${err.timeoutType ?? err.code}`),
+  };
 }
 
-function describe(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): string {
-  if (err.timeoutType || err.code === 'ETIMEDOUT') return timedOut(err, stage, lastCommand);
-  if (err.code === 'EDNS') return unresolved(err);
-  const unreached = err.code === 'ESOCKET' ? UNREACHED[err.originalCode ?? ''] : undefined;
-  if (unreached) return `${err.message ?? err.originalCode}: ${unreached}`;
-  const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
-  const tlsCode = err.originalCode ?? err.code;
-  if (tlsFailure === 'certificate') return `the server's certificate did not verify (${tlsCode}): ${err.message ?? ''}`.trim();
-  // A wrong security mode is the usual mistake on this form: say which one the port wants.
+/**
+ * tlsFailed says what a TLS code that retrying cannot fix means (tlsFailureOf): a certificate that
+ * did not verify, a server that does not speak TLS, or one whose TLS is too old. Mail health's
+ * detail is the OpenSSL or Node code, and a certificate's reason.
+ */
+function tlsFailed(err: NodemailerErrorLike, failure: TlsFailure, lastCommand: string | undefined): Cause {
+  // The code tlsFailureOf matched: one of the two is set.
+  const tlsCode = err.originalCode ?? err.code ?? '';
+  if (failure === 'certificate') {
+    return {
+      sentence: `the server's certificate did not verify (${tlsCode}): ${err.message ?? ''}`.trim(),
+      unreached: { cause: failure, detail: err.message ? `${tlsCode}: ${err.message}` : tlsCode },
+    };
+  }
+  if (failure === 'old-tls') {
+    return {
+      sentence: `the server offers no TLS version Tocsin accepts (${tlsCode}): Tocsin requires TLS 1.2 or later`,
+      unreached: { cause: failure, detail: tlsCode },
+    };
+  }
   // The same OpenSSL codes after an accepted STARTTLS: the server said go ahead, then did not speak TLS.
-  if (tlsFailure === 'plain-server' && stageOfCommand(lastCommand) === 'tls') {
+  if (stageOfCommand(lastCommand) === 'tls') {
     // Neither the OpenSSL code nor the command's name: the console would read them as a wrong port or mode.
-    return 'the TLS handshake failed: the server agreed to start TLS, then did not speak TLS';
+    return {
+      sentence: 'the TLS handshake failed: the server agreed to start TLS, then did not speak TLS',
+      unreached: { cause: 'starttls-not-tls', detail: tlsCode },
+    };
   }
-  if (tlsFailure === 'plain-server') {
-    return `the server does not speak TLS from the first byte on this port (${tlsCode}): it expects STARTTLS or no TLS, not implicit TLS (usually port 587 with STARTTLS, port 465 with implicit TLS)`;
+  // A wrong security mode is the usual mistake on this form: say which one the port wants.
+  return {
+    sentence: `the server does not speak TLS from the first byte on this port (${tlsCode}): it expects STARTTLS or no TLS, not implicit TLS (usually port 587 with STARTTLS, port 465 with implicit TLS)`,
+    unreached: { cause: failure, detail: tlsCode },
+  };
+}
+
+/**
+ * hungUp says under which command the server hung up (a close, or a reset: TCP RST, Node's "read
+ * ECONNRESET", "write EPIPE", not a refusal of the command), as nodemailer's "Connection closed
+ * unexpectedly" did not; undefined when the error is no hang-up. Mail health's key is there only
+ * when the server said nothing: Node's words, after the command it never answered.
+ */
+function hungUp(err: NodemailerErrorLike, lastCommand: string | undefined): Cause | undefined {
+  const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.exec(err.message ?? '')?.[1] : undefined;
+  if (!reset && !(err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? ''))) return undefined;
+  const interrupted = lastCommand?.trim().toUpperCase();
+  const closed = `the server closed the connection${reset ? ` abruptly (${reset})` : ''}`;
+  // A reply whose line the server never ended before hanging up (nodemailer keeps it as the
+  // response): its code and words are the answer, not a silent hang-up.
+  const said = err.response?.trim();
+  if (said) {
+    if (!interrupted) return { sentence: `the server refused the connection and closed it: ${said}` };
+    return { sentence: `${closed} ${interrupted.startsWith('DATA') ? 'during DATA' : `under ${interrupted}`}, replying: ${said}` };
   }
-  if (tlsFailure === 'old-tls') return `the server offers no TLS version Tocsin accepts (${tlsCode}): Tocsin requires TLS 1.2 or later`;
-  // Not the word STARTTLS: the console would read it as a server that does not offer it.
-  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) {
-    return stageOfCommand(lastCommand) === 'tls'
-      ? 'the server closed the connection during the TLS handshake it had agreed to start'
-      : 'the server closed the connection during the TLS handshake: it may not speak TLS from the first byte on this port, or refuse TLS 1.2 and later, which Tocsin requires';
-  }
-  // The words say STARTTLS whatever the refusal: only a server that does not know EHLO lacks it.
-  if (EHLO_REFUSED_UNDER_STARTTLS.test(err.message ?? '') && err.response) {
-    return knowsNoEhlo(err)
-      ? `the server does not know EHLO (an SMTP server without extensions), so it cannot offer STARTTLS, which these settings require: ${err.response.trim()}`
-      : `the server refused EHLO: ${err.response.trim()}`;
-  }
-  if (err.code === 'ETLS' && err.command === 'STARTTLS') {
-    const reply = err.response?.trim();
-    return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
-  }
-  // A server that takes mail or a sign-in only over TLS (stageOf): nodemailer's "Mail command failed" or
-  // "Invalid login" sent one to the sender or the password, and the console to a server without STARTTLS.
-  if (stage === 'tls' && (err.responseCode === 530 || err.responseCode === 538) && err.response) {
-    return `the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: ${err.response.trim()}`;
-  }
-  // Credentials set, no AUTH offered (a company's MX host given for its submission server), and the mail refused
-  // for want of a sign-in: its 530 alone sent one to fill in a user name and password already there.
-  if (err.signInSkipped && err.response && (err.responseCode === 530 || (stage === 'recipient' && /relay/i.test(err.response)))) {
-    return `the server offered no sign-in (AUTH) on this connection, so the user name and password were not sent, and it refused the mail without one: give the host and port of the mail submission service (usually port 587 with STARTTLS), which offers AUTH: ${err.response.trim()}`;
-  }
-  // A method the server never offered (XOAUTH2 or LOGIN chosen, PLAIN offered): its refusal, a 504 as a
-  // rule, says nothing of the token or the password, and nodemailer's words ("Invalid login sequence
-  // while waiting for …") name neither the method nor the cure.
-  const method = stage === 'auth' ? /^AUTH\s+([\w-]+)/i.exec(err.command ?? '')?.[1]?.toUpperCase() : undefined;
+  const words = err.message ?? '';
+  // Under no command at all: the client sends EHLO as soon as the server greets.
+  if (!interrupted) return { sentence: `${closed} before its SMTP greeting, without a word`, unreached: { cause: 'closed-before-greeting', detail: words } };
+  const unreached = (cause: UnreachedCause): Unreached => ({ cause, detail: `${interrupted}: ${words}` });
+  // After an accepted STARTTLS, the server said go ahead: a hang-up there is its own cause. Not the
+  // word STARTTLS: the console would read it as a server that does not offer it.
+  if (stageOfCommand(interrupted) === 'tls') return { sentence: `${closed} while starting TLS`, unreached: unreached('starttls-hang-up') };
+  if (interrupted.startsWith('DATA')) return { sentence: `${closed} during DATA, without accepting the message`, unreached: unreached('closed-unanswered') };
+  return { sentence: `${closed} without answering ${interrupted}`, unreached: unreached('closed-unanswered') };
+}
+
+/**
+ * refusedSignIn says why a server refused a sign-in, when nodemailer's words would send one to
+ * the wrong cure: a method it never offered (its refusal, a 504 as a rule, says nothing of the
+ * token or the password, and nodemailer's "Invalid login sequence while waiting for …" names
+ * neither the method nor the cure), or a refused XOAUTH2 token ("Invalid login: 535 … Username and
+ * Password not accepted" sends one to check a password that was never sent). Undefined otherwise.
+ */
+function refusedSignIn(err: NodemailerErrorLike, stage: SmtpStage, reply: string): string | undefined {
+  if (stage !== 'auth') return undefined;
+  const method = /^AUTH\s+([\w-]+)/i.exec(err.command ?? '')?.[1]?.toUpperCase();
   const offered = err.offeredAuth ?? [];
-  if (method && err.response && offered.length > 0) {
+  if (method && offered.length > 0) {
     // Only methods Tocsin cannot speak (an Exchange connector's NTLM or GSSAPI alone): `auto` fell back
     // to PLAIN under the offered name, and no choice of method helps.
     if (!offered.some((offer) => SPOKEN_AUTH.includes(offer))) {
-      return `the server offers only AUTH ${offered.join(', ')}, none of which Tocsin can sign in with (it speaks ${SPOKEN_AUTH.join(', ')}): allow one of those on the server: ${err.response.trim()}`;
+      return `the server offers only AUTH ${offered.join(', ')}, none of which Tocsin can sign in with (it speaks ${SPOKEN_AUTH.join(', ')}): allow one of those on the server: ${reply}`;
     }
     // A token alone is offered, and a password was sent (any method but XOAUTH2): `auto` cannot help, as it may be what was chosen.
     if (method !== 'XOAUTH2' && !offered.some((offer) => offer !== 'XOAUTH2' && SPOKEN_AUTH.includes(offer))) {
-      return `the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: ${err.response.trim()}`;
+      return `the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: ${reply}`;
     }
     // XOAUTH2 not offered: the access token cannot sign in here whatever the method (`auto` signs in
     // with a token given alone), so the cure is a password, not the method.
     if (method === 'XOAUTH2' && !offered.includes(method)) {
-      return `the server does not offer AUTH XOAUTH2 (it offers ${offered.join(', ')}), so the access token cannot sign in: give a password instead, with the sign-in method auto or one it offers: ${err.response.trim()}`;
+      return `the server does not offer AUTH XOAUTH2 (it offers ${offered.join(', ')}), so the access token cannot sign in: give a password instead, with the sign-in method auto or one it offers: ${reply}`;
     }
     if (!offered.includes(method)) {
-      return `the server does not offer AUTH ${method} (it offers ${offered.join(', ')}): choose the sign-in method auto, or one it offers: ${err.response.trim()}`;
+      return `the server does not offer AUTH ${method} (it offers ${offered.join(', ')}): choose the sign-in method auto, or one it offers: ${reply}`;
     }
   }
-  // "Invalid login: 535 … Username and Password not accepted" sends one to check a password that was never sent.
-  if (stage === 'auth' && /^AUTH XOAUTH2/i.test(err.command ?? '') && err.response) {
+  if (/^AUTH XOAUTH2/i.test(err.command ?? '')) {
     const why = tokenRefusal(err.challenge);
-    return `the server refused the access token (XOAUTH2)${why ? `, ${why}` : ''}: it may have expired, or not allow sending mail: ${err.response.trim()}`;
+    return `the server refused the access token (XOAUTH2)${why ? `, ${why}` : ''}: it may have expired, or not allow sending mail: ${reply}`;
   }
   // A reply that refuses the sign-in midway (535 to a CRAM-MD5 answer or a LOGIN user name): nodemailer's
   // "Invalid login sequence while waiting for …" reads as a protocol fault, not as refused credentials.
-  if (stage === 'auth' && err.response && /^Invalid login sequence while waiting for /.test(err.message ?? '')) return `Invalid login: ${err.response.trim()}`;
-  // The server hung up under a command: say which one, as nodemailer's "Connection closed unexpectedly" did not.
-  // A reset (TCP RST: Node's "read ECONNRESET", "write EPIPE") is a hang-up too, not a refusal of the command.
-  const interrupted = lastCommand?.trim().toUpperCase();
-  const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.exec(err.message ?? '')?.[1] : undefined;
-  if ((err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? '')) || reset) {
-    const closed = `the server closed the connection${reset ? ` abruptly (${reset})` : ''}`;
-    // A reply whose line the server never ended before hanging up (nodemailer keeps it as the
-    // response): its code and words are the answer, not a silent hang-up.
-    const said = err.response?.trim();
-    if (said) {
-      if (!interrupted) return `the server refused the connection and closed it: ${said}`;
-      return `${closed} ${interrupted.startsWith('DATA') ? 'during DATA' : `under ${interrupted}`}, replying: ${said}`;
-    }
-    // Under no command at all: the client sends EHLO as soon as the server greets.
-    if (!interrupted) return `${closed} before its SMTP greeting, without a word`;
-    // Not the word STARTTLS: the console would read it as a server that does not offer it.
-    if (stageOfCommand(interrupted) === 'tls') return `${closed} while starting TLS`;
-    return interrupted.startsWith('DATA') ? `${closed} during DATA, without accepting the message` : `${closed} without answering ${interrupted}`;
-  }
-  // nodemailer writes some refusals as "Invalid greeting. response=<reply>: <reply>": the reply once is enough.
-  return (err.message ?? '').replace(/\. response=([\s\S]+): \1$/, ': $1') || 'SMTP error';
+  if (/^Invalid login sequence while waiting for /.test(err.message ?? '')) return `Invalid login: ${reply}`;
+  return undefined;
 }
 
 /**
- * unreachedOf says why no SMTP server answered at all, when none did, or why one that greeted
- * stopped answering without a word, as describe() words it in English: its cause by key, and
- * Node's or OpenSSL's own words for it, after the command waited on (mail health explains the
- * cause in each reader's language, then gives those words). Undefined when a server said
- * something: its reply is the failure.
+ * refusal says what a server's reply refused and what to change, where nodemailer's words would
+ * mislead: EHLO, STARTTLS, mail or a sign-in without TLS, mail without the sign-in that was
+ * skipped, a sign-in (refusedSignIn). Undefined when nodemailer's own words say it.
  */
-function unreachedOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): Unreached | undefined {
-  const after = err.timeoutMs ? ` (${seconds(err.timeoutMs)} s)` : '';
-  const command = lastCommand?.trim().toUpperCase();
-  if (err.timeoutType === 'CONNECT_TIMEOUT') return { cause: 'connect-timeout', detail: `CONNECT_TIMEOUT${after}` };
-  if (err.timeoutType === 'GREETING_TIMEOUT') return { cause: 'greeting-timeout', detail: `GREETING_TIMEOUT${after}` };
-  if (err.timeoutType === 'HANDSHAKE_TIMEOUT') return { cause: 'handshake-timeout', detail: `HANDSHAKE_TIMEOUT${after}` };
-  if (err.timeoutType === 'UPGRADE_TIMEOUT') return { cause: 'upgrade-timeout', detail: `UPGRADE_TIMEOUT${after}` };
-  if (err.timeoutType || err.code === 'ETIMEDOUT') {
-    return command ? { cause: 'reply-timeout', detail: `${command}: ${err.timeoutType ?? err.code}${after}` } : undefined;
+function refusal(err: NodemailerErrorLike, stage: SmtpStage): string | undefined {
+  const reply = err.response?.trim() ?? '';
+  // The words say STARTTLS whatever the refusal: only a server that does not know EHLO lacks it.
+  if (EHLO_REFUSED_UNDER_STARTTLS.test(err.message ?? '') && err.response) {
+    return knowsNoEhlo(err)
+      ? `the server does not know EHLO (an SMTP server without extensions), so it cannot offer STARTTLS, which these settings require: ${reply}`
+      : `the server refused EHLO: ${reply}`;
   }
-  if (err.code === 'EDNS') {
-    const code = err.originalCode ?? 'DNS error';
-    const host = err.hostname ? domainToUnicode(err.hostname) || err.hostname : undefined;
-    return { cause: TEMPORARY_DNS_ERRORS.has(code) ? 'dns-temporary' : 'dns-unknown', detail: err.message ?? `${code}${host ? ` ${host}` : ''}${after}` };
+  // Refused, or failed without a reply ("Error initiating TLS - …").
+  if (err.code === 'ETLS' && err.command === 'STARTTLS') return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
+  if (!err.response) return undefined;
+  // A server that takes mail or a sign-in only over TLS (stageOf): nodemailer's "Mail command failed" or
+  // "Invalid login" sent one to the sender or the password, and the console to a server without STARTTLS.
+  if (stage === 'tls' && (err.responseCode === 530 || err.responseCode === 538)) {
+    return `the server asks for encryption first, and these settings send without TLS: choose security "starttls" (the Enable SSL box), usually with port 587, or "tls" with port 465: ${reply}`;
   }
-  if (err.code === 'ESOCKET' && UNREACHED[err.originalCode ?? '']) {
-    return { cause: err.originalCode === 'ECONNREFUSED' ? 'refused' : 'no-route', detail: err.message ?? err.originalCode! };
+  // Credentials set, no AUTH offered (a company's MX host given for its submission server), and the mail refused
+  // for want of a sign-in: its 530 alone sent one to fill in a user name and password already there.
+  if (err.signInSkipped && (err.responseCode === 530 || (stage === 'recipient' && /relay/i.test(err.response)))) {
+    return `the server offered no sign-in (AUTH) on this connection, so the user name and password were not sent, and it refused the mail without one: give the host and port of the mail submission service (usually port 587 with STARTTLS), which offers AUTH: ${reply}`;
   }
-  // After an accepted STARTTLS, the server said go ahead: a plain answer or a hang-up there is its own cause.
-  const starting = stageOfCommand(lastCommand) === 'tls';
-  const tlsFailure = stage === 'tls' ? tlsFailureOf(err) : undefined;
-  const tlsCode = err.originalCode ?? err.code ?? '';
-  if (tlsFailure) {
-    const cause = starting && tlsFailure === 'plain-server' ? 'starttls-not-tls' : tlsFailure;
-    return { cause, detail: tlsFailure === 'certificate' && err.message ? `${tlsCode}: ${err.message}` : tlsCode };
+  return refusedSignIn(err, stage, reply);
+}
+
+/**
+ * causeOf tells why a send failed, once, in the order that settles an error matching two causes:
+ * a wait that timed out, a host that did not resolve, a connection that never opened, a TLS failure
+ * or a hang-up in a TLS handshake, a reply that refused (refusal), a hang-up (hungUp); else
+ * nodemailer's own words.
+ */
+function causeOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): Cause {
+  if (err.timeoutType || err.code === 'ETIMEDOUT') return timedOut(err, stage, lastCommand);
+  if (err.code === 'EDNS') return unresolved(err);
+  const unreached = err.code === 'ESOCKET' ? UNREACHED.get(err.originalCode ?? '') : undefined;
+  if (unreached) {
+    const words = err.message ?? err.originalCode ?? '';
+    return { sentence: `${words}: ${unreached.why}`, unreached: { cause: unreached.cause, detail: words } };
   }
-  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) return { cause: starting ? 'starttls-hang-up' : 'tls-hang-up', detail: err.message! };
-  // A hang-up (a close or a reset) without a reply: before the greeting under no command (the
-  // client sends EHLO as soon as the server greets), else under the command it never answered.
-  const reset = err.code === 'ESOCKET' ? /\b(ECONNRESET|EPIPE)\b/.test(err.message ?? '') : false;
-  const closed = reset || (err.code === 'ECONNECTION' && /^Connection closed/i.test(err.message ?? ''));
-  if (!closed || err.response?.trim()) return undefined;
-  if (!command) return { cause: 'closed-before-greeting', detail: err.message ?? '' };
-  return { cause: starting ? 'starttls-hang-up' : 'closed-unanswered', detail: `${command}: ${err.message ?? ''}` };
+  const tlsFailure = tlsFailureOf(err);
+  if (tlsFailure) return tlsFailed(err, tlsFailure, lastCommand);
+  if (HUNG_UP_IN_HANDSHAKE.test(err.message ?? '')) {
+    const detail = err.message ?? '';
+    // Not the word STARTTLS: the console would read it as a server that does not offer it.
+    if (stageOfCommand(lastCommand) === 'tls') {
+      return { sentence: 'the server closed the connection during the TLS handshake it had agreed to start', unreached: { cause: 'starttls-hang-up', detail } };
+    }
+    return {
+      sentence:
+        'the server closed the connection during the TLS handshake: it may not speak TLS from the first byte on this port, or refuse TLS 1.2 and later, which Tocsin requires',
+      unreached: { cause: 'tls-hang-up', detail },
+    };
+  }
+  const refused = refusal(err, stage);
+  if (refused) return { sentence: refused };
+  const hangUp = hungUp(err, lastCommand);
+  if (hangUp) return hangUp;
+  // nodemailer writes some refusals as "Invalid greeting. response=<reply>: <reply>": the reply once is enough.
+  return { sentence: (err.message ?? '').replace(/\. response=([\s\S]+): \1$/, ': $1') || 'SMTP error' };
 }
 
 /**
@@ -351,5 +433,6 @@ export function classifySmtpError(error: unknown, lastCommand?: string): SmtpDel
   const stage = stageOf(err, lastCommand);
   const response = typeof err.response === 'string' ? err.response.trim() : undefined;
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-  return new SmtpDeliveryError(describe(err, stage, lastCommand), stage, isRetryable(err, stage), code, response, unreachedOf(err, stage, lastCommand));
+  const cause = causeOf(err, stage, lastCommand);
+  return new SmtpDeliveryError(cause.sentence, stage, isRetryable(err, stage), code, response, cause.unreached);
 }
