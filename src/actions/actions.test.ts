@@ -332,6 +332,28 @@ describeEachDialect('email action links', (dialect) => {
     expect(await twice()).toMatchObject([{ until: new Date(clock.now() + 7 * DAY).toISOString() }]);
   });
 
+  it('snoozes for 7 days until the same time of day a week later on its reader’s clock, across a daylight-saving change', async () => {
+    // Friday 27 March 2026, 09:00 in Paris; the clocks go forward on Sunday the 29th. 7 × 24 h ended at 10:00 the next
+    // Friday, and the page said so: "7 days" to a person at 09:00 on a Friday is 09:00 the next Friday (167 hours here).
+    const before = clock.now();
+    clock.set(Date.parse('2026-03-27T08:00:00Z'));
+    try {
+      await t.call('PATCH', `${api}/users/${viewer.userId}`, { timeZone: 'Europe/Paris', language: 'en' });
+      const url = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId: await raise({ robot: 'R-week' }) })).snooze;
+      const done = await post(url, 'what=robot&for=7d');
+      expect(done.statusCode).toBe(200);
+      expect(done.body).toContain('until Apr 3, 2026, 09:00.');
+      const own = (await mutes(viewer.token)).filter((m: { match: { robot?: string } }) => m.match.robot === 'R-week');
+      expect(own).toMatchObject([{ until: '2026-04-03T07:00:00.000Z' }]);
+      // "24 hours" stays 24 hours: from 09:00 on the Saturday, 10:00 on the Sunday of the change.
+      clock.set(Date.parse('2026-03-28T08:00:00Z'));
+      const day = (await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId: await raise({ robot: 'R-day' }) })).snooze;
+      expect((await post(day, 'what=robot&for=24h')).body).toContain('until Mar 29, 2026, 10:00.');
+    } finally {
+      clock.set(before);
+    }
+  });
+
   it('keeps one mute when its link is confirmed by several requests at once (a double click, a mail scanner and its person)', async () => {
     const alertId = await raise({ robot: 'R-racing' });
     const url = (await linksOf({ tenantId, userId: admin.userId, canMute: true }, { alertId })).mute;

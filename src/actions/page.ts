@@ -7,8 +7,13 @@ import { matchText } from '../reports/templates/daily-email.js';
 import { escapeHtml, smallPage } from '../reports/unsubscribe/page.js';
 import type { ActionKind } from './token.js';
 
-/** DURATIONS are the choices of how long a mute or snooze lasts; `until` takes a chosen time. */
-export const DURATIONS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
+/**
+ * DURATIONS are the choices of how long a mute or snooze lasts, as luxon adds them on the reader's
+ * clock; `until` takes a chosen time. "7 days" are days of the calendar: from 09:00 on a Friday, 09:00
+ * the next Friday, 167 or 169 hours across a daylight-saving change, as its reader counts a week;
+ * "24 hours" and "1 hour" are hours however the clock moves.
+ */
+export const DURATIONS = { '1h': { hours: 1 }, '24h': { hours: 24 }, '7d': { days: 7 } } as const;
 
 /** Duration is one of the form's choices. */
 export type Duration = keyof typeof DURATIONS | 'until';

@@ -98,7 +98,7 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string): Pr
 /** shownName is who took an alert on as the pages' sentences name them: as the emails' lines do (alert-line.ts). */
 const shownName = (name: string) => field(name, 100);
 
-/** untilOf reads the form's duration (1 h when none is chosen) as an end time after `now`. */
+/** untilOf reads the form's duration (1 h when none is chosen) as an end time after `now`, on the clock of the reader's zone. */
 function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
   const choice = (form.get('for') ?? '1h') as Duration;
   if (choice === 'until') {
@@ -111,7 +111,9 @@ function untilOf(form: URLSearchParams, now: number, timeZone: string): number {
   }
   // Own keys only: `for=constructor` would otherwise find Object's function, and no end time.
   if (!Object.hasOwn(DURATIONS, choice)) throw fieldError('for', 'must be 1h, 24h, 7d or until');
-  return now + DURATIONS[choice as keyof typeof DURATIONS];
+  return DateTime.fromMillis(now, { zone: timeZone })
+    .plus(DURATIONS[choice as keyof typeof DURATIONS])
+    .toMillis();
 }
 
 /**

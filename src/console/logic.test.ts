@@ -566,6 +566,17 @@ describe('console decisions', () => {
     expect(muteOptions({ ...alert, source: null })).toEqual([['event', { component: 'Robots', event: 'Robot.StatusChanged.NotResponding' }]]);
   });
 
+  it('mutes for 7 days until the same time of day a week later on the user’s clock, across a daylight-saving change', async () => {
+    const { setTimeZone } = await load('lib/format.js');
+    const { muteUntil } = await load('pages/alerts.js');
+    setTimeZone('Europe/Paris');
+    // 09:00 on Friday 27 March 2026 in Paris, whose clocks go forward on the 29th: 09:00 the next Friday, not 10:00.
+    const friday = Date.parse('2026-03-27T08:00:00Z');
+    expect(muteUntil('7d', friday)).toBe('2026-04-03T07:00:00.000Z');
+    expect(muteUntil('24h', friday)).toBe('2026-03-28T08:00:00.000Z');
+    expect(muteUntil('1h', friday)).toBe('2026-03-27T09:00:00.000Z');
+  });
+
   it('reads the alerts catalogue grouped by component or as a flat list of events', async () => {
     const { normalizeCatalogue } = await load('lib/catalogue.js');
     const grouped = normalizeCatalogue({

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
@@ -99,7 +100,18 @@ function MutesBar({ session, mutes, names, onLift }) {
 
 // What a mute or snooze of an alert may match, and for how long: the choices of the email's links.
 const MUTE_PARTS = ['event', 'robot', 'process', 'queue'];
-const MUTE_SPANS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 };
+// As the email's links count them (actions/page.ts DURATIONS): "7 days" on the calendar of the user's clock.
+const MUTE_SPANS = { '1h': { hours: 1 }, '24h': { hours: 24 }, '7d': { days: 7 } };
+
+/**
+ * muteUntil is when a mute or snooze chosen for a span ends, as an ISO instant: 7 days end at the same
+ * time of day a week later on the user's clock (167 or 169 hours across a daylight-saving change).
+ * @param {string} span one of MUTE_SPANS' keys
+ */
+export function muteUntil(span, now = Date.now()) {
+  const length = MUTE_SPANS[/** @type {keyof typeof MUTE_SPANS} */ (span)];
+  return DateTime.fromMillis(now, { zone: timeZone() }).plus(length).toUTC().toISO();
+}
 
 /**
  * muteOptions are what a mute of the alert may match, as the email's links offer it
@@ -143,7 +155,7 @@ function MuteDialog({ session, alert, names, onMuted, onClose }) {
     once(async () => {
       try {
         const match = options.find(([key]) => key === which)?.[1];
-        onMuted(await api('POST', tenantApi(session, 'mutes'), { scope, match, until: new Date(Date.now() + MUTE_SPANS[span]).toISOString() }));
+        onMuted(await api('POST', tenantApi(session, 'mutes'), { scope, match, until: muteUntil(span) }));
       } catch (err) {
         setError(err);
       }
