@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { normaliseAlert } from '../../alerts/input.js';
 import { resolveMapping, type SourceMapping } from '../model.js';
 import { mapAlertmanager } from './alertmanager.js';
-import { ORCHESTRATOR_RULES, QUIET_TYPES, mapOrchestratorEvent, orchestratorTableRows } from './orchestrator.js';
+import { ORCHESTRATOR_RULES, QUIET_TYPES, mapOrchestratorEvent, orchestratorStaleness, orchestratorTableRows } from './orchestrator.js';
 import type { MappedAlerts, MappingFailure } from './shared.js';
 
 const defaults = (kind: 'orchestrator-webhook' | 'alertmanager') => resolveMapping(kind, undefined) as SourceMapping;
@@ -158,6 +158,63 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(a.deliveryKeys[0]).toBe('event:a');
     expect(a.deliveryKeys[1]).toBe(b.deliveryKeys[1]);
     expect(orchestrator({ Type: 'robot.status', EventId: 'r', Sessions: [] }).deliveryKeys).toEqual(['event:r']);
+  });
+
+  it('files a queue item failed with no exception type as an ApplicationException (Error), as the table says', () => {
+    const failed = orchestrator({
+      Type: 'queueItem.transactionFailed',
+      EventId: 'n',
+      QueueItem: { Id: 5, Key: 'qi', ProcessingException: { Reason: 'Selector not found' } },
+      Queue: { Name: 'invoices' },
+    }).alerts[0];
+    expect(failed).toMatchObject({ event: 'Queue.TransactionStatus.FailedWithApplicationException', severity: 'Error' });
+  });
+
+  it('calls a trigger failure MaxNumberOfJobsAlreadyExist only when its Reason is about the maximum of jobs', () => {
+    const reasonOf = (Reason: string) =>
+      orchestrator({ Type: 'schedule.failed', EventId: 'm', ProcessSchedule: { Id: 1, Name: 'n' }, Reason }).alerts[0]!.event;
+    expect(reasonOf('Max number of jobs reached')).toBe('Schedule.MaxNumberOfJobsAlreadyExist');
+    expect(reasonOf('Maximum wait time for a free robot exceeded')).toBe('Schedule.NoJobCreated');
+  });
+
+  it('reports a disconnected session as Offline (Fatal) even when it is also flagged unresponsive', () => {
+    const [alert] = orchestrator({ Type: 'robot.status', EventId: 'd', Sessions: [{ RobotId: 1, State: 'Disconnected', IsUnresponsive: true }] }).alerts;
+    expect(alert).toMatchObject({ event: 'Robot.StatusChanged.Offline', severity: 'Fatal' });
+  });
+
+  it('names the folder by its fully qualified name first, then its name, then its id', () => {
+    const folderOf = (fields: Record<string, unknown>) => orchestrator({ Type: 'job.faulted', EventId: 'f', Job: job, ...fields }).alerts[0]!.folder;
+    expect(folderOf({ OrganizationUnitFullyQualifiedName: 'Finance/Invoices', FolderName: 'Invoices', OrganizationUnitId: 3 })).toBe('Finance/Invoices');
+    expect(folderOf({ FolderName: 'Invoices', OrganizationUnitId: 3, FolderId: 4 })).toBe('Invoices');
+    expect(folderOf({ OrganizationUnitId: 3, FolderId: 4 })).toBe('3');
+  });
+
+  it('collapses the per-folder copies of a failed queue item by content too', () => {
+    const failed = FIXTURES['Queue.TransactionStatus.FailedWithApplicationException']!;
+    const a = orchestrator({ ...failed, EventId: 'a', OrganizationUnitId: 1 });
+    const b = orchestrator({ ...failed, EventId: 'b', OrganizationUnitId: 2 });
+    expect(a.deliveryKeys).toHaveLength(2);
+    expect(a.deliveryKeys[1]).toBe(b.deliveryKeys[1]);
+  });
+
+  it('counts as cut only the alerts past the first 1,000 that the mapping keeps, not the sessions it ignores', () => {
+    const sessions = [
+      ...Array.from({ length: 1000 }, (_, i) => ({ RobotId: i, State: 'Disconnected' })),
+      ...Array.from({ length: 5 }, (_, i) => ({ RobotId: 5000 + i, State: 'Available' })),
+    ];
+    const mapped = orchestrator({ Type: 'robot.status', EventId: 'many', Sessions: sessions });
+    expect(mapped.alerts).toHaveLength(1000);
+    expect(mapped.ignored).toBe(5);
+    expect(mapped.alerts[0]!.data).not.toHaveProperty('truncatedAlerts');
+  });
+
+  it('takes an event dated exactly 5 minutes from now either way, and refuses one a millisecond more (API.md: over 5 minutes)', () => {
+    const at = Date.parse('2026-01-02T03:04:05Z');
+    const event = { Type: 'job.faulted', Timestamp: '2026-01-02T03:04:05Z' };
+    expect(orchestratorStaleness(event, at + 300_000)).toBeUndefined();
+    expect(orchestratorStaleness(event, at - 300_000)).toBeUndefined();
+    expect(orchestratorStaleness(event, at + 300_001)).toMatch(/more than 5 minutes/);
+    expect(orchestratorStaleness(event, at - 300_001)).toMatch(/more than 5 minutes/);
   });
 
   it("reads a Timestamp without a zone as UTC whatever the server's time zone, else EventTime, else none", () => {
