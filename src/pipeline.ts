@@ -42,6 +42,7 @@ import { mailHealthAfterRecord, mailHealthHeldOut } from './mail-health/store.js
 import { warningBeforeTokenExpiry } from './mail-health/token-expiry.js';
 import { composersFor, immediateInCommit, startImmediateDecisions, startReportScheduler } from './reports/runtime.js';
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
+import { settingsSavedSince } from './settings/mail-settings.js';
 import { ReadCache } from './shared/read-cache.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
@@ -195,6 +196,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         clock,
         sender: send,
         resolveEndpoint: resolve,
+        settingsSavedSince: (delivery, route, since) => settingsSavedSince(storage.db, delivery.tenantId, route, since),
         composers: compose,
         recorder: record,
         // On PostgreSQL an idle worker wakes when the next row falls due, or at an api process's

@@ -403,6 +403,24 @@ export async function clearCustomSmtp(db: Db, tenantId: string, clock: Clock): P
 
 const SYSTEM_KEY = 'system-mail-settings';
 
+/**
+ * settingsSavedSince tells whether the settings an email goes by were saved after `since` (ms): the
+ * system default, and for an alert email (route `tenant`) its tenant's too. Read only when a send
+ * failed for now (the outbox's attempt), so that an email in flight while an administrator fixed
+ * the settings tries the fixed ones at once.
+ */
+export async function settingsSavedSince(db: Db, tenantId: string, route: 'tenant' | 'system', since: number): Promise<boolean> {
+  const system = await db.selectFrom('host_settings').select('key').where('key', '=', SYSTEM_KEY).where('updated_at', '>', since).executeTakeFirst();
+  if (system || route === 'system') return system !== undefined;
+  const own = await db
+    .selectFrom('tenant_mail_settings')
+    .select('tenant_id')
+    .where('tenant_id', '=', tenantId)
+    .where('updated_at', '>', since)
+    .executeTakeFirst();
+  return own !== undefined;
+}
+
 function openOrNull(secretBox: SecretBox, sealed: string | null, owner: string): string | null {
   if (!sealed) return null;
   try {

@@ -45,7 +45,11 @@ function routeOf(delivery: Delivery): EndpointRoute {
 }
 
 /** ClaimEndpoints gives the endpoint of a claimed row's tenant, as resolved for the row's claim. */
-export type ClaimEndpoints = (delivery: Delivery) => Promise<SmtpEndpoint>;
+export interface ClaimEndpoints {
+  (delivery: Delivery): Promise<SmtpEndpoint>;
+  /** When (the clock's ms) the settings of the row's claim were read for its endpoint; undefined before. */
+  readAt(delivery: Delivery): number | undefined;
+}
 
 /** Claims whose resolutions are kept: far more than a worker holds at once (a few claims of 100 rows). */
 const CLAIMS_KEPT = 1_024;
@@ -56,22 +60,23 @@ const CLAIMS_KEPT = 1_024;
  * refusal or failure included, and the next claim reads afresh, so a change of settings applies
  * from the next claim on; settings are not read and decrypted per email.
  */
-export function onePerClaim(resolve: EndpointResolver, stop?: AbortSignal): ClaimEndpoints {
-  const resolutions = new Map<string, Promise<SmtpEndpoint>>();
-  return (delivery) => {
-    const route = routeOf(delivery);
-    const key = `${delivery.leaseToken}:${delivery.tenantId}:${route}`;
+export function onePerClaim(resolve: EndpointResolver, clock: Clock, stop?: AbortSignal): ClaimEndpoints {
+  const resolutions = new Map<string, { readonly endpoint: Promise<SmtpEndpoint>; readonly at: number }>();
+  const keyOf = (delivery: Delivery) => `${delivery.leaseToken}:${delivery.tenantId}:${routeOf(delivery)}`;
+  const endpointOf = (delivery: Delivery) => {
+    const key = keyOf(delivery);
     let resolution = resolutions.get(key);
     if (!resolution) {
-      resolution = resolve(delivery.tenantId, route, delivery.leaseToken, stop);
+      resolution = { at: clock.now(), endpoint: resolve(delivery.tenantId, routeOf(delivery), delivery.leaseToken, stop) };
       // A refusal or failure is the claim's answer too; it is read when the rows are awaited.
-      resolution.catch(() => {});
+      resolution.endpoint.catch(() => {});
       resolutions.set(key, resolution);
       // Maps iterate in insertion order: the first key is the oldest.
       if (resolutions.size > CLAIMS_KEPT) resolutions.delete(resolutions.keys().next().value!);
     }
-    return resolution;
+    return resolution.endpoint;
   };
+  return Object.assign(endpointOf, { readAt: (delivery: Delivery) => resolutions.get(keyOf(delivery))?.at });
 }
 
 /**
@@ -106,6 +111,12 @@ export interface AttemptContext {
    * server's; without it, every earlier attempt counts.
    */
   readonly failedBefore?: ((delivery: Delivery) => Promise<number>) | undefined;
+  /**
+   * Whether the settings a row's emails go by (its tenant's, the system default) were saved after
+   * `since`: a failure for now of an attempt that went by the settings read before such a save is
+   * retried at once, with the new ones.
+   */
+  readonly settingsSavedSince?: ((delivery: Delivery, route: EndpointRoute, since: number) => Promise<boolean>) | undefined;
 }
 
 /**
@@ -356,10 +367,25 @@ async function failure(ctx: AttemptContext, delivery: Delivery, retryable: boole
     ctx.log.warn({ delivery: delivery.id, tenant: delivery.tenantId, code, error: said }, 'delivery failed');
     return { status: 'failed', error: said, code, response };
   }
+  // Settings saved while this attempt went by the ones read before (another server, a corrected
+  // password): the save made due at once the emails then waiting (retryTenantNow), not this one, in
+  // flight; it tries the new settings now too, not after its backoff (up to 30 minutes).
+  const at = (await savedSinceRead(ctx, delivery)) ? ctx.clock.now() : decision.nextAttemptAt;
   // Logged as a final failure is: an operator sees a greylisting or a full mailbox before its deadline.
-  const nextAttemptAt = new Date(decision.nextAttemptAt).toISOString();
-  ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error, nextAttemptAt }, 'delivery will be retried');
-  return { status: 'retrying', nextAttemptAt: decision.nextAttemptAt, error, code, response };
+  ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error, nextAttemptAt: new Date(at).toISOString() }, 'delivery will be retried');
+  return { status: 'retrying', nextAttemptAt: at, error, code, response };
+}
+
+/** savedSinceRead tells whether the row's settings were saved after its claim read them (false when that cannot be told now). */
+async function savedSinceRead(ctx: AttemptContext, delivery: Delivery): Promise<boolean> {
+  const readAt = ctx.endpointOf.readAt(delivery);
+  if (readAt === undefined || !ctx.settingsSavedSince) return false;
+  try {
+    return await ctx.settingsSavedSince(delivery, routeOf(delivery), readAt);
+  } catch {
+    // The database away: the backoff stands, as it would have without the save.
+    return false;
+  }
 }
 
 /**

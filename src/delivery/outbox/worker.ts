@@ -84,6 +84,8 @@ export interface DeliveryWorkerDeps {
   readonly clock: Clock;
   readonly sender: MailSender;
   readonly resolveEndpoint: EndpointResolver;
+  /** Whether a row's settings were saved since a moment (AttemptContext's); without it, a failure keeps its backoff. */
+  readonly settingsSavedSince?: AttemptContext['settingsSavedSince'];
   readonly composers: ComposerRegistry;
   /** Where finished attempts are committed; by default a recorder with the engine's commit window. */
   readonly recorder?: AttemptRecorder;
@@ -148,7 +150,7 @@ export class DeliveryWorker {
     this.#attempt = {
       clock: deps.clock,
       sender: deps.sender,
-      endpointOf: onePerClaim(deps.resolveEndpoint, this.#stopSends.signal),
+      endpointOf: onePerClaim(deps.resolveEndpoint, deps.clock, this.#stopSends.signal),
       composers: deps.composers,
       gate: this.#admission,
       log: this.#log,
@@ -158,6 +160,7 @@ export class DeliveryWorker {
       leased: (delivery, ticks) => this.#renewal.leased(delivery.id, deps.clock.now(), ticks),
       stopping: this.#stopSends.signal,
       failedBefore: (delivery) => transientFailuresOf(deps.storage, delivery.id),
+      settingsSavedSince: deps.settingsSavedSince,
     };
     // Every send waiting for a connection listens to it (hundreds under a burst): no leak to warn of.
     setMaxListeners(0, this.#stopSends.signal);
