@@ -664,6 +664,17 @@ describe('console decisions', () => {
     expect(bucketLabel('2026-12-02T06:00:00.000+09:00', '6h')).toMatch(/\b06:00$/);
   });
 
+  it('says which of the two 02:30s a time filter in the hour the clock repeats is, as the emails write its offset', async () => {
+    const { setTimeZone, formatInputTime, localInputToIso } = await load('lib/format.js');
+    setTimeZone('Europe/Paris');
+    // A summary's link of 02:40–02:50 summer time on 25 October 2026, then the same clock time in winter time.
+    expect(formatInputTime('2026-10-25T00:40:00Z')).toMatch(/02:40 GMT\+2$/);
+    expect(formatInputTime('2026-10-25T01:40:00Z')).toMatch(/02:40 GMT\+1$/);
+    expect(formatInputTime(localInputToIso('2026-10-25T02:40'))).toMatch(/02:40 GMT\+1$/);
+    // Any other time is written as before, without an offset.
+    expect(formatInputTime('2026-10-25T02:40:00Z')).toMatch(/03:40$/);
+  });
+
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {
     stubConsoleStrings();
     try {

@@ -60,7 +60,12 @@ function localeString(time, options) {
 export function formatInputTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
-  return time.isValid ? localeString(time, { ...DateTime.DATETIME_MED, hourCycle: 'h23' }) : '';
+  if (!time.isValid) return '';
+  // In the hour the clock repeats when summer time ends, 02:40 is two instants: the field cannot say
+  // which (a summary's link may name the first, a time typed is the second), so its zone's offset does,
+  // as the alert rows and the emails write it.
+  const repeated = time.getPossibleOffsets().length > 1;
+  return localeString(time, { ...DateTime.DATETIME_MED, hourCycle: 'h23', ...(repeated ? { timeZoneName: 'short' } : {}) });
 }
 
 /**
