@@ -23,6 +23,7 @@ describe('Orchestrator signatures', () => {
       expect(verifyOrchestrator(body, header, [key]).ok, header).toBe(true);
     }
     expect(verifyOrchestrator(body, b64, [Buffer.from('newer'), key]).ok).toBe(true);
+    expect(verifyOrchestrator(body, b64, [key, Buffer.from('newer')]).ok).toBe(true);
   });
 
   it('refuses a missing, malformed, foreign or other-body signature', () => {
@@ -58,6 +59,15 @@ describe('Standard Webhooks signatures', () => {
     expect(verifyStandardWebhook(payload, { id, timestamp, signature: undefined }, keys, at).ok).toBe(false);
   });
 
+  it('takes only v1 entries as HMAC signatures: the right HMAC under another version tag is refused', () => {
+    const keys = [signingKey('webhook', secret)];
+    const mac = expected.slice('v1,'.length);
+    for (const signature of [`v2,${mac}`, `v1a,${mac}`, `x1,${mac}`]) {
+      expect(verifyStandardWebhook(payload, { id, timestamp, signature }, keys, at).ok, signature).toBe(false);
+    }
+    expect(verifyStandardWebhook(payload, { id, timestamp, signature: `v2,${mac} v1,${mac}` }, keys, at).ok).toBe(true);
+  });
+
   it('takes a timestamp 5 minutes old or ahead to the second, whatever part of that second it arrives in, as the reference library does', () => {
     // The header is in whole seconds: signed 300 s before the current second is not "over 5 minutes".
     const keys = [signingKey('webhook', secret)];
@@ -84,6 +94,8 @@ describe('Alertmanager authorization', () => {
     expect(verifyBearerOrBasic('Bearer s3cret-token', secrets).ok).toBe(true);
     expect(verifyBearerOrBasic(`Basic ${Buffer.from('am:s3cret-token').toString('base64')}`, secrets).ok).toBe(true);
     expect(verifyBearerOrBasic('bearer s3cret-token', ['old', 's3cret-token'].map(secretDigest)).ok).toBe(true);
+    // Each active secret, wherever it stands among them (the previous one until the next rotation).
+    expect(verifyBearerOrBasic('Bearer s3cret-token', ['s3cret-token', 'newer'].map(secretDigest)).ok).toBe(true);
     for (const header of [undefined, '', 'Bearer', 'Bearer s3cret-token-x', `Basic ${Buffer.from('s3cret-token').toString('base64')}`, 'Token s3cret-token']) {
       expect(verifyBearerOrBasic(header, secrets).ok, String(header)).toBe(false);
     }

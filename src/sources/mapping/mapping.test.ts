@@ -217,6 +217,12 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(orchestratorStaleness(event, at - 300_001)).toMatch(/more than 5 minutes/);
   });
 
+  it("builds a job's message from the first line of its Info that has text, the names trimmed of spaces", () => {
+    const spaced = { ...job, Info: '\r\n   \r\nSelector not found\r\n   at UiPath.Core', Release: { ProcessKey: '  Invoices  ' } };
+    const [alert] = orchestrator({ Type: 'job.faulted', EventId: 'l', Job: spaced }).alerts;
+    expect(alert).toMatchObject({ message: 'Job Invoices #1 faulted on r1 (M1): Selector not found', source: { process: 'Invoices' } });
+  });
+
   it("reads a Timestamp without a zone as UTC whatever the server's time zone, else EventTime, else none", () => {
     const zone = process.env.TZ;
     process.env.TZ = 'America/New_York';
@@ -298,6 +304,12 @@ describe('the Alertmanager mapping', () => {
         occurredAt: '2026-05-01T10:00:00.000Z',
       });
     }
+  });
+
+  it("applies a Tocsin event's override to an alert whose alertname is that event written in another case", () => {
+    const mapping = resolveMapping('alertmanager', { events: { 'Robot.StatusChanged.Offline': { severity: 'Fatal', component: 'Robots' } } }) as SourceMapping;
+    const result = am([firing({ alertname: 'robot.statuschanged.offline', severity: 'info' })], mapping) as MappedAlerts;
+    expect(result.alerts[0]).toMatchObject({ severity: 'Fatal', component: 'Robots' });
   });
 
   it("matches the mapping's severity values in any case, as it does the label's", () => {
