@@ -124,7 +124,11 @@ const CASES: Record<string, Case> = {
     error: thrown({ message: 'connect ENETUNREACH 2001:db8::25:587', code: 'ESOCKET', originalCode: 'ENETUNREACH', command: 'CONN' }),
   },
   "the system's own connect timeout": {
-    error: thrown({ message: 'connect ETIMEDOUT 192.0.2.7:587', code: 'ESOCKET', originalCode: 'ETIMEDOUT', command: 'CONN' }),
+    error: thrown({ message: 'connect ETIMEDOUT 192.0.2.7:587', code: 'ESOCKET', originalCode: 'ETIMEDOUT', syscall: 'connect', command: 'CONN' }),
+  },
+  'a read that timed out on an open connection': {
+    error: thrown({ message: 'read ETIMEDOUT', code: 'ESOCKET', originalCode: 'ETIMEDOUT', syscall: 'read', command: 'CONN' }),
+    lastCommand: 'MAIL FROM',
   },
   'a socket error of another kind': {
     error: thrown({ message: 'connect ECONNABORTED 192.0.2.7:587', code: 'ESOCKET', originalCode: 'ECONNABORTED', command: 'CONN' }),
@@ -921,8 +925,17 @@ const PINNED: Record<string, Outcome> = {
     },
   },
   "the system's own connect timeout": {
-    message: 'connect ETIMEDOUT 192.0.2.7:587',
+    message: 'connect ETIMEDOUT 192.0.2.7:587: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)',
     stage: 'connect',
+    retryable: true,
+    unreached: {
+      cause: 'connect-timeout',
+      detail: 'connect ETIMEDOUT 192.0.2.7:587',
+    },
+  },
+  'a read that timed out on an open connection': {
+    message: 'read ETIMEDOUT',
+    stage: 'sender',
     retryable: true,
   },
   'a socket error of another kind': {

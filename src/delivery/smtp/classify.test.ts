@@ -259,6 +259,26 @@ describe('classifySmtpError', () => {
     }
   });
 
+  it("says the system's own connect timeout is a connection nothing answered, by the connect-timeout key, not as a server's reply", () => {
+    // A host that drops the SYN under a timeoutMs past Linux's own ~2 min: Node's "connect ETIMEDOUT" ends the wait first.
+    // Its bare words were the API's message, and mail health put them, in English, under "the server's last reply".
+    const dropped = classifySmtpError(
+      nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ETIMEDOUT', syscall: 'connect', message: 'connect ETIMEDOUT 192.0.2.7:587' }),
+    );
+    expect(dropped).toMatchObject({
+      stage: 'connect',
+      retryable: true,
+      message: 'connect ETIMEDOUT 192.0.2.7:587: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)',
+      unreached: { cause: 'connect-timeout', detail: 'connect ETIMEDOUT 192.0.2.7:587' },
+    });
+    // The same code from a read on an open connection is no connection that never opened.
+    const read = classifySmtpError(
+      nodemailerError({ code: 'ESOCKET', command: 'CONN', originalCode: 'ETIMEDOUT', syscall: 'read', message: 'read ETIMEDOUT' }),
+    );
+    expect(read).toMatchObject({ stage: 'connect', retryable: true, message: 'read ETIMEDOUT' });
+    expect(read.unreached).toBeUndefined();
+  });
+
   it('retries a temporary DNS failure but not a host that does not exist', () => {
     expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'EAI_AGAIN' }))).toMatchObject({ stage: 'connect', retryable: true });
     expect(classifySmtpError(nodemailerError({ code: 'EDNS', originalCode: 'ENOTFOUND' }))).toMatchObject({ stage: 'connect', retryable: false });

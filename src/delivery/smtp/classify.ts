@@ -12,6 +12,8 @@ interface NodemailerErrorLike {
   timeoutType?: string;
   /** How long the timeout that ended the wait was (session.ts adds the endpoint's). */
   timeoutMs?: number;
+  /** The system call that failed, on Node's system errors ("connect", "read", "getaddrinfo"). */
+  syscall?: string;
   /** The host name a DNS lookup failed for (Node's getaddrinfo errors carry it). */
   hostname?: string;
   /** The server's last 334 challenge in the session (session.ts), Base64. */
@@ -92,12 +94,13 @@ const TEMPORARY_DNS_ERRORS = new Set(['EAI_AGAIN', 'ETIMEOUT', 'ESERVFAIL', 'ECO
 
 // What a connection that never opened means, by Node's code (nodemailer's ESOCKET): Node's own
 // words ("connect ECONNREFUSED 127.0.0.1:587") name the address and no cure. A Map, not an object,
-// so that no code reads a prototype's member as a cause.
+// so that no code reads a prototype's member as a cause. `connectOnly`: the code means so only
+// from the connect call, as the same code from a read on an open connection does not.
 const NO_ROUTE = {
   cause: 'no-route',
   why: "Tocsin's machine has no route to this address: check the host, and this machine's network (an IPv6 address from a machine without IPv6, or a firewall)",
 } as const;
-const UNREACHED = new Map<string, { readonly cause: UnreachedCause; readonly why: string }>([
+const UNREACHED = new Map<string, { readonly cause: UnreachedCause; readonly why: string; readonly connectOnly?: boolean }>([
   [
     'ECONNREFUSED',
     {
@@ -107,7 +110,19 @@ const UNREACHED = new Map<string, { readonly cause: UnreachedCause; readonly why
   ],
   ['EHOSTUNREACH', NO_ROUTE],
   ['ENETUNREACH', NO_ROUTE],
+  // The system's own wait for a host that drops the connection (some 2 min on Linux) ends first
+  // under a timeoutMs set longer: nodemailer's CONNECT_TIMEOUT, but for the wait's length.
+  [
+    'ETIMEDOUT',
+    { cause: 'connect-timeout', why: 'nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)', connectOnly: true },
+  ],
 ]);
+
+/** unopened is what a connection that never opened means (UNREACHED), if the error is one. */
+function unopened(err: NodemailerErrorLike): { readonly cause: UnreachedCause; readonly why: string } | undefined {
+  const meaning = err.code === 'ESOCKET' ? UNREACHED.get(err.originalCode ?? '') : undefined;
+  return meaning?.connectOnly && err.syscall !== 'connect' ? undefined : meaning;
+}
 
 // Configuration mistakes found before or without talking to the server.
 const CONFIG_ERRORS = new Set(['ECONFIG', 'ENOAUTH', 'EFILEACCESS', 'EURLACCESS', 'EOAUTH2']);
@@ -393,7 +408,7 @@ function refusal(err: NodemailerErrorLike, stage: SmtpStage): string | undefined
 function causeOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string | undefined): Cause {
   if (err.timeoutType || err.code === 'ETIMEDOUT') return timedOut(err, stage, lastCommand);
   if (err.code === 'EDNS') return unresolved(err);
-  const unreached = err.code === 'ESOCKET' ? UNREACHED.get(err.originalCode ?? '') : undefined;
+  const unreached = unopened(err);
   if (unreached) {
     const words = err.message ?? err.originalCode ?? '';
     return { sentence: `${words}: ${unreached.why}`, unreached: { cause: unreached.cause, detail: words } };
