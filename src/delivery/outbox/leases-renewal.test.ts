@@ -98,6 +98,35 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     expect(entries).toEqual([]);
   }, 30_000);
 
+  it('holds back, at its next heartbeat, the sends of a tenant deleted meanwhile whose leases are far from needing renewal', async () => {
+    await database.storage.db.deleteFrom('deliveries').execute();
+    const doomed = await insertTestTenant(database.storage.db, 'deleted-while-held');
+    await enqueueDeliveries(database.storage.db, [testDelivery(doomed, 'a@example.com'), testDelivery(tenant, 'b@example.com')], systemClock);
+    // Claimed for a minute, as a worker holds rows claimed ahead: no renewal reaches them for half of it.
+    const { deliveries } = await claimDue(database.storage, { workerId: 'w', now: systemClock.now(), leaseMs: 60_000, limit: 2 });
+    const gone = deliveries.find((d) => d.tenantId === doomed)!;
+    const kept = deliveries.find((d) => d.tenantId === tenant)!;
+    const held = new Map(deliveries.map((d) => [d.id, d.leaseToken!]));
+    const heldTenants = new Map([
+      [doomed, [gone.id]],
+      [tenant, [kept.id]],
+    ]);
+    const { log } = captureWarnings();
+    const renewal = new LeaseRenewal({ storage: database.storage, clock: systemClock, leaseMs: 1_200, log, held: () => held, heldTenants: () => heldTenants });
+    renewal.claimed([...held.keys()], systemClock.now() + 60_000);
+    renewal.start();
+    try {
+      // The host administrator deletes the tenant (through any process): its rows go with it, and
+      // none of its emails waiting for a connection may start, though their leases run for a minute.
+      await database.storage.db.deleteFrom('tenants').where('id', '=', doomed).execute();
+      await vi.waitFor(() => expect(renewal.leased(gone.id, systemClock.now())).toBe(false), { timeout: 5_000, interval: 20 });
+      expect(renewal.deleted(gone.id)).toBe(true);
+      expect(renewal.leased(kept.id, systemClock.now())).toBe(true);
+    } finally {
+      renewal.stop();
+    }
+  });
+
   it('warns, naming it, of a row another worker claimed after the lease ran out', async () => {
     await database.storage.db.deleteFrom('deliveries').execute();
     const clock = new FakeClock(Date.UTC(2026, 10, 30, 9));

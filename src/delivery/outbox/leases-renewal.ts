@@ -26,18 +26,31 @@ export class LeaseRenewal {
   readonly #leaseMs: number;
   readonly #log: Logger;
   readonly #held: () => ReadonlyMap<string, string>;
+  readonly #heldTenants: (() => ReadonlyMap<string, readonly string[]>) | undefined;
   /** Until when each held row's lease is known to run: from its claim, then from each renewal that extended it. */
   readonly #confirmedUntil = new Map<string, number>();
   /** Held rows found deleted with their tenant: no send of them starts, and they are not renewed again. */
   readonly #deleted = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(deps: { storage: Storage; clock: Clock; leaseMs: number; log: Logger; held: () => ReadonlyMap<string, string> }) {
+  /**
+   * `held` gives the rows held (id → lease token); `heldTenants` the same rows by tenant (tenant id →
+   * row ids), whose deletion each tick looks for (#dropDeletedTenants).
+   */
+  constructor(deps: {
+    storage: Storage;
+    clock: Clock;
+    leaseMs: number;
+    log: Logger;
+    held: () => ReadonlyMap<string, string>;
+    heldTenants?: () => ReadonlyMap<string, readonly string[]>;
+  }) {
     this.#storage = deps.storage;
     this.#clock = deps.clock;
     this.#leaseMs = deps.leaseMs;
     this.#log = deps.log;
     this.#held = deps.held;
+    this.#heldTenants = deps.heldTenants;
   }
 
   /** deleted tells whether a held row was found deleted (with its tenant) while this worker held it. */
@@ -87,9 +100,40 @@ export class LeaseRenewal {
   }
 
   /** #renewShort is the tick: it renews the leases that would be in doubt before the tick after next. */
-  #renewShort(): Promise<void> {
+  async #renewShort(): Promise<void> {
     const due = this.#clock.now() + 3 * this.tickMs;
-    return this.#renew((id) => (this.#confirmedUntil.get(id) ?? -Infinity) < due);
+    await this.#renew((id) => (this.#confirmedUntil.get(id) ?? -Infinity) < due);
+    await this.#dropDeletedTenants();
+  }
+
+  /**
+   * #dropDeletedTenants looks, at each tick, for the tenants of the held rows that were deleted
+   * (through any process): their rows went with them, and none of their sends may start. A renewal
+   * finds a deleted row only once its lease is short; the rows claimed ahead (up to a hundred of a
+   * tenant, waiting for a connection) went out for up to half a lease after the host administrator
+   * deleted their tenant. One read of a few tenants' ids, by the tick, not by the email.
+   */
+  async #dropDeletedTenants(): Promise<void> {
+    const byTenant = this.#heldTenants?.();
+    if (!byTenant || byTenant.size === 0) return;
+    let present: Set<string>;
+    try {
+      const rows = await this.#storage.db
+        .selectFrom('tenants')
+        .select('id')
+        .where('id', 'in', [...byTenant.keys()])
+        .execute();
+      present = new Set(rows.map((r) => r.id));
+    } catch {
+      // The database away: the renewal says so, and its leases in doubt hold the sends back.
+      return;
+    }
+    const gone = [...byTenant].flatMap(([tenantId, ids]) => (present.has(tenantId) ? [] : ids.filter((id) => !this.#deleted.has(id))));
+    for (const id of gone) {
+      this.#confirmedUntil.set(id, -Infinity);
+      this.#deleted.add(id);
+    }
+    if (gone.length > 0) this.#log.info({ deliveries: gone }, 'emails deleted with their tenant before their send; not sending them');
   }
 
   async #renew(shortOf: (id: string) => boolean): Promise<void> {

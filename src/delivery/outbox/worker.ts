@@ -123,7 +123,7 @@ export class DeliveryWorker {
   /** The run of answers (its start) in which the rows left to their owner were last logged. */
   #leftLoggedIn: number | undefined;
   /** Rows this worker is working on (sending, or sent and waiting for the commit), by id. */
-  readonly #inFlight = new Map<string, { token: string; done: Promise<void> }>();
+  readonly #inFlight = new Map<string, { token: string; tenantId: string; done: Promise<void> }>();
   /** adopt's waits for the server's answer to rows leased at insert, by id. */
   readonly #answerWaiters = new Map<string, () => void>();
   #stopping = false;
@@ -173,6 +173,17 @@ export class DeliveryWorker {
         const leases = new Map([...this.#inFlight].map(([id, f]) => [id, f.token]));
         for (const w of this.#admission.waiting) leases.set(w.delivery.id, w.delivery.leaseToken!);
         return leases;
+      },
+      heldTenants: () => {
+        const byTenant = new Map<string, string[]>();
+        const add = (tenantId: string, id: string) => {
+          const ids = byTenant.get(tenantId);
+          if (ids) ids.push(id);
+          else byTenant.set(tenantId, [id]);
+        };
+        for (const [id, f] of this.#inFlight) add(f.tenantId, id);
+        for (const w of this.#admission.waiting) add(w.delivery.tenantId, w.delivery.id);
+        return byTenant;
       },
     });
     this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, COMMIT_WINDOW_MS[deps.storage.dialect]);
@@ -449,7 +460,7 @@ export class DeliveryWorker {
         this.#inFlight.delete(delivery.id);
         if (this.#inFlight.size === 0) this.#renewal.stop();
       });
-    this.#inFlight.set(delivery.id, { token: delivery.leaseToken!, done });
+    this.#inFlight.set(delivery.id, { token: delivery.leaseToken!, tenantId: delivery.tenantId, done });
     this.#renewal.start();
   }
 
