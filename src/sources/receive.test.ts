@@ -650,6 +650,35 @@ describeEachDialect('receiving from sources', (dialect) => {
     });
   });
 
+  it("applies a webhook source's overrides by the alert's event: severity, component, and alert false acknowledging it without storing", async () => {
+    const source = await h.create('webhook', {
+      mapping: { events: { 'Process.JobExecution.Faulted': { severity: 'Fatal', component: 'Robots' }, 'Job.Completed': { alert: false } } },
+    });
+    const res = await h.standard(source, {
+      alerts: [
+        { severity: 'Error', component: 'Jobs', event: 'Process.JobExecution.Faulted', message: 'raised' },
+        { severity: 'Success', component: 'Jobs', event: 'Job.Completed', message: 'silenced' },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const ids = res.json().ids as string[];
+    expect(ids).toHaveLength(1);
+    expect(await h.alerts(ids)).toMatchObject([{ severity: 'Fatal', component: 'Robots', message: 'raised' }]);
+  });
+
+  it("answers 404 at a pull source's id, as at an unknown source: it has no receive URL", async () => {
+    const pull = await t.call('POST', base, {
+      name: `pull-${crypto.randomUUID().slice(0, 8)}`,
+      kind: 'orchestrator-pull',
+      pull: { baseUrl: 'https://orch.example.com', username: 'u', password: 'p' },
+    });
+    expect(pull.statusCode, pull.body).toBe(201);
+    const id = pull.json().id as string;
+    const answer = await h.alertmanager({ id, secret: 'x', url: `https://tocsin.example.com/api/v1/sources/${id}/receive` }, amPayload([amAlert()]));
+    expect(answer.statusCode).toBe(404);
+    expect(answer.headers['www-authenticate']).toBeUndefined();
+  });
+
   it('challenges each 401 with a WWW-Authenticate naming how its kind authenticates (RFC 9110), the same whatever was wrong', async () => {
     const challenge = async (answer: Promise<LightMyRequestResponse>) => {
       const res = await answer;
@@ -977,6 +1006,26 @@ describeEachDialect('counting what a source refuses', (dialect) => {
     const [reception] = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
     expect(reception).toMatchObject({ outcome: 'invalid', status: 413 });
   });
+
+  it('counts nothing on a disabled source for a body over 1 MB sent to it: its sender is answered as at no source', async () => {
+    const source = await h.create('alertmanager');
+    await t.call('PATCH', `${base}/${source.id}`, { enabled: false });
+    const alerts = Array.from({ length: 2_000 }, (_, i) =>
+      amAlert({ fingerprint: `fp${i}`, annotations: { summary: 'vm down', description: 'x'.repeat(600) } }),
+    );
+    expect((await h.alertmanager(source, amPayload(alerts))).statusCode).toBe(413);
+    expect(await h.stats(source)).toMatchObject({ accepted: 0, rejected: 0, lastError: null });
+    expect((await t.call('GET', `${base}/${source.id}/receptions`)).json().items).toEqual([]);
+  });
+
+  it('logs an event that the mapping turns into no alert as ignored, not accepted', async () => {
+    const source = await h.create('orchestrator-webhook');
+    const ping = await h.orchestrator(source, { Type: 'ping', EventId: `ping-${crypto.randomUUID()}`, Timestamp: new Date().toISOString() });
+    expect(ping.statusCode, ping.body).toBe(202);
+    expect(ping.json().ids).toEqual([]);
+    const [reception] = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+    expect(reception).toMatchObject({ outcome: 'ignored', status: 202, alertIds: [] });
+  });
 });
 
 describeEachDialect('an alert that fires for weeks', (dialect) => {
@@ -1081,6 +1130,26 @@ describeEachDialect('receiving when Tocsin cannot take more', (dialect) => {
       expect(down.headers['retry-after']).toBeDefined();
     } finally {
       await t.close().catch(() => undefined);
+    }
+  });
+});
+
+describeEachDialect('a source over its rate', (dialect) => {
+  it('asks its sender to wait the rest of the minute rounded up to a whole second, never 0', async () => {
+    const clock = new FakeClock(Date.now());
+    const app = await startTestApp(dialect, { TOCSIN_SOURCE_REQUESTS_PER_MINUTE: '1' }, { clock });
+    try {
+      const h = harness(() => app, 'acme-over-rate');
+      await app.call('POST', '/api/v1/tenants', { name: 'acme-over-rate' });
+      const source = await h.create('webhook');
+      const send = () => h.standard(source, { severity: 'Info', component: 'Jobs', message: 'm' }, { at: clock.now() });
+      expect((await send()).statusCode).toBe(202);
+      clock.advance(59_600);
+      const over = await send();
+      expect(over.statusCode).toBe(503);
+      expect(over.headers['retry-after']).toBe('1');
+    } finally {
+      await app.close().catch(() => undefined);
     }
   });
 });
