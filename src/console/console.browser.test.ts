@@ -1026,6 +1026,30 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps a daily report time set to the second when Settings > Mail is saved for another change, and shows its seconds', async () => {
+    await call('POST', '/api/v1/tenants', { name: 'wonka-seconds' });
+    onTestFinished(async () => {
+      await call('DELETE', '/api/v1/tenants/wonka-seconds');
+    });
+    await call('POST', '/api/v1/tenants/wonka-seconds/users', {
+      email: 'willy@wonka-seconds.example',
+      name: 'Willy',
+      password: PASSWORD,
+      roles: ['Administrator'],
+    });
+    // Set by a script (API.md: HH:MM or HH:MM:SS); saving the tab to switch something else cut it to 10:00.
+    await call('PUT', '/api/v1/tenants/wonka-seconds/settings/mail', { dailyReportTime: '10:00:30' });
+    const { context, page } = await open();
+    page.on('dialog', (dialog) => dialog.accept());
+    await signIn(page, 'willy@wonka-seconds.example', '#/settings/mail', 'wonka-seconds');
+    expect(await page.getByLabel('Daily report time').inputValue()).toBe('10:00:30');
+    await page.getByLabel('Enable alerts email').check();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('The mail settings are saved.').waitFor();
+    expect(await call('GET', '/api/v1/tenants/wonka-seconds/settings/mail')).toMatchObject({ alertsEmailEnabled: true, dailyReportTime: '10:00:30' });
+    await context.close();
+  });
+
   it('names, under Use default settings, the custom settings that are saved and so kept, not a host typed and not saved', async () => {
     await call('POST', '/api/v1/tenants', { name: 'gloop' });
     onTestFinished(async () => {

@@ -675,6 +675,15 @@ describe('console decisions', () => {
     expect(formatInputTime('2026-10-25T02:40:00Z')).toMatch(/03:40$/);
   });
 
+  it('saves a daily report time set to the second (HH:MM:SS, as the API takes it) as it is, not cut to the minute', async () => {
+    const { mailFormOf, mailPayload } = await load('pages/mail-settings.js');
+    const stored = { alertsEmailEnabled: true, useCustom: false, custom: null, sendEmptyDailyReport: false, fallbackToDefault: false };
+    // Saving the tab to switch "all quiet" on moved a report set to 10:00:30 by a script to 10:00.
+    expect(mailPayload({ ...mailFormOf({ ...stored, dailyReportTime: '10:00:30' }), sendEmptyDailyReport: true }).dailyReportTime).toBe('10:00:30');
+    expect(mailFormOf({ ...stored, dailyReportTime: '10:00:00' }).dailyReportTime).toBe('10:00');
+    expect(mailFormOf({ ...stored, dailyReportTime: '02:30' }).dailyReportTime).toBe('02:30');
+  });
+
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {
     stubConsoleStrings();
     try {

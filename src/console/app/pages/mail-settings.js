@@ -10,19 +10,23 @@ import { useLoadWhenBack } from '../lib/polling.js';
 import { useLeaveGuard } from '../lib/router.js';
 
 /** mailFormOf turns the API's MailSettings into the form's state. */
-function mailFormOf(settings) {
+export function mailFormOf(settings) {
   return {
     alertsEmailEnabled: Boolean(settings.alertsEmailEnabled),
     useCustom: Boolean(settings.useCustom),
     custom: smtpFormOf(settings.custom),
-    dailyReportTime: (settings.dailyReportTime ?? '10:00').slice(0, 5),
+    // Its seconds kept when there are some (set by a script: the API takes HH:MM:SS), which saving the tab cut off.
+    dailyReportTime: (settings.dailyReportTime ?? '10:00').replace(/^(\d\d:\d\d):00$/, '$1'),
     sendEmptyDailyReport: Boolean(settings.sendEmptyDailyReport),
     fallbackToDefault: Boolean(settings.fallbackToDefault),
   };
 }
 
+// A report time with seconds: its field then shows and steps them (a minute's step would find the stored value invalid).
+const REPORT_TIME_WITH_SECONDS = /^\d\d:\d\d:\d\d$/;
+
 /** mailPayload is the PUT body; custom values go only when they are in use, so default keeps them. */
-function mailPayload(form) {
+export function mailPayload(form) {
   return {
     alertsEmailEnabled: form.alertsEmailEnabled,
     useCustom: form.useCustom,
@@ -207,7 +211,7 @@ export function MailSettingsPage({ session }) {
         }
         <fieldset class="reports">
           <legend>${t('mail.reports')}</legend>
-          <${TextField} id="mail-dailyReportTime" type="time" label=${t('mail.dailyReportTime')} value=${form.dailyReportTime}
+          <${TextField} id="mail-dailyReportTime" type="time" label=${t('mail.dailyReportTime')} value=${form.dailyReportTime} step=${REPORT_TIME_WITH_SECONDS.test(form.dailyReportTime) ? 1 : undefined}
             onInput=${(value) => update({ dailyReportTime: value })} error=${errors.dailyReportTime} hint=${t('mail.dailyReportTimeHint', { zone: session.tenant.timeZone })} />
           <${Toggle} id="mail-sendEmpty" label=${t('mail.sendEmptyDailyReport')} checked=${form.sendEmptyDailyReport}
             onChange=${(on) => update({ sendEmptyDailyReport: on })} />
