@@ -2,6 +2,7 @@
  * A session's account of a drop: a message is in doubt (the server may have queued it) only once
  * its own DATA was answered with 354, never because the message before it on the connection was.
  */
+import dns from 'node:dns';
 import type net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
@@ -30,5 +31,41 @@ describe('a session whose connection the server ends right after its 250 to a me
     expect((failure as SmtpDeliveryError).stage).not.toBe('data');
     expect(session.droppedBeforeMessage).toBe(true);
     expect(server.messages.map((m) => m.messageId)).toEqual(['<session-1@tocsin.test>']);
+  });
+});
+
+describe('a session whose host nodemailer looks up itself (private hosts allowed, the default) and no DNS server answers', () => {
+  it('names the host and how long it waited, as when Tocsin looks the host up itself (lookupTimedOut)', async () => {
+    // A DNS server that drops the queries: nodemailer's resolvers never call back, and its own deadline (the
+    // endpoint's timeout) ends the lookup. Its error names no host, and no wait: the answer was
+    // 'could not resolve the SMTP host (ETIMEOUT): …', which host and after how long left unsaid.
+    const resolver = dns.Resolver;
+    dns.Resolver = class {
+      resolve4(): void {}
+      resolve6(): void {}
+      cancel(): void {}
+    } as unknown as typeof dns.Resolver;
+    try {
+      const failure = await SmtpSession.open({
+        host: 'smtp.unanswered.example',
+        port: 587,
+        security: 'none',
+        authMethod: 'none',
+        fromAddress: 'alerts@example.com',
+        timeoutMs: 1_000,
+      }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toMatchObject({
+        stage: 'connect',
+        retryable: true,
+        message:
+          'could not resolve the SMTP host "smtp.unanswered.example" (no answer within 1 s): the DNS lookup failed for now, likely transient: trying again later may work',
+        unreached: { cause: 'dns-temporary' },
+      });
+    } finally {
+      dns.Resolver = resolver;
+    }
   });
 });

@@ -186,6 +186,12 @@ export class SmtpSession {
         if (timeoutType === 'SOCKET_TIMEOUT' && (smtp as unknown as { upgrading?: boolean }).upgrading === true) {
           Object.assign(err as object, { timeoutType: 'UPGRADE_TIMEOUT' });
         }
+        // nodemailer's own deadline for its lookup of the host (dnsTimeout, the endpoint's timeout) ends it with
+        // an error that names neither the host nor the wait: both are said, as for endpoint.ts's lookup (lookupTimedOut).
+        const lookup = err as { code?: string; originalCode?: string; hostname?: string };
+        if (lookup.code === 'EDNS' && lookup.originalCode === 'ETIMEOUT' && lookup.hostname === undefined) {
+          Object.assign(lookup, { hostname: endpoint.host, timeoutMs: endpoint.timeoutMs });
+        }
         smtp.close();
         const silent = !opening.#greeted && (timeoutType === 'GREETING_TIMEOUT' || timeoutType === 'SOCKET_TIMEOUT');
         const failure = opening.#failure(silent ? Object.assign(err as object, { timeoutType: 'GREETING_TIMEOUT' }) : err);
