@@ -684,6 +684,17 @@ describe('console decisions', () => {
     expect(mailFormOf({ ...stored, dailyReportTime: '02:30' }).dailyReportTime).toBe('02:30');
   });
 
+  it('labels the two bars of the hour the clock repeats with their offsets, not "02:00" twice', async () => {
+    const { setTimeZone } = await load('lib/format.js');
+    const { bucketLabel } = await load('pages/charts.js');
+    setTimeZone('Europe/Paris');
+    // The 24 hours' chart over 25 October 2026 in Paris, as the API cuts it: 01:00, 02:00 twice, 03:00.
+    expect(bucketLabel('2026-10-25T01:00:00+02:00', 'hour')).toBe('01:00');
+    expect(bucketLabel('2026-10-25T02:00:00+02:00', 'hour')).toMatch(/^02:00 GMT\+2$/);
+    expect(bucketLabel('2026-10-25T02:00:00+01:00', 'hour')).toMatch(/^02:00 GMT\+1$/);
+    expect(bucketLabel('2026-10-25T03:00:00+01:00', 'hour')).toBe('03:00');
+  });
+
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {
     stubConsoleStrings();
     try {

@@ -64,8 +64,16 @@ export function formatInputTime(iso) {
   // In the hour the clock repeats when summer time ends, 02:40 is two instants: the field cannot say
   // which (a summary's link may name the first, a time typed is the second), so its zone's offset does,
   // as the alert rows and the emails write it.
-  const repeated = time.getPossibleOffsets().length > 1;
-  return localeString(time, { ...DateTime.DATETIME_MED, hourCycle: 'h23', ...(repeated ? { timeZoneName: 'short' } : {}) });
+  return localeString(time, { ...DateTime.DATETIME_MED, hourCycle: 'h23', ...(onRepeatedClock(time) ? { timeZoneName: 'short' } : {}) });
+}
+
+/**
+ * onRepeatedClock says whether a time's zone reads its clock time at another instant too: the hour
+ * repeated when summer time ends, where a time written without its offset could be either.
+ * @param {DateTime} time
+ */
+export function onRepeatedClock(time) {
+  return time.getPossibleOffsets().length > 1;
 }
 
 /**

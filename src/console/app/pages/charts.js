@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { BarChart, RangePicker } from '../lib/chart.js';
-import { formatTime, timeZone } from '../lib/format.js';
+import { formatTime, onRepeatedClock, timeZone } from '../lib/format.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { usePolling } from '../lib/polling.js';
@@ -18,7 +18,12 @@ const RANGES = ['24h', '7d', '30d'];
  */
 export function bucketLabel(start, unit) {
   const time = DateTime.fromISO(start, { setZone: true }).setLocale(currentLanguage());
-  if (unit === 'hour') return time.toLocaleString({ ...DateTime.TIME_SIMPLE, hourCycle: 'h23' });
+  if (unit === 'hour') {
+    // The two bars of the hour the clock repeats when summer time ends would both read 02:00: each says its offset.
+    const zoned = time.setZone(timeZone());
+    if (onRepeatedClock(zoned)) return zoned.toLocaleString({ ...DateTime.TIME_SIMPLE, hourCycle: 'h23', timeZoneName: 'short' });
+    return time.toLocaleString({ ...DateTime.TIME_SIMPLE, hourCycle: 'h23' });
+  }
   if (unit === '6h') return time.toLocaleString({ weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   return time.toLocaleString({ month: 'short', day: 'numeric' });
 }
