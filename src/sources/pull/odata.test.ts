@@ -48,6 +48,15 @@ describe('pull connector decisions', () => {
     expect(filter(since)).toBe('CreationTime ge 2026-03-01T08:00:00.000Z');
     expect(filter(since + OVERLAP_MS - 1)).toBe('CreationTime ge 2026-03-01T08:00:00.000Z');
     expect(filter(since + OVERLAP_MS + 1)).toBe('CreationTime gt 2026-03-01T08:00:00.001Z');
+    // The overlap reaching back exactly to since: since itself is still included.
+    expect(filter(since + OVERLAP_MS)).toBe('CreationTime ge 2026-03-01T08:00:00.000Z');
+  });
+
+  it('goes on with a backlog from the cursor itself, alerts created at it included, never before since', () => {
+    const since = Date.parse('2026-03-01T08:00:00Z');
+    const continuing = (cursor: number) => new URL(alertsUrl('https://orch.example.com', cursor, 0, since, true)).searchParams.get('$filter');
+    expect(continuing(since + 3_600_000)).toBe('CreationTime ge 2026-03-01T09:00:00.000Z');
+    expect(continuing(since - 3_600_000)).toBe('CreationTime ge 2026-03-01T08:00:00.000Z');
   });
 
   it('maps an AlertDto: message, process, robot, job and folder from Data, the rest from its fields', () => {
@@ -111,6 +120,14 @@ describe('pull connector decisions', () => {
     }
   });
 
+  it('files a notification name that is no valid event name as Process.RaiseAlert, and takes a key spelled exactly as asked over another spelling of it', () => {
+    const odd = toAlertInput({ ...FAULTED, NotificationName: 'Robot went away!' });
+    expect(odd).toMatchObject({ event: 'Process.RaiseAlert' });
+    expect('alert' in normaliseAlert(odd!)).toBe(true);
+    const both = toAlertInput({ ...FAULTED, Data: JSON.stringify({ processName: 'camel', ProcessName: 'Pascal' }) });
+    expect(both?.source).toMatchObject({ process: 'Pascal' });
+  });
+
   it("applies the source's per-event overrides by notification name, and raises nothing for one set to alert: false", () => {
     expect(toAlertInput(FAULTED, { 'Process.JobExecution.Faulted': { severity: 'Fatal', component: 'Queues' } })).toMatchObject({
       severity: 'Fatal',
@@ -156,9 +173,24 @@ describe('pull connector decisions', () => {
     expect(retryAfterMs('7', now)).toBe(7_000);
     expect(retryAfterMs('Sun, 01 Mar 2026 08:00:30 GMT', now)).toBe(30_000);
     expect(retryAfterMs('soon', now)).toBeUndefined();
+    // A date already past is no wait at all, not a negative one.
+    expect(retryAfterMs('Sun, 01 Mar 2026 07:59:00 GMT', now)).toBe(0);
     const state = initialState('2026-02-28T08:00:00Z');
     expect(afterPoll(state, { ok: false, retryAfterMs: 7_000 }, 1_000, now).nextPollAt).toBe(now + 7_000);
     expect(afterPoll(state, { ok: false }, 1_000, now)).toMatchObject({ failures: 1, nextPollAt: now + 2_000 });
+    // A Retry-After shorter than the interval does not make the source poll more often than its interval.
+    expect(afterPoll(state, { ok: false, retryAfterMs: 500 }, 60_000, now).nextPollAt).toBe(now + 60_000);
+  });
+
+  it("never moves the cursor past now, whatever date the upstream's newest alert carries", () => {
+    const now = Date.parse('2026-03-01T08:00:00Z');
+    const ahead = afterPoll(
+      initialState('2026-02-28T08:00:00Z'),
+      { ok: true, cursorTime: now + 3_600_000, cursorId: 'ahead', imported: 1, newestImported: now + 3_600_000, more: false },
+      60_000,
+      now,
+    );
+    expect(ahead.cursorTime).toBe(now);
   });
 
   it('moves the cursor forward only, polls again at once while a backlog remains, and records the lag', () => {
