@@ -1217,7 +1217,7 @@ const PINNED: Record<string, Outcome> = {
   },
   'a password where XOAUTH2 and NTLM are offered': {
     message:
-      'the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: 504 5.7.4 Unrecognized authentication type',
+      'the server offers AUTH XOAUTH2, NTLM, of which Tocsin speaks only XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: 504 5.7.4 Unrecognized authentication type',
     stage: 'auth',
     retryable: false,
     code: 504,

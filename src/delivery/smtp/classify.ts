@@ -349,7 +349,9 @@ function refusedSignIn(err: NodemailerErrorLike, stage: SmtpStage, reply: string
     }
     // A token alone is offered, and a password was sent (any method but XOAUTH2): `auto` cannot help, as it may be what was chosen.
     if (method !== 'XOAUTH2' && !offered.some((offer) => offer !== 'XOAUTH2' && SPOKEN_AUTH.includes(offer))) {
-      return `the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: ${reply}`;
+      // Beside methods Tocsin does not speak (an Exchange's NTLM), named: the transcript shows them.
+      const offers = offered.length === 1 ? 'only AUTH XOAUTH2' : `AUTH ${offered.join(', ')}, of which Tocsin speaks only XOAUTH2`;
+      return `the server offers ${offers}, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: ${reply}`;
     }
     // XOAUTH2 not offered: the access token cannot sign in here whatever the method (`auto` signs in
     // with a token given alone), so the cure is a password, not the method.

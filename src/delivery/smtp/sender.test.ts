@@ -279,6 +279,15 @@ describe('SMTP sender against real smtp-server instances', () => {
         'the server offers only AUTH XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: 504 Error: Unrecognized authentication type',
       );
     }
+    // The same beside a Windows sign-in Tocsin does not speak: "offers only AUTH XOAUTH2" denied the NTLM the transcript shows.
+    const tokenOrWindows = await start({ tls: 'starttls', auth: { username: 'robot@example.com', accessToken: 'ya29.good', methods: ['XOAUTH2', 'NTLM'] } });
+    const besideWindows = await failure(
+      sender.send(endpointFor(tokenOrWindows, { security: 'starttls', authMethod: 'auto', username: 'robot@example.com', password: PASSWORD }), email()),
+    );
+    expect(besideWindows).toMatchObject({ stage: 'auth', retryable: false, code: 504 });
+    expect(besideWindows.message).toBe(
+      'the server offers AUTH XOAUTH2, NTLM, of which Tocsin speaks only XOAUTH2, which signs in with an access token, not a password: choose the sign-in method xoauth2 and give an access token: 504 Error: Unrecognized authentication type',
+    );
     // An Exchange connector offering Windows sign-in alone: no method of Tocsin's settings would do.
     const ntlmOnly = await start({ tls: 'starttls', auth: { username: 'robot', password: PASSWORD, methods: ['NTLM'] } });
     const error = await failure(
