@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
+import { appliedLine } from '../storage/migrate.js';
 
 /** MIGRATE_USAGE is the help text of `tocsin migrate`. */
 export const MIGRATE_USAGE = 'usage: tocsin migrate   (migrates DATABASE_URL; unset, the SQLite file in TOCSIN_DATA_DIR, ./data by default)';
@@ -22,9 +23,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   try {
     const applied = await migrateOrStop(storage, config.databaseSetting);
     process.stdout.write(
-      applied.length > 0
-        ? `applied ${applied.length} migration(s) to ${storage.description}:\n  ${applied.join('\n  ')}\n`
-        : `${storage.description} is up to date\n`,
+      applied.length > 0 ? `${appliedLine(applied, storage.description)}:\n  ${applied.join('\n  ')}\n` : `${storage.description} is up to date\n`,
     );
     return 0;
   } finally {

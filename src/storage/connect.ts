@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
-import { type MigrationLockWait, migrate, pendingMigrations } from './migrate.js';
+import { type MigrationLockWait, appliedLine, migrate, pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
@@ -223,7 +223,7 @@ const MIGRATION_LOCK_WAIT_MS = 1_000;
  */
 export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOptions, 'poolSize'>): Promise<string[]> {
   const lockWait = { timeoutMs: MIGRATION_LOCK_WAIT_MS, sleep: abortableSleep(options.signal) };
-  return whileUnavailable(() => migrateOrStop(storage, options.setting, lockWait), {
+  const applied = await whileUnavailable(() => migrateOrStop(storage, options.setting, lockWait), {
     ...options,
     // A connection lost midway (PostgreSQL restarted, failed over, the backend terminated) took the
     // transaction of the migrations with it: they are applied again once the database answers.
@@ -231,6 +231,10 @@ export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOpt
     stop: (err) => err,
     waitingFor: 'cannot apply the migrations',
   });
+  // An upgrade's start said nothing of its migrations (only `tocsin migrate` named them), so the
+  // operator could not tell from the log whether, or which, ran; the one process that applied them says so.
+  if (applied.length > 0) options.logger.info({ migrations: applied }, appliedLine(applied, storage.description));
+  return applied;
 }
 
 /** abortableSleep is a pause that ends, rejecting with an AbortError, once `signal` is aborted. */

@@ -64,6 +64,11 @@ export async function migrate(storage: Storage, lockWait: MigrationLockWait = {}
   return writeTransaction(storage, lockWait)((connection) => migrateToLatest(migratorFor(storage, connection)));
 }
 
+/** appliedLine says how many migrations were applied to a database (`description`): `tocsin migrate`'s heading, `tocsin serve`'s log. */
+export function appliedLine(applied: readonly string[], description: string): string {
+  return `applied ${applied.length} migration(s) to ${description}`;
+}
+
 /** pendingMigrations names the migrations not yet applied (readiness requires none). */
 export async function pendingMigrations(storage: Storage): Promise<string[]> {
   const all = await migratorFor(storage).getMigrations();

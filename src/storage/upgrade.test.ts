@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { type TestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { until } from '../../test/support/until.js';
 import { newId } from '../shared/ids.js';
+import { migrateWhenFree } from './connect.js';
 import { migratorFor } from './migrate.js';
+import { MIGRATIONS } from './migrations/index.js';
 import { openStorage } from './storage.js';
 
 /**
@@ -330,4 +333,58 @@ describeEachDialect('upgrading an installation of 2026-11-29 to this version', (
       await server?.close();
     }
   }, 30_000);
+});
+
+describeEachDialect('starting this version on an installation an older one migrated', (dialect) => {
+  it('logs once, by name, the migrations the start applied, and a start with none left to apply logs none', async () => {
+    const newer = Object.keys(MIGRATIONS)
+      .filter((name) => name > OLD.lastMigration)
+      .sort();
+    const applied = (log: { text: () => string }) =>
+      log
+        .text()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { msg: string; migrations?: string[] })
+        .filter((entry) => entry.migrations);
+    const first = captureLog('info');
+    let url = '';
+    let t: TestApp | undefined;
+    try {
+      t = await startTestApp(
+        dialect,
+        {},
+        { logger: first.log },
+        {
+          prepare: async (database) => {
+            url = database.url;
+            const storage = await openStorage(url, { poolSize: 1 });
+            try {
+              const { error } = await migratorFor(storage).migrateTo(OLD.lastMigration);
+              if (error) throw error;
+            } finally {
+              await storage.close();
+            }
+          },
+        },
+      );
+      // An operator reading the log of an upgrade sees that the start migrated, and to what.
+      const entries = applied(first);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.migrations).toEqual(newer);
+      expect(entries[0]!.msg).toMatch(new RegExp(`^applied ${newer.length} migration\\(s\\) to (SQLite|PostgreSQL) `));
+
+      const second = captureLog('info');
+      const storage = await openStorage(url, { poolSize: 1 });
+      try {
+        expect(await migrateWhenFree(storage, { logger: second.log })).toEqual([]);
+      } finally {
+        await storage.close();
+      }
+      expect(second.text()).not.toContain('migration');
+    } finally {
+      await t?.close();
+    }
+  });
 });
