@@ -150,6 +150,31 @@ describeEachDialect('alert retention', (dialect) => {
     expect(await purgeExpiredAlerts(db, end + 8 * 3_600_000)).toBe(3);
   });
 
+  it('keeps the alerts of the next report not decided yet, from where the last one ended, but at most a day past the retention', async () => {
+    const db = storage.db;
+    await db
+      .insertInto('tenants')
+      .values({ id: 'pending', name: 'pending', display_name: 'pending', time_zone: 'UTC', language: 'en', retention_days: 1, created_at: T0 })
+      .execute();
+    const hour = 3_600_000;
+    // The last daily report ended at T0 + 10 h, the last summary later: the next daily begins at T0 + 10 h.
+    await db
+      .insertInto('report_windows')
+      .values([
+        { tenant_id: 'pending', kind: 'daily', window_start: T0 - 14 * hour, window_end: T0 + 10 * hour, deliveries: 0, decided_at: T0 + 10 * hour },
+        { tenant_id: 'pending', kind: 'summary', window_start: T0 + 34 * hour, window_end: T0 + 35 * hour, deliveries: 0, decided_at: T0 + 35 * hour },
+      ])
+      .execute();
+    await insertAlerts(db, 'pending', [one], T0 + 9 * hour);
+    await insertAlerts(db, 'pending', [one], T0 + 10 * hour + 60_000);
+    // At T0 + 35 h (a 25-hour day's report not decided yet), the alert of T0 + 10 h 1 min is held, the one before the window goes.
+    expect(await purgeExpiredAlerts(db, T0 + 35 * hour)).toBe(1);
+    expect(await count('pending')).toBe(1);
+    // No report decided for two days (no scheduler running): held one day past the retention, not longer.
+    expect(await purgeExpiredAlerts(db, T0 + 2 * DAY + 10 * hour)).toBe(0);
+    expect(await purgeExpiredAlerts(db, T0 + 2 * DAY + 10 * hour + 2 * 60_000)).toBe(1);
+  });
+
   it("keeps a Fatal flood's alerts while its immediate email waits for a retry past the retention, and purges them once it is sent", async () => {
     const db = storage.db;
     const fatal = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot-7 offline', dedupKey: 'robot-7' });

@@ -36,7 +36,8 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
     .execute();
   let deleted = 0;
   for (const tenant of tenants) {
-    const cutoff = Math.min(now - tenant.retention_days * DAY_MS, await heldByReports(db, tenant.id));
+    const expired = now - tenant.retention_days * DAY_MS;
+    const cutoff = Math.min(expired, await heldByReports(db, tenant.id), await heldByNextReports(db, tenant.id, expired));
     for (;;) {
       const result = await db
         .deleteFrom('alerts')
@@ -70,6 +71,30 @@ async function heldByReports(db: Db, tenantId: string): Promise<number> {
     .executeTakeFirst();
   const windows = row?.start == null ? Number.POSITIVE_INFINITY : Number(row.start);
   return Math.min(windows, await heldByImmediateEmails(db, tenantId));
+}
+
+/** NEXT_REPORT_HOLD_MS is how far past the retention heldByNextReports keeps alerts, at most. */
+const NEXT_REPORT_HOLD_MS = DAY_MS;
+
+/**
+ * heldByNextReports is where the next summary or daily report of a tenant begins (the end of the last
+ * one decided, the earliest of the two kinds), but never more than NEXT_REPORT_HOLD_MS before
+ * `expired`: a report is decided and written from the alerts of its window, which for a daily report
+ * begins at the last one's report time, 25 hours back on the day the clocks go back (and a little
+ * more than 24 hours by the time it is decided, or after downtime). With a retention of one day the
+ * purge, every minute, otherwise deleted the first hour of that day's report before it was decided.
+ * Bounded, so that a tenant whose reports are not being decided (no scheduler running) keeps its
+ * retention give or take a day. Windows never decided (a new tenant's) hold nothing.
+ */
+async function heldByNextReports(db: Db, tenantId: string, expired: number): Promise<number> {
+  const rows = await db
+    .selectFrom('report_windows')
+    .select(sql<number | string>`max(window_end)`.as('end'))
+    .where('tenant_id', '=', tenantId)
+    .groupBy('kind')
+    .execute();
+  if (rows.length === 0) return Number.POSITIVE_INFINITY;
+  return Math.max(Math.min(...rows.map((r) => Number(r.end))), expired - NEXT_REPORT_HOLD_MS);
 }
 
 /** FLOODS_PER_READ bounds the flood ids one read of heldByImmediateEmails binds (twice each). */
