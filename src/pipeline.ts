@@ -44,6 +44,7 @@ import { composersFor, immediateInCommit, startImmediateDecisions, startReportSc
 import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './settings/endpoint.js';
 import { settingsSavedSince } from './settings/mail-settings.js';
 import { ReadCache } from './shared/read-cache.js';
+import { ChangeCount } from './shared/change-count.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
@@ -121,6 +122,8 @@ export interface Pipeline {
   readonly resolveEndpoint: EndpointResolver;
   /** What resolve and compose keep between emails; forget it when settings or access change. */
   readonly kept: ReadCache;
+  /** The changes to who gets which email made through this process's API (bump it after each). */
+  readonly recipientChanges: ChangeCount;
   readonly compose: ComposerRegistry;
   /** The SMTP sender, in a worker process. */
   readonly send: MailSender | undefined;
@@ -160,6 +163,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // What composing reads of access (names, permissions), kept between emails; forgotten on every
     // change made through this process's API (server.ts).
     const kept = new ReadCache();
+    // Emails rendered before such a change and still waiting for a connection go back to the queue (attempt.ts).
+    const recipientChanges = new ChangeCount();
     // What the commit of a Fatal alert read for the emails it leased to this process's worker (the
     // settings, the alert's facts), taken instead of reading them again right after it.
     const leasedReads = new LeasedReads();
@@ -197,6 +202,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         sender: send,
         resolveEndpoint: resolve,
         settingsSavedSince: (delivery, route, since) => settingsSavedSince(storage.db, delivery.tenantId, route, since),
+        recipientChanges,
         composers: compose,
         recorder: record,
         // On PostgreSQL an idle worker wakes when the next row falls due, or at an api process's
@@ -272,6 +278,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       claim,
       resolveEndpoint: resolve,
       kept,
+      recipientChanges,
       compose,
       send,
       record,

@@ -216,6 +216,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       systemSmtp,
       ingest: pipeline.ingest,
       kept: pipeline.kept,
+      recipientChanges: pipeline.recipientChanges,
     };
     const app = await buildApp(deps, await routesFor(config.role));
     closers.unshift(() => closeHttp(app));

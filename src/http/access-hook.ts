@@ -143,8 +143,17 @@ export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
     deps.authenticator.forget();
     deps.kept?.forget();
     raising.forget();
+    if (!NO_RECIPIENT_CHANGE.test(request.routeOptions.url ?? '')) deps.recipientChanges?.bump(request.tenant?.id);
   };
 }
+
+/**
+ * NO_RECIPIENT_CHANGE are the unsafe routes that change nothing of who gets which alert email, nor
+ * how: an alert's state (read, acknowledged), sources, sign-ins, passwords, tokens and test emails.
+ * They are the frequent ones; a change through any other sends back to the queue the emails of its
+ * tenant that were rendered before it and still wait for a connection (ChangeCount).
+ */
+const NO_RECIPIENT_CHANGE = /\/(alerts|Alerts|sources|session|tokens|password|test|mail-catcher)\b|\/Account\/Authenticate/;
 
 /** BEARER reads the token of an `Authorization: Bearer <token>` header: no white space, MAX_BEARER_LENGTH at most. */
 const BEARER = new RegExp(`^Bearer\\s+(\\S{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');

@@ -7,7 +7,9 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { decideReports, reportComposersAt } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, sqlitePlanOf } from '../../test/support/storage.js';
-import { immediateFactsOf } from './composers.js';
+import { NOT_A_READER, immediateFactsOf, reportComposers } from './composers.js';
+import { ReadCache } from '../shared/read-cache.js';
+import { UnsubscribeLinks } from './unsubscribe/links.js';
 import { alertListUrl } from './templates/links.js';
 
 const T0 = Date.parse('2026-06-01T07:59:00Z'); // 09:59 in Paris
@@ -287,6 +289,33 @@ describeEachDialect('report composers', (dialect) => {
       expect(immediate.text).toContain('Asia/Tokyo');
     } finally {
       await t.call('PATCH', `${base}/users/${elise}`, { language: 'fr', timeZone: null, name: 'Élise' });
+    }
+  });
+
+  it('reads a change made through the API between two emails of one claim: a reader who lost Alerts.View gets the second one no more', async () => {
+    const db = t.tocsin.deps.storage.db;
+    // As the pipeline's: what compose reads of access, kept between emails and forgotten on every change through the API.
+    const kept = new ReadCache();
+    const claimed = reportComposers({
+      db,
+      publicUrl: 'https://tocsin.example.com',
+      summaryIntervalMs: INTERVAL,
+      unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
+      clock,
+      kept,
+    });
+    const users = (await t.call('GET', `${base}/users`)).json().items as { id: string; email: string }[];
+    const elise = users.find((u) => u.email === 'fr@example.com')!.id;
+    // Two emails of one claim (one lease token), the second rendered once its connection is free, a while later.
+    const immediate = { ...toDelivery(await deliveryRow('immediate', 'fr@example.com')), leaseToken: 'one-claim', attempts: 2 };
+    const summary = { ...toDelivery(await deliveryRow('summary', 'fr@example.com')), leaseToken: 'one-claim' };
+    await claimed.immediate!(immediate);
+    await t.call('PATCH', `${base}/users/${elise}`, { roles: [] });
+    kept.forget();
+    try {
+      await expect(claimed.summary!(summary)).rejects.toMatchObject({ name: 'ComposeError', message: NOT_A_READER });
+    } finally {
+      await t.call('PATCH', `${base}/users/${elise}`, { roles: ['Alerts Viewer'] });
     }
   });
 

@@ -173,7 +173,10 @@ export async function immediateFactsOf(db: Db, tenantId: string, someAlertIds: r
 function perClaim<T>(deps: ComposerDeps, caches: Caches, delivery: Delivery, what: string, load: () => Promise<T>, kept = false): Promise<T> {
   const read = kept && deps.kept ? () => deps.kept!.get(`compose:${what}`, load) : load;
   if (delivery.leaseToken === null) return read();
-  return caches.claimed.get(`${delivery.leaseToken}:${what}`, read) as Promise<T>;
+  // A change made through this process's API since (ReadCache's forget) is read by the claim's
+  // next emails too, not by its next claim only: a claim's rows are rendered over as long as its
+  // tenant's server takes to drain them, and a reader deleted or a snooze meanwhile counts.
+  return caches.claimed.get(`${delivery.leaseToken}:${deps.kept?.generation ?? 0}:${what}`, read) as Promise<T>;
 }
 
 async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<Context> {

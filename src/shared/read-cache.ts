@@ -48,6 +48,11 @@ export class ReadCache {
     return value;
   }
 
+  /** generation counts the calls of forget: what was read under an earlier one may be stale. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** drop forgets one key, found stale (changed by another process). */
   drop(key: string): void {
     this.#entries.delete(key);

@@ -117,6 +117,12 @@ export interface AttemptContext {
    * retried at once, with the new ones.
    */
   readonly settingsSavedSince?: ((delivery: Delivery, route: EndpointRoute, since: number) => Promise<boolean>) | undefined;
+  /**
+   * How many changes to who gets which email of a tenant were made through this process's API
+   * (ChangeCount): an email rendered before one, still waiting for a connection, is not started but
+   * goes back to the queue, to be rendered again (a reader deleted or who snoozed it gets none).
+   */
+  readonly changes?: ((tenantId: string) => number) | undefined;
 }
 
 /**
@@ -188,6 +194,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     return { ...result, health: signal && gaveUpOn(signal, result.status === 'failed') };
   }
   const secrets = endpointSecrets(endpoint);
+  // What its render reads of who gets it, and how, stands until the next change of its tenant's (ChangeCount).
+  const changes = ctx.changes;
+  const seen = changes?.(delivery.tenantId);
   const renderFailure = (err: unknown) => failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
   if (!rendersWhileSending(delivery)) {
     try {
@@ -232,10 +241,12 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   try {
     // Checked again when a connection takes it: one that waited for a connection past its lease is not sent;
     // and before its message goes out, with a tick's margin: one frozen past its lease is not finished.
+    // And when a connection takes it: one that waited while its reader was deleted or snoozed it goes back to the queue,
+    // to be rendered again (called off, as a stopping worker's, so deferred to now).
     const leased = ctx.leased;
     const receipt = await ctx.sender.send(endpoint, outgoing, {
       signal: ctx.stopping,
-      mayStart: leased && (() => leased(delivery)),
+      mayStart: (leased || changes) && (() => (!leased || leased(delivery)) && (!changes || changes(delivery.tenantId) === seen)),
       mayFinish: leased && (() => leased(delivery, 1)),
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);

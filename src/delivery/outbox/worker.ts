@@ -86,6 +86,8 @@ export interface DeliveryWorkerDeps {
   readonly resolveEndpoint: EndpointResolver;
   /** Whether a row's settings were saved since a moment (AttemptContext's); without it, a failure keeps its backoff. */
   readonly settingsSavedSince?: AttemptContext['settingsSavedSince'];
+  /** The changes to who gets which email made through this process's API (AttemptContext's `changes`). */
+  readonly recipientChanges?: { of(tenantId: string): number };
   readonly composers: ComposerRegistry;
   /** Where finished attempts are committed; by default a recorder with the engine's commit window. */
   readonly recorder?: AttemptRecorder;
@@ -161,6 +163,7 @@ export class DeliveryWorker {
       stopping: this.#stopSends.signal,
       failedBefore: (delivery) => transientFailuresOf(deps.storage, delivery.id),
       settingsSavedSince: deps.settingsSavedSince,
+      changes: deps.recipientChanges && ((tenantId) => deps.recipientChanges!.of(tenantId)),
     };
     // Every send waiting for a connection listens to it (hundreds under a burst): no leak to warn of.
     setMaxListeners(0, this.#stopSends.signal);

@@ -1,0 +1,70 @@
+/**
+ * Acceptance test: a flood of Fatal alerts drains through a slow SMTP server, its emails waiting
+ * their turn for one of the server's connections. A reader deleted, or who snoozes the alerts,
+ * while they wait gets none of those still waiting: only those already at the server arrive, and
+ * the delivery log says why each other one was not sent. Driven over HTTP with real SMTP servers.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CONNECTIONS_PER_ENDPOINT } from '../../src/delivery/smtp/sender.js';
+import { NOTHING_LEFT, NOT_A_READER } from '../../src/reports/composers.js';
+import { type ListeningApp, startListeningApp } from '../support/http.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
+import { describeEachDialect } from '../support/storage.js';
+import { until } from '../support/until.js';
+
+describeEachDialect('a reader removed while a flood of Fatal emails waits for the server', (dialect) => {
+  let system: TestSmtpServer;
+  let app: ListeningApp;
+  const servers: TestSmtpServer[] = [];
+  const api: ListeningApp['api'] = (...args) => app.api(...args);
+
+  beforeAll(async () => {
+    system = await startTestSmtpServer();
+    app = await startListeningApp(dialect, `smtp://127.0.0.1:${system.port}?from=alerts@example.com`);
+  });
+  afterAll(async () => {
+    await app?.close();
+    for (const server of servers) await server.close();
+    await system?.close();
+  });
+
+  const FLOOD = 40;
+  for (const [change, why] of [
+    ['deleted', NOT_A_READER],
+    ['snoozes Jobs', NOTHING_LEFT],
+  ] as const) {
+    it(`gets none of the emails still waiting once ${change}`, async () => {
+      const server = await startTestSmtpServer();
+      servers.push(server);
+      const tenant = change === 'deleted' ? 'gone-reader' : 'snoozer';
+      await api('POST', '', { name: tenant });
+      await api('PUT', `/${tenant}/settings/mail`, {
+        alertsEmailEnabled: true,
+        useCustom: true,
+        custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@acme.example' },
+      });
+      const { id } = await api('POST', `/${tenant}/users`, { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
+      await api('PUT', `/${tenant}/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+      const { token } = await api('POST', `/${tenant}/users/${id}/tokens`, { name: 'phone' });
+
+      // The server holds its answer to each message: the first emails are at it, the rest wait for a connection.
+      server.holdReplies();
+      await api('POST', `/${tenant}/alerts`, {
+        alerts: Array.from({ length: FLOOD }, (_, n) => ({ severity: 'Fatal', component: 'Jobs', message: `robot ${n} died` })),
+      });
+      // Every connection the sender opens to one server (CONNECTIONS_PER_ENDPOINT) holds a message.
+      await server.waitForHeld(CONNECTIONS_PER_ENDPOINT);
+      const atServer = CONNECTIONS_PER_ENDPOINT;
+      if (change === 'deleted') await api('DELETE', `/${tenant}/users/${id}`);
+      else await api('POST', `/${tenant}/mutes`, { scope: 'user', match: { component: 'Jobs' }, until: new Date(Date.now() + 3_600_000).toISOString() }, token);
+      server.releaseReplies();
+
+      const deliveries = async () => (await api('GET', `/${tenant}/deliveries?limit=100`)).items as { status: string; lastError: string | null }[];
+      await until(async () => (await deliveries()).every((d) => d.status === 'sent' || d.status === 'failed'), 'every email decided', { timeoutMs: 30_000 });
+      expect(server.messages).toHaveLength(atServer);
+      const failed = (await deliveries()).filter((d) => d.status === 'failed');
+      expect(failed).toHaveLength(FLOOD - atServer);
+      expect(new Set(failed.map((d) => d.lastError))).toEqual(new Set([`render: ${why}`]));
+    }, 60_000);
+  }
+});
