@@ -140,7 +140,7 @@ const actionForm = z.object({
   for: z
     .enum([...(Object.keys(DURATIONS) as (keyof typeof DURATIONS)[]), 'until'])
     .optional()
-    .describe('How long; default 1h'),
+    .describe("How long; default 1h. 1h and 24h are hours; 7d ends at the same time of day a week later on the recipient's clock"),
   until: z.string().optional().describe("With for=until: a local date-time such as 2026-03-01T18:00, in the recipient's time zone"),
 });
 
