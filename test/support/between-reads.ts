@@ -64,3 +64,26 @@ export function beforeFirstInsert(db: Db, table: string, between: () => Promise<
     },
   });
 }
+
+/**
+ * afterUpdates wraps `db` so that `between` runs once, before the update of `table` made through it
+ * that comes after the first `updates` of them: another process's write landing between a read
+ * and the compare-and-set that depends on it, at a point the test chooses.
+ */
+export function afterUpdates(db: Db, table: string, updates: number, between: () => Promise<unknown>): Db {
+  let started = 0;
+  const before = async () => {
+    if (started++ === updates) await between();
+  };
+  return new Proxy(db, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      if (key !== 'updateTable') return value.bind(target);
+      return (name: string) => {
+        const builder = (value as (t: string) => object).call(target, name);
+        return name === table ? runsFirst(builder, before) : builder;
+      };
+    },
+  });
+}
