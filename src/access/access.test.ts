@@ -196,6 +196,35 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(login.json().userId).toBe(zoe.json().id);
   });
 
+  it('takes an international domain written in punycode for the same address, either way round, and signs in with either spelling', async () => {
+    // user@bücher.example and user@xn--bcher-kva.example are one mailbox (IDNA): both were users, and the mailbox got every email twice.
+    await t.call('POST', '/api/v1/tenants', { name: 'punycode' });
+    const users = '/api/v1/tenants/punycode/users';
+    const unicode = await t.call('POST', users, { email: 'ana@b\u00fccher.example', name: 'Ana', password: 'a long secret phrase' });
+    expect(unicode.statusCode).toBe(201);
+    for (const email of ['ana@xn--bcher-kva.example', 'ANA@XN--BCHER-KVA.EXAMPLE']) {
+      const twin = await t.call('POST', users, { email, name: 'Twin' });
+      expect(twin.statusCode, email).toBe(409);
+      expect(twin.json().errors).toEqual([{ path: 'email', message: `A user with the email ${email} already exists.` }]);
+    }
+    const ascii = await t.call('POST', users, { email: 'bo@xn--r8jz45g.jp', name: 'Bo', password: 'a long secret phrase' });
+    expect(ascii.statusCode).toBe(201);
+    expect((await t.call('POST', users, { email: 'bo@\u4f8b\u3048.jp', name: 'Twin' })).statusCode).toBe(409);
+    expect((await t.call('PATCH', `${users}/${ascii.json().id}`, { email: 'ana@xn--bcher-kva.example' })).statusCode).toBe(409);
+    for (const [email, user] of [
+      ['ana@xn--bcher-kva.example', unicode],
+      ['bo@\u4f8b\u3048.JP', ascii],
+    ] as const) {
+      const login = await t.tocsin.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { tenant: 'punycode', email, password: 'a long secret phrase' },
+      });
+      expect(login.statusCode, email).toBe(200);
+      expect(login.json().userId).toBe(user.json().id);
+    }
+  });
+
   it('refuses an email with an invisible, bidirectional or space-like character, naming it, where it made a second user of one address', async () => {
     // 'ana\u200b@example.com' reads as ana@example.com, yet was a user of its own beside her (no 409), and no server delivers to it.
     await t.call('POST', '/api/v1/tenants', { name: 'invisible' });

@@ -5,7 +5,7 @@ import { classifyDbError } from '../storage/errors.js';
 import type { LoginKeys, LoginThrottle, SignInAttempt } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { nameKey } from './roles.js';
-import { emailKey } from '../shared/validation.js';
+import { emailKeys } from '../shared/validation.js';
 import type { Clock } from '../shared/clock.js';
 import { endSignIns } from './credentials.js';
 import { sha256 } from '../shared/ids.js';
@@ -31,7 +31,7 @@ async function findLoginUser(db: Db, tenantId: string, typed: string, orName: bo
   const columns = ['id', 'email_key', 'password_hash', 'active'] as const;
   const email = typed.toLowerCase();
   // A key stored before emailKey read decomposed accents as composed ones is its address in lower case, as typed.
-  const keys = [...new Set([emailKey(typed), email])];
+  const keys = [...new Set([...emailKeys(typed), email])];
   const byEmail = await db.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).where('email_key', 'in', keys).executeTakeFirst();
   if (byEmail || !orName || typed === '') return byEmail;
   // SQLite's lower() folds only ASCII, and PostgreSQL's as its locale says, so SQL only narrows the

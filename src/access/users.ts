@@ -4,7 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { USER_OPT_OUT_KINDS, addressOptOuts, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
-import { acceptingAnswerFields, displayText, emailAddress, emailKey, instantText, language, timeZone } from '../shared/validation.js';
+import { acceptingAnswerFields, displayText, emailAddress, emailKey, emailKeys, instantText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { hashPassword } from './passwords.js';
@@ -71,7 +71,7 @@ export const userView = z.object({
 export type UserView = z.infer<typeof userView>;
 
 async function assertEmailFree(db: Db, tenantId: string, email: string, exceptUserId?: string) {
-  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email_key', '=', emailKey(email));
+  let query = db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('email_key', 'in', emailKeys(email));
   if (exceptUserId) query = query.where('id', '!=', exceptUserId);
   if (await query.executeTakeFirst()) throw emailTaken(email);
 }
@@ -88,7 +88,7 @@ export function emailTaken(email: string): HttpError {
  */
 export type MayGrant = (roleIds: readonly string[]) => Promise<void>;
 
-/** createUser stores a user with its roles; the email is unique in the tenant, ignoring case and Unicode spelling (emailKey). */
+/** createUser stores a user with its roles; the email is unique in the tenant, ignoring case and Unicode spelling, its domain in Unicode or punycode (emailKeys). */
 export async function createUser(db: Db, tenantId: string, input: z.infer<typeof userInput>, clock: Clock, mayGrant?: MayGrant) {
   await assertEmailFree(db, tenantId, input.email);
   const roleIds = await resolveRoleIds(db, tenantId, input.roles ?? [], 'roles');

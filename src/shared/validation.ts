@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { IANA_ALIAS_MAP } from 'windows-iana';
 import { LANGUAGES } from '../i18n/languages.js';
@@ -78,11 +78,31 @@ export const emailAddress = z
   .transform((address) => address.normalize('NFC'));
 
 /**
- * emailKey is what makes two spellings of one address the same: composed (NFC), in lower case.
- * (A Punycode domain and its Unicode name are still two keys, as the delivery log and unsubscribes read them.)
+ * emailKey is what makes two spellings of one address the same: composed (NFC), in lower case, and
+ * an international domain typed in punycode written in Unicode: ana@xn--bcher-kva.example is the
+ * mailbox ana@bücher.example (IDNA), and as two users it got every email twice.
  */
 export function emailKey(address: string): string {
-  return address.trim().normalize('NFC').toLowerCase();
+  const key = address.trim().normalize('NFC').toLowerCase();
+  const at = key.lastIndexOf('@');
+  // Only a punycode label changes: the lookup is skipped for the addresses almost all are.
+  if (at < 0 || !PUNYCODE_LABEL.test(key.slice(at + 1))) return key;
+  const unicode = domainToUnicode(key.slice(at + 1));
+  return unicode ? `${key.slice(0, at + 1)}${unicode.normalize('NFC')}` : key;
+}
+
+const PUNYCODE_LABEL = /(^|\.)xn--/;
+
+/**
+ * emailKeys are the keys an address may be stored under: emailKey's, and the one a user saved
+ * before emailKey wrote punycode domains in Unicode had (the domain in punycode, as typed then),
+ * so that such a user is still found by either spelling.
+ */
+export function emailKeys(address: string): string[] {
+  const key = emailKey(address);
+  const at = key.lastIndexOf('@');
+  const ascii = at < 0 ? '' : domainToASCII(key.slice(at + 1));
+  return ascii && ascii !== key.slice(at + 1) ? [key, `${key.slice(0, at + 1)}${ascii}`] : [key];
 }
 
 // Asking the runtime builds an Intl formatter, tens of microseconds, and report windows ask once per
