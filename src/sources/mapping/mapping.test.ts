@@ -239,6 +239,16 @@ describe('the Orchestrator webhook mapping table', () => {
     }
   });
 
+  it('takes no time from a date the calendar has not, rather than the day it would roll over to', () => {
+    const at = (fields: Record<string, unknown>) => orchestrator({ Type: 'job.faulted', EventId: 'd', Job: job, ...fields }).alerts[0]!.occurredAt;
+    // Read as written, 30 February was 2 March, a time the event cannot have happened at.
+    expect(at({ Timestamp: '2026-02-30T10:00:00Z' })).toBeUndefined();
+    expect(at({ Timestamp: '2026-04-31T10:00:00', EventTime: '2026-04-30T10:00:00Z' })).toBe('2026-04-30T10:00:00.000Z');
+    expect(at({ Timestamp: '2026-02-29T10:00:00Z' })).toBeUndefined();
+    expect(at({ Timestamp: '2028-02-29T10:00:00Z' })).toBe('2028-02-29T10:00:00.000Z');
+    expect(at({ Timestamp: '2026-12-31T23:59:59-05:00' })).toBe('2027-01-01T04:59:59.000Z');
+  });
+
   it('caps the payload kept in data and refuses what is not an event', () => {
     const big = orchestrator({ Type: 'job.faulted', EventId: 'big', Job: { ...job, Info: 'x'.repeat(200_000) } });
     expect(Buffer.byteLength(JSON.stringify(big.alerts[0]!.data))).toBeLessThanOrEqual(16 * 1024);

@@ -142,17 +142,29 @@ export function withPayload(data: Record<string, unknown>, payload: unknown, raw
 const ZONE = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const TIME_OF_DAY = /\d[T ]\d{2}:\d{2}/;
 
+const CALENDAR_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
+
+/** dayExists is whether a text's leading date names a day its month has: Date.parse rolls 2026-02-30 over into 2 March. */
+function dayExists(text: string): boolean {
+  const date = CALENDAR_DATE.exec(text);
+  if (!date) return true;
+  // Day 0 of the next month is this month's last day (setUTCFullYear: Date.UTC reads years 0–99 as 1900–1999).
+  const last = new Date(0);
+  last.setUTCFullYear(Number(date[1]), Number(date[2]), 0);
+  return Number(date[3]) <= last.getUTCDate();
+}
+
 /**
  * instantOf reads a sender's ISO-8601 time as epoch ms. A date-time without a zone designator is
  * UTC: Orchestrator documents its times as UTC and a .NET DateTime may be written without `Z`,
  * which JavaScript would read in the server's own time zone. Unreadable text, Go's zero time
  * (`0001-01-01T00:00:00Z`, Alertmanager's "not ended"), and a time beyond the year 9999 (written
- * `+010000-…`, which no ISO-8601 reader of the API takes back) give undefined.
+ * `+010000-…`, which no ISO-8601 reader of the API takes back) and a day its month has not give undefined.
  */
 export function instantOf(text: string | undefined): number | undefined {
   if (!text) return undefined;
   const ms = Date.parse(TIME_OF_DAY.test(text) && !ZONE.test(text) ? `${text}Z` : text);
-  return Number.isNaN(ms) || ms <= 0 || !isWrittenAsIso(ms) ? undefined : ms;
+  return Number.isNaN(ms) || ms <= 0 || !isWrittenAsIso(ms) || !dayExists(text) ? undefined : ms;
 }
 
 /** Resolved is how one event type comes out after the source's overrides. */
