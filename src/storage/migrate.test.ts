@@ -5,10 +5,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { expect, it } from 'vitest';
-import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS, TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { until } from '../../test/support/until.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { migrate, pendingMigrations } from './migrate.js';
+import { migrate, migratorFor, pendingMigrations } from './migrate.js';
 import { type Storage, openStorage } from './storage.js';
 import type { Dialect } from './dialect.js';
 import { migrateOrStop } from './connect.js';
@@ -160,3 +162,50 @@ it.runIf(TEST_PG_URL)(
     }
   },
 );
+
+describe.runIf(DIALECTS.includes('postgres'))('upgrading PostgreSQL while a process of the older build writes (a rolling upgrade under load)', () => {
+  it('applies the migrations when PostgreSQL ends their transaction to break a deadlock with that process, rather than stopping the start', async () => {
+    // Seen upgrading an installation of 2026-12-01 with alerts coming in: the migrations index
+    // deliveries (holding its writes) and later reference alerts, which an alert's commit holds
+    // while it waits to queue its emails in deliveries. PostgreSQL broke the cycle by ending one
+    // side; when it was the migrations, `tocsin serve` and `tocsin migrate` stopped with 'deadlock detected'.
+    const database = await createTestDatabase('postgres');
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    const older = new pg.Client({ connectionString: database.url });
+    const watch = new pg.Client({ connectionString: database.url });
+    try {
+      const { error } = await migratorFor(storage).migrateTo('20261201-20-deliveries-by-age');
+      if (error) throw error;
+      await older.connect();
+      await watch.connect();
+      const olderPid = (await older.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      // The older build's alert commit: its alert written, its emails about to be queued.
+      await older.query('begin');
+      await older.query('lock table alerts in row exclusive mode');
+      const migrating = migrate(storage).then(
+        (applied) => ({ applied }),
+        (err: unknown) => ({ failed: String(err) }),
+      );
+      await until(
+        async () =>
+          (await watch.query("select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> $1", [olderPid]))
+            .rowCount! > 0,
+        'the migrations to wait for the alerts table',
+      );
+      // Waiting first, the migrations are the side PostgreSQL ends.
+      const queued = await older.query('lock table deliveries in row exclusive mode').then(
+        () => 'queued',
+        (err: Error) => err.message,
+      );
+      expect(queued).toBe('queued');
+      await older.query('commit');
+      expect(await migrating).toEqual({ applied: Object.keys(MIGRATIONS).filter((name) => name > '20261201-20-deliveries-by-age') });
+      expect(await pendingMigrations(storage)).toEqual([]);
+    } finally {
+      await older.end().catch(() => undefined);
+      await watch.end();
+      await storage.close();
+      await database.drop();
+    }
+  }, 30_000);
+});

@@ -1,5 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Dialect } from './dialect.js';
+import { lostTransactionRace } from './errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Storage } from './storage.js';
 import { type WriteTransactionOptions, writeTransaction } from './write-transaction.js';
@@ -60,13 +62,36 @@ export type MigrationLockWait = Pick<WriteTransactionOptions, 'timeoutMs' | 'sle
  * logged nor heard a SIGTERM for its 10 s.
  */
 export async function migrate(storage: Storage, lockWait: MigrationLockWait = {}): Promise<string[]> {
-  if (storage.dialect !== 'sqlite') return migrateToLatest(migratorFor(storage));
+  if (storage.dialect !== 'sqlite') return migrateToLatestAgainAfterRaces(storage);
   return writeTransaction(storage, lockWait)((connection) => migrateToLatest(migratorFor(storage, connection)));
 }
 
 /** appliedLine says how many migrations were applied to a database (`description`): `tocsin migrate`'s heading, `tocsin serve`'s log. */
 export function appliedLine(applied: readonly string[], description: string): string {
   return `applied ${applied.length} migration(s) to ${description}`;
+}
+
+/** MIGRATION_RACE_TRIES: how many times the migrations' transaction is run when PostgreSQL keeps ending it to break deadlocks. */
+const MIGRATION_RACE_TRIES = 5;
+
+/**
+ * migrateToLatestAgainAfterRaces runs PostgreSQL's migrations again when the server ended their
+ * transaction to break a deadlock (or a serialization failure): during a rolling upgrade an older
+ * build's processes go on writing, and a migration that indexes a table and then references another
+ * (20261202-20 indexes deliveries, 20261205-10 references alerts) meets an alert's commit holding
+ * alerts and waiting to queue its emails in deliveries. When PostgreSQL ended the migrations' side,
+ * `tocsin serve` and `tocsin migrate` stopped with 'deadlock detected'. The transaction was rolled
+ * back whole, so running it again is safe; the other side has gone on meanwhile.
+ */
+async function migrateToLatestAgainAfterRaces(storage: Storage): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await migrateToLatest(migratorFor(storage));
+    } catch (err) {
+      if (attempt >= MIGRATION_RACE_TRIES || !lostTransactionRace(err)) throw err;
+      await delay(100 * attempt);
+    }
+  }
 }
 
 /** pendingMigrations names the migrations not yet applied (readiness requires none). */
