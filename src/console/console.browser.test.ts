@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
@@ -2243,7 +2244,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it("names the SMTP step a failed email stopped at in the user's language, the server's words as they came", async () => {
     const { context, page } = await open();
-    const failed = (id: string, lastError: string, deadlineReached = false) => ({
+    const failed = (id: string, lastError: string, deadlineReached = false, notSent: string | null = null) => ({
       id,
       kind: 'immediate',
       recipient: 'marie@acme.example',
@@ -2258,11 +2259,14 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       sentAt: null,
       nextAttemptAt: null,
       deadlineReached,
+      notSent,
     });
-    // As the outbox records them: the step's code first, and, for an email given up at its deadline, how long it was retried.
+    // As the outbox records them: the step's code first, and, for an email given up at its deadline, how long it was retried;
+    // one Tocsin did not send, its reader deleted since its decision, says so in Tocsin's words, which are the user's language.
     const items = [
       failed('d-auth', 'auth: Invalid login: 535 5.7.8 Username and Password not accepted'),
       failed('d-full', 'gave up after 24 h of retries: recipient: 452 4.2.2 Mailbox full', true),
+      failed('d-gone', `render: ${NOT_SENT_TEXT['not-a-reader']}`, false, 'not-a-reader'),
     ];
     await page.route('**/deliveries?**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
     await signIn(page, 'marie@acme.example', '#/deliveries');
@@ -2272,6 +2276,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       .toEqual([
         'Authentification\u202f: Invalid login: 535 5.7.8 Username and Password not accepted',
         'Adresse du destinataire\u202f: 452 4.2.2 Mailbox full',
+        'Non envoyé\u202f: depuis sa décision, le destinataire a été supprimé, désactivé, a perdu la permission Alerts.View ou ne reçoit plus d’e-mails d’alerte à cette adresse',
       ]);
     // The server's and the SMTP client's words are English, and marked so for screen readers; the step is not.
     expect(await said.locator('[lang=en]').allTextContents()).toEqual([

@@ -6,6 +6,7 @@
  * incident whatever the number of workers and restarts.
  */
 import type { Permission } from '../access/permissions.js';
+import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
 import { writeAlerts } from '../alerts/store.js';
 import { alertTimeFloor } from '../alerts/time-floor.js';
 import type { RenderedEmail } from '../delivery/contract.js';
@@ -263,8 +264,7 @@ async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAdmin[]> 
 }
 
 /** NOT_A_MAIL_ADMIN is why a notice is not sent (the delivery log's error). */
-export const NOT_A_MAIL_ADMIN =
-  'not sent: since this notice was queued, the administrator was deleted, deactivated, lost the Settings.Edit permission or changed address';
+export const NOT_A_MAIL_ADMIN = NOT_SENT_TEXT['not-a-mail-admin'];
 
 /**
  * mailHealthComposer sends a notice as it was written when queued, but only to an administrator

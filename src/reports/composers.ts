@@ -1,4 +1,5 @@
 import { CompiledQuery, type Selectable, sql } from 'kysely';
+import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
 import type { ActionKind } from '../actions/token.js';
 import type { Permission } from '../access/permissions.js';
@@ -248,8 +249,7 @@ async function mutesOf(
  * since it was decided, or to a group address that was deleted, changed, expanded to its members
  * or left without Alerts.View (the delivery log's error).
  */
-export const NOT_A_READER =
-  'not sent: since this email was decided, the recipient was deleted, deactivated, lost the Alerts.View permission or no longer gets alert emails at this address';
+export const NOT_A_READER = NOT_SENT_TEXT['not-a-reader'];
 
 /**
  * readerOf reads what a user recipient may do now (undefined for a group mailbox), and throws when
@@ -430,10 +430,10 @@ function muteLineOf(mute: Mute, language: Language): MuteLineView {
  * error): a summary, a daily report of a tenant that does not ask for "all quiet" ones, or a Fatal
  * alert's email sent late.
  */
-export const NOTHING_LEFT = 'nothing left to report: since this email was decided, every alert in it was deleted, muted or unsubscribed from';
+export const NOTHING_LEFT = NOT_SENT_TEXT['nothing-left'];
 
 /** TURNED_OFF is why an email is not sent to a recipient who turned that kind of email off after it was decided (the delivery log's error). */
-export const TURNED_OFF = 'not sent: the recipient turned these emails off after this one was decided';
+export const TURNED_OFF = NOT_SENT_TEXT['turned-off'];
 
 /**
  * stillWants throws when the recipient no longer wants this kind of email: turned off (by the

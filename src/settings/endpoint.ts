@@ -2,6 +2,7 @@ import net from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { Config } from '../config.js';
 import { EndpointError, type SmtpEndpoint } from '../delivery/contract.js';
+import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
 import { lookupTimedOut } from '../delivery/smtp/classify.js';
 import { fallbackStandsIn } from '../mail-health/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
@@ -39,7 +40,7 @@ export type SmtpSource = 'custom' | 'system';
 export type EndpointRefusal = 'alerts-email-disabled' | 'refused-host' | 'unreadable-secret';
 
 /** ALERTS_EMAIL_DISABLED explains a tenant that switched its alert emails off. */
-export const ALERTS_EMAIL_DISABLED = 'Alerts email is switched off for this tenant.';
+export const ALERTS_EMAIL_DISABLED = NOT_SENT_TEXT['alerts-email-disabled'];
 
 /**
  * EndpointRefusedError is the resolve stage's StageError: a tenant has no endpoint to send

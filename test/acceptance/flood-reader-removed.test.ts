@@ -29,9 +29,9 @@ describeEachDialect('a reader removed while a flood of Fatal emails waits for th
   });
 
   const FLOOD = 40;
-  for (const [change, why] of [
-    ['deleted', NOT_A_READER],
-    ['snoozes Jobs', NOTHING_LEFT],
+  for (const [change, why, code] of [
+    ['deleted', NOT_A_READER, 'not-a-reader'],
+    ['snoozes Jobs', NOTHING_LEFT, 'nothing-left'],
   ] as const) {
     it(`gets none of the emails still waiting once ${change}`, async () => {
       const server = await startTestSmtpServer();
@@ -59,12 +59,15 @@ describeEachDialect('a reader removed while a flood of Fatal emails waits for th
       else await api('POST', `/${tenant}/mutes`, { scope: 'user', match: { component: 'Jobs' }, until: new Date(Date.now() + 3_600_000).toISOString() }, token);
       server.releaseReplies();
 
-      const deliveries = async () => (await api('GET', `/${tenant}/deliveries?limit=100`)).items as { status: string; lastError: string | null }[];
+      const deliveries = async () =>
+        (await api('GET', `/${tenant}/deliveries?limit=100`)).items as { status: string; lastError: string | null; notSent: string | null }[];
       await until(async () => (await deliveries()).every((d) => d.status === 'sent' || d.status === 'failed'), 'every email decided', { timeoutMs: 30_000 });
       expect(server.messages).toHaveLength(atServer);
       const failed = (await deliveries()).filter((d) => d.status === 'failed');
       expect(failed).toHaveLength(FLOOD - atServer);
       expect(new Set(failed.map((d) => d.lastError))).toEqual(new Set([`render: ${why}`]));
+      // The reason's code too, which the console words in its reader's language.
+      expect(new Set(failed.map((d) => d.notSent))).toEqual(new Set([code]));
     }, 60_000);
   }
 });

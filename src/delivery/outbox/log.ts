@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { type NotSentReason, notSentReasonOf } from '../not-sent.js';
 import { fieldError } from '../../http/problem.js';
 import { CURSOR_MESSAGE, openCursor, signCursor } from '../../shared/signed-cursor.js';
 import type { Db } from '../../storage/database.js';
@@ -29,6 +30,8 @@ export interface DeliveryLogEntry {
   lastCode: number | null;
   /** A failed email given up at its deadline after transient failures, not refused for good by its server. */
   deadlineReached: boolean;
+  /** A failed email Tocsin did not send because the world changed after its decision (its reader removed, its alerts muted): why (NOT_SENT_TEXT). */
+  notSent: NotSentReason | null;
   smtpResponse: string | null;
   messageId: string;
   windowStart?: string;
@@ -146,6 +149,7 @@ export function showDelivery(row: DeliveryRow): DeliveryLogEntry {
     lastError: row.last_error,
     lastCode: row.last_code,
     deadlineReached: row.status === 'failed' && row.last_error?.startsWith(GAVE_UP_PREFIX) === true,
+    notSent: row.status === 'failed' ? notSentReasonOf(row.last_error) : null,
     smtpResponse: row.smtp_response,
     messageId: row.message_id,
     ...(row.window_start === null ? {} : { windowStart: iso(row.window_start) }),

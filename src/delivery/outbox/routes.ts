@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOT_SENT_REASONS } from '../not-sent.js';
 import { callerTimeZone } from '../../access/caller-zone.js';
 import { tenantOf } from '../../access/routes.js';
 import type { AppDeps, RouteModule } from '../../http/context.js';
@@ -46,6 +47,12 @@ const logEntry = z.object({
     .boolean()
     .describe(
       'True when the email failed because its deadline (24 h by default) came while its server was failing for now (timeouts, 4xx): lastError then starts "gave up after … of retries:" and the reply is not a refusal for good.',
+    ),
+  notSent: z
+    .enum(NOT_SENT_REASONS)
+    .nullable()
+    .describe(
+      "Why Tocsin did not send a failed email whose world changed after its decision (its reader deleted or without Alerts.View, the emails turned off, every alert in it deleted or muted, the tenant's alert emails switched off, a notice's administrator gone); lastError says it in English. Null otherwise.",
     ),
   smtpResponse: z.string().nullable().describe('The server reply to the final "." of the accepted send, or of the last failure.'),
   messageId: z.string().describe('Stable for the email, the same on every attempt.'),

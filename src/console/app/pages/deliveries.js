@@ -55,9 +55,12 @@ const STEP = /^(connect|tls|auth|sender|recipient|data): /;
  * RecordedError is an email's last error under the server's reply: the step it failed at in the
  * user's language, rather than its code, then the server's and the SMTP client's own words, in
  * English as they came (marked so for screen readers).
- * @param {{ error: string, deadlineReached?: boolean }} props
+ * An email Tocsin did not send because the world changed after its decision (`notSent`: its
+ * reader removed, its alerts muted) says why in the user's language, Tocsin's own words.
+ * @param {{ error: string, deadlineReached?: boolean, notSent?: string | null }} props
  */
-function RecordedError({ error, deadlineReached = false }) {
+function RecordedError({ error, deadlineReached = false, notSent = null }) {
+  if (notSent) return html`<div class="error">${t(`deliveries.notSent.${notSent}`)}</div>`;
   const text = deadlineReached ? error.replace(GAVE_UP, '') : error;
   const step = STEP.exec(text);
   if (!step) return html`<div class="error" lang="en">${text}</div>`;
@@ -178,7 +181,7 @@ export function DeliveriesPage({ session, query }) {
                 title=${t('deliveries.history')} aria-label=${`${t('deliveries.history')}: ${row.attempts}`}
                 onClick=${() => setOpen({ ...open, [row.id]: !open[row.id] })}>${row.attempts}</button>`
             : row.attempts
-        }</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<${RecordedError} error=${row.lastError} deadlineReached=${row.deadlineReached} />` : null}</td>
+        }</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<${RecordedError} error=${row.lastError} deadlineReached=${row.deadlineReached} notSent=${row.notSent} />` : null}</td>
         <td class="nowrap">${formatTime(row.sentAt)}</td></tr>
         ${open[row.id] ? html`<tr key=${`${row.id}-attempts`} id=${`attempts-${row.id}`}><td colspan="7"><${AttemptHistory} session=${session} id=${row.id} /></td></tr>` : null}`,
       )}</tbody>
