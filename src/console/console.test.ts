@@ -204,6 +204,17 @@ it.each(LANGUAGES)('%s names the severities as its emails do', (language) => {
   }
 });
 
+// A Spanish reader saw "Alertas graves al instante" beside severity filters and emails that say
+// "Fatal": "grave" reads as any serious alert, Error included, so the switch seemed to cover both.
+it.each(LANGUAGES)('%s calls Fatal by its severity name wherever English names it, as its emails do', (language) => {
+  const english = strings('en');
+  const fatal = (EMAIL_MESSAGES[language].severity as Record<string, string>).Fatal!.toLowerCase();
+  const wrong = Object.entries(strings(language)).filter(
+    ([key, text]) => /\bFatal\b/.test(reference(english, key) ?? '') && !text.toLowerCase().includes(fatal),
+  );
+  expect(wrong.map(([key, text]) => `${key}: ${text}`)).toEqual([]);
+});
+
 it.each(LANGUAGES)('%s says who acknowledged an alert, and on which day, as its emails do', (language) => {
   const email = (EMAIL_MESSAGES[language].actions as Record<string, string>).acknowledged!;
   expect(strings(language)['alerts.acknowledgedBy']).toBe(email.replace(/\{\{(\w+)\}\}/g, '{$1}'));
