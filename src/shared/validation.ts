@@ -79,30 +79,32 @@ export const emailAddress = z
 
 /**
  * emailKey is what makes two spellings of one address the same: composed (NFC), in lower case, and
- * an international domain typed in punycode written in Unicode: ana@xn--bcher-kva.example is the
- * mailbox ana@bücher.example (IDNA), and as two users it got every email twice.
+ * an international domain written as IDNA maps it, in Unicode: ana@xn--bcher-kva.example and
+ * ana@ｂücher.example (full-width letters) are the mailbox ana@bücher.example, as every lookup and
+ * SMTP write it, and as two users it got every email twice.
  */
 export function emailKey(address: string): string {
   const key = address.trim().normalize('NFC').toLowerCase();
   const at = key.lastIndexOf('@');
-  // Only a punycode label changes: the lookup is skipped for the addresses almost all are.
-  if (at < 0 || !PUNYCODE_LABEL.test(key.slice(at + 1))) return key;
+  // Only a punycode label or a character beyond ASCII changes: skipped for the addresses almost all are.
+  if (at < 0 || !IDNA_MAPPED.test(key.slice(at + 1))) return key;
   const unicode = domainToUnicode(key.slice(at + 1));
   return unicode ? `${key.slice(0, at + 1)}${unicode.normalize('NFC')}` : key;
 }
 
-const PUNYCODE_LABEL = /(^|\.)xn--/;
+const IDNA_MAPPED = /(^|\.)xn--|[^\x00-\x7f]/;
 
 /**
- * emailKeys are the keys an address may be stored under: emailKey's, and the one a user saved
- * before emailKey wrote punycode domains in Unicode had (the domain in punycode, as typed then),
- * so that such a user is still found by either spelling.
+ * emailKeys are the keys an address may be stored under: emailKey's, and those a user saved before
+ * emailKey mapped international domains had (the address as typed then, composed and in lower case,
+ * or its domain in punycode), so that such a user is still found by either spelling.
  */
 export function emailKeys(address: string): string[] {
   const key = emailKey(address);
   const at = key.lastIndexOf('@');
   const ascii = at < 0 ? '' : domainToASCII(key.slice(at + 1));
-  return ascii && ascii !== key.slice(at + 1) ? [key, `${key.slice(0, at + 1)}${ascii}`] : [key];
+  const typed = address.trim().normalize('NFC').toLowerCase();
+  return [...new Set([key, typed, ...(ascii ? [`${key.slice(0, at + 1)}${ascii}`] : [])])];
 }
 
 // Asking the runtime builds an Intl formatter, tens of microseconds, and report windows ask once per
