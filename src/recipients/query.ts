@@ -7,6 +7,7 @@ import type { Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, groupRecipient, userRecipient } from './eligibility.js';
 import { multiMap } from '../shared/multi-map.js';
+import { emailKey, emailKeys } from '../shared/validation.js';
 
 /** RECIPIENT_PAGE_SIZE bounds how many users are in memory at once, whatever the tenant's size. */
 export const RECIPIENT_PAGE_SIZE = 1000;
@@ -179,9 +180,11 @@ export async function groupRecipients(
   );
   if (addressed.length === 0) return new Map();
   const tenantIds = [...new Set(addressed.map((a) => a.tenant.id))];
+  // Opt-outs are kept by the address in lower case (addressKey); users by emailKey, under which a
+  // mailbox is one whatever the spelling of its domain (Unicode or punycode), and so is a group's here.
   const keys = [...new Set(addressed.map((a) => a.group.email!.toLowerCase()))];
   const [personal, optOuts] = await Promise.all([
-    readers ?? readersAt(db, tenants, facts, keys),
+    readers ?? readersAt(db, tenants, facts, [...new Set(addressed.flatMap((a) => emailKeys(a.group.email!)))]),
     db
       .selectFrom('email_unsubscribes')
       .select(['tenant_id', 'address_key', 'kind'])
@@ -192,15 +195,15 @@ export async function groupRecipients(
   // Only a user who receives alert emails at that address takes it from the group: an inactive
   // user, or one without Alerts.View (a console account of the team mailbox), would leave it with none.
   const personalKeys = new Set<string>();
-  for (const [tenantId, users] of personal) for (const user of users) personalKeys.add(`${tenantId}\n${user.address.toLowerCase()}`);
+  for (const [tenantId, users] of personal) for (const user of users) personalKeys.add(`${tenantId}\n${emailKey(user.address)}`);
   const optedOutOf = multiMap<string, string>(optOuts.map((o) => [`${o.tenant_id}\n${o.address_key}`, o.kind] as const));
   const seen = new Set<string>();
   const result: (readonly [string, Recipient])[] = [];
   for (const { tenant, group } of addressed) {
-    const key = `${tenant.id}\n${group.email!.toLowerCase()}`;
+    const key = `${tenant.id}\n${emailKey(group.email!)}`;
     const recipient = groupRecipient(group, facts.get(tenant.id)!, tenant, {
       addressOfAReader: personalKeys.has(key),
-      optedOut: new Set((optedOutOf.get(key) ?? []) as EmailKind[]),
+      optedOut: new Set((optedOutOf.get(`${tenant.id}\n${group.email!.toLowerCase()}`) ?? []) as EmailKind[]),
     });
     // Two groups sharing one address: the first by name writes to it.
     if (recipient && !seen.has(key)) {
@@ -211,7 +214,7 @@ export async function groupRecipients(
   return multiMap(result);
 }
 
-/** readersAt makes the user recipients (userRecipient) whose address is one of `keys` (lower case), by tenant. */
+/** readersAt makes the user recipients (userRecipient) whose address is stored under one of `keys` (emailKeys), by tenant. */
 async function readersAt(db: Db, tenants: readonly RecipientTenant[], facts: ReadonlyMap<string, AccessFacts>, keys: readonly string[]) {
   const users = await db
     .selectFrom('users')

@@ -98,6 +98,27 @@ describeEachDialect('alert email recipients', (dialect) => {
     expect(team).toEqual([expect.objectContaining({ type: 'group', name: 'Alpha', language: 'fr' })]);
   });
 
+  it('writes once to a mailbox whose international domain a user and groups spell in Unicode or in punycode', async () => {
+    // ana@xn--bcher-kva.example is ana@bücher.example (IDNA): as three spellings, the mailbox got each email three times.
+    const ana = await user('ana@xn--bcher-kva.example', { roles: ['Alerts Viewer'] });
+    const groups = await Promise.all(
+      [
+        ['Ana desk', 'ANA@B\u00dcCHER.example'],
+        ['Desk', 'desk@b\u00fccher.example'],
+        ['Desk too', 'desk@xn--bcher-kva.example'],
+      ].map(async ([name, email]) => (await t.call('POST', `${base}/groups`, { name, email, roles: ['Alerts Viewer'] })).json()),
+    );
+    const atBucher = (await all()).filter((r) => /@(b\u00fccher|xn--bcher-kva)\.example$/i.test(r.address));
+    await Promise.all([...groups.map((g) => t.call('DELETE', `${base}/groups/${g.id}`)), t.call('DELETE', `${base}/users/${ana}`)]);
+    expect(atBucher.map((r) => [r.type, r.address])).toEqual(
+      expect.arrayContaining([
+        ['user', 'ana@xn--bcher-kva.example'],
+        ['group', 'desk@b\u00fccher.example'],
+      ]),
+    );
+    expect(atBucher).toHaveLength(2);
+  });
+
   it('leaves a group mailbox out of the kinds it unsubscribed from, and only those, at decision time', async () => {
     // The composer checks again at send time; here no row is queued for it at all, so none waits out a retry.
     const group = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'desk@example.com', roles: ['Alerts Viewer'] })).json();
