@@ -123,18 +123,29 @@ function describedBy(id, error, hint) {
   return [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ') || undefined;
 }
 
+// An address has one @ with something on either side and no space: what the console checks itself,
+// leaving the rest to the API, which says what is wrong beside the field.
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+$/;
+
 /**
  * TextField is a labelled input bound to a string value. An `aria-describedby` given (a hint shared
  * by several fields) is read after the field's own error and hint, not instead of them.
+ *
+ * An email field (`type: 'email'`) is a text field with the email keyboard: the browser's email
+ * check refuses any user part beyond ASCII (josé@…, 用户@…), which the API takes (RFC 6531), so such
+ * a user could be neither added nor signed in, and Chromium wrote an international domain in punycode.
+ * The console checks only the address's shape, in its own words.
  */
 export function TextField({ id, label, value, onInput, error, hint, type = 'text', 'aria-describedby': shared, ...rest }) {
   const input = useRef(/** @type {HTMLInputElement | null} */ (null));
-  // The browser's own check (required, an email or URL field) is said in the browser's language,
+  const email = type === 'email';
+  // The browser's own check (required, a URL field) is said in the browser's language,
   // which may not be the user's: its message is put in the console's words when the check fails,
   // and given back to the browser with any change of the value, typed or not.
-  useLayoutEffect(() => input.current?.setCustomValidity(''), [value]);
+  useLayoutEffect(() => input.current?.setCustomValidity(email && value && !EMAIL_SHAPE.test(value.trim()) ? t('problem.email') : ''), [value, email]);
   return html`<${Field} id=${id} label=${label} error=${error} hint=${hint}>
-    <input id=${id} name=${id} type=${type} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'} ref=${input}
+    <input id=${id} name=${id} type=${email ? 'text' : type} inputmode=${email ? 'email' : undefined} spellcheck=${email ? false : undefined}
+      autocapitalize=${email ? 'none' : undefined} value=${value ?? ''} aria-invalid=${error ? 'true' : 'false'} ref=${input}
       aria-describedby=${[describedBy(id, error, hint), shared].filter(Boolean).join(' ') || undefined}
       onInvalid=${(/** @type {Event} */ event) => ownCheckWords(/** @type {HTMLInputElement} */ (event.currentTarget))}
       onInput=${(event) => onInput(event.currentTarget.value)} ...${rest} />
@@ -149,13 +160,7 @@ export function TextField({ id, label, value, onInput, error, hint, type = 'text
 function ownCheckWords(field) {
   const { valueMissing, typeMismatch, customError } = field.validity;
   if (customError) return;
-  const key = valueMissing
-    ? 'problem.required'
-    : typeMismatch && field.type === 'email'
-      ? 'problem.email'
-      : typeMismatch && field.type === 'url'
-        ? 'problem.url'
-        : null;
+  const key = valueMissing ? 'problem.required' : typeMismatch && field.type === 'url' ? 'problem.url' : null;
   if (key) field.setCustomValidity(t(key));
 }
 
