@@ -11,10 +11,18 @@ import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { until } from '../../test/support/until.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { Metrics } from './metrics.js';
 import { opsRoutes } from './routes.js';
 
 type Json = Record<string, any>;
+
+/** logMessages are the messages of a captured log's JSON lines, in order. */
+const logMessages = (text: string): string[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line).msg as string);
 
 describeEachDialect('operations endpoints', (dialect) => {
   let t: TestApp;
@@ -61,6 +69,22 @@ describeEachDialect('operations endpoints', (dialect) => {
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(503);
       expect(res.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
+    } finally {
+      await app.close();
+      await database.drop();
+    }
+  });
+
+  it('logs a failing readiness check once, not once per probe: a load balancer probing every 2 s through an outage wrote a warning with a stack each time', async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    await migrate(storage);
+    const { log, text } = captureLog('info');
+    const app = await buildApp({ ...t.tocsin.deps, storage, logger: log, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+    await storage.close();
+    try {
+      for (let probe = 0; probe < 5; probe += 1) expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      expect(logMessages(text()).filter((msg) => msg === 'readiness check failed')).toHaveLength(1);
     } finally {
       await app.close();
       await database.drop();
@@ -297,6 +321,27 @@ it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while
   } finally {
     proxy.cut();
     proxy.restore();
+    await t.close();
+    await proxy.close();
+  }
+});
+
+it.runIf(TEST_PG_URL)('logs a readiness outage once when it begins and once when the database is back, however often it is probed [postgres]', async () => {
+  const proxy = await proxyFor(TEST_PG_URL!);
+  const { log, text } = captureLog('info');
+  const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
+  const app = await buildApp({ ...t.tocsin.deps, logger: log, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+  try {
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    proxy.cut();
+    for (let probe = 0; probe < 5; probe += 1) expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    proxy.restore();
+    await until(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, '/readyz ready again');
+    for (let probe = 0; probe < 3; probe += 1) expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect(logMessages(text()).filter((msg) => /^readiness|^ready again/.test(msg))).toEqual(['readiness check failed', 'ready again']);
+  } finally {
+    proxy.restore();
+    await app.close();
     await t.close();
     await proxy.close();
   }

@@ -19,6 +19,10 @@ const notReady = z.union([
 
 /** opsRoutes answer liveness, readiness and Prometheus scrapes; none needs credentials. */
 export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
+  // The reason of the readiness outage under way, if any: a load balancer or Kubernetes probes every
+  // few seconds, so an outage logs when it begins and when it ends, not a warning (with its stack)
+  // per probe, hundreds in a half-hour outage.
+  let unreadyReason: string | undefined;
   // Listed in the OpenAPI document: API.md names them, and load balancers and scrapers are its readers too.
   app.get(
     '/healthz',
@@ -56,10 +60,13 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
         );
         if (pending.length > 0) return reply.status(503).send({ status: 'migrating', pending });
         if (readOnly) return reply.status(503).send({ status: 'unavailable', reason: READ_ONLY_REASON });
+        if (unreadyReason !== undefined) request.log.info({ was: unreadyReason }, 'ready again');
+        unreadyReason = undefined;
         return { status: 'ready', database: storage.dialect };
       } catch (err) {
-        request.log.warn({ err }, 'readiness check failed');
         const reason = err instanceof DeadlineError ? err.message : unavailableReason(err);
+        if (unreadyReason === undefined) request.log.warn({ err, reason }, 'readiness check failed');
+        unreadyReason = reason;
         return reply.status(503).send({ status: 'unavailable', reason });
       }
     },
