@@ -82,6 +82,14 @@ describe('email translations', () => {
     expect(subject('ja', 5)).toBe('Acme: 新しいエラー アラート 5 件');
   });
 
+  // 「Sam Lee が 09:50 に対応中」 reads as being on it at that minute only; the done page says 「から」 (since then).
+  it('says in Japanese since when someone is on an alert, as its done page does', () => {
+    const t = emailTranslator('ja');
+    const line = t('actions.acknowledged', { name: 'Sam Lee', time: '2026/12/06 09:50' });
+    expect(line).toBe('Sam Lee が 2026/12/06 09:50 から対応中');
+    expect(t('actions.done', { alert: 'a', name: 'Sam Lee', time: '2026/12/06 09:50' })).toContain(line);
+  });
+
   it('never reads a value as a template: {{…}} and $t(…) stay as written', () => {
     const t = emailTranslator('en');
     expect(t('immediate.subject', { tenant: '{{count}} $t(summary.heading)', event: '<b>x</b>' })).toBe('{{count}} $t(summary.heading): Fatal alert, <b>x</b>');

@@ -89,7 +89,7 @@ export const ja = {
     mute: '全員に対してミュート',
     snooze: '自分だけスヌーズ',
     acknowledge: '対応します',
-    acknowledged: '{{name}} が {{time}} に対応中',
+    acknowledged: '{{name}} が {{time}} から対応中',
     muteTitle: 'これらのアラートを全員に対してミュート',
     snoozeTitle: 'これらのアラートを自分だけスヌーズ',
     acknowledgeTitle: '対応します',
