@@ -347,6 +347,20 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(bound.json().errors).toEqual([{ path: 'ids', message: expect.not.stringContaining('entries') }]);
   });
 
+  it('takes a body nested exactly MAX_JSON_DEPTH deep, and an object of exactly MAX_JSON_ENTRIES keys, as any other: the bounds are inclusive', async () => {
+    // The body is depth 1, data 2, its arrays the rest: MAX_JSON_DEPTH in all.
+    const deepest = await postJson(
+      '/api/v1/tenants/fuzz-home/alerts',
+      `{"severity":"Info","component":"Jobs","message":"deep","data":{"a":${nested(MAX_JSON_DEPTH - 2, '[', ']')}}}`,
+    );
+    expect(deepest.statusCode, deepest.body).toBe(202);
+    const keys = Array.from({ length: MAX_JSON_ENTRIES }, (_, i) => `"k${i}":0`).join(',');
+    // As many keys as the bound: refused for its size by data's own rule, not for its entries.
+    const bound = await postJson('/api/v1/tenants/fuzz-home/alerts', `{"severity":"Info","component":"Jobs","message":"m","data":{${keys}}}`);
+    expect(bound.statusCode).toBe(400);
+    expect(bound.json().errors).toEqual([{ path: 'data', message: expect.not.stringContaining('entries') }]);
+  });
+
   it('says why a body with a __proto__ or constructor.prototype key is refused, rather than that it is no JSON', async () => {
     // The body is valid JSON: 'Body is not valid JSON' sent its sender looking for a syntax error.
     for (const payload of [
@@ -441,6 +455,8 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
       ['deflate', zlib.deflateSync(body)],
       ['br', zlib.brotliCompressSync(body)],
       ['GZIP', zlib.gzipSync(body)],
+      // RFC 9110 8.4.1.3: a recipient should take x-gzip as gzip.
+      ['x-gzip', zlib.gzipSync(body)],
       ['identity', body],
     ] as const) {
       const raised = await post(encoding, payload);

@@ -33,6 +33,11 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
       expect(res.statusCode, method).toBe(400);
       expect(res.json().errors, method).toEqual([{ path: 'mapping.events', message: 'at most 200 entries' }]);
     }
+    // As many as the bound is taken.
+    const most = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`e${i}`, { severity: 'Error' }]));
+    const taken = await t.call('POST', base, { name: 'most', kind: 'webhook', mapping: { events: most } });
+    expect(taken.statusCode, taken.body).toBe(201);
+    expect(Object.keys(taken.json().mapping.events)).toHaveLength(200);
   });
 
   it('creates a source with its receive URL, the kind default mapping, zero counters and a secret shown once', async () => {
