@@ -61,6 +61,15 @@ describe('email translations', () => {
     expect(elided).toEqual([]);
   });
 
+  // A Japanese immediate email ended its details with 「ほか 10 項目」 under lines that read 「… ほか 3 件のソース」.
+  it.each(LANGUAGES)('%s starts each "… and N more" line with the ellipsis, as English does', (language) => {
+    const missing = [...strings(EMAIL_MESSAGES[language])]
+      .filter(([key]) => (english.get(key) ?? english.get(key.replace(PLURAL_SUFFIX, '_other')))!.startsWith('…'))
+      .filter(([, text]) => !text.startsWith('…'))
+      .map(([key, text]) => `${key}: ${text}`);
+    expect(missing).toEqual([]);
+  });
+
   it.each(LANGUAGES)('%s uses the same placeholders as English in every string', (language) => {
     for (const [key, text] of strings(EMAIL_MESSAGES[language])) {
       const reference = english.get(key) ?? english.get(key.replace(PLURAL_SUFFIX, '_other'));

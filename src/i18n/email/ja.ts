@@ -18,7 +18,7 @@ export const ja = {
     why: 'このメールは、{{tenant}} のアラートを購読しているため送信されています。',
     whyGroup: 'このメールは、このアドレスが {{tenant}} のアラートを受け取るグループ {{group}} のメールボックスであるため送信されています。',
     sentBy: 'Tocsin から送信',
-    moreData_other: 'ほか {{count, number}} 項目',
+    moreData_other: '… ほか {{count, number}} 項目',
   },
   field: {
     component: 'コンポーネント',
