@@ -719,6 +719,23 @@ describe('console decisions', () => {
     }
   });
 
+  // Manage Access > Roles read 「アラートの表示, アラートの作成」 in Japanese: an English comma between Japanese words.
+  it('separates the items of a list as the language does (、 in Japanese), and no page joins them with an English comma', async () => {
+    stubConsoleStrings();
+    try {
+      const { loadLanguage, listSeparator } = await load('lib/i18n.js');
+      await loadLanguage('ja');
+      expect(listSeparator()).toBe('、');
+      await loadLanguage('de');
+      expect(listSeparator()).toBe(', ');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    const pages = fs.readdirSync(path.join(APP_DIR, 'pages')).filter((file) => file.endsWith('.js'));
+    const joined = pages.filter((file) => /\? ', ' :|join\(', '\)/.test(fs.readFileSync(path.join(APP_DIR, 'pages', file), 'utf8')));
+    expect(joined).toEqual([]);
+  });
+
   it("says the API's refusals it knows in the user's language, and marks the others as English", async () => {
     stubConsoleStrings();
     try {

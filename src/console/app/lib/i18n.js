@@ -99,6 +99,14 @@ export function t(key, vars = {}) {
 }
 
 /**
+ * listSeparator is what the language puts between the items of a list: `, ` in English, `、` in
+ * Japanese (Intl's own, the separator of its lists before the last item).
+ */
+export function listSeparator() {
+  return new Intl.ListFormat(state.language, { type: 'conjunction' }).formatToParts(['a', 'b', 'c']).find((part) => part.type === 'literal')?.value ?? ', ';
+}
+
+/**
  * isolated is a value to put in a sentence that can only be text (a confirm() box), between FIRST
  * STRONG ISOLATE and POP DIRECTIONAL ISOLATE, as a <bdi> holds one in the page: a bidirectional
  * override left open in a name would otherwise turn the rest of the question backwards.

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { currentLanguage, isolated, t } from '../lib/i18n.js';
+import { currentLanguage, isolated, listSeparator, t } from '../lib/i18n.js';
 import { LanguageField, LanguageName, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
@@ -27,7 +27,7 @@ function roleName(name) {
  * @param {{ permissions: string[] }} props
  */
 function PermissionNames({ permissions }) {
-  return permissions.map((code, i) => html`${i ? ', ' : ''}<span title=${code}>${permissionName(code)}</span>`);
+  return permissions.map((code, i) => html`${i ? listSeparator() : ''}<span title=${code}>${permissionName(code)}</span>`);
 }
 
 /** permissionName is a permission's name in the user's language, else its code. */
@@ -39,7 +39,7 @@ const permissionName = (code) => (PERMISSIONS.includes(code) ? t(`permission.${c
  * @param {{ roles: string[] }} props
  */
 function RoleNames({ roles }) {
-  return roles.map((role, i) => html`${i ? ', ' : ''}<bdi title=${roleName(role) === role ? undefined : role}>${roleName(role)}</bdi>`);
+  return roles.map((role, i) => html`${i ? listSeparator() : ''}<bdi title=${roleName(role) === role ? undefined : role}>${roleName(role)}</bdi>`);
 }
 
 /**
@@ -374,7 +374,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           (user) => html`<tr key=${user.id}>
           <td>${user.email}<${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? html`<${LanguageName} code=${user.language} />` : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
-          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? ', ' : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
+          <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? listSeparator() : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
           <td class="row-actions">
             ${
@@ -411,7 +411,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
           <td>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? html`<${LanguageName} code=${group.language} />` : ''}</td>
-          <td>${group.members.map(userEmail).join(', ')}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
+          <td>${group.members.map(userEmail).join(listSeparator())}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
           <td class="row-actions"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${
               edit

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fieldErrors } from '../lib/api.js';
 import { browserTimeZone, formatTime } from '../lib/format.js';
-import { currentLanguage, formatNumber, t } from '../lib/i18n.js';
+import { currentLanguage, formatNumber, listSeparator, t } from '../lib/i18n.js';
 import { LanguageName, TimeZoneField, languageChoices } from '../lib/person-fields.js';
 import { SmtpFields, plaintextAuthOf, smtpFormOf, smtpPayload } from '../lib/smtp-form.js';
 import { Banner, Dialog, ScrollPre, SelectField, TextField, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
@@ -290,7 +290,7 @@ export function CatcherPage() {
       <thead><tr><th scope="col">${t('catcher.received')}</th><th scope="col">${t('catcher.kind')}</th><th scope="col">${t('catcher.to')}</th><th scope="col">${t('previews.subject')}</th></tr></thead>
       <tbody>${items.map(
         (message) => html`<tr key=${message.id}>
-        <td class="nowrap">${formatTime(message.receivedAt)}</td><td>${kindName(message.headers['x-tocsin-kind'])}</td><td>${message.envelope.to.join(', ')}</td>
+        <td class="nowrap">${formatTime(message.receivedAt)}</td><td>${kindName(message.headers['x-tocsin-kind'])}</td><td>${message.envelope.to.join(listSeparator())}</td>
         <td><button type="button" class="link" onClick=${() => setOpen(message)}>${message.subject || t('catcher.noSubject')}</button></td></tr>`,
       )}</tbody>
     </table></div>`
