@@ -3,6 +3,7 @@ import { type NotSentReason, notSentReasonOf } from '../not-sent.js';
 import { fieldError } from '../../http/problem.js';
 import { CURSOR_MESSAGE, openCursor, signCursor } from '../../shared/signed-cursor.js';
 import type { Db } from '../../storage/database.js';
+import { emailKey, emailKeys } from '../../shared/validation.js';
 import type { EmailKind } from '../contract.js';
 import { GAVE_UP_PREFIX } from './attempt.js';
 import type { DeliveryRow } from './delivery.js';
@@ -116,22 +117,26 @@ export function deliveryLogPage(db: Db, tenantId: string, query: DeliveryLogQuer
 }
 
 /**
- * recipientSpellings is how the tenant's log spells the address `typed` in any case. SQLite's
- * lower() folds only ASCII (PostgreSQL's as its locale says), so an address with other letters
- * ('Émile@…') is matched by JS's case folding on both dialects, SQL only narrowing the search to
- * addresses as long; an ASCII address ('ascii') is compared with lower() in the page's query.
+ * recipientSpellings is how the tenant's log spells the address `typed` in any case, its domain in
+ * Unicode or in punycode (one mailbox, as emailKey has it). SQLite's lower() folds only ASCII
+ * (PostgreSQL's as its locale says), so an address with other letters ('Émile@…') or an
+ * international domain is matched by emailKey on both dialects, SQL only narrowing the search to
+ * addresses as long as one of its spellings; an ASCII address ('ascii') is compared with lower() in
+ * the page's query.
  */
 async function recipientSpellings(db: Db, tenantId: string, typed: string): Promise<string[] | 'ascii'> {
-  if (/^[\x20-\x7e]*$/.test(typed)) return 'ascii';
-  const wanted = typed.toLowerCase();
+  const spellings = emailKeys(typed);
+  if (spellings.length === 1 && /^[\x20-\x7e]*$/.test(typed)) return 'ascii';
+  const wanted = emailKey(typed);
+  const lengths = [...new Set([typed, ...spellings].map((spelling) => [...spelling].length))];
   const stored = await db
     .selectFrom('deliveries')
     .select('recipient_address')
     .distinct()
     .where('tenant_id', '=', tenantId)
-    .where((eb) => eb(eb.fn('length', ['recipient_address']), '=', [...typed].length))
+    .where((eb) => eb(eb.fn('length', ['recipient_address']), 'in', lengths))
     .execute();
-  return stored.map((r) => r.recipient_address).filter((address) => address.toLowerCase() === wanted);
+  return stored.map((r) => r.recipient_address).filter((address) => emailKey(address) === wanted);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

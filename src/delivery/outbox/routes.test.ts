@@ -341,6 +341,23 @@ describeEachDialect('delivery log recipient filter', (dialect) => {
     expect(second).toEqual({ items: [expect.objectContaining({ recipient: 'Émile.Zoë@Exemple.fr' })], nextCursor: null });
   });
 
+  it('finds a recipient whose international domain is typed in punycode or in Unicode, whichever way it is stored', async () => {
+    // ana@xn--bcher-kva.example is the user ana@bücher.example (one user, one mailbox): filtering by either spelling found only its own rows.
+    const clock = new FakeClock(T0);
+    for (const address of ['Ana@B\u00fccher.example', 'bo@xn--r8jz45g.jp', 'ana@other.example']) {
+      clock.advance(1_000);
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, address)], clock);
+    }
+    const found = async (typed: string) =>
+      (await t.call('GET', `/api/v1/tenants/initech/deliveries?recipient=${encodeURIComponent(typed)}`, undefined, initech.token))
+        .json<{ items: { recipient: string }[] }>()
+        .items.map((i) => i.recipient);
+    for (const typed of ['ana@xn--bcher-kva.example', 'ANA@XN--BCHER-KVA.example', 'ana@b\u00fccher.example']) {
+      expect(await found(typed), typed).toEqual(['Ana@B\u00fccher.example']);
+    }
+    for (const typed of ['bo@\u4f8b\u3048.jp', 'BO@xn--r8jz45g.jp']) expect(await found(typed), typed).toEqual(['bo@xn--r8jz45g.jp']);
+  });
+
   it('matches an address typed in ASCII to the ASCII addresses only, on both dialects', async () => {
     // PostgreSQL's lower() folds 'İ' (U+0130) to 'i' and the Kelvin sign 'K' (U+212A) to 'k': an
     // ASCII recipient found these addresses there, and not on SQLite, whose lower() keeps them.
