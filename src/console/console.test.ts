@@ -6,6 +6,7 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { PERMISSIONS } from '../access/permissions.js';
 import { EMAIL_MESSAGES } from '../i18n/email-i18n.js';
+import { localeFormat } from '../i18n/format.js';
 import { LANGUAGES } from '../i18n/languages.js';
 import { APP_DIR } from './assets.js';
 
@@ -155,7 +156,8 @@ const SAME_AS_ENGLISH: Readonly<Record<string, readonly string[]>> = {
     'sources.error',
     'sources.seconds',
   ],
-  ja: [...NAMES, ...PROTOCOLS],
+  // A label before its value as the Japanese emails write one (「件名: …」).
+  ja: [...NAMES, ...PROTOCOLS, 'labelled'],
 };
 
 it('has every console string in all five languages, and every string the code uses', () => {
@@ -229,6 +231,13 @@ it('writes each Japanese compound term one way, spaced as the rest of the consol
   ];
   const wrong = texts.filter(([, text]) => typeof text === 'string' && together.some((word) => text.includes(word))).map(([key]) => key);
   expect(wrong).toEqual([]);
+});
+
+// Every page puts a space between a label and its value: Japanese read 「件名： acme」, a full-width colon and a space.
+it('labels a value in Japanese as its emails do (「件名: …」), not with a full-width colon and a space', () => {
+  const label = '件名';
+  const shown = `${strings('ja').labelled!.replace('{label}', label)} acme`;
+  expect(shown).toBe(localeFormat('ja', 'UTC').labelled(label, 'acme'));
 });
 
 it('puts « el » between a Spanish preposition and a date, as the emails do (« desde el 2 dic 2026 »)', () => {
