@@ -32,7 +32,7 @@ import type { MailSender } from './delivery/contract.js';
 import type { EndpointResolver } from './delivery/outbox/attempt.js';
 import { LEASED_KEYS, LeasedReads } from './delivery/outbox/leased-reads.js';
 import { AttemptRecorder } from './delivery/outbox/attempt-recorder.js';
-import { OutboxDoorbell, listenForOutbox, notifyOutbox } from './delivery/outbox/doorbell.js';
+import { OutboxDoorbell, listenForOutbox, notifyChanges, notifyOutbox } from './delivery/outbox/doorbell.js';
 import { OutboxMetrics } from './delivery/outbox/metrics.js';
 import type { ComposerRegistry } from './delivery/outbox/render.js';
 import { COMMIT_WINDOW_MS, DeliveryWorker } from './delivery/outbox/worker.js';
@@ -122,8 +122,11 @@ export interface Pipeline {
   readonly resolveEndpoint: EndpointResolver;
   /** What resolve and compose keep between emails; forget it when settings or access change. */
   readonly kept: ReadCache;
-  /** The changes to who gets which email made through this process's API (bump it after each). */
-  readonly recipientChanges: ChangeCount;
+  /**
+   * Counts a change to who gets which email made through this process's API (bump it after each):
+   * for this process's worker, and, on PostgreSQL, for the workers of the others (notifyChanges).
+   */
+  readonly recipientChanges: { bump(tenantId?: string): Promise<void> | undefined };
   readonly compose: ComposerRegistry;
   /** The SMTP sender, in a worker process. */
   readonly send: MailSender | undefined;
@@ -255,7 +258,12 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           await sender.close();
         },
       };
-      if (remote) listener = await listenForOutbox(config.databaseUrl, doorbell, logger);
+      // Another process's change to who gets which email: the emails rendered before it go back to the queue, as for this one's.
+      if (remote)
+        listener = await listenForOutbox(config.databaseUrl, doorbell, logger, (tenantId) => {
+          kept.forget();
+          recipientChanges.bump(tenantId);
+        });
       // ingest, pulled: the workers poll Orchestrator pull sources (a lease on each source keeps two
       // workers from polling it at once), started last, once their alerts' decider listens.
       pull = startPullConnector({
@@ -278,7 +286,13 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       claim,
       resolveEndpoint: resolve,
       kept,
-      recipientChanges,
+      recipientChanges: {
+        bump(tenantId) {
+          recipientChanges.bump(tenantId);
+          // Told before the change's answer leaves, so a client that acts on the answer finds it heard.
+          if (remote) return notifyChanges(storage.db, tenantId).catch((err: unknown) => logger.warn({ err }, 'could not tell the other workers of a change'));
+        },
+      },
       compose,
       send,
       record,

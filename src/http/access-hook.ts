@@ -143,7 +143,7 @@ export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
     deps.authenticator.forget();
     deps.kept?.forget();
     raising.forget();
-    if (!NO_RECIPIENT_CHANGE.test(request.routeOptions.url ?? '')) deps.recipientChanges?.bump(request.tenant?.id);
+    if (!NO_RECIPIENT_CHANGE.test(request.routeOptions.url ?? '')) await deps.recipientChanges?.bump(request.tenant?.id);
   };
 }
 

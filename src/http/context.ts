@@ -119,7 +119,7 @@ export interface AppDeps {
   /** What this process's send path keeps of settings and access (ReadCache), forgotten after every change made through the API. */
   readonly kept?: { forget(): void };
   /** The pipeline's count of changes to who gets which email (ChangeCount), bumped after each such change made through the API. */
-  readonly recipientChanges?: { bump(tenantId?: string): void };
+  readonly recipientChanges?: { bump(tenantId?: string): Promise<void> | undefined };
 }
 
 /** TocsinApp is the fastify instance with zod schemas as its type provider. */

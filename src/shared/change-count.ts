@@ -4,8 +4,8 @@
  * per tenant and for all of them (a host change, or a public link whose tenant the request does not
  * name). The outbox's worker reads it when an email rendered a while ago takes a connection (a
  * flood waiting for a slow server): a change of its tenant since, and the email goes back to the
- * queue, to be written for the world as it is then. Changes made through another process are read
- * by the email's next render only.
+ * queue, to be written for the world as it is then. On PostgreSQL the changes made through another
+ * process are counted too, as they are told (notifyChanges).
  */
 export class ChangeCount {
   #all = 0;

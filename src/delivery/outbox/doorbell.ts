@@ -35,13 +35,31 @@ export async function notifyOutbox(db: Db): Promise<void> {
 }
 
 /**
+ * CHANGES_CHANNEL is the PostgreSQL channel on which a change to who gets which email (ChangeCount)
+ * made through one process reaches the workers of the others: its payload is the tenant's id, or
+ * empty for every tenant.
+ */
+const CHANGES_CHANNEL = 'tocsin_changes';
+
+/** notifyChanges tells the workers of other processes of such a change (PostgreSQL only); call it after the change's commit. */
+export async function notifyChanges(db: Db, tenantId: string | undefined): Promise<void> {
+  await sql`select pg_notify(${CHANGES_CHANNEL}, ${tenantId ?? ''})`.execute(db);
+}
+
+/**
  * listenForOutbox rings a doorbell whenever a process notifies the outbox channel (PostgreSQL
  * LISTEN on a connection of its own), so a worker hears an `api` process's immediate email at once.
  * It resolves once listening, or after a first refusal (a full server must not stop the worker): a
  * lost or refused connection is logged and opened again with backoff, and rings once when back,
  * since notifications sent meanwhile are lost. The worker's poll finds every row meanwhile, only later.
+ * `changed` hears, on the same connection, the changes to who gets which email (notifyChanges).
  */
-export async function listenForOutbox(url: string, doorbell: OutboxDoorbell, logger: Logger): Promise<{ stop(): Promise<void> }> {
+export async function listenForOutbox(
+  url: string,
+  doorbell: OutboxDoorbell,
+  logger: Logger,
+  changed?: (tenantId: string | undefined) => void,
+): Promise<{ stop(): Promise<void> }> {
   let stopped = false;
   let client: pg.Client | undefined;
   let failures = 0;
@@ -58,12 +76,16 @@ export async function listenForOutbox(url: string, doorbell: OutboxDoorbell, log
   const connect = async () => {
     const attempt = new pg.Client(postgresClientConfig(url, 'tocsin outbox listener'));
     client = attempt;
-    attempt.on('notification', () => doorbell.ring());
+    attempt.on('notification', (message) => {
+      if (message.channel === CHANGES_CHANNEL) changed?.(message.payload || undefined);
+      else doorbell.ring();
+    });
     attempt.on('error', (err) => retry(attempt, err));
     attempt.on('end', () => retry(attempt, new Error('connection ended')));
     try {
       await attempt.connect();
       await attempt.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      if (changed) await attempt.query(`LISTEN ${CHANGES_CHANNEL}`);
       if (failures > 0) doorbell.ring();
       failures = 0;
     } catch (err) {

@@ -1,0 +1,100 @@
+/**
+ * Acceptance test on PostgreSQL with an `api` process and a `worker` process, as a split
+ * deployment runs them: a flood of Fatal emails drains through a slow SMTP server from the worker
+ * while the reader is deleted through the api process. The worker hears of the change (NOTIFY)
+ * and sends none of the emails still waiting for a connection; only those already at the server
+ * arrive, and the delivery log says why each other one was not sent.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNECTIONS_PER_ENDPOINT } from '../../src/delivery/smtp/sender.js';
+import { freePort } from '../support/ports.js';
+import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
+import { TEST_PG_URL, type TestDatabase, createTestDatabase } from '../support/storage.js';
+import { until } from '../support/until.js';
+import { type Started, cleanEnv, ensureBuilt, killGroup, start } from './processes.js';
+
+const ADMIN = 'split-roles-admin-token-0123456789';
+const FLOOD = 40;
+
+beforeAll(ensureBuilt, 180_000);
+
+describe.skipIf(!TEST_PG_URL)('a reader deleted through the api process while the worker process drains a flood [postgres]', () => {
+  let database: TestDatabase;
+  let system: TestSmtpServer;
+  let server: TestSmtpServer;
+  const processes: Started[] = [];
+  let url: string;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-split-'));
+
+  async function serve(role: 'api' | 'worker'): Promise<string> {
+    const started = start('node', ['bin/tocsin.js', 'serve', '--role', role], {
+      env: cleanEnv({
+        DATABASE_URL: database.url,
+        PORT: String(await freePort()),
+        TOCSIN_ADMIN_TOKEN: ADMIN,
+        TOCSIN_DATA_DIR: dataDir,
+        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`,
+        LOG_LEVEL: 'warn',
+      }),
+      group: true,
+    });
+    processes.push(started);
+    return (await started.waitFor(/Tocsin is running: (http:\/\/[^\s/]+)\//))[1]!;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres');
+    system = await startTestSmtpServer();
+    server = await startTestSmtpServer();
+    url = await serve('api');
+    await serve('worker');
+  }, 60_000);
+  afterAll(async () => {
+    for (const started of processes) killGroup(started);
+    await server?.close();
+    await system?.close();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function api(method: string, route: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${url}/api/v1/tenants${route}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    expect(res.status, `${method} ${route}: ${text}`).toBeLessThan(300);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  it('gets none of the emails still waiting for the server once deleted', async () => {
+    await api('POST', '', { name: 'acme' });
+    await api('PUT', '/acme/settings/mail', {
+      alertsEmailEnabled: true,
+      useCustom: true,
+      custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@acme.example' },
+    });
+    const { id } = await api('POST', '/acme/users', { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
+    await api('PUT', `/acme/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+
+    // The server holds its answer to each message: every connection the worker opens to it holds one, the rest wait.
+    server.holdReplies();
+    await api('POST', '/acme/alerts', {
+      alerts: Array.from({ length: FLOOD }, (_, n) => ({ severity: 'Fatal', component: 'Jobs', message: `robot ${n} died` })),
+    });
+    await server.waitForHeld(CONNECTIONS_PER_ENDPOINT);
+    await api('DELETE', `/acme/users/${id}`);
+    // The api process tells the workers of the deletion (NOTIFY) before it answers it; then the server answers.
+    server.releaseReplies();
+    const deliveries = async () => (await api('GET', '/acme/deliveries?limit=100')).items as { status: string; notSent: string | null }[];
+    await until(async () => (await deliveries()).every((d) => d.status === 'sent' || d.status === 'failed'), 'every email decided', { timeoutMs: 30_000 });
+    expect(server.messages).toHaveLength(CONNECTIONS_PER_ENDPOINT);
+    const failed = (await deliveries()).filter((d) => d.status === 'failed');
+    expect(failed).toHaveLength(FLOOD - CONNECTIONS_PER_ENDPOINT);
+    expect(new Set(failed.map((d) => d.notSent))).toEqual(new Set(['not-a-reader']));
+  }, 60_000);
+});
