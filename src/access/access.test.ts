@@ -249,6 +249,26 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('POST', users, { email: 'søren@københavn.example', name: 'Søren' })).statusCode).toBe(201);
   });
 
+  it('refuses an email holding half a character or the replacement character, naming it, where it stored a garbled address', async () => {
+    // A lone surrogate (JSON's '\ud800' escape) is read as U+FFFD: 'jos\ud800@example.com' was stored
+    // and mailed as 'jos\ufffd@example.com', an address no one has, and so was U+FFFD sent as such.
+    await t.call('POST', '/api/v1/tenants', { name: 'garbled' });
+    for (const email of [
+      'jos\ud800@example.com',
+      'jos\ufffd@example.com',
+      'jos\udc00@b\u00fccher.example',
+      'ana@b\ufffdcher.example',
+      'ana\uffff@example.com',
+    ]) {
+      const res = await t.call('POST', '/api/v1/tenants/garbled/users', { email, name: 'Garbled' });
+      expect(res.statusCode, JSON.stringify(email)).toBe(400);
+      expect(res.json().errors, JSON.stringify(email)).toEqual([{ path: 'email', message: 'must be an email address such as ops@example.com' }]);
+      const test = await t.call('POST', '/api/v1/tenants/garbled/settings/mail/test', { sendTo: email });
+      expect(test.statusCode, JSON.stringify(email)).toBe(400);
+    }
+    expect((await t.call('GET', '/api/v1/tenants/garbled/users')).json().items).toEqual([]);
+  });
+
   it('grants a role named twice once, to a user or a group', async () => {
     const user = await t.call('POST', '/api/v1/tenants/people/users', { email: 'twice@example.com', name: 'Twice', roles: ['Robot', 'Robot'] });
     expect(user.statusCode).toBe(201);

@@ -33,7 +33,9 @@ function isAddressLiteral(domain: string): boolean {
 }
 // Controls, format characters (zero-width, bidirectional overrides, soft hyphen) and spaces of any
 // kind: unseen in an address, they made 'ana\u200b@example.com' a second user beside ana@example.com.
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u;
+// Half a character (a lone surrogate, which a request's JSON gives as U+FFFD), U+FFFD itself and the
+// noncharacters U+FFFE/U+FFFF are what is left of a garbled address: stored, no one had that mailbox.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\p{Cs}\uFFFD\uFFFE\uFFFF]/u;
 
 /**
  * isEmailAddress accepts a mailbox as RFC 5321 allows it on the envelope (dot-atom local part, a
