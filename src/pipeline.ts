@@ -221,6 +221,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         // A paused server's tenants whose emails it holds out have their mail failing too.
         heldOut: mailHealthHeldOut(storage, notices),
       });
+      const worker = claim;
+      metrics.watchDue((now) => worker.pausedTenants(now));
     }
 
     // ingest → decide: a Fatal alert's immediate emails are decided and queued in the alert's own

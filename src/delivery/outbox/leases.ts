@@ -67,6 +67,15 @@ function queuedRows(db: QueryCreator<Database>, request: ClaimRequest) {
 }
 
 /**
+ * firstQueuedAt is when the first unfinished row a claim may take falls due (or fell due), null
+ * when there is none: a claim's own look, leaving out the tenants it would leave out.
+ */
+export async function firstQueuedAt(db: QueryCreator<Database>, excludeTenants: readonly string[]): Promise<number | null> {
+  const first = await queuedRows(db, { workerId: '', now: 0, leaseMs: 0, limit: 1, excludeTenants }).select('next_attempt_at').limit(1).executeTakeFirst();
+  return first ? Number(first.next_attempt_at) : null;
+}
+
+/**
  * The oldest due rows (queued, waiting to retry, or, when `takeOver`, leased by a worker whose
  * lease ran out), as a claim sees them.
  */

@@ -1,8 +1,13 @@
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertTestTenant, testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { describeEachDialect, openTestStorage } from '../../../test/support/storage.js';
 import { FakeClock } from '../../shared/clock.js';
 import type { Storage } from '../../storage/storage.js';
+import { enqueueDeliveries } from './enqueue.js';
 import { OutboxMetrics } from './metrics.js';
+
+const T0 = Date.UTC(2026, 11, 6, 9, 0, 0);
 
 /** outbox is a database whose deliveries table answers `rows` (oldest created at 1,000 ms) or, with `down`, fails. */
 function outbox() {
@@ -47,5 +52,41 @@ describe('the outbox series read from the database at scrape time', () => {
     const stale = await registry.metrics();
     expect(stale).toMatch(/^tocsin_delivery_queue_depth 3$/m);
     expect(stale).toMatch(/^tocsin_delivery_oldest_pending_age_seconds 60$/m);
+  });
+});
+
+describeEachDialect('the age of the oldest due delivery', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  it('stays 0 while emails only wait for their retry or a paused server, and grows once a due email is not taken', async () => {
+    // The only age exported was since an email was queued: one tenant's server refusing for an hour
+    // (its emails retrying on schedule, or held out while the server is paused) looked the same as
+    // every worker stuck, so an operator's "emails are stuck" alert paged for a tenant's SMTP.
+    const acme = await insertTestTenant(storage.db, 'acme');
+    const globex = await insertTestTenant(storage.db, 'globex');
+    const hour = 60 * 60_000;
+    await enqueueDeliveries(storage.db, [testDelivery(acme, 'waiting@example.com')], new FakeClock(T0));
+    // Retrying for an hour now, its next try 10 minutes away: waiting on schedule, not stuck.
+    await storage.db
+      .updateTable('deliveries')
+      .set({ status: 'retrying', attempts: 3, next_attempt_at: T0 + hour + 10 * 60_000 })
+      .execute();
+    // Due 5 minutes ago, but its tenant's server is paused: this worker holds it out on purpose.
+    await enqueueDeliveries(storage.db, [testDelivery(globex, 'paused@example.com')], new FakeClock(T0 + hour - 5 * 60_000));
+    const registry = new Registry();
+    const metrics = new OutboxMetrics(registry, storage, new FakeClock(T0 + hour));
+    // An api process, which sends nothing, knows no paused server: it leaves the series out.
+    expect(await registry.metrics()).not.toContain('tocsin_delivery_oldest_due_age_seconds');
+    metrics.watchDue(() => [globex]);
+    expect(await registry.metrics()).toMatch(/^tocsin_delivery_oldest_pending_age_seconds 3600$/m);
+    expect(await registry.metrics()).toMatch(/^tocsin_delivery_oldest_due_age_seconds 0$/m);
+
+    // An email due 90 s ago that no worker took.
+    await enqueueDeliveries(storage.db, [testDelivery(acme, 'due@example.com')], new FakeClock(T0 + hour - 90_000));
+    expect(await registry.metrics()).toMatch(/^tocsin_delivery_oldest_due_age_seconds 90$/m);
   });
 });

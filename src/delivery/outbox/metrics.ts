@@ -3,7 +3,7 @@ import { zeroedCounter } from '../../ops/metrics.js';
 import type { Clock } from '../../shared/clock.js';
 import { withinMs } from '../../shared/deadline.js';
 import type { Storage } from '../../storage/storage.js';
-import { isUnfinished } from './leases.js';
+import { firstQueuedAt, isUnfinished } from './leases.js';
 import { DELIVERY_STATUSES } from './tables.js';
 
 /**
@@ -48,7 +48,8 @@ function readGauge(registry: Registry, name: string, help: string, read: () => P
 /**
  * OutboxMetrics are the delivery series: attempts by outcome, finished deliveries, SMTP latency,
  * and (read from the database at scrape time, so every process reports the shared queue)
- * deliveries by status, queue depth and the age of the oldest waiting delivery.
+ * deliveries by status, queue depth and the age of the oldest waiting delivery; in a process that
+ * sends, how long the most overdue one has waited (watchDue).
  */
 export class OutboxMetrics {
   readonly attempts: Counter<'outcome'>;
@@ -57,7 +58,14 @@ export class OutboxMetrics {
   /** Rows this process's worker took: by a claim statement, or leased to it as they were queued. */
   readonly claimed: Counter<'how'>;
 
+  readonly #registry: Registry;
+  readonly #storage: Storage;
+  readonly #clock: Clock;
+
   constructor(registry: Registry, storage: Storage, clock: Clock) {
+    this.#registry = registry;
+    this.#storage = storage;
+    this.#clock = clock;
     this.attempts = zeroedCounter(registry, {
       name: 'tocsin_delivery_attempts_total',
       help: 'Delivery attempts by outcome (sent, retry, failed, deferred, lost_lease).',
@@ -119,5 +127,26 @@ export class OutboxMetrics {
       const oldest = row?.oldest == null ? null : Number(row.oldest);
       return oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000);
     });
+  }
+
+  /**
+   * watchDue adds, in a process that sends, how long the most overdue email has waited for a worker.
+   * The queue's ages above count an email waiting for its retry, or for its tenant's paused server,
+   * as they count one no worker takes; this grows only for the second (workers stuck or behind), so
+   * that a tenant's broken SMTP server pages no one. A row is due at next_attempt_at (a leased row's
+   * being its lease's expiry, so a dead worker's rows count too); the tenants whose server this
+   * worker paused are left out as its claims leave them out, which only a sending process knows.
+   */
+  watchDue(pausedTenants: (now: number) => readonly string[]): void {
+    readGauge(
+      this.#registry,
+      'tocsin_delivery_oldest_due_age_seconds',
+      'How long the most overdue delivery has waited for this worker (0 when none is overdue); emails waiting for a retry or a paused server are not overdue.',
+      async () => {
+        const now = this.#clock.now();
+        const due = await firstQueuedAt(this.#storage.db, pausedTenants(now));
+        return due === null ? 0 : Math.max(0, (now - due) / 1000);
+      },
+    );
   }
 }

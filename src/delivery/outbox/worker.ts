@@ -275,6 +275,11 @@ export class DeliveryWorker {
   }
 
   /** inFlightCount is how many rows are being sent or recorded, for tests and graceful-stop logs. */
+  /** pausedTenants are the tenants this worker keeps out of its claims now, their server being paused. */
+  pausedTenants(now: number): readonly string[] {
+    return this.#admission.pausedTenants(now);
+  }
+
   get inFlightCount(): number {
     return this.#inFlight.size;
   }
