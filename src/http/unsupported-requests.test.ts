@@ -76,6 +76,17 @@ describe('requests a route does not take', () => {
     expect(acknowledged.statusCode, acknowledged.body).toBe(200);
     const deleted = await empty('DELETE', `/api/v1/tenants/empty-text/alerts/${id}`);
     expect(deleted.statusCode, deleted.body).toBe(204);
+    // The console's session too, which takes no JSON labelled text/plain: an empty body is none.
+    const [other] = (await t.call('POST', '/api/v1/tenants/empty-text/alerts', { severity: 'Info', component: 'Jobs', message: 'y' })).json().ids;
+    const login = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN } });
+    const session = { cookie: String(login.headers['set-cookie']).split(';')[0]!, 'x-csrf-token': login.json().csrfToken };
+    const bySession = await t.tocsin.app.inject({
+      method: 'POST',
+      url: `/api/v1/tenants/empty-text/alerts/${other}/acknowledge`,
+      headers: { ...session, 'content-type': 'text/plain;charset=UTF-8' },
+      payload: '',
+    });
+    expect(bySession.statusCode, bySession.body).toBe(200);
   });
 
   it.each([
