@@ -224,10 +224,15 @@ it.each(LANGUAGES)('%s says who acknowledged an alert, and on which day, as its 
 
 it('writes each Japanese compound term one way, spaced as the rest of the console and the emails write it', () => {
   // Microsoft's Japanese style, which the strings follow: a space between the katakana words of a compound.
-  const together = ['アクセストークン', 'メールサーバー', 'テストメール', 'アプリパスワード', 'タイムゾーン'];
   const texts = [
     ...Object.entries(strings('ja')),
     ...Object.entries(EMAIL_MESSAGES.ja).flatMap(([group, value]) => Object.entries(value).map(([key, text]) => [`${group}.${key}`, text])),
+  ];
+  // Every compound some string spaces (「アラート メール」) is spaced in all of them: the Deliveries page's
+  // not-sent reasons read 「アラートメール」 beside a dozen 「アラート メール」.
+  const spaced = texts.flatMap(([, text]) => (typeof text === 'string' ? [...text.matchAll(/([\u30a0-\u30ff]{2,}) (?=([\u30a0-\u30ff]{2,}))/gu)] : []));
+  const together = [
+    ...new Set(['アクセストークン', 'メールサーバー', 'テストメール', 'アプリパスワード', 'タイムゾーン', ...spaced.map((m) => `${m[1]}${m[2]}`)]),
   ];
   const wrong = texts.filter(([, text]) => typeof text === 'string' && together.some((word) => text.includes(word))).map(([key]) => key);
   expect(wrong).toEqual([]);
