@@ -249,6 +249,21 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('POST', users, { email: 'søren@københavn.example', name: 'Søren' })).statusCode).toBe(201);
   });
 
+  it('takes a domain whose dots a Japanese or Chinese keyboard wrote as ideographic full stops, written with ASCII dots', async () => {
+    // An IME types 。 (U+3002) or ． (U+FF0E) for the dot: IDNA reads them as dots, and the address was refused.
+    await t.call('POST', '/api/v1/tenants', { name: 'ideographic' });
+    const users = '/api/v1/tenants/ideographic/users';
+    const ken = await t.call('POST', users, { email: 'ken@\u4f8b\u3048\u3002jp', name: 'Ken' });
+    expect(ken.statusCode).toBe(201);
+    expect(ken.json().email).toBe('ken@\u4f8b\u3048.jp');
+    for (const email of ['ken@\u4f8b\u3048\uff0ejp', 'ken@xn--r8jz45g\uff61jp']) {
+      expect((await t.call('POST', users, { email, name: 'Twin' })).statusCode, email).toBe(409);
+    }
+    // A user part keeps its own characters: only the domain's dots are the domain's structure.
+    const mei = await t.call('POST', users, { email: '\u3002mei\u3002@example.com', name: 'Mei' });
+    expect(mei.json().email).toBe('\u3002mei\u3002@example.com');
+  });
+
   it('refuses an email holding half a character or the replacement character, naming it, where it stored a garbled address', async () => {
     // A lone surrogate (JSON's '\ud800' escape) is read as U+FFFD: 'jos\ud800@example.com' was stored
     // and mailed as 'jos\ufffd@example.com', an address no one has, and so was U+FFFD sent as such.

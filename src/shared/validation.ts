@@ -37,6 +37,10 @@ function isAddressLiteral(domain: string): boolean {
 // noncharacters U+FFFE/U+FFFF are what is left of a garbled address: stored, no one had that mailbox.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}\p{Cs}\uFFFD\uFFFE\uFFFF]/u;
 
+// The full stops IDNA reads as a domain's dots (UTS #46): what a Japanese or Chinese keyboard types
+// for '.', so that ken@例え。jp was refused as a domain of one label.
+const IDEOGRAPHIC_DOTS = /[\u3002\uff0e\uff61]/g;
+
 /**
  * isEmailAddress accepts a mailbox as RFC 5321 allows it on the envelope (dot-atom local part, a
  * domain of at least two labels, `localhost` or an address literal), including internationalized
@@ -49,7 +53,7 @@ export function isEmailAddress(value: string): boolean {
   const at = value.lastIndexOf('@');
   if (at < 1) return false;
   const local = value.slice(0, at);
-  const domain = value.slice(at + 1);
+  const domain = value.slice(at + 1).replace(IDEOGRAPHIC_DOTS, '.');
   if (local.length > 64 || !LOCAL_PART.test(local)) return false;
   if (domain.startsWith('[')) return isAddressLiteral(domain);
   const labels = domain.split('.');
@@ -69,7 +73,8 @@ function isDomainName(domain: string): boolean {
 
 /**
  * emailAddress is a zod schema for one mailbox address, kept in Unicode's composed form (NFC, as
- * RFC 6532 asks): an accent typed as its own combining character is the same address.
+ * RFC 6532 asks): an accent typed as its own combining character is the same address. Its
+ * domain's ideographic full stops are written as the dots they stand for.
  */
 export const emailAddress = z
   .string()
@@ -77,7 +82,10 @@ export const emailAddress = z
   .min(3)
   .max(254)
   .refine(isEmailAddress, 'must be an email address such as ops@example.com')
-  .transform((address) => address.normalize('NFC'));
+  .transform((address) => {
+    const at = address.lastIndexOf('@');
+    return `${address.slice(0, at)}@${address.slice(at + 1).replace(IDEOGRAPHIC_DOTS, '.')}`.normalize('NFC');
+  });
 
 /**
  * emailKey is what makes two spellings of one address the same: composed (NFC), in lower case, and
