@@ -1028,6 +1028,27 @@ describeEachDialect('counting what a source refuses', (dialect) => {
   });
 });
 
+describeEachDialect('purging old delivery keys', (dialect) => {
+  it(`deletes every key older than ${DELIVERY_KEY_DAYS} days, batch after batch, and none younger`, async () => {
+    const app = await startTestApp(dialect);
+    try {
+      const h = harness(() => app, 'acme-purge');
+      await app.call('POST', '/api/v1/tenants', { name: 'acme-purge' });
+      const source = await h.create('webhook');
+      for (let i = 0; i < 5; i++) expect((await h.standard(source, { severity: 'Info', component: 'Jobs', message: `m${i}` })).statusCode).toBe(202);
+      const db = app.tocsin.deps.storage.db;
+      const keys = async () => (await db.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).execute()).length;
+      expect(await keys()).toBe(5);
+      expect(await purgeOldDeliveries(db, Date.now(), 2)).toBe(0);
+      // Batches of 2: the third batch holds the last one.
+      expect(await purgeOldDeliveries(db, Date.now() + (DELIVERY_KEY_DAYS * 86_400_000 + 60_000), 2)).toBe(5);
+      expect(await keys()).toBe(0);
+    } finally {
+      await app.close().catch(() => undefined);
+    }
+  });
+});
+
 describeEachDialect('an alert that fires for weeks', (dialect) => {
   it('stays one alert while Alertmanager re-sends it every repeat_interval, past the days delivery keys are kept', async () => {
     const clock = new FakeClock(Date.parse('2026-05-01T10:00:00Z'));
