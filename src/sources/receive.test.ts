@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { FakeClock } from '../shared/clock.js';
 import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
@@ -1046,6 +1047,30 @@ describeEachDialect('purging old delivery keys', (dialect) => {
     } finally {
       await app.close().catch(() => undefined);
     }
+  });
+});
+
+describeEachDialect('the log line of a refused source request', (dialect) => {
+  let t: TestApp;
+  const h = harness(() => t);
+  const { log, text } = captureLog('info');
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { logger: log });
+    await t.call('POST', '/api/v1/tenants', { name: TENANT });
+  });
+  afterAll(() => t.close());
+
+  it('carries the id of the request it refused, as every line about a request does', async () => {
+    // 'source request refused' was written by the process's logger, the one line about that request
+    // without its reqId: an operator could not tie it to the request's other lines.
+    const source = await h.create('alertmanager');
+    expect((await h.alertmanager(source, amPayload([amAlert()]), 'Bearer wrong-secret')).statusCode).toBe(401);
+    const refused = text()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.msg === 'source request refused');
+    expect(refused).toEqual([expect.objectContaining({ sourceId: source.id, reqId: expect.stringMatching(/^[0-9a-f]{32}$/) })]);
   });
 });
 

@@ -16,6 +16,9 @@ import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestra
 import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
+
+/** Logger is what the receive path writes with: the request's own logger (its lines carry its id) or the process's. */
+type Logger = Pick<AppDeps['logger'], 'info' | 'warn'>;
 import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
 import { type ReceivedAs, keepAlive, type Reception, type SourceRow, readSecrets, recordReception, recordReceptions, stillReceives } from './store.js';
 
@@ -274,7 +277,8 @@ async function recordGathered(tx: Db, shared: CommitShared, sourceId: string): P
 
 /** Receiver answers requests to the sources' receive URLs. */
 export interface Receiver {
-  receive(sourceId: string, headers: IncomingHttpHeaders, raw: Buffer): Promise<ReceiveAnswer>;
+  /** `log` is the request's logger, so that the lines about it carry its id (the process's by default). */
+  receive(sourceId: string, headers: IncomingHttpHeaders, raw: Buffer, log?: Logger): Promise<ReceiveAnswer>;
   /**
    * tooLarge records on a source a request refused with 413 before its body was read: the sender
    * drops it for good (Alertmanager retries no 4xx), so the source's counters and last error say so.
@@ -389,7 +393,7 @@ export function createReceiver(deps: AppDeps): Receiver {
    * looked up a slice at a time: a 1 MB group holds over 16,384 short alerts, whose keys in one
    * statement passed SQLite's bound of 32,766 variables (a 503 at every delivery of the group).
    */
-  const receivedKeys = async (sourceId: string, keys: readonly string[]): Promise<ReadonlySet<string> | undefined> => {
+  const receivedKeys = async (sourceId: string, keys: readonly string[], log: Logger): Promise<ReadonlySet<string> | undefined> => {
     try {
       const received = new Set<string>();
       for (let start = 0; start < keys.length; start += RECEIVED_KEYS_PER_QUERY) {
@@ -397,7 +401,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       }
       return received;
     } catch (err) {
-      logger.warn({ err, sourceId }, 'source delivery keys could not be read');
+      log.warn({ err, sourceId }, 'source delivery keys could not be read');
       return undefined;
     }
   };
@@ -408,12 +412,12 @@ export function createReceiver(deps: AppDeps): Receiver {
    * lost answer or a timeout; a 401 would open its circuit breaker) gets 202 with the first ids,
    * storing nothing; any other is refused.
    */
-  const staleOrKnown = async (source: SourceRow, deliveryKeys: readonly string[], stale: string): Promise<ReceiveAnswer> => {
+  const staleOrKnown = async (source: SourceRow, deliveryKeys: readonly string[], stale: string, log: Logger): Promise<ReceiveAnswer> => {
     let earlier: string[] | undefined;
     try {
       earlier = earliestOf(await findDeliveries(db, source.id, deliveryKeys), deliveryKeys);
     } catch (err) {
-      logger.warn({ err, sourceId: source.id }, 'source delivery keys could not be read');
+      log.warn({ err, sourceId: source.id }, 'source delivery keys could not be read');
       return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
     }
     if (!earlier) return refuse(source, 'rejected', UNAUTHORIZED[source.kind as SourceKind], `refused: ${stale}`);
@@ -425,7 +429,13 @@ export function createReceiver(deps: AppDeps): Receiver {
    * receiveOnce answers one request as the source was read (`reread`: read now, not taken from the
    * cache), or says CHANGED when the transaction storing its event found the source changed since.
    */
-  const receiveOnce = async (sourceId: string, headers: IncomingHttpHeaders, sent: Buffer, reread: boolean): Promise<ReceiveAnswer | typeof CHANGED> => {
+  const receiveOnce = async (
+    sourceId: string,
+    headers: IncomingHttpHeaders,
+    sent: Buffer,
+    reread: boolean,
+    log: Logger,
+  ): Promise<ReceiveAnswer | typeof CHANGED> => {
     // A body sent compressed (Content-Encoding gzip, deflate or br) is read as the REST API reads
     // one, at most MAX_RECEIVE_BYTES once inflated. Its signature is checked on what it compresses
     // (what a web framework hands a sender's verifying code), else on the bytes as sent.
@@ -458,14 +468,14 @@ export function createReceiver(deps: AppDeps): Receiver {
         if (verdict.ok || !cached) break;
       }
     } catch (err) {
-      logger.warn({ err, sourceId }, 'source lookup failed');
+      log.warn({ err, sourceId }, 'source lookup failed');
       return unavailable('The source cannot be read now; retry later.');
     }
     const { source, mapping } = known!;
     const kind = source.kind as SourceKind;
     if (unreadable?.status === 413) return refuse(source, 'invalid', { status: 413, detail: unreadable.message }, 'the body is over 1 MB once inflated');
     if (!verdict!.ok) {
-      logger.info({ sourceId, reason: verdict!.reason }, 'source request refused');
+      log.info({ sourceId, reason: verdict!.reason }, 'source request refused');
       return refuse(source, 'rejected', UNAUTHORIZED[kind], `refused: ${verdict!.reason}`);
     }
     if (unreadable)
@@ -517,14 +527,14 @@ export function createReceiver(deps: AppDeps): Receiver {
         kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
       // A group larger than a batch: mapped again with the alerts received before known.
       if (!('invalid' in drafts) && drafts.allKeys) {
-        const received = await receivedKeys(source.id, drafts.allKeys);
+        const received = await receivedKeys(source.id, drafts.allKeys, log);
         if (received === undefined) return refuse(source, 'unavailable', unavailable('The alerts cannot be stored now; retry later.'), 'storage unavailable');
         drafts = mapAlertmanager(body, text, mapping, received);
       }
       const alerts = 'invalid' in drafts ? drafts : normalised(drafts);
       mapped = 'invalid' in alerts ? alerts : { alerts, deliveryKeys: (drafts as MappedAlerts).deliveryKeys, alertKeys: (drafts as MappedAlerts).alertKeys };
     }
-    if (stale) return staleOrKnown(source, 'invalid' in mapped ? [] : mapped.deliveryKeys, stale);
+    if (stale) return staleOrKnown(source, 'invalid' in mapped ? [] : mapped.deliveryKeys, stale, log);
     if ('invalid' in mapped) return refuse(source, 'invalid', malformed(mapped), mapped.invalid.slice(0, 500));
 
     const { alerts, deliveryKeys, alertKeys } = mapped;
@@ -589,7 +599,7 @@ export function createReceiver(deps: AppDeps): Receiver {
         if (classifyDbError(err) !== 'unique' && !lostTransactionRace(err)) break;
       }
     }
-    logger.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
+    log.warn({ err, sourceId: source.id }, 'source delivery could not be stored');
     // The ingest stage says whether trying again may help: a sender retries a 503 and drops a
     // 4xx, so a write the database refuses for good (its source's tenant deleted meanwhile, a
     // value it cannot store) is not asked for again and again.
@@ -612,11 +622,11 @@ export function createReceiver(deps: AppDeps): Receiver {
     }
   };
 
-  const receive: Receiver['receive'] = async (sourceId, headers, raw) => {
-    const answer = await receiveOnce(sourceId, headers, raw, false);
+  const receive: Receiver['receive'] = async (sourceId, headers, raw, log = logger) => {
+    const answer = await receiveOnce(sourceId, headers, raw, false, log);
     if (answer !== CHANGED) return answer;
     // Changed through another process since this one cached it: received again as it is now.
-    const again = await receiveOnce(sourceId, headers, raw, true);
+    const again = await receiveOnce(sourceId, headers, raw, true, log);
     return again === CHANGED ? unavailable('The source was changed while the alerts were stored; retry.') : again;
   };
 

@@ -119,7 +119,10 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
         // Read once: once validated, Fastify gives a new copy of the headers at each read.
         const headers = request.headers;
         headers['content-type'] = sentLabels.get(request);
-        return sendAnswer(reply, await receiver.receive((request.params as { sourceId: string }).sourceId, headers, rawBodies.get(request) ?? Buffer.alloc(0)));
+        return sendAnswer(
+          reply,
+          await receiver.receive((request.params as { sourceId: string }).sourceId, headers, rawBodies.get(request) ?? Buffer.alloc(0), request.log),
+        );
       },
     );
   });
