@@ -736,6 +736,29 @@ describe('console decisions', () => {
     expect(joined).toEqual([]);
   });
 
+  // A pull source polled every second (intervalSeconds takes 1) read "every 1 seconds", "cada 1 segundos", "alle 1 Sekunden".
+  it('says how often a pull source is read in the plural form its interval takes, in every language', async () => {
+    stubConsoleStrings();
+    try {
+      const { loadLanguage } = await load('lib/i18n.js');
+      const { pullStep } = await load('pages/sources.js');
+      const source = (intervalSeconds: number) => ({ kind: 'orchestrator-pull', pull: { baseUrl: 'https://orch.example', intervalSeconds } });
+      await loadLanguage('en');
+      expect(pullStep(source(1))).toBe('Tocsin reads the alerts of https://orch.example every second; nothing needs to change in Orchestrator.');
+      expect(pullStep(source(3600))).toBe('Tocsin reads the alerts of https://orch.example every 3,600 seconds; nothing needs to change in Orchestrator.');
+      await loadLanguage('es');
+      expect(pullStep(source(1))).toContain('cada segundo;');
+      expect(pullStep(source(60))).toContain('cada 60 segundos;');
+      await loadLanguage('de');
+      expect(pullStep(source(1))).toContain('jede Sekunde;');
+      expect(pullStep(source(60))).toContain('alle 60 Sekunden;');
+      await loadLanguage('ja');
+      expect(pullStep(source(1))).toContain('1 秒ごとに');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("says the API's refusals it knows in the user's language, and marks the others as English", async () => {
     stubConsoleStrings();
     try {

@@ -28,7 +28,16 @@ function SetupSteps({ source, secret }) {
     return html`<p>${t('sources.steps.alertmanager')}</p><pre class="yaml">${alertmanagerYaml(source.url, shown)}</pre>`;
   }
   if (source.kind === 'webhook') return html`<p>${t('sources.steps.webhook')}</p>`;
-  return html`<p>${t('sources.steps.pull', { baseUrl: source.pull?.baseUrl ?? '', seconds: source.pull?.intervalSeconds ?? 60 })}</p>`;
+  return html`<p>${pullStep(source)}</p>`;
+}
+
+/**
+ * pullStep says how often Tocsin reads a pull source, its interval in the plural form it takes
+ * ("every second", "every 60 seconds": the API takes an interval of 1).
+ * @param {{ pull?: { baseUrl?: string, intervalSeconds?: number } }} source
+ */
+export function pullStep(source) {
+  return t('sources.steps.pull', { baseUrl: source.pull?.baseUrl ?? '', count: source.pull?.intervalSeconds ?? 60 });
 }
 
 /** SecretShown is the one time a secret is visible: the URL, the secret and the steps to paste them. */
