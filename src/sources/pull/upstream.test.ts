@@ -137,3 +137,34 @@ describe('connections the upstream closes', () => {
     }
   });
 });
+
+describe('an upstream that lists its alerts without applying $filter', () => {
+  it('keeps those created at since or after it, the one created exactly at since included (API.md: the import starts there)', async () => {
+    const since = Date.parse('2026-01-01T00:00:00Z');
+    const row = (id: string, at: number) => ({
+      Id: id,
+      NotificationName: 'Process.RaiseAlert',
+      Component: 'Jobs',
+      Severity: 'Info',
+      CreationTime: new Date(at).toISOString(),
+    });
+    const server = http.createServer((_req, res) => {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ value: [row('before', since - 1), row('at', since), row('after', since + 1)] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const now = Date.now();
+      const page = await fetchAlertsPage(
+        credentialsAt(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        { token: 't', expiresAt: now + 60_000 },
+        { cursorTime: since, continuing: false, skip: 0 },
+        now,
+      );
+      expect(page.alerts.map((a) => a.Id)).toEqual(['at', 'after']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
