@@ -238,6 +238,14 @@ it('writes each Japanese compound term one way, spaced as the rest of the consol
   expect(wrong).toEqual([]);
 });
 
+// The severity filter read 「エラー 以上」: Japanese puts no space between two Japanese words, only inside a katakana compound.
+it('writes the Japanese severity filter without a space between the severity and 以上 (「エラー以上」)', () => {
+  const wrong = Object.values(EMAIL_MESSAGES.ja.severity as Record<string, string>)
+    .map((name) => strings('ja')['alerts.atLeast']!.replace('{severity}', name))
+    .filter((text) => / /.test(text));
+  expect(wrong).toEqual([]);
+});
+
 // Every page puts a space between a label and its value: Japanese read 「件名： acme」, a full-width colon and a space.
 it('labels a value in Japanese as its emails do (「件名: …」), not with a full-width colon and a space', () => {
   const label = '件名';
