@@ -246,6 +246,16 @@ it('writes the Japanese severity filter without a space between the severity and
   expect(wrong).toEqual([]);
 });
 
+// A chart's caption is its title, a space and its total: Japanese read 「1 時間ごとの配信試行（過去 24 時間） （合計 28 件）」,
+// full-width parentheses and a space between them, where the rest of the console writes 「(…)」.
+it('captions the Japanese charts with the half-width parentheses the rest of the console uses', () => {
+  const ja = strings('ja');
+  const captions = ['chart.alertsTitle', 'chart.deliveriesTitle', 'chart.tenantAlerts', 'chart.tenantMail'].map(
+    (key) => `${ja[key]} ${ja['chart.total']!.replace('{count}', '28')}`,
+  );
+  expect(captions.filter((caption) => /[（）]/.test(caption))).toEqual([]);
+});
+
 // Every page puts a space between a label and its value: Japanese read 「件名： acme」, a full-width colon and a space.
 it('labels a value in Japanese as its emails do (「件名: …」), not with a full-width colon and a space', () => {
   const label = '件名';

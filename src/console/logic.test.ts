@@ -713,7 +713,7 @@ describe('console decisions', () => {
       await loadLanguage('ja');
       expect(t('sources.testOk', { count: 1 })).toBe('テスト イベントを受信して保存しました: アラート 1 件。');
       // A key without plural forms takes the count as any other value.
-      expect(t('chart.total', { count: 3 })).toBe('（合計 3 件）');
+      expect(t('chart.total', { count: 3 })).toBe('(合計 3 件)');
     } finally {
       vi.unstubAllGlobals();
     }
