@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { SecretBox } from '../settings/secret-box.js';
 import { FakeClock } from '../shared/clock.js';
@@ -375,6 +375,22 @@ describeEachDialect('email action links', (dialect) => {
       acknowledgedBy: { userId: viewer.userId, name: 'acts user' },
       acknowledgedAt: new Date(clock.now()).toISOString(),
     });
+  });
+
+  it("sends back to the queue the waiting emails of the link's tenant alone for a snooze, and none for an acknowledgement", async () => {
+    // A change of who gets which email sends the emails rendered before it back to the queue (ChangeCount):
+    // an "I'm on it" clicked from every inbox of a flood changes none, and a snooze only its own tenant's.
+    const bumps = vi.spyOn(t.tocsin.deps.recipientChanges!, 'bump');
+    try {
+      const alertId = await raise({ robot: 'R10' });
+      const urls = await linksOf({ tenantId, userId: viewer.userId, canMute: false }, { alertId });
+      expect((await post(urls.acknowledge)).statusCode).toBe(200);
+      expect(bumps).not.toHaveBeenCalled();
+      expect((await post(urls.snooze, 'what=robot&for=1h')).statusCode).toBe(200);
+      expect(bumps.mock.calls).toEqual([[tenantId]]);
+    } finally {
+      bumps.mockRestore();
+    }
   });
 
   it('says on GET who took the alert on already, in the reader’s language, with no button that would change nothing', async () => {

@@ -150,7 +150,7 @@ const actionForm = z.object({
  * applies it (mute for the tenant, snooze for the recipient, or acknowledge) and records it in
  * the audit list as done `via: email`.
  */
-export const actionRoutes: RouteModule = (app, { storage, config, clock, secretBox }) => {
+export const actionRoutes: RouteModule = (app, { storage, config, clock, secretBox, recipientChanges }) => {
   const db = storage.db;
   const links = new ActionLinks(secretBox, config.publicUrl, config.actionLinkMs, clock);
 
@@ -217,6 +217,8 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
       const mute = await muteAlerts(db, r.grant.tenantId, { scope, ownerId: scope === 'user' ? r.actor.userId : null, match, until }, r.actor, 'email', now, {
         once: true,
       });
+      // Before the page leaves, as the app's hook counts other changes (forgetPrincipalsOnChange).
+      await recipientChanges?.bump(r.grant.tenantId);
       page = donePage(r.page, { what: matchParts(match, r.page.language), until: mute.until });
     }
     return page;
