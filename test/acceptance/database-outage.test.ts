@@ -15,11 +15,11 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_WORKER_SETTINGS } from '../../src/delivery/outbox/worker.js';
-import { freePort } from '../support/ports.js';
+import { type TenantsApi, tenantsApi } from '../support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { TEST_PG_URL, type TestDatabase, createTestDatabase, describeEachDialect } from '../support/storage.js';
 import { until } from '../support/until.js';
-import { type Started, cleanEnv, ensureBuilt, killGroup, start } from './processes.js';
+import { type Started, ensureBuilt, killGroup, serveBuilt } from './processes.js';
 
 const ADMIN = 'database-outage-admin-token-0123456789';
 /** What an instance logs when it leaves emails whose lease ran out to the worker that holds them. */
@@ -32,32 +32,18 @@ describeEachDialect('a database outage while the SMTP server takes the emails', 
   let database: TestDatabase;
   let smtp: TestSmtpServer;
   const servers: Started[] = [];
-  let url: string;
+  let api: TenantsApi;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-outage-'));
 
   /** serve starts an instance of the built server (api and worker) and returns its URL. */
-  async function serve(logLevel = 'warn'): Promise<string> {
-    const server = start('node', ['bin/tocsin.js', 'serve'], {
-      env: cleanEnv({
-        DATABASE_URL: database.url,
-        PORT: String(await freePort()),
-        TOCSIN_ADMIN_TOKEN: ADMIN,
-        TOCSIN_DATA_DIR: dataDir,
-        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@example.com`,
-        LOG_LEVEL: logLevel,
-      }),
-      group: true,
-    });
-    servers.push(server);
-    return (await server.waitFor(/Tocsin is running: (http:\/\/[^\s/]+)\//))[1]!;
-  }
+  const serve = (logLevel?: string) => serveBuilt({ databaseUrl: database.url, adminToken: ADMIN, dataDir, smtpPort: smtp.port, logLevel }, servers);
 
   beforeAll(async () => {
     database = await createTestDatabase(dialect);
     smtp = await startTestSmtpServer();
     // The alerts go to the first; the second works the same queue (on SQLite, the same file), and
     // says when it leaves emails whose lease ran out to their worker (info).
-    url = await serve();
+    api = tenantsApi(await serve(), ADMIN);
     await serve('info');
   }, 60_000);
   afterAll(async () => {
@@ -66,17 +52,6 @@ describeEachDialect('a database outage while the SMTP server takes the emails', 
     await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-
-  async function api(method: string, route: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${url}/api/v1/tenants${route}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    expect(res.status, `${method} ${route}: ${text}`).toBeLessThan(300);
-    return text ? JSON.parse(text) : undefined;
-  }
 
   /**
    * takeDatabaseAway makes the database unusable to the server and returns how to give it back:

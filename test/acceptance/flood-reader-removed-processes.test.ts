@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTIONS_PER_ENDPOINT } from '../../src/delivery/smtp/sender.js';
-import { freePort } from '../support/ports.js';
+import { type TenantsApi, tenantsApi } from '../support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { TEST_PG_URL, type TestDatabase, createTestDatabase } from '../support/storage.js';
 import { until } from '../support/until.js';
-import { type Started, cleanEnv, ensureBuilt, killGroup, start } from './processes.js';
+import { type Started, ensureBuilt, killGroup, serveBuilt } from './processes.js';
 
 const ADMIN = 'split-roles-admin-token-0123456789';
 const FLOOD = 40;
@@ -26,30 +26,18 @@ describe.skipIf(!TEST_PG_URL)('a reader deleted through the api process while th
   let system: TestSmtpServer;
   let server: TestSmtpServer;
   const processes: Started[] = [];
-  let url: string;
+  let api: TenantsApi;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-split-'));
 
-  async function serve(role: 'api' | 'worker'): Promise<string> {
-    const started = start('node', ['bin/tocsin.js', 'serve', '--role', role], {
-      env: cleanEnv({
-        DATABASE_URL: database.url,
-        PORT: String(await freePort()),
-        TOCSIN_ADMIN_TOKEN: ADMIN,
-        TOCSIN_DATA_DIR: dataDir,
-        TOCSIN_SMTP_URL: `smtp://127.0.0.1:${system.port}?from=tocsin@example.com`,
-        LOG_LEVEL: 'warn',
-      }),
-      group: true,
-    });
-    processes.push(started);
-    return (await started.waitFor(/Tocsin is running: (http:\/\/[^\s/]+)\//))[1]!;
-  }
+  /** serve starts the built server in one role and returns its URL. */
+  const serve = (role: 'api' | 'worker') =>
+    serveBuilt({ databaseUrl: database.url, adminToken: ADMIN, dataDir, smtpPort: system.port, args: ['--role', role] }, processes);
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     system = await startTestSmtpServer();
     server = await startTestSmtpServer();
-    url = await serve('api');
+    api = tenantsApi(await serve('api'), ADMIN);
     await serve('worker');
   }, 60_000);
   afterAll(async () => {
@@ -59,17 +47,6 @@ describe.skipIf(!TEST_PG_URL)('a reader deleted through the api process while th
     await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-
-  async function api(method: string, route: string, body?: unknown): Promise<any> {
-    const res = await fetch(`${url}/api/v1/tenants${route}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    expect(res.status, `${method} ${route}: ${text}`).toBeLessThan(300);
-    return text ? JSON.parse(text) : undefined;
-  }
 
   it('gets none of the emails still waiting for the server once deleted', async () => {
     await api('POST', '', { name: 'acme' });

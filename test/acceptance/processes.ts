@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/ports.js';
 
 /** REPO_ROOT is the checkout the acceptance tests run, as a user would. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -130,4 +131,41 @@ export function killGroup(started: Started): void {
   } catch {
     // Already gone.
   }
+}
+
+/** What `tocsin serve` prints once it listens, its URL captured. */
+const RUNNING = /Tocsin is running: (http:\/\/[^\s/]+)\//;
+
+/** ServeOptions says what database, folder and system SMTP server an instance of the built server uses. */
+export interface ServeOptions {
+  readonly databaseUrl: string;
+  readonly adminToken: string;
+  readonly dataDir: string;
+  /** The port on 127.0.0.1 of the system SMTP server (plain SMTP, from tocsin@example.com). */
+  readonly smtpPort: number;
+  /** LOG_LEVEL, warn unless told. */
+  readonly logLevel?: string;
+  /** What follows `serve` on the command line, e.g. `--role worker`. */
+  readonly args?: readonly string[];
+}
+
+/**
+ * serveBuilt starts the built `tocsin serve` as a process group of its own, in a clean environment
+ * on a free port, and resolves with its URL once it says it is running. The process is added to
+ * `running` before that, so an afterAll that kills `running` ends it even when it never came up.
+ */
+export async function serveBuilt(options: ServeOptions, running: Started[]): Promise<string> {
+  const started = start('node', ['bin/tocsin.js', 'serve', ...(options.args ?? [])], {
+    env: cleanEnv({
+      DATABASE_URL: options.databaseUrl,
+      PORT: String(await freePort()),
+      TOCSIN_ADMIN_TOKEN: options.adminToken,
+      TOCSIN_DATA_DIR: options.dataDir,
+      TOCSIN_SMTP_URL: `smtp://127.0.0.1:${options.smtpPort}?from=tocsin@example.com`,
+      LOG_LEVEL: options.logLevel ?? 'warn',
+    }),
+    group: true,
+  });
+  running.push(started);
+  return (await started.waitFor(RUNNING))[1]!;
 }

@@ -122,17 +122,26 @@ export async function startListeningApp(dialect: Dialect, smtpUrl: string, env: 
     { ...REPORTS_SOON, listen: true },
   );
   const url = app.tocsin.url!;
-  return {
-    ...app,
-    url,
-    async api(method, path, body, token = ADMIN_TOKEN) {
-      const res = await fetch(`${url}/api/v1/tenants${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      expect(res.status, `${method} ${path}`).toBeLessThan(300);
-      return res.status === 204 ? undefined : res.json();
-    },
+  return { ...app, url, api: tenantsApi(url) };
+}
+
+/** TenantsApi sends a request under /api/v1/tenants and returns its JSON answer (undefined for an empty one). */
+export type TenantsApi = (method: string, path: string, body?: unknown, token?: string) => Promise<any>;
+
+/**
+ * tenantsApi drives a Tocsin listening at `url` over HTTP as a client does: each request goes under
+ * /api/v1/tenants with a bearer token (`token` unless another is given) and must answer below 300,
+ * the assertion showing the answer's body when it does not.
+ */
+export function tenantsApi(url: string, token: string = ADMIN_TOKEN): TenantsApi {
+  return async (method, path, body, as = token) => {
+    const res = await fetch(`${url}/api/v1/tenants${path}`, {
+      method,
+      headers: { authorization: `Bearer ${as}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    expect(res.status, `${method} ${path}: ${text}`).toBeLessThan(300);
+    return text ? JSON.parse(text) : undefined;
   };
 }
