@@ -7,10 +7,8 @@
  */
 import { simpleParser } from 'mailparser';
 import pino from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { sendQueuedReports } from '../../test/support/report-runs.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { expect, it } from 'vitest';
+import { sendQueuedReports, useReportApp } from '../../test/support/report-runs.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { getMailSettings, getMailSettingsOf } from '../settings/mail-settings.js';
 import { FakeClock } from '../shared/clock.js';
@@ -21,22 +19,12 @@ const PUBLIC = 'https://tocsin.example.com';
 const at = (iso: string) => Date.parse(iso);
 
 describeEachDialect('a daily report time moved to one already passed that day', (dialect) => {
-  let t: TestApp;
-  let smtp: TestSmtpServer;
   // 09:00 in Paris (UTC+01:00) on Wednesday 28 October 2026.
   const clock = new FakeClock(at('2026-10-28T08:00:00Z'));
-
-  beforeAll(async () => {
-    smtp = await startTestSmtpServer();
-    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await smtp?.close();
-  });
+  const app = useReportApp(dialect, clock);
 
   async function ok(method: 'POST' | 'PUT', url: string, body?: unknown) {
-    const res = await t.call(method, `/api/v1/tenants${url}`, body);
+    const res = await app.t.call(method, `/api/v1/tenants${url}`, body);
     expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
   }
   /** raise posts a Warn alert (in no summary) at an instant, its event naming it. */
@@ -48,17 +36,17 @@ describeEachDialect('a daily report time moved to one already passed that day', 
   const runAt = async (iso: string) => {
     clock.set(at(iso));
     await new ReportScheduler({
-      storage: t.tocsin.deps.storage,
+      storage: app.t.tocsin.deps.storage,
       clock,
       logger: pino({ level: 'silent' }),
       settingsOf: getMailSettings,
       settingsOfTenants: getMailSettingsOf,
       settings: { summaryIntervalMs: INTERVAL },
     }).tick();
-    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    await sendQueuedReports(app.t.tocsin, clock, app.smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
   };
   const dailies = async (to = 'reader@moved.example.com') =>
-    Promise.all(smtp.messages.filter((m) => m.envelope.to[0] === to && /^X-Tocsin-Kind: daily/im.test(m.raw)).map((m) => simpleParser(m.raw)));
+    Promise.all(app.smtp.messages.filter((m) => m.envelope.to[0] === to && /^X-Tocsin-Kind: daily/im.test(m.raw)).map((m) => simpleParser(m.raw)));
   const events = (text: string) => (text.match(/Billing\.\w+\.Breached/g) ?? []).sort();
 
   it('sends nothing until the next day at the new time, then one report from the morning’s end with every alert since, once', async () => {
@@ -95,7 +83,7 @@ describeEachDialect('a daily report time moved to one already passed that day', 
       'Billing.HalfPastTen.Breached',
       'Billing.TomorrowBeforeEleven.Breached',
     ]);
-    const rows = await t.tocsin.deps.storage.db
+    const rows = await app.t.tocsin.deps.storage.db
       .selectFrom('deliveries')
       .select(['window_start', 'window_end'])
       .where('kind', '=', 'daily')
@@ -135,7 +123,7 @@ describeEachDialect('a daily report time moved to one already passed that day', 
     await raise('2026-11-02T10:30:00Z', 'HalfPastEleven', 'zoned');
     // 12:30 in Paris: the zone becomes UTC, whose 10:00 (11:00 Paris) has already passed today.
     clock.set(at('2026-11-02T11:30:00Z'));
-    const res = await t.call('PATCH', '/api/v1/tenants/zoned', { timeZone: 'UTC' });
+    const res = await app.t.call('PATCH', '/api/v1/tenants/zoned', { timeZone: 'UTC' });
     expect(res.statusCode, res.body).toBe(200);
     for (const iso of ['2026-11-02T11:30:01.500Z', '2026-11-02T11:40:00Z', '2026-11-02T20:00:00Z']) await runAt(iso);
     await raise('2026-11-03T09:59:00Z', 'TomorrowBeforeTen', 'zoned');
@@ -147,8 +135,8 @@ describeEachDialect('a daily report time moved to one already passed that day', 
       ['Billing.Morning.Breached'],
       ['Billing.HalfPastEleven.Breached', 'Billing.HalfPastTen.Breached', 'Billing.TomorrowBeforeTen.Breached'],
     ]);
-    const tenantId = (await t.call('GET', '/api/v1/tenants/zoned')).json().id;
-    const rows = await t.tocsin.deps.storage.db
+    const tenantId = (await app.t.call('GET', '/api/v1/tenants/zoned')).json().id;
+    const rows = await app.t.tocsin.deps.storage.db
       .selectFrom('deliveries')
       .select(['window_start', 'window_end'])
       .where('kind', '=', 'daily')

@@ -6,7 +6,7 @@
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPORTS_SOON, type TestApp, startTestApp } from '../../test/support/http.js';
-import { decideReports, sendQueuedReports } from '../../test/support/report-runs.js';
+import { decideReports, sendQueuedReports, useReportApp } from '../../test/support/report-runs.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { localeFormat } from '../i18n/format.js';
@@ -498,37 +498,31 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
 });
 
 describeEachDialect('a daily report across a daylight-saving change', (dialect) => {
-  let t: TestApp;
-  let smtp: TestSmtpServer;
   // Paris leaves summer time on Sunday 25 Oct 2026 at 03:00 (UTC+02:00 → UTC+01:00).
   const clock = new FakeClock(Date.parse('2026-10-24T12:00:00Z'));
-
-  beforeAll(async () => {
-    smtp = await startTestSmtpServer();
-    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await smtp?.close();
-  });
+  const app = useReportApp(dialect, clock);
 
   it('covers the 25 hours to 10:00 in Paris on the autumn change, each time labelled with its own offset', async () => {
     const base = '/api/v1/tenants/autumn';
-    await t.call('POST', '/api/v1/tenants', { name: 'autumn', timeZone: 'Europe/Paris' });
-    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    await t.call('POST', `${base}/users`, { email: 'paris@example.com', name: 'Paris', language: 'en', roles: ['Alerts Viewer'] });
+    await app.t.call('POST', '/api/v1/tenants', { name: 'autumn', timeZone: 'Europe/Paris' });
+    await app.t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await app.t.call('POST', `${base}/users`, { email: 'paris@example.com', name: 'Paris', language: 'en', roles: ['Alerts Viewer'] });
     const warn = { severity: 'Warn', component: 'Queues', message: 'Queue slow' };
-    expect((await t.call('POST', `${base}/alerts`, warn)).statusCode).toBe(202);
+    expect((await app.t.call('POST', `${base}/alerts`, warn)).statusCode).toBe(202);
     // 02:30 in Paris, in the hour that comes twice (its second time, UTC+01:00).
     clock.set(Date.parse('2026-10-25T01:30:00Z'));
-    expect((await t.call('POST', `${base}/alerts`, warn)).statusCode).toBe(202);
+    expect((await app.t.call('POST', `${base}/alerts`, warn)).statusCode).toBe(202);
 
     clock.set(Date.parse('2026-10-25T09:00:01Z'));
-    await decideReports(t.tocsin, clock, 600_000);
-    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: 600_000, publicUrl: 'https://tocsin.example.com' });
-    const rows = await t.tocsin.deps.storage.db.selectFrom('deliveries').select(['window_start', 'window_end', 'status']).where('kind', '=', 'daily').execute();
+    await decideReports(app.t.tocsin, clock, 600_000);
+    await sendQueuedReports(app.t.tocsin, clock, app.smtp, { summaryIntervalMs: 600_000, publicUrl: 'https://tocsin.example.com' });
+    const rows = await app.t.tocsin.deps.storage.db
+      .selectFrom('deliveries')
+      .select(['window_start', 'window_end', 'status'])
+      .where('kind', '=', 'daily')
+      .execute();
     expect(rows).toEqual([{ window_start: Date.parse('2026-10-24T08:00:00Z'), window_end: Date.parse('2026-10-25T09:00:00Z'), status: 'sent' }]);
-    const mail = await simpleParser(smtp.messages.find((m) => /^X-Tocsin-Kind: daily/m.test(m.raw))!.raw);
+    const mail = await simpleParser(app.smtp.messages.find((m) => /^X-Tocsin-Kind: daily/m.test(m.raw))!.raw);
     expect(mail.subject).toBe('autumn: daily alerts summary, 2 alerts (Oct 25, 2026)');
     expect(mail.text).toContain('2 alerts from Oct 24, 2026, 10:00 (UTC+02:00) to Oct 25, 2026, 10:00 (UTC+01:00).');
     expect(mail.text).toContain('Times are shown in Europe/Paris.');

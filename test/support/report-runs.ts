@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { ActionLinks } from '../../src/actions/links.js';
 import { DeliveryWorker } from '../../src/delivery/outbox/worker.js';
 import { createMailSender } from '../../src/delivery/smtp/sender.js';
@@ -8,7 +9,34 @@ import { UnsubscribeLinks } from '../../src/reports/unsubscribe/links.js';
 import type { Tocsin } from '../../src/server.js';
 import type { FakeClock } from '../../src/shared/clock.js';
 import type { Db } from '../../src/storage/database.js';
-import { type TestSmtpServer, plainEndpointOf } from './smtp-servers.js';
+import type { Dialect } from '../../src/storage/dialect.js';
+import { type TestApp, startTestApp } from './http.js';
+import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from './smtp-servers.js';
+
+/** ReportApp is the API alone on a fake clock, and the test SMTP server its reports are sent to. */
+export interface ReportApp {
+  readonly t: TestApp;
+  readonly smtp: TestSmtpServer;
+}
+
+/**
+ * useReportApp sets up the enclosing describe block of a report test: before its tests, a test SMTP
+ * server and the API alone (TOCSIN_ROLE=api, no scheduler or delivery loop) on `clock`, for tests
+ * that decide (decideReports) and send (sendQueuedReports) when they choose; after them, both closed.
+ * The fields are set once the block's beforeAll has run: read them inside hooks and tests.
+ */
+export function useReportApp(dialect: Dialect, clock: FakeClock): ReportApp {
+  const app: { t?: TestApp; smtp?: TestSmtpServer } = {};
+  beforeAll(async () => {
+    app.smtp = await startTestSmtpServer();
+    app.t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+  });
+  afterAll(async () => {
+    await app.t?.close();
+    await app.smtp?.close();
+  });
+  return app as ReportApp;
+}
 
 /**
  * decideReports runs one tick of a report scheduler over a test app's database at the fake clock's
