@@ -4,29 +4,15 @@
  * while they wait gets none of those still waiting: only those already at the server arrive, and
  * the delivery log says why each other one was not sent. Driven over HTTP with real SMTP servers.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CONNECTIONS_PER_ENDPOINT } from '../../src/delivery/smtp/sender.js';
 import { NOTHING_LEFT, NOT_A_READER } from '../../src/reports/composers.js';
-import { type ListeningApp, startListeningApp } from '../support/http.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
+import { useListeningApp } from '../support/http.js';
 import { describeEachDialect } from '../support/storage.js';
 import { until } from '../support/until.js';
 
 describeEachDialect('a reader removed while a flood of Fatal emails waits for the server', (dialect) => {
-  let system: TestSmtpServer;
-  let app: ListeningApp;
-  const servers: TestSmtpServer[] = [];
-  const api: ListeningApp['api'] = (...args) => app.api(...args);
-
-  beforeAll(async () => {
-    system = await startTestSmtpServer();
-    app = await startListeningApp(dialect, `smtp://127.0.0.1:${system.port}?from=alerts@example.com`);
-  });
-  afterAll(async () => {
-    await app?.close();
-    for (const server of servers) await server.close();
-    await system?.close();
-  });
+  const { api, serverOfTenant } = useListeningApp(dialect);
 
   const FLOOD = 40;
   for (const [change, why, code] of [
@@ -34,8 +20,7 @@ describeEachDialect('a reader removed while a flood of Fatal emails waits for th
     ['snoozes Jobs', NOTHING_LEFT, 'nothing-left'],
   ] as const) {
     it(`gets none of the emails still waiting once ${change}`, async () => {
-      const server = await startTestSmtpServer();
-      servers.push(server);
+      const server = await serverOfTenant();
       const tenant = change === 'deleted' ? 'gone-reader' : 'snoozer';
       await api('POST', '', { name: tenant });
       await api('PUT', `/${tenant}/settings/mail`, {

@@ -5,32 +5,17 @@
  * server a moment later, tries the new settings at once too, not after its 30-second (up to
  * 30-minute) backoff. Driven over HTTP, the emails read from real SMTP servers.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ListeningApp, startListeningApp } from '../support/http.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
+import { expect, it } from 'vitest';
+import { useListeningApp } from '../support/http.js';
 import { describeEachDialect } from '../support/storage.js';
 
 describeEachDialect('mail settings saved while an email is in flight', (dialect) => {
-  let system: TestSmtpServer;
-  let app: ListeningApp;
-  const servers: TestSmtpServer[] = [];
-  const api: ListeningApp['api'] = (...args) => app.api(...args);
+  const { api, serverOfTenant } = useListeningApp(dialect);
   const serverOn = (port: number) => ({ useCustom: true, custom: { host: '127.0.0.1', port, security: 'none', fromAddress: 'alerts@acme.example' } });
 
-  beforeAll(async () => {
-    system = await startTestSmtpServer();
-    app = await startListeningApp(dialect, `smtp://127.0.0.1:${system.port}?from=alerts@example.com`);
-  });
-  afterAll(async () => {
-    await app?.close();
-    for (const server of servers) await server.close();
-    await system?.close();
-  });
-
   it('sends the email the old server refused for now through the new one at once', async () => {
-    const old = await startTestSmtpServer({ failures: [{ at: 'data', code: 451, message: '4.3.0 try again later' }] });
-    const fixed = await startTestSmtpServer();
-    servers.push(old, fixed);
+    const old = await serverOfTenant({ failures: [{ at: 'data', code: 451, message: '4.3.0 try again later' }] });
+    const fixed = await serverOfTenant();
     await api('POST', '', { name: 'acme' });
     await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true, ...serverOn(old.port) });
     const { id } = await api('POST', '/acme/users', { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });

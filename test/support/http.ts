@@ -1,9 +1,10 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type StartOptions, type Tocsin, startTocsin } from '../../src/server.js';
 import type { Dialect } from '../../src/storage/dialect.js';
+import { type TestSmtpOptions, type TestSmtpServer, startTestSmtpServer } from './smtp-servers.js';
 import { type IcuLocale, type TestDatabase, createTestDatabase } from './storage.js';
 import os from 'node:os';
 import fs from 'node:fs';
@@ -123,6 +124,43 @@ export async function startListeningApp(dialect: Dialect, smtpUrl: string, env: 
   );
   const url = app.tocsin.url!;
   return { ...app, url, api: tenantsApi(url) };
+}
+
+/** ListeningAppWithServers is what useListeningApp sets up for a describe block. */
+export interface ListeningAppWithServers {
+  /** api is the app's (ListeningApp.api), callable once the block's beforeAll has run. */
+  readonly api: TenantsApi;
+  /** serverOfTenant starts another test SMTP server (a tenant's own), closed after the block's tests. */
+  serverOfTenant(options?: TestSmtpOptions): Promise<TestSmtpServer>;
+}
+
+/**
+ * useListeningApp sets up the enclosing describe block of an end-to-end test: before its tests, a
+ * test SMTP server as the system's default (from alerts@example.com) and a ListeningApp sending
+ * through it; after them, the app, the tenants' servers started by serverOfTenant and the default
+ * server closed, in that order.
+ */
+export function useListeningApp(dialect: Dialect): ListeningAppWithServers {
+  let system: TestSmtpServer | undefined;
+  let app: ListeningApp | undefined;
+  const servers: TestSmtpServer[] = [];
+  beforeAll(async () => {
+    system = await startTestSmtpServer();
+    app = await startListeningApp(dialect, `smtp://127.0.0.1:${system.port}?from=alerts@example.com`);
+  });
+  afterAll(async () => {
+    await app?.close();
+    for (const server of servers) await server.close();
+    await system?.close();
+  });
+  return {
+    api: (...args) => app!.api(...args),
+    async serverOfTenant(options) {
+      const server = await startTestSmtpServer(options);
+      servers.push(server);
+      return server;
+    },
+  };
 }
 
 /** TenantsApi sends a request under /api/v1/tenants and returns its JSON answer (undefined for an empty one). */
