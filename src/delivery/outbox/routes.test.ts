@@ -316,13 +316,23 @@ describeEachDialect('delivery log recipient filter', (dialect) => {
   });
   afterAll(() => t.close());
 
-  it('finds a recipient whose address has letters beyond ASCII, in any case, on both dialects', async () => {
-    // SQLite's lower() folds only ASCII: 'Émile@…' was found on PostgreSQL and not on SQLite, even spelt exactly.
+  /** enqueueTo queues one test email of initech to each address, a second apart from T0, in that order. */
+  async function enqueueTo(addresses: readonly string[]): Promise<void> {
     const clock = new FakeClock(T0);
-    for (const address of ['Émile.Zoë@Exemple.fr', 'Emile.Zoe@Exemple.fr', 'ÉMILE.ZOË@EXEMPLE.FR']) {
+    for (const address of addresses) {
       clock.advance(1_000);
       await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, address)], clock);
     }
+  }
+  /** found lists the recipients of initech's delivery log filtered by the recipient `typed`, newest first. */
+  const found = async (typed: string) =>
+    (await t.call('GET', `/api/v1/tenants/initech/deliveries?recipient=${encodeURIComponent(typed)}`, undefined, initech.token))
+      .json<{ items: { recipient: string }[] }>()
+      .items.map((i) => i.recipient);
+
+  it('finds a recipient whose address has letters beyond ASCII, in any case, on both dialects', async () => {
+    // SQLite's lower() folds only ASCII: 'Émile@…' was found on PostgreSQL and not on SQLite, even spelt exactly.
+    await enqueueTo(['Émile.Zoë@Exemple.fr', 'Emile.Zoe@Exemple.fr', 'ÉMILE.ZOË@EXEMPLE.FR']);
     const get = async (query: string) =>
       (await t.call('GET', `/api/v1/tenants/initech/deliveries?${query}`, undefined, initech.token)).json<{
         items: { recipient: string }[];
@@ -343,15 +353,7 @@ describeEachDialect('delivery log recipient filter', (dialect) => {
 
   it('finds a recipient whose international domain is typed in punycode or in Unicode, whichever way it is stored', async () => {
     // ana@xn--bcher-kva.example is the user ana@bücher.example (one user, one mailbox): filtering by either spelling found only its own rows.
-    const clock = new FakeClock(T0);
-    for (const address of ['Ana@B\u00fccher.example', 'bo@xn--r8jz45g.jp', 'ana@other.example']) {
-      clock.advance(1_000);
-      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, address)], clock);
-    }
-    const found = async (typed: string) =>
-      (await t.call('GET', `/api/v1/tenants/initech/deliveries?recipient=${encodeURIComponent(typed)}`, undefined, initech.token))
-        .json<{ items: { recipient: string }[] }>()
-        .items.map((i) => i.recipient);
+    await enqueueTo(['Ana@B\u00fccher.example', 'bo@xn--r8jz45g.jp', 'ana@other.example']);
     for (const typed of ['ana@xn--bcher-kva.example', 'ANA@XN--BCHER-KVA.example', 'ana@b\u00fccher.example']) {
       expect(await found(typed), typed).toEqual(['Ana@B\u00fccher.example']);
     }
@@ -361,15 +363,7 @@ describeEachDialect('delivery log recipient filter', (dialect) => {
   it('matches an address typed in ASCII to the ASCII addresses only, on both dialects', async () => {
     // PostgreSQL's lower() folds 'İ' (U+0130) to 'i' and the Kelvin sign 'K' (U+212A) to 'k': an
     // ASCII recipient found these addresses there, and not on SQLite, whose lower() keeps them.
-    const clock = new FakeClock(T0);
-    for (const address of ['İnci@Exemple.fr', 'Inci@Exemple.fr', 'Kemal@Exemple.fr', '\u212Aemal@Exemple.fr']) {
-      clock.advance(1_000);
-      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(initech.tenantId, address)], clock);
-    }
-    const found = async (typed: string) =>
-      (await t.call('GET', `/api/v1/tenants/initech/deliveries?recipient=${encodeURIComponent(typed)}`, undefined, initech.token))
-        .json<{ items: { recipient: string }[] }>()
-        .items.map((i) => i.recipient);
+    await enqueueTo(['İnci@Exemple.fr', 'Inci@Exemple.fr', 'Kemal@Exemple.fr', '\u212Aemal@Exemple.fr']);
     expect(await found('inci@exemple.fr')).toEqual(['Inci@Exemple.fr']);
     expect(await found('KEMAL@exemple.fr')).toEqual(['Kemal@Exemple.fr']);
     expect(await found('İnci@Exemple.fr')).toEqual(['İnci@Exemple.fr']);
