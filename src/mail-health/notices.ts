@@ -219,11 +219,13 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
       `<p${P}>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
   );
   const unsubscribe = input.unsubscribeUrl;
+  const subject = headerText(texts.subject(subjectTenant(tenant)));
   const unsubscribeText = t('mail-health.unsubscribe');
   return {
-    subject: headerText(texts.subject(subjectTenant(tenant))),
+    subject,
     text: `${lines.join('\n\n')}\n${unsubscribe ? `\n-- \n${fmt.labelled(unsubscribeText, unsubscribe)}\n` : ''}`,
-    html: `<!doctype html><html lang="${input.language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head><body>${html.join('')}${
+    // dir and the subject as <title>, as the templated emails have: what a client's tab and a screen reader announce.
+    html: `<!doctype html><html lang="${input.language}" dir="ltr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(subject)}</title></head><body>${html.join('')}${
       unsubscribe ? `<p${P}><small><a href="${escapeHtml(unsubscribe)}">${escapeHtml(unsubscribeText)}</a></small></p>` : ''
     }</body></html>`,
     headers: emailHeaders({ kind: 'mail-health', tenantName: input.tenantName, unsubscribe }),

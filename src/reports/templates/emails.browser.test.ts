@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { haveChromium, launchChromium } from '../../../test/support/browser.js';
 import { LANGUAGES } from '../../i18n/languages.js';
 import type { TemplateName } from './email-html.js';
-import { type SampleContext, renderSample } from './samples.js';
+import { PREVIEW_KINDS, type SampleContext, renderPreview, renderSample } from './samples.js';
 
 const KINDS: readonly TemplateName[] = ['summary', 'daily', 'immediate', 'test'];
 
@@ -63,6 +63,55 @@ it.skipIf(!haveChromium())(
           for (const text of await page.evaluate<string[]>(SPILLING)) found.push(`${kind} in ${language} at ${width} px: "${text}" spills out of its box`);
           for (const word of await page.evaluate<string[]>(BROKEN_WORDS)) found.push(`${kind} in ${language} at ${width} px: "${word}" is cut in two lines`);
         }
+      }
+      expect(found).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+// Text whose colour stands out from the colour behind it by less than WCAG's 4.5:1 for body text,
+// the background being the nearest one painted (the grey page around the white card included).
+const FAINT_TEXT = `(() => {
+  const luminance = (css) => {
+    const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const behind = (e) => {
+    for (let n = e; n; n = n.parentElement) if (getComputedStyle(n).backgroundColor !== 'rgba(0, 0, 0, 0)') return getComputedStyle(n).backgroundColor;
+    return 'rgb(255, 255, 255)';
+  };
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const e = node.parentElement;
+    if (!node.data.trim() || e.closest('[style*="display:none"]')) continue;
+    const [a, b] = [luminance(getComputedStyle(e).color), luminance(behind(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) found.push(node.data.trim().slice(0, 40) + ' at ' + ratio.toFixed(2) + ':1');
+  }
+  return found;
+})()`;
+
+it.skipIf(!haveChromium())(
+  'writes every text of every email at a contrast of at least 4.5:1 against what is behind it, the footer on the grey page too',
+  async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: PHONE, height: 800 } });
+      const found: string[] = [];
+      const context: SampleContext = {
+        tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
+        language: 'en',
+        timeZone: 'Europe/Paris',
+        now: Date.UTC(2026, 10, 27, 9, 3, 0),
+        publicUrl: 'https://tocsin.example.com',
+        summaryIntervalSeconds: 600,
+      };
+      for (const kind of PREVIEW_KINDS) {
+        await page.setContent(renderPreview(kind, context).html);
+        for (const text of await page.evaluate<string[]>(FAINT_TEXT)) found.push(`${kind}: "${text}"`);
       }
       expect(found).toEqual([]);
     } finally {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { Language } from '../../i18n/languages.js';
+import { PREVIEW_KINDS, type SampleContext, renderPreview } from './samples.js';
+
+// The languages a reader's client and screen reader are told, one of each kind of script and length:
+// English, French (no-break spaces), Japanese, German (long compounds).
+const READER_LANGUAGES: readonly Language[] = ['en', 'fr', 'ja', 'de'];
+
+function context(language: Language): SampleContext {
+  return {
+    tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
+    language,
+    timeZone: 'Europe/Paris',
+    now: Date.UTC(2026, 10, 27, 9, 3, 0),
+    publicUrl: 'https://tocsin.example.com',
+    summaryIntervalSeconds: 600,
+  };
+}
+
+const fromHtml = (html: string) =>
+  html.replace(/&#x([0-9a-f]+);|&#(\d+);|&amp;|&lt;|&gt;|&quot;/gi, (entity, hex, dec) =>
+    hex
+      ? String.fromCodePoint(Number.parseInt(hex, 16))
+      : dec
+        ? String.fromCodePoint(Number(dec))
+        : { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' }[entity]!,
+  );
+
+describe('what a screen reader and a mail client are told about each email', () => {
+  for (const language of READER_LANGUAGES) {
+    for (const kind of PREVIEW_KINDS) {
+      it(`${kind} in ${language}: the reader's language and direction, its subject as the title, layout tables not read as data`, () => {
+        const email = renderPreview(kind, context(language));
+        expect(email.html).toMatch(new RegExp(`<html lang="${language}" dir="ltr"[ >]`));
+        expect(fromHtml(email.html.match(/<title>([^<]*)<\/title>/)?.[1] ?? '')).toBe(email.subject);
+        expect(email.html.match(/<table\b[^>]*>/g)?.filter((table) => !table.includes('role="presentation"')) ?? []).toEqual([]);
+      });
+    }
+  }
+
+  for (const kind of ['summary', 'daily', 'immediate', 'test'] as const) {
+    it(`${kind}: its heading is a heading, the one first-level heading, so that a screen reader can jump to it`, () => {
+      const email = renderPreview(kind, context('en'));
+      const headings = [...email.html.matchAll(/<h([1-6])\b[^>]*>(.*?)<\/h\1>/gs)].map(
+        ([, level, text]) => `h${level} ${fromHtml(text!.replace(/<[^>]*>/g, '').trim())}`,
+      );
+      // The text part's heading (under the tenant's name) is the HTML's h1.
+      expect(headings[0]).toBe(`h1 ${email.text.split('\n')[1]}`);
+      expect(headings.filter((h) => h.startsWith('h1 '))).toHaveLength(1);
+    });
+  }
+});
