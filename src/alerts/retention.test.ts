@@ -4,7 +4,7 @@ import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
-import { testDelivery } from '../../test/support/outbox-fixtures.js';
+import { insertTestTenant, testDelivery } from '../../test/support/outbox-fixtures.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { createMute } from '../mutes/store.js';
 import { acknowledgeFlood } from './acknowledgements.js';
@@ -29,10 +29,7 @@ describeEachDialect('alert retention', (dialect) => {
       ['daily', 1],
       ['fatal', 1],
     ] as const) {
-      await db
-        .insertInto('tenants')
-        .values({ id: name, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: days, created_at: T0 })
-        .execute();
+      await insertTestTenant(db, name, { id: name, retentionDays: days, createdAt: T0 });
     }
     await db
       .insertInto('users')
@@ -152,10 +149,7 @@ describeEachDialect('alert retention', (dialect) => {
 
   it('keeps the alerts of the next report not decided yet, from where the last one ended, but at most a day past the retention', async () => {
     const db = storage.db;
-    await db
-      .insertInto('tenants')
-      .values({ id: 'pending', name: 'pending', display_name: 'pending', time_zone: 'UTC', language: 'en', retention_days: 1, created_at: T0 })
-      .execute();
+    await insertTestTenant(db, 'pending', { id: 'pending', retentionDays: 1, createdAt: T0 });
     const hour = 3_600_000;
     // The last daily report ended at T0 + 10 h, the last summary later: the next daily begins at T0 + 10 h.
     await db

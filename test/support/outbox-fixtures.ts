@@ -6,10 +6,20 @@ import { migrate } from '../../src/storage/migrate.js';
 import { type Storage, openStorage } from '../../src/storage/storage.js';
 import { createTestDatabase } from './storage.js';
 
-/** insertTestTenant adds a bare tenant row (deliveries reference one) and returns its id. */
-export async function insertTestTenant(db: Db, name: string): Promise<string> {
-  const id = newId();
-  await db.insertInto('tenants').values({ id, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 }).execute();
+/**
+ * insertTestTenant adds a bare UTC tenant row (deliveries reference one) and returns its id: a new
+ * one unless `id` is given (retention tests name tenants by id), keeping its alerts `retentionDays`
+ * (30 unless told), created at `createdAt` (0 unless told).
+ */
+export async function insertTestTenant(
+  db: Db,
+  name: string,
+  { id = newId(), retentionDays = 30, createdAt = 0 }: { id?: string; retentionDays?: number; createdAt?: number } = {},
+): Promise<string> {
+  await db
+    .insertInto('tenants')
+    .values({ id, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: retentionDays, created_at: createdAt })
+    .execute();
   return id;
 }
 

@@ -9,7 +9,7 @@ import { idempotencyKey } from '../idempotency-key.js';
 import { FakeClock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Storage } from '../../storage/storage.js';
-import { testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { insertTestTenant, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { describeEachDialect, openTestStorage, planOf } from '../../../test/support/storage.js';
 import { up as indexRecipients } from '../../storage/migrations/20261202-20-deliveries-by-recipient.js';
 import { enqueueDeliveries } from './enqueue.js';
@@ -27,10 +27,7 @@ describeEachDialect('email retention', (dialect) => {
       ['short', 7],
       ['long', 30],
     ] as const) {
-      await storage.db
-        .insertInto('tenants')
-        .values({ id: name, name, display_name: name, time_zone: 'UTC', language: 'en', retention_days: days, created_at: T0 })
-        .execute();
+      await insertTestTenant(storage.db, name, { id: name, retentionDays: days, createdAt: T0 });
     }
   });
   afterAll(() => storage.close());
@@ -104,10 +101,7 @@ describeEachDialect('email retention', (dialect) => {
 
   it("keeps a Fatal flood's immediate email while the flood goes on, so a repeat past the retention is not emailed again", async () => {
     const db = storage.db;
-    await db
-      .insertInto('tenants')
-      .values({ id: 'flapping', name: 'flapping', display_name: 'flapping', time_zone: 'UTC', language: 'en', retention_days: 1, created_at: T0 })
-      .execute();
+    await insertTestTenant(db, 'flapping', { id: 'flapping', retentionDays: 1, createdAt: T0 });
     const offline: NewAlert = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.Offline', message: 'R7 is offline', dedupKey: 'robot-7' });
     // A flood slides: each repeat within the window joins it. Repeats a day apart stand for a robot
     // failing every few minutes for days (the default 10-minute window), in a few rows.
@@ -143,10 +137,7 @@ describeEachDialect('email retention', (dialect) => {
 
   it.runIf(dialect === 'sqlite')('finds each tenant oldest email by its age index once the recipient index is added to an analyzed database', async () => {
     const db = storage.db;
-    await db
-      .insertInto('tenants')
-      .values({ id: 'analyzed', name: 'analyzed', display_name: 'analyzed', time_zone: 'UTC', language: 'en', retention_days: 7, created_at: T0 })
-      .execute();
+    await insertTestTenant(db, 'analyzed', { id: 'analyzed', retentionDays: 7, createdAt: T0 });
     // A tenant of a few thousand emails, so that tenant_id alone says little in the statistics.
     await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < 3000)
       insert into deliveries (id, tenant_id, kind, idempotency_key, recipient_address, recipient_language, recipient_time_zone, payload, message_id, status, attempts, next_attempt_at, created_at)
