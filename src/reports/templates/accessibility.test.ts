@@ -50,3 +50,25 @@ describe('what a screen reader and a mail client are told about each email', () 
     });
   }
 });
+
+describe('links a screen reader lists out of their context', () => {
+  for (const language of READER_LANGUAGES) {
+    for (const kind of ['summary', 'daily'] as const) {
+      it(`${kind} in ${language}: no two links going to different places go by the same name (ten "Snooze for me" each say which alerts)`, () => {
+        const email = renderPreview(kind, context(language));
+        const byName = new Map<string, Set<string>>();
+        for (const [, attributes, text] of email.html.matchAll(/<a\b([^>]*)>(.*?)<\/a>/gs)) {
+          const name = fromHtml(attributes!.match(/aria-label="([^"]*)"/)?.[1] ?? text!.replace(/<[^>]*>/g, '').trim());
+          const href = fromHtml(attributes!.match(/href="([^"]*)"/)![1]!);
+          byName.set(name, (byName.get(name) ?? new Set()).add(href));
+        }
+        expect([...byName].filter(([, hrefs]) => hrefs.size > 1).map(([name, hrefs]) => `${name} ×${hrefs.size}`)).toEqual([]);
+      });
+    }
+  }
+
+  it('names an action link by its label first, then what it acts on, as the language writes a label (French space before the colon)', () => {
+    const names = [...renderPreview('summary', context('fr')).html.matchAll(/aria-label="([^"]*)"/g)].map(([, name]) => fromHtml(name!));
+    expect(names.some((name) => name.startsWith('Mettre en veille pour moi\u00a0: '))).toBe(true);
+  });
+});

@@ -35,11 +35,14 @@ const LINE_BREAK = /\r\n|[\r\n\u0085\u2028\u2029]/;
 
 const ACTION_ORDER = ['acknowledge', 'snooze', 'mute'] as const;
 
-/** actionLinks are a line's action links with their texts, in the order the email shows them. */
-export function actionLinks(urls: AlertActionUrls | undefined, t: Translate): Link[] {
+/**
+ * actionLinks are a line's action links with their texts, in the order the email shows them; named
+ * for a screen reader by what they act on (`about`) where an email lists several lines.
+ */
+export function actionLinks(urls: AlertActionUrls | undefined, t: Translate, about?: Parameters<typeof link>[2]): Link[] {
   if (!urls) return [];
   return ACTION_ORDER.flatMap((action) => {
-    const made = link(urls[action], t(`actions.${action}`));
+    const made = link(urls[action], t(`actions.${action}`), about);
     return made ? [made] : [];
   });
 }
@@ -55,6 +58,8 @@ export interface AlertLineOptions {
    * that day are written to the second only, any other with its day; left out, every time has its day.
    */
   readonly day?: number | undefined;
+  /** Name the action links by the line's event and time, for an email that lists several lines (not the immediate email's one). */
+  readonly nameActions?: boolean;
 }
 
 const SOURCE_PARTS: readonly (keyof AlertSourceView)[] = ['process', 'robot', 'machine', 'queue', 'job'];
@@ -75,19 +80,21 @@ export function alertLine(group: AlertGroupView, t: Translate, fmt: LocaleFormat
     }),
     ...(group.folder ? [{ label: t('field.folder'), value: group.folder }] : []),
   ].map(({ label, value }) => fmt.labelled(label, field(value)));
+  const event = field(group.eventDisplayName);
+  const time = timeRange(group.firstAt, group.lastAt, fmt, options.day);
   return {
     colour: SEVERITY_COLOURS[group.severity],
     severity: t(`severity.${group.severity}`),
-    event: field(group.eventDisplayName),
+    event,
     href: alertsLink?.href ?? null,
     alertsLink,
     repeats: group.count > 1 ? `×${fmt.number(group.count)}` : null,
     message,
     messageLines: message.split(LINE_BREAK),
-    time: timeRange(group.firstAt, group.lastAt, fmt, options.day),
+    time,
     meta,
     acknowledged: acknowledgedText(group.acknowledged, t, fmt),
-    actions: actionLinks(group.actions, t),
+    actions: actionLinks(group.actions, t, options.nameActions ? { what: `${event} · ${time}`, fmt } : undefined),
   };
 }
 

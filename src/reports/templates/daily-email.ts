@@ -70,23 +70,32 @@ function healthSection(health: DailyHealthView | undefined, t: Translate, fmt: L
   const lists: HealthList[] = [
     {
       heading: t('daily.stillFailing'),
-      items: health.stillFailing.map((s) => ({
-        title: sourceTitle(s.key, undefined, t, fmt),
-        detail: `${alerts(s.failures)} · ${lastFailure(s.lastFailureAt)}`,
-        link: link(s.url, show),
-        acknowledged: acknowledgedText(s.acknowledged, t, fmt),
-        actions: actionLinks(s.actions, t),
-      })),
+      items: health.stillFailing.map((s) => {
+        const title = sourceTitle(s.key, undefined, t, fmt);
+        return {
+          title,
+          detail: `${alerts(s.failures)} · ${lastFailure(s.lastFailureAt)}`,
+          link: link(s.url, show, { what: title, fmt }),
+          acknowledged: acknowledgedText(s.acknowledged, t, fmt),
+          actions: actionLinks(s.actions, t, { what: title, fmt }),
+        };
+      }),
       more: more(health.moreStillFailing),
     },
     {
       heading: t('daily.recovered'),
-      items: health.recovered.map((s) => ({ title: sourceTitle(s.key, undefined, t, fmt), detail: lastFailure(s.lastFailureAt), link: link(s.url, show) })),
+      items: health.recovered.map((s) => {
+        const title = sourceTitle(s.key, undefined, t, fmt);
+        return { title, detail: lastFailure(s.lastFailureAt), link: link(s.url, show, { what: title, fmt }) };
+      }),
       more: more(health.moreRecovered),
     },
     {
       heading: t('daily.noisiest'),
-      items: health.noisiest.map((s) => ({ title: sourceTitle(s.key, undefined, t, fmt), detail: alerts(s.count), link: link(s.url, show) })),
+      items: health.noisiest.map((s) => {
+        const title = sourceTitle(s.key, undefined, t, fmt);
+        return { title, detail: alerts(s.count), link: link(s.url, show, { what: title, fmt }) };
+      }),
       more: null,
     },
   ].filter((list) => list.items.length > 0);
@@ -201,14 +210,17 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
       byCodePoint(a.event, b.event) ||
       byCodePoint(a.component, b.component),
   );
-  const rows = ordered.slice(0, shown).map((row) => ({
-    colour: SEVERITY_COLOURS[row.severity],
-    severity: t(`severity.${row.severity}`),
-    event: field(row.eventDisplayName),
-    component: field(row.componentDisplayName, 100),
-    count: fmt.number(row.count),
-    actions: actionLinks(row.actions, t),
-  }));
+  const rows = ordered.slice(0, shown).map((row) => {
+    const [event, component] = [field(row.eventDisplayName), field(row.componentDisplayName, 100)];
+    return {
+      colour: SEVERITY_COLOURS[row.severity],
+      severity: t(`severity.${row.severity}`),
+      event,
+      component,
+      count: fmt.number(row.count),
+      actions: actionLinks(row.actions, t, { what: `${event} · ${component}`, fmt }),
+    };
+  });
   const moreEvents = ordered.length > rows.length ? t('daily.moreEvents', { count: ordered.length - rows.length }) : null;
   // The mutes in force are listed so that nobody wonders why a source went silent.
   const mutes = muteLines(view.mutes ?? [], t, fmt, period.end);

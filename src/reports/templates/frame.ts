@@ -13,12 +13,22 @@ import { columns, field } from './text.js';
 export interface Link {
   readonly href: string;
   readonly label: string;
+  /**
+   * The link's name for a screen reader (the HTML's aria-label), when its text alone is one of
+   * several alike: "Snooze for me: Job faulted · 09:52", where a list of links read out of their
+   * lines would say "Snooze for me" ten times. The text part writes each link under its line.
+   */
+  readonly name?: string;
 }
 
-/** link pairs a URL with its text, or gives null when the URL is not http(s) (see httpUrl). */
-export function link(url: string | undefined, label: string): Link | null {
+/**
+ * link pairs a URL with its text, or gives null when the URL is not http(s) (see httpUrl); with
+ * `about` (what it acts on) and the reader's format, it is named "label: about" for a screen reader.
+ */
+export function link(url: string | undefined, label: string, about?: { readonly what: string; readonly fmt: LocaleFormat }): Link | null {
   const href = httpUrl(url);
-  return href ? { href, label } : null;
+  if (!href) return null;
+  return about ? { href, label, name: about.fmt.labelled(label, about.what) } : { href, label };
 }
 
 /** linkText is a link in a text part: its text, then the URL. */

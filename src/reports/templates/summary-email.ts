@@ -84,15 +84,16 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
   const sources = groupBySource(shown, view.sources).map((group) => {
     const known = links.get(sourceKeyId(group.key));
     const label = known?.label ?? (group.key.field === 'component' ? group.lines[0]?.componentDisplayName : undefined);
+    const title = sourceTitle(group.key, label, t, fmt);
     return {
       colour: SEVERITY_COLOURS[group.severity],
-      title: sourceTitle(group.key, label, t, fmt),
+      title,
       // PRODUCT.md: a report says what is still failing and what recovered.
       health: known?.health ? t(known.health === 'recovered' ? 'summary.sourceRecovered' : 'summary.sourceStillFailing') : null,
       count: fmt.labelled(t('field.count'), fmt.number(group.count)),
       time: timeRange(group.firstAt, group.lastAt, alertFmt, day),
-      link: link(known?.url, t('common.showAlerts')),
-      lines: group.lines.map((line) => alertLine(line, t, alertFmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, day })),
+      link: link(known?.url, t('common.showAlerts'), { what: title, fmt }),
+      lines: group.lines.map((line) => alertLine(line, t, alertFmt, { messageMax: SUMMARY_MESSAGE_MAX, foldMessage: true, day, nameActions: true })),
     };
   });
   const hidden = Math.max(0, view.totalAlerts - shown.reduce((sum, group) => sum + group.count, 0));
