@@ -4,7 +4,7 @@
  */
 import dns from 'node:dns';
 import type net from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { SmtpDeliveryError } from '../contract.js';
 import { SmtpSession } from './session.js';
@@ -31,6 +31,33 @@ describe('a session whose connection the server ends right after its 250 to a me
     expect((failure as SmtpDeliveryError).stage).not.toBe('data');
     expect(session.droppedBeforeMessage).toBe(true);
     expect(server.messages.map((m) => m.messageId)).toEqual(['<session-1@tocsin.test>']);
+  });
+});
+
+describe('a session ended while replies it had read were still queued (a worker stopping mid-send)', () => {
+  let server: TestSmtpServer;
+  afterAll(() => server?.close());
+
+  it('arms no reply deadline for them: a stopping worker was held for that 30 s, past its 15 s grace, and exited 1', async () => {
+    server = await startTestSmtpServer();
+    const session = await SmtpSession.open(plainEndpointOf(server));
+    type Connection = { logger: { debug(data: { tnx: string }, line: string): void }; _responseQueue: Buffer[]; _processResponse(): void };
+    const smtp = (session as unknown as { smtp: Connection }).smtp;
+    // Two pipelined commands written, neither answered yet, when the stopping worker ends the connection.
+    smtp.logger.debug({ tnx: 'client' }, 'MAIL FROM:<alerts@example.com>');
+    smtp.logger.debug({ tnx: 'client' }, 'RCPT TO:<ops@example.com>');
+    const ended = new Promise<void>((resolve) => session.onEnd(resolve));
+    session.close();
+    await ended;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // nodemailer goes on processing the replies that came in the same read as the close, after its 'end'.
+      smtp._responseQueue.push(Buffer.from('250 2.1.0 Ok\r\n'));
+      smtp._processResponse();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

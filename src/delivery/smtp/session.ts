@@ -396,6 +396,9 @@ export class SmtpSession {
    * slowloris) would hold the send, its slot and its lease for ever.
    */
   #awaitReply(): void {
+    // nodemailer goes on processing replies read before the connection ended, after its 'end': a deadline
+    // armed then was never cleared and held a stopping worker for its whole length, past the stop's grace.
+    if (this.#ended) return;
     this.#replyTimer = setTimeout(() => {
       this.#replyTimedOut = true;
       this.smtp.close();
