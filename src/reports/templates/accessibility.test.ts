@@ -33,13 +33,17 @@ describe('what a screen reader and a mail client are told about each email', () 
         const email = renderPreview(kind, context(language));
         expect(email.html).toMatch(new RegExp(`<html lang="${language}" dir="ltr"[ >]`));
         expect(fromHtml(email.html.match(/<title>([^<]*)<\/title>/)?.[1] ?? '')).toBe(email.subject);
-        expect(email.html.match(/<table\b[^>]*>/g)?.filter((table) => !table.includes('role="presentation"')) ?? []).toEqual([]);
+        // A table that only lays out lines is presentation; one with column headers (the daily's counts) is data and keeps them.
+        const tables = [...email.html.matchAll(/<table\b([^>]*)>((?:(?!<table\b)[\s\S])*?)<\/table>/g)];
+        expect(tables.filter(([, attributes, body]) => attributes!.includes('role="presentation"') === body!.includes('<th'))).toEqual([]);
+        const dataTables = tables.filter(([, , body]) => body!.includes('<th')).length;
+        expect((email.html.match(/<table\b[^>]*>/g) ?? []).filter((table) => !table.includes('role="presentation"'))).toHaveLength(dataTables);
       });
     }
   }
 
   for (const kind of ['summary', 'daily', 'immediate', 'test'] as const) {
-    it(`${kind}: its heading is a heading, the one first-level heading, so that a screen reader can jump to it`, () => {
+    it(`${kind}: its heading is a heading, the one first-level heading, its sections' below it in order, so that a screen reader can jump to them`, () => {
       const email = renderPreview(kind, context('en'));
       const headings = [...email.html.matchAll(/<h([1-6])\b[^>]*>(.*?)<\/h\1>/gs)].map(
         ([, level, text]) => `h${level} ${fromHtml(text!.replace(/<[^>]*>/g, '').trim())}`,
@@ -47,6 +51,10 @@ describe('what a screen reader and a mail client are told about each email', () 
       // The text part's heading (under the tenant's name) is the HTML's h1.
       expect(headings[0]).toBe(`h1 ${email.text.split('\n')[1]}`);
       expect(headings.filter((h) => h.startsWith('h1 '))).toHaveLength(1);
+      // No level skipped: an h3 under an h2, never straight under the h1.
+      const levels = headings.map((h) => Number(h[1]));
+      if (kind === 'daily' || kind === 'immediate') expect(levels).toContain(2);
+      expect(levels.filter((level, i) => i > 0 && level > levels[i - 1]! + 1)).toEqual([]);
     });
   }
 });
