@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Language } from '../../i18n/languages.js';
-import { PREVIEW_KINDS, type SampleContext, renderPreview } from './samples.js';
+import { PREVIEW_KINDS, renderPreview, sampleContext } from './samples.js';
 
 // The languages a reader's client and screen reader are told, one of each kind of script and length:
 // English, French (no-break spaces), Japanese, German (long compounds).
 const READER_LANGUAGES: readonly Language[] = ['en', 'fr', 'ja', 'de'];
-
-function context(language: Language): SampleContext {
-  return {
-    tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-    language,
-    timeZone: 'Europe/Paris',
-    now: Date.UTC(2026, 10, 27, 9, 3, 0),
-    publicUrl: 'https://tocsin.example.com',
-    summaryIntervalSeconds: 600,
-  };
-}
 
 const fromHtml = (html: string) =>
   html.replace(/&#x([0-9a-f]+);|&#(\d+);|&amp;|&lt;|&gt;|&quot;/gi, (entity, hex, dec) =>
@@ -30,7 +19,7 @@ describe('what a screen reader and a mail client are told about each email', () 
   for (const language of READER_LANGUAGES) {
     for (const kind of PREVIEW_KINDS) {
       it(`${kind} in ${language}: the reader's language and direction, its subject as the title, layout tables not read as data`, () => {
-        const email = renderPreview(kind, context(language));
+        const email = renderPreview(kind, sampleContext(language));
         expect(email.html).toMatch(new RegExp(`<html lang="${language}" dir="ltr"[ >]`));
         expect(fromHtml(email.html.match(/<title>([^<]*)<\/title>/)?.[1] ?? '')).toBe(email.subject);
         // A table that only lays out lines is presentation; one with column headers (the daily's counts) is data and keeps them.
@@ -44,7 +33,7 @@ describe('what a screen reader and a mail client are told about each email', () 
 
   for (const kind of ['summary', 'daily', 'immediate', 'test'] as const) {
     it(`${kind}: its heading is a heading, the one first-level heading, its sections' below it in order, so that a screen reader can jump to them`, () => {
-      const email = renderPreview(kind, context('en'));
+      const email = renderPreview(kind, sampleContext('en'));
       const headings = [...email.html.matchAll(/<h([1-6])\b[^>]*>(.*?)<\/h\1>/gs)].map(
         ([, level, text]) => `h${level} ${fromHtml(text!.replace(/<[^>]*>/g, '').trim())}`,
       );
@@ -63,7 +52,7 @@ describe('links a screen reader lists out of their context', () => {
   for (const language of READER_LANGUAGES) {
     for (const kind of ['summary', 'daily'] as const) {
       it(`${kind} in ${language}: no two links going to different places go by the same name (ten "Snooze for me" each say which alerts)`, () => {
-        const email = renderPreview(kind, context(language));
+        const email = renderPreview(kind, sampleContext(language));
         const byName = new Map<string, Set<string>>();
         for (const [, attributes, text] of email.html.matchAll(/<a\b([^>]*)>(.*?)<\/a>/gs)) {
           const name = fromHtml(attributes!.match(/aria-label="([^"]*)"/)?.[1] ?? text!.replace(/<[^>]*>/g, '').trim());
@@ -76,7 +65,7 @@ describe('links a screen reader lists out of their context', () => {
   }
 
   it('names an action link by its label first, then what it acts on, as the language writes a label (French space before the colon)', () => {
-    const names = [...renderPreview('summary', context('fr')).html.matchAll(/aria-label="([^"]*)"/g)].map(([, name]) => fromHtml(name!));
+    const names = [...renderPreview('summary', sampleContext('fr')).html.matchAll(/aria-label="([^"]*)"/g)].map(([, name]) => fromHtml(name!));
     expect(names.some((name) => name.startsWith('Mettre en veille pour moi\u00a0: '))).toBe(true);
   });
 });

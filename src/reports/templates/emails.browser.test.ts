@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { haveChromium, launchChromium } from '../../../test/support/browser.js';
 import { LANGUAGES } from '../../i18n/languages.js';
 import type { TemplateName } from './email-html.js';
-import { PREVIEW_KINDS, type SampleContext, renderPreview, renderSample } from './samples.js';
+import { PREVIEW_KINDS, renderPreview, renderSample, sampleContext } from './samples.js';
 
 const KINDS: readonly TemplateName[] = ['summary', 'daily', 'immediate', 'test'];
 
@@ -48,14 +48,7 @@ it.skipIf(!haveChromium())(
       const found: string[] = [];
       for (const [width, language] of [PHONE, NARROW_PHONE].flatMap((width) => LANGUAGES.map((language) => [width, language] as const))) {
         await page.setViewportSize({ width, height: 800 });
-        const context: SampleContext = {
-          tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-          language,
-          timeZone: 'Europe/Paris',
-          now: Date.UTC(2026, 10, 27, 9, 3, 0),
-          publicUrl: 'https://tocsin.example.com',
-          summaryIntervalSeconds: 600,
-        };
+        const context = sampleContext(language);
         for (const kind of KINDS) {
           await page.setContent(renderSample(kind, context).html);
           const sideways = await page.evaluate<number>('document.scrollingElement.scrollWidth - innerWidth');
@@ -101,14 +94,7 @@ it.skipIf(!haveChromium())(
     try {
       const page = await browser.newPage({ viewport: { width: PHONE, height: 800 } });
       const found: string[] = [];
-      const context: SampleContext = {
-        tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-        language: 'en',
-        timeZone: 'Europe/Paris',
-        now: Date.UTC(2026, 10, 27, 9, 3, 0),
-        publicUrl: 'https://tocsin.example.com',
-        summaryIntervalSeconds: 600,
-      };
+      const context = sampleContext('en');
       for (const kind of PREVIEW_KINDS) {
         await page.setContent(renderPreview(kind, context).html);
         for (const text of await page.evaluate<string[]>(FAINT_TEXT)) found.push(`${kind}: "${text}"`);

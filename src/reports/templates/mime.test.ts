@@ -2,7 +2,7 @@ import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import type { RenderedEmail } from '../../delivery/contract.js';
 import { prepareMime, writeMime } from '../../delivery/smtp/mime.js';
-import { type SampleContext, renderSample } from './samples.js';
+import { type SampleContext, renderSample, sampleContext } from './samples.js';
 
 // The message as the SMTP sender writes it (smtp/mime.ts), without a server.
 async function roundTrip(email: RenderedEmail) {
@@ -20,14 +20,7 @@ async function roundTrip(email: RenderedEmail) {
   return { raw, head, parsed: await simpleParser(raw) };
 }
 
-const context = (language: 'fr' | 'ja'): SampleContext => ({
-  tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-  language,
-  timeZone: 'Europe/Paris',
-  now: Date.UTC(2026, 10, 27, 9, 3),
-  publicUrl: 'https://tocsin.example.com',
-  summaryIntervalSeconds: 600,
-});
+const context = (language: 'fr' | 'ja'): SampleContext => sampleContext(language);
 
 describe('the rendered emails as MIME messages', () => {
   for (const language of ['fr', 'ja'] as const) {

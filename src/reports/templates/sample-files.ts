@@ -2,13 +2,10 @@ import type { RenderedEmail } from '../../delivery/contract.js';
 import type { Language } from '../../i18n/languages.js';
 import { DEFAULT_DAILY_REPORT_TIME } from '../../settings/mail-settings.js';
 import { renderDailyEmail } from './daily-email.js';
-import { MAIL_HEALTH_SAMPLES, type SampleContext, renderPreview, renderSample, sampleDaily } from './samples.js';
+import { MAIL_HEALTH_SAMPLES, renderPreview, renderSample, sampleContext, sampleDaily } from './samples.js';
 
 /** SAMPLE_LANGUAGES are the languages docs/emails shows every email in. */
 const SAMPLE_LANGUAGES: readonly Language[] = ['en', 'fr'];
-
-// A fixed instant keeps the files stable from one run to the next: 27 Nov 2026, 10:03 in Paris.
-const SAMPLE_NOW = Date.UTC(2026, 10, 27, 9, 3, 0);
 
 /** sampleFile is an email as docs/emails holds it: the HTML, and the text part under the subject and extra headers. */
 function sampleFile(name: string, email: RenderedEmail): [string, string][] {
@@ -27,15 +24,7 @@ function sampleFile(name: string, email: RenderedEmail): [string, string][] {
 export function emailSampleFiles(): Map<string, string> {
   const files: [string, string][] = [];
   for (const language of SAMPLE_LANGUAGES) {
-    const context: SampleContext = {
-      tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-      language,
-      timeZone: 'Europe/Paris',
-      now: SAMPLE_NOW,
-      publicUrl: 'https://tocsin.example.com',
-      summaryIntervalSeconds: 600,
-      dailyReportTime: DEFAULT_DAILY_REPORT_TIME,
-    };
+    const context = sampleContext(language, { dailyReportTime: DEFAULT_DAILY_REPORT_TIME });
     for (const kind of ['summary', 'daily', 'immediate', 'test'] as const) files.push(...sampleFile(`${kind}.${language}`, renderSample(kind, context)));
     files.push(...sampleFile(`daily-quiet.${language}`, renderDailyEmail(sampleDaily(context, true))));
     for (const kind of Object.keys(MAIL_HEALTH_SAMPLES) as (keyof typeof MAIL_HEALTH_SAMPLES)[]) {

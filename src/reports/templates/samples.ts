@@ -38,6 +38,26 @@ export interface SampleContext {
   readonly dailyReportTime?: string | undefined;
 }
 
+/** SAMPLE_NOW is the instant the samples are rendered at: 27 Nov 2026, 10:03 in Paris, the last summary window 09:50–10:00 there. */
+export const SAMPLE_NOW = Date.UTC(2026, 10, 27, 9, 3, 0);
+
+/**
+ * sampleContext is the context docs/emails and the email tests render the samples in: the tenant
+ * acme ("Acme Finance", Paris), a reader in `language` on Paris time at SAMPLE_NOW, links under
+ * https://tocsin.example.com, 10-minute summaries; `overrides` change any of it.
+ */
+export function sampleContext(language: Language, overrides: Partial<SampleContext> = {}): SampleContext {
+  return {
+    tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
+    language,
+    timeZone: 'Europe/Paris',
+    now: SAMPLE_NOW,
+    publicUrl: 'https://tocsin.example.com',
+    summaryIntervalSeconds: 600,
+    ...overrides,
+  };
+}
+
 interface SampleAlert {
   readonly event: string;
   readonly severity?: Severity;

@@ -7,24 +7,28 @@ import { localeFormat } from '../../i18n/format.js';
 import { MAX_MUTE_LINES, renderDailyEmail } from './daily-email.js';
 import { SUBJECT_MAX_LENGTH } from './headers.js';
 import { renderImmediateEmail } from './immediate-email.js';
-import { PREVIEW_KINDS, type PreviewKind, type SampleContext, renderPreview, renderSample, sampleDaily, sampleImmediate, sampleSummary } from './samples.js';
+import {
+  PREVIEW_KINDS,
+  type PreviewKind,
+  SAMPLE_NOW,
+  type SampleContext,
+  renderPreview,
+  renderSample,
+  sampleContext,
+  sampleDaily,
+  sampleImmediate,
+  sampleSummary,
+} from './samples.js';
 import { SUMMARY_MAX_LINES, renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 import type { AlertGroupView, SummaryEmailView } from './view-models.js';
 
 const KINDS = ['summary', 'daily', 'immediate', 'test'] as const;
 // 27 Nov 2026 10:03 in Paris; the last summary window is 09:50–10:00 there.
-const NOW = Date.UTC(2026, 10, 27, 9, 3, 0);
+const NOW = SAMPLE_NOW;
 
 function context(language: Language, timeZone = 'Europe/Paris'): SampleContext {
-  return {
-    tenant: { name: 'acme', displayName: 'Acme Finance', timeZone: 'Europe/Paris' },
-    language,
-    timeZone,
-    now: NOW,
-    publicUrl: 'https://tocsin.example.com',
-    summaryIntervalSeconds: 600,
-  };
+  return sampleContext(language, { timeZone });
 }
 
 // Every translation key, so that a key name showing in an email is caught (the plural suffix dropped).
