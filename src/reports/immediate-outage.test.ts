@@ -2,7 +2,7 @@
  * The immediate decider through a real outage: PostgreSQL reached through a TCP proxy that drops
  * its connections and hangs up on new ones until restored.
  */
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { captureWarnings } from '../../test/support/log-capture.js';
 import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
@@ -30,6 +30,38 @@ it.runIf(TEST_PG_URL)('stops deciding at the first failure to reach the database
     const failures = entries.filter((e) => e.msg === 'deciding immediate emails failed; the sweep will try again');
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ level: 40, tenantsLeft: 2, err: { type: 'StorageUnavailableError', stage: 'decide', retryable: true } });
+  } finally {
+    proxy.restore();
+    await decider.stop();
+    await storage.close();
+    await proxy.close();
+    await database.close();
+  }
+});
+
+it.runIf(TEST_PG_URL)('warns once while its sweeps cannot reach the database, and says once when they work again [postgres]', async () => {
+  const database = await openTestOutboxDatabase('postgres');
+  const proxy = await proxyFor(database.url);
+  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  // From debug: each failed sweep is kept there, the outage's first one and its end above it.
+  const { log, entries } = captureWarnings('debug');
+  const decider = new ImmediateDecider({
+    storage,
+    clock: systemClock,
+    logger: log,
+    settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+    settings: { sweepIntervalMs: 10 },
+  });
+  try {
+    proxy.cut();
+    decider.start();
+    const sweeps = () => entries.filter((e) => e.msg === 'could not look for undecided Fatal alerts; will try again');
+    await vi.waitFor(() => expect(sweeps().length).toBeGreaterThanOrEqual(5), { timeout: 10_000, interval: 10 });
+    proxy.restore();
+    const back = () => entries.filter((e) => e.msg === 'looking for undecided Fatal alerts works again');
+    await vi.waitFor(() => expect(back()).toHaveLength(1), { timeout: 10_000, interval: 10 });
+    expect(sweeps().filter((e) => e.level !== 20)).toHaveLength(1);
+    expect(back()[0]).toMatchObject({ level: 30, failures: sweeps().length });
   } finally {
     proxy.restore();
     await decider.stop();

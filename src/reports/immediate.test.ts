@@ -5,7 +5,10 @@ import { insertAlerts } from '../alerts/store.js';
 import { startTestApp } from '../../test/support/http.js';
 import { listenForOutbox, OutboxDoorbell } from '../delivery/outbox/doorbell.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
+import { createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { migrate } from '../storage/migrate.js';
+import { openStorage } from '../storage/storage.js';
 import { DEFAULT_IMMEDIATE_SETTINGS, ImmediateDecider } from './immediate.js';
 
 const T0 = Date.parse('2026-03-28T08:00:30Z');
@@ -140,6 +143,26 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
     } finally {
       await decider.stop();
       await t.close();
+    }
+  });
+
+  it('warns once, not with a stack at every sweep, while it cannot look for undecided Fatal alerts', async () => {
+    const database = await createTestDatabase(dialect);
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    await migrate(storage);
+    // From debug: each failed sweep is kept there, the outage's first one above it.
+    const { log, entries } = captureWarnings('debug');
+    const decider = new ImmediateDecider({ storage, clock: new FakeClock(T0), logger: log, settingsOf, settings: { sweepIntervalMs: 5 } });
+    await storage.close();
+    try {
+      decider.start();
+      const sweeps = () => entries.filter((e) => e.msg === 'could not look for undecided Fatal alerts; will try again');
+      await vi.waitFor(() => expect(sweeps().length).toBeGreaterThanOrEqual(5), { timeout: 10_000, interval: 5 });
+      expect(sweeps().filter((e) => e.level !== 20)).toHaveLength(1);
+      expect(sweeps()[0]).toMatchObject({ level: 40, err: { type: 'Error' } });
+    } finally {
+      await decider.stop();
+      await database.drop();
     }
   });
 

@@ -6,6 +6,7 @@ import { type ClaimedBatch, type InsertLease, enqueueLeased } from '../delivery/
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
+import { OutageLog } from '../storage/outage-log.js';
 import type { Storage } from '../storage/storage.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
 import { readSendSettings } from '../settings/mail-settings.js';
@@ -170,9 +171,15 @@ export class ImmediateDecider {
   #sweeping: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Logs sweeps failing in a row (an outage) once when it begins and once when it ends, not each sweep. */
+  readonly #sweepOutage: OutageLog;
 
   constructor(deps: ImmediateDeciderDeps) {
     this.#deps = deps;
+    this.#sweepOutage = new OutageLog(deps.logger, {
+      failed: 'could not look for undecided Fatal alerts; will try again',
+      back: 'looking for undecided Fatal alerts works again',
+    });
     this.settings = Object.freeze({ ...DEFAULT_IMMEDIATE_SETTINGS, ...deps.settings });
   }
 
@@ -180,7 +187,10 @@ export class ImmediateDecider {
   start(): void {
     const sweepAndRepeat = () => {
       this.#sweeping = this.sweep()
-        .catch((err: unknown) => this.#deps.logger.error({ err }, 'could not look for undecided Fatal alerts; will try again'))
+        .then(
+          () => this.#sweepOutage.worked(),
+          (err: unknown) => this.#sweepOutage.failed(err, this.settings.sweepIntervalMs),
+        )
         .finally(() => {
           this.#sweeping = undefined;
           if (!this.#stopped) this.#timer = setTimeout(sweepAndRepeat, this.settings.sweepIntervalMs);

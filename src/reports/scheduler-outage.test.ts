@@ -12,11 +12,12 @@ import { FakeClock, systemClock } from '../shared/clock.js';
 import { openStorage } from '../storage/storage.js';
 import { ReportScheduler } from './scheduler.js';
 
-it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, and looks again once it is back [postgres]', async () => {
+it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, warning once, and looks again once it is back, saying so [postgres]', async () => {
   const database = await openTestOutboxDatabase('postgres');
   const proxy = await proxyFor(database.url);
   const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
-  const { log, entries } = captureWarnings();
+  // From debug: each retry's wait is logged there, the outage's first failure and its end above it.
+  const { log, entries } = captureWarnings('debug');
   const scheduler = new ReportScheduler({
     storage,
     clock: systemClock,
@@ -37,6 +38,13 @@ it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, and looks a
     const seen = failures().length;
     await scheduler.ticked();
     expect(failures().length).toBe(seen);
+    // One warning for the outage, not one (with its stack) per failed look, and one line when it ends.
+    const outageLines = entries.filter((e) => /report scheduler/.test(e.msg) && e.level !== 20);
+    expect(outageLines.map((e) => [e.level, e.msg])).toEqual([
+      [40, 'the report scheduler could not look for due windows; will try again'],
+      [30, 'the report scheduler looks for due windows again'],
+    ]);
+    expect(outageLines[1]).toMatchObject({ failures: seen });
   } finally {
     proxy.restore();
     await scheduler.stop();

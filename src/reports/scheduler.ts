@@ -6,6 +6,7 @@ import { isRetryable } from '../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../storage/connect.js';
 import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import type { Db } from '../storage/database.js';
+import { OutageLog } from '../storage/outage-log.js';
 import type { Storage } from '../storage/storage.js';
 import {
   type ReportSettings,
@@ -130,11 +131,17 @@ export class ReportScheduler {
   #nextPurge = 0;
   /** Ticks that failed in a row, for the back-off. */
   #failures = 0;
+  /** Logs an outage once when it begins and once when it ends, not each failed tick. */
+  readonly #outage: OutageLog;
   /** Callers of ticked() waiting for the next tick to start and end. */
   #tickWaiters: (() => void)[] = [];
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
+    this.#outage = new OutageLog(deps.logger, {
+      failed: 'the report scheduler could not look for due windows; will try again',
+      back: 'the report scheduler looks for due windows again',
+    });
     this.settings = Object.freeze({ ...DEFAULT_SCHEDULER_SETTINGS, ...deps.settings });
   }
 
@@ -173,14 +180,20 @@ export class ReportScheduler {
         .then(
           () => {
             this.#failures = 0;
+            this.#outage.worked();
             next = nextTickDelay(this.#deps.clock.now(), this.settings.tickMs);
           },
           (raised: unknown) => {
             // The decide stage's error says whether waiting helps: through an outage the loop backs
             // off (doubling from a tick up to CONNECT_BACKOFF's ceiling) instead of failing every tick.
             const err = storageFailure('decide', raised);
-            if (isRetryable(err)) next = backoffDelay(this.#failures++, { firstMs: this.settings.tickMs, maxMs: CONNECT_BACKOFF.maxMs }, Math.random);
-            this.#deps.logger.error({ err, retryInMs: next }, 'the report scheduler could not look for due windows; will try again');
+            // An outage is logged when it begins and ends (OutageLog); any other failure, a fault, each time.
+            if (isRetryable(err)) {
+              next = backoffDelay(this.#failures++, { firstMs: this.settings.tickMs, maxMs: CONNECT_BACKOFF.maxMs }, Math.random);
+              this.#outage.failed(err, next);
+            } else {
+              this.#deps.logger.error({ err, retryInMs: next }, 'the report scheduler could not look for due windows; will try again');
+            }
           },
         )
         .finally(() => {

@@ -5,8 +5,11 @@ import { expect } from 'vitest';
 /** LogEntry is one captured log line: its message and whatever fields it carried. */
 export type LogEntry = { msg: string; [field: string]: unknown };
 
-/** captureWarnings is a logger that keeps the messages of its warnings and errors, with their fields. */
-export function captureWarnings() {
+/**
+ * captureWarnings is a logger that keeps the messages of its warnings and errors (or of every line
+ * from `level` up), with their fields.
+ */
+export function captureWarnings(level: pino.Level = 'warn') {
   const entries: LogEntry[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -14,7 +17,7 @@ export function captureWarnings() {
       done();
     },
   });
-  return { log: pino({ level: 'warn' }, stream), entries };
+  return { log: pino({ level }, stream), entries };
 }
 
 /** captureLog is a logger at `level` that keeps all it writes as text, to scan for what must never be logged. */

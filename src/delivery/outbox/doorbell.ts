@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { CONNECT_BACKOFF, backoffDelay, unavailableReason } from '../../storage/connect.js';
+import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import type { Db } from '../../storage/database.js';
+import { OutageLog } from '../../storage/outage-log.js';
 import { ended, postgresClientConfig } from '../../storage/storage.js';
 
 /**
@@ -63,13 +64,17 @@ export async function listenForOutbox(
   let stopped = false;
   let client: pg.Client | undefined;
   let failures = 0;
+  const outage = new OutageLog(logger, {
+    failed: 'the outbox LISTEN connection failed; the worker finds new mail at its polls meanwhile',
+    back: 'the outbox LISTEN connection is open again',
+  });
   let timer: NodeJS.Timeout | undefined;
   const retry = (failed: pg.Client, err: unknown) => {
     if (stopped || client !== failed) return;
     client = undefined;
     failed.end().catch(() => {});
     const waitMs = backoffDelay(failures++, CONNECT_BACKOFF, Math.random);
-    logger.warn({ reason: unavailableReason(err), retryInMs: waitMs }, 'the outbox LISTEN connection failed; the worker finds new mail at its polls meanwhile');
+    outage.failed(err, waitMs);
     timer = setTimeout(() => void connect(), waitMs);
     timer.unref();
   };
@@ -88,6 +93,7 @@ export async function listenForOutbox(
       if (changed) await attempt.query(`LISTEN ${CHANGES_CHANNEL}`);
       if (failures > 0) doorbell.ring();
       failures = 0;
+      outage.worked();
     } catch (err) {
       retry(attempt, err);
     }

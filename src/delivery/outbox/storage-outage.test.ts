@@ -62,7 +62,8 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
   async function proxiedWorker(settings: Partial<WorkerSettings>) {
     const server = await startTestSmtpServer();
     const sender = createMailSender({ maxConnections: 1 });
-    const { log, entries } = captureWarnings();
+    // From debug: each retry's wait is logged there, the outage's first failure and its end above it.
+    const { log, entries } = captureWarnings('debug');
     const worker = new DeliveryWorker({
       storage: proxied,
       clock: systemClock,
@@ -83,30 +84,40 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
     return { server, sender, worker, entries };
   }
 
-  it.runIf(dialect === 'postgres')('backs off while the claim cannot reach the database, then sends what is due once it is back', async () => {
-    const { server, sender, worker, entries } = await proxiedWorker({ pollIntervalMs: 20 });
-    proxy.cut();
-    worker.start();
-    try {
-      const backoffs = () => entries.filter((e) => e.msg === 'delivery claim failed; backing off');
-      await vi.waitFor(() => expect(backoffs().length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 10 });
-      // Each failed claim waits twice as long as the one before (a poll at first), not a poll each time.
-      expect(
-        backoffs()
-          .slice(0, 3)
-          .map((e) => e.retryInMs),
-      ).toEqual([15, 30, 60]);
-      expect(backoffs()[0]!.err).toMatchObject({ type: 'StorageUnavailableError', stage: 'claim', retryable: true });
-      await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'back@example.com')], systemClock);
-      proxy.restore();
-      await server.waitForMessages(1, 10_000);
-    } finally {
-      proxy.restore();
-      await worker.stop();
-      await sender.close();
-      await server.close();
-    }
-  });
+  it.runIf(dialect === 'postgres')(
+    'backs off while the claim cannot reach the database, warning once, then sends what is due once it is back, saying so',
+    async () => {
+      const { server, sender, worker, entries } = await proxiedWorker({ pollIntervalMs: 20 });
+      proxy.cut();
+      worker.start();
+      try {
+        const backoffs = () => entries.filter((e) => e.msg === 'delivery claim failed; backing off');
+        await vi.waitFor(() => expect(backoffs().length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 10 });
+        // Each failed claim waits twice as long as the one before (a poll at first), not a poll each time.
+        expect(
+          backoffs()
+            .slice(0, 3)
+            .map((e) => e.retryInMs),
+        ).toEqual([15, 30, 60]);
+        expect(backoffs()[0]!.err).toMatchObject({ type: 'StorageUnavailableError', stage: 'claim', retryable: true });
+        await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'back@example.com')], systemClock);
+        proxy.restore();
+        await server.waitForMessages(1, 10_000);
+        // One warning for the outage, not one (with its stack) per failed claim, and one line when it ends.
+        const claimLines = entries.filter((e) => /delivery claim/.test(e.msg) && e.level !== 20);
+        expect(claimLines.map((e) => [e.level, e.msg])).toEqual([
+          [40, 'delivery claim failed; backing off'],
+          [30, 'the delivery claim works again'],
+        ]);
+        expect(claimLines[1]).toMatchObject({ failures: backoffs().length });
+      } finally {
+        proxy.restore();
+        await worker.stop();
+        await sender.close();
+        await server.close();
+      }
+    },
+  );
 
   it.runIf(dialect === 'postgres')('claims again as soon as its heartbeat finds the database back, however long its back-off has grown', async () => {
     // A poll of a minute; the heartbeat asks every 100 ms.

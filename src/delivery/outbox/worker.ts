@@ -7,6 +7,7 @@ import { newId, randomToken } from '../../shared/ids.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import type { Dialect } from '../../storage/dialect.js';
+import { OutageLog } from '../../storage/outage-log.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
 import { Admission, type HeldOut, type HeldRow } from './admission.js';
@@ -136,6 +137,8 @@ export class DeliveryWorker {
   #woken = false;
   /** Claims in a row that failed for an outage: the claim loop waits a back-off while there are any. */
   #claimFailures = 0;
+  /** Logs an outage of the claim once when it begins and once when it ends, not each failed claim. */
+  readonly #claimOutage: OutageLog;
   #wakeSleeper: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
   /** Callers of idle() waiting for the loop's next idle moment. */
@@ -148,6 +151,7 @@ export class DeliveryWorker {
     this.settings = Object.freeze({ ...DEFAULT_WORKER_SETTINGS, ...deps.settings });
     this.id = deps.workerId ?? `worker-${newId()}`;
     this.#log = deps.logger ?? pino({ level: 'silent' });
+    this.#claimOutage = new OutageLog(this.#log, { failed: 'delivery claim failed; backing off', back: 'the delivery claim works again' });
     this.#admission = new Admission(this.settings.limits, this.settings.batchSize, this.settings.breaker, this.#log);
     this.#attempt = {
       clock: deps.clock,
@@ -291,6 +295,7 @@ export class DeliveryWorker {
       try {
         const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
         this.#claimFailures = 0;
+        this.#claimOutage.worked();
         full = claimed > 0 && claimed === limit;
         // Nothing due: sleep until the first queued row falls due, or a wake (new rows, a slot freed).
         if (nextDueAt !== undefined && this.settings.idlePollIntervalMs !== undefined) {
@@ -303,7 +308,7 @@ export class DeliveryWorker {
         // poll up to CONNECT_BACKOFF's ceiling), so a database that is down is not hammered every poll.
         if (isRetryable(err)) {
           waitMs = backoffDelay(this.#claimFailures++, { firstMs: this.settings.pollIntervalMs, maxMs: CONNECT_BACKOFF.maxMs }, this.#attempt.random);
-          this.#log.warn({ err, retryInMs: waitMs }, 'delivery claim failed; backing off');
+          this.#claimOutage.failed(err, waitMs);
         } else {
           this.#log.error({ err }, 'the database refused the delivery claim; trying again at the next poll');
         }

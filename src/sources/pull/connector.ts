@@ -11,6 +11,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import { classifyDbError } from '../../storage/errors.js';
+import { OutageLog } from '../../storage/outage-log.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
 import { type SourceRow, keepAlive, recordReception } from '../store.js';
@@ -208,6 +209,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   let ticking: Promise<void> = Promise.resolve();
   /** Looks that failed in a row: through an outage the loop backs off as the scheduler and the outbox do. */
   let failures = 0;
+  const outage = new OutageLog(logger, { failed: 'looking for due pull sources failed; will try again', back: 'looking for due pull sources works again' });
 
   const bearerFor = async (row: SourceRow, credentials: Credentials, fresh: boolean): Promise<Bearer> => {
     const cached = tokens.get(row.id);
@@ -381,11 +383,12 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       .then(
         () => {
           failures = 0;
+          outage.worked();
         },
         (err: unknown) => {
           // Doubling from a tick up to CONNECT_BACKOFF's ceiling, not a failed look (and its stack) every second.
           next = backoffDelay(failures++, { firstMs: tickMs, maxMs: CONNECT_BACKOFF.maxMs }, Math.random);
-          logger.warn({ err, retryInMs: next }, 'looking for due pull sources failed; will try again');
+          outage.failed(err, next);
         },
       )
       .finally(() => {
