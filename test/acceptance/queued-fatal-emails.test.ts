@@ -4,32 +4,18 @@
  * a reader who snoozed the alert or turned these emails off while it waited does not get it, and
  * the delivery log says why. Driven over HTTP, the emails read from real SMTP servers.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { NOTHING_LEFT, TURNED_OFF } from '../../src/reports/composers.js';
-import { type ListeningApp, startListeningApp } from '../support/http.js';
+import { useListeningApp } from '../support/http.js';
 import { freePort } from '../support/ports.js';
-import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { describeEachDialect } from '../support/storage.js';
 import { until } from '../support/until.js';
 
 describeEachDialect('a Fatal email queued behind a paused server', (dialect) => {
-  let system: TestSmtpServer;
-  let sink: TestSmtpServer;
-  let app: ListeningApp;
-  const api: ListeningApp['api'] = (...args) => app.api(...args);
-
-  beforeAll(async () => {
-    system = await startTestSmtpServer();
-    sink = await startTestSmtpServer();
-    app = await startListeningApp(dialect, `smtp://127.0.0.1:${system.port}?from=alerts@example.com`);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await sink?.close();
-    await system?.close();
-  });
+  const { api, serverOfTenant } = useListeningApp(dialect);
 
   it('is not sent to a reader who snoozed its alert or turned Fatal emails off before its first try', async () => {
+    const sink = await serverOfTenant();
     const serverOn = (port: number) => ({ useCustom: true, custom: { host: '127.0.0.1', port, security: 'none', fromAddress: 'alerts@acme.example' } });
     await api('POST', '', { name: 'acme' });
     await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true, ...serverOn(await freePort()) });
