@@ -71,7 +71,7 @@ describe('links a screen reader lists out of their context', () => {
 });
 
 it("heads each of a summary's groups (what failed) with an h2, so that a screen reader goes from one to the next", () => {
-  const email = renderPreview('summary', context('en'));
+  const email = renderPreview('summary', sampleContext('en'));
   const h2s = [...email.html.matchAll(/<h2\b[^>]*>(.*?)<\/h2>/gs)].map(([, text]) =>
     fromHtml(
       text!
