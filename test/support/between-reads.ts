@@ -42,27 +42,34 @@ export function afterReads(db: Db, reads: number, between: () => Promise<unknown
 }
 
 /**
- * beforeFirstInsert wraps `db` so that `between` runs once, just before the first insert into
- * `table` made through it: another request's commit landing at that point.
+ * beforeStatement wraps `db` so that `between` runs once, before the statement on `table` begun
+ * through `method` (insertInto, updateTable) that comes after the first `skipped` of them have
+ * started; every other query goes through untouched.
  */
-export function beforeFirstInsert(db: Db, table: string, between: () => Promise<unknown>): Db {
-  let done = false;
+function beforeStatement(db: Db, method: 'insertInto' | 'updateTable', table: string, skipped: number, between: () => Promise<unknown>): Db {
+  let started = 0;
   const before = async () => {
-    if (done) return;
-    done = true;
-    await between();
+    if (started++ === skipped) await between();
   };
   return new Proxy(db, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
       if (typeof value !== 'function') return value;
-      if (key !== 'insertInto') return value.bind(target);
-      return (into: string) => {
-        const builder = (value as (t: string) => object).call(target, into);
-        return into === table ? runsFirst(builder, before) : builder;
+      if (key !== method) return value.bind(target);
+      return (name: string) => {
+        const builder = (value as (t: string) => object).call(target, name);
+        return name === table ? runsFirst(builder, before) : builder;
       };
     },
   });
+}
+
+/**
+ * beforeFirstInsert wraps `db` so that `between` runs once, just before the first insert into
+ * `table` made through it: another request's commit landing at that point.
+ */
+export function beforeFirstInsert(db: Db, table: string, between: () => Promise<unknown>): Db {
+  return beforeStatement(db, 'insertInto', table, 0, between);
 }
 
 /**
@@ -71,19 +78,5 @@ export function beforeFirstInsert(db: Db, table: string, between: () => Promise<
  * and the compare-and-set that depends on it, at a point the test chooses.
  */
 export function afterUpdates(db: Db, table: string, updates: number, between: () => Promise<unknown>): Db {
-  let started = 0;
-  const before = async () => {
-    if (started++ === updates) await between();
-  };
-  return new Proxy(db, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver);
-      if (typeof value !== 'function') return value;
-      if (key !== 'updateTable') return value.bind(target);
-      return (name: string) => {
-        const builder = (value as (t: string) => object).call(target, name);
-        return name === table ? runsFirst(builder, before) : builder;
-      };
-    },
-  });
+  return beforeStatement(db, 'updateTable', table, updates, between);
 }
