@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
 import { IdleUpkeep } from './idle-upkeep.js';
 import { migrate } from './migrate.js';
-import { openStorage } from './storage.js';
+import { SQLITE_WAL_SIZE_LIMIT_BYTES, openStorage } from './storage.js';
 import { writeTransaction } from './write-transaction.js';
 
 const tenant = (id: string) => ({ id, name: id, display_name: 'x'.repeat(2_000), time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 1 });
@@ -134,4 +134,37 @@ describe('the idle upkeep', () => {
     idle.close();
     expect(done).toEqual(['scavenge']);
   });
+});
+
+describe("SQLite's WAL file after a burst bigger than its size limit", () => {
+  it('is cut back to the limit once the idle checkpoint has copied it all: a burst left it at its high-water mark for good (200 MB seen)', async () => {
+    const { database, file, storage, checkpoint } = await sqliteWithIdleUpkeep(1);
+    try {
+      const write = writeTransaction(storage);
+      // One commit of about 1.5 times the limit in rows of 4 KiB, so the WAL grows past the limit.
+      const rows = Math.ceil((1.5 * SQLITE_WAL_SIZE_LIMIT_BYTES) / 4_096);
+      await write(async (tx) => {
+        for (let i = 0; i < rows; i += 500) {
+          await tx
+            .insertInto('tenants')
+            .values(Array.from({ length: Math.min(500, rows - i) }, (_, n) => ({ ...tenant(`burst-${i + n}`), display_name: 'x'.repeat(4_000) })))
+            .execute();
+        }
+      });
+      expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(SQLITE_WAL_SIZE_LIMIT_BYTES);
+
+      await checkpoint;
+      expect(fs.statSync(`${file}-wal`).size).toBeLessThanOrEqual(SQLITE_WAL_SIZE_LIMIT_BYTES);
+      expect(
+        await storage.db
+          .selectFrom('tenants')
+          .select('id')
+          .where('id', '=', `burst-${rows - 1}`)
+          .execute(),
+      ).toHaveLength(1);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  }, 60_000);
 });
