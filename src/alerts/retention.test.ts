@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
+import { createTestDatabase, describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
+import { migrate } from '../storage/migrate.js';
+import { openStorage } from '../storage/storage.js';
 import { insertTestTenant, testDelivery } from '../../test/support/outbox-fixtures.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { createMute } from '../mutes/store.js';
@@ -204,5 +207,24 @@ describeEachDialect('alert retention', (dialect) => {
     await expect.poll(() => count('long'), { timeout: 10_000, interval: 10 }).toBe(0);
     await expect.poll(emails, { timeout: 10_000, interval: 10 }).toBe(0);
     await loop.stop();
+  });
+
+  it('warns once, not with a stack every minute, while the database is away', async () => {
+    const database = await createTestDatabase(dialect);
+    const closed = await openStorage(database.url, { poolSize: 2 });
+    await migrate(closed);
+    await closed.close();
+    // From debug: the outage's first failure is a warning, each one after it a debug line.
+    const { log, entries } = captureWarnings('debug');
+    const loop = startRetention({ db: closed.db, clock: new FakeClock(T0), logger: log, intervalMs: 5 });
+    try {
+      const purges = () => entries.filter((e) => e.msg === 'alert retention purge failed');
+      await vi.waitFor(() => expect(purges().length).toBeGreaterThanOrEqual(5), { timeout: 10_000, interval: 5 });
+      expect(purges().filter((e) => e.level !== 20)).toHaveLength(1);
+      expect(purges()[0]).toMatchObject({ level: 40, err: { type: 'Error' } });
+    } finally {
+      await loop.stop();
+      await database.drop();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { purgeExpiredDeliveries } from '../delivery/outbox/retention.js';
 import { UNFINISHED_STATUSES } from '../delivery/outbox/tables.js';
 import { purgeOldDeliveries } from '../sources/store.js';
 import type { Db } from '../storage/database.js';
+import { OutageLog } from '../storage/outage-log.js';
 
 const DAY_MS = 86_400_000;
 /** RETENTION_BATCH is how many alerts one delete removes: small, so writers never wait long. */
@@ -172,6 +173,8 @@ export function startRetention(options: { db: Db; clock: Clock; logger: Logger; 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  // Through an outage a purge fails every interval: logged when it begins and ends, not each time.
+  const outage = new OutageLog(logger, { failed: 'alert retention purge failed', back: 'the alert retention purge works again' });
   const tick = () => {
     running = purgeExpiredAlerts(db, clock.now(), options.batchSize)
       .then(async (n) => {
@@ -182,8 +185,9 @@ export function startRetention(options: { db: Db; clock: Clock; logger: Logger; 
         // And the emails, past the same retention as the alerts they told of.
         const emails = await purgeExpiredDeliveries(db, clock.now(), options.batchSize ?? RETENTION_BATCH);
         if (emails > 0) logger.info({ deleted: emails }, 'purged expired emails');
+        outage.worked();
       })
-      .catch((err: unknown) => logger.error({ err }, 'alert retention purge failed'))
+      .catch((err: unknown) => outage.failed(err, intervalMs))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs).unref();
       });
