@@ -4,17 +4,13 @@
  */
 import { expect, it, vi } from 'vitest';
 import { captureWarnings } from '../../test/support/log-capture.js';
-import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
+import { openStorageBehindProxy } from '../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
-import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { systemClock } from '../shared/clock.js';
-import { openStorage } from '../storage/storage.js';
 import { ImmediateDecider } from './immediate.js';
 
 it.runIf(TEST_PG_URL)('stops deciding at the first failure to reach the database and leaves the rest to the sweep [postgres]', async () => {
-  const database = await openTestOutboxDatabase('postgres');
-  const proxy = await proxyFor(database.url);
-  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  const { storage, proxy, close } = await openStorageBehindProxy();
   const { log, entries } = captureWarnings();
   const decider = new ImmediateDecider({
     storage,
@@ -31,18 +27,12 @@ it.runIf(TEST_PG_URL)('stops deciding at the first failure to reach the database
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ level: 40, tenantsLeft: 2, err: { type: 'StorageUnavailableError', stage: 'decide', retryable: true } });
   } finally {
-    proxy.restore();
-    await decider.stop();
-    await storage.close();
-    await proxy.close();
-    await database.close();
+    await close(() => decider.stop());
   }
 });
 
 it.runIf(TEST_PG_URL)('warns once while its sweeps cannot reach the database, and says once when they work again [postgres]', async () => {
-  const database = await openTestOutboxDatabase('postgres');
-  const proxy = await proxyFor(database.url);
-  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  const { storage, proxy, close } = await openStorageBehindProxy();
   // From debug: each failed sweep is kept there, the outage's first one and its end above it.
   const { log, entries } = captureWarnings('debug');
   const decider = new ImmediateDecider({
@@ -63,10 +53,6 @@ it.runIf(TEST_PG_URL)('warns once while its sweeps cannot reach the database, an
     expect(sweeps().filter((e) => e.level !== 20)).toHaveLength(1);
     expect(back()[0]).toMatchObject({ level: 30, failures: sweeps().length });
   } finally {
-    proxy.restore();
-    await decider.stop();
-    await storage.close();
-    await proxy.close();
-    await database.close();
+    await close(() => decider.stop());
   }
 });

@@ -4,18 +4,15 @@
  */
 import { expect, it, vi } from 'vitest';
 import { captureWarnings, expectBackingOff } from '../../test/support/log-capture.js';
-import { openTestOutboxDatabase } from '../../test/support/outbox-fixtures.js';
+import { openStorageBehindProxy } from '../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { startTestApp } from '../../test/support/http.js';
 import { FakeClock, systemClock } from '../shared/clock.js';
-import { openStorage } from '../storage/storage.js';
 import { ReportScheduler } from './scheduler.js';
 
 it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, warning once, and looks again once it is back, saying so [postgres]', async () => {
-  const database = await openTestOutboxDatabase('postgres');
-  const proxy = await proxyFor(database.url);
-  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  const { storage, proxy, close } = await openStorageBehindProxy();
   // From debug: each retry's wait is logged there, the outage's first failure and its end above it.
   const { log, entries } = captureWarnings('debug');
   const scheduler = new ReportScheduler({
@@ -46,11 +43,7 @@ it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, warning onc
     ]);
     expect(outageLines[1]).toMatchObject({ failures: seen });
   } finally {
-    proxy.restore();
-    await scheduler.stop();
-    await storage.close();
-    await proxy.close();
-    await database.close();
+    await close(() => scheduler.stop());
   }
 });
 

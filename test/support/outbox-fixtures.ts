@@ -5,6 +5,7 @@ import type { Dialect } from '../../src/storage/dialect.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { type Storage, openStorage } from '../../src/storage/storage.js';
 import { createTestDatabase } from './storage.js';
+import { type TcpProxy, proxyFor, viaProxy } from './tcp-proxy.js';
 
 /**
  * insertTestTenant adds a bare UTC tenant row (deliveries reference one) and returns its id: a new
@@ -58,6 +59,39 @@ export async function openTestOutboxDatabase(dialect: Dialect): Promise<TestOutb
     async close() {
       await storage.close();
       await database.drop();
+    },
+  };
+}
+
+/** StorageBehindProxy is a fresh PostgreSQL outbox database that a test reaches through a proxy it can cut. */
+export interface StorageBehindProxy {
+  /** storage reaches the database through `proxy`, with a pool of 2. */
+  readonly storage: Storage;
+  readonly proxy: TcpProxy;
+  /**
+   * close restores the proxy, then runs `stop` (the loop under test, which may still be querying
+   * and must be able to finish), then closes the storage, the proxy and the database.
+   */
+  close(stop: () => Promise<void>): Promise<void>;
+}
+
+/**
+ * openStorageBehindProxy is what the outage tests of a background loop start from: a migrated
+ * PostgreSQL outbox database, a TcpProxy in front of its server, and storage opened through it.
+ */
+export async function openStorageBehindProxy(): Promise<StorageBehindProxy> {
+  const database = await openTestOutboxDatabase('postgres');
+  const proxy = await proxyFor(database.url);
+  const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+  return {
+    storage,
+    proxy,
+    async close(stop) {
+      proxy.restore();
+      await stop();
+      await storage.close();
+      await proxy.close();
+      await database.close();
     },
   };
 }

@@ -4,12 +4,10 @@
  */
 import { expect, it, vi } from 'vitest';
 import { captureWarnings, expectBackingOff } from '../../../test/support/log-capture.js';
-import { openTestOutboxDatabase } from '../../../test/support/outbox-fixtures.js';
+import { openStorageBehindProxy } from '../../../test/support/outbox-fixtures.js';
 import { TEST_PG_URL } from '../../../test/support/storage.js';
-import { proxyFor, viaProxy } from '../../../test/support/tcp-proxy.js';
 import { SecretBox } from '../../settings/secret-box.js';
 import { systemClock } from '../../shared/clock.js';
-import { openStorage } from '../../storage/storage.js';
 import { startPullConnector } from './connector.js';
 
 it.runIf(TEST_PG_URL)(
@@ -17,9 +15,7 @@ it.runIf(TEST_PG_URL)(
   async () => {
     // A worker cut off from PostgreSQL for an hour logged 'looking for due pull sources failed', with
     // the error's stack, 3,600 times, where the scheduler and the outbox beside it back off to 15 s.
-    const database = await openTestOutboxDatabase('postgres');
-    const proxy = await proxyFor(database.url);
-    const storage = await openStorage(viaProxy(database.url, proxy), { poolSize: 2 });
+    const { storage, proxy, close } = await openStorageBehindProxy();
     // From debug: each retry's wait is logged there, the outage's first failure and its end above it.
     const { log, entries } = captureWarnings('debug');
     proxy.cut();
@@ -43,11 +39,7 @@ it.runIf(TEST_PG_URL)(
       expect(back()[0]).toMatchObject({ level: 30, failures: failures().length });
       expect(failures().filter((e) => e.level !== 20)).toHaveLength(1);
     } finally {
-      proxy.restore();
-      await connector.stop();
-      await storage.close();
-      await proxy.close();
-      await database.close();
+      await close(() => connector.stop());
     }
   },
 );
