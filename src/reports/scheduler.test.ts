@@ -434,9 +434,16 @@ describeEachDialect('report scheduler and tenants deleted while it decides their
       const { log, entries } = captureWarnings();
       const settings: ReportSettings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
       let busyGone = false;
+      let calmGone = false;
       const scheduler = new ReportScheduler({
         // A tenant without alerts in its window deleted just before the windows without alerts are recorded…
-        storage: { ...storage, db: beforeFirstInsert(storage.db, 'report_windows', () => deleteTenant('gone-calm')) },
+        storage: {
+          ...storage,
+          db: beforeFirstInsert(storage.db, 'report_windows', async () => {
+            await deleteTenant('gone-calm');
+            calmGone = true;
+          }),
+        },
         clock,
         logger: log,
         // … and one with alerts, just before those are decided.
@@ -452,6 +459,7 @@ describeEachDialect('report scheduler and tenants deleted while it decides their
       clock.set(Math.ceil((T0 + MINUTE) / INTERVAL) * INTERVAL + 2_000);
       await scheduler.tick();
       expect(busyGone).toBe(true);
+      expect(calmGone).toBe(true);
       const summaries = await storage.db.selectFrom('deliveries').select('recipient_address').where('kind', '=', 'summary').execute();
       expect(summaries.map((r) => r.recipient_address)).toEqual(['ann@stays.example.com']);
       const calm = (await t.call('GET', '/api/v1/tenants/calm')).json().id;
