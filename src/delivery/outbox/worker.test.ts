@@ -461,6 +461,45 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     }
   });
 
+  it('when stopped, hands back the sends still waiting for a connection in one write, not one each', async () => {
+    // On one SQLite file beside an api --processes 2 under load, a stop that called off 200 sends wrote
+    // 200 updates, each waiting its turn for the write lock: 15 s, and the stop exited 1 past its grace.
+    const server = await smtp();
+    server.holdReplies();
+    endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 10_000 }));
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 20 }, () => testDelivery(tenantX, 'x@example.com')),
+      systemClock,
+    );
+    let counting = false;
+    let updates = 0;
+    const db = new Proxy(database.storage.db, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        if (key !== 'updateTable') return value.bind(target);
+        return (table: string) => {
+          if (counting && table === 'deliveries') updates += 1;
+          return value.call(target, table);
+        };
+      },
+    });
+    const w = worker(systemClock, { storage: { ...database.storage, db }, settings: { limits: { global: 20, perTenant: 20 }, batchSize: 20 } });
+    w.start();
+    // Five messages at the server (the helper's five connections); the other fifteen wait for one.
+    await server.waitForHeld(5);
+    counting = true;
+    const stopping = w.stop();
+    server.releaseReplies();
+    await stopping;
+    const rows = await database.storage.db.selectFrom('deliveries').select(['status', 'attempts', 'lease_token']).execute();
+    expect(rows.filter((r) => r.status === 'pending')).toHaveLength(15);
+    for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
+    // The stop's own hand-back of the rows not yet started, and one for the fifteen called off.
+    expect(updates).toBeLessThanOrEqual(2);
+  });
+
   it('pauses an endpoint after a run of transient failures, without counting attempts, then probes it', async () => {
     const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
     endpoints.set(tenantX, endpointFor(server.port));

@@ -19,6 +19,7 @@ import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js
 import type { ComposerRegistry } from './render.js';
 import type { OutboxDoorbell } from './doorbell.js';
 import { type ClaimedBatch, type InsertLease, claimDue, releaseClaimed } from './leases.js';
+import type { Delivery } from './delivery.js';
 import { LeaseRenewal } from './leases-renewal.js';
 import type { OutboxMetrics } from './metrics.js';
 import { transientFailuresOf } from './outcomes.js';
@@ -130,6 +131,8 @@ export class DeliveryWorker {
   /** adopt's waits for the server's answer to rows leased at insert, by id. */
   readonly #answerWaiters = new Map<string, () => void>();
   #stopping = false;
+  /** The rows a stop called off, gathered into one write (#handBack). */
+  #handingBack: { readonly rows: Delivery[]; readonly done: Promise<void> } | undefined;
   /** Aborted by stop(): the sends still waiting for a connection are called off and handed back. */
   readonly #stopSends = new AbortController();
   #running = false;
@@ -488,6 +491,27 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * #handBack puts a row this worker did not send back in the queue. A stop calls off every send
+   * still waiting for a connection at once (hundreds): one write each waited its turn for SQLite's
+   * lock beside busy api processes, 15 s, past the stop's grace. Those due now go in one write, at
+   * the next turn of the event loop; a row deferred to later (a paused server's cool-down) keeps its time.
+   */
+  #handBack(delivery: Delivery, retryAt: number): Promise<void> {
+    if (!this.#stopping || retryAt > this.#deps.clock.now()) return releaseClaimed(this.#deps.storage, [delivery], retryAt);
+    if (this.#handingBack) {
+      this.#handingBack.rows.push(delivery);
+      return this.#handingBack.done;
+    }
+    const rows = [delivery];
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#handingBack = undefined;
+      return releaseClaimed(this.#deps.storage, rows, this.#deps.clock.now());
+    });
+    this.#handingBack = { rows, done };
+    return done;
+  }
+
   async #deliver({ delivery, claimedAt }: HeldRow, freeSlot: () => void): Promise<void> {
     const startedAt = this.#deps.clock.now();
     let outcome: AttemptOutcome;
@@ -507,7 +531,7 @@ export class DeliveryWorker {
       return;
     }
     if (outcome.status === 'deferred') {
-      await releaseClaimed(this.#deps.storage, [delivery], outcome.retryAt);
+      await this.#handBack(delivery, outcome.retryAt);
       metrics?.attempts.inc({ outcome: 'deferred' });
       return;
     }
