@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { newId, randomToken } from '../../shared/ids.js';
+import { multiMap } from '../../shared/multi-map.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import type { Dialect } from '../../storage/dialect.js';
@@ -184,17 +185,11 @@ export class DeliveryWorker {
         for (const w of this.#admission.waiting) leases.set(w.delivery.id, w.delivery.leaseToken!);
         return leases;
       },
-      heldTenants: () => {
-        const byTenant = new Map<string, string[]>();
-        const add = (tenantId: string, id: string) => {
-          const ids = byTenant.get(tenantId);
-          if (ids) ids.push(id);
-          else byTenant.set(tenantId, [id]);
-        };
-        for (const [id, f] of this.#inFlight) add(f.tenantId, id);
-        for (const w of this.#admission.waiting) add(w.delivery.tenantId, w.delivery.id);
-        return byTenant;
-      },
+      heldTenants: () =>
+        multiMap([
+          ...Array.from(this.#inFlight, ([id, f]) => [f.tenantId, id] as const),
+          ...Array.from(this.#admission.waiting, (w) => [w.delivery.tenantId, w.delivery.id] as const),
+        ]),
     });
     this.#recorder = deps.recorder ?? new AttemptRecorder(deps.storage, COMMIT_WINDOW_MS[deps.storage.dialect]);
     this.#answered = new AnsweredTime({
