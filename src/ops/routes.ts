@@ -4,6 +4,7 @@ import { serviceUnavailable } from '../http/problem.js';
 import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { READ_ONLY_REASON, takesWrites, unavailableReason } from '../storage/connect.js';
 import { pendingMigrations } from '../storage/migrate.js';
+import { OutageLog } from '../storage/outage-log.js';
 
 /**
  * READINESS_TIMEOUT_MS bounds the database check of /readyz: a server that stopped answering
@@ -19,10 +20,9 @@ const notReady = z.union([
 
 /** opsRoutes answer liveness, readiness and Prometheus scrapes; none needs credentials. */
 export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
-  // The reason of the readiness outage under way, if any: a load balancer or Kubernetes probes every
-  // few seconds, so an outage logs when it begins and when it ends, not a warning (with its stack)
-  // per probe, hundreds in a half-hour outage.
-  let unreadyReason: string | undefined;
+  // A load balancer or Kubernetes probes every few seconds: an outage logs when it begins and when it
+  // ends, as the background loops log theirs, not a warning (with its stack) per probe, hundreds in a half-hour outage.
+  const unready = new OutageLog(app.log, { failed: 'readiness check failed', back: 'ready again' });
   // Listed in the OpenAPI document: API.md names them, and load balancers and scrapers are its readers too.
   app.get(
     '/healthz',
@@ -48,7 +48,7 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
           'The database answers and every migration is applied → 200 `{status: "ready", database}`; 503 `{status: "migrating", pending}` or `{status: "unavailable", reason}` otherwise.',
       },
     },
-    async (request, reply) => {
+    async (_request, reply) => {
       // The SQLite file replaced, or its disk full: every write would fail while the database answers reads.
       const gone = storage.fileGone?.() ?? storage.diskFull?.();
       if (gone) return reply.status(503).send({ status: 'unavailable', reason: gone });
@@ -60,13 +60,11 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
         );
         if (pending.length > 0) return reply.status(503).send({ status: 'migrating', pending });
         if (readOnly) return reply.status(503).send({ status: 'unavailable', reason: READ_ONLY_REASON });
-        if (unreadyReason !== undefined) request.log.info({ was: unreadyReason }, 'ready again');
-        unreadyReason = undefined;
+        unready.worked();
         return { status: 'ready', database: storage.dialect };
       } catch (err) {
+        unready.failed(err);
         const reason = err instanceof DeadlineError ? err.message : unavailableReason(err);
-        if (unreadyReason === undefined) request.log.warn({ err, reason }, 'readiness check failed');
-        unreadyReason = reason;
         return reply.status(503).send({ status: 'unavailable', reason });
       }
     },
