@@ -423,12 +423,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
   });
 
-  it('when stopped, finishes only the sends a connection has taken, and hands back at once those still waiting for one', async () => {
-    // A SIGTERM while a slow server held 10 connections and 90 sends waited for them went on sending
-    // those 90 until the 15 s grace ran out, exited 1 with the rest leased, and sent again after the
-    // restart the ones whose 250 it had not yet recorded.
-    // The server holds its replies until the stop is under way: a delay of its own (1.5 s, once)
-    // ended on a loaded machine before the test's stop, and the next five sends took the connections.
+  /** twentySendsToAHoldingServer queues 20 emails of tenant X to a server that holds its replies until released (a stop's tests). */
+  async function twentySendsToAHoldingServer() {
     const server = await smtp();
     server.holdReplies();
     endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 10_000 }));
@@ -437,6 +433,16 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       Array.from({ length: 20 }, () => testDelivery(tenantX, 'x@example.com')),
       systemClock,
     );
+    return server;
+  }
+
+  it('when stopped, finishes only the sends a connection has taken, and hands back at once those still waiting for one', async () => {
+    // A SIGTERM while a slow server held 10 connections and 90 sends waited for them went on sending
+    // those 90 until the 15 s grace ran out, exited 1 with the rest leased, and sent again after the
+    // restart the ones whose 250 it had not yet recorded.
+    // The server holds its replies until the stop is under way: a delay of its own (1.5 s, once)
+    // ended on a loaded machine before the test's stop, and the next five sends took the connections.
+    const server = await twentySendsToAHoldingServer();
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
@@ -464,14 +470,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   it('when stopped, hands back the sends still waiting for a connection in one write, not one each', async () => {
     // On one SQLite file beside an api --processes 2 under load, a stop that called off 200 sends wrote
     // 200 updates, each waiting its turn for the write lock: 15 s, and the stop exited 1 past its grace.
-    const server = await smtp();
-    server.holdReplies();
-    endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 10_000 }));
-    await enqueueDeliveries(
-      database.storage.db,
-      Array.from({ length: 20 }, () => testDelivery(tenantX, 'x@example.com')),
-      systemClock,
-    );
+    const server = await twentySendsToAHoldingServer();
     let counting = false;
     let updates = 0;
     const db = new Proxy(database.storage.db, {
