@@ -265,6 +265,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         listener = await listenForOutbox(config.databaseUrl, doorbell, logger, (tenantId) => {
           kept.forget();
           recipientChanges.bump(tenantId);
+          logger.debug({ tenant: tenantId }, 'heard of a change to who gets which email');
         });
       // ingest, pulled: the workers poll Orchestrator pull sources (a lease on each source keeps two
       // workers from polling it at once), started last, once their alerts' decider listens.

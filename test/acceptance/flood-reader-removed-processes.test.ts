@@ -30,15 +30,17 @@ describe.skipIf(!TEST_PG_URL)('a reader deleted through the api process while th
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-split-'));
 
   /** serve starts the built server in one role and returns its URL. */
-  const serve = (role: 'api' | 'worker') =>
-    serveBuilt({ databaseUrl: database.url, adminToken: ADMIN, dataDir, smtpPort: system.port, args: ['--role', role] }, processes);
+  const serve = (role: 'api' | 'worker', logLevel?: string) =>
+    serveBuilt({ databaseUrl: database.url, adminToken: ADMIN, dataDir, smtpPort: system.port, args: ['--role', role], logLevel }, processes);
+  /** How many changes the worker process has heard of (NOTIFY), as its debug log says. */
+  const changesHeard = () => processes[1]!.stdout().split('heard of a change to who gets which email').length - 1;
 
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     system = await startTestSmtpServer();
     server = await startTestSmtpServer();
     api = tenantsApi(await serve('api'), ADMIN);
-    await serve('worker');
+    await serve('worker', 'debug');
   }, 60_000);
   afterAll(async () => {
     for (const started of processes) killGroup(started);
@@ -64,8 +66,11 @@ describe.skipIf(!TEST_PG_URL)('a reader deleted through the api process while th
       alerts: Array.from({ length: FLOOD }, (_, n) => ({ severity: 'Fatal', component: 'Jobs', message: `robot ${n} died` })),
     });
     await server.waitForHeld(CONNECTIONS_PER_ENDPOINT);
+    const heard = changesHeard();
     await api('DELETE', `/acme/users/${id}`);
-    // The api process tells the workers of the deletion (NOTIFY) before it answers it; then the server answers.
+    // The api process tells the workers of the deletion (NOTIFY) before it answers it; the worker hears
+    // it a moment later (on a loaded machine, after the server's answers had taken all 30): then the server answers.
+    await until(async () => changesHeard() > heard, 'the worker heard of the deletion');
     server.releaseReplies();
     const deliveries = async () => (await api('GET', '/acme/deliveries?limit=100')).items as { status: string; notSent: string | null }[];
     await until(async () => (await deliveries()).every((d) => d.status === 'sent' || d.status === 'failed'), 'every email decided', { timeoutMs: 30_000 });
