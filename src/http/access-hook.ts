@@ -152,11 +152,11 @@ export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
  * how: an alert's state (read, acknowledged), sources, sign-ins, passwords, tokens and test emails.
  * They are the frequent ones; a change through any other sends back to the queue the emails of its
  * tenant that were rendered before it and still wait for a connection (ChangeCount). An email's
- * action link counts its own (actions/routes.ts): a snooze or mute for its tenant, an "I'm on it"
- * clicked from every inbox of a flood none, where this hook, not knowing the link's tenant, would
- * send back every tenant's.
+ * action and unsubscribe links count their own (actions/routes.ts, reports/unsubscribe/routes.ts):
+ * a snooze, mute or unsubscribe for its tenant, an "I'm on it" clicked from every inbox of a flood
+ * none, where this hook, not knowing the link's tenant, would send back every tenant's.
  */
-const NO_RECIPIENT_CHANGE = /\/(alerts|Alerts|sources|session|tokens|password|test|mail-catcher|actions)\b|\/Account\/Authenticate/;
+const NO_RECIPIENT_CHANGE = /\/(alerts|Alerts|sources|session|tokens|password|test|mail-catcher|actions|unsubscribe)\b|\/Account\/Authenticate/;
 
 /** BEARER reads the token of an `Authorization: Bearer <token>` header: no white space, MAX_BEARER_LENGTH at most. */
 const BEARER = new RegExp(`^Bearer\\s+(\\S{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');

@@ -30,7 +30,7 @@ const params = z.object({ token: z.string() });
  * nothing (mail scanners follow links); POST, from the button or from the mail client (RFC 8058
  * `List-Unsubscribe=One-Click`), turns that email off for that recipient.
  */
-export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) => {
+export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock, recipientChanges }) => {
   const links = new UnsubscribeLinks(storage.db, config.publicUrl, clock);
   const target = async (token: string) => {
     const found = await links.verify(token);
@@ -75,6 +75,8 @@ export const unsubscribeRoutes: RouteModule = (app, { storage, config, clock }) 
           answerNotFound(request, reply, async () => {
             const found = await target(request.params.token);
             if (!(await applySubscription(storage.db, found, clock, subscribed))) throw notFound('Unsubscribe link');
+            // Before the page leaves, as the app's hook counts other changes, for the link's own tenant (ChangeCount).
+            await recipientChanges?.bump(found.tenantId);
             return unsubscribePage(found, await pageLanguage(storage.db, found), subscribed ? 'resubscribed' : 'unsubscribed', request.params.token);
           }),
       );

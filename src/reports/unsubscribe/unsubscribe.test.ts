@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 import { lookAlikeTokens } from '../../../test/support/tokens.js';
@@ -142,6 +142,23 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await oneClick(pathOf(url))).statusCode).toBe(200);
     const prefs = (await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, user.token)).json();
     expect(prefs.email).toEqual({ tenMinuteSummary: true, dailyReport: false, fatalImmediately: false });
+  });
+
+  it("sends back to the queue the waiting emails of the link's tenant alone, on the POST that changes something", async () => {
+    // A change of who gets which email sends the emails rendered before it back to the queue (ChangeCount): one
+    // unsubscribe clicked during a flood sent back every tenant's, as the app's hook does not know the link's tenant.
+    const bumps = vi.spyOn(t.tocsin.deps.recipientChanges!, 'bump');
+    try {
+      const url = await links.url({ tenantId, kind: 'summary', recipient: { type: 'user', id: user.userId, address: user.email } });
+      expect((await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) })).statusCode).toBe(200);
+      expect(bumps).not.toHaveBeenCalled();
+      expect((await oneClick(pathOf(url))).statusCode).toBe(200);
+      expect(bumps.mock.calls).toEqual([[tenantId]]);
+      expect((await t.tocsin.app.inject({ method: 'POST', url: `${pathOf(url)}/resubscribe` })).statusCode).toBe(200);
+      expect(bumps.mock.calls).toEqual([[tenantId], [tenantId]]);
+    } finally {
+      bumps.mockRestore();
+    }
   });
 
   it('turns off each report whose link is taken at the same time as another', async () => {
