@@ -451,6 +451,8 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(counted.value).toHaveLength(1);
     expect((await list('$orderby=Name%20desc')).value.map((s) => s.Name)).toEqual([...all].sort().reverse());
     expect((await list('$select=Name,value&$top=1')).value).toEqual([{ Name: 'Alerts.Email.Enabled', Value: 'false' }]);
+    // SettingsDto has no navigation property: $expand=* (which Orchestrator documents on this list) expands nothing.
+    expect((await list('$expand=*')).value.map((s) => s.Name)).toEqual(all);
     for (const query of ['$top=-1', '$top=x', '$select=Color', '$orderby=Color', '$expand=Scope', '$search=smtp']) {
       const res = await t.call('GET', `/odata/Settings?${query}`, undefined, fresh);
       expect(res.statusCode, query).toBe(400);

@@ -426,6 +426,20 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     }
   });
 
+  it("takes $expand=*, which Orchestrator's GET /odata/Alerts documents and answers: AlertDto has no navigation property, so it expands nothing; a named one or none is refused", async () => {
+    const plain = await t.call('GET', '/odata/Alerts?$top=2&$count=true', undefined, token);
+    for (const query of ['$expand=*', '$expand=%20*%20']) {
+      const res = await t.call('GET', `/odata/Alerts?$top=2&$count=true&${query}`, undefined, token);
+      expect(res.statusCode, `${query}: ${res.body}`).toBe(200);
+      expect(res.json(), query).toEqual(plain.json());
+    }
+    for (const query of ['$expand=', '$expand=Data', '$expand=*,Data']) {
+      const res = await t.call('GET', `/odata/Alerts?${query}`, undefined, token);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().errors[0].path, query).toBe('$expand');
+    }
+  });
+
   it("takes $format=json and options of the caller's own (without $) as Orchestrator does", async () => {
     for (const query of ['$format=json', '$format=application/json;odata.metadata=minimal', 'api-version=1&$top=1']) {
       expect((await t.call('GET', `/odata/Alerts?${query}`, undefined, token)).statusCode, query).toBe(200);

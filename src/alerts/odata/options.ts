@@ -14,8 +14,9 @@ function anyCase(pattern: RegExp): string {
 
 const COUNT = /^(true|false)$/i;
 const FORMAT = /^(application\/)?json\b/i;
+const EXPAND = /^\s*\*\s*$/;
 
-/** The system query options every OData list reads besides its own: `$count` and `$format`. */
+/** The system query options every OData list reads besides its own: `$count`, `$expand` and `$format`. */
 export const commonListOptions = {
   // .NET reads a boolean in any case (`$count=True`).
   $count: z
@@ -23,6 +24,14 @@ export const commonListOptions = {
     .regex(COUNT, 'must be true or false')
     .meta({ pattern: anyCase(COUNT) })
     .transform((v) => v.toLowerCase() === 'true')
+    .optional(),
+  // Orchestrator's swagger documents $expand on its lists, but AlertDto and SettingsDto have no
+  // navigation property: its ASP.NET OData answers `*` as if it were left out (a client passing
+  // expand "*" got a 400 here) and refuses a property named, as this does.
+  $expand: z
+    .string()
+    .regex(EXPAND, 'has nothing to expand here (no navigation property): only * is accepted, which changes nothing')
+    .meta({ pattern: EXPAND.source })
     .optional(),
   $format: z
     .string()

@@ -172,7 +172,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       schema: {
         querystring: listQuery,
         description:
-          '$filter on Severity, Component, State, CreationTime (and NotificationName, Id) with eq ne gt ge lt le, in (a list), contains, startswith, endswith, tolower, toupper, and, or, not; $orderby (those and Id); $top ≤ 1000 (without it, pages of 1,000 with @odata.nextLink); $skip; $count; $select (AlertDto property names); $format=json. Another $ option is a 400.',
+          '$filter on Severity, Component, State, CreationTime (and NotificationName, Id) with eq ne gt ge lt le, in (a list), contains, startswith, endswith, tolower, toupper, and, or, not; $orderby (those and Id); $top ≤ 1000 (without it, pages of 1,000 with @odata.nextLink); $skip; $count; $select (AlertDto property names); $expand=* (AlertDto has no navigation property: it expands nothing); $format=json. Another $ option is a 400.',
       },
     },
     async (request) => {
