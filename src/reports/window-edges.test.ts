@@ -9,10 +9,15 @@ const INTERVAL = 600_000;
 
 /**
  * summariesOfOneAlert raises one Fatal alert at `storedAt` in a tenant of one reader (UTC, 10-minute
- * windows), decides the reports at each of `decidedAt`, and gives the summaries queued: [window start, address].
+ * windows) made at `createdAt`, decides the reports at each of `decidedAt`, and gives the summaries queued: [window start, address].
  */
-async function summariesOfOneAlert(dialect: Dialect, storedAt: string, decidedAt: readonly string[]): Promise<[number, string][]> {
-  const clock = new FakeClock(Date.parse('2026-03-02T09:55:00Z'));
+async function summariesOfOneAlert(
+  dialect: Dialect,
+  storedAt: string,
+  decidedAt: readonly string[],
+  createdAt = '2026-03-02T09:55:00Z',
+): Promise<[number, string][]> {
+  const clock = new FakeClock(Date.parse(createdAt));
   const t: TestApp = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
   try {
     const base = '/api/v1/tenants/edges';
@@ -51,5 +56,17 @@ describeEachDialect('the edges of a summary window', (dialect) => {
     expect(await summariesOfOneAlert(dialect, '2026-03-02T10:10:00.000Z', ['2026-03-02T10:10:01.500Z', '2026-03-02T10:20:01.500Z'])).toEqual([
       [Date.parse('2026-03-02T10:10:00Z'), 'ann@example.com'],
     ]);
+  });
+
+  it('sends the first summary of a tenant created at the very instant a window starts', async () => {
+    // Created at 10:00:00.000, the tenant has no window ending then: one recorded there, [10:00, 10:00), took
+    // the key of its first real window, which was then never decided (nor any after it).
+    const summaries = await summariesOfOneAlert(
+      dialect,
+      '2026-03-02T10:00:00.500Z',
+      ['2026-03-02T10:00:01.500Z', '2026-03-02T10:10:01.500Z'],
+      '2026-03-02T10:00:00.000Z',
+    );
+    expect(summaries).toEqual([[Date.parse('2026-03-02T10:00:00Z'), 'ann@example.com']]);
   });
 });
