@@ -148,4 +148,23 @@ describeEachDialect('a daily report time moved to one already passed that day', 
       `${at('2026-11-02T09:00:00Z')}-${at('2026-11-03T10:00:00Z')}`,
     ]);
   });
+  it('sends no second report the same day when, after a midnight report, the time moves to one already passed', async () => {
+    // The day's report went out at its very first instant (00:00): moved at noon to 06:00, that day's is sent already.
+    clock.set(at('2026-11-05T20:00:00Z'));
+    await ok('POST', '', { name: 'midnight', timeZone: 'UTC' });
+    await ok('PUT', '/midnight/settings/mail', { alertsEmailEnabled: true, dailyReportTime: '00:00' });
+    await ok('POST', '/midnight/users', { email: 'reader@midnight.example.com', name: 'Reader', language: 'en', roles: ['Alerts Viewer'] });
+    const mine = async () => (await dailies('reader@midnight.example.com')).map((m) => events(m.text!));
+    await runAt('2026-11-05T20:00:01Z');
+    await raise('2026-11-05T22:00:00Z', 'Evening', 'midnight');
+    await runAt('2026-11-06T00:00:01.500Z');
+    expect(await mine()).toEqual([['Billing.Evening.Breached']]);
+    await raise('2026-11-06T03:00:00Z', 'Night', 'midnight');
+    clock.set(at('2026-11-06T12:00:00Z'));
+    await ok('PUT', '/midnight/settings/mail', { dailyReportTime: '06:00' });
+    for (const iso of ['2026-11-06T12:00:01.500Z', '2026-11-06T18:00:00Z', '2026-11-07T05:59:59Z']) await runAt(iso);
+    expect(await mine()).toHaveLength(1);
+    await runAt('2026-11-07T06:00:01.500Z');
+    expect(await mine()).toEqual([['Billing.Evening.Breached'], ['Billing.Night.Breached']]);
+  });
 });
