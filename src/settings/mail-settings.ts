@@ -253,6 +253,15 @@ export function sentSecret(smtp: Pick<StoredSmtp, 'username' | 'authMethod'>, se
 }
 
 /**
+ * SECRET_AGAIN words why keepSecretsWithTheirHost asks for a saved secret again: the save or test
+ * names another host, or would send it without TLS (inOrchestratorTerms tells the two apart by them).
+ */
+export const SECRET_AGAIN = {
+  host: (doing: 'test' | 'save') => `type it again to ${doing} another host: the saved one is only ever sent to the saved host`,
+  tls: (doing: 'test' | 'save') => `type it again to ${doing} it without TLS: the saved one is only ever sent encrypted`,
+};
+
+/**
  * keepSecretsWithTheirHost drops from `merged` the saved secrets that a test or a save naming
  * another host than the `saved` one would carry there: else an editor, to whom they are write-only,
  * could name a server of their own and receive them (at once by a test, with the next email by a
@@ -273,14 +282,14 @@ export function keepSecretsWithTheirHost(
   if (settings.host === undefined || sameSmtpHost(settings.host, saved.host)) {
     if (saved.security === 'none' || merged.smtp.security !== 'none' || needed === null) return;
     if (settings[needed] === undefined && merged.secrets[needed] !== null) {
-      throw fieldError(`${prefix}${needed}`, `type it again to ${doing} it without TLS: the saved one is only ever sent encrypted`);
+      throw fieldError(`${prefix}${needed}`, SECRET_AGAIN.tls(doing));
     }
     return;
   }
   for (const field of ['password', 'accessToken'] as const) {
     if (settings[field] !== undefined) continue;
     if (field === needed && merged.secrets[field] !== null) {
-      throw fieldError(`${prefix}${field}`, `type it again to ${doing} another host: the saved one is only ever sent to the saved host`);
+      throw fieldError(`${prefix}${field}`, SECRET_AGAIN.host(doing));
     }
     merged.secrets[field] = null;
   }

@@ -587,6 +587,52 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     }
   });
 
+  it('names the setting an Orchestrator client changed, not the access token it cannot send, when a tenant signing in with OAuth is moved to another host or off TLS', async () => {
+    // The console or the REST API saved an XOAUTH2 server; Orchestrator's keys have no access token,
+    // so "type it again" on custom.accessToken named a field no UpdateBulk or model can hold.
+    const { token: oauth } = await t.tenantWithUser('orch-oauth');
+    const saved = await t.call(
+      'PUT',
+      '/api/v1/tenants/orch-oauth/settings/mail',
+      {
+        useCustom: true,
+        custom: {
+          host: '127.0.0.1',
+          port: 587,
+          security: 'starttls',
+          username: 'robot@orch.example.com',
+          authMethod: 'xoauth2',
+          accessToken: 'ya29.token',
+          fromAddress: 'robot@orch.example.com',
+          allowPlaintextAuth: true,
+        },
+      },
+      oauth,
+    );
+    expect(saved.statusCode, saved.body).toBe(200);
+    const refused = [
+      [`${ACTIONS}.UpdateBulk`, 'POST', { settings: [{ Name: 'Abp.Net.Mail.Smtp.Host', Value: 'localhost' }] }, 'Abp.Net.Mail.Smtp.Host'],
+      ["/odata/Settings('Abp.Net.Mail.Smtp.Host')", 'PUT', { Value: 'localhost' }, 'Abp.Net.Mail.Smtp.Host'],
+      [`${ACTIONS}.UpdateBulk`, 'POST', { settings: [{ Name: 'Abp.Net.Mail.Smtp.EnableSsl', Value: 'false' }] }, 'Abp.Net.Mail.Smtp.EnableSsl'],
+      [
+        `${ACTIONS}.VerifySmtpSetting`,
+        'POST',
+        { sendTo: 'ops@orch.example.com', smtpSettingModel: { Host: 'localhost', Port: 587, UserName: 'robot@orch.example.com', EnableSsl: true } },
+        'smtpSettingModel.Host',
+      ],
+    ] as const;
+    for (const [url, method, body, path] of refused) {
+      const res = await t.call(method, url, body, oauth);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(400);
+      expect(res.json().errors, url).toEqual([{ path, message: expect.stringContaining('access token') }]);
+    }
+    expect((await t.call('GET', '/api/v1/tenants/orch-oauth/settings/mail', undefined, oauth)).json().custom).toMatchObject({
+      host: '127.0.0.1',
+      security: 'starttls',
+      accessTokenSet: true,
+    });
+  });
+
   it("reads a left-out EnableSsl as Orchestrator's false on a tenant with no server of its own: plain SMTP, as GET /odata/Settings showed", async () => {
     // Only Host and Port are required in Orchestrator's SmtpSettingModel, EnableSsl a bool that
     // defaults to false; GET shows "false". Left out, it asked for STARTTLS, and a server without

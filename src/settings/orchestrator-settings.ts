@@ -1,7 +1,7 @@
 import { type FilterNode, FilterSyntaxError, applyFold, matchesFunction } from '../alerts/odata/filter.js';
 import type { SmtpAuthMethod } from '../delivery/contract.js';
 import { type FieldError, HttpError, badRequest } from '../http/problem.js';
-import type { MailSettingsInput, TenantMailSettings } from './mail-settings.js';
+import { type MailSettingsInput, SECRET_AGAIN, type TenantMailSettings } from './mail-settings.js';
 import { type SmtpSettingsInput, smtpSettingsInput } from './smtp-settings.js';
 
 /** SETTING_KEYS are the Orchestrator setting names Tocsin maps onto its mail settings. */
@@ -154,9 +154,32 @@ const MODEL_FIELDS: Record<keyof OrchestratorSmtpModel, keyof SmtpSettingsInput>
 };
 
 /**
+ * TOKEN_AGAIN words, for an Orchestrator client, a saved OAuth access token asked for again
+ * (SECRET_AGAIN) under the field whose change asked for it: no Orchestrator setting or SMTP model
+ * carries an access token, so "type it again" on `custom.accessToken` named nothing it could send.
+ */
+const TOKEN_AGAIN: readonly { readonly field: keyof OrchestratorSmtpModel; readonly asked: (doing: 'test' | 'save') => string; readonly why: string }[] = [
+  { field: 'host', asked: SECRET_AGAIN.host, why: 'is only ever sent to the saved host' },
+  { field: 'enablessl', asked: SECRET_AGAIN.tls, why: 'is only ever sent encrypted' },
+];
+
+function tokenAgain(message: string): { field: keyof OrchestratorSmtpModel; message: string } | undefined {
+  for (const doing of ['save', 'test'] as const) {
+    const cause = TOKEN_AGAIN.find((c) => c.asked(doing) === message);
+    if (cause)
+      return {
+        field: cause.field,
+        message: `the saved OAuth access token (XOAUTH2) ${cause.why}, and no Orchestrator setting carries another: ${doing} this change with its token in Tocsin's Settings > Mail or its REST API (custom.accessToken of /settings/mail)`,
+      };
+  }
+  return undefined;
+}
+
+/**
  * inOrchestratorTerms runs a save or a test whose 400s name Tocsin fields under `prefix`
  * (`custom.username`) and renames those fields as Orchestrator's form names them, through `nameOf`;
- * a field Orchestrator has no name for (`allowPlaintextAuth`) keeps its Tocsin name.
+ * a saved access token asked for again is named by the field that asked for it (tokenAgain); a
+ * field Orchestrator has no name for (`allowPlaintextAuth`) keeps its Tocsin name.
  */
 export async function inOrchestratorTerms<T>(prefix: string, nameOf: (field: keyof OrchestratorSmtpModel) => string, run: () => Promise<T>): Promise<T> {
   try {
@@ -164,8 +187,11 @@ export async function inOrchestratorTerms<T>(prefix: string, nameOf: (field: key
   } catch (err) {
     if (!(err instanceof HttpError) || err.status !== 400 || !err.errors) throw err;
     const errors = err.errors.map(({ path, message }) => {
-      const field = path.startsWith(prefix) ? MODEL_FIELD_OF[path.slice(prefix.length) as keyof SmtpSettingsInput] : undefined;
-      return { path: field ? nameOf(field) : path, message };
+      const tocsinField = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
+      const field = tocsinField === undefined ? undefined : MODEL_FIELD_OF[tocsinField as keyof SmtpSettingsInput];
+      if (field) return { path: nameOf(field), message };
+      const token = tocsinField === 'accessToken' ? tokenAgain(message) : undefined;
+      return token ? { path: nameOf(token.field), message: token.message } : { path, message };
     });
     throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
   }
