@@ -59,8 +59,35 @@ function flag(value: boolean | undefined): number | null {
 
 /** userPreferences loads what decides for one user: its own layer and its groups' layers. */
 export async function userPreferences(db: Db, userId: string): Promise<Preferences> {
-  const own = (await loadLayers(db, 'user_alert_preferences', [userId])).get(userId);
-  const groupIds = (await db.selectFrom('group_members').select('group_id').where('user_id', '=', userId).execute()).map((r) => r.group_id);
-  const groups = await loadLayers(db, 'group_alert_preferences', groupIds);
-  return { own, groups: [...groups.values()] };
+  return (await recipientsPreferences(db, [userId], [])).users.get(userId)!;
+}
+
+/**
+ * recipientsPreferences loads what decides for many recipients at once, in at most three
+ * statements whatever their number: for each user its own layer and its groups' layers, for each
+ * group mailbox its group's own layer (a mailbox follows its group's rules alone). The emails of a
+ * claim read their readers' preferences together so (reports/composers.ts), not two statements
+ * each.
+ */
+export async function recipientsPreferences(
+  db: Db,
+  userIds: readonly string[],
+  groupIds: readonly string[],
+): Promise<{ users: Map<string, Preferences>; groups: Map<string, Preferences> }> {
+  const own = await loadLayers(db, 'user_alert_preferences', userIds);
+  const memberships =
+    userIds.length === 0
+      ? []
+      : await db
+          .selectFrom('group_members')
+          .select(['user_id', 'group_id'])
+          .where('user_id', 'in', [...userIds])
+          .execute();
+  const layers = await loadLayers(db, 'group_alert_preferences', [...new Set([...groupIds, ...memberships.map((m) => m.group_id)])]);
+  const users = new Map<string, Preferences>(userIds.map((id) => [id, { own: own.get(id), groups: [] as PreferenceLayer[] }]));
+  for (const { user_id, group_id } of memberships) {
+    const layer = layers.get(group_id);
+    if (layer) (users.get(user_id)!.groups as PreferenceLayer[]).push(layer);
+  }
+  return { users, groups: new Map(groupIds.map((id) => [id, { own: layers.get(id), groups: [] }])) };
 }

@@ -7,7 +7,8 @@ import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { decideReports, reportComposersAt } from '../../test/support/report-runs.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, sqlitePlanOf } from '../../test/support/storage.js';
-import { NOT_A_READER, immediateFactsOf, reportComposers } from './composers.js';
+import { NOT_A_READER, TURNED_OFF, immediateFactsOf, reportComposers } from './composers.js';
+import type { Db } from '../storage/database.js';
 import { ReadCache } from '../shared/read-cache.js';
 import { UnsubscribeLinks } from './unsubscribe/links.js';
 import { alertListUrl } from './templates/links.js';
@@ -316,6 +317,52 @@ describeEachDialect('report composers', (dialect) => {
       await expect(claimed.summary!(summary)).rejects.toMatchObject({ name: 'ComposeError', message: NOT_A_READER });
     } finally {
       await t.call('PATCH', `${base}/users/${elise}`, { roles: ['Alerts Viewer'] });
+    }
+  });
+
+  /** claimComposers are the pipeline's composers (a ReadCache forgotten on every change), over `db`. */
+  const claimComposers = (db: Db, kept: ReadCache) =>
+    reportComposers({
+      db,
+      publicUrl: 'https://tocsin.example.com',
+      summaryIntervalMs: INTERVAL,
+      unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
+      clock,
+      kept,
+    });
+
+  it("reads a reader's preferences once for all the emails of one claim that waited in the queue, not twice for each", async () => {
+    let preferenceReads = 0;
+    const counting = t.tocsin.deps.storage.db.withPlugin({
+      transformQuery: (args) => {
+        if (JSON.stringify(args.node).includes('"user_alert_preferences"')) preferenceReads++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const claimed = claimComposers(counting, new ReadCache());
+    // A claim's emails (one lease token) not leased at their commit: each is checked against its reader's preferences of now.
+    const immediate = { ...toDelivery(await deliveryRow('immediate', 'fr@example.com')), leaseToken: 'one-claim-of-four' };
+    const summary = { ...toDelivery(await deliveryRow('summary', 'fr@example.com')), leaseToken: 'one-claim-of-four' };
+    await Promise.all([claimed.immediate!(immediate), claimed.immediate!({ ...immediate, id: 'second' }), claimed.summary!(summary)]);
+    await claimed.immediate!({ ...immediate, id: 'fourth' });
+    // Her own layer (and her groups' beside it) read once for the claim, not once for each of its four emails.
+    expect(preferenceReads).toBe(1);
+  });
+
+  it('reads a change of preferences made through the API between two emails of one claim: a reader who turned Fatal emails off gets the second one no more', async () => {
+    const kept = new ReadCache();
+    const claimed = claimComposers(t.tocsin.deps.storage.db, kept);
+    const users = (await t.call('GET', `${base}/users`)).json().items as { id: string; email: string }[];
+    const elise = users.find((u) => u.email === 'fr@example.com')!.id;
+    const immediate = { ...toDelivery(await deliveryRow('immediate', 'fr@example.com')), leaseToken: 'one-claim-turned-off' };
+    await claimed.immediate!(immediate);
+    await t.call('PUT', `${base}/users/${elise}/alert-preferences`, { subscriptions: { Queues: false }, email: { fatalImmediately: false } });
+    kept.forget();
+    try {
+      await expect(claimed.immediate!({ ...immediate, id: 'second' })).rejects.toMatchObject({ name: 'ComposeError', message: TURNED_OFF });
+    } finally {
+      await t.call('PUT', `${base}/users/${elise}/alert-preferences`, { subscriptions: { Queues: false }, email: { fatalImmediately: true } });
     }
   });
 

@@ -19,8 +19,8 @@ import type { Delivery } from '../delivery/outbox/delivery.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
 import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
 import { loadAccessFacts } from '../recipients/query.js';
-import { EMAIL_CHOICE_OF, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
-import { loadLayers, userPreferences } from '../preferences/store.js';
+import { EMAIL_CHOICE_OF, NO_PREFERENCES, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
+import { recipientsPreferences } from '../preferences/store.js';
 import {
   type MailboxRef,
   type MutableAlert,
@@ -105,6 +105,8 @@ interface Caches {
   readonly claimed: WindowCache<unknown>;
   readonly immediate: ImmediateEmailCache;
   readonly immediateFacts: TurnBatch<ImmediateFacts>;
+  /** The readers' preferences, by `user:id` or `group:id` (preferencesOf). */
+  readonly preferences: TurnBatch<Preferences>;
 }
 
 type AlertRow = Selectable<Database['alerts']>;
@@ -347,11 +349,24 @@ async function withAcknowledgements(
   });
 }
 
-/** preferencesOf reads the recipient's preferences now, so a subscription dropped after the decision is honoured too. */
-async function preferencesOf(deps: ComposerDeps, data: ReportData): Promise<Preferences> {
-  return data.recipient.type === 'user'
-    ? userPreferences(deps.db, data.recipient.id)
-    : { own: (await loadLayers(deps.db, 'group_alert_preferences', [data.recipient.id])).get(data.recipient.id), groups: [] };
+/**
+ * preferencesOf reads the recipient's preferences now, so a subscription dropped after the decision
+ * is honoured too: once per claim, as its mutes are (a change made through the API since is read by
+ * the claim's next emails, perClaim), and together with the other readers of the claim's emails
+ * started in the same turn (caches.preferences). Every Fatal email not sent at its commit reads
+ * them (all of them when the api and worker processes are apart): two statements for each cost a
+ * PostgreSQL worker half as much CPU again per email (bench/scale-out.ts, bench/hot-paths.md).
+ */
+function preferencesOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, data: ReportData): Promise<Preferences> {
+  const key = `${data.recipient.type}:${data.recipient.id}`;
+  return perClaim(deps, caches, delivery, `preferences:${key}`, async () => (await caches.preferences.get(delivery.tenantId, key)) ?? NO_PREFERENCES);
+}
+
+/** preferencesOfMany reads the preferences of some recipients (`user:…`, `group:…`), by key, in at most three statements. */
+async function preferencesOfMany(db: Db, keys: readonly string[]): Promise<Map<string, Preferences>> {
+  const idsOf = (type: string) => keys.flatMap((key) => (key.startsWith(`${type}:`) ? [key.slice(type.length + 1)] : []));
+  const { users, groups } = await recipientsPreferences(db, idsOf('user'), idsOf('group'));
+  return new Map([...[...users].map(([id, p]) => [`user:${id}`, p] as const), ...[...groups].map(([id, p]) => [`group:${id}`, p] as const)]);
 }
 
 function windowOf(delivery: Delivery): { start: number; end: number } {
@@ -534,7 +549,7 @@ async function mailedLine(
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const reader = await readerOf(deps, caches, delivery, c.data);
-  const preferences = await preferencesOf(deps, c.data);
+  const preferences = await preferencesOf(deps, caches, delivery, c.data);
   await stillWants(deps, preferences, delivery, c.data);
   const window = windowOf(delivery);
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient, window);
@@ -617,7 +632,7 @@ const ACKNOWLEDGE_ONLY: readonly ActionKind[] = ['acknowledge'];
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const reader = await readerOf(deps, caches, delivery, c.data);
-  const preferences = await preferencesOf(deps, c.data);
+  const preferences = await preferencesOf(deps, caches, delivery, c.data);
   await stillWants(deps, preferences, delivery, c.data);
   const period = windowOf(delivery);
   const language = c.recipient.language;
@@ -736,7 +751,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   // attempts count no try. Only the email sent an instant after the commit that decided it (its
   // reads still standing, LeasedReads) spends no reads on it.
   if (!atCommit) {
-    const preferences = await preferencesOf(deps, c.data);
+    const preferences = await preferencesOf(deps, caches, delivery, c.data);
     await stillWants(deps, preferences, delivery, c.data);
     const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
     if (!isSubscribed(preferences, alert.component, alert.event) || isMutedFor(mutes, alert, c.data.recipient, now)) throw new ComposeError(NOTHING_LEFT);
@@ -782,6 +797,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
     claimed: new WindowCache(256),
     immediate: new ImmediateEmailCache(),
     immediateFacts: new TurnBatch((tenantId, alertIds) => immediateFactsOf(deps.db, tenantId, alertIds)),
+    preferences: new TurnBatch((_tenantId, keys) => preferencesOfMany(deps.db, keys)),
   };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),
