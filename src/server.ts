@@ -24,6 +24,7 @@ import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js
 import { migrateWhenFree, openStorageWhenReachable, stopIfReadOnly } from './storage/connect.js';
 import { pendingMigrations } from './storage/migrate.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
+import { watchLockWaits } from './storage/lock-wait-metric.js';
 
 /**
  * routesFor is what a process of a role serves: a worker answers only /healthz, /readyz and
@@ -191,6 +192,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     // and pull poller had begun. Several api processes share one port, which their primary binds.
     if (listen && !held && !probe && config.apiProcesses <= 1) held = await holdPort(config.host, config.port);
     const metrics = new Metrics(options.wholeMetrics ? { whole: options.wholeMetrics } : {});
+    watchLockWaits(metrics.registry, storage);
     // The path of an alert from POST to an inbox, stage by stage: see src/pipeline.ts.
     const pipeline = await startPipeline({
       storage,

@@ -23,6 +23,7 @@ import { hostAndPort } from '../shared/host-port.js';
 import { makeFolder } from '../shared/make-folder.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
+import { ASK_AFTER_MS, WriteTurn } from './write-turn.js';
 import { preparedOnServer, type StatementWatch } from './pg-prepared.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
@@ -48,6 +49,14 @@ export interface Storage {
   readonly fileGone?: (() => string | undefined) | undefined;
   /** diskFull says that the disk of the SQLite file has no room left (undefined while it has, and on PostgreSQL): every write then fails. */
   readonly diskFull?: (() => string | undefined) | undefined;
+  /**
+   * longestLockWaitMs is the longest that one statement of this process (not counting the ingest's
+   * group commits) waited for SQLite's write lock so far (undefined on PostgreSQL), for /metrics: a
+   * worker whose writes wait near its lease may lose rows it has sent to another worker.
+   */
+  readonly longestLockWaitMs?: (() => number) | undefined;
+  /** The turns at SQLite's write lock across processes (undefined on PostgreSQL and in memory): the group commits let a long waiter go first. */
+  readonly turn?: WriteTurn | undefined;
   close(): Promise<void>;
 }
 
@@ -126,13 +135,18 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
         idleOptions,
       );
   const noteCommit = idle && (() => idle.noteCommit());
-  const db = new Kysely<Database>({ dialect: new LockWaitingSqliteDialect({ database: preparedOnce(database, noteCommit) }, database) });
+  const waits = { longestMs: 0 };
+  const turn = inMemory ? undefined : new WriteTurn(file);
+  const db = new Kysely<Database>({
+    dialect: new LockWaitingSqliteDialect({ database: preparedOnce(database, noteCommit) }, database, { waits, turn }),
+  });
   const close = () => {
     idle?.close();
     return db.destroy();
   };
   const diskFull = inMemory ? undefined : watchForFullDisk(file);
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, diskFull, close };
+  const longestLockWaitMs = () => waits.longestMs;
+  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, diskFull, longestLockWaitMs, turn, close };
 }
 
 /**
@@ -258,6 +272,9 @@ function preparedOnce(database: SqliteDatabase.Database, onCommit?: () => void):
  */
 const BUSY_PAUSES_MS = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100] as const;
 
+/** ASKING_PAUSE_MS is the pause between two tries of a statement that asked for its turn: the group commits let the lock go for it. */
+const ASKING_PAUSE_MS = 1;
+
 /**
  * LockWaitingSqliteDialect is Kysely's SQLite dialect whose statements wait for the write lock
  * without blocking the event loop. SQLite's own wait (busy_timeout) sleeps in the calling thread:
@@ -274,12 +291,13 @@ class LockWaitingSqliteDialect extends SqliteDialect {
   constructor(
     private readonly config: SqliteDialectConfig,
     private readonly database: SqliteDatabase.Database,
+    private readonly lock: LockTurns,
   ) {
     super(config);
   }
 
   override createDriver(): Driver {
-    return new LockWaitingSqliteDriver(this.config, this.database);
+    return new LockWaitingSqliteDriver(this.config, this.database, this.lock);
   }
 }
 
@@ -289,13 +307,14 @@ class LockWaitingSqliteDriver extends SqliteDriver {
   constructor(
     config: SqliteDialectConfig,
     private readonly database: SqliteDatabase.Database,
+    private readonly lock: LockTurns,
   ) {
     super(config);
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await super.acquireConnection();
-    this.#connection ??= lockWaiting(connection, this.database);
+    this.#connection ??= lockWaiting(connection, this.database, this.lock);
     return this.#connection;
   }
 
@@ -313,22 +332,45 @@ class LockWaitingSqliteDriver extends SqliteDriver {
 /** READ is a statement that only reads (`with … select` may write, and waits as a write). */
 const READ = /^\s*select\b/i;
 
-/** lockWaiting is `connection` whose statements outside a transaction wait for the write lock in pauses, not in the thread. */
-function lockWaiting(connection: DatabaseConnection, database: SqliteDatabase.Database): DatabaseConnection {
+/** LockTurns: where lockWaiting notes the longest wait so far (Storage.longestLockWaitMs), and asks for its turn (Storage.turn). */
+interface LockTurns {
+  readonly waits: { longestMs: number };
+  readonly turn: WriteTurn | undefined;
+}
+
+/**
+ * lockWaiting is `connection` whose statements outside a transaction wait for the write lock in
+ * pauses, not in the thread. One that has waited ASK_AFTER_MS asks for its turn (WriteTurn) and
+ * tries every millisecond from then on: the worker's lease renewals and results, which a lease
+ * depends on, are such statements, and waited past the lease behind the group commits otherwise.
+ */
+function lockWaiting(connection: DatabaseConnection, database: SqliteDatabase.Database, { waits, turn }: LockTurns): DatabaseConnection {
   return {
     async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
       // A read in WAL mode takes no lock that a writer holds: it runs as it comes, with no pragma pair.
       if (database.inTransaction || READ.test(query.sql)) return connection.executeQuery<R>(query);
-      const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
-      for (let tries = 0; ; tries += 1) {
-        try {
-          // The statement runs (or is refused) within the call; only its result is awaited.
-          return await withoutBusyWait(database, () => connection.executeQuery<R>(query));
-        } catch (err) {
-          if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      const started = Date.now();
+      const deadline = started + SQLITE_BUSY_TIMEOUT_MS;
+      let asking = false;
+      try {
+        for (let tries = 0; ; tries += 1) {
+          try {
+            // The statement runs (or is refused) within the call; only its result is awaited.
+            const result = withoutBusyWait(database, () => connection.executeQuery<R>(query));
+            if (tries > 0) waits.longestMs = Math.max(waits.longestMs, Date.now() - started);
+            return await result;
+          } catch (err) {
+            const refused = (err as { code?: unknown }).code === 'SQLITE_BUSY';
+            if (refused && Date.now() >= deadline) waits.longestMs = Math.max(waits.longestMs, Date.now() - started);
+            if (!refused || Date.now() >= deadline) throw err;
+          }
+          asking ||= turn !== undefined && Date.now() - started >= ASK_AFTER_MS;
+          if (asking) turn!.ask();
+          const pause = asking ? ASKING_PAUSE_MS : BUSY_PAUSES_MS[Math.min(tries, BUSY_PAUSES_MS.length - 1)]!;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
         }
-        const pause = BUSY_PAUSES_MS[Math.min(tries, BUSY_PAUSES_MS.length - 1)]!;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      } finally {
+        if (asking) turn!.done();
       }
     },
     streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),

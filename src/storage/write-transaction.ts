@@ -28,13 +28,17 @@ const BUSY = Symbol('busy');
  * while the other held the lock, which is most of the time under load. Here `begin immediate` is
  * tried without waiting and, refused, tried again after a pause in which the process serves its
  * requests (and its connection is free for their reads), for at most `timeoutMs` (busy_timeout's
- * 10 s); after that it fails with SQLite's SQLITE_BUSY, as busy_timeout would have.
+ * 10 s); after that it fails with SQLite's SQLITE_BUSY, as busy_timeout would have. Trying every
+ * millisecond, back to back with the other api processes' group commits, it would keep the lock
+ * from a statement that pauses longer between its tries: while one has asked for its turn
+ * (WriteTurn, one stat a try) it does not take the lock.
  */
 export function writeTransaction(storage: Storage, options: WriteTransactionOptions = {}): WriteTransaction {
   const database = storage.sqlite;
   if (!database) return (fn) => storage.db.transaction().execute(fn);
   const lock = sqliteWriteLock(database, storage.noteCommit);
   const fileGone = storage.fileGone;
+  const turn = storage.turn;
   const timeoutMs = options.timeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return async <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
@@ -46,6 +50,8 @@ export function writeTransaction(storage: Storage, options: WriteTransactionOpti
       const last = Date.now() >= deadline;
       // Kysely's connection is held throughout: no other query of this process runs on it meanwhile.
       const outcome = await storage.db.connection().execute(async (conn) => {
+        // Another statement has waited long for the lock (a worker's lease renewal, its results): its turn first.
+        if (!last && turn?.asked()) return BUSY;
         if (!lock.begin(last)) return BUSY;
         try {
           const result = await fn(conn);
