@@ -167,4 +167,22 @@ describeEachDialect('a daily report time moved to one already passed that day', 
     await runAt('2026-11-07T06:00:01.500Z');
     expect(await mine()).toEqual([['Billing.Evening.Breached'], ['Billing.Night.Breached']]);
   });
+  it('sends no second report the same day when the time moves, at that very instant, to the time it is now', async () => {
+    // Moved at 11:00:00.000 to 11:00: that report time has come as the change is made, so it is tomorrow's.
+    clock.set(at('2026-11-08T08:00:00Z'));
+    await ok('POST', '', { name: 'instant', timeZone: 'UTC' });
+    await ok('PUT', '/instant/settings/mail', { alertsEmailEnabled: true });
+    await ok('POST', '/instant/users', { email: 'reader@instant.example.com', name: 'Reader', language: 'en', roles: ['Alerts Viewer'] });
+    const mine = async () => (await dailies('reader@instant.example.com')).map((m) => events(m.text!));
+    await runAt('2026-11-08T08:00:01Z');
+    await raise('2026-11-08T08:30:00Z', 'Morning', 'instant');
+    await runAt('2026-11-08T10:00:01.500Z');
+    await raise('2026-11-08T10:30:00Z', 'HalfPastTen', 'instant');
+    clock.set(at('2026-11-08T11:00:00.000Z'));
+    await ok('PUT', '/instant/settings/mail', { dailyReportTime: '11:00' });
+    for (const iso of ['2026-11-08T11:00:01.500Z', '2026-11-08T18:00:00Z']) await runAt(iso);
+    expect(await mine()).toEqual([['Billing.Morning.Breached']]);
+    await runAt('2026-11-09T11:00:01.500Z');
+    expect(await mine()).toEqual([['Billing.Morning.Breached'], ['Billing.HalfPastTen.Breached']]);
+  });
 });
