@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant } from '../access/orchestrator-auth.js';
 import { FilterSyntaxError, parseFilter } from '../alerts/odata/filter.js';
 import { metadataUrl } from '../alerts/odata/metadata.js';
-import { MAX_SKIP, commonListOptions, odataQuery } from '../alerts/odata/options.js';
+import { MAX_SKIP, MAX_TOP, commonListOptions, odataQuery } from '../alerts/odata/options.js';
 import { updateTenant } from '../access/tenants.js';
 import type { SmtpStage } from '../delivery/contract.js';
 import type { FastifyRequest } from 'fastify';
@@ -33,7 +33,7 @@ const settingsQuery = odataQuery({
   $filter: z.string().max(8_000).optional(),
   $orderby: z.string().max(500).optional(),
   $select: z.string().max(500).optional(),
-  $top: queryCount(MAX_SKIP).optional(),
+  $top: queryCount(MAX_TOP).optional(),
   $skip: queryCount(MAX_SKIP).optional(),
   ...commonListOptions,
 });
@@ -137,7 +137,7 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       schema: {
         querystring: settingsQuery,
         description:
-          "$filter on Name, Id, Value, Scope with eq, ne, in, contains, startswith, endswith, tolower, toupper, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host', startswith(Name,'Abp.Net.Mail.')); $orderby, $select (those properties); $top; $skip; $count; $format=json. Another $ option is a 400.",
+          "$filter on Name, Id, Value, Scope with eq, ne, in, contains, startswith, endswith, tolower, toupper, and, or, not (e.g. Name eq 'Abp.Net.Mail.Smtp.Host', startswith(Name,'Abp.Net.Mail.')); $orderby (at most 5 terms), $select (those properties); $top ≤ 1000; $skip; $count; $expand=* (nothing to expand); $format=json. Another $ option is a 400.",
       },
     },
     async (request) => {

@@ -453,7 +453,18 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect((await list('$select=Name,value&$top=1')).value).toEqual([{ Name: 'Alerts.Email.Enabled', Value: 'false' }]);
     // SettingsDto has no navigation property: $expand=* (which Orchestrator documents on this list) expands nothing.
     expect((await list('$expand=*')).value.map((s) => s.Name)).toEqual(all);
-    for (const query of ['$top=-1', '$top=x', '$select=Color', '$orderby=Color', '$expand=Scope', '$search=smtp']) {
+    // Orchestrator's swagger bounds this list as it bounds /odata/Alerts: $top at most 1000, $orderby at most 5 terms.
+    expect((await list('$top=1000')).value).toHaveLength(11);
+    for (const query of [
+      '$top=-1',
+      '$top=x',
+      '$top=1001',
+      '$orderby=Name,Value,Scope,Id,Name%20desc,Value%20desc',
+      '$select=Color',
+      '$orderby=Color',
+      '$expand=Scope',
+      '$search=smtp',
+    ]) {
       const res = await t.call('GET', `/odata/Settings?${query}`, undefined, fresh);
       expect(res.statusCode, query).toBe(400);
       expect(res.json().errors[0].path, query).toBe(query.split('=')[0]);

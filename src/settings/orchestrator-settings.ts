@@ -1,4 +1,5 @@
 import { type FilterNode, FilterSyntaxError, applyFold, matchesFunction } from '../alerts/odata/filter.js';
+import { orderByTerms } from '../alerts/odata/options.js';
 import type { SmtpAuthMethod } from '../delivery/contract.js';
 import { type FieldError, HttpError, badRequest } from '../http/problem.js';
 import { type MailSettingsInput, SECRET_AGAIN, type TenantMailSettings } from './mail-settings.js';
@@ -112,10 +113,10 @@ export function selectSettingProperties(value: string | undefined): (keyof Setti
 
 /**
  * orderSettings sorts settings by `$orderby` of GET /odata/Settings (`Name desc, Value`), each
- * term a property and asc (the default) or desc; the list's own order when there is none.
+ * term a property and asc (the default) or desc, at most 5 as on Alerts; the list's own order when there is none.
  */
 export function orderSettings(settings: readonly SettingDto[], value: string | undefined): SettingDto[] {
-  const terms = (value === undefined || value.trim() === '' ? [] : value.split(',')).map((part) => {
+  const terms = orderByTerms(value).map((part) => {
     const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
     const property = match ? settingProperty(match[1]!) : undefined;
     if (!property) throw new FilterSyntaxError(`cannot order by "${part.trim()}"; use ${SETTING_PROPERTIES.join(', ')}, then asc or desc`, 0);

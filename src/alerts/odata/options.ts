@@ -1,7 +1,21 @@
 import { z } from 'zod';
+import { FilterSyntaxError } from './filter.js';
 
 /** MAX_SKIP bounds `$skip`, so that it stays a number every database takes. */
 export const MAX_SKIP = 10_000_000;
+
+/** MAX_TOP is Orchestrator's cap on `$top` of its lists, Alerts and Settings alike ("the maximum value is 1000"). */
+export const MAX_TOP = 1_000;
+
+/** MAX_ORDER_TERMS bounds `$orderby` of every list, as Orchestrator does ("the maximum number of expressions is 5"). */
+const MAX_ORDER_TERMS = 5;
+
+/** orderByTerms splits `$orderby` into its terms (none when it is empty), refusing more than MAX_ORDER_TERMS. */
+export function orderByTerms(value: string | undefined): string[] {
+  const parts = value === undefined || value.trim() === '' ? [] : value.split(',');
+  if (parts.length > MAX_ORDER_TERMS) throw new FilterSyntaxError(`at most ${MAX_ORDER_TERMS} $orderby terms`, 0);
+  return parts;
+}
 
 /**
  * anyCase is the pattern of a case-insensitive regular expression as the OpenAPI document shows it:

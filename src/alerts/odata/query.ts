@@ -15,6 +15,7 @@ import {
   instantOf,
   matchesFunction,
 } from './filter.js';
+import { orderByTerms } from './options.js';
 
 const SQL_OPERATOR: Record<ComparisonOperator, string> = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' };
 
@@ -184,9 +185,6 @@ export interface OrderTerm {
   readonly direction: 'asc' | 'desc';
 }
 
-/** MAX_ORDER_TERMS bounds `$orderby`, as Orchestrator does. */
-const MAX_ORDER_TERMS = 5;
-
 /**
  * parseOrderBy reads `$orderby` (e.g. `Severity desc,CreationTime`), default newest first; the
  * creation time and id always end the list so that `$skip` pages are stable, the id in the
@@ -194,9 +192,7 @@ const MAX_ORDER_TERMS = 5;
  */
 export function parseOrderBy(value: string | undefined): OrderTerm[] {
   const terms: OrderTerm[] = [];
-  const parts = value === undefined || value.trim() === '' ? [] : value.split(',');
-  if (parts.length > MAX_ORDER_TERMS) throw new FilterSyntaxError(`at most ${MAX_ORDER_TERMS} $orderby terms`, 0);
-  for (const part of parts) {
+  for (const part of orderByTerms(value)) {
     const match = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(part);
     const column = match ? ORDER_COLUMNS.get(match[1]!.toLowerCase()) : undefined;
     if (!match || !column)

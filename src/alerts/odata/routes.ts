@@ -15,7 +15,7 @@ import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
 import { alertIdOfNotification, parseSelect, selectFields, toAlertDto } from './dto.js';
 import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
-import { MAX_SKIP, commonListOptions, odataQuery } from './options.js';
+import { MAX_SKIP, MAX_TOP, commonListOptions, odataQuery } from './options.js';
 import { STATE_ORDER, TEXT_ORDER_COLUMNS, filterCondition, parseOrderBy } from './query.js';
 import { textOfCharacters } from '../../shared/characters.js';
 import { NOT_BLANK, queryCount } from '../../shared/validation.js';
@@ -39,8 +39,6 @@ const alertDtoView = z
 
 /** odataCount documents the answer of GetUnreadCount and MarkAsRead: `value` is the caller's unread count. */
 const odataCount = z.object({ '@odata.context': z.string(), value: z.number().int() });
-/** MAX_TOP is Orchestrator's cap on `$top` for alerts. */
-const MAX_TOP = 1_000;
 
 const listOptions = {
   $top: queryCount(MAX_TOP).optional(),
