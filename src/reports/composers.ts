@@ -45,6 +45,7 @@ import { type DailyHealth, dailyHealth, healthBySource } from './daily-health.js
 import { type SourceKey, SourceTally, sourceKeyId } from './source-groups.js';
 import type { ReportData } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
+import { SHORTER_HTML_BUDGET } from './templates/fit.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
 import { renderImmediateEmail } from './templates/immediate-email.js';
 import { getMailSettings } from '../settings/mail-settings.js';
@@ -603,6 +604,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   return renderSummaryEmail({
     recipient: c.recipient,
     tenant: c.tenant,
+    htmlBudget: htmlBudgetOf(delivery),
     window,
     windowCount: summaryWindowCount(window, deps.summaryIntervalMs, c.tenant.timeZone),
     totalAlerts,
@@ -700,6 +702,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   return renderDailyEmail({
     recipient: c.recipient,
     tenant: c.tenant,
+    htmlBudget: htmlBudgetOf(delivery),
     period,
     counts,
     // The mutes in force are listed whether or not they hid anything (nobody wonders why a source went silent); an ended one only if it hid something.
@@ -784,6 +787,11 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   // costs more than rendering and encoding it whole (about 0.55 against 0.35 CPU-ms), for no one to share it.
   const alone = deps.leasedReads?.get<number>(delivery.leaseToken, LEASED_KEYS.alertEmails(alertId)) === 1;
   return alone ? renderImmediateEmail(view) : caches.immediate.render(view);
+}
+
+/** htmlBudgetOf is a report's HTML budget: the usual one, or the shorter one once its reader's server refused it as too large. */
+function htmlBudgetOf(delivery: Delivery): number | undefined {
+  return delivery.refusedAsTooLarge ? SHORTER_HTML_BUDGET : undefined;
 }
 
 /** reportComposers are the outbox's composers of the three alert emails. */

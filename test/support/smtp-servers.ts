@@ -64,6 +64,11 @@ export interface TestSmtpOptions {
   readonly refuseRset?: boolean;
   /** The loopback address to listen on: 127.0.0.1 by default, or IPv6's ::1. */
   readonly listenOn?: '127.0.0.1' | '::1';
+  /**
+   * The largest message taken, in bytes: advertised as EHLO's SIZE, and a bigger one read whole and
+   * then refused with Postfix's "552 5.3.4 Message size exceeds fixed limit" (counted in `tooLarge`).
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** ReceivedMessage is one message a test server accepted. */
@@ -82,6 +87,8 @@ export interface TestSmtpServer {
   /** The CA that signed its certificate (pass as `endpoint.ca`). */
   readonly ca: string;
   readonly messages: ReceivedMessage[];
+  /** The size in bytes of each message refused as over maxMessageBytes. */
+  readonly tooLarge: number[];
   /** Every MAIL FROM the server saw, with whether the session was encrypted at that point. */
   readonly mailFromSeen: { secure: boolean }[];
   /** Every AUTH attempt, with whether the session was encrypted. */
@@ -147,6 +154,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   ];
   const security = options.tls ?? 'none';
   const messages: ReceivedMessage[] = [];
+  const tooLarge: number[] = [];
   const mailFromSeen: { secure: boolean }[] = [];
   const authSeen: { method: string; secure: boolean }[] = [];
   const waiters = new Set<() => void>();
@@ -189,6 +197,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     allowInsecureAuth: true,
     hideSTARTTLS: security === 'starttls-hidden',
     hideSMTPUTF8: options.smtputf8 === false,
+    ...(options.maxMessageBytes === undefined ? {} : { size: options.maxMessageBytes }),
     disableReverseLookup: true,
     // The server logs each command a client sends at debug: counted, the rest is dropped.
     logger: {
@@ -257,6 +266,11 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        if ((stream as { sizeExceeded?: boolean }).sizeExceeded) {
+          tooLarge.push(Buffer.byteLength(raw));
+          for (const wake of waiters) wake();
+          return callback(smtpError(552, '5.3.4 Message size exceeds fixed limit'));
+        }
         if (drops > 0) {
           drops -= 1;
           return destroySession(session.id);
@@ -305,6 +319,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     port,
     ca: certs.ca,
     messages,
+    tooLarge,
     mailFromSeen,
     authSeen,
     connections: () => connectionCount,

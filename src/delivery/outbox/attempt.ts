@@ -15,6 +15,7 @@ import {
   SmtpDeliveryError,
 } from '../contract.js';
 import { bindMessageIds } from '../message-id.js';
+import { refusedAsTooLarge } from '../smtp/too-large.js';
 import { endpointSecrets } from '../smtp/transport-options.js';
 import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
@@ -149,6 +150,9 @@ function outgoingEmail(email: RenderedEmail, delivery: Delivery): OutgoingEmail 
 function recipientOf(delivery: Delivery): Mailbox {
   return { address: delivery.recipient.address, name: delivery.recipient.name };
 }
+
+/** SHORTENED_WHEN_TOO_LARGE are the kinds whose composer can render a shorter email (fewer lines, the rest counted). */
+const SHORTENED_WHEN_TOO_LARGE: ReadonlySet<Delivery['kind']> = new Set(['summary', 'daily']);
 
 /**
  * rendersWhileSending is whether an email's render can run while its SMTP transaction starts
@@ -306,6 +310,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
           ...mailboxRefused,
           ...relayDenied,
         };
+    // A report refused for its size (a big day's summary or daily report over the server's message
+    // size limit) goes again at once, shorter: its composer reads refusedAsTooLarge from this outcome.
+    // Nothing is wrong with the tenant's mail, so no incident; refused so again, it fails as any refusal.
+    if (!retryable && SHORTENED_WHEN_TOO_LARGE.has(delivery.kind) && !delivery.refusedAsTooLarge && refusedAsTooLarge(smtp?.code, reply))
+      return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).

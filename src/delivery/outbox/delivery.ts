@@ -1,4 +1,5 @@
 import type { EmailKind } from '../contract.js';
+import { refusedAsTooLarge } from '../smtp/too-large.js';
 import type { DeliveryPayload, DeliveryRecipient } from './enqueue.js';
 import type { DeliveryStatus, OutboxTables } from './tables.js';
 
@@ -22,6 +23,8 @@ export interface Delivery {
   readonly createdAt: number;
   readonly deadline: number | null;
   readonly leaseToken: string | null;
+  /** Its last attempt was refused for its size (a message size limit): its composer renders it shorter. */
+  readonly refusedAsTooLarge?: boolean;
 }
 
 /** toDelivery maps a stored row to a Delivery. */
@@ -48,5 +51,7 @@ export function toDelivery(row: DeliveryRow): Delivery {
     createdAt: row.created_at,
     deadline: row.deadline,
     leaseToken: row.lease_token,
+    // Read from the last attempt's outcome (see attemptDelivery); only a refusal (5xx) is looked into.
+    refusedAsTooLarge: row.last_code !== null && row.last_code >= 500 && refusedAsTooLarge(row.last_code, row.smtp_response ?? row.last_error),
   };
 }

@@ -174,7 +174,7 @@ export function renderDailyEmail(view: DailyEmailView): RenderedEmail {
   const rows = view.counts.filter((row) => row.count > 0).length;
   // Hundreds of events (custom event names, an Alertmanager with many rules) would take the HTML
   // past Gmail's clipping: the report then lists fewer rows, the totals still counting them all.
-  return fitUnderBudget(rows, (shown) => renderDailyRows(view, shown));
+  return fitUnderBudget(rows, (shown) => renderDailyRows(view, shown), view.htmlBudget);
 }
 
 /** renderDailyRows renders a daily report listing its first `shown` rows of counts and saying how many more there are. */

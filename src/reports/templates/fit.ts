@@ -9,6 +9,14 @@ import type { RenderedEmail } from '../../delivery/contract.js';
 const HTML_BUDGET = 100 * 1024;
 
 /**
+ * SHORTER_HTML_BUDGET is the HTML budget of a report sent again after the reader's server refused
+ * it as too large (a message size limit, "552 5.3.4"): with its text part and transfer encoding,
+ * about 30 KB in all, under any size limit a mail server still in use sets, and still showing the
+ * first lines, the count of the others and the link to them.
+ */
+export const SHORTER_HTML_BUDGET = 16 * 1024;
+
+/**
  * fitUnderBudget renders an email showing as many of its items (lines, rows) as keep its HTML
  * within HTML_BUDGET, at most `most`: `render(n)` shows the first n and counts the rest as not
  * shown. Most emails fit at once; one that does not is rendered again a few times (a binary

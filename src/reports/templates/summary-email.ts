@@ -34,7 +34,7 @@ export function renderSummaryEmail(view: SummaryEmailView): RenderedEmail {
   const ordered = mostSevereFirst([...view.groups].sort((a, b) => a.firstAt - b.firstAt));
   // Long lines (many sources, long messages, several action links each) can make 50 lines too
   // many for Gmail: the email then shows fewer, and counts the rest as not shown.
-  return fitUnderBudget(Math.min(ordered.length, SUMMARY_MAX_LINES), (lines) => renderSummaryLines(view, ordered.slice(0, lines)));
+  return fitUnderBudget(Math.min(ordered.length, SUMMARY_MAX_LINES), (lines) => renderSummaryLines(view, ordered.slice(0, lines)), view.htmlBudget);
 }
 
 /**

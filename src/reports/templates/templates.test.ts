@@ -5,6 +5,7 @@ import { EMAIL_MESSAGES, emailTranslator } from '../../i18n/email-i18n.js';
 import { LANGUAGES, type Language } from '../../i18n/languages.js';
 import { localeFormat } from '../../i18n/format.js';
 import { MAX_MUTE_LINES, renderDailyEmail } from './daily-email.js';
+import { SHORTER_HTML_BUDGET } from './fit.js';
 import { SUBJECT_MAX_LENGTH } from './headers.js';
 import { renderImmediateEmail } from './immediate-email.js';
 import {
@@ -512,6 +513,18 @@ describe('the 10-minute summary', () => {
     expect(Buffer.byteLength(email.html)).toBeLessThan(102 * 1024);
   });
 
+  it('sent again after a size refusal, shows fewer lines under the shorter budget and still counts and links to the rest', () => {
+    const groups = Array.from({ length: 60 }, (_, i) => group({ message: `Job ${i} faulted: ${'x'.repeat(400)}`, firstAt: NOW - i, lastAt: NOW - i }));
+    const shownOf = (text: string) => text.split('\n').filter((line) => line.startsWith('[Error]')).length;
+    const full = renderSummaryEmail(summaryView({ groups, totalAlerts: 60 }));
+    const shorter = renderSummaryEmail(summaryView({ groups, totalAlerts: 60, htmlBudget: SHORTER_HTML_BUDGET }));
+    expect(shownOf(shorter.text)).toBeGreaterThan(0);
+    expect(shownOf(shorter.text)).toBeLessThan(shownOf(full.text));
+    expect(Buffer.byteLength(shorter.html)).toBeLessThanOrEqual(SHORTER_HTML_BUDGET);
+    expect(shorter.text).toContain(`${60 - shownOf(shorter.text)} more alerts are not shown here.`);
+    expect(shorter.text).toContain('See more: ');
+  });
+
   it('threads the day of the tenant: summaries of one tenant day share In-Reply-To and References', () => {
     const email = renderSummaryEmail(sampleSummary(context('en')));
     expect(email.headers['In-Reply-To']).toBe('<alerts-2026-11-27.acme@tocsin>');
@@ -530,6 +543,18 @@ describe('the 10-minute summary', () => {
 });
 
 describe('the daily report', () => {
+  it('sent again after a size refusal, lists fewer events under the shorter budget and counts the rest in the total', () => {
+    const view = sampleDaily(context('en'));
+    const counts = Array.from({ length: 400 }, (_, i) => ({ ...view.counts[0]!, event: `Custom.Event${i}`, eventDisplayName: `Custom event ${i}`, count: 1 }));
+    const rowsOf = (text: string) => text.split('\n').filter((line) => /^\s+\d+\s+\[/.test(line)).length;
+    const full = renderDailyEmail({ ...view, counts });
+    const shorter = renderDailyEmail({ ...view, counts, htmlBudget: SHORTER_HTML_BUDGET });
+    expect(rowsOf(shorter.text)).toBeLessThan(rowsOf(full.text));
+    // Its totals, health and mutes stay whole: only the rows of counts give way.
+    expect(Buffer.byteLength(shorter.html)).toBeLessThan(Buffer.byteLength(full.html) / 2);
+    expect(shorter.text).toContain(`… and ${400 - rowsOf(shorter.text)} more events, counted in the total`);
+  });
+
   it('counts per event with severity colours, most severe first, and the total', () => {
     const email = renderDailyEmail(sampleDaily(context('en')));
     expect(email.subject).toBe('Acme Finance: daily alerts summary, 135 alerts, 2 Fatal (Nov 27, 2026)');

@@ -100,6 +100,8 @@ export interface SourceGroupView extends SourceTotals {
 export interface SummaryEmailView {
   readonly recipient: RecipientView;
   readonly tenant: TenantView;
+  /** The most bytes of HTML it may have (fitUnderBudget's); SHORTER_HTML_BUDGET after a server refused it as too large. */
+  readonly htmlBudget?: number | undefined;
   /** Start (inclusive) and end (exclusive) of the period; several windows long for a catch-up. */
   readonly window: { readonly start: number; readonly end: number };
   /** How many summary windows the period covers: more than 1 makes it a catch-up summary. */
@@ -188,6 +190,8 @@ export interface DailyHealthView {
 export interface DailyEmailView {
   readonly recipient: RecipientView;
   readonly tenant: TenantView;
+  /** The most bytes of HTML it may have (fitUnderBudget's); SHORTER_HTML_BUDGET after a server refused it as too large. */
+  readonly htmlBudget?: number | undefined;
   /** The 24 hours (23 or 25 across a daylight-saving change) ending at the report time. */
   readonly period: { readonly start: number; readonly end: number };
   /** Counts per event and severity of the period; empty for the "all quiet" report. */
