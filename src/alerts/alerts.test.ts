@@ -7,6 +7,7 @@ import { createUser } from '../access/users.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, planOf } from '../../test/support/storage.js';
 import { readerFor, unreadCountQuery } from './read-state.js';
+import { floodLeadQueries } from './store.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 
@@ -453,6 +454,23 @@ describeEachDialect('alerts API', (dialect) => {
     const marked = await t.call('POST', `${url}/mark-read`, { groupIds: [items[0].groupId] }, flood.token);
     expect(marked.json()).toEqual({ unread: 1 });
     expect((await t.call('POST', `${url}/mark-unread`, { groupIds: [items[0].groupId] }, flood.token)).json()).toEqual({ unread: 501 });
+  });
+
+  it("reads a panel line's alert through the alert's own key and its flood's index, not every unread alert of the tenant", async () => {
+    // The panel's five floods each looked up their lead alert with an `or` of both, which SQLite
+    // answered by reading the tenant's whole range of unread alerts: 0.4-2 s at 50,000 unread,
+    // the event loop held, every 3 s while a console's bell panel was open.
+    const db = t.tocsin.deps.storage.db;
+    const { tenantId, userId } = await t.tenantWithUser('panel-plan', ['Alerts Viewer']);
+    const principal: Principal = { kind: 'user', tenantId, userId, email: '', permissions: new Set() };
+    const reader = await readerFor(db, principal, tenantId);
+    const [byId, byGroup] = floodLeadQueries(db, tenantId, reader, 'some-flood');
+    expect(await planOf(db, byId!.compile())).toMatch(
+      dialect === 'sqlite' ? /SEARCH a USING INDEX sqlite_autoindex_alerts_1 \(id=\?\)/ : /Index Cond: .*\bid = /,
+    );
+    expect(await planOf(db, byGroup!.compile())).toMatch(
+      dialect === 'sqlite' ? /SEARCH a USING INDEX alerts_tenant_group \(tenant_id=\? AND group_id=\?/ : /alerts_tenant_group/,
+    );
   });
 
   it('needs Alerts.View to read (403) and Alerts.Delete to delete', async () => {

@@ -480,15 +480,8 @@ export async function panelAlerts(db: Db, tenantId: string, reader: Reader): Pro
     .execute();
   const entries: PanelEntry[] = [];
   for (const group of groups) {
-    const newest = await readStateQuery(db, tenantId, reader)
-      .selectAll('a')
-      .where(isUnreadCondition(reader))
-      .where((eb) => eb.or([eb('a.id', '=', group.flood), eb('a.group_id', '=', group.flood)]))
-      .orderBy('a.severity', 'desc')
-      .orderBy('a.created_at', 'desc')
-      .orderBy('a.id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const leads = await Promise.all(floodLeadQueries(db, tenantId, reader, group.flood).map((query) => query.executeTakeFirst()));
+    const newest = leads.reduce((best, row) => (row && (!best || leadsBefore(row, best)) ? row : best), undefined);
     if (!newest) continue;
     entries.push({
       ...toStoredAlert(newest),
@@ -499,6 +492,27 @@ export async function panelAlerts(db: Db, tenantId: string, reader: Reader): Pro
     });
   }
   return entries;
+}
+
+/**
+ * floodLeadQueries read a flood's lead unread alert (the most severe, then the newest): the alert
+ * whose id names the flood (a lone alert, or a flood's first) by its primary key, and the flood's
+ * repeats by alerts_tenant_group; the panel takes the first of their answers (leadsBefore). One
+ * query with an `or` of both read every unread alert of the tenant on SQLite, for each panel line.
+ */
+export function floodLeadQueries(db: Db, tenantId: string, reader: Reader, flood: string) {
+  const unread = () => readStateQuery(db, tenantId, reader).selectAll('a').where(isUnreadCondition(reader));
+  return [
+    unread().where('a.id', '=', flood).limit(1),
+    unread().where('a.group_id', '=', flood).orderBy('a.severity', 'desc').orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(1),
+  ];
+}
+
+/** leadsBefore orders two alerts as a panel line's lead is chosen: the more severe, then the newer, then the greater id. */
+function leadsBefore(a: { severity: number; created_at: number; id: string }, b: { severity: number; created_at: number; id: string }): boolean {
+  if (a.severity !== b.severity) return Number(a.severity) > Number(b.severity);
+  if (a.created_at !== b.created_at) return Number(a.created_at) > Number(b.created_at);
+  return a.id > b.id;
 }
 
 /** findAlert returns one of the tenant's alerts as the reader sees it, or undefined (also for another tenant's id). */
