@@ -167,6 +167,17 @@ export interface Unreached {
 }
 
 /**
+ * ServerFailure is what one failed attempt learned of a server, as mail health shows it: the
+ * server's reply (or what failed, for a refused upgrade), its SMTP code, and why no server answered
+ * when none did. A paused server's held-out tenants are told the failure that paused it.
+ */
+export interface ServerFailure {
+  readonly error: string;
+  readonly code?: number | undefined;
+  readonly unreached?: Unreached | undefined;
+}
+
+/**
  * EndpointError is the resolve stage's refusal of a tenant's endpoint. `failsMail` says whether it
  * is a failure of the tenant's mail, which mail health reports (settings that can no longer be
  * used: a stored password that no longer decrypts, a host now refused), rather than the tenant's

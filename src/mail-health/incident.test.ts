@@ -836,16 +836,16 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       next_attempt_at: clock.now() + 10_000,
     };
     expect(Number((await db.updateTable('deliveries').set(lease).where('tenant_id', '=', stark.tenantId).executeTakeFirst()).numUpdatedRows)).toBe(1);
-    const error = 'connect: 127.0.0.1:25 keeps failing; its emails are paused until later';
+    const error = 'data: 421 4.3.2 Too busy, try later';
     await mailHealthHeldOut(t.tocsin.deps.storage, { publicUrl: t.tocsin.deps.config.publicUrl })({
       tenantIds: [stark.tenantId],
       since: queuedAt,
       until: clock.now() + 4 * MINUTE,
       at: clock.now(),
-      error,
+      failure: { error, code: 421 },
     });
     const health = (await t.call('GET', '/api/v1/tenants/stark/settings/mail/health', undefined, stark.token)).json();
-    expect(health).toMatchObject({ state: 'failing', since: new Date(queuedAt).toISOString(), lastError: error });
+    expect(health).toMatchObject({ state: 'failing', since: new Date(queuedAt).toISOString(), lastError: error, lastCode: 421 });
   });
 
   it('warns each tenant whose emails a paused server holds out, once, after the same wait as failures of its own, and each recovers', async () => {
@@ -891,9 +891,17 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
         await worker.runOnce();
         if (clock.now() - start < 14 * MINUTE) for (const name of names) expect((await state(name)).state, `${name} at ${clock.now() - start}`).toBe('ok');
       }
+      // Each says why: the server's own failure, never Tocsin's pause, worded for its reader (the alert) as when it failed itself.
+      const why = 'connect: the server closed the connection before its SMTP greeting, without a word';
       for (const name of names) {
-        expect(await state(name), name).toMatchObject({ state: 'failing' });
+        expect(await state(name), name).toMatchObject({ state: 'failing', lastError: why });
         expect(await alerts(name), name).toBe(1);
+      }
+      for (const name of names) {
+        const { items } = (await t.call('GET', `/api/v1/tenants/${name}/alerts`, undefined, tenants.get(name)!.token)).json();
+        const failing = items.filter((a: { event: string }) => a.event === 'Mail.DeliveryFailing').map((a: { message: string }) => a.message);
+        expect(failing, name).toEqual([expect.stringMatching(/^Alert emails are failing\. .*the server closed the connection before its SMTP greeting/)]);
+        expect(failing[0], name).not.toContain('keeps failing');
       }
       outage.restore();
       const delivered = (name: string) => server.messages.filter((m) => m.envelope.to.includes(`ops@${name}.example.com`)).length;

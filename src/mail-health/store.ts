@@ -181,7 +181,7 @@ export function mailHealthHeldOut(storage: Storage, context: NoticeContext): (he
       const observations = due.map((row) => ({
         tenantId: row.tenant_id,
         at: held.at,
-        signal: { kind: 'transient' as const, error: held.error, heldSince: Math.max(held.since, Number(row.first)) },
+        signal: { kind: 'transient' as const, ...held.failure, heldSince: Math.max(held.since, Number(row.first)) },
       }));
       return observeAndNotify(tx, storage.dialect, context, observations);
     });

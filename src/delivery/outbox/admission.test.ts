@@ -23,12 +23,18 @@ describe('serverAddress', () => {
   });
 });
 
+/** A connection refused, as classify.ts words it, which mail health words per reader by its cause. */
+const refused = {
+  error: 'connect: connect ECONNREFUSED 192.0.2.25:587',
+  unreached: { cause: 'refused' as const, detail: 'connect ECONNREFUSED 192.0.2.25:587' },
+};
+
 describe('Admission breakers', () => {
   const policy = { failureThreshold: 1, initialCooldownMs: 1_000, maxCooldownMs: 4_000 };
   const server = endpoint('smtp.example.com');
   const paused = () => {
     const admission = new Admission({ global: 10, perTenant: 10 }, 10, policy, pino({ level: 'silent' }));
-    admission.endpointFailed(server, 0);
+    admission.endpointFailed(server, 0, refused);
     return admission;
   };
 
@@ -54,23 +60,25 @@ describe('Admission breakers', () => {
     expect(admission.admitEndpoint('t', server, 1_002)).toEqual({ allow: true, probe: true });
   });
 
-  it('hands on each verdict that holds tenants out, once, with the tenants whose health is theirs, since the breaker opened', () => {
+  it("hands on each verdict that holds tenants out, once, with the tenants whose health is theirs, since the breaker opened, and the server's own failure", () => {
+    // Mail health quoted "connect: smtp.example.com:587 keeps failing; its emails are paused until
+    // 2026-…Z", Tocsin's own words and a UTC time, as the server's last reply: the held-out tenants'
+    // failing notice and alert never said why (a refused connection, a 421).
+    const busy = { error: 'data: 421 4.3.2 Too busy, try later', code: 421 };
     const admission = new Admission({ global: 10, perTenant: 10 }, 10, policy, pino({ level: 'silent' }));
     admission.seenServer('a', server);
     admission.seenServer('b', server);
     admission.seenServer('stood-in-for', { ...server, fallback: true });
     admission.seenServer('elsewhere', endpoint('smtp.other.example'));
-    admission.endpointFailed(server, 100);
-    expect(admission.takeHeldOut()).toEqual([
-      { tenantIds: ['a', 'b'], since: 100, until: 1_100, at: 100, error: expect.stringContaining('smtp.example.com:587') },
-    ]);
+    admission.endpointFailed(server, 100, refused);
+    expect(admission.takeHeldOut()).toEqual([{ tenantIds: ['a', 'b'], since: 100, until: 1_100, at: 100, failure: refused }]);
     expect(admission.takeHeldOut()).toEqual([]);
     // A failure while open (a send already under way) is no new verdict; the failed probe is.
-    admission.endpointFailed(server, 200);
+    admission.endpointFailed(server, 200, refused);
     expect(admission.takeHeldOut()).toEqual([]);
     expect(admission.admitEndpoint('a', server, 1_100)).toEqual({ allow: true, probe: true });
-    admission.endpointFailed(server, 1_200);
-    expect(admission.takeHeldOut()).toEqual([{ tenantIds: ['a', 'b'], since: 100, until: 3_200, at: 1_200, error: expect.any(String) }]);
+    admission.endpointFailed(server, 1_200, busy);
+    expect(admission.takeHeldOut()).toEqual([{ tenantIds: ['a', 'b'], since: 100, until: 3_200, at: 1_200, failure: busy }]);
     admission.endpointAnswered(server);
     expect(admission.takeHeldOut()).toEqual([]);
   });
@@ -88,16 +96,16 @@ describe('Admission memory', () => {
     for (let i = 0; i < 1_000; i++) {
       const answered = endpoint(`smtp${i}.example.com`);
       gate.admitEndpoint(`tenant-${i}`, answered, i);
-      gate.endpointFailed(answered, i);
+      gate.endpointFailed(answered, i, refused);
       gate.admitEndpoint(`tenant-${i}`, answered, i);
       gate.endpointAnswered(answered);
       // A server that failed once and was never used again (the tenant's settings changed).
       const left = endpoint(`left${i}.example.com`);
       gate.admitEndpoint(`moved-${i}`, left, i);
-      gate.endpointFailed(left, i);
+      gate.endpointFailed(left, i, refused);
       // And one left while paused: its tenant moved to another server after it opened.
       const paused = endpoint(`paused${i}.example.com`);
-      for (let n = 0; n < 5; n++) gate.endpointFailed(paused, i);
+      for (let n = 0; n < 5; n++) gate.endpointFailed(paused, i, refused);
     }
     gate.plan(FORGET_UNSEEN_MS);
     gate.plan(2 * FORGET_UNSEEN_MS);
@@ -112,19 +120,19 @@ describe('Admission memory', () => {
     gate.plan(0);
     gate.seenServer('a', paused);
     gate.seenServer('b', paused);
-    gate.endpointFailed(paused, 100);
+    gate.endpointFailed(paused, 100, refused);
     gate.seenServer('idle', other);
     gate.plan(hour);
     // a's rows probe the paused server, which fails again; b has sent nothing since, but is held out as much.
     expect(gate.admitEndpoint('a', paused, hour + 1)).toEqual({ allow: true, probe: true });
-    gate.endpointFailed(paused, hour + 1);
+    gate.endpointFailed(paused, hour + 1, refused);
     gate.seenServer('recent', other);
     gate.plan(2 * hour);
     expect(gate.tracked()).toEqual({ tenants: 3, breakers: 1 });
     gate.takeHeldOut();
     expect(gate.admitEndpoint('a', paused, 2 * hour)).toEqual({ allow: true, probe: true });
-    gate.endpointFailed(paused, 2 * hour);
-    gate.endpointFailed(other, 2 * hour);
+    gate.endpointFailed(paused, 2 * hour, refused);
+    gate.endpointFailed(other, 2 * hour, refused);
     expect(gate.takeHeldOut().map((held) => held.tenantIds)).toEqual([['a', 'b'], ['recent']]);
     // Left for an hour (the tenants moved or deleted), the paused server is forgotten with them.
     gate.plan(3 * hour);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SmtpEndpoint } from '../contract.js';
+import type { ServerFailure, SmtpEndpoint } from '../contract.js';
 import { type ClaimPlan, type ConcurrencyLimits, admissionBunch, admitClaimed, planClaim } from './capacity.js';
 import {
   type BreakerPolicy,
@@ -34,21 +34,24 @@ export interface EndpointGate {
   probeUntried(endpoint: SmtpEndpoint): void;
   /** endpointAnswered: the server answered, with a 2xx or a definite 5xx; it is up. */
   endpointAnswered(endpoint: SmtpEndpoint): void;
-  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server. */
-  endpointFailed(endpoint: SmtpEndpoint, now: number): void;
+  /** endpointFailed counts a transient failure (timeout, refused connection, 4xx) against the server: `failure`, what mail health would show of it. */
+  endpointFailed(endpoint: SmtpEndpoint, now: number, failure: ServerFailure): void;
+  /** lastFailure is the server's last failure since it last answered: why it is paused, for an email failed unsent. */
+  lastFailure(endpoint: SmtpEndpoint): ServerFailure | undefined;
 }
 
 /**
  * HeldOut is one breaker verdict that keeps its tenants' mail out (it opened, or its probe failed):
  * the tenants it holds out whose mail health is observed (not under the system default standing
- * in), since when it is open, until when, and what to tell of it.
+ * in), since when it is open, until when, and the server's failure that paused it, which their
+ * mail health shows as a failure of their own would be: the pause is Tocsin's, not a reason.
  */
 export interface HeldOut {
   readonly tenantIds: readonly string[];
   readonly since: number;
   readonly until: number;
   readonly at: number;
-  readonly error: string;
+  readonly failure: ServerFailure;
 }
 
 /**
@@ -106,6 +109,8 @@ export class Admission implements EndpointGate {
   /** The tenants the last claim left out (at their limit, or their server paused): rows of theirs may be due. */
   #lastExcluded: ReadonlySet<string> = new Set();
   readonly #breakers = new Map<string, BreakerState>();
+  /** Each breaker's last failure, what a paused server's unsent emails tell mail health (kept and dropped with its breaker). */
+  readonly #lastFailures = new Map<string, ServerFailure>();
   /** The probe in flight per breaker, for the rows past their deadline that wait for its verdict. */
   readonly #probes = new Map<string, { readonly verdict: Promise<boolean>; readonly settle: (back: boolean) => void }>();
   /** Each tenant's server as last seen, so an open breaker keeps its tenants out of claims. */
@@ -245,10 +250,11 @@ export class Admission implements EndpointGate {
     const key = breakerKey(endpoint);
     // Closed again: the state an absent breaker has, so nothing is kept of a server that works.
     this.#breakers.delete(key);
+    this.#lastFailures.delete(key);
     this.#settleProbe(key, true);
   }
 
-  endpointFailed(endpoint: SmtpEndpoint, now: number): void {
+  endpointFailed(endpoint: SmtpEndpoint, now: number, failure: ServerFailure): void {
     const key = breakerKey(endpoint);
     this.#usedBreakers.add(key);
     const before = this.#breakers.get(key) ?? closedBreaker(this.#policy);
@@ -257,13 +263,17 @@ export class Admission implements EndpointGate {
       this.#log.warn({ endpoint: key, until: new Date(after.openUntil).toISOString() }, 'SMTP endpoint failing; pausing its deliveries');
     }
     this.#breakers.set(key, after);
+    this.#lastFailures.set(key, failure);
     if (before.probing) this.#settleProbe(key, false);
     const held = breakerHoldsOut(before, after);
     if (held) {
       const tenantIds = [...this.#tenantServer].filter(([tenant, k]) => k === key && !this.#standingIn.has(tenant)).map(([tenant]) => tenant);
-      const error = `connect: ${serverAddress(endpoint)} keeps failing; its emails are paused until ${new Date(held.until).toISOString()}`;
-      if (tenantIds.length > 0) this.#heldOut.push({ tenantIds, ...held, at: now, error });
+      if (tenantIds.length > 0) this.#heldOut.push({ tenantIds, ...held, at: now, failure });
     }
+  }
+
+  lastFailure(endpoint: SmtpEndpoint): ServerFailure | undefined {
+    return this.#lastFailures.get(breakerKey(endpoint));
   }
 
   /** tracked counts the tenants and breakers kept (tests check that they are bounded). */
@@ -279,7 +289,11 @@ export class Admission implements EndpointGate {
    */
   #forgetUnseen(now: number): void {
     this.#forgotAt = now;
-    for (const [key, state] of this.#breakers) if (!state.probing && !this.#usedBreakers.has(key)) this.#breakers.delete(key);
+    for (const [key, state] of this.#breakers) {
+      if (state.probing || this.#usedBreakers.has(key)) continue;
+      this.#breakers.delete(key);
+      this.#lastFailures.delete(key);
+    }
     for (const [tenant, key] of this.#tenantServer) {
       if (this.#seenTenants.has(tenant) || this.#breakers.has(key)) continue;
       this.#tenantServer.delete(tenant);

@@ -11,6 +11,7 @@ import {
   type PendingEmail,
   type RenderedEmail,
   SendCalledOffError,
+  type ServerFailure,
   type SmtpEndpoint,
   SmtpDeliveryError,
 } from '../contract.js';
@@ -269,12 +270,6 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
-    // A transient failure counts against the endpoint; a definite answer (5xx) proves it is up, and
-    // so does a mailbox refusing for now (greylisting, a full mailbox: 4xx to RCPT): else five
-    // readers with such mailboxes in a row paused the server, the system default's for every
-    // tenant on it, up to 10 minutes.
-    if (retryable && !mailboxRefusesForNow(smtp)) ctx.gate.endpointFailed(endpoint, ctx.clock.now());
-    else ctx.gate.endpointAnswered(endpoint);
     // Standing in for the tenant's server, the system default's refusal says so, as its acceptance does.
     const note = endpoint.fallback ? FALLBACK_REFUSED_NOTE : '';
     const error = note + serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
@@ -299,17 +294,21 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesEveryone && !endpoint.fallsBack ? { relayDenied: true } : {};
     // Mail health shows the server's reply, but a refused upgrade's ("500 command not recognized" to
     // STARTTLS) names no command: there it shows what failed, the reply in it.
+    const failed: ServerFailure = {
+      code: smtp?.code,
+      error: smtp?.stage === 'tls' ? error : reply,
+      // No server answered: mail health words why in each reader's language, then these words of Node's.
+      ...(smtp?.unreached ? { unreached: { cause: smtp.unreached.cause, detail: serverSaid(smtp.unreached.detail, secrets) } } : {}),
+    };
+    // A transient failure counts against the endpoint (the tenants a pause holds out are told it);
+    // a definite answer (5xx) proves it is up, and so does a mailbox refusing for now (greylisting,
+    // a full mailbox: 4xx to RCPT): else five readers with such mailboxes in a row paused the
+    // server, the system default's for every tenant on it, up to 10 minutes.
+    if (retryable && !mailboxRefusesForNow(smtp)) ctx.gate.endpointFailed(endpoint, ctx.clock.now(), failed);
+    else ctx.gate.endpointAnswered(endpoint);
     const signal: MailHealthSignal | undefined = recipientsOwn
       ? undefined
-      : {
-          kind: retryable ? 'transient' : 'permanent',
-          code: smtp?.code,
-          error: smtp?.stage === 'tls' ? error : reply,
-          // No server answered: mail health words why in each reader's language, then these words of Node's.
-          ...(smtp?.unreached ? { unreached: { cause: smtp.unreached.cause, detail: serverSaid(smtp.unreached.detail, secrets) } } : {}),
-          ...mailboxRefused,
-          ...relayDenied,
-        };
+      : { kind: retryable ? 'transient' : 'permanent', ...failed, ...mailboxRefused, ...relayDenied };
     // A report refused for its size (a big day's summary or daily report over the server's message
     // size limit) goes again at once, shorter: its composer reads refusedAsTooLarge from this outcome.
     // Nothing is wrong with the tenant's mail, so no incident; refused so again, it fails as any refusal.
@@ -352,8 +351,10 @@ async function admitPastPause(ctx: AttemptContext, delivery: Delivery, endpoint:
     }
   }
   // A paused endpoint still cannot keep an email past its deadline: it fails then, like a retry would.
+  // Mail health hears why the server is paused, its own failure: the pause is Tocsin's, no reason.
   const error = `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`;
-  const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', error, gaveUp: true });
+  const failed = ctx.gate.lastFailure(endpoint) ?? { error };
+  const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', ...failed, gaveUp: true });
   return { ...(await failure(ctx, delivery, true, error)), health };
 }
 

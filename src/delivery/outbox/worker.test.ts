@@ -28,6 +28,7 @@ import { heartbeatMs } from './leases-renewal.js';
 import { showDelivery } from './log.js';
 import { OutboxMetrics } from './metrics.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { AttemptRecorder } from './attempt-recorder.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);
@@ -585,15 +586,22 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       const server = await smtp({ failures: [{ at: 'connect', code: 421, times: back ? 1 : undefined }] });
       endpoints.set(tenantX, endpointFor(server.port));
       const clock = new FakeClock(T0);
+      // What each attempt tells mail health of the tenant's server (alert emails: a test email tells none).
+      const told: string[] = [];
+      const recorder = new AttemptRecorder(database.storage, 0, async (_tx, recorded) => {
+        for (const a of recorded) if (a.result.health && a.result.health.kind !== 'delivered') told.push(a.result.health.error);
+        return undefined;
+      });
       const w = worker(clock, {
+        recorder,
         settings: { deliveryDeadlineMs: 60_000, breaker: { failureThreshold: 1, initialCooldownMs: 10_000, maxCooldownMs: 60_000 } },
       });
-      const first = await enqueueOne(tenantX, clock);
+      const first = await enqueueOne(tenantX, clock, { kind: 'immediate' });
       expect(await w.runOnce()).toBe(1);
       expect(await row(first.id)).toMatchObject({ status: 'retrying', attempts: 1 });
       await enqueueDeliveries(
         database.storage.db,
-        Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com')),
+        Array.from({ length: 2 }, () => testDelivery(tenantX, 'x@example.com', { kind: 'immediate' })),
         clock,
       );
       // Paused: nothing of the tenant's is claimed.
@@ -610,6 +618,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
         expect(server.connections()).toBe(2);
         expect(rows.filter((r) => r.last_error?.includes('paused until the deadline passed'))).toHaveLength(2);
         expect(rows.map((r) => showDelivery(r).deadlineReached)).toEqual([true, true, true]);
+        // Mail health hears the server's own refusal for each of them, not the pause ("keeps failing"), which is Tocsin's.
+        expect(told).toEqual(Array(4).fill('421 scripted 421 at connect'));
       }
     });
   }
