@@ -495,6 +495,25 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     await expectSummariesOnlyTo(base, 'front-desk@example.com', ['noisy-desk@example.com'], TURNED_OFF);
   });
+
+  it('is sent to a reader at an address a group mailbox unsubscribed from: the opt-out was the group’s, the reader keeps its own choices', async () => {
+    const base = '/api/v1/tenants/handover';
+    const tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'handover', timeZone: 'UTC' })).json().id as string;
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'handed-desk@example.com', roles: ['Alerts Viewer'] })).json().id as string;
+    const links = new UnsubscribeLinks(t.tocsin.deps.storage.db, PUBLIC, clock);
+    const link = await links.url({ tenantId, kind: 'summary', recipient: { type: 'group', id: desk, address: 'handed-desk@example.com' } });
+    expect((await t.call('POST', new URL(link).pathname)).statusCode).toBe(200);
+    // The mailbox is handed to a reader of its own, who wants summaries (the default): the individual wins the address.
+    await t.call('POST', `${base}/users`, { email: 'handed-desk@example.com', name: 'Dana', roles: ['Alerts Viewer'] });
+    clock.advance(60_000);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
+    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'handed-desk@example.com')).toHaveLength(1);
+    expect((await t.call('GET', `${base}/deliveries?kind=summary`)).json().items).toMatchObject([{ recipient: 'handed-desk@example.com', status: 'sent' }]);
+  });
 });
 
 describeEachDialect('a daily report across a daylight-saving change', (dialect) => {
