@@ -2,6 +2,7 @@ import pino from 'pino';
 import { expect, it, vi } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertAlerts } from '../alerts/store.js';
+import { getMailSettings } from '../settings/mail-settings.js';
 import { startTestApp } from '../../test/support/http.js';
 import { listenForOutbox, OutboxDoorbell } from '../delivery/outbox/doorbell.js';
 import { FakeClock } from '../shared/clock.js';
@@ -180,6 +181,30 @@ describeEachDialect('immediate emails decided at commit', (dialect) => {
       await t.call('PUT', '/api/v1/tenants/quiet/settings/mail', { alertsEmailEnabled: true });
       clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs);
       await new ImmediateDecider({ storage, clock, logger: pino({ level: 'silent' }), settingsOf }).sweep();
+      expect(await storage.db.selectFrom('deliveries').select('id').where('kind', '=', 'immediate').execute()).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('mails no Fatal alert stored otherwise than by a POST (a pull source, a lost decision) while the tenant’s alert emails are off', async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      const storage = t.tocsin.deps.storage;
+      const viewer = await t.tenantWithUser('pulled', ['Alerts Viewer']);
+      await t.call('PUT', `/api/v1/tenants/pulled/users/${viewer.userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      await t.call('PUT', '/api/v1/tenants/pulled/settings/mail', { alertsEmailEnabled: false });
+      await insertAlerts(
+        storage.db,
+        viewer.tenantId,
+        [newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'pulled' })],
+        clock.now(),
+      );
+      clock.advance(DEFAULT_IMMEDIATE_SETTINGS.sweepGraceMs);
+      // The tenant's own settings, as the server reads them (this file's settingsOf says on for every tenant).
+      await new ImmediateDecider({ storage, clock, logger: pino({ level: 'silent' }), settingsOf: getMailSettings }).sweep();
+      expect(await storage.db.selectFrom('undecided_fatal_alerts').selectAll().execute()).toEqual([]);
       expect(await storage.db.selectFrom('deliveries').select('id').where('kind', '=', 'immediate').execute()).toEqual([]);
     } finally {
       await t.close();
