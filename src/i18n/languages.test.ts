@@ -24,3 +24,15 @@ describe('preferredLanguage', () => {
     expect(preferredLanguage('es;q=0.7, fr')).toBe('fr');
   });
 });
+
+describe('preferredLanguage, as browsers and proxies write the header', () => {
+  it('reads a tag in capitals as the same language (FR-CA is French)', () => {
+    expect(preferredLanguage('FR-CA, en;q=0.5')).toBe('fr');
+    expect(preferredLanguage('DE')).toBe('de');
+  });
+
+  it('reads a weight written with spaces around it (`de; q=0.9`) as that weight', () => {
+    expect(preferredLanguage('en; q=0.1, de; q=0.9')).toBe('de');
+    expect(preferredLanguage('en;q = 0.1, ja')).toBe('ja');
+  });
+});
