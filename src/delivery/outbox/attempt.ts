@@ -237,7 +237,9 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
             return outgoingEmail(rendered, delivery);
           },
           (err: unknown) => {
-            calledOff = renderFailure(err);
+            // A stopping worker's render (its database closing, the send called off and handed back
+            // already): nothing was sent, the row goes back to the queue, and no failure is told.
+            calledOff = ctx.stopping?.aborted ? { status: 'deferred', retryAt: ctx.clock.now() } : renderFailure(err);
             throw err;
           },
         ),

@@ -468,6 +468,50 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     }
   });
 
+  it('when stopped, neither logs nor counts the render of an email it called off failing afterwards', async () => {
+    // A Fatal alert's first email renders while it waits for a connection. Called off by a stop, its
+    // render went on and failed once the process had closed its database: the worker logged "delivery
+    // will be retried" with "render: The database connection is not open" for an email it had handed back.
+    const server = await twentySendsToAHoldingServer();
+    let renderStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      renderStarted = resolve;
+    });
+    let failRender!: (err: Error) => void;
+    const rendering = new Promise<never>((_resolve, reject) => {
+      failRender = reject;
+    });
+    const composers = {
+      immediate: () => {
+        renderStarted();
+        return rendering;
+      },
+    };
+    const logged = captureLog('info');
+    const w = worker(systemClock, { logger: logged.log, composers, settings: { limits: { global: 21, perTenant: 21 }, batchSize: 21 } });
+    w.start();
+    // Five messages at the server, each waiting for its 250, hold the five connections; then the Fatal alert's
+    // email comes, and renders while it waits for one.
+    await server.waitForHeld(5);
+    const fatal = testDelivery(tenantX, 'fatal@example.com', { kind: 'immediate', rendered: undefined, data: {} });
+    await enqueueDeliveries(database.storage.db, [fatal], systemClock);
+    w.wake();
+    await started;
+    const stopping = w.stop();
+    server.releaseReplies();
+    await stopping;
+    failRender(new Error('The database connection is not open'));
+    // The render's failure is heard within the same turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    const row = await database.storage.db
+      .selectFrom('deliveries')
+      .select(['status', 'attempts', 'lease_token'])
+      .where('recipient_address', '=', 'fatal@example.com')
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
+    expect(logLines(logged).filter((line) => String(line.error ?? '').startsWith('render:'))).toEqual([]);
+  });
+
   it('when stopped, hands back the sends still waiting for a connection in one write, not one each', async () => {
     // On one SQLite file beside an api --processes 2 under load, a stop that called off 200 sends wrote
     // 200 updates, each waiting its turn for the write lock: 15 s, and the stop exited 1 past its grace.
