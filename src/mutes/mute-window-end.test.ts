@@ -207,3 +207,37 @@ describeEachDialect('a mute made and ended inside a window', (dialect) => {
     expect(summary).not.toMatch(/R-mistake until/);
   });
 });
+
+/**
+ * A mute made after a window's email was decided, and lifted again before that email went out (its
+ * mail server was down, say), was never in force for any alert of the window: the late email still
+ * mails them.
+ */
+describeEachDialect('a mute made after a window and lifted before its late email', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(END - 5 * 60_000);
+  const base = '/api/v1/tenants/late';
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'late', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await viewer(t, base, 'vera@late.example.com');
+    await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Robots', message: 'failure on R-late', source: { robot: 'R-late' } });
+    clock.set(END + 1_500);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    clock.set(END + 2 * 60_000);
+    const mute = await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R-late' }, until: new Date(END + 3_600_000).toISOString() });
+    expect(mute.statusCode).toBe(201);
+    clock.set(END + 3 * 60_000);
+    expect((await t.call('DELETE', `${base}/mutes/${mute.json().id}`)).statusCode).toBe(204);
+    clock.set(END + 4 * 60_000);
+  });
+  afterAll(() => t?.close());
+
+  it("mails the window's alerts in its summary, naming no mute", async () => {
+    const summary = await render(t, clock, 'summary', 'vera@late.example.com');
+    expect(summary.text).toContain('failure on R-late');
+    expect(summary.text).not.toMatch(/Robot: R-late until/);
+  });
+});
