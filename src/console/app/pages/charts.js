@@ -5,7 +5,7 @@ import { BarChart, RangePicker } from '../lib/chart.js';
 import { formatTime, onRepeatedClock, timeZone } from '../lib/format.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { useLastAsked } from '../lib/last-asked.js';
-import { usePolling } from '../lib/polling.js';
+import { CHART_POLL_MS, usePolling } from '../lib/polling.js';
 import { SEVERITIES, tenantApi } from '../lib/session.js';
 import { ScrollPre, html } from '../lib/ui.js';
 
@@ -41,17 +41,21 @@ export function AlertsChart({ session, onPick }) {
   // Only the range chosen last is drawn: on a slow or loaded server, a range chosen before it and answered
   // after it was drawn under the later one's button, and a click on its bars filtered the list to its periods.
   const reads = useLastAsked();
-  usePolling(() => {
-    // A refresh that fails keeps what the chart shows (as the list keeps its rows), so long as it is
-    // the tenant and range asked for: the table opened under it and the focus in it stay. (A range
-    // being read leaves the last one drawn until its answer is in.)
-    const key = `${session.tenant.id} ${range}`;
-    return reads.read(
-      () => api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)),
-      (next) => setAnswer({ ...next, key }),
-      () => setAnswer((last) => (last?.key === key ? last : null)),
-    );
-  }, [range, session.tenant.id]);
+  usePolling(
+    () => {
+      // A refresh that fails keeps what the chart shows (as the list keeps its rows), so long as it is
+      // the tenant and range asked for: the table opened under it and the focus in it stay. (A range
+      // being read leaves the last one drawn until its answer is in.)
+      const key = `${session.tenant.id} ${range}`;
+      return reads.read(
+        () => api('GET', tenantApi(session, `alerts/histogram${toQuery({ range, timeZone: timeZone() })}`)),
+        (next) => setAnswer({ ...next, key }),
+        () => setAnswer((last) => (last?.key === key ? last : null)),
+      );
+    },
+    [range, session.tenant.id],
+    CHART_POLL_MS,
+  );
   if (!answer) return null;
   const pick = (i, severity) => {
     const bucket = answer.buckets[i];
