@@ -28,3 +28,21 @@ describe('dates before the year 1000', () => {
     expect(localeFormat('en', 'UTC').dateTime(Date.UTC(2026, 10, 27, 10, 2))).toBe('Nov 27, 2026, 10:02');
   });
 });
+
+describe('numbers and zones as each reader writes them', () => {
+  it('groups a count as the reader’s language does (a German reader sees 1.234.567, not 1,234,567)', () => {
+    expect(localeFormat('de', 'UTC').number(1_234_567)).toBe('1.234.567');
+    expect(localeFormat('fr', 'UTC').number(1234)).toBe('1\u202f234');
+    expect(localeFormat('en', 'UTC').number(1234)).toBe('1,234');
+  });
+
+  it('labels a zone at UTC+0 in winter with its offset, keeping plain "UTC" for UTC itself', () => {
+    expect(localeFormat('en', 'Europe/London').zoneLabel(Date.UTC(2026, 0, 5))).toBe('Europe/London (UTC+00:00)');
+    expect(localeFormat('en', 'Europe/London').zoneLabel(Date.UTC(2026, 6, 5))).toBe('Europe/London (UTC+01:00)');
+    expect(localeFormat('en', 'Etc/UTC').zoneLabel(0)).toBe('UTC');
+  });
+
+  it('names a day of the years 1 to 999 with four digits (0987-06-05, not 987-06-05)', () => {
+    expect(isoDay(Date.parse('0987-06-05T12:00:00Z'), 'UTC')).toBe('0987-06-05');
+  });
+});
