@@ -69,6 +69,8 @@ describeEachDialect('the acknowledge link of a daily report’s source still fai
         { severity: 'Error', component: 'Jobs', message: 'Billing failed', source: { process: 'Billing' } },
         { severity: 'Error', component: 'Robots', message: 'R8 offline', source: { robot: 'R8' } },
         { severity: 'Success', component: 'Robots', message: 'R8 back', source: { robot: 'R8' } },
+        // A warning someone may take on before it fails: its row is one flood too.
+        { severity: 'Warn', component: 'Queues', message: 'Invoices queue slow' },
       ],
     });
     await t.tocsin.decisionsSettled();
@@ -93,7 +95,7 @@ describeEachDialect('the acknowledge link of a daily report’s source still fai
     expect(under(text, '    Robot: R8 · ').some((line) => line.includes("I'm on it"))).toBe(false);
   });
 
-  it('gives an event row the acknowledge link of its one flood, as a summary line, and none to a row of several floods or of a Success', async () => {
+  it('gives an event row the acknowledge link of its one flood, as a summary line, a Warn’s too, and none to a row of several floods or of a Success', async () => {
     const [daily] = await dailiesTo('reader@onit.example.com');
     const text = daily!.text!;
     const row = (head: RegExp) => {
@@ -110,6 +112,8 @@ describeEachDialect('the acknowledge link of a daily report’s source still fai
     const billing = row(/^ +1 {2}\[Error\] .* \(Jobs\)$/);
     expect(billing[0]).toMatch(/^ {10}I'm on it: https:\/\/tocsin\.example\.com\/actions\//);
     expect(billing[1]).toMatch(/^ {10}Snooze for me: https:/);
+    // A Warn is taken on as an Error is: its one flood's row offers "I'm on it" too.
+    expect(row(/^ +1 {2}\[Warning\] .* \(Queues\)$/)[0]).toMatch(/^ {10}I'm on it: https:\/\/tocsin\.example\.com\/actions\//);
     // R7's flood and R8's alert: two floods, none of them the row's to take on; R8's Success: nothing to take on.
     expect(row(/^ +2 {2}\[Error\] .* \(Robots\)$/).some((line) => line.includes("I'm on it"))).toBe(false);
     expect(row(/^ +1 {2}\[Success\] .* \(Robots\)$/).some((line) => line.includes("I'm on it"))).toBe(false);
