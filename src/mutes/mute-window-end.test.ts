@@ -241,3 +241,40 @@ describeEachDialect('a mute made after a window and lifted before its late email
     expect(summary.text).not.toMatch(/Robot: R-late until/);
   });
 });
+
+/**
+ * A mute ending at the last millisecond of a window (…:59.999) ended inside it: it keeps out the
+ * alerts stored while it was in force, and the window's emails list it only when it hid some.
+ */
+describeEachDialect('a mute ending at the last millisecond of a window', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(END - 5 * 60_000);
+  const base = '/api/v1/tenants/lastms';
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'lastms', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await viewer(t, base, 'vera@lastms.example.com');
+    const until = new Date(END - 1).toISOString();
+    for (const robot of ['R-hidden', 'R-idle'])
+      expect((await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot }, until })).statusCode).toBe(201);
+    for (const robot of ['R-hidden', 'R-other'])
+      await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Robots', message: `failure on ${robot}`, source: { robot } });
+    clock.set(END + 1_500);
+    await decideReports(t.tocsin, clock, INTERVAL);
+  });
+  afterAll(() => t?.close());
+
+  it('leaves out the alerts stored while it was in force, listing it in the summary and the daily report, and not the mute that hid nothing', async () => {
+    const summary = await render(t, clock, 'summary', 'vera@lastms.example.com');
+    expect(summary.text).toContain('failure on R-other');
+    expect(summary.text).not.toContain('failure on R-hidden');
+    expect(summary.text).toMatch(/Robot: R-hidden until/);
+    expect(summary.text).not.toMatch(/Robot: R-idle/);
+    const daily = await render(t, clock, 'daily', 'vera@lastms.example.com');
+    expect(daily.text).toContain('1 alert of this period is not shown');
+    expect(daily.text).toMatch(/Robot: R-hidden until/);
+    expect(daily.text).not.toMatch(/Robot: R-idle/);
+  });
+});
