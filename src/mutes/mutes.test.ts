@@ -189,6 +189,8 @@ describeEachDialect('mutes API', (dialect) => {
       [{ scope: 'tenant', match: { robot: '' }, until: until(HOUR) }, 'match.robot'],
       [{ scope: 'user', match: { component: 'Robot', robot: 'R7' }, until: until(HOUR) }, 'match.component'],
       [{ scope: 'tenant', match: { robot: 'R7' }, until: until(-1000) }, 'until'],
+      // Ending at the very instant it is made: a mute already over, which would hide nothing.
+      [{ scope: 'tenant', match: { robot: 'R7' }, until: until(0) }, 'until'],
       [{ scope: 'tenant', match: { robot: 'R7' }, until: 'tomorrow' }, 'until'],
       // In the year 10000 in UTC, which was shown back as +010000-01-01T13:59:59.000Z.
       [{ scope: 'tenant', match: { robot: 'R7' }, until: '9999-12-31T23:59:59-14:00' }, 'until'],
