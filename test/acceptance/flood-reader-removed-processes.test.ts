@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTIONS_PER_ENDPOINT } from '../../src/delivery/smtp/sender.js';
-import { type TenantsApi, tenantsApi } from '../support/http.js';
+import { type TenantsApi, tenantWithFatalReader, tenantsApi } from '../support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { TEST_PG_URL, type TestDatabase, createTestDatabase } from '../support/storage.js';
 import { until } from '../support/until.js';
@@ -51,14 +51,7 @@ describe.skipIf(!TEST_PG_URL)('a reader deleted through the api process while th
   });
 
   it('gets none of the emails still waiting for the server once deleted', async () => {
-    await api('POST', '', { name: 'acme' });
-    await api('PUT', '/acme/settings/mail', {
-      alertsEmailEnabled: true,
-      useCustom: true,
-      custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@acme.example' },
-    });
-    const { id } = await api('POST', '/acme/users', { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
-    await api('PUT', `/acme/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+    const id = await tenantWithFatalReader(api, 'acme', server.port);
 
     // The server holds its answer to each message: every connection the worker opens to it holds one, the rest wait.
     server.holdReplies();

@@ -7,7 +7,7 @@
 import { expect, it } from 'vitest';
 import { CONNECTIONS_PER_ENDPOINT } from '../../src/delivery/smtp/sender.js';
 import { NOTHING_LEFT, NOT_A_READER } from '../../src/reports/composers.js';
-import { useListeningApp } from '../support/http.js';
+import { tenantWithFatalReader, useListeningApp } from '../support/http.js';
 import { describeEachDialect } from '../support/storage.js';
 import { until } from '../support/until.js';
 
@@ -22,14 +22,7 @@ describeEachDialect('a reader removed while a flood of Fatal emails waits for th
     it(`gets none of the emails still waiting once ${change}`, async () => {
       const server = await serverOfTenant();
       const tenant = change === 'deleted' ? 'gone-reader' : 'snoozer';
-      await api('POST', '', { name: tenant });
-      await api('PUT', `/${tenant}/settings/mail`, {
-        alertsEmailEnabled: true,
-        useCustom: true,
-        custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@acme.example' },
-      });
-      const { id } = await api('POST', `/${tenant}/users`, { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
-      await api('PUT', `/${tenant}/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+      const id = await tenantWithFatalReader(api, tenant, server.port);
       const { token } = await api('POST', `/${tenant}/users/${id}/tokens`, { name: 'phone' });
 
       // The server holds its answer to each message: the first emails are at it, the rest wait for a connection.

@@ -6,7 +6,7 @@
  * 30-minute) backoff. Driven over HTTP, the emails read from real SMTP servers.
  */
 import { expect, it } from 'vitest';
-import { useListeningApp } from '../support/http.js';
+import { tenantWithFatalReader, useListeningApp } from '../support/http.js';
 import { describeEachDialect } from '../support/storage.js';
 
 describeEachDialect('mail settings saved while an email is in flight', (dialect) => {
@@ -16,10 +16,7 @@ describeEachDialect('mail settings saved while an email is in flight', (dialect)
   it('sends the email the old server refused for now through the new one at once', async () => {
     const old = await serverOfTenant({ failures: [{ at: 'data', code: 451, message: '4.3.0 try again later' }] });
     const fixed = await serverOfTenant();
-    await api('POST', '', { name: 'acme' });
-    await api('PUT', '/acme/settings/mail', { alertsEmailEnabled: true, ...serverOn(old.port) });
-    const { id } = await api('POST', '/acme/users', { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
-    await api('PUT', `/acme/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+    await tenantWithFatalReader(api, 'acme', old.port);
 
     // The Fatal alert's email is at the old server, waiting for its answer to the message.
     old.holdReplies();

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WORKER_SETTINGS } from '../../src/delivery/outbox/worker.js';
 import { heartbeatMs } from '../../src/delivery/outbox/leases-renewal.js';
-import { type TenantsApi, tenantsApi } from '../support/http.js';
+import { type TenantsApi, tenantWithFatalReader, tenantsApi } from '../support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { until } from '../support/until.js';
 import { type Started, ensureBuilt, killGroup, serveBuilt } from './processes.js';
@@ -53,14 +53,7 @@ describe('two api processes storing alerts without pause and two worker processe
   });
 
   it('sends each Fatal email once, no worker waiting for the write lock anywhere near its lease', async () => {
-    await api('POST', '', { name: 'acme' });
-    await api('PUT', '/acme/settings/mail', {
-      alertsEmailEnabled: true,
-      useCustom: true,
-      custom: { host: '127.0.0.1', port: sink.port, security: 'none', fromAddress: 'alerts@acme.example' },
-    });
-    const { id } = await api('POST', '/acme/users', { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
-    await api('PUT', `/acme/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+    await tenantWithFatalReader(api, 'acme', sink.port);
 
     let fatalStored = 0;
     let loading = true;

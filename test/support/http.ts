@@ -183,3 +183,20 @@ export function tenantsApi(url: string, token: string = ADMIN_TOKEN): TenantsApi
     return text ? JSON.parse(text) : undefined;
   };
 }
+
+/**
+ * tenantWithFatalReader creates `tenant`, sending its alert emails through the SMTP server on
+ * `port` (plain, no login), with one reader, Ann (ann@acme.example), who wants Fatal alerts at once
+ * and nothing else; it returns her user id.
+ */
+export async function tenantWithFatalReader(api: TenantsApi, tenant: string, port: number): Promise<string> {
+  await api('POST', '', { name: tenant });
+  await api('PUT', `/${tenant}/settings/mail`, {
+    alertsEmailEnabled: true,
+    useCustom: true,
+    custom: { host: '127.0.0.1', port, security: 'none', fromAddress: 'alerts@acme.example' },
+  });
+  const { id } = await api('POST', `/${tenant}/users`, { email: 'ann@acme.example', name: 'Ann', roles: ['Alerts Viewer'] });
+  await api('PUT', `/${tenant}/users/${id}/alert-preferences`, { email: { fatalImmediately: true, tenMinuteSummary: false, dailyReport: false } });
+  return id;
+}
