@@ -470,3 +470,45 @@ describeEachDialect('report scheduler and tenants deleted while it decides their
     }
   });
 });
+
+describeEachDialect('report scheduler and a tenant whose decision fails', (dialect) => {
+  it('looks at that tenant again when its lease ends, a minute later, not at the next window’s end', async () => {
+    const clock = new FakeClock(T0);
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    try {
+      for (const name of ['steady', 'flaky']) {
+        await t.call('POST', '/api/v1/tenants', { name });
+        await t.enableAlertEmails(name);
+        await t.call('POST', `/api/v1/tenants/${name}/users`, { email: `ann@${name}.example.com`, name: 'Ann', roles: ['Alerts Viewer'] });
+      }
+      const flaky = (await t.call('GET', '/api/v1/tenants/flaky')).json().id as string;
+      clock.set(T0 + MINUTE);
+      for (const name of ['steady', 'flaky']) {
+        expect((await t.call('POST', `/api/v1/tenants/${name}/alerts`, { severity: 'Error', component: 'Jobs', message: 'failed' })).statusCode).toBe(202);
+      }
+      const settings: ReportSettings = { alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false };
+      let broken = true;
+      const scheduler = new ReportScheduler({
+        storage: t.tocsin.deps.storage,
+        clock,
+        logger: pino({ level: 'silent' }),
+        // Settings that cannot be read fail that tenant's decision (alone, after its batch's), until they can.
+        settingsOf: async (_db, tenantId) => (broken && tenantId === flaky ? (undefined as unknown as ReportSettings) : settings),
+        settings: { summaryIntervalMs: INTERVAL },
+      });
+      const summariesTo = async () =>
+        (await t.tocsin.deps.storage.db.selectFrom('deliveries').select('recipient_address').where('kind', '=', 'summary').execute())
+          .map((r) => r.recipient_address)
+          .sort();
+      clock.set(Math.ceil((T0 + MINUTE) / INTERVAL) * INTERVAL + 2_000);
+      await scheduler.tick();
+      expect(await summariesTo()).toEqual(['ann@steady.example.com']);
+      broken = false;
+      clock.advance(MINUTE + 1_000);
+      await scheduler.tick();
+      expect(await summariesTo()).toEqual(['ann@flaky.example.com', 'ann@steady.example.com']);
+    } finally {
+      await t.close();
+    }
+  });
+});
