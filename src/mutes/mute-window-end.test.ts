@@ -278,3 +278,39 @@ describeEachDialect('a mute ending at the last millisecond of a window', (dialec
     expect(daily.text).not.toMatch(/Robot: R-idle/);
   });
 });
+
+/**
+ * A flood whose alerts straddle a mute's end, the last stored at the very instant it ended: the
+ * alerts stored while the mute was in force stay out, that last one is mailed alone.
+ */
+describeEachDialect('an alert stored at the very instant a mute ends', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(END - 5 * 60_000);
+  const base = '/api/v1/tenants/straddle';
+  const ENDED = END - 2 * 60_000;
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    await t.call('POST', '/api/v1/tenants', { name: 'straddle', timeZone: 'UTC' });
+    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
+    await viewer(t, base, 'vera@straddle.example.com');
+    const until = new Date(ENDED).toISOString();
+    expect((await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { robot: 'R-flood' }, until })).statusCode).toBe(201);
+    const flood = (message: string) =>
+      t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Robots', message, source: { robot: 'R-flood' }, dedupKey: 'flood' });
+    await flood('while muted');
+    await flood('while muted again');
+    clock.set(ENDED);
+    await flood('as the mute ends');
+    clock.set(END + 1_500);
+    await decideReports(t.tocsin, clock, INTERVAL);
+  });
+  afterAll(() => t?.close());
+
+  it('mails that last alert alone, counting the others as muted', async () => {
+    const summary = await render(t, clock, 'summary', 'vera@straddle.example.com');
+    expect(summary.text).toContain('1 new Fatal or Error alert between');
+    expect(summary.text).toContain('as the mute ends');
+    expect(summary.text).toContain('2 alerts of this period are not shown');
+  });
+});
