@@ -157,9 +157,21 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().subscriptions).toMatchObject({ node_down: false, 'ci:build-failed': false, Process: true });
   });
-  it("lets an admin set anyone's preferences but not a plain user someone else's", async () => {
+  it("lets an admin set anyone's preferences but not a plain user or one holding only Users.View someone else's", async () => {
     const denied = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } }, viewer.token);
     expect(denied.statusCode).toBe(403);
+    // Users.View lists people; only Users.Edit (API.md) reads or changes someone else's alert preferences.
+    expect((await t.call('POST', `${base}/roles`, { name: 'People Viewer', permissions: ['Users.View'] })).statusCode).toBe(201);
+    const lister = await t.tenantWithUser('prefs', ['People Viewer']);
+    for (const method of ['GET', 'PUT'] as const) {
+      const res = await t.call(
+        method,
+        `${base}/users/${other.userId}/alert-preferences`,
+        method === 'PUT' ? { email: { dailyReport: true } } : undefined,
+        lister.token,
+      );
+      expect(res.statusCode, `${method} ${res.body}`).toBe(403);
+    }
     const byAdmin = await t.call('PUT', `${base}/users/${other.userId}/alert-preferences`, { email: { dailyReport: false } });
     expect(byAdmin.statusCode).toBe(200);
     const seen = await t.call('GET', `${base}/users/${other.userId}/alert-preferences`, undefined, other.token);
