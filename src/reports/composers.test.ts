@@ -293,11 +293,9 @@ describeEachDialect('report composers', (dialect) => {
     }
   });
 
-  it('reads a change made through the API between two emails of one claim: a reader who lost Alerts.View gets the second one no more', async () => {
-    const db = t.tocsin.deps.storage.db;
-    // As the pipeline's: what compose reads of access, kept between emails and forgotten on every change through the API.
-    const kept = new ReadCache();
-    const claimed = reportComposers({
+  /** claimComposers are the pipeline's composers (a ReadCache forgotten on every change), over `db`. */
+  const claimComposers = (db: Db, kept: ReadCache) =>
+    reportComposers({
       db,
       publicUrl: 'https://tocsin.example.com',
       summaryIntervalMs: INTERVAL,
@@ -305,6 +303,11 @@ describeEachDialect('report composers', (dialect) => {
       clock,
       kept,
     });
+
+  it('reads a change made through the API between two emails of one claim: a reader who lost Alerts.View gets the second one no more', async () => {
+    // As the pipeline's: what compose reads of access, kept between emails and forgotten on every change through the API.
+    const kept = new ReadCache();
+    const claimed = claimComposers(t.tocsin.deps.storage.db, kept);
     const users = (await t.call('GET', `${base}/users`)).json().items as { id: string; email: string }[];
     const elise = users.find((u) => u.email === 'fr@example.com')!.id;
     // Two emails of one claim (one lease token), the second rendered once its connection is free, a while later.
@@ -319,17 +322,6 @@ describeEachDialect('report composers', (dialect) => {
       await t.call('PATCH', `${base}/users/${elise}`, { roles: ['Alerts Viewer'] });
     }
   });
-
-  /** claimComposers are the pipeline's composers (a ReadCache forgotten on every change), over `db`. */
-  const claimComposers = (db: Db, kept: ReadCache) =>
-    reportComposers({
-      db,
-      publicUrl: 'https://tocsin.example.com',
-      summaryIntervalMs: INTERVAL,
-      unsubscribeLinks: new UnsubscribeLinks(db, 'https://tocsin.example.com', clock),
-      clock,
-      kept,
-    });
 
   it("reads a reader's preferences once for all the emails of one claim that waited in the queue, not twice for each", async () => {
     let preferenceReads = 0;
