@@ -563,4 +563,76 @@ describeEachDialect('raising alerts for a tenant another process deleted or re-c
     expect((await raise('phoenix', token)).statusCode).toBe(202);
     expect((await raise('phoenix')).statusCode).toBe(202);
   });
+
+  it('gives no nextCursor when a page ends at the last alert, so a client never fetches an empty page', async () => {
+    const pages = await t.tenantWithUser('pages', ['Robot']);
+    const url = '/api/v1/tenants/pages/alerts';
+    for (const message of ['a', 'b', 'c']) {
+      clock.advance(1000);
+      await t.call('POST', url, { severity: 'Info', component: 'Jobs', message }, pages.token);
+    }
+    expect((await t.call('GET', `${url}?limit=3`, undefined, pages.token)).json()).toMatchObject({ items: [{}, {}, {}], nextCursor: null });
+    const first = (await t.call('GET', `${url}?limit=2`, undefined, pages.token)).json();
+    expect(first.nextCursor).toEqual(expect.any(String));
+    expect((await t.call('GET', `${url}?limit=1&cursor=${first.nextCursor}`, undefined, pages.token)).json()).toMatchObject({
+      items: [{ message: 'a' }],
+      nextCursor: null,
+    });
+  });
+
+  it("shows on a flood's panel line its most severe alert, then its newest, whether that is the flood's first alert or a repeat", async () => {
+    const leads = await t.tenantWithUser('leads', ['Robot']);
+    const url = '/api/v1/tenants/leads/alerts';
+    const raiseIn = async (severity: string, message: string, dedupKey: string) => {
+      clock.advance(1000);
+      await t.call('POST', url, { severity, component: 'Robots', message, dedupKey }, leads.token);
+    };
+    await raiseIn('Fatal', 'R1 down', 'robot-1');
+    await raiseIn('Error', 'R1 still flapping', 'robot-1');
+    await raiseIn('Error', 'R2 flapping', 'robot-2');
+    await raiseIn('Error', 'R2 flapping again', 'robot-2');
+    const items = (await t.call('GET', `${url}/panel`, undefined, leads.token)).json().items;
+    expect(items.map((a: { message: string; count: number }) => [a.message, a.count])).toEqual([
+      ['R1 down', 2],
+      ['R2 flapping again', 2],
+    ]);
+  });
+
+  it('lists and marks read a lone alert by its groupId, as a panel line of one alert gives it', async () => {
+    const lone = await t.tenantWithUser('lone', ['Robot']);
+    const url = '/api/v1/tenants/lone/alerts';
+    clock.advance(1000);
+    await t.call('POST', url, { severity: 'Error', component: 'Jobs', message: 'alone' }, lone.token);
+    clock.advance(1000);
+    await t.call('POST', url, { severity: 'Info', component: 'Jobs', message: 'other' }, lone.token);
+    const line = (await t.call('GET', `${url}/panel`, undefined, lone.token)).json().items[0];
+    expect(line).toMatchObject({ message: 'alone', count: 1 });
+    const members = (await t.call('GET', `${url}?groupId=${line.groupId}`, undefined, lone.token)).json().items;
+    expect(members.map((a: { message: string }) => a.message)).toEqual(['alone']);
+    expect((await t.call('POST', `${url}/mark-read`, { groupIds: [line.groupId] }, lone.token)).json()).toEqual({ unread: 1 });
+  });
+
+  it('marks everything read, alerts stored in the same millisecond included: the list and the count agree, and none is left unread', async () => {
+    const same = await t.tenantWithUser('same-ms', ['Robot']);
+    const url = '/api/v1/tenants/same-ms/alerts';
+    const listed = async () =>
+      (await t.call('GET', url, undefined, same.token)).json().items.map((a: { message: string; read: boolean }) => [a.message, a.read]);
+    clock.advance(1000);
+    await t.call('POST', url, { severity: 'Error', component: 'Jobs', message: 'a' }, same.token);
+    expect((await t.call('POST', `${url}/mark-read`, { all: true }, same.token)).json()).toEqual({ unread: 0 });
+    expect(await listed()).toEqual([['a', true]]);
+    // One marked unread and then everything read, in the same millisecond as it was stored.
+    clock.advance(1000);
+    const [b] = (await t.call('POST', url, { severity: 'Error', component: 'Jobs', message: 'b' }, same.token)).json().ids;
+    expect((await t.call('POST', `${url}/mark-unread`, { ids: [b] }, same.token)).json()).toEqual({ unread: 1 });
+    expect((await t.call('POST', `${url}/mark-read`, { all: true }, same.token)).json()).toEqual({ unread: 0 });
+    // One stored after that mark within its millisecond (stamped past it), then everything read again.
+    await t.call('POST', url, { severity: 'Error', component: 'Jobs', message: 'c' }, same.token);
+    expect((await t.call('POST', `${url}/mark-read`, { all: true }, same.token)).json()).toEqual({ unread: 0 });
+    expect(await listed()).toEqual([
+      ['c', true],
+      ['b', true],
+      ['a', true],
+    ]);
+  });
 });

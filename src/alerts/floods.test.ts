@@ -71,6 +71,24 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
     expect([b.group, c.group]).toEqual([a, a]);
   });
 
+  it('starts a new flood for a repeat past the window, so a robot failing again later gets its own email', async () => {
+    const first = await store('robot-5', T0);
+    const later = await store('robot-5', T0 + DEFAULT_FLOOD_WINDOW_MS + MIN);
+    expect(later.group).toBe(later.id);
+    expect(later.group).not.toBe(first.id);
+  });
+
+  it("never joins another tenant's flood of the same dedup key: each tenant's robot gets its own email", async () => {
+    await storage.db
+      .insertInto('tenants')
+      .values({ id: 'floods-other', name: 'floods-other', display_name: 'floods-other', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+      .execute();
+    const [theirs] = await insertAlerts(storage.db, 'floods-other', [flap('robot-6')], T0);
+    const ours = await store('robot-6', T0 + MIN);
+    expect(ours.group).toBe(ours.id);
+    expect(ours.group).not.toBe(theirs);
+  });
+
   it('ends a flood at its resolution: the failure after a Success of the key starts a new flood, so it gets its own email', async () => {
     // Alertmanager's resolved alert is a Success with the firing alert's key: it joins the flood it resolves…
     const fired = await store('robot-3', T0);

@@ -391,6 +391,25 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(await sev(`startswith(Id,'${ids[1]!.slice(0, 30)}')`)).toEqual(['Error']);
   });
 
+  it('reads Severity and State by their numbers, a Component in any case, and ne of a folded Severity as not equal', async () => {
+    const sev = async (filter: string) => {
+      const res = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent(filter)}&$orderby=CreationTime asc`, undefined, token);
+      expect(res.statusCode, `${filter}: ${res.body}`).toBe(200);
+      return res.json().value.map((a: { Severity: string }) => a.Severity);
+    };
+    // Oldest first: Info in Robots, Error in Jobs, Fatal in Robots, Warn in Queues; only the Info read (MarkAsRead above).
+    expect(await sev('Severity eq 3')).toEqual(['Error']);
+    expect(await sev('Severity ge 4')).toEqual(['Fatal']);
+    expect(await sev("Component eq 'robots'")).toEqual(['Info', 'Fatal']);
+    expect(await sev("tolower(Severity) ne 'error'")).toEqual(['Info', 'Fatal', 'Warn']);
+    expect(await sev('State eq 1')).toEqual(['Info']);
+    expect(await sev('State eq 0')).toEqual(['Error', 'Fatal', 'Warn']);
+    // A severity number past Fatal names no severity: a 400, not an empty list read as "no alerts".
+    const bad = await t.call('GET', `/odata/Alerts?$filter=${encodeURIComponent('Severity eq 5')}`, undefined, token);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('$filter');
+  });
+
   it('answers a clear 400 for a filter outside the subset', async () => {
     for (const [query, parameter] of [
       ["$filter=Severity eq 'Loud'", '$filter'],
