@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { acknowledgementsOfAlerts } from './acknowledgements.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 
@@ -113,5 +114,21 @@ describeEachDialect('acknowledging alerts', (dialect) => {
     expect((await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, stranger)).statusCode).toBe(404);
     expect((await t.call('POST', `${api}/nope/acknowledge`, undefined, first.token)).statusCode).toBe(404);
     expect((await t.call('GET', `${api}/${alertId}`, undefined, first.token)).json().acknowledgedBy).toBeNull();
+  });
+
+  it("reads by alert id, as the reports show it, the acknowledgement of a lone alert and of a flood's every alert", async () => {
+    const [lone] = await raise({ severity: 'Error', component: 'Jobs', message: 'lone, acknowledged' });
+    const flood = await raise({ alerts: [1, 2].map((i) => ({ severity: 'Error', component: 'Robots', message: `f${i}`, dedupKey: 'robot-8' })) });
+    const [unacknowledged] = await raise({ severity: 'Error', component: 'Jobs', message: 'nobody on it' });
+    await t.call('POST', `${api}/${lone}/acknowledge`, undefined, first.token);
+    await t.call('POST', `${api}/${flood[1]}/acknowledge`, undefined, second.token);
+    const db = t.tocsin.deps.storage.db;
+    const tenant = await db.selectFrom('tenants').select('id').where('name', '=', 'ack').executeTakeFirstOrThrow();
+    const found = await acknowledgementsOfAlerts(db, tenant.id, [lone!, ...flood, unacknowledged!]);
+    expect(Object.fromEntries([...found].map(([id, ack]) => [id, ack.by.userId]))).toEqual({
+      [lone!]: first.userId,
+      [flood[0]!]: second.userId,
+      [flood[1]!]: second.userId,
+    });
   });
 });

@@ -523,47 +523,6 @@ describeEachDialect('alerts API', (dialect) => {
     expect((await t.call('DELETE', '/api/v1/tenants/soon-deleted')).statusCode).toBe(204);
     for (const ref of ['soon-deleted', id]) expect((await t.call('POST', `/api/v1/tenants/${ref}/alerts`, alert)).statusCode).toBe(404);
   });
-});
-
-// Another process (a second `api` process, an `all` one) deletes or re-creates a tenant: this
-// process keeps the tenants of raising requests for READ_CACHE_MS, and learns of it only from the
-// database. Simulated here by writing to the database directly, as the other process would.
-describeEachDialect('raising alerts for a tenant another process deleted or re-created', (dialect) => {
-  let t: TestApp;
-  const clock = new FakeClock(T0);
-  beforeAll(async () => {
-    t = await startTestApp(dialect, {}, { clock });
-  });
-  afterAll(() => t.close());
-
-  const raise = (tenant: string, token?: string) =>
-    t.call('POST', `/api/v1/tenants/${tenant}/alerts`, { severity: 'Error', component: 'Robots', message: 'robot down' }, token);
-
-  it('answers 404 for a tenant deleted elsewhere, and stores alerts in the tenant re-created under its name', async () => {
-    const db = t.tocsin.deps.storage.db;
-    const first = (await t.call('POST', '/api/v1/tenants', { name: 'phoenix' })).json<{ id: string }>();
-    expect((await raise('phoenix')).statusCode).toBe(202);
-
-    await deleteTenant(db, first.id);
-    const gone = await raise('phoenix');
-    expect(gone.statusCode).toBe(404);
-    expect(gone.json()).toMatchObject({ status: 404, detail: expect.stringMatching(/tenant/i) });
-
-    const again = await createTenant(db, { name: 'phoenix' }, clock);
-    const stored = await raise('phoenix');
-    expect(stored.statusCode).toBe(202);
-    const listed = (await t.call('GET', `/api/v1/tenants/${again.id}/alerts`)).json<{ items: { id: string }[] }>();
-    expect(listed.items.map((a) => a.id)).toEqual(stored.json<{ ids: string[] }>().ids);
-
-    // A user of a tenant re-created again, whose token this process has never seen, raises under its name too.
-    await deleteTenant(db, again.id);
-    const third = await createTenant(db, { name: 'phoenix' }, clock);
-    const userId = await createUser(db, third.id, { email: 'robot@phoenix.example.com', name: 'Robot', roles: ['Robot'] }, clock);
-    const token = (await createApiToken(db, third.id, userId, 'robot', clock)).token;
-    expect((await raise('phoenix', token)).statusCode).toBe(202);
-    expect((await raise('phoenix')).statusCode).toBe(202);
-  });
-
   it('gives no nextCursor when a page ends at the last alert, so a client never fetches an empty page', async () => {
     const pages = await t.tenantWithUser('pages', ['Robot']);
     const url = '/api/v1/tenants/pages/alerts';
@@ -628,11 +587,67 @@ describeEachDialect('raising alerts for a tenant another process deleted or re-c
     expect((await t.call('POST', `${url}/mark-read`, { all: true }, same.token)).json()).toEqual({ unread: 0 });
     // One stored after that mark within its millisecond (stamped past it), then everything read again.
     await t.call('POST', url, { severity: 'Error', component: 'Jobs', message: 'c' }, same.token);
+    expect((await t.call('GET', `${url}/unread-count`, undefined, same.token)).json()).toEqual({ unread: 1 });
     expect((await t.call('POST', `${url}/mark-read`, { all: true }, same.token)).json()).toEqual({ unread: 0 });
     expect(await listed()).toEqual([
       ['c', true],
       ['b', true],
       ['a', true],
     ]);
+  });
+
+  it('shows a source given with no parts as none, and refuses an empty folder or dedupKey, or one over 256 characters, naming it', async () => {
+    const [id] = (await raise({ severity: 'Info', component: 'Jobs', message: 'no parts', source: {} })).json().ids;
+    expect((await t.call('GET', `${api}/${id}`, undefined, robot)).json()).toMatchObject({ source: null });
+    const [nulls] = (await raise({ severity: 'Info', component: 'Jobs', message: 'null parts', source: { robot: null } })).json().ids;
+    expect((await t.call('GET', `${api}/${nulls}`, undefined, robot)).json()).toMatchObject({ source: null });
+    for (const field of ['folder', 'dedupKey']) {
+      for (const value of ['', 'k'.repeat(257)]) {
+        const res = await raise({ severity: 'Info', component: 'Jobs', message: 'refused', [field]: value });
+        expect(res.statusCode, `${field} of ${value.length}`).toBe(400);
+        expect(res.json().errors.map((e: { path: string }) => e.path)).toEqual([field]);
+      }
+      expect((await raise({ severity: 'Info', component: 'Jobs', message: 'longest', [field]: 'k'.repeat(256) })).statusCode, field).toBe(202);
+    }
+  });
+});
+
+// Another process (a second `api` process, an `all` one) deletes or re-creates a tenant: this
+// process keeps the tenants of raising requests for READ_CACHE_MS, and learns of it only from the
+// database. Simulated here by writing to the database directly, as the other process would.
+describeEachDialect('raising alerts for a tenant another process deleted or re-created', (dialect) => {
+  let t: TestApp;
+  const clock = new FakeClock(T0);
+  beforeAll(async () => {
+    t = await startTestApp(dialect, {}, { clock });
+  });
+  afterAll(() => t.close());
+
+  const raise = (tenant: string, token?: string) =>
+    t.call('POST', `/api/v1/tenants/${tenant}/alerts`, { severity: 'Error', component: 'Robots', message: 'robot down' }, token);
+
+  it('answers 404 for a tenant deleted elsewhere, and stores alerts in the tenant re-created under its name', async () => {
+    const db = t.tocsin.deps.storage.db;
+    const first = (await t.call('POST', '/api/v1/tenants', { name: 'phoenix' })).json<{ id: string }>();
+    expect((await raise('phoenix')).statusCode).toBe(202);
+
+    await deleteTenant(db, first.id);
+    const gone = await raise('phoenix');
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json()).toMatchObject({ status: 404, detail: expect.stringMatching(/tenant/i) });
+
+    const again = await createTenant(db, { name: 'phoenix' }, clock);
+    const stored = await raise('phoenix');
+    expect(stored.statusCode).toBe(202);
+    const listed = (await t.call('GET', `/api/v1/tenants/${again.id}/alerts`)).json<{ items: { id: string }[] }>();
+    expect(listed.items.map((a) => a.id)).toEqual(stored.json<{ ids: string[] }>().ids);
+
+    // A user of a tenant re-created again, whose token this process has never seen, raises under its name too.
+    await deleteTenant(db, again.id);
+    const third = await createTenant(db, { name: 'phoenix' }, clock);
+    const userId = await createUser(db, third.id, { email: 'robot@phoenix.example.com', name: 'Robot', roles: ['Robot'] }, clock);
+    const token = (await createApiToken(db, third.id, userId, 'robot', clock)).token;
+    expect((await raise('phoenix', token)).statusCode).toBe(202);
+    expect((await raise('phoenix')).statusCode).toBe(202);
   });
 });

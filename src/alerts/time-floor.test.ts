@@ -136,4 +136,10 @@ describeEachDialect('a transaction that stores alerts, the floor read first', (d
     // The connection is free and out of any transaction: the next one begins and commits.
     expect(await floorTransaction(storage)(async (_tx, floor) => floor)).toBe(7_000);
   });
+
+  it('never lowers the floor: a mark-all-read from a process whose clock is behind leaves alerts stamped past an earlier mark', async () => {
+    await raiseAlertTimeFloor(storage.db, 20_000);
+    await raiseAlertTimeFloor(storage.db, 15_000);
+    expect(await storedFloor()).toBe(20_000);
+  });
 });

@@ -61,6 +61,25 @@ describeEachDialect('alerts in a report window', (dialect) => {
     expect(groups.map((g) => g.count)).toEqual([2, 1]);
   });
 
+  it('counts a lone Fatal alert as one Fatal, and reads a flood spanning two components as not uniform (decided by its parts)', async () => {
+    const db = storage.db;
+    const id = await tenant(db, 'lines');
+    await insertAlerts(db, id, [alert({ severity: 'Fatal', message: 'lone fatal' })], T0);
+    await insertAlerts(
+      db,
+      id,
+      [alert({ dedupKey: 'k', message: 'robots' }), alert({ dedupKey: 'k', component: 'Jobs', event: 'Robot.StatusChanged.NotResponding', message: 'jobs' })],
+      T0 + MIN,
+    );
+    await insertAlerts(db, id, [alert({ dedupKey: 'same', message: 'a' }), alert({ dedupKey: 'same', message: 'b' })], T0 + 2 * MIN);
+    const { groups } = await alertsInWindow(db, id, { from: T0, to: T0 + 5 * MIN });
+    expect(groups.map((g) => [g.first.message, g.count, g.fatal, g.uniform])).toEqual([
+      ['lone fatal', 1, 1, true],
+      ['robots', 2, 0, false],
+      ['a', 2, 0, true],
+    ]);
+  });
+
   it('filters by the severity ladder or a list of severities, counting only matching alerts', async () => {
     const db = storage.db;
     const id = await tenant(db, 'severities');
