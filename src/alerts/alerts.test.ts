@@ -610,6 +610,31 @@ describeEachDialect('alerts API', (dialect) => {
       expect((await raise({ severity: 'Info', component: 'Jobs', message: 'longest', [field]: 'k'.repeat(256) })).statusCode, field).toBe(202);
     }
   });
+  it('filters by a catalogue event written in any case, as it filters by a component', async () => {
+    const events = await t.tenantWithUser('events', ['Robot']);
+    const url = '/api/v1/tenants/events/alerts';
+    clock.advance(1000);
+    await t.call('POST', url, { severity: 'Error', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'R1 down' }, events.token);
+    await t.call('POST', url, { severity: 'Error', component: 'Jobs', message: 'other' }, events.token);
+    const listed = await t.call('GET', `${url}?event=robot.statuschanged.notresponding`, undefined, events.token);
+    expect(listed.json().items.map((a: { message: string }) => a.message)).toEqual(['R1 down']);
+  });
+  it('pages through a batch stored in one millisecond newest first, each alert once, none skipped', async () => {
+    const batch = await t.tenantWithUser('batch-pages', ['Robot']);
+    const url = '/api/v1/tenants/batch-pages/alerts';
+    clock.advance(1000);
+    const raised = (
+      await t.call('POST', url, { alerts: Array.from({ length: 7 }, (_, i) => ({ severity: 'Info', component: 'Jobs', message: `m${i}` })) }, batch.token)
+    ).json().ids;
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await t.call('GET', `${url}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, batch.token)).json();
+      seen.push(...page.items.map((a: { id: string }) => a.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...raised].reverse());
+  });
 });
 
 // Another process (a second `api` process, an `all` one) deletes or re-creates a tenant: this

@@ -109,4 +109,11 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
     const groupOf = new Map(groups.map((g) => [g.id, g.group_id]));
     expect(batch.map((id) => groupOf.get(id))).toEqual([batch[0], batch[0], batch[0], batch[3]]);
   });
+
+  it('leaves only the Fatal alerts of a batch waiting for an immediate email, so no Error or Warn gets one', async () => {
+    const batch = (['Info', 'Success', 'Warn', 'Error', 'Fatal'] as const).map((severity) => ({ ...flap(`sev-${severity}`), severity, dedupKey: null }));
+    const ids = await insertAlerts(storage.db, 'floods', batch, T0);
+    const waiting = await storage.db.selectFrom('undecided_fatal_alerts').select('alert_id').where('alert_id', 'in', ids).execute();
+    expect(waiting.map((w) => w.alert_id)).toEqual([ids[4]]);
+  });
 });
