@@ -431,6 +431,8 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
       // Names every object has: no column either.
       ['$orderby=constructor desc', '$orderby'],
       ['$orderby=__proto__', '$orderby'],
+      // Orchestrator's cap: "the maximum number of expressions is 5".
+      ['$orderby=Severity,Component,State,NotificationName,Id,CreationTime', '$orderby'],
       ['$top=1001', '$top'],
       ['$skip=-1', '$skip'],
       // A system query option the subset does not have would be ignored: all alerts, read as those searched.
@@ -774,6 +776,13 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     // A page the client sized itself, or the last full page, has none.
     expect((await page('/odata/Alerts?$top=1000'))['@odata.nextLink']).toBeUndefined();
     expect((await page('/odata/Alerts?$skip=7'))['@odata.nextLink']).toBeUndefined();
+    expect((await page('/odata/Alerts?$top=1&$orderby=Severity,Component,State,NotificationName,Id')).value).toHaveLength(1);
+    // A page the client started at its own $skip goes on 1,000 further, not back to 1,000 (read twice).
+    const skipped = await page('/odata/Alerts?$skip=3');
+    expect(skipped.value).toHaveLength(1_000);
+    const after = new URL(skipped['@odata.nextLink']!);
+    expect(after.searchParams.get('$skip')).toBe('1003');
+    expect((await page(`${after.pathname}${after.search}`)).value).toHaveLength(4);
   });
 
   it('follows its @odata.nextLink to the alerts the first page left, none again, while new alerts are raised between pages', async () => {
