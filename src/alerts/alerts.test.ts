@@ -635,6 +635,29 @@ describeEachDialect('alerts API', (dialect) => {
     } while (cursor);
     expect(seen).toEqual([...raised].reverse());
   });
+  it("keeps each reader's marks to the reader and the tenant: another user's mark-all-read, or the host administrator's in another tenant, changes none of them", async () => {
+    const a = await t.tenantWithUser('marks-a', ['Robot']);
+    const reader1 = await t.tenantWithUser('marks-a', ['Alerts Viewer']);
+    const reader2 = await t.tenantWithUser('marks-a', ['Alerts Viewer']);
+    const b = await t.tenantWithUser('marks-b', ['Robot']);
+    clock.advance(1000);
+    const [a1] = (await t.call('POST', '/api/v1/tenants/marks-a/alerts', { severity: 'Error', component: 'Jobs', message: 'a1' }, a.token)).json().ids;
+    await t.call('POST', '/api/v1/tenants/marks-a/alerts', { severity: 'Error', component: 'Jobs', message: 'a2' }, a.token);
+    const [b1] = (await t.call('POST', '/api/v1/tenants/marks-b/alerts', { severity: 'Error', component: 'Jobs', message: 'b1' }, b.token)).json().ids;
+    const count = async (tenant: string, token?: string) =>
+      (await t.call('GET', `/api/v1/tenants/${tenant}/alerts/unread-count`, undefined, token)).json().unread;
+    // One user's alert read by id, then another user marks everything read: the first keeps theirs.
+    expect((await t.call('POST', '/api/v1/tenants/marks-a/alerts/mark-read', { ids: [a1] }, reader1.token)).json()).toEqual({ unread: 1 });
+    clock.advance(1000);
+    expect((await t.call('POST', '/api/v1/tenants/marks-a/alerts/mark-read', { all: true }, reader2.token)).json()).toEqual({ unread: 0 });
+    expect(await count('marks-a', reader1.token)).toBe(1);
+    // The host administrator naming another tenant's alert in this one marks nothing there.
+    await t.call('POST', '/api/v1/tenants/marks-a/alerts/mark-read', { ids: [b1] });
+    expect(await count('marks-b')).toBe(1);
+    // Its mark-all-read in one tenant leaves the other's alerts unread.
+    expect((await t.call('POST', '/api/v1/tenants/marks-b/alerts/mark-read', { all: true })).json()).toEqual({ unread: 0 });
+    expect(await count('marks-a')).toBe(2);
+  });
 });
 
 // Another process (a second `api` process, an `all` one) deletes or re-creates a tenant: this

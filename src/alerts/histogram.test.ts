@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alerts.js';
+import type { Storage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { alertHistogram } from './histogram.js';
+import { insertAlerts } from './store.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const HOUR = 3_600_000;
+
+describeEachDialect("the alerts chart's buckets", (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+    for (const id of ['chart', 'chart-other']) {
+      await storage.db
+        .insertInto('tenants')
+        .values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+        .execute();
+    }
+  });
+  afterAll(() => storage.close());
+
+  it('counts an alert stored at the very start of a bucket in it, and one at the end of the last bucket in none', async () => {
+    const at = async (tenant: string, severity: 'Error' | 'Info', now: number) =>
+      insertAlerts(storage.db, tenant, [newAlert({ severity, component: 'Jobs', event: 'Job.Faulted', message: 'm' })], now);
+    await at('chart', 'Error', T0);
+    await at('chart', 'Info', T0 + HOUR);
+    await at('chart', 'Error', T0 + 2 * HOUR - 1);
+    await at('chart', 'Error', T0 + 3 * HOUR);
+    await at('chart-other', 'Error', T0);
+    const counts = await alertHistogram(storage.db, 'chart', { unit: 'hour', timeZone: 'UTC', bounds: [T0, T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR] });
+    expect(counts.map((c) => [c.Error, c.Info])).toEqual([
+      [1, 0],
+      [1, 1],
+      [0, 0],
+    ]);
+  });
+});
