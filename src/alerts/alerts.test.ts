@@ -629,7 +629,9 @@ describeEachDialect('alerts API', (dialect) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await t.call('GET', `${url}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, batch.token)).json();
+      const page: { items: { id: string }[]; nextCursor: string | null } = (
+        await t.call('GET', `${url}?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, batch.token)
+      ).json();
       seen.push(...page.items.map((a: { id: string }) => a.id));
       cursor = page.nextCursor;
     } while (cursor);
