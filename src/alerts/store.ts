@@ -10,7 +10,7 @@ import { type Severity, severityOfRank, severityRank } from './severity.js';
 import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
 import type { AlertTables } from './tables.js';
 
-/** DEFAULT_FLOOD_WINDOW_MS: repeats of a dedup key less than this apart are one flood (one line). */
+/** DEFAULT_FLOOD_WINDOW_MS: repeats of a dedup key at most this far apart are one flood (one line). */
 export const DEFAULT_FLOOD_WINDOW_MS = 10 * 60_000;
 
 /** AlertRow is an alert as stored. */
