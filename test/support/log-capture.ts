@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 
 /** LogEntry is one captured log line: its message and whatever fields it carried. */
 export type LogEntry = { msg: string; [field: string]: unknown };
@@ -18,6 +18,17 @@ export function captureWarnings(level: pino.Level = 'warn') {
     },
   });
   return { log: pino({ level }, stream), entries };
+}
+
+/**
+ * expectWarnedOnceAmong waits until a loop that keeps failing has logged `msg` `times` times, and
+ * checks that it told the outage once (OutageLog): the first at warn with its error, the others at debug.
+ */
+export async function expectWarnedOnceAmong(entries: readonly LogEntry[], msg: string, times = 5): Promise<void> {
+  const logged = () => entries.filter((e) => e.msg === msg);
+  await vi.waitFor(() => expect(logged().length).toBeGreaterThanOrEqual(times), { timeout: 10_000, interval: 5 });
+  expect(logged().filter((e) => e.level !== 20)).toHaveLength(1);
+  expect(logged()[0]).toMatchObject({ level: 40, err: { type: 'Error' } });
 }
 
 /** captureLog is a logger at `level` that keeps all it writes as text, to scan for what must never be logged. */
