@@ -4,6 +4,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { APP_DIR } from './assets.js';
 import { PERMISSIONS } from '../access/permissions.js';
 import { LANGUAGES } from '../i18n/languages.js';
+import { REFUSED_HOST_MESSAGE } from '../settings/host-guard.js';
+import { SECRET_AGAIN, SECRET_UNREADABLE } from '../settings/mail-settings.js';
+import { MergeError, type SmtpSettingsInput, mergeSmtp } from '../settings/smtp-settings.js';
 
 // The console's modules are plain JavaScript for the browser; their decisions are pure functions,
 // tested here in Node. A computed specifier keeps TypeScript from looking for their types.
@@ -811,6 +814,44 @@ describe('console decisions', () => {
         lang: undefined,
       });
       expect(apiWords('must be a time of day as HH:MM or HH:MM:SS')).toEqual({ text: 'must be a time of day as HH:MM or HH:MM:SS', lang: 'en' });
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  // A French administrator who picked the Microsoft 365 preset and saved before pasting the access token read
+  // "is required for XOAUTH2" under « Jeton d'accès OAuth » and "custom.accessToken: is required for XOAUTH2" above
+  // Save; one who moved a saved Gmail server to another host read "type it again to save another host: …".
+  it('says in every language each refusal of the SMTP fields that Save and Test Mail Settings can meet', async () => {
+    const merged = (authMethod: 'xoauth2' | 'plain' | 'login') => {
+      const input = { host: 'smtp.office365.com', port: 587, fromAddress: 'alerts@acme.example', username: 'alerts@acme.example', authMethod };
+      try {
+        mergeSmtp(null, { password: null, accessToken: null }, input as SmtpSettingsInput);
+      } catch (err) {
+        if (err instanceof MergeError) return err.message;
+        throw err;
+      }
+      throw new Error(`${authMethod} without its secret was accepted`);
+    };
+    const refusals = [
+      ...(['xoauth2', 'plain', 'login'] as const).map(merged),
+      ...(['save', 'test'] as const).flatMap((doing) => [SECRET_AGAIN.host(doing), SECRET_AGAIN.tls(doing)]),
+      SECRET_UNREADABLE,
+      REFUSED_HOST_MESSAGE,
+    ];
+    stubConsoleStrings();
+    try {
+      const { loadLanguage } = await load('lib/i18n.js');
+      const { apiWords } = await load('lib/ui.js');
+      for (const language of LANGUAGES) {
+        await loadLanguage(language);
+        expect(refusals.filter((message) => apiWords(message).lang === 'en').map((message) => `${language}: ${message}`)).toEqual([]);
+      }
+      await loadLanguage('fr');
+      expect(apiWords(merged('xoauth2')).text).toBe('Obligatoire pour l’authentification XOAUTH2.');
+      expect(apiWords(SECRET_AGAIN.host('save')).text).toBe(
+        'Saisissez-le de nouveau pour ce nouvel hôte\u202f: celui qui est enregistré n’est envoyé qu’à l’hôte avec lequel il a été enregistré.',
+      );
     } finally {
       vi.unstubAllGlobals();
     }

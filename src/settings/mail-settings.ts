@@ -175,6 +175,9 @@ export function mergeOrExplain(prefix: string, stored: StoredSmtp | null, secret
   }
 }
 
+/** SECRET_UNREADABLE is the refusal of a saved secret that no longer decrypts, on the field that asks for it again. */
+export const SECRET_UNREADABLE = 'the stored value no longer decrypts (the secret key changed): enter it again';
+
 /**
  * mergeOverCustom merges an SmtpSettings input over a tenant's stored custom values. Only the
  * secrets the input keeps are decrypted; one that no longer decrypts (the secret key changed) is a
@@ -187,8 +190,7 @@ export async function mergeOverCustom(db: Db, secretBox: SecretBox, tenantId: st
     try {
       return secretBox.open(sealed, secretOwner[field](tenantId));
     } catch (err) {
-      if (err instanceof SecretDecryptError)
-        throw fieldError(`${prefix}${field}`, 'the stored value no longer decrypts (the secret key changed): enter it again');
+      if (err instanceof SecretDecryptError) throw fieldError(`${prefix}${field}`, SECRET_UNREADABLE);
       throw err;
     }
   };

@@ -24,7 +24,8 @@ export function Code({ children }) {
  * API_WORDS are the API's English refusals that the console knows and says in the user's language:
  * an email or a name already taken (409), a value left empty, too short or too long, an email
  * address, time zone, SMTP host, port or timeout, http(s) URL, tenant name, event name, time or severity it could not read, a password too
- * short, a wrong current password, SMTP credentials that would go without TLS, a component not in the catalogue, a user,
+ * short, a wrong current password, SMTP credentials that would go without TLS or a secret the SMTP sign-in needs, a
+ * refused SMTP host, a component not in the catalogue, a user,
  * group, role, API token, source or tenant deleted meanwhile (404, or a role or member chosen in a form, 400), more mutes than Tocsin keeps (409). A pattern's `(?<name>)` groups fill the string's
  * `{name}` placeholders. Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
@@ -59,6 +60,14 @@ const API_WORDS = [
   [/^must be a date and time with its offset from UTC\b/, 'problem.dateTime'],
   [/^must be one of Info, Success, Warn, Error, Fatal\b/, 'problem.severity'],
   [/^must be 1 to 63 lower-case letters, digits or hyphens$/, 'problem.tenantName'],
+  // The SMTP fields on Save and Test Mail Settings: a user name or secret the chosen sign-in needs, a
+  // saved secret asked for again (another host, or no TLS now, or a secret key changed), and the one
+  // message for a host the operator's TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false refuses.
+  [/^is required for (?<method>XOAUTH2|PLAIN|LOGIN)$/, 'problem.requiredFor'],
+  [/^type it again to (save|test) another host\b/, 'problem.secretAgainHost'],
+  [/^type it again to (save|test) it without TLS\b/, 'problem.secretAgainTls'],
+  [/^the stored value no longer decrypts\b/, 'problem.secretUnreadable'],
+  [/^This SMTP server cannot be used\b/, 'problem.refusedHost'],
   // What a page read before shows may be gone since (another administrator deleted it): its 404.
   [/^User not found\.$/, 'problem.userGone'],
   [/^Group not found\.$/, 'problem.groupGone'],
