@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, type SelectQueryBuilder, sql } from 'kysely';
 import crypto from 'node:crypto';
 import type { z } from 'zod';
 import { type HttpError, conflict, fieldError, notFound } from '../http/problem.js';
@@ -8,7 +8,7 @@ import type { SecretBox } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
 import { sameHostName } from '../shared/host-port.js';
 import { newId } from '../shared/ids.js';
-import type { Db } from '../storage/database.js';
+import type { Database, Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -365,12 +365,32 @@ export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: So
 
 async function rotateSecretIn(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
   const secret = await addSecret(db, box, row.id, row.kind as SourceKind, clock.now());
-  const keep = await db.selectFrom('source_secrets').select('id').where('source_id', '=', row.id).orderBy('id', 'desc').limit(ACTIVE_SECRETS).execute();
+  const keep = await newestFirst(db.selectFrom('source_secrets').select(['id', 'created_at']).where('source_id', '=', row.id))
+    .limit(ACTIVE_SECRETS)
+    .execute();
   // Only secrets older than those kept go: one that a rotation running at the same time added after
   // this read (and answered with) stays, as the newest, rather than being deleted as "not kept".
-  const oldestKept = keep.at(-1)?.id;
-  if (oldestKept !== undefined) await db.deleteFrom('source_secrets').where('source_id', '=', row.id).where('id', '<', oldestKept).execute();
+  const oldestKept = keep.at(-1);
+  if (oldestKept !== undefined) {
+    const at = Number(oldestKept.created_at);
+    await db
+      .deleteFrom('source_secrets')
+      .where('source_id', '=', row.id)
+      .where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', oldestKept.id)])]))
+      .execute();
+  }
   return secret;
+}
+
+/**
+ * newestFirst orders a source's secrets by when they were added, in the time every process keeps
+ * (the database's on PostgreSQL): not by id alone, whose time is the machine's of the process that
+ * made it. A rotation through a process whose machine's clock was minutes behind made a secret
+ * that sorted as older than the one before it, so the next rotation deleted it, the secret the
+ * sender had just been switched to, and kept the one before.
+ */
+function newestFirst<O>(query: SelectQueryBuilder<Database, 'source_secrets', O>) {
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc');
 }
 
 /** activeSecrets opens a source's accepted secrets, newest first. */
@@ -383,7 +403,7 @@ export async function activeSecrets(db: Db, box: SecretBox, sourceId: string): P
  * secret rows (a rotation under way may hold one more, about to be retired).
  */
 export async function readSecrets(db: Db, box: SecretBox, sourceId: string): Promise<{ opened: string[]; ids: string[] }> {
-  const rows = await db.selectFrom('source_secrets').select(['id', 'sealed']).where('source_id', '=', sourceId).orderBy('id', 'desc').execute();
+  const rows = await newestFirst(db.selectFrom('source_secrets').select(['id', 'sealed']).where('source_id', '=', sourceId)).execute();
   return { opened: rows.slice(0, ACTIVE_SECRETS).map((r) => box.open(r.sealed, sourceSecretOwner(sourceId))), ids: rows.map((r) => r.id) };
 }
 
