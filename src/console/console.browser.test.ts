@@ -527,11 +527,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // From the dialog: a checkbox per email it unsubscribed from, unchecked to turn that one back on.
     await page.locator('main tbody tr', { hasText: 'Support desk' }).getByRole('button', { name: 'Modifier' }).click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.getByLabel('Résumé de dix minutes').isChecked()).toBe(true);
+    expect(await dialog.getByLabel('Rapport de dix minutes').isChecked()).toBe(true);
     await dialog.getByLabel('Rapport quotidien').uncheck();
     await dialog.getByRole('button', { name: 'Enregistrer', exact: true }).click();
     await expect.poll(async () => (await call('GET', `/api/v1/tenants/acme/groups/${support.id}`)).unsubscribed).toEqual(['summary']);
-    await expect.poll(() => page.locator('main tbody tr', { hasText: 'Support desk' }).textContent()).toContain('Désabonnée\u202f: Résumé de dix minutes');
+    await expect.poll(() => page.locator('main tbody tr', { hasText: 'Support desk' }).textContent()).toContain('Désabonnée\u202f: Rapport de dix minutes');
     // A mailbox subscribed to everything shows nothing of it.
     expect(await deskRow.getByRole('button', { name: 'Réabonner' }).count()).toBe(0);
     await context.close();

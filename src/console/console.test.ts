@@ -8,6 +8,7 @@ import { PERMISSIONS } from '../access/permissions.js';
 import { EMAIL_MESSAGES } from '../i18n/email-i18n.js';
 import { localeFormat } from '../i18n/format.js';
 import { LANGUAGES } from '../i18n/languages.js';
+import { flattenTexts } from '../i18n/messages.js';
 import { APP_DIR } from './assets.js';
 
 const strings = (language: string): Record<string, string> => JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8'));
@@ -277,6 +278,24 @@ it('puts a narrow no-break space before French ? ! ; : and inside « », never a
       .replace(/\d:\d/g, '');
   const wrong = Object.entries(strings('fr')).filter(([, text]) => /(^|[^\u202f])[?!;:]|«[^\u202f]|[^\u202f]»/u.test(prose(text)));
   expect(wrong.map(([key, text]) => `${key}: ${text}`)).toEqual([]);
+});
+
+// The French Delivery log, Email previews, Mail catcher and Manage Access said « Résumé de dix minutes » of the
+// email whose switch the preferences, the Mail tab and the seed call « Rapport de dix minutes »: a reader who turned
+// off the one looked for it under a name the log did not use.
+it.each(LANGUAGES)('%s names the 10-minute summary and the daily report in the delivery log as its preferences name their switches', (language) => {
+  const own = strings(language);
+  expect([own['kind.summary'], own['kind.daily']]).toEqual([own['prefs.tenMinuteSummary'], own['prefs.dailyReport']]);
+});
+
+// The Delivery log told a French reader that the recipient « a perdu la permission Alerts.View » and that its alerts
+// were « mises en sourdine », where the Roles tab and the seed say « l'autorisation Consultation des alertes » and
+// every button and heading says « Couper » and « Coupé dans les e-mails ».
+it('writes French with the words of its own pages and of the seed: « autorisation », never « permission »; « couper », never « sourdine »', () => {
+  const texts = [...Object.entries(strings('fr')), ...flattenTexts(EMAIL_MESSAGES.fr)];
+  // Placeholders ({permissions}) are not words the reader sees.
+  const wrong = texts.filter(([, text]) => /\bpermissions?\b|sourdine/i.test(text.replace(/\{+\w+\}+/g, ''))).map(([key, text]) => `${key}: ${text}`);
+  expect(wrong).toEqual([]);
 });
 
 it("uses the seed guide's French wording on the Mail tab", () => {
