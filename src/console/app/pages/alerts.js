@@ -224,6 +224,10 @@ export function AlertsPage({ session, query }) {
   // Load more stays enabled while its page is read (aria-busy), one read at a time: disabled, it
   // dropped the keyboard to the start of the page, a hundred rows back.
   const { busy: loadingMore, once: onceMore } = useOneAtATime();
+  // Mark all (matching) as read reads every unread alert the filters match before marking them, a
+  // thousand at a time: seconds in a big inbox, where the button said nothing of it and a second press
+  // read and marked them all again. It says it is at work (aria-busy) and runs one at a time.
+  const { busy: markingAll, once: onceMarkAll } = useOneAtATime();
   const names = useCatalogue(session);
   // Only the answer to the last question of each kind is shown (a slow or loaded server answers out of
   // order): of the list's first page, of the mutes in force, and of Load more's older pages.
@@ -414,7 +418,7 @@ export function AlertsPage({ session, query }) {
         ? html`<div class="toolbar">
       <button type="button" aria-disabled=${none} onClick=${() => none || mark({ ids: chosen })}>${t('alerts.markSelectedRead', { count: chosen.length })}</button>
       <button type="button" class="secondary" aria-disabled=${none} onClick=${() => none || mark({ ids: chosen }, false)}>${t('alerts.markSelectedUnread')}</button>
-      <button type="button" class="secondary" onClick=${() => mark({ all: true })}>${t(narrows(filters) ? 'alerts.markMatchingRead' : 'alerts.markAllRead')}</button>
+      <button type="button" class="secondary" aria-busy=${markingAll} onClick=${() => onceMarkAll(() => mark({ all: true }))}>${t(narrows(filters) ? 'alerts.markMatchingRead' : 'alerts.markAllRead')}</button>
     </div>`
         : null
     }

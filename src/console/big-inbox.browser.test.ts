@@ -1,0 +1,79 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleServer, haveChromium, holdRequests, launchChromium, openTestPage, startConsoleServer, submitSignIn } from '../../test/support/browser.js';
+
+const HAVE_CHROMIUM = haveChromium();
+const ADMIN_TOKEN = 'big-inbox-admin-token-0123456789';
+const PASSWORD = 'correct horse battery staple';
+// What the API takes in one request.
+const BATCH = 1_000;
+// A team's inbox after a bad week: twenty thousand alerts, unread.
+const INBOX = 20 * BATCH;
+const SEVERITIES = ['Info', 'Success', 'Warn', 'Error', 'Fatal'];
+const COMPONENTS = ['Jobs', 'Robots', 'Queues', 'Triggers'];
+
+/**
+ * A team with a big inbox, working the console with a keyboard and a screen reader: what it does
+ * to thousands of alerts says it is at work, and what it hears names the alert it acts on.
+ */
+describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen reader', () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startConsoleServer(ADMIN_TOKEN);
+    await server.call('POST', '/api/v1/tenants', { name: 'big', timeZone: 'Europe/Paris' });
+    await server.call('POST', '/api/v1/tenants/big/users', { email: 'ann@big.example', name: 'Ann', password: PASSWORD, roles: ['Administrator'] });
+    for (let sent = 0; sent < INBOX; sent += BATCH) {
+      const alerts = Array.from({ length: BATCH }, (_, i) => ({
+        severity: SEVERITIES[(sent + i) % SEVERITIES.length],
+        component: COMPONENTS[(sent + i) % COMPONENTS.length],
+        message: `Alert ${sent + i} of the flood`,
+      }));
+      await server.call('POST', '/api/v1/tenants/big/alerts', { alerts });
+    }
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function signIn(path: string): Promise<{ page: Page; problems: string[]; close: () => Promise<void> }> {
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en-US' });
+    await page.goto(`${server.base}/#${path}`);
+    await submitSignIn(page, 'big', 'ann@big.example', PASSWORD);
+    return { page, problems, close: () => context.close() };
+  }
+
+  it('says "Mark all matching as read" is at work while it reads thousands of matching alerts, and a second press sends nothing more', async () => {
+    const { page, problems, close } = await signIn('/alerts?component=Jobs');
+    const rows = page.locator('table.alerts tbody tr');
+    await rows.first().waitFor();
+    const markAll = page.getByRole('button', { name: 'Mark all matching as read' });
+    // The matching unread alerts are read a thousand at a time before any is marked: the first read is held, as a loaded server's.
+    const pages: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'GET' && /\/alerts\?.*unread=true.*limit=1000/.test(request.url())) pages.push(request.url());
+    });
+    const held = await holdRequests(page, /\/alerts\?.*unread=true.*limit=1000/, 'GET');
+    await markAll.focus();
+    await page.keyboard.press('Enter');
+    await held.sent;
+    await expect.poll(() => markAll.getAttribute('aria-busy'), { message: 'busy while the matching alerts are read' }).toBe('true');
+    // And to the eye: a spinner after its words.
+    expect(await markAll.evaluate((button: any) => button.ownerDocument.defaultView.getComputedStyle(button, '::after').animationName)).toBe('busy-turn');
+    // Pressed again, impatient: the work under way goes on, and is not started a second time.
+    await page.keyboard.press('Enter');
+    held.release();
+    await expect.poll(() => rows.filter({ has: page.getByRole('button', { name: 'Mark as read' }) }).count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => markAll.getAttribute('aria-busy')).toBe('false');
+    // Five thousand Jobs alerts, five pages of a thousand: read once.
+    expect(pages.filter((url) => !url.includes('cursor='))).toHaveLength(1);
+    expect(pages).toHaveLength(INBOX / COMPONENTS.length / BATCH);
+    const { unread } = await server.call('GET', '/api/v1/tenants/big/alerts/unread-count', undefined, ADMIN_TOKEN);
+    expect(unread, "the admin token's own read state is untouched").toBe(INBOX);
+    expect(problems).toEqual([]);
+    await close();
+  }, 60_000);
+});
