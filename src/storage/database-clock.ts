@@ -71,7 +71,8 @@ export async function databaseClock(storage: Storage, machine: Clock, logger: Lo
       const elapsed = mono - read.mono;
       if (Math.abs(wall - read.wall - elapsed) <= STEPPED_MS) return wall + read.offset;
       if (reading === undefined && mono - lastTry >= STEP_REREAD_MS) readAgain();
-      return read.wall + read.offset + elapsed;
+      // Whole milliseconds, as every clock gives: the monotonic clock's fractions were refused by the bigint columns.
+      return Math.round(read.wall + read.offset + elapsed);
     },
     stop: () => clearInterval(timer),
   };
