@@ -547,7 +547,8 @@ describeEachDialect('email action links', (dialect) => {
     const lost = await asBrowser('GET', mute);
     expect(lost.statusCode).toBe(403);
     expect(lost.headers['content-type']).toContain('text/html');
-    expect(lost.body).toContain('Vous n’avez plus l’autorisation');
+    // The link is the viewer's too: in its language, the tenant's English (a permission lost, below).
+    expect(lost.body).toContain('You no longer hold the permission this link needs');
 
     clock.advance(7 * DAY + 1);
     for (const expired of [await asBrowser('GET', snooze), await asBrowser('POST', snooze)]) {
@@ -578,6 +579,30 @@ describeEachDialect('email action links', (dialect) => {
     expect(full.body).not.toContain('DELETE /mutes');
     // A script still gets the problem.
     expect((await post(snooze, 'what=robot&for=1h')).headers['content-type']).toContain('application/problem+json');
+  });
+
+  // A French ops team's emails and action pages are French; a reader whose browser asks for English (en-US
+  // workstations are common) who had lost a permission got « You no longer hold the permission this link needs »,
+  // the one page of a genuine link said in the browser's language rather than the recipient's.
+  it('tells a recipient who lost a permission so in their language, as the link’s other pages do, not their browser’s', async () => {
+    const reader = await t.tenantWithUser('acts', ['Alerts Viewer']);
+    await t.call('PATCH', `${api}/users/${reader.userId}`, { language: 'fr' });
+    const alertId = await raise({ robot: 'R-lost' });
+    const links = await linksOf({ tenantId, userId: reader.userId, canMute: true }, { alertId });
+    const headers = { accept: 'text/html', 'accept-language': 'en-US,en;q=0.9', 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await t.tocsin.app.inject({ method: 'GET', url: path(links.snooze), headers })).body).toContain('<html lang="fr">');
+    // Muting for everyone needs Alerts.Edit, which an Alerts Viewer never held; then Alerts.View goes too.
+    const refusals = [await t.tocsin.app.inject({ method: 'GET', url: path(links.mute), headers })];
+    await t.call('PATCH', `${api}/users/${reader.userId}`, { roles: [] });
+    refusals.push(
+      await t.tocsin.app.inject({ method: 'GET', url: path(links.snooze), headers }),
+      await t.tocsin.app.inject({ method: 'POST', url: path(links.snooze), headers, payload: 'what=robot&for=1h' }),
+    );
+    for (const refused of refusals) {
+      expect(refused.statusCode).toBe(403);
+      expect(refused.body).toContain('<html lang="fr">');
+      expect(refused.body).toContain('Vous n’avez plus l’autorisation qu’exige ce lien');
+    }
   });
 
   it('asks a recipient to check a past end in the language of the page their choice came from, not their browser’s', async () => {

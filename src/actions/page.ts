@@ -109,7 +109,8 @@ function timesIn(c: PageContext, at: number): string {
 }
 
 /**
- * refusalPage is what a person who clicked a link gets for a refusal, in their browser's language:
+ * refusalPage is what a person who clicked a link gets for a refusal, in `language` (the recipient's
+ * once the link is known to be theirs, else the browser's):
  * a link tampered with or expired (404), a permission its recipient no longer holds (403), an
  * end time that is missing or past (400 on `until`), or a mute or snooze past the most in force
  * (409, whose problem names the API). Anything else stays a problem document.

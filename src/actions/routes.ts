@@ -10,7 +10,7 @@ import type { RouteModule } from '../http/context.js';
 import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
 import { answerLinkPage } from '../http/link-pages.js';
-import { fieldError, forbidden, notFound } from '../http/problem.js';
+import { type HttpError, fieldError, forbidden, notFound } from '../http/problem.js';
 import { muteAlerts } from '../mutes/actions.js';
 import { type MuteMatch, matchParts, sourceMatchOf } from '../mutes/model.js';
 import { languageOf } from '../recipients/eligibility.js';
@@ -42,17 +42,15 @@ interface Resolved {
  * the token's tenant at the address the link was sent to (404: whoever reads a former address of
  * the user, such as a mailbox handed on, must not act as that user), still holding Alerts.View,
  * and Alerts.Edit to mute for everyone (403), about an alert that still exists in that tenant (404).
+ * `recipient` learns the recipient's language as soon as the link is known to be theirs, before
+ * those 403s and that 404: its refusal pages then speak as its confirmation page does.
  */
-export async function resolveLink(db: Db, links: ActionLinks, token: string): Promise<Resolved> {
+export async function resolveLink(db: Db, links: ActionLinks, token: string, recipient: { language?: Language } = {}): Promise<Resolved> {
   const grant = links.open(token);
   if (!grant) throw notFound('Action link');
   const principal = await userPrincipal(db, grant.userId);
   if (principal?.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
   if (grant.addressTag && !grant.addressTag.equals(addressTag(principal.email))) throw notFound('Action link');
-  if (!principal.permissions.has('Alerts.View')) throw forbidden('This link needs the Alerts.View permission, which its recipient no longer holds.');
-  if (grant.action === 'mute' && !principal.permissions.has('Alerts.Edit')) {
-    throw forbidden("Muting for everyone needs the Alerts.Edit permission, which this link's recipient no longer holds.");
-  }
   const [tenant, user, row] = await Promise.all([
     db.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirst(),
     db.selectFrom('users').select(['name', 'language', 'time_zone']).where('id', '=', grant.userId).executeTakeFirst(),
@@ -62,9 +60,14 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string): Pr
   ]);
   // The recipient (or its tenant) deleted since its principal was read: the link is gone with it, as a moment later.
   if (!tenant || !user) throw notFound('Action link');
+  const language = languageOf(user.language, tenant.language);
+  recipient.language = language;
+  if (!principal.permissions.has('Alerts.View')) throw forbidden('This link needs the Alerts.View permission, which its recipient no longer holds.');
+  if (grant.action === 'mute' && !principal.permissions.has('Alerts.Edit')) {
+    throw forbidden("Muting for everyone needs the Alerts.Edit permission, which this link's recipient no longer holds.");
+  }
   if (grant.alertId !== undefined && !row) throw notFound('Alert');
   const alert = row ? toStoredAlert(row) : undefined;
-  const language = languageOf(user.language, tenant.language);
   const subject = alert ?? { component: grant.event?.component ?? '', event: grant.event?.event ?? '', source: null };
   const matches = new Map<string, MuteMatch>();
   for (const key of ['robot', 'process', 'queue', 'event'] as const) {
@@ -144,6 +147,12 @@ const actionForm = z.object({
   until: z.string().optional().describe("With for=until: a local date-time such as 2026-03-01T18:00, in the recipient's time zone"),
 });
 
+/** refusalIn answers a refusal in the recipient's language once resolveLink has learnt it, else in the browser's. */
+const refusalIn =
+  (recipient: { language?: Language }) =>
+  (refusal: HttpError, browserLanguage: Language): string | undefined =>
+    refusalPage(refusal, recipient.language ?? browserLanguage);
+
 /**
  * actionRoutes are API.md's email actions (no login): GET /actions/{token} shows a confirmation
  * page in the recipient's language and changes nothing (mail scanners follow links); POST
@@ -160,8 +169,15 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
       config: { access: 'public', problems: [403], refusalPages: [403, 404, 503], page: 'What the action does, with a form to apply it' },
       schema: { params, description: "Shows what the email's action link does, with a form; changes nothing. 404 for a tampered, expired or foreign link." },
     },
-    (request, reply) =>
-      answerLinkPage(request, reply, async () => confirmationPage((await resolveLink(db, links, request.params.token)).page, clock.now()), refusalPage),
+    (request, reply) => {
+      const recipient: { language?: Language } = {};
+      return answerLinkPage(
+        request,
+        reply,
+        async () => confirmationPage((await resolveLink(db, links, request.params.token, recipient)).page, clock.now()),
+        refusalIn(recipient),
+      );
+    },
   );
 
   void app.register(async (scope) => {
@@ -180,8 +196,8 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
         },
       },
       (request, reply) => {
-        // A choice refused on a link known to be the recipient's (a past end) is answered in the language
-        // of the page it came from, the recipient's; a link refused as such, in the browser's.
+        // A refusal on a link known to be the recipient's (a permission lost, a past end) is answered in the
+        // language of its confirmation page, the recipient's; a link refused as such, in the browser's.
         const recipient: { language?: Language } = {};
         return answerLinkPage(
           request,
@@ -192,7 +208,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
               if (classifyDbError(err) === 'foreign-key') await resolveLink(db, links, request.params.token);
               throw err;
             }),
-          (refusal, browserLanguage) => refusalPage(refusal, recipient.language ?? browserLanguage),
+          refusalIn(recipient),
         );
       },
     );
@@ -200,8 +216,7 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
 
   /** applyLink applies a link's action now, with the choices of its form, and returns the done page; `recipient` learns the link's language once it is known. */
   async function applyLink(token: string, body: unknown, contentType: string | undefined, recipient: { language?: Language }): Promise<string> {
-    const r = await resolveLink(db, links, token);
-    recipient.language = r.page.language;
+    const r = await resolveLink(db, links, token, recipient);
     const now = clock.now();
     const form = await formOf(body, contentType);
     let page: string;
