@@ -42,6 +42,34 @@ describe('alert preference resolution', () => {
     expect(wantsEmail(own, 'dailyReport')).toBe(true);
   });
 
+  it('subscribes a member when any of its groups subscribes and turns an email on when any turns it on, whichever group comes first', () => {
+    // The union is of every group with a say: a group first in the list that says yes is not undone by a later no,
+    // and a group that says nothing of a choice does not hide another's.
+    const yes = layer({ Robots: true }, { fatalImmediately: true, dailyReport: true });
+    const no = layer({ Robots: false }, { fatalImmediately: false, dailyReport: false });
+    const silent = layer({});
+    for (const groups of [
+      [yes, no],
+      [no, yes],
+      [silent, no, yes],
+    ]) {
+      const prefs: Preferences = { own: undefined, groups };
+      expect(isSubscribed(prefs, 'Robots', 'Robot.StatusChanged.Offline')).toBe(true);
+      expect(wantsEmail(prefs, 'fatalImmediately')).toBe(true);
+      expect(wantsEmail(prefs, 'dailyReport')).toBe(true);
+    }
+    const quiet: Preferences = { own: undefined, groups: [silent, no] };
+    expect(isSubscribed(quiet, 'Robots', 'Robot.StatusChanged.Offline')).toBe(false);
+    expect(wantsEmail(quiet, 'dailyReport')).toBe(false);
+  });
+
+  it("lists an event outside the catalogue that only a member's group names, as that group set it", () => {
+    // A group turning off an Alertmanager alertname must show in the member's preferences, not only in the group's.
+    const prefs: Preferences = { own: layer({ Queues: false }), groups: [layer({ node_down: false })] };
+    const shown = effectiveSubscriptions(prefs, { components: ['Queues'], events: [] });
+    expect(shown).toEqual({ Queues: false, node_down: false });
+  });
+
   it('keeps what a patch leaves out and clears what it sets to null', () => {
     const before = layer({ Robots: false, Jobs: false }, { dailyReport: false, fatalImmediately: true });
     const after = applyPatch(before, { subscriptions: { Robots: null, Queues: false }, email: { fatalImmediately: null } });

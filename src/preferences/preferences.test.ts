@@ -195,6 +195,34 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(viewerView.email.dailyReport).toBe(false);
   });
 
+  it("answers 404 for the default rules of a group not in the tenant, another tenant's included, on GET as on PUT", async () => {
+    // Read without the group looked up, an unknown id answered the defaults (200), and another tenant's
+    // group its rules: the path's tenant is the one whose groups are read.
+    const elsewhere = await t.tenantWithUser('prefs-other');
+    const foreign = (await t.call('POST', '/api/v1/tenants/prefs-other/groups', { name: 'Theirs' }, elsewhere.token)).json();
+    await t.call('PUT', `/api/v1/tenants/prefs-other/groups/${foreign.id}/alert-preferences`, { subscriptions: { Queues: false } }, elsewhere.token);
+    for (const id of ['no-such-group', foreign.id]) {
+      for (const method of ['GET', 'PUT'] as const) {
+        const res = await t.call(method, `${base}/groups/${id}/alert-preferences`, method === 'PUT' ? { email: { dailyReport: false } } : undefined);
+        expect(res.statusCode, `${method} ${id} ${res.body}`).toBe(404);
+      }
+    }
+    const theirs = await t.call('GET', `/api/v1/tenants/prefs-other/groups/${foreign.id}/alert-preferences`, undefined, elsewhere.token);
+    expect(theirs.json()).toMatchObject({ subscriptions: { Queues: false }, own: { subscriptions: { Queues: false }, email: {} } });
+  });
+
+  it("shows a group's default rules to holders of Users.View, and to no one else (403), as the group itself", async () => {
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Rules readers', members: [viewer.userId] })).json();
+    // A member is no reader of its groups' rules: it sees them applied in its own preferences.
+    const denied = await t.call('GET', `${base}/groups/${group.id}/alert-preferences`, undefined, viewer.token);
+    expect(denied.statusCode, denied.body).toBe(403);
+    expect((await t.call('GET', `${base}/groups/${group.id}`, undefined, viewer.token)).statusCode).toBe(403);
+    expect((await t.call('POST', `${base}/roles`, { name: 'Group Reader', permissions: ['Users.View'] })).statusCode).toBe(201);
+    const reader = await t.tenantWithUser('prefs', ['Group Reader']);
+    expect((await t.call('GET', `${base}/groups/${group.id}/alert-preferences`, undefined, reader.token)).statusCode).toBe(200);
+    expect((await t.call('PUT', `${base}/groups/${group.id}/alert-preferences`, { email: { dailyReport: false } }, reader.token)).statusCode).toBe(403);
+  });
+
   it("answers 400 naming the field for a bad body, and 404 for another tenant's user", async () => {
     const bad = await t.call('PUT', `${base}/me/alert-preferences`, { email: { dailyReport: 'yes' }, subscriptions: { 'bad name!': true } }, viewer.token);
     expect(bad.statusCode).toBe(400);
