@@ -46,6 +46,49 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     return { page, problems, close: () => context.close() };
   }
 
+  /**
+   * descriptions are what a screen reader says after the name of each `role` control named `name` under
+   * `selector`, in the page's order (the accessibility tree's descriptions, as Chromium computes them).
+   */
+  async function descriptions(page: Page, selector: string, role: string, name: string): Promise<string[]> {
+    const cdp = await page.context().newCDPSession(page);
+    const { result } = await cdp.send('Runtime.evaluate', { expression: `document.querySelector(${JSON.stringify(selector)})` });
+    const { nodes } = await cdp.send('Accessibility.queryAXTree', { objectId: result.objectId, role, accessibleName: name });
+    await cdp.detach();
+    return nodes.map((node) => String(node.description?.value ?? ''));
+  }
+
+  it("names the alert that each row's buttons and each line of the bell's panel act on, as a screen reader reads them on Tab", async () => {
+    const { page, problems, close } = await signIn('/alerts?component=Robots');
+    const rows = page.locator('table.alerts tbody tr');
+    await expect.poll(() => rows.count()).toBe(50);
+    const messages = await rows.locator('td.message bdi').allTextContents();
+    for (const name of ['Details', 'Mark as read', "I'm on it", 'Mute…', 'Delete'])
+      expect(await descriptions(page, 'table.alerts', 'button', name), name).toEqual(messages);
+
+    // The bell's panel, opened from the keyboard: five "Mark as read", each described by its line.
+    await page.locator('.bell-button').focus();
+    await page.keyboard.press('Enter');
+    const lines = page.locator('#bell-panel li .panel-message');
+    await expect.poll(() => lines.count()).toBe(5);
+    const texts = (await lines.allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
+    expect(new Set(texts).size).toBe(5);
+    expect(await descriptions(page, '#bell-panel', 'button', 'Mark as read')).toEqual(texts);
+    await page.keyboard.press('Escape');
+
+    // Manage Access: each user's Edit and Delete, by the user's email.
+    for (const email of ['bob@big.example', 'cy@big.example'])
+      await server.call('POST', '/api/v1/tenants/big/users', { email, name: email.split('@')[0], password: PASSWORD, roles: ['Alerts Viewer'] });
+    await page.getByRole('link', { name: 'Manage Access' }).click();
+    const users = page.locator('main table tbody tr', { has: page.getByRole('button', { name: 'Delete' }) });
+    await expect.poll(() => users.count()).toBeGreaterThanOrEqual(2);
+    const emails = await users.locator('td:first-child').allTextContents();
+    expect(emails).toEqual(expect.arrayContaining(['bob@big.example', 'cy@big.example']));
+    for (const name of ['Edit', 'Delete']) expect(await descriptions(page, 'main table', 'button', name), name).toEqual(emails);
+    expect(problems).toEqual([]);
+    await close();
+  }, 60_000);
+
   it('says "Mark all matching as read" is at work while it reads thousands of matching alerts, and a second press sends nothing more', async () => {
     const { page, problems, close } = await signIn('/alerts?component=Jobs');
     const rows = page.locator('table.alerts tbody tr');

@@ -14,6 +14,18 @@ function uid(prefix) {
   return `${prefix}-${nextId}`;
 }
 
+/**
+ * rowNameId is the id of what names a row of a list (an alert's message, a user's email), which
+ * describes the row's buttons: in fifty rows of "Delete" and "I'm on it", or the bell's five "Mark as
+ * read", a screen reader named none by its row, and Tab from one row's buttons to the next said nothing
+ * of which alert or user it had reached. `list` tells apart two lists of the same items on one page
+ * (the alert list and the bell's panel).
+ * @param {string} list @param {{ id: string }} item
+ */
+export function rowNameId(list, item) {
+  return `${list}-${item.id}-name`;
+}
+
 /** Code renders a dotted code (an event name) that may wrap after its dots, never inside a word. */
 export function Code({ children }) {
   const parts = String(children ?? '').split('.');

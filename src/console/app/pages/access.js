@@ -6,7 +6,22 @@ import { currentLanguage, isolated, listSeparator, t } from '../lib/i18n.js';
 import { LanguageField, LanguageName, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
-import { Banner, Copyable, Dialog, FieldError, TabPanel, Tabs, TextField, Toggle, gone, html, problemText, useOneAtATime, useSaver } from '../lib/ui.js';
+import {
+  Banner,
+  Copyable,
+  Dialog,
+  FieldError,
+  TabPanel,
+  Tabs,
+  TextField,
+  Toggle,
+  gone,
+  html,
+  problemText,
+  rowNameId,
+  useOneAtATime,
+  useSaver,
+} from '../lib/ui.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { useLoadWhenBack } from '../lib/polling.js';
 
@@ -372,7 +387,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.users.map(
           (user) => html`<tr key=${user.id}>
-          <td>${user.email}<${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? html`<${LanguageName} code=${user.language} />` : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
+          <td><span id=${rowNameId('user', user)}>${user.email}</span><${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? html`<${LanguageName} code=${user.language} />` : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
           <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? listSeparator() : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
@@ -380,13 +395,13 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
             ${
               // The user's own inbox: it may turn its notices back on itself, as the link's page does.
               (edit || self(user)) && user.unsubscribed?.length
-                ? html`<button type="button" class="link" onClick=${() => subscribeAgain('users', user)}>${t('access.subscribeAgain')}</button>`
+                ? html`<button type="button" class="link" aria-describedby=${rowNameId('user', user)} onClick=${() => subscribeAgain('users', user)}>${t('access.subscribeAgain')}</button>`
                 : null
             }
-            ${mayChange(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
-            ${edit || self(user) ? html`<a class="link" href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>` : null}
-            ${mayChange(user) || self(user) ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
-            ${mayChange(user) ? html`<button type="button" class="link danger" onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
+            ${mayChange(user) ? html`<button type="button" class="link" aria-describedby=${rowNameId('user', user)} onClick=${() => setDialog({ kind: 'user', item: user })}>${t('edit')}</button>` : null}
+            ${edit || self(user) ? html`<a class="link" aria-describedby=${rowNameId('user', user)} href=${href(`/preferences/${user.id}`)}>${t('access.preferences')}</a>` : null}
+            ${mayChange(user) || self(user) ? html`<button type="button" class="link" aria-describedby=${rowNameId('user', user)} onClick=${() => setDialog({ kind: 'token', item: user })}>${t('access.createToken')}</button>` : null}
+            ${mayChange(user) ? html`<button type="button" class="link danger" aria-describedby=${rowNameId('user', user)} onClick=${() => remove('users', user)}>${t('delete')}</button>` : null}
           </td></tr>`,
         )}</tbody>
       </table></div>`
@@ -410,17 +425,17 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
-          <td>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? html`<${LanguageName} code=${group.language} />` : ''}</td>
+          <td id=${rowNameId('group', group)}>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? html`<${LanguageName} code=${group.language} />` : ''}</td>
           <td>${group.members.map(userEmail).join(listSeparator())}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
-          <td class="row-actions"><a class="link" href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
+          <td class="row-actions"><a class="link" aria-describedby=${rowNameId('group', group)} href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${
               edit
-                ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" onClick=${() => subscribeAgain('groups', group)}>${t('access.subscribeAgain')}</button>` : null}
+                ? html`${group.unsubscribed?.length ? html`<button type="button" class="link" aria-describedby=${rowNameId('group', group)} onClick=${() => subscribeAgain('groups', group)}>${t('access.subscribeAgain')}</button>` : null}
             ${
               // Deleting it takes from its members what it grants: refused (403) as an edit is, unless all held.
               holds(groupGrants(group))
-                ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
-            <button type="button" class="link danger" onClick=${() => remove('groups', group)}>${t('delete')}</button>`
+                ? html`<button type="button" class="link" aria-describedby=${rowNameId('group', group)} onClick=${() => setDialog({ kind: 'group', item: group })}>${t('edit')}</button>
+            <button type="button" class="link danger" aria-describedby=${rowNameId('group', group)} onClick=${() => remove('groups', group)}>${t('delete')}</button>`
                 : null
             }`
                 : null
@@ -438,15 +453,15 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
         <tbody>${data.roles.map(
           (
             role,
-          ) => html`<tr key=${role.id}><td><${RoleNames} roles=${[role.name]} /></td><td><${PermissionNames} permissions=${role.permissions} /></td><td>${role.builtIn ? t('yes') : t('no')}</td>
+          ) => html`<tr key=${role.id}><td id=${rowNameId('role', role)}><${RoleNames} roles=${[role.name]} /></td><td><${PermissionNames} permissions=${role.permissions} /></td><td>${role.builtIn ? t('yes') : t('no')}</td>
           <td class="row-actions">${
             // Built-in roles cannot be changed (the API answers 409): only custom ones offer Edit and Delete.
             edit && !role.builtIn
               ? html`${
                   // Deleting it takes from its holders what it grants: refused (403) as an edit is, unless all held.
                   holds(role.permissions)
-                    ? html`<button type="button" class="link" onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>
-            <button type="button" class="link danger" onClick=${() => remove('roles', role)}>${t('delete')}</button>`
+                    ? html`<button type="button" class="link" aria-describedby=${rowNameId('role', role)} onClick=${() => setDialog({ kind: 'role', item: role })}>${t('edit')}</button>
+            <button type="button" class="link danger" aria-describedby=${rowNameId('role', role)} onClick=${() => remove('roles', role)}>${t('delete')}</button>`
                     : null
                 }`
               : null

@@ -6,7 +6,7 @@ import { formatInputTime, formatTime, isoToLocalInput, localInputToIso, timeZone
 import { formatNumber, t, tParts } from '../lib/i18n.js';
 import { navigate } from '../lib/router.js';
 import { SEVERITIES, alertsChanged, can, tenantApi } from '../lib/session.js';
-import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, gone, html, problemText, useOneAtATime } from '../lib/ui.js';
+import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, gone, html, problemText, rowNameId, useOneAtATime } from '../lib/ui.js';
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
@@ -462,24 +462,24 @@ export function AlertsPage({ session, query }) {
         }</td>
         <td><${Named} name=${names.component(alert.component)} code=${alert.component} /></td>
         <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
-        <td class="message"><bdi>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
+        <td class="message"><bdi id=${rowNameId('alert', alert)}>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
           alert.acknowledgedBy
             ? html`<br /><small class="ack">✓ ${tParts('alerts.acknowledgedBy', { name: personName(alert.acknowledgedBy), time: formatTime(alert.acknowledgedAt) })}</small>`
             : null
         }</td>
         <td class="source">${sourceText(alert.source)}</td>
         <td class="row-actions">
-          <button type="button" class="link" onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
+          <button type="button" class="link" aria-describedby=${rowNameId('alert', alert)} onClick=${() => setDetails(alert)}>${t('alerts.details')}</button>
           ${
             !readState
               ? null
               : alert.read
-                ? html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
-                : html`<button type="button" class="link" onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`
+                ? html`<button type="button" class="link" aria-describedby=${rowNameId('alert', alert)} onClick=${() => mark({ ids: [alert.id] }, false)}>${t('alerts.markUnread')}</button>`
+                : html`<button type="button" class="link" aria-describedby=${rowNameId('alert', alert)} onClick=${() => mark({ ids: [alert.id] })}>${t('alerts.markRead')}</button>`
           }
-          ${alert.acknowledgedBy ? null : html` <button type="button" class="link" onClick=${() => acknowledge(alert.id)}>${t('alerts.acknowledge')}</button>`}
-          <button type="button" class="link" onClick=${() => setMuting(alert)}>${t('mutes.action')}</button>
-          ${can(session, 'Alerts.Delete') ? html` <button type="button" class="link danger" onClick=${() => remove(alert.id)}>${t('delete')}</button>` : null}
+          ${alert.acknowledgedBy ? null : html` <button type="button" class="link" aria-describedby=${rowNameId('alert', alert)} onClick=${() => acknowledge(alert.id)}>${t('alerts.acknowledge')}</button>`}
+          <button type="button" class="link" aria-describedby=${rowNameId('alert', alert)} onClick=${() => setMuting(alert)}>${t('mutes.action')}</button>
+          ${can(session, 'Alerts.Delete') ? html` <button type="button" class="link danger" aria-describedby=${rowNameId('alert', alert)} onClick=${() => remove(alert.id)}>${t('delete')}</button>` : null}
         </td>
       </tr>`,
       )}</tbody>

@@ -7,7 +7,7 @@ import { href } from '../lib/router.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { usePolling } from '../lib/polling.js';
 import { alertsChanged, tenantApi } from '../lib/session.js';
-import { Banner, html, problemText } from '../lib/ui.js';
+import { Banner, html, problemText, rowNameId } from '../lib/ui.js';
 
 /** SAY_MS is how long the bell waits after telling a screen reader of new alerts before telling it again. */
 const SAY_MS = 30_000;
@@ -146,11 +146,13 @@ export function Bell({ session }) {
         ${items.map(
           (alert) => html`<li key=${alert.id} class=${`sev-${alert.severity}`}>
           <span class=${`severity ${alert.severity}`}>${t(`severity.${alert.severity}`)}</span>
-          <span class="panel-text"><span class="panel-message"><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${formatNumber(alert.count)}</span>` : null}</span>
+          <span class="panel-text"><span class="panel-message" id=${rowNameId('bell', alert)}><strong><${Named} name=${names.component(alert.component)} code=${alert.component} /></strong> <bdi>${alert.message}</bdi>${alert.count > 1 ? html` <span class="pill">×${formatNumber(alert.count)}</span>` : null}</span>
             <small class="muted">${formatTime(alert.occurredAt || alert.createdAt)}</small></span>
           ${
             // Not offered to the host administrator, as on the Alerts page.
-            session.kind === 'user' ? html`<button type="button" class="link" onClick=${() => markRead(alert)}>${t('alerts.markRead')}</button>` : null
+            session.kind === 'user'
+              ? html`<button type="button" class="link" aria-describedby=${rowNameId('bell', alert)} onClick=${() => markRead(alert)}>${t('alerts.markRead')}</button>`
+              : null
           }
         </li>`,
         )}
