@@ -119,4 +119,35 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     expect(problems).toEqual([]);
     await close();
   }, 60_000);
+  it('says nothing in a live region of the alerts that arrive behind "N new alerts — show", changing at each refresh in a storm: the bell tells of them', async () => {
+    const raise = (message: string) => server.call('POST', '/api/v1/tenants/big/alerts', { alerts: [{ severity: 'Error', component: 'Tasks', message }] });
+    await raise('Task 1 is overdue');
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en-US' });
+    // What the page's live regions say, recorded as it changes: a screen reader says each change of one.
+    await page.addInitScript(`{
+      window.__said = [];
+      new MutationObserver(() => {
+        for (const region of document.querySelectorAll('.bell [role=status], main [role=status], main [role=alert], main [aria-live]')) {
+          const text = region.textContent.trim();
+          if (text && !window.__said.includes(text)) window.__said.push(text);
+        }
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    }`);
+    await page.goto(`${server.base}/#/alerts?component=Tasks`);
+    await submitSignIn(page, 'big', 'ann@big.example', PASSWORD);
+    await page.locator('table.alerts tbody tr').first().waitFor();
+    // A storm: alerts keep arriving, one refresh after another.
+    for (const [n, shown] of [
+      [2, '1 new alert — show'],
+      [3, '2 new alerts — show'],
+    ] as const) {
+      await raise(`Task ${n} is overdue`);
+      await page.getByRole('button', { name: shown }).waitFor();
+    }
+    expect(await page.evaluate<string[]>('window.__said')).not.toContainEqual(expect.stringMatching(/new alert/));
+    // The bell's own status says the count risen, on its own refresh.
+    await expect.poll(() => page.evaluate<string[]>('window.__said')).toContainEqual(expect.stringMatching(/^Alerts: [\d,]+ unread$/));
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

@@ -425,8 +425,11 @@ export function AlertsPage({ session, query }) {
     <${Banner}>${problemText(failure ?? error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
     ${
+      // Not a live region: in a storm its count changes at every 3-s refresh, and a screen reader said
+      // each one over the rows being read (the first, drawn with its words, most said not at all). The
+      // bell tells of new alerts on every page, at most once every 30 s.
       list.arrived.length
-        ? html`<p class="arrived" role="status"><button type="button" class="secondary" onClick=${() => setList(showArrived)}>
+        ? html`<p class="arrived"><button type="button" class="secondary" onClick=${() => setList(showArrived)}>
         ${t('alerts.arrived', { count: arrived })}</button></p>`
         : null
     }
