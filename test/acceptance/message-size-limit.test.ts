@@ -1,9 +1,9 @@
 /**
  * A big day against a server with a message size limit: the summary of a window full of long Error
- * alerts is larger than the server takes (EHLO SIZE, then "552 5.3.4 Message size exceeds fixed
- * limit" after DATA, as Postfix's message_size_limit answers). The reader still gets a summary, a
- * shorter one counting what it leaves out and linking to the alert list, and the tenant's mail is
- * not called failing for it.
+ * alerts is larger than the server takes (EHLO SIZE n). Tocsin declares each message's size at MAIL
+ * FROM (SIZE=), so the server refuses it there with its 552, before reading it, as Postfix's
+ * message_size_limit does. The reader still gets a summary, a shorter one counting what it leaves out
+ * and linking to the alert list, and the tenant's mail is not called failing for it.
  */
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -11,6 +11,9 @@ import { type ListeningApp, startListeningApp } from '../support/http.js';
 import { dailyReportTimeAway } from '../support/report-runs.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../support/smtp-servers.js';
 import { describeEachDialect } from '../support/storage.js';
+
+/** declaredSizes are the SIZE= each MAIL FROM the server saw declared. */
+const declaredSizes = (server: TestSmtpServer) => server.mailFromCommands.map((line) => Number(/ SIZE=(\d+)/.exec(line)?.[1]));
 
 // Well under the full summary of the alerts below (about 150 KB), above what its shorter form needs.
 const LIMIT = 40_000;
@@ -46,8 +49,11 @@ describeEachDialect('a summary larger than the SMTP server takes', (dialect) => 
     await api('POST', '/bigday/alerts', { alerts: longAlerts(60) });
 
     const [mail] = await smtp.waitForMessages(1, 30_000);
-    expect(smtp.tooLarge.length).toBe(1);
-    expect(smtp.tooLarge[0]).toBeGreaterThan(LIMIT);
+    // Refused at MAIL FROM for the size it declared, never read whole; the shorter one declared its size too.
+    expect(smtp.tooLarge).toEqual([]);
+    const [refused, shorter] = declaredSizes(smtp);
+    expect(refused).toBeGreaterThan(LIMIT);
+    expect(shorter).toBe(Buffer.byteLength(mail!.raw));
     expect(Buffer.byteLength(mail!.raw)).toBeLessThanOrEqual(LIMIT);
     const parsed = await simpleParser(mail!.raw);
     expect(parsed.headers.get('x-tocsin-kind')).toBe('summary');
@@ -75,9 +81,11 @@ describeEachDialect('a summary larger than the SMTP server takes', (dialect) => 
 
     const failed = async () => (await api('GET', '/tinylimit/deliveries?kind=summary&status=failed')).items;
     await expect.poll(failed, { timeout: 30_000, interval: 100 }).toHaveLength(1);
-    expect((await failed())[0]).toMatchObject({ attempts: 2, smtpResponse: expect.stringContaining('552 5.3.4') });
-    expect(tiny.tooLarge).toHaveLength(2);
-    expect(tiny.tooLarge[1]).toBeLessThan(tiny.tooLarge[0]!);
+    expect((await failed())[0]).toMatchObject({ attempts: 2, smtpResponse: '552 Error: message exceeds fixed maximum message size 2000' });
+    expect(tiny.tooLarge).toEqual([]);
+    const sizes = declaredSizes(tiny);
+    expect(sizes).toHaveLength(2);
+    expect(sizes[1]).toBeLessThan(sizes[0]!);
     await expect.poll(async () => (await api('GET', '/tinylimit/settings/mail/health')).state, { timeout: 10_000, interval: 100 }).toBe('failing');
   });
 });

@@ -65,8 +65,10 @@ export interface TestSmtpOptions {
   /** The loopback address to listen on: 127.0.0.1 by default, or IPv6's ::1. */
   readonly listenOn?: '127.0.0.1' | '::1';
   /**
-   * The largest message taken, in bytes: advertised as EHLO's SIZE, and a bigger one read whole and
-   * then refused with Postfix's "552 5.3.4 Message size exceeds fixed limit" (counted in `tooLarge`).
+   * The largest message taken, in bytes: advertised as EHLO's SIZE. A MAIL FROM declaring a bigger
+   * SIZE= is refused there by smtp-server ("552 5.3.4 Error: message exceeds fixed maximum message
+   * size"); a bigger message that declared none is read whole and then refused with Postfix's "552
+   * 5.3.4 Message size exceeds fixed limit" (counted in `tooLarge`).
    */
   readonly maxMessageBytes?: number;
 }
@@ -87,8 +89,10 @@ export interface TestSmtpServer {
   /** The CA that signed its certificate (pass as `endpoint.ca`). */
   readonly ca: string;
   readonly messages: ReceivedMessage[];
-  /** The size in bytes of each message refused as over maxMessageBytes. */
+  /** The size in bytes of each message read whole and then refused as over maxMessageBytes. */
   readonly tooLarge: number[];
+  /** Every MAIL FROM command line as the client sent it (its parameters, such as SIZE=, included). */
+  readonly mailFromCommands: string[];
   /** Every MAIL FROM the server saw, with whether the session was encrypted at that point. */
   readonly mailFromSeen: { secure: boolean }[];
   /** Every AUTH attempt, with whether the session was encrypted. */
@@ -155,6 +159,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const security = options.tls ?? 'none';
   const messages: ReceivedMessage[] = [];
   const tooLarge: number[] = [];
+  const mailFromCommands: string[] = [];
   const mailFromSeen: { secure: boolean }[] = [];
   const authSeen: { method: string; secure: boolean }[] = [];
   const waiters = new Set<() => void>();
@@ -199,11 +204,12 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     hideSMTPUTF8: options.smtputf8 === false,
     ...(options.maxMessageBytes === undefined ? {} : { size: options.maxMessageBytes }),
     disableReverseLookup: true,
-    // The server logs each command a client sends at debug: counted, the rest is dropped.
+    // The server logs each command a client sends at debug: counted (MAIL FROM's line kept), the rest is dropped.
     logger: {
       trace: () => {},
-      debug: (entry: { tnx?: string; command?: string }) => {
+      debug: (entry: { tnx?: string; command?: string }, _format?: string, line?: unknown) => {
         if (entry?.tnx !== 'command' || !entry.command) return;
+        if (entry.command === 'MAIL') mailFromCommands.push(String(line));
         commandCounts.set(entry.command, (commandCounts.get(entry.command) ?? 0) + 1);
         for (const wake of waiters) wake();
       },
@@ -320,6 +326,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     ca: certs.ca,
     messages,
     tooLarge,
+    mailFromCommands,
     mailFromSeen,
     authSeen,
     connections: () => connectionCount,

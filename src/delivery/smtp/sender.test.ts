@@ -2,6 +2,7 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
+import { refusedAsTooLarge } from './too-large.js';
 import { connectionOptions, ehloName } from './transport-options.js';
 import {
   type SilentServer,
@@ -637,6 +638,28 @@ describe('SMTP sender against real smtp-server instances', () => {
     const e2 = await failure(sender.send(endpointFor(data), email()));
     expect(e2).toMatchObject({ stage: 'data', retryable: false, code: 554 });
     expect(data.messages).toEqual([]);
+  });
+
+  it("declares the message's size at MAIL FROM (SIZE=), so a server over its limit refuses it there, with its own words, before reading it", async () => {
+    const server = await start({ maxMessageBytes: 4_000 });
+    const endpoint = endpointFor(server);
+    const big = () => email({ text: 'a long line of an alert message\n'.repeat(200) });
+    for (const options of [{}, { transcript: true }]) {
+      const error = await failure(sender.send(endpoint, big(), options));
+      expect(error).toMatchObject({ stage: 'sender', retryable: false, code: 552 });
+      expect(error.response).toBe('552 Error: message exceeds fixed maximum message size 4000');
+      expect(refusedAsTooLarge(error.code, error.response)).toBe(true);
+    }
+    // Never read whole: refused at MAIL FROM, not after DATA.
+    expect(server.tooLarge).toEqual([]);
+    const small = email();
+    await sender.send(endpoint, small);
+    const [got] = server.messages;
+    const declared = server.mailFromCommands.map((line) => Number(/ SIZE=(\d+)/.exec(line)?.[1]));
+    expect(declared).toHaveLength(3);
+    expect(declared.slice(0, 2).every((size) => size > 4_000)).toBe(true);
+    // The size declared is the message's, as the server counts it.
+    expect(declared[2]).toBe(Buffer.byteLength(got!.raw));
   });
 
   it('gives up on a server that never greets at its timeout, retryable, leaving no socket open', async () => {
