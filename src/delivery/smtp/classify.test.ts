@@ -28,6 +28,22 @@ describe('classifySmtpError', () => {
     });
   });
 
+  it("places a refusal of the message's size at the message, also when it answers MAIL FROM's SIZE=, not at the sender", () => {
+    for (const response of ['552 5.3.4 Message size exceeds fixed limit', '552 Error: message exceeds fixed maximum message size 4000'])
+      expect(classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 552, response })), response).toMatchObject({
+        stage: 'data',
+        retryable: false,
+        code: 552,
+        response,
+      });
+    // A full mailbox's 552 and a 452 for want of storage for now stay where they answered.
+    expect(
+      classifySmtpError(nodemailerError({ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 452, response: '452 4.3.1 Insufficient system storage' })),
+    ).toMatchObject({
+      stage: 'sender',
+    });
+  });
+
   it('does not retry a 500, a server without the STARTTLS these settings require, nor an envelope or message refused before it was sent', () => {
     // 500 is the first permanent code: "command not recognized" will not be recognized later.
     expect(

@@ -1,5 +1,6 @@
 import { domainToUnicode } from 'node:url';
 import { SmtpDeliveryError, type SmtpStage, type Unreached, type UnreachedCause } from '../contract.js';
+import { refusedAsTooLarge } from './too-large.js';
 
 /** What nodemailer puts on its errors; every field is optional because anything may be thrown. */
 interface NodemailerErrorLike {
@@ -157,6 +158,9 @@ function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): Smt
   if (err.code === 'EDNS') return 'connect';
   if (err.timeoutType === 'HANDSHAKE_TIMEOUT' || err.timeoutType === 'UPGRADE_TIMEOUT') return 'tls';
   if (err.timeoutType === 'CONNECT_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') return 'connect';
+  // A refusal of the message's size is of the message, also when it answers the SIZE= declared at
+  // MAIL FROM (session.ts): the sender is not what to change, nor the server's health (an outage's stages).
+  if (refusedAsTooLarge(err.responseCode, err.response)) return 'data';
   return stageOfCommand(err.command) ?? stageOfCommand(lastCommand) ?? 'connect';
 }
 

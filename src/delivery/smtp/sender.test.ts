@@ -646,7 +646,8 @@ describe('SMTP sender against real smtp-server instances', () => {
     const big = () => email({ text: 'a long line of an alert message\n'.repeat(200) });
     for (const options of [{}, { transcript: true }]) {
       const error = await failure(sender.send(endpoint, big(), options));
-      expect(error).toMatchObject({ stage: 'sender', retryable: false, code: 552 });
+      // The message is what is refused (Test Mail Settings explains it so), not the sender.
+      expect(error).toMatchObject({ stage: 'data', retryable: false, code: 552 });
       expect(error.response).toBe('552 Error: message exceeds fixed maximum message size 4000');
       expect(refusedAsTooLarge(error.code, error.response)).toBe(true);
     }
