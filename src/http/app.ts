@@ -14,6 +14,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
+import { withoutTrailingSlash } from './rest-paths.js';
 import { HttpError, type FieldError, badRequest, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -95,8 +96,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
       return sendProblem(reply, toProblem(error));
     },
     clientErrorHandler: answerClientError,
-    // Orchestrator's routes ignore the case of their path; ours do too (see OrchestratorPaths).
-    rewriteUrl: (request) => orchestratorPaths.canonical(originForm(request.url ?? '/')),
+    // Orchestrator's routes ignore the case of their path; ours do too (see OrchestratorPaths). A REST
+    // path ending in a slash is the path without it (withoutTrailingSlash).
+    rewriteUrl: (request) => withoutTrailingSlash(orchestratorPaths.canonical(originForm(request.url ?? '/'))),
     ...requestTimeouts(deps.config.httpBodyTimeoutMs),
   }).withTypeProvider<ZodTypeProvider>();
 
