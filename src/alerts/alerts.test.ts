@@ -596,11 +596,18 @@ describeEachDialect('alerts API', (dialect) => {
     ]);
   });
 
-  it('shows a source given with no parts as none, and refuses an empty folder or dedupKey, or one over 256 characters, naming it', async () => {
-    const [id] = (await raise({ severity: 'Info', component: 'Jobs', message: 'no parts', source: {} })).json().ids;
-    expect((await t.call('GET', `${api}/${id}`, undefined, robot)).json()).toMatchObject({ source: null });
+  // An Alert is its input plus id, createdAt and read (API.md): a source given with no parts comes back as
+  // given, as data {} does, and a part set to null as left out; only a source left out, or null, is null.
+  it('gives back a source given with no parts as the empty source it is, and refuses an empty folder or dedupKey, or one over 256 characters, naming it', async () => {
+    const [id] = (await raise({ severity: 'Info', component: 'Jobs', message: 'no parts', source: {}, data: {} })).json().ids;
+    const given = (await t.call('GET', `${api}/${id}`, undefined, robot)).json();
+    expect([given.source, given.data]).toEqual([{}, {}]);
     const [nulls] = (await raise({ severity: 'Info', component: 'Jobs', message: 'null parts', source: { robot: null } })).json().ids;
-    expect((await t.call('GET', `${api}/${nulls}`, undefined, robot)).json()).toMatchObject({ source: null });
+    expect((await t.call('GET', `${api}/${nulls}`, undefined, robot)).json().source).toEqual({});
+    for (const left of [{}, { source: null }]) {
+      const [none] = (await raise({ severity: 'Info', component: 'Jobs', message: 'no source', ...left })).json().ids;
+      expect((await t.call('GET', `${api}/${none}`, undefined, robot)).json().source).toBeNull();
+    }
     for (const field of ['folder', 'dedupKey']) {
       for (const value of ['', 'k'.repeat(257)]) {
         const res = await raise({ severity: 'Info', component: 'Jobs', message: 'refused', [field]: value });

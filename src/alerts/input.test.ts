@@ -81,7 +81,7 @@ describe('the fast path of alert validation', () => {
       alerts: [expect.objectContaining({ event: 'Process.RaiseAlert', source: JSON.stringify({ process: 'P' }), folder: null })],
     });
     expect(parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', source: { robot: null } })).toEqual({
-      alerts: [expect.objectContaining({ source: null })],
+      alerts: [expect.objectContaining({ source: '{}' })],
     });
   });
 

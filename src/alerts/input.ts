@@ -209,15 +209,14 @@ const ALERT_FIELDS = new Set(Object.keys(alertInput.shape));
 
 /**
  * storedSource is an alert's source as stored: a field set to null as if left out (as every
- * optional field of an alert), no field at all as null. The fields are copied only when one is
- * null: robots' sources, on the ingest's fast path, never are.
+ * optional field of an alert); a source given with no field is kept as the empty source it is, as
+ * `data: {}` is (an Alert is its input, API.md), and only one left out or null is null. The fields
+ * are copied only when one is null: robots' sources, on the ingest's fast path, never are.
  */
 function storedSource(source: AlertInput['source']): string | null {
   if (!source) return null;
-  const values = Object.values(source);
-  if (!values.includes(null)) return values.length > 0 ? JSON.stringify(source) : null;
-  const given = Object.entries(source).filter(([, value]) => value !== null);
-  return given.length > 0 ? JSON.stringify(Object.fromEntries(given)) : null;
+  if (!Object.values(source).includes(null)) return JSON.stringify(source);
+  return JSON.stringify(Object.fromEntries(Object.entries(source).filter(([, value]) => value !== null)));
 }
 
 /**
