@@ -187,7 +187,8 @@ export const actionRoutes: RouteModule = (app, { storage, config, clock, secretB
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/actions/:token',
       {
-        config: { access: 'public', problems: [403, 409], refusalPages: [400, 403, 404, 409, 503], page: 'What was done', form: actionForm },
+        // 415: a JSON body in a charset the app's JSON parser does not know.
+        config: { access: 'public', problems: [403, 409, 415], refusalPages: [400, 403, 404, 409, 503], page: 'What was done', form: actionForm },
         bodyLimit: 4096,
         schema: {
           params,

@@ -12,8 +12,9 @@ import { MailCatcher } from '../delivery/catcher/mail-catcher.js';
 import { Metrics } from '../ops/metrics.js';
 import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import { ROUTE_MODULES } from '../route-modules.js';
-import { buildApp } from './app.js';
+import { BODY_LIMIT_BYTES, buildApp } from './app.js';
 import { OPENAPI_PATH } from './openapi.js';
+import { ORCHESTRATOR_TENANT_HEADER } from './orchestrator-paths.js';
 
 type Json = Record<string, any>;
 
@@ -292,6 +293,36 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     }
     expect(checked).toBeGreaterThan(40);
     expect(failures.join('\n')).toBe('');
+  });
+
+  it('documents the 413 and 415 of every operation whose method carries a body, those that take none and the forms included', async () => {
+    const oversized = Buffer.alloc(BODY_LIMIT_BYTES + 1, 0x20);
+    const bodies: [string, string | Buffer][] = [
+      ['application/xml', '<a/>'],
+      ['application/json', oversized],
+      // A charset the JSON parser does not know, which a form route reads with it too.
+      ['application/json; charset=bogus', '{}'],
+    ];
+    const failures: string[] = [];
+    const refused = new Set<number>();
+    for (const route of t.tocsin.app.routeTable.filter((r) => !r.hidden && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method))) {
+      // Objects of their own, as a real client's calls name them, so each answer is the body's, not the path's.
+      const tenant = route.method === 'DELETE' && route.url === '/api/v1/tenants/:tenant' ? `${TENANT}-kept` : TENANT;
+      if (tenant !== TENANT) await t.call('POST', '/api/v1/tenants', { name: tenant });
+      const ids = hasSamples(route) ? await makeObjects(t, route, tenant) : { tenant };
+      for (const [type, payload] of bodies) {
+        const res = await t.tocsin.app.inject({
+          method: route.method as HTTPMethods,
+          url: fillPath(route.url, ids),
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type, [ORCHESTRATOR_TENANT_HEADER]: tenant },
+          payload,
+        });
+        if (res.statusCode === 413 || res.statusCode === 415) refused.add(res.statusCode);
+        failures.push(...check(route.method, route.documentedUrl ?? docPath(route.url), res).map((failure) => `${type}: ${failure}`));
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+    expect([...refused].sort()).toEqual([413, 415]);
   });
 
   it("documents the JSON answer of API.md's operations with a schema", () => {
@@ -676,20 +707,21 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
 
   it("documents the form the email links' POSTs read, every field optional", () => {
     const form = 'application/x-www-form-urlencoded';
-    const expected: [string, string[]][] = [
-      ['/actions/{token}', ['what', 'for', 'until']],
-      ['/unsubscribe/{token}', ['List-Unsubscribe']],
+    // The actions' POST reads a JSON body with the app's JSON parser, which refuses a charset it does not know (415).
+    const expected: [string, string[], boolean][] = [
+      ['/actions/{token}', ['what', 'for', 'until'], true],
+      ['/unsubscribe/{token}', ['List-Unsubscribe'], false],
     ];
     const failures: string[] = [];
-    for (const [path, fields] of expected) {
+    for (const [path, fields, refusesJson] of expected) {
       const body = doc.paths[path].post.requestBody;
       const schema = body?.content?.[form]?.schema;
       if (!schema) failures.push(`${path}: no ${form} body (has ${Object.keys(body?.content ?? {}).join(', ') || 'none'})`);
       else if (Object.keys(schema.properties ?? {}).join() !== fields.join()) failures.push(`${path}: fields ${Object.keys(schema.properties ?? {})}`);
       // No field is needed: an empty POST snoozes for an hour, or unsubscribes, as the page's defaults are.
       if (body?.required !== false) failures.push(`${path}: body required`);
-      // Any content type is read as the form (or as no choice made): none is refused.
-      if (doc.paths[path].post.responses['415']) failures.push(`${path}: lists a 415`);
+      // Any other content type is read as the form (or as no choice made): none is refused.
+      if (Boolean(doc.paths[path].post.responses['415']) !== refusesJson) failures.push(`${path}: ${refusesJson ? 'lists no' : 'lists a'} 415`);
     }
     expect(failures.join('\n')).toBe('');
   });

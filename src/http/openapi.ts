@@ -164,11 +164,13 @@ function withNoStore(config: RouteAccess, response: Record<string, unknown>): Re
  * withProblemResponses adds the problem+json error answers to every operation of an OpenAPI
  * document: 400 everywhere, 401/403 unless the route is public, 404 when the path has parameters
  * or is Orchestrator's (its tenant named by a header),
- * 413 when it takes a body, 415 when that is JSON. Answers a route documents itself are kept.
+ * 413 when it takes a body or its method carries one, 415 when that is JSON. Answers a route documents itself are kept.
  */
 function withProblemResponses(doc: Json): Json {
   return {
-    ...mapOperations(doc, (path, operation) => (typeof operation === 'object' && operation?.responses ? withErrors(path, operation) : operation)),
+    ...mapOperations(doc, (path, operation, method) =>
+      typeof operation === 'object' && operation?.responses ? withErrors(path, operation, method) : operation,
+    ),
     components: {
       ...doc.components,
       schemas: { ...doc.components?.schemas, Problem: PROBLEM_SCHEMA },
@@ -339,16 +341,23 @@ function withLiteralParentheses(doc: Json): Json {
   return { ...doc, paths };
 }
 
-function withErrors(path: string, operation: Json): Json {
+/**
+ * BODY_METHODS are the methods whose body Fastify reads whether or not the route takes one: a route
+ * that takes none (DELETE, …/acknowledge) still refuses one too large (413) or of a type that is no
+ * JSON (415, jsonIfBearer) before it answers.
+ */
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+function withErrors(path: string, operation: Json, method: string): Json {
   const isPublic = Array.isArray(operation.security) && operation.security.length === 0;
   const statuses = ['400'];
   if (!isPublic) statuses.push('401', '403');
   // An Orchestrator route's tenant is the one the host administrator names in X-Tocsin-Tenant: 404 when none has that name.
   if (path.includes('{') || path.startsWith('/odata/')) statuses.push('404');
-  if (operation.requestBody) statuses.push('413');
+  if (operation.requestBody || BODY_METHODS.has(method)) statuses.push('413');
   // A form route takes any content type (its fields or nothing), as does one that reads any (a source's receive URL): only JSON routes refuse one.
   const content = operation.requestBody?.content;
-  if (content && !content[FORM_MEDIA_TYPE] && !content['*/*']) statuses.push('415');
+  if (content ? !content[FORM_MEDIA_TYPE] && !content['*/*'] : BODY_METHODS.has(method)) statuses.push('415');
   const errors = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
   // The problems a route declares (documentRoute) are the shared answers: referred to, not repeated in each operation.
   const own = Object.fromEntries(
