@@ -30,6 +30,8 @@ const listQuery = z.object({
   event: z
     .string()
     .max(128)
+    // Documented, as AlertInput's event is: every catalogue name is of that form too, in any case.
+    .meta({ pattern: EVENT_NAME.source })
     .optional()
     .describe('A catalogue event (in any case) or another name an alert may carry (letters, digits, . _ : -); another is a 400.'),
   unread: z

@@ -279,6 +279,23 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(taken.join('\n')).toBe('');
   });
 
+  it("refuses in the alert list's event parameter the names the server refuses, as AlertInput's event does", async () => {
+    const parameter = doc.paths['/api/v1/tenants/{tenant}/alerts'].get.parameters.find((p: Json) => p.name === 'event');
+    const validate = ajv.compile(parameter.schema);
+    const failures: string[] = [];
+    for (const event of ['', '-1', 'not an event!', '.hidden']) {
+      const res = await t.call('GET', `/api/v1/tenants/${TENANT}/alerts?event=${encodeURIComponent(event)}`);
+      expect(res.json(), res.body).toMatchObject({ status: 400, errors: [{ path: 'event' }] });
+      if (validate(event)) failures.push(`event=${JSON.stringify(event)} is refused (400) but valid by the document`);
+    }
+    // The catalogue's events, in any case, and other names an alert may carry, stay valid.
+    for (const event of ['robot.statuschanged.notresponding', 'Acme.Custom:1']) {
+      expect((await t.call('GET', `/api/v1/tenants/${TENANT}/alerts?event=${encodeURIComponent(event)}`)).statusCode).toBe(200);
+      if (!validate(event)) failures.push(`event=${JSON.stringify(event)} is taken but invalid by the document`);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it('answers every documented operation with a documented status and a body of its schema', async () => {
     const failures: string[] = [];
     let checked = 0;
