@@ -317,6 +317,23 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(bad.json().errors[0].path).toBe('roles.0');
   });
 
+  it("lists each group with its own members and roles, by name, not every group's members under each", async () => {
+    const base = '/api/v1/tenants/group-lists';
+    await t.call('POST', '/api/v1/tenants', { name: 'group-lists' });
+    const user = async (email: string) => (await t.call('POST', `${base}/users`, { email, name: email })).json<{ id: string }>().id;
+    const [night, day, both] = [await user('night@example.com'), await user('day@example.com'), await user('both@example.com')];
+    expect((await t.call('POST', `${base}/groups`, { name: 'Night', members: [night, both], roles: ['Robot', 'Alerts Viewer'] })).statusCode).toBe(201);
+    expect((await t.call('POST', `${base}/groups`, { name: 'Day', members: [day, both] })).statusCode).toBe(201);
+    const items = (await t.call('GET', `${base}/groups`)).json().items;
+    const sorted = (ids: string[]) => [...ids].sort();
+    expect(items.map((g: { name: string }) => g.name)).toEqual(['Day', 'Night']);
+    expect(sorted(items[0].members)).toEqual(sorted([day, both]));
+    expect(items[0].roles).toEqual([]);
+    expect(sorted(items[1].members)).toEqual(sorted([night, both]));
+    // Role names in code-point order, whatever order they were granted in.
+    expect(items[1].roles).toEqual(['Alerts Viewer', 'Robot']);
+  });
+
   it('names every unknown member and role of a group at the index the request gave it, and creates nothing', async () => {
     const user = (await t.call('POST', '/api/v1/tenants/people/users', { email: 'member-index@example.com', name: 'Member' })).json<{ id: string }>();
     // The member named twice is granted once; the unknown one after it is still members.2 of the request.
