@@ -77,6 +77,16 @@ describeEachDialect('web console files', (dialect) => {
     expect(module.PERMISSIONS).toEqual(PERMISSIONS);
   });
 
+  it("serves the console's files with the page's headers: a browser never sniffs a module or stylesheet as something else", async () => {
+    const page = await t.call('GET', '/', undefined, '');
+    const importMap = JSON.parse(/<script type="importmap">([\s\S]*?)<\/script>/.exec(page.body)![1]!) as { imports: Record<string, string> };
+    for (const url of ['/console/app.css', Object.values(importMap.imports)[0]!]) {
+      const file = await t.call('GET', url, undefined, '');
+      expect(file.statusCode, url).toBe(200);
+      expect(file.headers, url).toMatchObject({ 'x-content-type-options': 'nosniff', 'content-security-policy': page.headers['content-security-policy'] });
+    }
+  });
+
   it('answers 304 to a matching ETag and a problem 404 for files it does not serve', async () => {
     const first = await t.call('GET', '/console/app.css', undefined, '');
     expect(first.headers['content-type']).toContain('text/css');
