@@ -377,6 +377,10 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(malformed.json()).toMatchObject({ detail: expect.stringMatching(/JSON/), errors: [{ path: '(root)', message: 'is not valid JSON' }] });
       const noType = await h.orchestrator(source, { EventId: 'x' });
       expect(noType.json()).toMatchObject({ detail: expect.stringMatching(/^Type/), errors: [{ path: 'Type' }] });
+      const numbered = await h.orchestrator(source, { Type: 1, EventId: 'numbered' });
+      expect(numbered.statusCode, numbered.body).toBe(400);
+      expect(numbered.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(numbered.json()).toMatchObject({ status: 400, errors: [{ path: 'Type' }] });
 
       const unknown = await h.post({ ...source, url: source.url.replace(source.id, crypto.randomUUID()) }, '{}');
       expect(unknown.statusCode).toBe(404);

@@ -260,6 +260,16 @@ describe('the Orchestrator webhook mapping table', () => {
     });
   });
 
+  // Orchestrator's Type is always a name (job.faulted, robot.status, custom): a number is no event of
+  // its, and was taken as the unknown event "1", stored as an Info alert of the Process component.
+  it('refuses a Type that is not text (a number, true, an object), naming Type', () => {
+    for (const Type of [1, 0, 2.5, true, { Name: 'job.faulted' }, ['job.faulted']])
+      expect(mapOrchestratorEvent({ Type, EventId: 'x' }, '{}', defaults('orchestrator-webhook')), JSON.stringify(Type)).toEqual({
+        invalid: 'Type: must be the event type, e.g. job.faulted',
+        errors: [{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }],
+      });
+  });
+
   it("keeps the ids, names and states it copies into data within the alert's 16 KiB, however long the event writes them", () => {
     // Copied whole, one long value made data too large: a 400, which Orchestrator counts as a
     // failed delivery (its circuit breaker then skips the webhook's events for an hour).

@@ -408,7 +408,8 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     return mappingFailure([{ path: '(root)', message: 'must be an Orchestrator webhook event (a JSON object)' }]);
   const payload = body as Payload;
-  const type = str(payload.Type, 128);
+  // A name always (job.faulted, custom): a number, which str() reads as text for ids, is no event type.
+  const type = typeof payload.Type === 'string' ? str(payload.Type, 128) : undefined;
   if (!type) return mappingFailure([{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }]);
   const eventId = str(payload.EventId, 100_000);
   const deliveryKeys = [eventId ? deliveryKey('event', eventId) : `event:${hash(rawText)}`];
