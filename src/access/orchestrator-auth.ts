@@ -93,7 +93,8 @@ const FIELD_NAMES: Record<string, string> = {
  * orchestratorTenant resolves the tenant of an Orchestrator-compatible route, which has no
  * `{tenant}` in its path: a user's token names its own tenant (an X-Tocsin-Tenant header naming
  * another one is a 404, never a way out); the host administrator must name one with the header
- * (or, when it is left out, with Orchestrator's X-UIPATH-TenantName).
+ * (or, when it is left out, with Orchestrator's X-UIPATH-TenantName). It is kept as the request's
+ * tenant, as a path's is: a settings save then sends back its own tenant's waiting emails, not all.
  */
 export async function orchestratorTenant(db: Db, request: FastifyRequest): Promise<TenantRow> {
   const principal = request.principal;
@@ -106,7 +107,7 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
   if (principal.kind === 'user') {
     const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', principal.tenantId).executeTakeFirst();
     if (!tenant || (named !== undefined && named !== tenant.id && named !== tenant.name)) throw notFound('Tenant');
-    return tenant;
+    return (request.tenant = tenant);
   }
   // Orchestrator's own header, which its cloud clients send with every request, names it too.
   const ref = named ?? headerRef(UIPATH_TENANT_HEADER);
@@ -115,7 +116,7 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
   }
   const tenant = await findTenant(db, ref);
   if (!tenant) throw notFound('Tenant');
-  return tenant;
+  return (request.tenant = tenant);
 }
 
 /**

@@ -143,20 +143,28 @@ export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
     deps.authenticator.forget();
     deps.kept?.forget();
     raising.forget();
-    if (!NO_RECIPIENT_CHANGE.test(request.routeOptions.url ?? '')) await deps.recipientChanges?.bump(request.tenant?.id);
+    const url = request.routeOptions.url ?? '';
+    if (NO_RECIPIENT_CHANGE.test(url) || (request.method === 'POST' && url === TENANTS)) return;
+    await deps.recipientChanges?.bump(request.tenant?.id);
   };
 }
 
+/** TENANTS is the route that creates a tenant: no emails are of it yet, and no other tenant's change. */
+const TENANTS = '/api/v1/tenants';
+
 /**
  * NO_RECIPIENT_CHANGE are the unsafe routes that change nothing of who gets which alert email, nor
- * how: an alert's state (read, acknowledged), sources, sign-ins, passwords, tokens and test emails.
- * They are the frequent ones; a change through any other sends back to the queue the emails of its
- * tenant that were rendered before it and still wait for a connection (ChangeCount). An email's
+ * how: an alert's state (read, acknowledged), sources, sign-ins and sign-outs (the console's and
+ * Orchestrator's), passwords, tokens and test emails (Orchestrator's VerifySmtpSetting too). They are
+ * the frequent ones; a change through any other sends back to the queue the emails of its tenant
+ * (the path's, or the one an Orchestrator route resolves), of every tenant when none (the system
+ * default), that were rendered before it and still wait for a connection (ChangeCount). An email's
  * action and unsubscribe links count their own (actions/routes.ts, reports/unsubscribe/routes.ts):
  * a snooze, mute or unsubscribe for its tenant, an "I'm on it" clicked from every inbox of a flood
  * none, where this hook, not knowing the link's tenant, would send back every tenant's.
  */
-const NO_RECIPIENT_CHANGE = /\/(alerts|Alerts|sources|session|tokens|password|test|mail-catcher|actions|unsubscribe)\b|\/Account\/Authenticate/;
+const NO_RECIPIENT_CHANGE =
+  /\/(alerts|Alerts|sources|session|tokens|password|test|mail-catcher|actions|unsubscribe|auth)\b|\/api\/Account\b|\.VerifySmtpSetting$/;
 
 /** BEARER reads the token of an `Authorization: Bearer <token>` header: no white space, MAX_BEARER_LENGTH at most. */
 const BEARER = new RegExp(`^Bearer\\s+(\\S{1,${MAX_BEARER_LENGTH}})\\s*$`, 'i');
