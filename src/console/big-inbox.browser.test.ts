@@ -150,4 +150,20 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
+  it('says the question of "Save without testing?" as its window opens, not only its title and the Close button that takes the focus', async () => {
+    const { page, problems, close } = await signIn('/settings/mail');
+    await page.locator('#mail-custom').check();
+    await page.locator('#mail-host').fill('smtp.big.example');
+    await page.getByRole('button', { name: 'Save', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Save without testing?' });
+    await dialog.waitFor();
+    expect(await descriptions(page, 'dialog[open]', 'dialog', 'Save without testing?')).toEqual([
+      'These mail settings have not been tested successfully. Do you want to continue without testing the settings?',
+    ]);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(problems).toEqual([]);
+    await close();
+  });
 });

@@ -323,8 +323,13 @@ function trapTab(event) {
 /** DIALOG_FIELDS are the fields a window asks for: the first one shown takes the focus when it opens. */
 const DIALOG_FIELDS = 'input:not([type=hidden]):enabled, select:enabled, textarea:enabled';
 
-/** Dialog is a modal <dialog>: the focus goes to its first field and stays inside, Escape closes it; its title (an alert's message, say) takes the direction of its own script. */
-export function Dialog({ title, onClose, children, wide = false }) {
+/**
+ * Dialog is a modal <dialog>: the focus goes to its first field and stays inside, Escape closes it; its title (an alert's message, say) takes the direction of its own script.
+ * A window that asks a question (Save without testing?) names the element that words it in
+ * `describedBy`: a screen reader says it with the title as the window opens, where it said the title
+ * and the Close button that took the focus, and not the question the buttons answer.
+ */
+export function Dialog({ title, onClose, children, wide = false, describedBy = undefined }) {
   const ref = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const titleId = useRef(uid('dialog-title')).current;
   // A layout effect opens it in the same task as the render, so a key pressed right after the
@@ -339,7 +344,7 @@ export function Dialog({ title, onClose, children, wide = false }) {
     }
     return () => dialog?.open && dialog.close();
   }, []);
-  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId} onKeyDown=${trapTab}
+  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby=${titleId} aria-describedby=${describedBy} onKeyDown=${trapTab}
       onCancel=${(event) => {
         event.preventDefault();
         onClose();

@@ -249,8 +249,8 @@ export function MailSettingsPage({ session }) {
     }
     ${
       dialog === 'confirm'
-        ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)}>
-      <p>${t('mail.untested')}</p>
+        ? html`<${Dialog} title=${t('mail.untestedTitle')} onClose=${() => setDialog(null)} describedBy="mail-untested">
+      <p id="mail-untested">${t('mail.untested')}</p>
       <div class="actions">
         <button type="button" class="secondary" onClick=${() => setDialog('test')}>${t('mail.test')}</button>
         <button type="button" onClick=${save}>${t('mail.continueWithoutTesting')}</button>
