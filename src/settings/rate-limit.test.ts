@@ -14,4 +14,14 @@ describe('RateLimiter', () => {
     clock.advance(45_000);
     expect(limiter.take('a')).toEqual({ allowed: true });
   });
+
+  it('starts a new window when the clock was stepped back past the start of the one that is full', () => {
+    // A source at its rate when NTP stepped the clock back an hour was refused 503 for that hour and a minute.
+    const clock = new FakeClock(3_600_000);
+    const limiter = new RateLimiter(2, 60_000, clock);
+    limiter.take('a');
+    limiter.take('a');
+    clock.set(0);
+    expect(limiter.take('a')).toEqual({ allowed: true });
+  });
 });

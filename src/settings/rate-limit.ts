@@ -20,7 +20,8 @@ export class RateLimiter {
   /** take counts one action for `key`; it answers how long to wait when the window is full. */
   take(key: string): RateTurn {
     const now = this.clock.now();
-    for (const [k, w] of this.#windows) if (now - w.start >= this.windowMs) this.#windows.delete(k);
+    // A window that starts ahead of now was opened before the clock was stepped back: over too, or it would hold for the step.
+    for (const [k, w] of this.#windows) if (now - w.start >= this.windowMs || now < w.start) this.#windows.delete(k);
     const window = this.#windows.get(key) ?? { start: now, count: 0 };
     if (window.count >= this.limit) return { allowed: false, retryAfterMs: window.start + this.windowMs - now };
     window.count += 1;

@@ -77,4 +77,13 @@ describeEachDialect('the limit of Test Mail Settings across processes', (dialect
     for (let i = 1; i < TEST_MAILS_PER_MINUTE; i++) expect(await take(a, 119_000)).toEqual({ allowed: true });
     expect(await take(a, 119_000)).toEqual({ allowed: false, retryAfterMs: 2_000 });
   });
+
+  it('counts no test stamped ahead of the clock, as when the clock was stepped back since', async () => {
+    // Ten tests in the minute before NTP stepped the clock back an hour refused every test (429) for that hour.
+    const db = first.tocsin.deps.storage.db;
+    const { tenantId } = await first.tenantWithUser('limit-stepped');
+    const hour = 3_600_000;
+    for (let i = 0; i < TEST_MAILS_PER_MINUTE; i++) expect(await takeTestMailTurn(db, tenantId, hour + 59_000)).toEqual({ allowed: true });
+    expect(await takeTestMailTurn(db, tenantId, 59_000)).toEqual({ allowed: true });
+  });
 });

@@ -14,13 +14,22 @@ export const SYSTEM_TESTS = null;
 function turnsOf(tx: Db, tenantId: string | typeof SYSTEM_TESTS) {
   if (tenantId === SYSTEM_TESTS) {
     return {
-      forgetUpTo: (at: number) => tx.deleteFrom('system_test_mail_turns').where('at', '<=', at).execute(),
+      forgetOutside: (from: number, to: number) =>
+        tx
+          .deleteFrom('system_test_mail_turns')
+          .where((eb) => eb.or([eb('at', '<=', from), eb('at', '>', to)]))
+          .execute(),
       times: () => tx.selectFrom('system_test_mail_turns').select('at').orderBy('at').execute(),
       add: (at: number) => tx.insertInto('system_test_mail_turns').values({ at }).execute(),
     };
   }
   return {
-    forgetUpTo: (at: number) => tx.deleteFrom('test_mail_turns').where('tenant_id', '=', tenantId).where('at', '<=', at).execute(),
+    forgetOutside: (from: number, to: number) =>
+      tx
+        .deleteFrom('test_mail_turns')
+        .where('tenant_id', '=', tenantId)
+        .where((eb) => eb.or([eb('at', '<=', from), eb('at', '>', to)]))
+        .execute(),
     times: () => tx.selectFrom('test_mail_turns').select('at').where('tenant_id', '=', tenantId).orderBy('at').execute(),
     add: (at: number) => tx.insertInto('test_mail_turns').values({ tenant_id: tenantId, at }).execute(),
   };
@@ -39,7 +48,10 @@ export async function takeTestMailTurn(db: Db, tenantId: string | typeof SYSTEM_
     await lockTransactionOn(tx, `test-mail-turns:${tenantId ?? 'system'}`);
     const turns = turnsOf(tx, tenantId);
     // The write comes first: on SQLite it takes the write lock, which a read first would take only later.
-    await turns.forgetUpTo(now - MINUTE_MS);
+    // It forgets the turns over a minute old, and those more than a minute ahead, stamped before the clock was
+    // stepped back: kept, they refused every test for as long as the step (less ahead, they may be another
+    // process's whose clock is a little ahead).
+    await turns.forgetOutside(now - MINUTE_MS, now + MINUTE_MS);
     const times = await turns.times();
     if (times.length >= TEST_MAILS_PER_MINUTE) {
       return { allowed: false, retryAfterMs: times[0]!.at + MINUTE_MS - now };
