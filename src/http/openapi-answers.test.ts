@@ -253,6 +253,37 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(refused.join('\n')).toBe('');
   });
 
+  it("names the fields of VerifySmtpSetting's smtpSettingModel, as API.md lists them, and takes the values the server reads", async () => {
+    const url = `/odata/Settings/${ODATA}.VerifySmtpSetting`;
+    const schema = doc.paths[url].post.requestBody.content['application/json'].schema;
+    const model = schema.properties.smtpSettingModel;
+    expect(Object.keys(model.properties ?? {})).toEqual([
+      'Host',
+      'Port',
+      'UserName',
+      'Password',
+      'Domain',
+      'EnableSsl',
+      'UseDefaultCredentials',
+      'DefaultFromAddress',
+      'DefaultFromDisplayName',
+    ]);
+    // Each left out is the saved server's (a 400 naming it without one): none is required.
+    expect(model.required).toBeUndefined();
+    const validate = ajv.compile({ ...schema, components: doc.components });
+    const admin = (await t.tenantWithUser(TENANT)).token;
+    // The port and the switches as .NET's binder takes them, as text too; null as left out. The
+    // server gets as far as connecting (nothing listens on port 1): only the host is named.
+    const taken = { Host: '127.0.0.1', Port: '1', EnableSsl: 'true', UseDefaultCredentials: null, UserName: null, DefaultFromAddress: 'a@example.com' };
+    const res = await t.call('POST', url, { sendTo: 'qa@example.com', smtpSettingModel: taken }, admin);
+    expect(res.json().errors, res.body).toEqual([{ path: 'smtpSettingModel.Host', message: expect.stringContaining('ECONNREFUSED') }]);
+    expect(validate({ sendTo: 'qa@example.com', smtpSettingModel: taken }), JSON.stringify(validate.errors)).toBe(true);
+    // A host that is no text is refused, by both.
+    const refused = await t.call('POST', url, { smtpSettingModel: { ...taken, Host: 42 } }, admin);
+    expect(refused.json().errors, refused.body).toEqual([{ path: 'smtpSettingModel.Host', message: expect.any(String) }]);
+    expect(validate({ smtpSettingModel: { ...taken, Host: 42 } })).toBe(false);
+  });
+
   it('refuses in its request schemas a text with a NUL character, which the server refuses in any path, query or body (400)', async () => {
     const res = await t.call('POST', `/api/v1/tenants/${TENANT}/groups`, { name: 'nul\u0000group' });
     expect(res.json(), res.body).toMatchObject({ status: 400, errors: [{ path: 'name', message: 'must not contain NUL characters' }] });

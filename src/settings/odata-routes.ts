@@ -48,6 +48,33 @@ const verifyBody = z.object({
   smtpsettingmodel: z.record(z.string(), z.unknown()),
 });
 
+// The switches as .NET's binder reads them.
+const modelSwitch = (description: string) =>
+  z.union([z.boolean(), z.string(), z.null()]).optional().describe(`${description}: a boolean, or "true" or "false" in any case`);
+const modelText = z.string().nullish();
+
+/**
+ * verifyBodyDocumented is verifyBody as the OpenAPI document shows it: smtpSettingModel's fields
+ * (which smtpInputFromModel reads, whatever their case), so a client generated from it has them.
+ */
+const verifyBodyDocumented = verifyBody.extend({
+  smtpsettingmodel: z.object({
+    // Left out, the saved server's (a 400 naming them without one).
+    Host: z.string().optional(),
+    Port: z
+      .union([z.number().int().min(1).max(65_535), z.string()])
+      .optional()
+      .describe('A port number, or its digits'),
+    UserName: modelText,
+    Password: modelText,
+    Domain: modelText,
+    EnableSsl: modelSwitch('true: TLS (implicit on port 465, else STARTTLS)'),
+    UseDefaultCredentials: modelSwitch('true: no AUTH'),
+    DefaultFromAddress: modelText,
+    DefaultFromDisplayName: modelText,
+  }),
+});
+
 // Which Orchestrator field a failed stage points at, so the form can show the error beside it.
 const STAGE_FIELD: Record<SmtpStage, string> = {
   connect: 'smtpSettingModel.Host',
@@ -263,8 +290,8 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
     {
       config: { permission: 'Settings.Edit', problems: [429] },
       schema: {
-        body: caseInsensitiveBody(verifyBody, BODY_NAMES),
-        description: `Sends a test email; 200 when sent, 400 problem with the SMTP error otherwise. smtpSettingModel: {${Object.values(MODEL_NAMES).join(', ')}}.`,
+        body: caseInsensitiveBody(verifyBodyDocumented, BODY_NAMES),
+        description: 'Sends a test email; 200 when sent, 400 problem with the SMTP error otherwise.',
       },
     },
     async (request, reply) => {
