@@ -257,17 +257,9 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     const url = `/odata/Settings/${ODATA}.VerifySmtpSetting`;
     const schema = doc.paths[url].post.requestBody.content['application/json'].schema;
     const model = schema.properties.smtpSettingModel;
-    expect(Object.keys(model.properties ?? {})).toEqual([
-      'Host',
-      'Port',
-      'UserName',
-      'Password',
-      'Domain',
-      'EnableSsl',
-      'UseDefaultCredentials',
-      'DefaultFromAddress',
-      'DefaultFromDisplayName',
-    ]);
+    // As API.md's table writes them.
+    const listed = 'Host, Port, UserName, Password, Domain, EnableSsl, UseDefaultCredentials, DefaultFromAddress, DefaultFromDisplayName';
+    expect(Object.keys(model.properties ?? {})).toEqual(listed.split(', '));
     // Each left out is the saved server's (a 400 naming it without one): none is required.
     expect(model.required).toBeUndefined();
     const validate = ajv.compile({ ...schema, components: doc.components });
