@@ -166,4 +166,25 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     expect(problems).toEqual([]);
     await close();
   });
+  it('says, in a live region on the page from the start, the snooze set from the Mute window and the alert taken with "I\'m on it"', async () => {
+    const { page, problems, close } = await signIn('/alerts?component=Triggers');
+    const row = page.locator('table.alerts tbody tr').first();
+    await row.waitFor();
+    const done = page.getByTestId('alerts-done');
+    expect(await done.getAttribute('role')).toBe('status');
+    expect(await done.textContent()).toBe('');
+    // Mute…, from the keyboard: the window's defaults (a snooze of the event, for an hour) and Enter.
+    await row.getByRole('button', { name: 'Mute…' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).press('Enter');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await expect.poll(() => done.textContent()).toMatch(/^Component: Triggers · Event: Custom alert — until .+, snoozed for you$/);
+    // I'm on it: the button goes, the keyboard lands on the next one, and the page says who took the alert.
+    await row.getByRole('button', { name: "I'm on it" }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => done.textContent()).toMatch(/^Acknowledged by Ann on /);
+    expect(problems).toEqual([]);
+    await close();
+  });
 });

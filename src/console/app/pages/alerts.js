@@ -78,6 +78,25 @@ function personName(person) {
 }
 
 /**
+ * acknowledgedText says who is on an alert ("I'm on it") and since when.
+ * @param {{ acknowledgedBy: { userId: string, name: string }, acknowledgedAt: string }} alert
+ */
+function acknowledgedText(alert) {
+  return tParts('alerts.acknowledgedBy', { name: personName(alert.acknowledgedBy), time: formatTime(alert.acknowledgedAt) });
+}
+
+/**
+ * MuteLine says what a mute or snooze matches, until when and whose it is, as the bar lists it.
+ * @param {{ mute: any, names: CatalogueNames }} props
+ */
+function MuteLine({ mute, names }) {
+  return html`<strong>${labelledParts(Object.entries(mute.match), names)}</strong> — ${tParts('mutes.line', {
+    until: t('mutes.until', { time: formatTime(mute.until) }),
+    who: mute.scope === 'user' ? t('mutes.snooze') : tParts('mutes.by', { name: personName(mute.createdBy) }),
+  })}`;
+}
+
+/**
  * MutesBar lists the mutes in force (the tenant's, and the caller's own snoozes), each with who set
  * it and until when, and lifts one for a holder of Alerts.Edit or the snooze's owner.
  */
@@ -88,10 +107,7 @@ function MutesBar({ session, mutes, names, onLift }) {
     <h2>${t('mutes.title')}</h2>
     <ul>${mutes.map(
       (mute) => html`<li key=${mute.id} data-mute-id=${mute.id}>
-      <strong>${labelledParts(Object.entries(mute.match), names)}</strong> — ${tParts('mutes.line', {
-        until: t('mutes.until', { time: formatTime(mute.until) }),
-        who: mute.scope === 'user' ? t('mutes.snooze') : tParts('mutes.by', { name: personName(mute.createdBy) }),
-      })}
+      <${MuteLine} mute=${mute} names=${names} />
       ${mayLift(mute) ? html` <button type="button" class="link" onClick=${() => onLift(mute.id)}>${t('mutes.lift')}</button>` : null}
     </li>`,
     )}</ul>
@@ -221,6 +237,10 @@ export function AlertsPage({ session, query }) {
   const [details, setDetails] = useState(/** @type {any} */ (null));
   const [muting, setMuting] = useState(/** @type {any} */ (null));
   const [mutes, setMutes] = useState(/** @type {any[]} */ ([]));
+  // What the last mute or "I'm on it" did, said in a live region on the page from the start: the window
+  // closed, or the button went, and the keyboard landed on the next control, a screen reader saying
+  // nothing of the snooze set or the alert taken (the bar it joined may be a hundred rows above).
+  const [done, setDone] = useState(/** @type {import('preact').ComponentChildren} */ (null));
   // Load more stays enabled while its page is read (aria-busy), one read at a time: disabled, it
   // dropped the keyboard to the start of the page, a hundred rows back.
   const { busy: loadingMore, once: onceMore } = useOneAtATime();
@@ -348,6 +368,7 @@ export function AlertsPage({ session, query }) {
     try {
       const acknowledged = await api('POST', tenantApi(session, `alerts/${encodeURIComponent(id)}/acknowledge`));
       changeRows((row) => (row.id === id ? { ...row, ...acknowledged, read: row.read } : row));
+      setDone(acknowledgedText(acknowledged));
       alertsChanged();
     } catch (err) {
       if (gone(err)) drop(id);
@@ -424,6 +445,7 @@ export function AlertsPage({ session, query }) {
     }
     <${Banner}>${problemText(failure ?? error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
+    <p class="sr-only" role="status" data-testid="alerts-done">${done}</p>
     ${
       // Not a live region: in a storm its count changes at every 3-s refresh, and a screen reader said
       // each one over the rows being read (the first, drawn with its words, most said not at all). The
@@ -466,9 +488,7 @@ export function AlertsPage({ session, query }) {
         <td><${Named} name=${names.component(alert.component)} code=${alert.component} /></td>
         <td class="event"><${Named} name=${names.event(alert.event)} code=${alert.event} /></td>
         <td class="message"><bdi id=${rowNameId('alert', alert)}>${alert.message}</bdi>${alert.folder ? html`<small class="muted"> — <bdi>${alert.folder}</bdi></small>` : null}${
-          alert.acknowledgedBy
-            ? html`<br /><small class="ack">✓ ${tParts('alerts.acknowledgedBy', { name: personName(alert.acknowledgedBy), time: formatTime(alert.acknowledgedAt) })}</small>`
-            : null
+          alert.acknowledgedBy ? html`<br /><small class="ack">✓ ${acknowledgedText(alert)}</small>` : null
         }</td>
         <td class="source">${sourceText(alert.source)}</td>
         <td class="row-actions">
@@ -501,6 +521,7 @@ export function AlertsPage({ session, query }) {
             muteReads.forget();
             setMutes([...mutes.filter((shown) => shown.id !== mute.id), mute]);
             setMuting(null);
+            setDone(html`<${MuteLine} mute=${mute} names=${names} />`);
           }} />`
         : null
     }
