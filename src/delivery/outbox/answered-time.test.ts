@@ -31,4 +31,26 @@ describe('AnsweredTime', () => {
     answered.answered();
     expect(answered.wholeLease()).toBe(false);
   });
+
+  it('counts a whole lease again from the clock stepped back, not from before the step', () => {
+    // Stepped back an hour (NTP, on SQLite's machine or PostgreSQL's server), a worker's run of answers began an hour
+    // ahead of its clock: it took over no lease for that hour, and a dead worker's emails waited all of it.
+    const clock = new FakeClock(3_600_000);
+    const answered = new AnsweredTime({ storage: {} as Storage, clock, leaseMs: LEASE_MS });
+    for (let at = 0; at <= LEASE_MS; at += HEARTBEAT_MS) {
+      clock.set(3_600_000 + at);
+      answered.answered();
+    }
+    expect(answered.wholeLease()).toBe(true);
+    clock.set(0);
+    expect(answered.wholeLease()).toBe(false);
+    for (let at = 0; at < LEASE_MS; at += HEARTBEAT_MS) {
+      clock.set(at);
+      answered.answered();
+      expect(answered.wholeLease()).toBe(false);
+    }
+    clock.set(LEASE_MS);
+    answered.answered();
+    expect(answered.wholeLease()).toBe(true);
+  });
 });

@@ -17,9 +17,9 @@ import { heartbeatMs } from './leases-renewal.js';
  * a claimer that was late only takes over later.
  *
  * An answer is a heartbeat (`beat`, every sixth of a lease while the worker runs) or the start of
- * a claim's transaction; a break is two heartbeats (a third of a lease) with no answer. A fresh
- * worker, too, takes over nothing in its first lease. `onRun` hears of each new run of answers
- * (the first, and each after a break): the database is back.
+ * a claim's transaction; a break is two heartbeats (a third of a lease) with no answer, or the clock
+ * stepped back (#broken). A fresh worker, too, takes over nothing in its first lease. `onRun` hears
+ * of each new run of answers (the first, and each after a break): the database is back.
  */
 export class AnsweredTime {
   readonly #storage: Storage;
@@ -87,7 +87,7 @@ export class AnsweredTime {
     const now = this.#clock.now();
     const run = this.#since === undefined || this.#broken(now);
     if (run) this.#since = now;
-    this.#last = Math.max(this.#last, now);
+    this.#last = run ? now : Math.max(this.#last, now);
     if (run) this.#onRun();
   }
 
@@ -102,7 +102,13 @@ export class AnsweredTime {
     return this.#since === undefined || this.#broken(this.#clock.now()) ? undefined : this.#since;
   }
 
+  /**
+   * #broken: two heartbeats without an answer, or the clock gone back more than a heartbeat since the
+   * last (stepped back): counted from before the step, the run would last a whole lease only once the
+   * clock had caught up, and no lease would be taken over meanwhile, a dead worker's emails waiting for it.
+   */
   #broken(now: number): boolean {
-    return now - this.#last > 2 * heartbeatMs(this.#leaseMs);
+    const beat = heartbeatMs(this.#leaseMs);
+    return now - this.#last > 2 * beat || this.#last - now > beat;
   }
 }
