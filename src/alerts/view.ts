@@ -13,7 +13,12 @@ export const alertView = z.object({
   event: z.string(),
   message: z.string(),
   data: z.record(z.string(), z.unknown()).nullable(),
-  source: z.record(z.string(), z.string()).nullable().describe('{process?, robot?, machine?, queue?, job?}'),
+  // Its parts named, as AlertInput's: a client generated from a bare map of texts had none to read.
+  source: z
+    .object({ process: z.string(), robot: z.string(), machine: z.string(), queue: z.string(), job: z.string() })
+    .partial()
+    .nullable()
+    .describe('Where the alert came from: the parts it was given, null when none was'),
   folder: z.string().nullable(),
   dedupKey: z.string().nullable(),
   groupId: z.string().describe('The flood the alert belongs to (id of its first alert)'),

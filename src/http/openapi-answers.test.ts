@@ -253,6 +253,31 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
     expect(refused.join('\n')).toBe('');
   });
 
+  it("names the parts of an alert's source in its answers, as API.md's AlertInput gives them", () => {
+    const resolve = (node: Json): Json =>
+      node.$ref
+        ? resolve(
+            node.$ref
+              .split('/')
+              .slice(1)
+              .reduce((n: Json, k: string) => n[k], doc),
+          )
+        : node;
+    const answers: [string, string[]][] = [
+      ['/api/v1/tenants/{tenant}/alerts', ['items', 'items']],
+      ['/api/v1/tenants/{tenant}/alerts/{alertId}', []],
+      ['/api/v1/tenants/{tenant}/alerts/panel', ['items', 'items']],
+    ];
+    const unnamed: string[] = [];
+    for (const [path, steps] of answers) {
+      let schema = resolve(doc.paths[path].get.responses['200'].content['application/json'].schema);
+      for (const step of steps) schema = resolve(step === 'items' && schema.items ? schema.items : schema.properties[step]);
+      const source = resolve(schema.properties.source);
+      if (Object.keys(source.properties ?? {}).join() !== 'process,robot,machine,queue,job') unnamed.push(`${path}: ${JSON.stringify(source)}`);
+    }
+    expect(unnamed.join('\n')).toBe('');
+  });
+
   it("names the fields of VerifySmtpSetting's smtpSettingModel, as API.md lists them, and takes the values the server reads", async () => {
     const url = `/odata/Settings/${ODATA}.VerifySmtpSetting`;
     const schema = doc.paths[url].post.requestBody.content['application/json'].schema;
