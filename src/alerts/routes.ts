@@ -55,6 +55,14 @@ const listQuery = z.object({
   queue: ofCharacters(z.string(), SOURCE_PART_MAX).optional().describe('Only the alerts whose source names this queue.'),
 });
 
+const unreadCountQuery = z.object({
+  limit: queryCount(1_000_000, 1)
+    .optional()
+    .describe(
+      "Count no further: the answer is then at most limit, and costs no more than reading that many alerts (the console's bell asks 1000 and shows 999+ past 999). Left out, every unread alert is counted.",
+    ),
+});
+
 const histogramQuery = z.object({
   range: z.enum(CHART_RANGES).default('24h').describe('24h: 24 hourly bars; 7d: 28 bars of six hours; 30d: 30 daily bars.'),
   timeZone: timeZone.optional().describe("The local clock that hours and days follow; by default the caller's (a user's own, else the tenant's)."),
@@ -235,11 +243,11 @@ export const alertRoutes: RouteModule = (app, deps) => {
     `${base}/unread-count`,
     {
       config: { permission: 'Alerts.View', answer: unreadView },
-      schema: { params: tenantParams, description: `The caller's unread alerts. ${READ_STATE}` },
+      schema: { params: tenantParams, querystring: unreadCountQuery, description: `The caller's unread alerts. ${READ_STATE}` },
     },
     async (request) => {
       const tenantId = tenantOf(request).id;
-      return { unread: await unreadCount(db, tenantId, await readerFor(db, request.principal!, tenantId)) };
+      return { unread: await unreadCount(db, tenantId, await readerFor(db, request.principal!, tenantId), request.query.limit) };
     },
   );
 

@@ -89,6 +89,12 @@ describe.skipIf(!HAVE_CHROMIUM)('counts of thousands in the console', () => {
 
     await page.locator('.bell-button').click();
     await expect.poll(() => page.locator('#bell-panel .pill').textContent()).toBe(`×${written}`);
+    // Past 999 the bell says 999+, to the eye and in words, counting no further than 1,000 every 3 s.
+    await expect.poll(() => page.getByTestId('unread-count').textContent()).toBe('999+');
+    expect(await page.locator('.bell-button').getAttribute('aria-label')).toBe('Alertes\u202f: 999+ non lues');
+    expect(await page.locator('#bell-panel h2').textContent()).toBe('999+ non lues');
+    const asked = page.waitForRequest((request) => request.url().includes('/alerts/unread-count'));
+    expect(new URL((await asked).url()).searchParams.get('limit')).toBe('1000');
     expect(problems).toEqual([]);
     await context.close();
 
