@@ -196,7 +196,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     let record: AttemptRecorder | undefined;
     let claim: DeliveryWorker | undefined;
     if (sends) {
-      send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT, warmMs: WARM_MS });
+      send = createMailSender({ maxConnections: CONNECTIONS_PER_ENDPOINT, warmMs: WARM_MS, clock });
       // record keeps each tenant's mail health in the commit of the attempts that tell it.
       record = new AttemptRecorder(storage, COMMIT_WINDOW_MS[storage.dialect], mailHealthAfterRecord(storage.dialect, notices));
       claim = new DeliveryWorker({

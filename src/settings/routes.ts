@@ -80,7 +80,7 @@ const systemTestInput = z.object({ sendTo: emailAddress, settings: systemSmtpInp
 export const settingsRoutes: RouteModule = (app, deps) => {
   const { storage, secretBox, clock } = deps;
   const db = storage.db;
-  const sender = createMailSender();
+  const sender = createMailSender({ clock });
   const stopping = new AbortController();
   // Before the requests in flight are waited for: a test on a silent server, or on a DNS that does not answer, is answered at once, not after its timeout.
   app.addHook('preClose', () => {

@@ -8,6 +8,7 @@ import {
   type SmtpEndpoint,
   SmtpDeliveryError,
 } from '../contract.js';
+import { type Clock, systemClock } from '../../shared/clock.js';
 import { bindMessageIds } from '../message-id.js';
 import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { SessionPool } from './pool.js';
@@ -40,6 +41,12 @@ export interface MailSenderOptions {
    * after its last send instead of after `idleMs` (default 0: connections open for sends only).
    */
   readonly warmMs?: number;
+  /**
+   * The time a message's Date header says: the time the process keeps (the database's on PostgreSQL,
+   * storage/database-clock.ts), not its machine's, so that a worker on a machine an hour off does not
+   * date its emails an hour apart from the others' and from the delivery log (default: the machine's).
+   */
+  readonly clock?: Clock;
 }
 
 interface Pool {
@@ -85,13 +92,13 @@ function assertNoBreaks(values: readonly [string, string | undefined][]): void {
  * messageOf writes the message's bytes (mime.ts): the email's prepared MIME with this recipient's
  * values spliced in or, for an email rendered without one, its MIME prepared now.
  */
-function messageOf(endpoint: SmtpEndpoint, email: OutgoingEmail): Buffer {
+function messageOf(endpoint: SmtpEndpoint, email: OutgoingEmail, now: number): Buffer {
   const from = { name: endpoint.fromDisplayName, address: endpoint.fromAddress };
   return writeMime(email.prepared?.template ?? prepareMime(email), {
     from,
     to: email.to,
     messageId: email.messageId,
-    date: new Date(),
+    date: new Date(now),
     values: email.prepared?.values,
   });
 }
@@ -126,6 +133,7 @@ function testCalledOffAfterMessage(): SmtpDeliveryError {
  */
 export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const warmMs = options.warmMs ?? 0;
+  const clock = options.clock ?? systemClock;
   const idleMs = Math.max(options.idleMs ?? 4 * 60_000, warmMs);
   const pools = new Map<string, Pool>();
   // Aborted by close (the sender then takes no more sends), with what a transcribed send still under
@@ -172,7 +180,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     const written = (ready: OutgoingEmail) => {
       assertHeaderSafe(endpoint, ready);
       messageId = ready.messageId;
-      return messageOf(endpoint, ready);
+      return messageOf(endpoint, ready, clock.now());
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
@@ -190,7 +198,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     closing.signal.addEventListener('abort', end, { once: true });
     try {
       session = await SmtpSession.open(endpoint, transcript.logger, { probeEarly: true, signal: closing.signal });
-      const response = await session.send(envelopeOf(endpoint, email.to), messageOf(endpoint, email));
+      const response = await session.send(envelopeOf(endpoint, email.to), messageOf(endpoint, email, clock.now()));
       return { messageId: bindMessageIds(email.messageId, endpoint.fromAddress), response, transcript: transcript.lines() };
     } catch (err) {
       // Called off once the message went out, the email may still arrive: "try again" would send a second one.
