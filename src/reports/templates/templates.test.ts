@@ -513,6 +513,19 @@ describe('the 10-minute summary', () => {
     expect(Buffer.byteLength(email.html)).toBeLessThan(102 * 1024);
   });
 
+  it('counts as not shown only the alerts of lines left out, each repeat of a line shown counted in it', () => {
+    // A line stands for its repeats (×N): the alerts past the lines shown are the total less those lines' counts,
+    // not less the number of lines, which said "2 more alerts" of an email that showed them all.
+    const repeated = [group({ count: 3, dedupKey: 'job-1', lastAt: NOW - 60_000 }), group({ message: 'Other job faulted' })];
+    const all = renderSummaryEmail(summaryView({ groups: repeated, totalAlerts: 4 }));
+    expect(all.text).not.toContain('not shown here');
+    const lines = Array.from({ length: SUMMARY_MAX_LINES + 2 }, (_, i) =>
+      group({ message: `Job ${i} faulted`, count: 2, dedupKey: `job-${i}`, firstAt: NOW - 1_000 * (i + 1) }),
+    );
+    const some = renderSummaryEmail(summaryView({ groups: lines, totalAlerts: 2 * lines.length }));
+    expect(some.text).toContain('4 more alerts are not shown here.');
+  });
+
   it('sent again after a size refusal, shows fewer lines under the shorter budget and still counts and links to the rest', () => {
     const groups = Array.from({ length: 60 }, (_, i) => group({ message: `Job ${i} faulted: ${'x'.repeat(400)}`, firstAt: NOW - i, lastAt: NOW - i }));
     const shownOf = (text: string) => text.split('\n').filter((line) => line.startsWith('[Error]')).length;
