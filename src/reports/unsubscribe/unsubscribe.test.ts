@@ -285,6 +285,16 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect(`${posted.statusCode} ${posted.json().detail}`).toBe('404 Unsubscribe link not found.');
   });
 
+  it("speaks a user's own language on its link's page, not its tenant's, on GET and after the POST", async () => {
+    const reader = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    expect((await t.call('PATCH', `/api/v1/tenants/unsub/users/${reader.userId}`, { language: 'de' })).statusCode).toBe(200);
+    const url = await links.url({ tenantId, kind: 'daily', recipient: { type: 'user', id: reader.userId, address: reader.email } });
+    for (const res of [await t.tocsin.app.inject({ method: 'GET', url: pathOf(url) }), await oneClick(pathOf(url))]) {
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('<html lang="de">');
+    }
+  });
+
   it("records a group mailbox's opt-out against its address, speaking the group's language", async () => {
     const group = (
       await t.call('POST', '/api/v1/tenants/unsub/groups', { name: 'Ops', email: 'OPS@example.com', language: 'fr', roles: ['Alerts Viewer'] })
