@@ -187,4 +187,17 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     expect(problems).toEqual([]);
     await close();
   });
+  it('keeps the keyboard in the filters when Clear filters, pressed from the keyboard, goes with the filters it cleared', async () => {
+    const { page, problems, close } = await signIn('/alerts?severity=Error&unread=true');
+    await page.locator('table.alerts tbody tr').first().waitFor();
+    const clear = page.getByRole('button', { name: 'Clear filters' });
+    await clear.focus();
+    await page.keyboard.press('Enter');
+    await clear.waitFor({ state: 'detached' });
+    expect(new URL(page.url()).hash).toBe('#/alerts');
+    // The first filter has the keyboard, not the start of the page (a Tab through the header, the menu and the chart back).
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('filter-severity');
+    expect(problems).toEqual([]);
+    await close();
+  });
 });

@@ -431,7 +431,16 @@ export function AlertsPage({ session, query }) {
         onChange=${(on) => setFilter('unread', on ? 'true' : '')} />
       <datalist id="event-list">${events.map((event) => html`<option value=${event.name} label=${event.displayName} />`)}</datalist>
       ${sourceFilter.length ? html`<p class="source-filter">${t('labelled', { label: t('alerts.source') })} <strong>${labelledParts(sourceFilter, names)}</strong></p>` : null}
-      ${Object.keys(filters).length ? html`<button type="button" class="secondary" onClick=${() => navigate('/alerts')}>${t('alerts.clearFilters')}</button>` : null}
+      ${
+        // The button goes with the filters it clears, and took the keyboard to the start of the page: the
+        // first filter takes it, where the user is choosing filters.
+        Object.keys(filters).length
+          ? html`<button type="button" class="secondary" onClick=${() => {
+              document.getElementById('filter-severity')?.focus();
+              navigate('/alerts');
+            }}>${t('alerts.clearFilters')}</button>`
+          : null
+      }
       <small class="hint filters-zone" id="filter-zone">${t('alerts.zoneHint', { zone: timeZone() })}</small>
     </form>
     ${
