@@ -119,7 +119,7 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     expect(problems).toEqual([]);
     await close();
   }, 60_000);
-  it('says nothing in a live region of the alerts that arrive behind "N new alerts — show", changing at each refresh in a storm: the bell tells of them', async () => {
+  it('tells a screen reader of the alerts that arrive behind "N new alerts — show" once, not at each refresh of a storm, in a big inbox whose bell shows 999+', async () => {
     const raise = (message: string) => server.call('POST', '/api/v1/tenants/big/alerts', { alerts: [{ severity: 'Error', component: 'Tasks', message }] });
     await raise('Task 1 is overdue');
     const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en-US' });
@@ -127,7 +127,7 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
     await page.addInitScript(`{
       window.__said = [];
       new MutationObserver(() => {
-        for (const region of document.querySelectorAll('.bell [role=status], main [role=status], main [role=alert], main [aria-live]')) {
+        for (const region of document.querySelectorAll('main [role=status], main [role=alert], main [aria-live]')) {
           const text = region.textContent.trim();
           if (text && !window.__said.includes(text)) window.__said.push(text);
         }
@@ -144,9 +144,8 @@ describe.skipIf(!HAVE_CHROMIUM)('a big inbox with the keyboard and a screen read
       await raise(`Task ${n} is overdue`);
       await page.getByRole('button', { name: shown }).waitFor();
     }
-    expect(await page.evaluate<string[]>('window.__said')).not.toContainEqual(expect.stringMatching(/new alert/));
-    // The bell's own status says the count risen, on its own refresh.
-    await expect.poll(() => page.evaluate<string[]>('window.__said')).toContainEqual(expect.stringMatching(/^Alerts: [\d,]+ unread$/));
+    // Said once, by a status on the page from the start; the second arrival, within 30 s, is not said again.
+    expect((await page.evaluate<string[]>('window.__said')).filter((text) => /new alert/.test(text))).toEqual(['1 new alert — show']);
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);

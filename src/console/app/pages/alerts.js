@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { useLayoutEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, fieldErrors, query as toQuery } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatInputTime, formatTime, isoToLocalInput, localInputToIso, timeZone } from '../lib/format.js';
@@ -10,6 +10,7 @@ import { Banner, Dialog, FilterField, ScrollPre, SelectField, Toggle, gone, html
 import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from '../lib/live-list.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
+import { useToldRises } from '../lib/rises.js';
 import { AlertsChart } from './charts.js';
 
 /** @import { CatalogueNames } from '../lib/catalogue.js' */
@@ -255,6 +256,10 @@ export function AlertsPage({ session, query }) {
   const muteReads = useLastAsked();
   const olderPages = useLastAsked();
   const items = list.items;
+  // Alerts that arrive behind "N new alerts — show" are told to a screen reader as the bell tells its
+  // count (which stops rising at 999+ in a big inbox): at most once every 30 s.
+  const { news: arrivalNews, hear: hearArrivals } = useToldRises((count) => t('alerts.arrived', { count }));
+  useEffect(() => hearArrivals(list.arrived.length), [list.arrived.length]);
 
   // With the render, not after the next paint: the frame that shows the filters chosen holds no
   // row of the ones left, which a quick click would act on. Answers asked under other filters are
@@ -455,10 +460,11 @@ export function AlertsPage({ session, query }) {
     <${Banner}>${problemText(failure ?? error)}<//>
     <${MutesBar} session=${session} mutes=${mutes} names=${names} onLift=${lift} />
     <p class="sr-only" role="status" data-testid="alerts-done">${done}</p>
+    <p class="sr-only" role="status" data-testid="alerts-arrived-news">${arrivalNews}</p>
     ${
       // Not a live region: in a storm its count changes at every 3-s refresh, and a screen reader said
-      // each one over the rows being read (the first, drawn with its words, most said not at all). The
-      // bell tells of new alerts on every page, at most once every 30 s.
+      // each one over the rows being read (the first, drawn with its words, most said not at all).
+      // The status above tells of them, at most once every 30 s, as the bell does.
       list.arrived.length
         ? html`<p class="arrived"><button type="button" class="secondary" onClick=${() => setList(showArrived)}>
         ${t('alerts.arrived', { count: arrived })}</button></p>`

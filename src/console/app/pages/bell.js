@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { Named, useCatalogue } from '../lib/catalogue.js';
 import { formatTime } from '../lib/format.js';
@@ -6,6 +6,7 @@ import { formatNumber, t } from '../lib/i18n.js';
 import { href } from '../lib/router.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { usePolling } from '../lib/polling.js';
+import { useToldRises } from '../lib/rises.js';
 import { alertsChanged, tenantApi } from '../lib/session.js';
 import { Banner, html, problemText, rowNameId } from '../lib/ui.js';
 
@@ -23,46 +24,11 @@ function shownCount(unread) {
   return unread >= COUNT_LIMIT ? `${COUNT_LIMIT - 1}+` : unread;
 }
 
-/** SAY_MS is how long the bell waits after telling a screen reader of new alerts before telling it again. */
-const SAY_MS = 30_000;
-/**
- * SAID_MS is how long what the bell told stays in its status: emptied, the same sentence said
- * later (the count back where it was, after alerts read) is a change a screen reader hears again,
- * and a reader going through the page finds no count of long ago.
- */
-const SAID_MS = 5_000;
-
-/**
- * newAlertsSpeaker tells a screen reader when the unread count rises, as the badge shows it to the
- * eye: not for the count the page opens with, not when it falls (alerts read), and at most once
- * per SAY_MS, so a storm of alerts is one sentence every half minute, not one per refresh. A rise
- * held back is said once that time has passed, at the next refresh that still finds it.
- * @param {(text: string) => void} say
- */
-function newAlertsSpeaker(say) {
-  /** @type {number | null} */
-  let told = null;
-  let toldAt = Number.NEGATIVE_INFINITY;
-  return (/** @type {number} */ unread) => {
-    if (told === null || unread < told) told = unread;
-    else if (unread > told && Date.now() - toldAt >= SAY_MS) {
-      told = unread;
-      toldAt = Date.now();
-      say(t('bell.label', { count: shownCount(unread) }));
-    }
-  };
-}
-
 /** Bell shows the unread count in the header; its panel lists the five most severe unread alerts. */
 export function Bell({ session }) {
   const [unread, setUnread] = useState(/** @type {any} */ (null));
-  const [news, setNews] = useState('');
-  const hear = useRef(newAlertsSpeaker(setNews)).current;
-  useEffect(() => {
-    if (!news) return undefined;
-    const said = setTimeout(() => setNews(''), SAID_MS);
-    return () => clearTimeout(said);
-  }, [news]);
+  // New alerts are told to a screen reader as the badge shows them, at most once every 30 s.
+  const { news, hear } = useToldRises((count) => t('bell.label', { count: shownCount(count) }));
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState(/** @type {any[]} */ ([]));
   const [error, setError] = useState(/** @type {unknown} */ (null));
