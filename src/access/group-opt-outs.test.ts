@@ -94,4 +94,10 @@ describeEachDialect("a group mailbox's one-click opt-outs", (dialect) => {
     expect((await t.call('PATCH', `${base}/groups/${group.id}`, { unsubscribed: ['daily'] }, viewer.token)).statusCode).toBe(403);
     expect(await optedOut(t.tocsin.deps.storage.db, tenantId, 'watch@team.example.com', 'daily')).toBe(false);
   });
+
+  it('lists the emails a mailbox opted out of in one order, summary, daily, immediate, whichever link was taken first', async () => {
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Night desk', email: 'night@team.example.com', roles: ['Alerts Viewer'] })).json();
+    for (const kind of ['immediate', 'daily', 'summary'] as const) await oneClick(group.id, 'night@team.example.com', kind);
+    expect((await t.call('GET', `${base}/groups/${group.id}`)).json().unsubscribed).toEqual(['summary', 'daily', 'immediate']);
+  });
 });
