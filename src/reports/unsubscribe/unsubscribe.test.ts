@@ -5,7 +5,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/
 import { lookAlikeTokens } from '../../../test/support/tokens.js';
 import { whileDeleting } from '../../../test/support/lost-race.js';
 import { emailTranslator } from '../../i18n/email-i18n.js';
-import { LANGUAGES } from '../../i18n/languages.js';
+import { LANGUAGES, type Language } from '../../i18n/languages.js';
 import { recipientPages } from '../../recipients/query.js';
 import { FakeClock } from '../../shared/clock.js';
 import { up as keepLegacyLinksForAWhile } from '../../storage/migrations/20261130-90-reports-unsubscribe-legacy-links.js';
@@ -86,14 +86,33 @@ describe('unsubscribe tokens', () => {
   });
 });
 
+/** preferencesWords finds the emails' words for the alert preferences: the whole words, not a longer one they start (« préférences d’alertes »); Japanese runs on with no space. */
+function preferencesWords(language: Language): RegExp {
+  const words = emailTranslator(language)('common.preferences').toLowerCase();
+  return new RegExp(`${words.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\p{Script=Latin})`, 'u');
+}
+
 describe('the unsubscribe page', () => {
   it.each(LANGUAGES)('in %s, names the alert preferences as the footer link of the emails does, where it sends the reader', (language) => {
-    // The whole words, not a longer one they start (« préférences d’alertes »); Japanese runs on with no space.
-    const words = emailTranslator(language)('common.preferences').toLowerCase();
-    const preferences = new RegExp(`${words.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\p{Script=Latin})`, 'u');
+    const preferences = preferencesWords(language);
     const target: UnsubscribeTarget = { tenantId: 't', kind: 'daily', recipient: { type: 'user', id: 'u', address: 'a@example.com' } };
     for (const state of ['ask', 'unsubscribed'] as const) expect(unsubscribePage(target, language, state, 'x').toLowerCase()).toMatch(preferences);
   });
+
+  it.each(LANGUAGES)(
+    'in %s, sends no one to alert preferences that do not hold what the link turns off: the mail-health notices, a group mailbox',
+    (language) => {
+      // Neither is a choice of anyone's alert preferences: the page's own button is the way back, so it names no other.
+      const preferences = preferencesWords(language);
+      const notices: UnsubscribeTarget = { tenantId: 't', kind: 'mail-health', recipient: { type: 'user', id: 'u', address: 'a@example.com' } };
+      const mailbox: UnsubscribeTarget = { tenantId: 't', kind: 'daily', recipient: { type: 'group', id: 'g', address: 'ops@example.com' } };
+      for (const target of [notices, mailbox]) {
+        for (const state of ['ask', 'unsubscribed'] as const) {
+          expect(unsubscribePage(target, language, state, 'x').toLowerCase(), `${target.kind} ${state}`).not.toMatch(preferences);
+        }
+      }
+    },
+  );
 });
 
 describeEachDialect('one-click unsubscribe', (dialect) => {
