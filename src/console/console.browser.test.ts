@@ -959,7 +959,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByLabel('SMTP Host').fill('127.0.0.1');
     await page.getByRole('button', { name: 'Test Mail Settings' }).click();
     await page.getByRole('button', { name: 'Send', exact: true }).click();
-    await expect.poll(() => page.locator('#mail-password-error').textContent()).toContain('type it again');
+    await expect.poll(() => page.locator('#mail-password-error').textContent()).toContain('Type it again for this new host');
     await page.getByRole('button', { name: 'Close' }).last().click();
     await page.getByLabel('SMTP Host').fill('localhost');
     // A wrong one fails at auth: explained in words, the server's reply and code kept as they were.
