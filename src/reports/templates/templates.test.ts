@@ -581,6 +581,22 @@ describe('the daily report', () => {
     expect(email.text).toContain('Alert preferences: https://tocsin.example.com/#/preferences?tenant=acme');
   });
 
+  it('lists the events of one severity most frequent first, whatever their names', () => {
+    const row = (eventDisplayName: string, count: number) =>
+      ({ severity: 'Error', component: 'Jobs', componentDisplayName: 'Jobs', event: eventDisplayName, eventDisplayName, count }) as const;
+    const email = renderDailyEmail({ ...sampleDaily(context('en')), counts: [row('Alpha faulted', 2), row('Zulu faulted', 5)] });
+    const rows = email.text.split('\n').filter((line) => /^\s+\d+\s+\[/.test(line));
+    expect(rows).toEqual([expect.stringContaining('5  [Error] Zulu faulted'), expect.stringContaining('2  [Error] Alpha faulted')]);
+  });
+
+  it('is no "all quiet" report when mutes kept every alert of the day out: it says how many they kept', () => {
+    // Its subject and text said "all quiet" of a day whose alerts were all muted, as if nothing had happened.
+    const email = renderDailyEmail({ ...sampleDaily(context('en'), true), mutedAlerts: 3 });
+    for (const part of [email.subject, email.text]) expect(part).not.toContain('all quiet');
+    expect(email.text).not.toContain('even on quiet days');
+    expect(email.text).toContain('3 alerts of this period are not shown, as they are muted in emails by:');
+  });
+
   it('names Fatal in the subject when the day had Fatal alerts, in each language with its plurals, as the summary does', () => {
     const subject = (language: Language, fatal: number, error: number) => {
       const view = sampleDaily(context(language));
