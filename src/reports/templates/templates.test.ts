@@ -266,6 +266,18 @@ describe('the 10-minute summary', () => {
     }
   });
 
+  it('lists exactly MAX_MUTE_LINES mutes whole, with no "… and 0 more" line', () => {
+    const mutes = Array.from({ length: MAX_MUTE_LINES }, (_, i) => ({
+      what: [{ field: 'process' as const, value: `Process-${i}` }],
+      until: NOW + 3_600_000,
+      by: 'Sam Lee',
+      snooze: false,
+    }));
+    const daily = renderDailyEmail({ ...sampleDaily(context('en')), mutes });
+    expect(daily.text).toContain(`Process-${MAX_MUTE_LINES - 1}`);
+    expect(daily.text).not.toContain('more mute');
+  });
+
   it.each(LANGUAGES)('lists in %s at most MAX_MUTE_LINES mutes and counts the others, so that a thousand mutes leave the alerts shown', (language) => {
     const t = emailTranslator(language);
     const base = sampleSummary(context(language));
@@ -579,6 +591,16 @@ describe('the daily report', () => {
     for (const colour of ['#7f1d1d', '#c62828', '#b45309', '#15803d', '#1d4ed8']) expect(email.html).toContain(colour);
     expect(email.text).toContain('View all alerts: https://tocsin.example.com/#/alerts?tenant=acme&since=');
     expect(email.text).toContain('Alert preferences: https://tocsin.example.com/#/preferences?tenant=acme');
+  });
+
+  it('counts as more events only those its rows leave out, when some are listed and some are not', () => {
+    const view = sampleDaily(context('en'));
+    const counts = Array.from({ length: 2000 }, (_, i) => ({ ...view.counts[0]!, event: `Custom.Event${i}`, eventDisplayName: `Custom event ${i}`, count: 1 }));
+    const email = renderDailyEmail({ ...view, counts });
+    const listed = email.text.split('\n').filter((line) => /^\s+\d+\s+\[/.test(line)).length;
+    expect(listed).toBeGreaterThan(0);
+    expect(listed).toBeLessThan(2000);
+    expect(email.text).toContain(`… and ${(2000 - listed).toLocaleString('en')} more events, counted in the total`);
   });
 
   it('lists the events of one severity most frequent first, whatever their names', () => {
