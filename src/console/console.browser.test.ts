@@ -2323,7 +2323,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       .toEqual([
         'Authentification\u202f: Invalid login: 535 5.7.8 Username and Password not accepted',
         'Adresse du destinataire\u202f: 452 4.2.2 Mailbox full',
-        'Non envoyé\u202f: depuis sa décision, le destinataire a été supprimé, désactivé, a perdu la permission Alerts.View ou ne reçoit plus d’e-mails d’alerte à cette adresse',
+        'Non envoyé\u202f: depuis sa décision, le destinataire a été supprimé, désactivé, a perdu l’autorisation Consultation des alertes (Alerts.View) ou ne reçoit plus d’e-mails d’alerte à cette adresse',
       ]);
     // The server's and the SMTP client's words are English, and marked so for screen readers; the step is not.
     expect(await said.locator('[lang=en]').allTextContents()).toEqual([
