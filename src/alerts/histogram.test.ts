@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
+import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { alertHistogram } from './histogram.js';
@@ -12,12 +13,7 @@ describeEachDialect("the alerts chart's buckets", (dialect) => {
   let storage: Storage;
   beforeAll(async () => {
     storage = await openTestStorage(dialect);
-    for (const id of ['chart', 'chart-other']) {
-      await storage.db
-        .insertInto('tenants')
-        .values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
-        .execute();
-    }
+    for (const id of ['chart', 'chart-other']) await insertTestTenant(storage.db, id, { id, createdAt: T0 });
   });
   afterAll(() => storage.close());
 
