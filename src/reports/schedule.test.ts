@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import type { Storage } from '../storage/storage.js';
 import { claimDueReports, reportsDueNow, rescheduleReports } from './schedule.js';
@@ -11,12 +12,7 @@ describeEachDialect('report schedule', (dialect) => {
   let storage: Storage;
   beforeAll(async () => {
     storage = await openTestStorage(dialect);
-    for (const id of ['changed', 'steady']) {
-      await storage.db
-        .insertInto('tenants')
-        .values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: 0 })
-        .execute();
-    }
+    for (const id of ['changed', 'steady']) await insertTestTenant(storage.db, id, { id });
   });
   afterAll(() => storage.close());
 
