@@ -44,7 +44,8 @@ export async function startTestApp(
     prepare,
   }: { reach?: (url: string) => string; icuLocale?: IcuLocale; prepare?: (database: TestDatabase, dataDir: string) => Promise<void> } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(dialect, { icuLocale });
+  // An older version's installation (prepare) starts from an empty database; the rest start migrated.
+  const database = await createTestDatabase(dialect, { icuLocale, migrated: !prepare });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
   await prepare?.(database, dataDir);
   const config = loadConfig({
