@@ -38,6 +38,12 @@ function refusesConnections(error: { code?: unknown; message?: unknown; routine?
   return error.routine === 'CheckMyDatabase' || (typeof error.message === 'string' && /not currently accepting connections/i.test(error.message));
 }
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * The process (EMFILE) or the machine (ENFILE) has no file descriptor left for a new connection's
+ * socket: many clients or SMTP connections at once. One frees as they end, so it is an outage for
+ * now, not a bug (POST /alerts answered 500).
+ */
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 /**
  * unavailableReason says why the database could not be used, as an operator reads it on /readyz:
@@ -54,6 +60,9 @@ export function unavailableReason(error: unknown): string {
   if (refusesConnections(error ?? {})) return 'the database is not accepting connections now (ALLOW_CONNECTIONS false)';
   if (typeof code === 'string' && code.startsWith('28')) return 'the database refused the credentials of DATABASE_URL';
   if (code === '3D000') return 'the database named in DATABASE_URL does not exist';
+  if (typeof code === 'string' && OUT_OF_DESCRIPTORS.has(code)) {
+    return `no file descriptor left to connect to the database (${code}): raise the open-files limit (ulimit -n, LimitNOFILE) or ease the load`;
+  }
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return `database unreachable (${code})`;
   return 'database unreachable';
 }
@@ -67,7 +76,13 @@ export function unavailableReason(error: unknown): string {
 export function isWorthRetrying(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
-    return NETWORK_CODES.has(code) || /^(08|53)[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || refusesConnections(error ?? {});
+    return (
+      NETWORK_CODES.has(code) ||
+      OUT_OF_DESCRIPTORS.has(code) ||
+      /^(08|53)[0-9A-Z]{3}$/.test(code) ||
+      /^57P0[123]$/.test(code) ||
+      refusesConnections(error ?? {})
+    );
   }
   // pg reports a server that hangs up during the handshake without a code, and so a statement sent
   // on a client whose connection already failed ('Client has encountered a connection error and is

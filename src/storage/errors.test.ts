@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toProblem } from '../http/app.js';
 import { StorageUnavailableError, classifyDbError, isStorageOutage, lostTransactionRace } from './errors.js';
 import type { Storage } from './storage.js';
-import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { TEST_PG_URL, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
 /** failureOf runs a statement expected to fail and returns what it threw. */
 async function failureOf(statement: Promise<unknown>): Promise<unknown> {
@@ -190,4 +190,49 @@ describe('an SQLite file that may grow no more (a file size limit, a quota)', ()
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('a process out of file descriptors (its open-files limit reached: many clients, many SMTP connections)', () => {
+  it.runIf(TEST_PG_URL)(
+    'cannot open a connection to PostgreSQL for now: an outage (503), and the next connection once one is free works [postgres]',
+    async () => {
+      // The pool opens a connection when its open ones are busy (or closed idle): with every descriptor
+      // taken, connect() fails with EMFILE, which was no outage, so POST /alerts answered 500, not 503.
+      const storageModule = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'storage.ts')).href;
+      const script = `
+      const fs = await import('node:fs');
+      const { openStorage } = await import(${JSON.stringify(storageModule)});
+      const { sql } = await import('kysely');
+      const storage = await openStorage(${JSON.stringify(TEST_PG_URL)});
+      const outcome = {};
+      await storage.db.transaction().execute(async (trx) => {
+        await sql\`select 1\`.execute(trx);
+        const taken = [];
+        try {
+          for (;;) taken.push(fs.openSync('/dev/null', 'r'));
+        } catch {}
+        try {
+          await sql\`select 1\`.execute(storage.db);
+          outcome.failure = null;
+        } catch (err) {
+          outcome.failure = { code: err.code, message: err.message };
+        }
+        for (const fd of taken) fs.closeSync(fd);
+      });
+      outcome.after = (await sql\`select 1 as one\`.execute(storage.db)).rows[0].one;
+      console.log(JSON.stringify(outcome));
+      await storage.close();`;
+      const run = promisify(execFile);
+      const { stdout } = await run('sh', ['-c', 'ulimit -n 1024 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script], {
+        cwd: process.cwd(),
+        timeout: 60_000,
+      });
+      const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as { failure: { code: string; message: string } | null; after: number };
+      expect(outcome.failure?.code).toBe('EMFILE');
+      expect(isStorageOutage(outcome.failure)).toBe(true);
+      expect(new StorageUnavailableError('ingest', outcome.failure).message).toMatch(/no file descriptor left .*EMFILE/);
+      expect(outcome.after).toBe(1);
+    },
+    60_000,
+  );
 });
