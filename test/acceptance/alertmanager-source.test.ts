@@ -45,7 +45,8 @@ receivers:
 describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
   let smtp: TestSmtpServer;
   let app: ListeningApp;
-  let alertmanager: ChildProcess | undefined;
+  // Every Alertmanager a test starts, stopped after the tests.
+  const alertmanagers: ChildProcess[] = [];
   let amUrl = '';
   let amLog = '';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-am-acceptance-'));
@@ -57,7 +58,7 @@ describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
     app = await startListeningApp(dialect, `smtp://127.0.0.1:${smtp.port}?from=alerts@example.com`, { TOCSIN_SUMMARY_INTERVAL_SECONDS: '600' });
   });
   afterAll(async () => {
-    alertmanager?.kill('SIGTERM');
+    for (const am of alertmanagers) am.kill('SIGTERM');
     await app?.close();
     await smtp?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -75,28 +76,7 @@ describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
       const receiveUrl = app.url + new URL(source.url).pathname;
 
       // 2. Alertmanager, configured as README says, on loopback without clustering.
-      const port = await freePort();
-      fs.writeFileSync(path.join(dataDir, 'alertmanager.yml'), alertmanagerYaml(receiveUrl, source.secret));
-      alertmanager = spawn(
-        ALERTMANAGER,
-        [
-          `--config.file=${path.join(dataDir, 'alertmanager.yml')}`,
-          `--storage.path=${path.join(dataDir, 'am-data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--cluster.listen-address=',
-          '--log.level=warn',
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      alertmanager.stderr!.on('data', (chunk: Buffer) => (amLog += chunk.toString()));
-      amUrl = `http://127.0.0.1:${port}`;
-      await vi.waitFor(
-        async () => {
-          expect(alertmanager!.exitCode, amLog).toBeNull();
-          expect((await fetch(`${amUrl}/-/ready`)).ok).toBe(true);
-        },
-        { timeout: 20_000, interval: 100 },
-      );
+      amUrl = await startAlertmanager(dataDir, receiveUrl, source.secret);
 
       // 3. Prometheus (here: the test) posts a critical alert to Alertmanager.
       const alert = { labels: { alertname: 'RobotHostDown', instance: 'vm1', severity: 'critical' }, annotations: { summary: 'vm1 is down' } };
@@ -133,4 +113,83 @@ describeEachDialect('Alertmanager to Tocsin, end to end', (dialect) => {
     },
     90_000,
   );
+
+  // Alertmanager's users' first complaint is duplicate notifications from an HA pair (#1718, #2222),
+  // and its default mail has no start time (#2275) and times in UTC only (#3874). Two Alertmanagers
+  // that do not gossip, as many HA setups run, each send the alert Prometheus posted to both.
+  it.skipIf(!available)(
+    'sends one Fatal email, with the start time in the reader’s zone, when both Alertmanagers of an HA pair send the alert',
+    async () => {
+      await api('POST', '', { name: 'acme-am-ha' });
+      await api('PUT', '/acme-am-ha/settings/mail', { alertsEmailEnabled: true });
+      const oncall = (
+        await api('POST', '/acme-am-ha/users', { email: 'ha-oncall@example.com', name: 'On call', roles: ['Alerts Viewer'], timeZone: 'Asia/Kolkata' })
+      ).id;
+      await api('PUT', `/acme-am-ha/users/${oncall}/alert-preferences`, { email: { fatalImmediately: true } });
+      const source = await api('POST', '/acme-am-ha/sources', { name: 'Prometheus HA', kind: 'alertmanager' });
+      const pair = await Promise.all(
+        ['a', 'b'].map((name) => startAlertmanager(path.join(dataDir, `ha-${name}`), app.url + new URL(source.url).pathname, source.secret)),
+      );
+      // Prometheus posts the same alert, with the time it started firing, to each of the pair.
+      const startsAt = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000);
+      const alert = {
+        labels: { alertname: 'PairHostDown', instance: 'vm9', severity: 'critical' },
+        annotations: { summary: 'vm9 is down' },
+        startsAt: startsAt.toISOString(),
+      };
+      for (const url of pair) {
+        const posted = await fetch(`${url}/api/v2/alerts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify([alert]),
+        });
+        expect(posted.status).toBe(200);
+      }
+      // Both deliveries are in: each is a reception of the source.
+      await vi.waitFor(async () => expect((await api('GET', `/acme-am-ha/sources/${source.id}`)).stats.accepted, amLog).toBe(2), {
+        timeout: 20_000,
+        interval: 100,
+      });
+      expect((await api('GET', '/acme-am-ha/alerts?event=PairHostDown')).items).toHaveLength(1);
+      const fatalEmails = async () => smtp.messages.filter((m) => m.envelope.to.includes('ha-oncall@example.com'));
+      await vi.waitFor(async () => expect(await fatalEmails()).toHaveLength(1), { timeout: 20_000, interval: 100 });
+      // The second delivery stored nothing, so nothing more is queued for it.
+      const queued = (await api('GET', '/acme-am-ha/deliveries?limit=100')).items as Record<string, any>[];
+      expect(queued.filter((d) => d.kind === 'immediate' && d.recipient === 'ha-oncall@example.com')).toHaveLength(1);
+      const mail = await simpleParser((await fatalEmails())[0]!.raw);
+      const local = new Intl.DateTimeFormat('en', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(startsAt);
+      expect(mail.text).toContain(local);
+      expect(mail.text).toContain('UTC+05:30');
+    },
+    90_000,
+  );
+
+  /** startAlertmanager runs one Alertmanager, not clustered, whose receiver is Tocsin's source as README configures it, and gives its URL. */
+  async function startAlertmanager(dir: string, receiveUrl: string, secret: string): Promise<string> {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'alertmanager.yml'), alertmanagerYaml(receiveUrl, secret));
+    const port = await freePort();
+    const child = spawn(
+      ALERTMANAGER,
+      [
+        `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${path.join(dir, 'am-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    alertmanagers.push(child);
+    child.stderr!.on('data', (chunk: Buffer) => (amLog += chunk.toString()));
+    const url = `http://127.0.0.1:${port}`;
+    await vi.waitFor(
+      async () => {
+        expect(child.exitCode, amLog).toBeNull();
+        expect((await fetch(`${url}/-/ready`)).ok).toBe(true);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    return url;
+  }
 });
