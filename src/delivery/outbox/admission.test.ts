@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SmtpEndpoint } from '../contract.js';
-import { Admission, FORGET_UNSEEN_MS, serverAddress } from './admission.js';
+import type { Delivery } from './delivery.js';
+import { Admission, FORGET_UNSEEN_MS, type HeldRow, serverAddress } from './admission.js';
 
 const endpoint = (host: string, connectAddress?: string): SmtpEndpoint => ({
   host,
@@ -138,5 +139,27 @@ describe('Admission memory', () => {
     gate.plan(3 * hour);
     gate.plan(4 * hour);
     expect(gate.tracked()).toEqual({ tenants: 0, breakers: 0 });
+  });
+});
+
+describe('Admission waiting rows', () => {
+  const row = (id: string, kind: Delivery['kind']): HeldRow => ({ tenantId: 't', delivery: { id, kind } as Delivery, claimedAt: 0 });
+
+  it("starts a Fatal email or a mail-health notice claimed later before the tenant's reports already waiting", () => {
+    const admission = new Admission(
+      { global: 10, perTenant: 1 },
+      10,
+      { failureThreshold: 5, initialCooldownMs: 1_000, maxCooldownMs: 4_000 },
+      pino({ level: 'silent' }),
+    );
+    admission.hold([row('daily-1', 'daily'), row('daily-2', 'daily'), row('daily-3', 'daily')], true);
+    expect(admission.admit().map((r) => r.delivery.id)).toEqual(['daily-1']);
+    admission.hold([row('summary-1', 'summary'), row('fatal-1', 'immediate'), row('health-1', 'mail-health')], false);
+    const started: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      admission.release('t');
+      started.push(...admission.admit().map((r) => r.delivery.id));
+    }
+    expect(started).toEqual(['fatal-1', 'health-1', 'daily-2', 'daily-3', 'summary-1']);
   });
 });

@@ -12,6 +12,7 @@ import {
   closedBreaker,
 } from './circuit-breaker.js';
 import type { Delivery } from './delivery.js';
+import { isUrgentKind } from './urgency.js';
 import { loginName } from '../smtp/transport-options.js';
 import { hostAndPort } from '../../shared/host-port.js';
 
@@ -158,7 +159,10 @@ export class Admission implements EndpointGate {
 
   /** hold adds a claim's rows, `full` saying whether it took all it asked for, or rows leased at insert (no claim, `full` undefined). */
   hold(rows: readonly HeldRow[], full?: boolean): void {
-    this.#waiting.push(...rows);
+    // Urgent rows (a Fatal alert's, a mail-health notice) go before the reports already waiting.
+    const urgent = (r: HeldRow) => isUrgentKind(r.delivery.kind);
+    const all = [...this.#waiting, ...rows];
+    this.#waiting = rows.some(urgent) ? [...all.filter(urgent), ...all.filter((r) => !urgent(r))] : all;
     if (full !== undefined) this.#lastClaimFull = full;
   }
 

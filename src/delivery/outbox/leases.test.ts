@@ -55,6 +55,37 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(await storage.db.selectFrom('deliveries').selectAll().execute()).toHaveLength(0);
   });
 
+  // Sentry's users wait hours for alert mail stuck behind other mail (self-hosted #3823): a Fatal
+  // alert's email queued while the day's reports are still going out must not wait for all of them.
+  it('claims a due Fatal email and a mail-health notice before a backlog of reports that fell due earlier', async () => {
+    await clearQueue();
+    const reports = Array.from({ length: 30 }, (_, i) => testDelivery(tenant, `reader-${i}@example.com`, { kind: 'daily' }));
+    await enqueueDeliveries(storage.db, reports, clock);
+    clock.advance(30_000);
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'oncall@example.com', { kind: 'immediate' })], clock);
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'admin@example.com', { kind: 'mail-health' })], clock);
+    const first = await claim('w-urgent', 10);
+    expect(first.deliveries).toHaveLength(10);
+    expect(
+      first.deliveries
+        .map((d) => d.kind)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['immediate', 'mail-health']);
+    // The rest of the claim, and the next ones, go by when each fell due.
+    expect(
+      first.deliveries
+        .slice(2)
+        .map((d) => d.recipient.address)
+        .sort(),
+    ).toEqual(
+      reports
+        .slice(0, 8)
+        .map((r) => r.recipient.address)
+        .sort(),
+    );
+  });
+
   it('claims due rows once, counting the attempt, and logs no attempt until it ends', async () => {
     await clearQueue();
     await enqueueDeliveries(

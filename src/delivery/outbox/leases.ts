@@ -6,6 +6,7 @@ import { sqlOnce } from '../../storage/sql-once.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
 import { ENQUEUE_CHUNK_ROWS, type NewDelivery, deliveryRow } from './enqueue.js';
+import { isUrgent } from './urgency.js';
 
 /**
  * isUnfinished is the predicate of the `deliveries_due` partial index, written with literals: SQLite
@@ -79,8 +80,9 @@ export async function firstQueuedAt(db: QueryCreator<Database>, excludeTenants: 
  * The oldest due rows (queued, waiting to retry, or, when `takeOver`, leased by a worker whose
  * lease ran out), as a claim sees them.
  */
-function dueRows(db: QueryCreator<Database>, request: ClaimRequest, takeOver: boolean) {
-  const due = queuedRows(db, request).where('next_attempt_at', '<=', request.now);
+function dueRows(db: QueryCreator<Database>, request: ClaimRequest, takeOver: boolean, urgentOnly = false) {
+  const queued = queuedRows(db, request);
+  const due = (urgentOnly ? queued.where(isUrgent) : queued).where('next_attempt_at', '<=', request.now);
   return (takeOver ? due : due.where('status', '<>', 'sending')).limit(request.limit);
 }
 
@@ -116,8 +118,8 @@ interface Before {
 }
 
 /**
- * claimDue leases the oldest due rows (queued, waiting to retry, or leased by a worker whose lease
- * ran out) and counts the attempt. The attempt log gets a row only when an attempt ends (outcomes.ts),
+ * claimDue leases the due urgent rows (isUrgent) and then the oldest other due rows (queued,
+ * waiting to retry, or leased by a worker whose lease ran out) and counts the attempt. The attempt log gets a row only when an attempt ends (outcomes.ts),
  * so a claim writes nothing else, unless it takes a dead worker's row: that attempt is logged as
  * `interrupted` in the same transaction.
  *
@@ -128,7 +130,9 @@ interface Before {
  * when it falls due (`nextDueAt`); a row it sees may be taken by another worker before the claim,
  * which then skips it, as it would have anyway.
  *
- * PostgreSQL, then one statement (in a transaction, for the rare interrupted attempts):
+ * PostgreSQL, then this statement (in a transaction, for the rare interrupted attempts), once
+ * with `and kind in ('immediate','mail-health')` (the `deliveries_due_urgent` index) and, when that
+ * did not fill the claim, once as it is for the rest:
  * ```sql
  * with due as (select id, status, lease_owner, attempts, lease_expires_at from deliveries
  *   where status in ('pending','sending','retrying') and next_attempt_at <= $1 and tenant_id not in (…)
@@ -139,7 +143,7 @@ interface Before {
  * ```
  * (`and status <> 'sending'` added when `takeOver` says no: expired leases are left to their owner.)
  * SQLite (one writer at a time, and RETURNING sees only the new row): the due rows are read whole
- * outside the transaction, then read again and leased by id in one write transaction. A failure
+ * outside the transaction, then read again, the urgent ones first, and leased by id in one write transaction. A failure
  * is the claim stage's StorageUnavailableError (back off) or StorageRejectedError.
  */
 export async function claimDue(storage: Storage, request: ClaimRequest): Promise<ClaimedBatch> {
@@ -152,20 +156,25 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
       if (Number(first.next_attempt_at) > request.now) return { deliveries: [], nextDueAt: Number(first.next_attempt_at) };
       return storage.db.transaction().execute((tx) =>
         claimedIn(tx, request, async (takeOver) => {
-          const rows = await tx
-            .with('due', (db) =>
-              dueRows(db, request, takeOver)
-                .select(['id as due_id', 'status as was_status', 'lease_owner as was_owner', 'attempts as was_attempts', 'lease_expires_at as was_until'])
-                .forUpdate()
-                .skipLocked(),
-            )
-            .updateTable('deliveries')
-            .from('due')
-            .set(set)
-            .whereRef('deliveries.id', '=', 'due.due_id')
-            .returningAll('deliveries')
-            .returning(['was_status', 'was_owner', 'was_attempts', 'was_until'])
-            .execute();
+          const take = (limit: number, urgentOnly: boolean) =>
+            tx
+              .with('due', (db) =>
+                dueRows(db, { ...request, limit }, takeOver, urgentOnly)
+                  .select(['id as due_id', 'status as was_status', 'lease_owner as was_owner', 'attempts as was_attempts', 'lease_expires_at as was_until'])
+                  .forUpdate()
+                  .skipLocked(),
+              )
+              .updateTable('deliveries')
+              .from('due')
+              .set(set)
+              .whereRef('deliveries.id', '=', 'due.due_id')
+              .returningAll('deliveries')
+              .returning(['was_status', 'was_owner', 'was_attempts', 'was_until'])
+              .execute();
+          // The urgent rows first; the rows they leased are due no more (next_attempt_at is their
+          // lease's end), so the second statement, by due time, does not see them again.
+          const urgent = await take(request.limit, true);
+          const rows = urgent.length < request.limit ? [...urgent, ...(await take(request.limit - urgent.length, false))] : urgent;
           const before = rows.map((r) => ({ id: r.id, status: r.was_status, owner: r.was_owner, attempts: r.was_attempts, until: r.was_until }));
           await logInterrupted(tx, rows, before, request);
           return rows;
@@ -176,12 +185,17 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
     // under the lock, so that its answer is exact even when another process claimed in between.
     // The first read counts expired leases as due: whether they may be taken over is asked under
     // the lock, whose wait may have been an outage (another process holding it).
-    const read = (db: QueryCreator<Database>, takeOver: boolean) =>
-      dueRows(db, request, takeOver).select(['id', 'status', 'lease_owner as owner', 'attempts', 'lease_expires_at as until']).execute();
+    const read = (db: QueryCreator<Database>, takeOver: boolean, urgentOnly = false) =>
+      dueRows(db, request, takeOver, urgentOnly).select(['id', 'status', 'lease_owner as owner', 'attempts', 'lease_expires_at as until']).execute();
     if ((await read(storage.db, true)).length === 0) return NOTHING;
     return storage.db.transaction().execute((tx) =>
       claimedIn(tx, request, async (takeOver) => {
-        const due = await read(tx, takeOver);
+        // The urgent rows first (isUrgent), then the others by due time, up to the limit.
+        // The others' read may list the urgent rows again (due before the rest): they count once.
+        const urgent = await read(tx, takeOver, true);
+        const taken = new Set(urgent.map((r) => r.id));
+        const others = urgent.length < request.limit ? (await read(tx, takeOver)).filter((r) => !taken.has(r.id)) : [];
+        const due = [...urgent, ...others].slice(0, request.limit);
         if (due.length === 0) return [];
         const rows = await tx
           .updateTable('deliveries')
@@ -193,6 +207,9 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
           )
           .returningAll()
           .execute();
+        // RETURNING follows the table, not the list of ids: the worker holds the rows in the claim's order.
+        const order = new Map(due.map((r, i) => [r.id, i]));
+        rows.sort((x, y) => order.get(x.id)! - order.get(y.id)!);
         await logInterrupted(tx, rows, due, request);
         return rows;
       }),
