@@ -50,7 +50,7 @@ export interface TestOutboxDatabase {
 
 /** openTestOutboxDatabase is openTestStorage plus the URL, so a child process can open the same database. */
 export async function openTestOutboxDatabase(dialect: Dialect): Promise<TestOutboxDatabase> {
-  const database = await createTestDatabase(dialect);
+  const database = await createTestDatabase(dialect, { migrated: true });
   const storage = await openStorage(database.url, { poolSize: 4 });
   await migrate(storage);
   return {
