@@ -19,7 +19,7 @@ export interface OutageMessages {
 /**
  * OutageLog is how a background loop that retries through an outage (the outbox claim, its LISTEN
  * connection, the report scheduler, the pull connector, the undecided-Fatal sweep, the retention
- * purge) and /readyz's failing probes log it: a warning with the error when the failures begin, a reminder
+ * purge, the lease renewal) and /readyz's failing probes log it: a warning with the error when the failures begin, a reminder
  * (without the stack) every REMIND_EVERY_MS saying how long it has lasted, and one info line when
  * the loop works again. Each retry in between is logged at debug only, with its wait. Not for hot paths:
  * a loop holds one and calls it once per turn.

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { FakeClock, systemClock } from '../../shared/clock.js';
-import { openStorage } from '../../storage/storage.js';
+import { type Storage, openStorage } from '../../storage/storage.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import type { Logger } from 'pino';
 import type { MailSender, SmtpEndpoint } from '../contract.js';
@@ -237,17 +237,26 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     expect(sink.messages).toHaveLength(1);
   }, 30_000);
 
-  it('holds back sends once renewals have failed for two thirds of a lease, and lets them go after a renewal', async () => {
+  /**
+   * heldThroughAnOutage claims one queued email (leased 1 s) on a fake clock, and returns it with a
+   * storage whose database is gone (an SQLite file closed and removed): every renewal through it fails.
+   */
+  async function heldThroughAnOutage() {
     await database.storage.db.deleteFrom('deliveries').execute();
     const clock = new FakeClock(Date.UTC(2026, 10, 30, 10));
     await enqueueDeliveries(database.storage.db, [testDelivery(tenant, 'a@example.com')], clock);
     const [row] = (await claimDue(database.storage, { workerId: 'w', now: clock.now(), leaseMs: 1_000, limit: 1 })).deliveries;
     const held = new Map([[row!.id, row!.leaseToken!]]);
-    const { log, entries } = captureWarnings();
     const gone = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-gone-'));
     const unreachable = await openStorage(`sqlite:${path.join(gone, 'closed.db')}`);
     await unreachable.close();
     fs.rmSync(gone, { recursive: true });
+    return { clock, row, held, unreachable };
+  }
+
+  it('holds back sends once renewals have failed for two thirds of a lease, and lets them go after a renewal', async () => {
+    const { clock, row, held, unreachable } = await heldThroughAnOutage();
+    const { log, entries } = captureWarnings();
     const failing = new LeaseRenewal({ storage: unreachable, clock, leaseMs: 1_000, log, held: () => held });
     failing.claimed([row!.id], clock.now() + 1_000);
     expect(failing.leased(row!.id, clock.now())).toBe(true);
@@ -268,5 +277,31 @@ describeEachDialect('lease renewal warns only of leases really lost', (dialect) 
     const working = new LeaseRenewal({ storage: database.storage, clock, leaseMs: 1_000, log, held: () => held });
     await working.renewNow();
     expect(working.leased(row!.id, clock.now())).toBe(true);
+  });
+
+  it('tells an outage once, not at each tick, and when its renewals work again', async () => {
+    // A send whose outcome cannot be recorded stays held through a database outage (or a full disk),
+    // and its leases are renewed at each tick: each failure was logged as an error with its stack,
+    // 16 lines in a 30 s PostgreSQL outage where every other loop logged one warning.
+    const { clock, row, held, unreachable } = await heldThroughAnOutage();
+    const { log, entries } = captureWarnings('debug');
+    let down = true;
+    const flaky: Storage = {
+      ...database.storage,
+      get db() {
+        return down ? unreachable.db : database.storage.db;
+      },
+    };
+    const renewal = new LeaseRenewal({ storage: flaky, clock, leaseMs: 1_000, log, held: () => held });
+    for (let tick = 0; tick < 4; tick++) await renewal.renewNow();
+    down = false;
+    await renewal.renewNow();
+    const told = entries.filter((e) => /leases/.test(e.msg)).map((e) => [e.level, e.msg]);
+    expect(told).toEqual([
+      [40, expect.stringMatching(/^could not renew delivery leases/)],
+      ...Array.from({ length: 3 }, () => [20, expect.stringMatching(/^could not renew delivery leases/)]),
+      [30, 'delivery leases renew again'],
+    ]);
+    expect(renewal.leased(row!.id, clock.now())).toBe(true);
   });
 });

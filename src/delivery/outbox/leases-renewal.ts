@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
+import { OutageLog } from '../../storage/outage-log.js';
 import type { Storage } from '../../storage/storage.js';
 import { renewLeases } from './leases.js';
 
@@ -31,6 +32,11 @@ export class LeaseRenewal {
   readonly #confirmedUntil = new Map<string, number>();
   /** Held rows found deleted with their tenant: no send of them starts, and they are not renewed again. */
   readonly #deleted = new Set<string>();
+  /**
+   * A send whose outcome cannot be recorded stays held through a database outage, and is renewed at
+   * each tick: the outage is told once, as the other loops tell theirs, not with a stack per tick.
+   */
+  readonly #outage: OutageLog;
   #timer: NodeJS.Timeout | undefined;
 
   /**
@@ -51,6 +57,10 @@ export class LeaseRenewal {
     this.#log = deps.log;
     this.#held = deps.held;
     this.#heldTenants = deps.heldTenants;
+    this.#outage = new OutageLog(deps.log, {
+      failed: 'could not renew delivery leases; sends not started yet wait while the leases are in doubt',
+      back: 'delivery leases renew again',
+    });
   }
 
   /** deleted tells whether a held row was found deleted (with its tenant) while this worker held it. */
@@ -146,6 +156,7 @@ export class LeaseRenewal {
     const now = this.#clock.now();
     try {
       const { renewed, lost, gone } = await renewLeases(this.#storage, held, now, this.#leaseMs);
+      this.#outage.worked();
       for (const id of renewed) this.#confirmedUntil.set(id, now + this.#leaseMs);
       // A row finished and handed on while the renewal ran is not this worker's to miss any more.
       const current = this.#held();
@@ -159,7 +170,7 @@ export class LeaseRenewal {
       }
       if (gone.length > 0) this.#log.info({ deliveries: gone }, 'emails deleted with their tenant while being sent; those not started are not sent');
     } catch (err) {
-      this.#log.error({ err }, 'could not renew delivery leases; sends not started yet wait while the leases are in doubt');
+      this.#outage.failed(err);
     }
   }
 }
