@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -301,5 +303,50 @@ describe('an SQLite path that cannot be a database file', () => {
     expect(await failure(`sqlite:${dir}`, 'DATABASE_URL')).toBe(
       `DATABASE_URL: cannot open the database: ${dir} is a folder, not a file: name a file in it, such as sqlite:${path.join(dir, 'tocsin.db')}`,
     );
+  });
+});
+
+/** mountSmallDisk mounts a 2 MB tmpfs on a new folder (root only), or returns undefined where it cannot. */
+function mountSmallDisk(): string | undefined {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-small-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', folder], { stdio: 'ignore' });
+    return folder;
+  } catch {
+    fs.rmSync(folder, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+describe('an SQLite file whose disk is full at the start', () => {
+  it.runIf(process.getuid?.() === 0)('is waited for with the reason, not a stop on "disk I/O error", and opened once the disk has room', async (context) => {
+    // A restart on a full disk (a log that filled it, Tocsin stopped cleanly): opening the file must
+    // make its -wal and -shm files, which fails; the start ended with 'cannot open the database: disk
+    // I/O error', which names neither the disk nor its being full, where a full PostgreSQL is waited for.
+    const disk = mountSmallDisk();
+    if (!disk) return context.skip();
+    try {
+      const url = `sqlite:${path.join(disk, 'tocsin.db')}`;
+      await (await openStorage(url)).close();
+      const filler = path.join(disk, 'filler');
+      execFileSync('sh', ['-c', `dd if=/dev/zero of=${filler} bs=64k 2>/dev/null || true`]);
+      const reasons: string[] = [];
+      const storage = await openStorageWhenReachable(url, {
+        poolSize: 1,
+        logger: pino({ level: 'silent' }),
+        setting: 'TOCSIN_DATA_DIR',
+        policy: { firstMs: 20, maxMs: 100 },
+        onWaiting: (reason) => {
+          reasons.push(reason);
+          fs.rmSync(filler);
+        },
+      });
+      await storage.close();
+      expect(reasons).toEqual([`the disk of the SQLite database is full (${disk}): free room on it`]);
+    } finally {
+      // Lazily: the worker may still hold a descriptor of the folder for a moment.
+      execFileSync('umount', ['-l', disk]);
+      fs.rmSync(disk, { recursive: true, force: true });
+    }
   });
 });

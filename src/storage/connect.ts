@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
 import { type MigrationLockWait, appliedLine, migrate, pendingMigrations } from './migrate.js';
-import { type Storage, openStorage } from './storage.js';
+import { SQLITE_FULL, type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
 export interface BackoffPolicy {
@@ -57,6 +57,8 @@ export function unavailableReason(error: unknown): string {
   }
   if (code === STARTING_UP) return 'the database is starting up';
   if (code === 'SQLITE_BUSY') return 'the SQLite file is locked by another process (a backup, an sqlite3 shell, a migration)';
+  // An SQLite file not opened for its full disk says which disk (openSqlite).
+  if (code === SQLITE_FULL && typeof message === 'string') return message;
   if (refusesConnections(error ?? {})) return 'the database is not accepting connections now (ALLOW_CONNECTIONS false)';
   if (typeof code === 'string' && code.startsWith('28')) return 'the database refused the credentials of DATABASE_URL';
   if (code === '3D000') return 'the database named in DATABASE_URL does not exist';
@@ -217,7 +219,13 @@ export interface ConnectOptions {
 export async function openStorageWhenReachable(url: string, options: ConnectOptions): Promise<Storage> {
   return whileUnavailable(
     () => openStorage(url, { poolSize: options.poolSize }),
-    { ...options, retried: isWorthRetrying, stop: (err) => cannotOpen(err, options.setting), waitingFor: 'cannot connect to the database' },
+    {
+      ...options,
+      // An SQLite file on a full disk opens once room is freed, as a full PostgreSQL takes connections once some end.
+      retried: (err) => isWorthRetrying(err) || (err as { code?: unknown } | null)?.code === SQLITE_FULL,
+      stop: (err) => cannotOpen(err, options.setting),
+      waitingFor: 'cannot connect to the database',
+    },
     (failures) => options.logger.info({ attempts: failures + 1 }, 'database reachable again'),
   );
 }

@@ -1,6 +1,6 @@
 import { type PipelineStage, StageError } from '../shared/stage-error.js';
 import { READ_ONLY_REASON, isWorthRetrying, unavailableReason } from './connect.js';
-import { SQLITE_DISK_FULL } from './storage.js';
+import { SQLITE_DISK_FULL, SQLITE_FULL } from './storage.js';
 
 /**
  * DbErrorKind is what a database error means for the caller: a `unique` or `foreign-key`
@@ -84,9 +84,6 @@ const LOCK_TIMEOUT = '55P03';
 
 /** PostgreSQL's query_canceled: statement_timeout, or an operator's pg_cancel_backend. */
 const STATEMENT_CANCELLED = '57014';
-
-/** better-sqlite3's code for "database or disk is full". */
-const SQLITE_FULL = 'SQLITE_FULL';
 
 /**
  * lostTransactionRace tells whether PostgreSQL cancelled a transaction (or the stage that ran it)

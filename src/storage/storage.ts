@@ -119,11 +119,20 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
   }
   const database = new SqliteDatabase(file);
   const fileGone = inMemory ? undefined : watchForReplacement(file);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  database.pragma(`journal_size_limit = ${SQLITE_WAL_SIZE_LIMIT_BYTES}`);
-  database.pragma('foreign_keys = ON');
+  const diskFull = inMemory ? undefined : watchForFullDisk(file);
+  try {
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    database.pragma(`journal_size_limit = ${SQLITE_WAL_SIZE_LIMIT_BYTES}`);
+    database.pragma('foreign_keys = ON');
+  } catch (err) {
+    // Closed, or the file stays open: the start's retries would each hold one more.
+    database.close();
+    // Opening makes the -wal and -shm files: on a full disk SQLite says only "disk I/O error".
+    const full = diskFull?.();
+    throw full ? Object.assign(new Error(full, { cause: err }), { code: SQLITE_FULL }) : err;
+  }
   const idle = inMemory
     ? undefined
     : new IdleUpkeep(
@@ -144,7 +153,6 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     idle?.close();
     return db.destroy();
   };
-  const diskFull = inMemory ? undefined : watchForFullDisk(file);
   const longestLockWaitMs = () => waits.longestMs;
   return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, diskFull, longestLockWaitMs, turn, close };
 }
@@ -180,6 +188,9 @@ function readOnlyPart(file: string): string | undefined {
 
 /** SQLITE_DISK_FULL is why a write fails on a full disk (SQLITE_FULL), and why /readyz is not ready then. */
 export const SQLITE_DISK_FULL = 'the disk of the SQLite database is full';
+
+/** SQLITE_FULL is better-sqlite3's code for "database or disk is full", and an SQLite file's that cannot be opened for it. */
+export const SQLITE_FULL = 'SQLITE_FULL';
 
 /**
  * watchForFullDisk is Storage.diskFull for an SQLite file: whether its file system has a block left
