@@ -12,7 +12,7 @@ import {
   haveChromium,
   holdRequests,
   launchChromium,
-  screenshotsDir,
+  saveScreenshot,
   seriousAxeViolations,
   startConsoleServer,
 } from '../../test/support/browser.js';
@@ -20,8 +20,6 @@ import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import type { UnsubscribeTarget } from '../reports/unsubscribe/token.js';
 
 const HAVE_CHROMIUM = haveChromium();
-// `npm run screenshots` refreshes the README's pictures; otherwise they go to a temporary folder.
-const SHOTS = screenshotsDir('tocsin-shots-');
 
 const ADMIN_TOKEN = 'browser-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -215,7 +213,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   const SIDEWAYS = 'document.scrollingElement.scrollWidth - innerWidth';
   async function shot(page: Page, name: string, fullPage = true) {
     expect(await page.evaluate<string[]>(UNLABELLED), `fields without a label on ${name}`).toEqual([]);
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+    await saveScreenshot(page, name, fullPage);
   }
 
   it('signs in with tenant, email and password, refuses a wrong password, and signs out', async () => {

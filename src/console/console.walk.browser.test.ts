@@ -8,7 +8,7 @@ import {
   launchChromium,
   offScreen,
   openTestPage,
-  screenshotsDir,
+  saveScreenshot,
   seriousAxeViolations,
   sideways,
   startConsoleServer,
@@ -28,7 +28,6 @@ import { APP_DIR } from './assets.js';
 // page for content off the screen, sideways scrolling, console errors, keys shown untranslated and
 // axe-core's serious and critical violations.
 const HAVE_CHROMIUM = haveChromium();
-const SHOTS = screenshotsDir('tocsin-walk-shots-');
 const ADMIN_TOKEN = 'walk-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
 const LANGUAGES = ['en', 'fr', 'de', 'es', 'ja'] as const;
@@ -179,7 +178,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
         const axe = width === 1280 || language === 'en';
         const check = (where: string) => checkPage(page, problems, where, axe);
         // The README shows the charts on a desktop, and every language on a phone.
-        const shot = (name: string, fullPage: boolean) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+        const shot = (name: string, fullPage: boolean) => saveScreenshot(page, name, fullPage);
         const phone = width === 360;
 
         await page.goto(`${base}/`);
@@ -478,7 +477,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the console in five languages and two widths, f
     expect(listed.items.length).toBeGreaterThan(0);
     await expect.poll(() => page.locator('table.alerts tbody tr').count()).toBe(listed.items.length);
     await checkPage(page, problems, 'the filtered alert list', false);
-    await page.screenshot({ path: path.join(SHOTS, 'chart-alerts-filtered.png') });
+    await saveScreenshot(page, 'chart-alerts-filtered', false);
     await context.close();
   }, 60_000);
 });

@@ -1,11 +1,10 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { type Browser, type BrowserContext, type Page, type Request, chromium } from 'playwright-core';
-import { afterAll, onTestFailed } from 'vitest';
+import { onTestFailed } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type Tocsin, startTocsin } from '../../src/server.js';
 import { createTestDatabase, isCi } from './storage.js';
@@ -22,18 +21,16 @@ export const CHROMIUM =
   process.env.TOCSIN_CHROMIUM ?? ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((file) => fs.existsSync(file)) ?? '/usr/bin/chromium';
 
 /**
- * screenshotsDir is where a test file's screenshots go: the README's folder under `npm run
- * screenshots` (TOCSIN_SCREENSHOTS), else a temporary folder removed once the file's tests are done
- * (each run of the browser tests left one of some 4 MB behind, hundreds of them on a machine that
- * runs the suite often). The folder is only named here: the first screenshot makes it (Playwright
- * makes a screenshot's folder), so a file whose tests are skipped leaves none either. Called at
- * the top of a test file.
+ * saveScreenshot writes the page as `docs/screenshots/<name>.png`, the README's pictures, under
+ * `npm run screenshots` (TOCSIN_SCREENSHOTS), and does nothing otherwise: a picture no one looks at
+ * proves nothing, and drawing and PNG-encoding a whole page cost Chromium 0.2 to 0.8 CPU-seconds a
+ * shot, on the two cores that bound CI. (A failing test's picture is taken regardless, by
+ * openTestPage and the files' own `open`.) `fullPage` false shoots what the viewport shows, as for
+ * an open dialog.
  */
-export function screenshotsDir(prefix: string): string {
-  if (process.env.TOCSIN_SCREENSHOTS) return path.resolve('docs/screenshots');
-  const dir = path.join(os.tmpdir(), `${prefix}${crypto.randomBytes(6).toString('hex')}`);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+export async function saveScreenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  if (!process.env.TOCSIN_SCREENSHOTS) return;
+  await page.screenshot({ path: path.resolve('docs/screenshots', `${name}.png`), fullPage });
 }
 
 /** haveChromium tells whether the browser tests can run; in CI a missing browser is an error. */
