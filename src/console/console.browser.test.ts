@@ -1476,7 +1476,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
   });
 
   it('tells a screen reader when new alerts raise the unread count, on any page, but not the count the page opens with', async () => {
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'admin@acme.example', '#/settings/mail');
     const news = page.locator('.bell [role=status]');
     // The count the page opens with, read once signed in: a waitForResponse set before signing in counted the
@@ -1485,7 +1485,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: `Alerts: ${before} unread` }).waitFor();
     expect(await news.textContent()).toBe('');
     const [id] = await raiseOnQueues('Error', ['Queue Q-18 is not draining']);
-    await expect.poll(() => news.textContent(), { timeout: 12_000 }).toBe(`Alerts: ${before + 1} unread`);
+    // Read after each refresh (3 s of the page's clock), within the 5 s the sentence stays.
+    await afterRefreshes(page, () => news.textContent()).toBe(`Alerts: ${before + 1} unread`);
     // The tests after this one count the bell's alerts without it.
     await call('DELETE', `/api/v1/tenants/acme/alerts/${id}`);
     await context.close();
@@ -2116,12 +2117,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('You do not have the permission to do this.');
     // Counted over refresh cycles, not seconds: two refused refreshes, then the next one asked (a cycle after
     // the second, so a GET /me that refusal led to is sent by then). A console asking on every refusal asks
-    // twice; one asking at most once per 10 s asks once at most, as these cycles span less than 10 s: they
-    // come at the page's own pace, the clock left alone.
+    // twice; one asking at most once per 10 s asks once at most, as these cycles span less than 10 s of the
+    // page's clock: each comes as the test moves that clock on by one refresh (3 s), rather than 3 s later.
     const refused = asked.length;
     const logRefresh = (response: { url(): string; status(): number }) => /\/deliveries$/.test(new URL(response.url()).pathname);
-    for (let cycle = 0; cycle < 2; cycle++) expect((await page.waitForResponse(logRefresh)).status()).toBe(403);
-    await page.waitForRequest((request) => /\/deliveries$/.test(new URL(request.url()).pathname));
+    for (let cycle = 0; cycle < 2; cycle++) {
+      const answer = page.waitForResponse(logRefresh);
+      await page.clock.runFor(3_000);
+      expect((await answer).status()).toBe(403);
+    }
+    const next = page.waitForRequest((request) => /\/deliveries$/.test(new URL(request.url()).pathname));
+    await page.clock.runFor(3_000);
+    await next;
     expect(await page.evaluate('location.hash')).toBe('#/deliveries');
     expect(asked.length - refused).toBeLessThanOrEqual(1);
     await context.close();
@@ -2971,7 +2978,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
 
   it("keeps saying an action failed after the list refreshes: 'I'm on it' on an alert deleted meanwhile", async () => {
     const [id] = await raiseOnQueues('Error', ['Refreshed page: acknowledged']);
-    const { context, page } = await open();
+    const { context, page } = await open(1200, { clock: true });
     await signIn(page, 'admin@acme.example', '#/alerts');
     const row = page.locator(`tr[data-alert-id="${id}"]`);
     await row.waitFor();
@@ -2979,9 +2986,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await row.getByRole('button', { name: "I'm on it" }).click();
     const said = 'This alert is no longer there: it was deleted meanwhile.';
     await expect.poll(() => page.locator('main .banner.error').allTextContents()).toEqual([said]);
-    // The list refreshes (every 3 s, and at once after a change) and answers well: what the action met stays said.
-    await page.waitForResponse((response) => /\/alerts\?/.test(response.url()) && response.ok());
-    await page.waitForResponse((response) => /\/alerts\?/.test(response.url()) && response.ok());
+    // The list refreshes twice (every 3 s: the test moves the page's clock on by one refresh each time) and answers
+    // well: what the action met stays said.
+    for (let refresh = 0; refresh < 2; refresh++) {
+      const answered = page.waitForResponse((response) => /\/alerts\?/.test(response.url()) && response.ok());
+      await page.clock.runFor(3_000);
+      await answered;
+    }
     expect(await page.locator('main .banner.error').allTextContents()).toEqual([said]);
     await context.close();
   });
