@@ -2,7 +2,6 @@ import type { Db } from '../../src/storage/database.js';
 import { newId } from '../../src/shared/ids.js';
 import type { NewDelivery } from '../../src/delivery/outbox/enqueue.js';
 import type { Dialect } from '../../src/storage/dialect.js';
-import { migrate } from '../../src/storage/migrate.js';
 import { type Storage, openStorage } from '../../src/storage/storage.js';
 import { createTestDatabase } from './storage.js';
 import { type TcpProxy, proxyFor, viaProxy } from './tcp-proxy.js';
@@ -52,7 +51,6 @@ export interface TestOutboxDatabase {
 export async function openTestOutboxDatabase(dialect: Dialect): Promise<TestOutboxDatabase> {
   const database = await createTestDatabase(dialect, { migrated: true });
   const storage = await openStorage(database.url, { poolSize: 4 });
-  await migrate(storage);
   return {
     storage,
     url: database.url,

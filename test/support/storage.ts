@@ -55,15 +55,20 @@ export async function createTestDatabase(
   const name = `tocsin_test_${suffix}`;
   if (migrated && !icuLocale) await copyMigratedTemplate(name);
   else await asTestAdmin(`create database ${name} ${icuLocale ? `template template0 locale_provider icu icu_locale '${icuLocale}'` : await copyStrategy()}`);
-  const url = new URL(TEST_PG_URL);
-  url.pathname = `/${name}`;
   return {
     dialect,
-    url: url.toString(),
+    url: testDatabaseUrl(name),
     drop: async () => {
       await asTestAdmin(`drop database if exists ${name} with (force)`);
     },
   };
+}
+
+/** testDatabaseUrl is the URL of database `name` on TEST_PG_URL's server, as TEST_PG_URL's role. */
+function testDatabaseUrl(name: string): string {
+  const url = new URL(TEST_PG_URL!);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 /** testAdminClient connects to TEST_PG_URL's server as its (administrator) role; the caller ends it. */
@@ -146,17 +151,15 @@ const TEMPLATE_LOCK = 7_466_011;
  * a migration added or edited (another branch's, a worktree's) has a template of its own.
  */
 function migratedTemplateName(): string {
-  templateName ??= hashedTemplateName();
+  if (templateName === undefined) {
+    const folder = path.join(import.meta.dirname, '../../src/storage/migrations');
+    const hash = crypto.createHash('sha256');
+    for (const file of fs.readdirSync(folder).sort()) hash.update(file).update(fs.readFileSync(path.join(folder, file)));
+    templateName = `tocsin_template_${hash.digest('hex').slice(0, 16)}`;
+  }
   return templateName;
 }
-
 let templateName: string | undefined;
-function hashedTemplateName(): string {
-  const folder = path.join(import.meta.dirname, '../../src/storage/migrations');
-  const hash = crypto.createHash('sha256');
-  for (const file of fs.readdirSync(folder).sort()) hash.update(file).update(fs.readFileSync(path.join(folder, file)));
-  return `tocsin_template_${hash.digest('hex').slice(0, 16)}`;
-}
 
 /**
  * copyMigratedTemplate creates database `name` as a copy of a PostgreSQL database at the latest
@@ -190,9 +193,7 @@ async function buildMigratedTemplate(client: pg.Client, template: string): Promi
   const building = `${template}_building`;
   await client.query(`drop database if exists ${building} with (force)`);
   await client.query(`create database ${building} ${await copyStrategy()}`);
-  const url = new URL(TEST_PG_URL!);
-  url.pathname = `/${building}`;
-  const storage = await openStorage(url.toString(), { poolSize: 1 });
+  const storage = await openStorage(testDatabaseUrl(building), { poolSize: 1 });
   try {
     await migrate(storage);
   } finally {
@@ -205,11 +206,10 @@ async function buildMigratedTemplate(client: pg.Client, template: string): Promi
   for (const { datname } of stale.rows) await client.query(`drop database if exists ${datname} with (force)`);
 }
 
-/** openTestStorage opens a fresh, migrated database; `close` also drops it. */
+/** openTestStorage opens a fresh database, copied at the latest migration; `close` also drops it. */
 export async function openTestStorage(dialect: Dialect): Promise<Storage> {
   const database = await createTestDatabase(dialect, { migrated: true });
   const storage = await openStorage(database.url, { poolSize: 4 });
-  await migrate(storage);
   return {
     ...storage,
     close: async () => {
