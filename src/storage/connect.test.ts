@@ -12,6 +12,7 @@ import { type Storage, openStorage, postgresDescription } from './storage.js';
 import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
 import { until } from '../../test/support/until.js';
 
 describe('retrying a database that refuses', () => {
@@ -331,18 +332,25 @@ describe('an SQLite file whose disk is full at the start', () => {
       const filler = path.join(disk, 'filler');
       execFileSync('sh', ['-c', `dd if=/dev/zero of=${filler} bs=64k 2>/dev/null || true`]);
       const reasons: string[] = [];
+      const { log, entries } = captureWarnings('info');
       const storage = await openStorageWhenReachable(url, {
         poolSize: 1,
-        logger: pino({ level: 'silent' }),
+        logger: log,
         setting: 'TOCSIN_DATA_DIR',
         policy: { firstMs: 20, maxMs: 100 },
         onWaiting: (reason) => {
           reasons.push(reason);
-          fs.rmSync(filler);
+          // Three refusals: the log says the state once, not once per retry.
+          if (reasons.length === 3) fs.rmSync(filler);
         },
       });
       await storage.close();
-      expect(reasons).toEqual([`the disk of the SQLite database is full (${disk}): free room on it`]);
+      expect(reasons).toEqual(Array(3).fill(`the disk of the SQLite database is full (${disk}): free room on it`));
+      // The line itself says what to do: it said 'cannot connect to the database; retrying' at each retry.
+      expect(entries.filter((e) => e.level === 40).map((e) => e.msg)).toEqual([
+        `the disk of the SQLite database is full: free space in ${disk}; Tocsin starts once it has room`,
+      ]);
+      expect(entries.at(-1)).toMatchObject({ level: 30, msg: 'database reachable again' });
     } finally {
       // Lazily: the worker may still hold a descriptor of the folder for a moment.
       execFileSync('umount', ['-l', disk]);

@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
 import { type MigrationLockWait, appliedLine, migrate, pendingMigrations } from './migrate.js';
-import { SQLITE_FULL, type Storage, openStorage } from './storage.js';
+import { type OutageMessages, OutageLog } from './outage-log.js';
+import { SQLITE_DISK_FULL, SQLITE_FULL, SqliteDiskFullError, type Storage, openStorage } from './storage.js';
 
 /** BackoffPolicy spaces the attempts to reach a database: doubling from `firstMs` up to `maxMs`. */
 export interface BackoffPolicy {
@@ -222,9 +223,13 @@ export async function openStorageWhenReachable(url: string, options: ConnectOpti
     {
       ...options,
       // An SQLite file on a full disk opens once room is freed, as a full PostgreSQL takes connections once some end.
-      retried: (err) => isWorthRetrying(err) || (err as { code?: unknown } | null)?.code === SQLITE_FULL,
+      retried: (err) => isWorthRetrying(err) || err instanceof SqliteDiskFullError,
       stop: (err) => cannotOpen(err, options.setting),
-      waitingFor: 'cannot connect to the database',
+      // The wait on a full disk says what ends it: 'cannot connect' sent the operator to the network.
+      waitingFor: (err) =>
+        err instanceof SqliteDiskFullError
+          ? `${SQLITE_DISK_FULL}: free space in ${err.folder}; Tocsin starts once it has room`
+          : 'cannot connect to the database; retrying',
     },
     (failures) => options.logger.info({ attempts: failures + 1 }, 'database reachable again'),
   );
@@ -252,7 +257,7 @@ export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOpt
     // transaction of the migrations with it: they are applied again once the database answers.
     retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY' || isWorthRetrying(err),
     stop: (err) => err,
-    waitingFor: 'cannot apply the migrations',
+    waitingFor: 'cannot apply the migrations; retrying',
   });
   // An upgrade's start said nothing of its migrations (only `tocsin migrate` named them), so the
   // operator could not tell from the log whether, or which, ran; the one process that applied them says so.
@@ -267,16 +272,25 @@ function abortableSleep(signal: AbortSignal | undefined): (ms: number) => Promis
 
 /**
  * whileUnavailable runs `attempt` until it succeeds, waiting with backoff after each failure that
- * `retried` says may pass (logged as `waitingFor`, its reason given to onWaiting); any other
- * failure is thrown as `stop` makes it. `recovered` hears how many failures came before success.
+ * `retried` says may pass (its reason given to onWaiting); any other failure is thrown as `stop`
+ * makes it. The wait is logged as an outage is (OutageLog): once with `waitingFor`'s line, again
+ * when that line changes (the database unreachable, then its disk full), a reminder every 5 minutes,
+ * each retry at debug: a warning per retry, every 15 s, buried the one that said what to do.
+ * `recovered` hears how many failures came before success.
  */
 async function whileUnavailable<T>(
   attempt: () => Promise<T>,
-  options: Omit<ConnectOptions, 'poolSize'> & { retried: (err: unknown) => boolean; stop: (err: unknown) => unknown; waitingFor: string },
+  options: Omit<ConnectOptions, 'poolSize'> & {
+    retried: (err: unknown) => boolean;
+    stop: (err: unknown) => unknown;
+    waitingFor: OutageMessages['failed'];
+  },
   recovered?: (failures: number) => void,
 ): Promise<T> {
   const policy = options.policy ?? CONNECT_BACKOFF;
   const sleep = options.sleep ?? abortableSleep(options.signal);
+  // Its `back` is not logged: `recovered` says it where the wait's end is news.
+  const waiting = new OutageLog(options.logger, { failed: options.waitingFor, back: '' });
   for (let failures = 0; ; failures += 1) {
     options.signal?.throwIfAborted();
     try {
@@ -285,10 +299,9 @@ async function whileUnavailable<T>(
       return result;
     } catch (err) {
       if (!options.retried(err)) throw options.stop(err);
-      const reason = unavailableReason(err);
       const waitMs = backoffDelay(failures, policy, options.random ?? Math.random);
-      options.logger.warn({ reason, retryInMs: waitMs }, `${options.waitingFor}; retrying`);
-      await options.onWaiting?.(reason);
+      waiting.failed(err, waitMs);
+      await options.onWaiting?.(unavailableReason(err));
       await sleep(waitMs);
     }
   }

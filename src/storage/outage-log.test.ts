@@ -60,4 +60,19 @@ describe('OutageLog', () => {
     outage.failed(refused());
     expect(entries.map((e) => e.msg)).toEqual(['failed', 'works again', 'failed']);
   });
+
+  it('warns anew when the line told from the error changes (a new state), once per state, and the outage keeps its start', () => {
+    let now = 0;
+    const { log, entries } = captureWarnings('info');
+    const full = Object.assign(new Error('the disk is full'), { code: 'SQLITE_FULL' });
+    const line = (err: unknown) => ((err as { code?: string }).code === 'SQLITE_FULL' ? 'free space' : 'cannot connect');
+    const outage = new OutageLog(log, { failed: line, back: 'works again' }, { now: () => now });
+    for (const err of [refused(), refused(), full, full, full, refused()]) {
+      outage.failed(err);
+      now += 1_000;
+    }
+    outage.worked();
+    expect(entries.map((e) => e.msg)).toEqual(['cannot connect', 'free space', 'cannot connect', 'works again']);
+    expect(entries.at(-1)).toMatchObject({ failures: 6, outageMs: 6_000 });
+  });
 });

@@ -12,7 +12,12 @@ export const REMIND_EVERY_MS = 5 * 60_000;
 
 /** OutageMessages: what a loop logs when it starts failing, and when it works again. */
 export interface OutageMessages {
-  readonly failed: string;
+  /**
+   * The line of a failure: one for the whole outage, or one told from each failure's error, when
+   * what the operator must do depends on it (a full disk is not an unreachable server): a failure
+   * whose line differs from the last warned is a new state of the outage, warned anew.
+   */
+  readonly failed: string | ((err: unknown) => string);
   readonly back: string;
 }
 
@@ -33,6 +38,8 @@ export class OutageLog {
   #remindedAt = 0;
   #failures = 0;
   #reason = '';
+  /** The line last warned: a failure that words it otherwise begins a new state. */
+  #said = '';
 
   constructor(logger: Logger, messages: OutageMessages, options: { now?: () => number } = {}) {
     this.#logger = logger;
@@ -44,12 +51,15 @@ export class OutageLog {
   /** failed logs a failed turn of the loop; retryInMs is the wait before the next one, if it backs off. */
   failed(err: unknown, retryInMs?: number): void {
     const now = this.#now();
+    const { failed } = this.#messages;
+    const said = typeof failed === 'string' ? failed : failed(err);
     this.#reason = reasonOf(err);
     this.#failures += 1;
-    if (this.#since === undefined) {
-      this.#since = now;
+    if (this.#since === undefined || said !== this.#said) {
+      this.#since ??= now;
       this.#remindedAt = now;
-      this.#logger.warn({ err, reason: this.#reason, retryInMs }, this.#messages.failed);
+      this.#said = said;
+      this.#logger.warn({ err, reason: this.#reason, retryInMs }, said);
       return;
     }
     const outageMs = now - this.#since;
@@ -57,10 +67,10 @@ export class OutageLog {
       this.#remindedAt = now;
       this.#logger.warn(
         { reason: this.#reason, failures: this.#failures, outageMs: Math.round(outageMs), retryInMs },
-        `${this.#messages.failed} (still, for ${Math.round(outageMs / 60_000)} min)`,
+        `${said} (still, for ${Math.round(outageMs / 60_000)} min)`,
       );
     } else {
-      this.#logger.debug({ reason: this.#reason, retryInMs }, this.#messages.failed);
+      this.#logger.debug({ reason: this.#reason, retryInMs }, said);
     }
   }
 

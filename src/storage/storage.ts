@@ -131,7 +131,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     database.close();
     // Opening makes the -wal and -shm files: on a full disk SQLite says only "disk I/O error".
     const full = diskFull?.();
-    throw full ? Object.assign(new Error(full, { cause: err }), { code: SQLITE_FULL }) : err;
+    throw full ? new SqliteDiskFullError(full, path.dirname(path.resolve(file)), err) : err;
   }
   const idle = inMemory
     ? undefined
@@ -191,6 +191,23 @@ export const SQLITE_DISK_FULL = 'the disk of the SQLite database is full';
 
 /** SQLITE_FULL is better-sqlite3's code for "database or disk is full", and an SQLite file's that cannot be opened for it. */
 export const SQLITE_FULL = 'SQLITE_FULL';
+
+/**
+ * SqliteDiskFullError is an SQLite file that could not be opened for its full disk: its message is
+ * the reason /readyz gives, `folder` where room must be freed (the start waits for it).
+ */
+export class SqliteDiskFullError extends Error {
+  override readonly name = 'SqliteDiskFullError';
+  readonly code = SQLITE_FULL;
+
+  constructor(
+    reason: string,
+    readonly folder: string,
+    cause: unknown,
+  ) {
+    super(reason, { cause });
+  }
+}
 
 /**
  * watchForFullDisk is Storage.diskFull for an SQLite file: whether its file system has a block left
