@@ -18,43 +18,75 @@ describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on PostgreS
     expect(rows).toEqual([{ language: 'plpgsql' }]);
   });
 
-  it('reads a floor raised while it waited for the lock, and holds the lock shared until its transaction ends', async () => {
-    await raiseAlertTimeFloor(storage.db, 1_000);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    // The scheduler's side: the lock taken exclusive, the floor raised, then committed.
-    const raising = storage.db.transaction().execute(async (tx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended('alerts.created_at floor', 0))`.execute(tx);
-      await tx.updateTable('alert_time_floor').set({ not_before: 2_000 }).where('id', '=', 1).execute();
-      locked();
-      await held;
-    });
-    await isLocked;
-    const reading = storage.db.transaction().execute(async (tx) => {
-      const floor = await alertTimeFloor(tx);
-      const { rows } = await sql<{ n: string }>`
-        select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and granted and pid = pg_backend_pid()`.execute(tx);
-      return { floor, shared: Number(rows[0]!.n) };
-    });
-    // The reader is queued behind the exclusive lock: its shared request shows in pg_locks, not granted.
-    await expect
-      .poll(async () => {
-        const { rows } = await sql<{ n: string }>`
-          select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and not granted`.execute(storage.db);
-        return Number(rows[0]!.n);
-      })
-      .toBe(1);
-    release();
-    await raising;
-    expect(await reading).toEqual({ floor: 2_000, shared: 1 });
-  });
+  it('reads a floor raised while it waited for the lock, and holds the lock shared until its transaction ends', () => floorRaisedWhileWaiting(storage));
 });
+
+// A DBA may set default_transaction_isolation on the database or the role. Under repeatable read or
+// serializable a transaction's statements all read the snapshot its first one took: the floor's read,
+// whose snapshot was taken before the lock wait, returned the floor the scheduler had since raised
+// past, and the alerts stamped under it fell into a window already judged, in no summary.
+describe.runIf(DIALECTS.includes('postgres'))('the alerts time floor on a PostgreSQL database whose default isolation a DBA raised', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('postgres', { migrated: true });
+  });
+  afterAll(() => database?.drop());
+
+  for (const isolation of ['repeatable read', 'serializable']) {
+    it(`still reads a floor raised while it waited for the lock under ${isolation}`, async () => {
+      const name = new URL(database.url).pathname.slice(1);
+      const admin = await openStorage(database.url, { poolSize: 1 });
+      await sql`alter database ${sql.id(name)} set default_transaction_isolation = ${sql.lit(isolation)}`.execute(admin.db).finally(() => admin.close());
+      const storage = await openStorage(database.url, { poolSize: 3 });
+      try {
+        await floorRaisedWhileWaiting(storage);
+      } finally {
+        await storage.close();
+      }
+    });
+  }
+});
+
+/**
+ * floorRaisedWhileWaiting: a transaction storing alerts that waited for the floor's lock behind the
+ * scheduler reads the floor the scheduler raised, and holds the lock shared until it ends.
+ */
+async function floorRaisedWhileWaiting(storage: Storage): Promise<void> {
+  await storage.db.updateTable('alert_time_floor').set({ not_before: 1_000 }).where('id', '=', 1).execute();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  // The scheduler's side: the lock taken exclusive, the floor raised, then committed.
+  const raising = storage.db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended('alerts.created_at floor', 0))`.execute(tx);
+    await tx.updateTable('alert_time_floor').set({ not_before: 2_000 }).where('id', '=', 1).execute();
+    locked();
+    await held;
+  });
+  await isLocked;
+  const reading = storage.db.transaction().execute(async (tx) => {
+    const floor = await alertTimeFloor(tx);
+    const { rows } = await sql<{ n: string }>`
+      select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and granted and pid = pg_backend_pid()`.execute(tx);
+    return { floor, shared: Number(rows[0]!.n) };
+  });
+  // The reader is queued behind the exclusive lock: its shared request shows in pg_locks, not granted.
+  await expect
+    .poll(async () => {
+      const { rows } = await sql<{ n: string }>`
+        select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and not granted`.execute(storage.db);
+      return Number(rows[0]!.n);
+    })
+    .toBe(1);
+  release();
+  await raising;
+  expect(await reading).toEqual({ floor: 2_000, shared: 1 });
+}
 
 describe.runIf(DIALECTS.includes('postgres'))('a process that stops answering while it stores alerts, on PostgreSQL', () => {
   let database: TestDatabase;

@@ -637,9 +637,15 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
   pool.on('connect', (client) => {
     client.on('error', () => {});
     // A 202 promises a commit the server has flushed: a server, database or role defaulting to
-    // synchronous_commit=off would acknowledge commits a crash of the server can lose. Queued
-    // ahead of the client's first query; a failure shows in that query.
-    client.query('set synchronous_commit = on').catch(() => {});
+    // synchronous_commit=off would acknowledge commits a crash of the server can lose. Tocsin's
+    // transactions are written for read committed, where each statement sees what committed before
+    // it began: the alerts' time floor is read after its lock wait, and the report scheduler reads
+    // a window after waiting out the commits stamping alerts in it. Under a DBA's
+    // default_transaction_isolation of repeatable read or serializable every statement read the
+    // transaction's first snapshot, taken before those waits: the floor read was the one the
+    // scheduler had raised past, and alerts fell into windows already judged. Queued ahead of the
+    // client's first query; a failure shows in that query.
+    client.query("set synchronous_commit = on; set default_transaction_isolation = 'read committed'").catch(() => {});
   });
   const watch = silentServerWatch(config);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool, watch) }) });
