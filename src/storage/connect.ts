@@ -159,7 +159,24 @@ export async function stopIfReadOnly(storage: Storage, setting: DatabaseSetting 
 }
 
 /**
- * migrateOrStop applies the pending migrations; a role that may not create tables (PostgreSQL 15 and
+ * stopUnlessUtf8 stops a start on a PostgreSQL database whose encoding is not UTF-8 (createdb -E,
+ * or a cluster initialised in a LATIN1 or C locale), before any table is made in it. Tocsin stores
+ * the text it is given, Japanese, emoji and all: a LATIN1 database refused such an alert, tenant or
+ * user name as a 400 blaming the caller (the alert lost), and SQL_ASCII stored the bytes but
+ * counted and folded them as bytes (length(), lower()). SQLite's text is always UTF-8.
+ */
+async function stopUnlessUtf8(storage: Storage, setting: DatabaseSetting): Promise<void> {
+  if (storage.dialect !== 'postgres') return;
+  const { rows } = await sql<{ encoding: string }>`select current_setting('server_encoding') as encoding`.execute(storage.db);
+  const encoding = rows[0]?.encoding;
+  if (encoding === 'UTF8') return;
+  throw new ConfigError(
+    `${setting}: the database's encoding is ${encoding}, and Tocsin stores text in UTF8 (every language, emoji): create it with ENCODING 'UTF8' (createdb -E UTF8 -T template0), restoring a dump of this one into it, and start again`,
+  );
+}
+
+/**
+ * migrateOrStop applies the pending migrations; a PostgreSQL database not in UTF-8 (stopUnlessUtf8), a role that may not create tables (PostgreSQL 15 and
  * later let only the database's owner create them in public), a read-only SQLite file, a read-only
  * PostgreSQL database (an upgrade pointed at a standby) or a database that a newer Tocsin migrated
  * (an older build started again after an upgrade: Kysely refuses a database that ran a migration it
@@ -168,6 +185,7 @@ export async function stopIfReadOnly(storage: Storage, setting: DatabaseSetting 
  * wait for a locked SQLite file (migrate's; SQLITE_BUSY after it).
  */
 export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL', lockWait?: MigrationLockWait): Promise<string[]> {
+  await stopUnlessUtf8(storage, setting);
   return migrate(storage, lockWait).catch(async (err: unknown) => {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
     if (code === READ_ONLY_TRANSACTION) {

@@ -209,3 +209,31 @@ describe.runIf(DIALECTS.includes('postgres'))('upgrading PostgreSQL while a proc
     }
   }, 30_000);
 });
+
+// A DBA's database in another encoding than UTF-8 (createdb -E LATIN1, or SQL_ASCII) started and
+// served: LATIN1 then refused every alert, tenant or user name with a character it lacks (Japanese,
+// emoji) as a 400 'A value is out of range or cannot be stored' blaming the caller, the alert lost;
+// SQL_ASCII stored the bytes but counted and folded them as bytes (the delivery log's search for
+// 'émile@…' found none of its emails).
+describe.runIf(DIALECTS.includes('postgres'))('starting on a PostgreSQL database not in UTF-8', () => {
+  for (const encoding of ['LATIN1', 'SQL_ASCII'] as const) {
+    it(`stops with one line naming DATABASE_URL and ${encoding}, before creating a table`, async () => {
+      const database = await createTestDatabase('postgres', { encoding });
+      const storage = await openStorage(database.url, { poolSize: 1 });
+      try {
+        const failure = await migrateOrStop(storage).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(ConfigError);
+        const message = (failure as Error).message;
+        expect(message).toMatch(/^DATABASE_URL: /);
+        expect(message).toContain(encoding);
+        expect(message).toContain('UTF8');
+        expect(message).not.toContain('\n');
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_tables where schemaname = current_schema()`.execute(storage.db);
+        expect(rows[0]!.n).toBe(0);
+      } finally {
+        await storage.close();
+        await database.drop();
+      }
+    });
+  }
+});

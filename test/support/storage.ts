@@ -30,16 +30,20 @@ export interface TestDatabase {
  */
 export type IcuLocale = 'en-US' | 'en-US-u-ka-shifted';
 
+/** ServerEncoding is an encoding other than UTF-8 a DBA may give a PostgreSQL database (createdb -E). */
+export type ServerEncoding = 'LATIN1' | 'SQL_ASCII';
+
 /**
  * createTestDatabase makes a new empty database: a temp SQLite file, or a PostgreSQL database;
  * `icuLocale` (PostgreSQL only) gives it that ICU collation, as an operator's database may have
- * (the official Docker image's is en_US), instead of the server's default. `migrated` gives one at
- * the latest migration, copied from a template (copyMigratedTemplate, migratedSqliteFile); with
- * icuLocale it starts empty all the same.
+ * (the official Docker image's is en_US), instead of the server's default, and `encoding` that
+ * encoding (with the C locale) instead of UTF-8. `migrated` gives one at the latest migration,
+ * copied from a template (copyMigratedTemplate, migratedSqliteFile); with icuLocale or encoding it
+ * starts empty all the same.
  */
 export async function createTestDatabase(
   dialect: Dialect,
-  { icuLocale, migrated = false }: { icuLocale?: IcuLocale; migrated?: boolean } = {},
+  { icuLocale, encoding, migrated = false }: { icuLocale?: IcuLocale; encoding?: ServerEncoding; migrated?: boolean } = {},
 ): Promise<TestDatabase> {
   const suffix = crypto.randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
@@ -53,7 +57,8 @@ export async function createTestDatabase(
   }
   if (!TEST_PG_URL) throw new Error('TOCSIN_TEST_PG_URL is not set');
   const name = `tocsin_test_${suffix}`;
-  if (migrated && !icuLocale) await copyMigratedTemplate(name);
+  if (migrated && !icuLocale && !encoding) await copyMigratedTemplate(name);
+  else if (encoding) await asTestAdmin(`create database ${name} template template0 encoding '${encoding}' locale 'C' ${await copyStrategy()}`);
   else await asTestAdmin(`create database ${name} ${icuLocale ? `template template0 locale_provider icu icu_locale '${icuLocale}'` : await copyStrategy()}`);
   return {
     dialect,
