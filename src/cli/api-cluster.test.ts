@@ -97,6 +97,8 @@ describeEachDialect('api processes on one port', (dialect) => {
           })
           .on('error', reject);
       });
+      // Readiness is each process's, not a sum: the whole is ready when every process is (min).
+      expect(text).toMatch(/^tocsin_ready 1$/m);
       const line = text.split('\n').find((l) => l.startsWith('tocsin_http_requests_total{route="/healthz",method="GET",status="200"}'));
       return Number(line?.split(' ').at(-1) ?? 0);
     };

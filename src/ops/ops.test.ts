@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../http/app.js';
@@ -10,12 +11,27 @@ import { openStorage } from '../storage/storage.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { mountSmallDisk } from '../../test/support/small-disk.js';
 import { until } from '../../test/support/until.js';
 import { captureLog } from '../../test/support/log-capture.js';
 import { Metrics } from './metrics.js';
 import { opsRoutes } from './routes.js';
 
 type Json = Record<string, any>;
+
+/** scrape is the text of /metrics. */
+async function scrape(app: Awaited<ReturnType<typeof buildApp>>): Promise<string> {
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  return res.body;
+}
+
+/** readinessSeries reads tocsin_ready and the causes tocsin_not_ready gives 1 from a scrape. */
+function readinessSeries(text: string): { ready: number | undefined; notReady: string[] } {
+  const ready = /^tocsin_ready (\d+)$/m.exec(text)?.[1];
+  const notReady = [...text.matchAll(/^tocsin_not_ready\{cause="(\w+)"\} 1$/gm)].map((m) => m[1]!);
+  return { ready: ready === undefined ? undefined : Number(ready), notReady };
+}
 
 /** logMessages are the messages of a captured log's JSON lines, in order. */
 const logMessages = (text: string): string[] =>
@@ -133,6 +149,30 @@ describeEachDialect('operations endpoints', (dialect) => {
       await database.drop();
     }
   });
+
+  it.runIf(dialect === 'sqlite' && process.getuid?.() === 0)(
+    'tells Prometheus a full disk of the SQLite file (tocsin_ready 0, tocsin_not_ready{cause="disk_full"} 1), as /readyz does, and ready again once it has room',
+    async (context) => {
+      // /readyz said so, but /metrics, which operators alert on, said nothing until requests failed.
+      const disk = mountSmallDisk();
+      if (!disk) return context.skip();
+      const storage = await openStorage(`sqlite:${path.join(disk.folder, 'tocsin.db')}`, { poolSize: 2 });
+      const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
+      try {
+        await migrate(storage);
+        expect(readinessSeries(await scrape(app))).toEqual({ ready: 1, notReady: [] });
+        disk.fill();
+        expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+        expect(readinessSeries(await scrape(app))).toEqual({ ready: 0, notReady: ['disk_full'] });
+        disk.free();
+        expect(readinessSeries(await scrape(app))).toEqual({ ready: 1, notReady: [] });
+      } finally {
+        await app.close();
+        await storage.close();
+        disk.remove();
+      }
+    },
+  );
 
   it.runIf(dialect === 'sqlite')(
     'refuses every write (503 with Retry-After) once the SQLite file is removed while open, not only alerts: what it took would be gone at the next start',
@@ -309,6 +349,7 @@ it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while
   const t = await startTestApp('postgres', {}, {}, { reach: (url) => viaProxy(url, proxy) });
   try {
     expect((await t.call('GET', '/readyz', undefined, '')).statusCode).toBe(200);
+    expect(readinessSeries((await t.call('GET', '/metrics', undefined, '')).body)).toEqual({ ready: 1, notReady: [] });
     proxy.stall();
     const started = Date.now();
     const ready = await t.call('GET', '/readyz', undefined, '');
@@ -317,6 +358,8 @@ it.runIf(TEST_PG_URL)('answers /readyz 503 and /metrics 200 within seconds while
     const metrics = await t.call('GET', '/metrics', undefined, '');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('# TYPE tocsin_http_requests_total counter');
+    // What operators alert on says it too, not only /readyz.
+    expect(readinessSeries(metrics.body)).toEqual({ ready: 0, notReady: ['unreachable'] });
     expect(Date.now() - started).toBeLessThan(15_000);
   } finally {
     proxy.cut();

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
 import { serviceUnavailable } from '../http/problem.js';
-import { DeadlineError, withinMs } from '../shared/deadline.js';
-import { READ_ONLY_REASON, takesWrites, unavailableReason } from '../storage/connect.js';
-import { pendingMigrations } from '../storage/migrate.js';
 import { OutageLog } from '../storage/outage-log.js';
-
-/**
- * READINESS_TIMEOUT_MS bounds the database check of /readyz: a server that stopped answering
- * (a partition, a frozen host) makes it 503 "not ready", not a request that hangs forever.
- */
-const READINESS_TIMEOUT_MS = 3000;
+import { checkReadiness, watchReadiness } from './readiness.js';
 
 /** notReady is the answer of /readyz when it is not ready: JSON for probes and people, not a problem. */
 const notReady = z.union([
@@ -23,6 +15,7 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
   // A load balancer or Kubernetes probes every few seconds: an outage logs when it begins and when it
   // ends, as the background loops log theirs, not a warning (with its stack) per probe, hundreds in a half-hour outage.
   const unready = new OutageLog(app.log, { failed: 'readiness check failed', back: 'ready again' });
+  watchReadiness(metrics.registry, storage);
   // Listed in the OpenAPI document: API.md names them, and load balancers and scrapers are its readers too.
   app.get(
     '/healthz',
@@ -49,24 +42,16 @@ export const opsRoutes: RouteModule = (app, { storage, metrics }) => {
       },
     },
     async (_request, reply) => {
-      // The SQLite file replaced, or its disk full: every write would fail while the database answers reads.
-      const gone = storage.fileGone?.() ?? storage.diskFull?.();
-      if (gone) return reply.status(503).send({ status: 'unavailable', reason: gone });
-      try {
-        const { readOnly, pending } = await withinMs(
-          takesWrites(storage).then(async (writes) => ({ readOnly: !writes, pending: await pendingMigrations(storage) })),
-          READINESS_TIMEOUT_MS,
-          'the database',
-        );
-        if (pending.length > 0) return reply.status(503).send({ status: 'migrating', pending });
-        if (readOnly) return reply.status(503).send({ status: 'unavailable', reason: READ_ONLY_REASON });
+      const readiness = await checkReadiness(storage);
+      if (readiness.status === 'ready') {
         unready.worked();
-        return { status: 'ready', database: storage.dialect };
-      } catch (err) {
-        unready.failed(err);
-        const reason = err instanceof DeadlineError ? err.message : unavailableReason(err);
-        return reply.status(503).send({ status: 'unavailable', reason });
+        return readiness;
       }
+      if (readiness.status === 'migrating') return reply.status(503).send(readiness);
+      // A file replaced, a full disk or a read-only database is no failure of the check: it logged nothing before either.
+      const { cause: _cause, error, ...answer } = readiness;
+      if (error !== undefined) unready.failed(error);
+      return reply.status(503).send(answer);
     },
   );
 

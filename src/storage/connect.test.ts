@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -13,6 +11,7 @@ import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase } from '..
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 import { captureWarnings } from '../../test/support/log-capture.js';
+import { mountSmallDisk } from '../../test/support/small-disk.js';
 import { until } from '../../test/support/until.js';
 
 describe('retrying a database that refuses', () => {
@@ -307,30 +306,18 @@ describe('an SQLite path that cannot be a database file', () => {
   });
 });
 
-/** mountSmallDisk mounts a 2 MB tmpfs on a new folder (root only), or returns undefined where it cannot. */
-function mountSmallDisk(): string | undefined {
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-small-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', folder], { stdio: 'ignore' });
-    return folder;
-  } catch {
-    fs.rmSync(folder, { recursive: true, force: true });
-    return undefined;
-  }
-}
-
 describe('an SQLite file whose disk is full at the start', () => {
   it.runIf(process.getuid?.() === 0)('is waited for with the reason, not a stop on "disk I/O error", and opened once the disk has room', async (context) => {
     // A restart on a full disk (a log that filled it, Tocsin stopped cleanly): opening the file must
     // make its -wal and -shm files, which fails; the start ended with 'cannot open the database: disk
     // I/O error', which names neither the disk nor its being full, where a full PostgreSQL is waited for.
-    const disk = mountSmallDisk();
-    if (!disk) return context.skip();
+    const small = mountSmallDisk();
+    if (!small) return context.skip();
+    const disk = small.folder;
     try {
       const url = `sqlite:${path.join(disk, 'tocsin.db')}`;
       await (await openStorage(url)).close();
-      const filler = path.join(disk, 'filler');
-      execFileSync('sh', ['-c', `dd if=/dev/zero of=${filler} bs=64k 2>/dev/null || true`]);
+      small.fill();
       const reasons: string[] = [];
       const { log, entries } = captureWarnings('info');
       const storage = await openStorageWhenReachable(url, {
@@ -341,7 +328,7 @@ describe('an SQLite file whose disk is full at the start', () => {
         onWaiting: (reason) => {
           reasons.push(reason);
           // Three refusals: the log says the state once, not once per retry.
-          if (reasons.length === 3) fs.rmSync(filler);
+          if (reasons.length === 3) small.free();
         },
       });
       await storage.close();
@@ -352,9 +339,7 @@ describe('an SQLite file whose disk is full at the start', () => {
       ]);
       expect(entries.at(-1)).toMatchObject({ level: 30, msg: 'database reachable again' });
     } finally {
-      // Lazily: the worker may still hold a descriptor of the folder for a moment.
-      execFileSync('umount', ['-l', disk]);
-      fs.rmSync(disk, { recursive: true, force: true });
+      small.remove();
     }
   });
 });

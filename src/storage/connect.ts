@@ -47,27 +47,67 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
 const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 /**
- * unavailableReason says why the database could not be used, as an operator reads it on /readyz:
- * no credentials, no host name, only the kind of refusal (PostgreSQL's own words when it is full,
+ * UNAVAILABLE_CAUSES are the kinds of reason the database cannot be used, as /metrics labels them
+ * (tocsin_not_ready{cause}): few and fixed, where the reason's words vary (PostgreSQL's own, a folder).
+ */
+export const UNAVAILABLE_CAUSES = [
+  'unreachable',
+  'too_many_connections',
+  'starting_up',
+  'not_accepting_connections',
+  'credentials',
+  'no_database',
+  'file_descriptors',
+  'locked',
+  'disk_full',
+  'file_replaced',
+  'read_only',
+] as const;
+
+/** UnavailableCause is one kind of reason the database cannot be used (UNAVAILABLE_CAUSES). */
+export type UnavailableCause = (typeof UNAVAILABLE_CAUSES)[number];
+
+/** Unavailable is why the database cannot be used: its kind, and the words an operator reads on /readyz. */
+export interface Unavailable {
+  readonly cause: UnavailableCause;
+  readonly reason: string;
+}
+
+/**
+ * unavailable says why the database could not be used, as an operator reads it on /readyz: no
+ * credentials, no host name, only the kind of refusal (PostgreSQL's own words when it is full,
  * since they tell the server's limit from the role's or the database's).
  */
-export function unavailableReason(error: unknown): string {
+export function unavailable(error: unknown): Unavailable {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code === TOO_MANY_CONNECTIONS) {
-    return `too many connections: PostgreSQL refused a new one (${typeof message === 'string' ? message : 'limit reached'}); see TOCSIN_DB_POOL_SIZE`;
+    return {
+      cause: 'too_many_connections',
+      reason: `too many connections: PostgreSQL refused a new one (${typeof message === 'string' ? message : 'limit reached'}); see TOCSIN_DB_POOL_SIZE`,
+    };
   }
-  if (code === STARTING_UP) return 'the database is starting up';
-  if (code === 'SQLITE_BUSY') return 'the SQLite file is locked by another process (a backup, an sqlite3 shell, a migration)';
+  if (code === STARTING_UP) return { cause: 'starting_up', reason: 'the database is starting up' };
+  if (code === 'SQLITE_BUSY') return { cause: 'locked', reason: 'the SQLite file is locked by another process (a backup, an sqlite3 shell, a migration)' };
   // An SQLite file not opened for its full disk says which disk (openSqlite).
-  if (code === SQLITE_FULL && typeof message === 'string') return message;
-  if (refusesConnections(error ?? {})) return 'the database is not accepting connections now (ALLOW_CONNECTIONS false)';
-  if (typeof code === 'string' && code.startsWith('28')) return 'the database refused the credentials of DATABASE_URL';
-  if (code === '3D000') return 'the database named in DATABASE_URL does not exist';
-  if (typeof code === 'string' && OUT_OF_DESCRIPTORS.has(code)) {
-    return `no file descriptor left to connect to the database (${code}): raise the open-files limit (ulimit -n, LimitNOFILE) or ease the load`;
+  if (code === SQLITE_FULL && typeof message === 'string') return { cause: 'disk_full', reason: message };
+  if (refusesConnections(error ?? {})) {
+    return { cause: 'not_accepting_connections', reason: 'the database is not accepting connections now (ALLOW_CONNECTIONS false)' };
   }
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return `database unreachable (${code})`;
-  return 'database unreachable';
+  if (typeof code === 'string' && code.startsWith('28')) return { cause: 'credentials', reason: 'the database refused the credentials of DATABASE_URL' };
+  if (code === '3D000') return { cause: 'no_database', reason: 'the database named in DATABASE_URL does not exist' };
+  if (typeof code === 'string' && OUT_OF_DESCRIPTORS.has(code)) {
+    return {
+      cause: 'file_descriptors',
+      reason: `no file descriptor left to connect to the database (${code}): raise the open-files limit (ulimit -n, LimitNOFILE) or ease the load`,
+    };
+  }
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return { cause: 'unreachable', reason: `database unreachable (${code})` };
+  return { cause: 'unreachable', reason: 'database unreachable' };
+}
+
+/** unavailableReason is unavailable's words alone. */
+export function unavailableReason(error: unknown): string {
+  return unavailable(error).reason;
 }
 
 /**

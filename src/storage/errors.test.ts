@@ -194,16 +194,22 @@ describe('an SQLite file that may grow no more (a file size limit, a quota)', ()
 
 describe('a process out of file descriptors (its open-files limit reached: many clients, many SMTP connections)', () => {
   it.runIf(TEST_PG_URL)(
-    'cannot open a connection to PostgreSQL for now: an outage (503), and the next connection once one is free works [postgres]',
+    'cannot open a connection to PostgreSQL for now: an outage (503), told to Prometheus as such, and the next connection once one is free works [postgres]',
     async () => {
       // The pool opens a connection when its open ones are busy (or closed idle): with every descriptor
       // taken, connect() fails with EMFILE, which was no outage, so POST /alerts answered 500, not 503.
-      const storageModule = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'storage.ts')).href;
+      const here = path.dirname(fileURLToPath(import.meta.url));
+      const storageModule = pathToFileURL(path.join(here, 'storage.ts')).href;
+      const readinessModule = pathToFileURL(path.join(here, '../ops/readiness.ts')).href;
       const script = `
       const fs = await import('node:fs');
       const { openStorage } = await import(${JSON.stringify(storageModule)});
+      const { watchReadiness } = await import(${JSON.stringify(readinessModule)});
+      const { Registry } = await import('prom-client');
       const { sql } = await import('kysely');
       const storage = await openStorage(${JSON.stringify(TEST_PG_URL)});
+      const registry = new Registry();
+      watchReadiness(registry, storage);
       const outcome = {};
       await storage.db.transaction().execute(async (trx) => {
         await sql\`select 1\`.execute(trx);
@@ -217,6 +223,8 @@ describe('a process out of file descriptors (its open-files limit reached: many 
         } catch (err) {
           outcome.failure = { code: err.code, message: err.message };
         }
+        // A scrape meanwhile: its readiness check needs a connection too.
+        outcome.scrape = await registry.metrics();
         for (const fd of taken) fs.closeSync(fd);
       });
       outcome.after = (await sql\`select 1 as one\`.execute(storage.db)).rows[0].one;
@@ -227,10 +235,17 @@ describe('a process out of file descriptors (its open-files limit reached: many 
         cwd: process.cwd(),
         timeout: 60_000,
       });
-      const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as { failure: { code: string; message: string } | null; after: number };
+      const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        failure: { code: string; message: string } | null;
+        scrape: string;
+        after: number;
+      };
       expect(outcome.failure?.code).toBe('EMFILE');
       expect(isStorageOutage(outcome.failure)).toBe(true);
       expect(new StorageUnavailableError('ingest', outcome.failure).message).toMatch(/no file descriptor left .*EMFILE/);
+      // Prometheus, where operators alert, is told so: it said nothing until requests failed.
+      expect(outcome.scrape).toMatch(/^tocsin_ready 0$/m);
+      expect(outcome.scrape).toMatch(/^tocsin_not_ready\{cause="file_descriptors"\} 1$/m);
       expect(outcome.after).toBe(1);
     },
     60_000,
