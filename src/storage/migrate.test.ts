@@ -237,3 +237,37 @@ describe.runIf(DIALECTS.includes('postgres'))('starting on a PostgreSQL database
     });
   }
 });
+
+// A DBA's statement_timeout and lock_timeout on the database or role bound every statement, the wait
+// for the migrations' lock included: a process starting beside one still migrating (an upgrade of
+// several processes at once) stopped with 'canceling statement due to statement timeout' and a
+// stack trace once the other held the lock longer than that.
+it.runIf(TEST_PG_URL)("waits for another process's migrations past the statement_timeout and lock_timeout a DBA set, then finds them applied", async () => {
+  const database = await createTestDatabase('postgres', { migrated: true });
+  const name = new URL(database.url).pathname.slice(1);
+  const holder = new pg.Client({ connectionString: database.url, user: decodeURIComponent(new URL(database.url).username) });
+  await holder.connect();
+  try {
+    await holder.query(`alter database ${name} set statement_timeout = '200ms'; alter database ${name} set lock_timeout = '200ms'`);
+    await holder.query('set statement_timeout = 0; select pg_advisory_lock(3853314791062309107)');
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    try {
+      const migrating = migrateOrStop(storage);
+      migrating.catch(() => {});
+      await until(async () => {
+        const { rows } = await holder.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted");
+        return rows[0].n > 0;
+      }, 'the migrations waiting for the lock');
+      // The other process's migrations take longer than the timeouts; then it lets go of the lock, all applied.
+      await holder.query('select pg_sleep(0.5), pg_advisory_unlock(3853314791062309107)');
+      expect(await migrating).toEqual([]);
+      const { rows } = await sql<{ timeout: string }>`select current_setting('statement_timeout') as timeout`.execute(storage.db);
+      expect(rows[0]!.timeout).toBe('200ms');
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await holder.end();
+    await database.drop();
+  }
+});

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dialect } from './dialect.js';
 import { lostTransactionRace } from './errors.js';
@@ -86,11 +86,29 @@ const MIGRATION_RACE_TRIES = 5;
 async function migrateToLatestAgainAfterRaces(storage: Storage): Promise<string[]> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await migrateToLatest(migratorFor(storage));
+      return await storage.db.connection().execute((conn) => withoutTimeouts(conn, () => migrateToLatest(migratorFor(storage, conn))));
     } catch (err) {
       if (attempt >= MIGRATION_RACE_TRIES || !lostTransactionRace(err)) throw err;
       await delay(100 * attempt);
     }
+  }
+}
+
+/**
+ * withoutTimeouts runs `work` on the PostgreSQL connection `conn` with no statement_timeout or
+ * lock_timeout, then gives the connection back the database's or role's own. A DBA's timeouts bound
+ * every statement, and the migrations' wait for their lock lasts as long as another process's
+ * migrations (an upgrade of several processes at once): past the timeout the start stopped with
+ * 'canceling statement due to statement timeout' and a stack trace. Their DDL also waits for the
+ * locks of an older build's transactions during a rolling upgrade, and an index on a large table
+ * may take longer than a timeout meant for requests.
+ */
+async function withoutTimeouts<T>(conn: Kysely<any>, work: () => Promise<T>): Promise<T> {
+  await sql`set statement_timeout = 0; set lock_timeout = 0`.execute(conn);
+  try {
+    return await work();
+  } finally {
+    await sql`reset statement_timeout; reset lock_timeout`.execute(conn).catch(() => {});
   }
 }
 
