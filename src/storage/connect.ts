@@ -198,6 +198,9 @@ export async function stopIfReadOnly(storage: Storage, setting: DatabaseSetting 
   );
 }
 
+/** PostgreSQL's invalid_schema_name, of a statement creating a table where no schema of search_path exists. */
+const NO_SCHEMA_TO_CREATE_IN = '3F000';
+
 /**
  * stopUnlessUtf8 stops a start on a PostgreSQL database whose encoding is not UTF-8 (createdb -E,
  * or a cluster initialised in a LATIN1 or C locale), before any table is made in it. Tocsin stores
@@ -216,13 +219,15 @@ async function stopUnlessUtf8(storage: Storage, setting: DatabaseSetting): Promi
 }
 
 /**
- * migrateOrStop applies the pending migrations; a PostgreSQL database not in UTF-8 (stopUnlessUtf8), a role that may not create tables (PostgreSQL 15 and
- * later let only the database's owner create them in public), a read-only SQLite file, a read-only
- * PostgreSQL database (an upgrade pointed at a standby) or a database that a newer Tocsin migrated
- * (an older build started again after an upgrade: Kysely refuses a database that ran a migration it
- * does not list) stops the start naming the variable that chose the database (DATABASE_URL, else
- * TOCSIN_DATA_DIR), as cannotOpen does; any other failure is thrown as it is. `lockWait` bounds the
- * wait for a locked SQLite file (migrate's; SQLITE_BUSY after it).
+ * migrateOrStop applies the pending migrations; a PostgreSQL database not in UTF-8 (stopUnlessUtf8),
+ * a search_path that names no schema that exists (a DBA's, for a schema not yet made), a role that
+ * may not create tables (PostgreSQL 15 and later let only the database's owner create them in
+ * public), a read-only SQLite file, a read-only PostgreSQL database (an upgrade pointed at a
+ * standby) or a database that a newer Tocsin migrated (an older build started again after an
+ * upgrade: Kysely refuses a database that ran a migration it does not list) stops the start naming
+ * the variable that chose the database (DATABASE_URL, else TOCSIN_DATA_DIR), as cannotOpen does; any
+ * other failure is thrown as it is. `lockWait` bounds the wait for a locked SQLite file (migrate's;
+ * SQLITE_BUSY after it).
  */
 export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL', lockWait?: MigrationLockWait): Promise<string[]> {
   await stopUnlessUtf8(storage, setting);
@@ -239,6 +244,15 @@ export async function migrateOrStop(storage: Storage, setting: DatabaseSetting =
     if (unknown !== undefined) {
       throw new ConfigError(
         `${setting}: the database was migrated by a newer Tocsin (migration ${unknown}, which this version does not know): run that version or a later one, or restore the backup taken before the upgrade`,
+      );
+    }
+    if (code === NO_SCHEMA_TO_CREATE_IN) {
+      const searchPath = await sql<{ path: string }>`select current_setting('search_path') as path`
+        .execute(storage.db)
+        .then(({ rows }) => rows[0]?.path ?? '')
+        .catch(() => '');
+      throw new ConfigError(
+        `${setting}: cannot create Tocsin's tables: no schema of the role's search_path (${searchPath}) exists: create it (CREATE SCHEMA name AUTHORIZATION the role) or set the role's search_path to one it may create in, and start again`,
       );
     }
     if (code !== '42501' && !(typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) throw err;

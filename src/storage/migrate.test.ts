@@ -271,3 +271,26 @@ it.runIf(TEST_PG_URL)("waits for another process's migrations past the statement
     await database.drop();
   }
 });
+
+// A DBA who set the role's search_path to Tocsin's own schema and did not create it (or misspelt
+// it): PostgreSQL has nowhere to create the tables, and the start stopped with 'no schema has been
+// selected to create in' and a stack trace.
+it.runIf(TEST_PG_URL)('stops with one line naming DATABASE_URL and the search_path when it names no schema that exists', async () => {
+  const database = await createTestDatabase('postgres');
+  const name = new URL(database.url).pathname.slice(1);
+  const admin = await openStorage(database.url, { poolSize: 1 });
+  await sql`alter database ${sql.id(name)} set search_path = tocsin_not_made`.execute(admin.db).finally(() => admin.close());
+  const storage = await openStorage(database.url, { poolSize: 1 });
+  try {
+    const failure = await migrateOrStop(storage).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(ConfigError);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/^DATABASE_URL: /);
+    expect(message).toContain('search_path');
+    expect(message).toContain('tocsin_not_made');
+    expect(message).not.toContain('\n');
+  } finally {
+    await storage.close();
+    await database.drop();
+  }
+});
