@@ -111,7 +111,8 @@ export type SmtpStage = (typeof SMTP_STAGES)[number];
  * connections and timeouts are retryable; 5xx and configuration problems are not.
  */
 export class SmtpDeliveryError extends StageError {
-  override readonly name = 'SmtpDeliveryError';
+  // A string, not the literal: LocalSendError names itself.
+  override readonly name: string = 'SmtpDeliveryError';
 
   constructor(
     message: string,
@@ -125,6 +126,20 @@ export class SmtpDeliveryError extends StageError {
     readonly unreached?: Unreached,
   ) {
     super(message);
+  }
+}
+
+/**
+ * LocalSendError is a send that failed in Tocsin's own process before it reached any server: no file
+ * descriptor left for the connection's socket (EMFILE, ENFILE). Retried, as one frees when
+ * connections end; it says nothing of the server, so neither its breaker nor the tenant's mail
+ * health counts it (a fine server was paused 30 s and more for it).
+ */
+export class LocalSendError extends SmtpDeliveryError {
+  override readonly name = 'LocalSendError';
+
+  constructor(message: string) {
+    super(message, 'connect', true);
   }
 }
 

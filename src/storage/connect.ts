@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
+import { RAISE_THE_LIMIT, outOfDescriptors } from '../shared/out-of-descriptors.js';
 import { type MigrationLockWait, appliedLine, migrate, pendingMigrations } from './migrate.js';
 import { type OutageMessages, OutageLog } from './outage-log.js';
 import { SQLITE_DISK_FULL, SQLITE_FULL, SqliteDiskFullError, type Storage, openStorage } from './storage.js';
@@ -39,12 +40,6 @@ function refusesConnections(error: { code?: unknown; message?: unknown; routine?
   return error.routine === 'CheckMyDatabase' || (typeof error.message === 'string' && /not currently accepting connections/i.test(error.message));
 }
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-/**
- * The process (EMFILE) or the machine (ENFILE) has no file descriptor left for a new connection's
- * socket: many clients or SMTP connections at once. One frees as they end, so it is an outage for
- * now, not a bug (POST /alerts answered 500).
- */
-const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 /**
  * UNAVAILABLE_CAUSES are the kinds of reason the database cannot be used, as /metrics labels them
@@ -95,12 +90,8 @@ export function unavailable(error: unknown): Unavailable {
   }
   if (typeof code === 'string' && code.startsWith('28')) return { cause: 'credentials', reason: 'the database refused the credentials of DATABASE_URL' };
   if (code === '3D000') return { cause: 'no_database', reason: 'the database named in DATABASE_URL does not exist' };
-  if (typeof code === 'string' && OUT_OF_DESCRIPTORS.has(code)) {
-    return {
-      cause: 'file_descriptors',
-      reason: `no file descriptor left to connect to the database (${code}): raise the open-files limit (ulimit -n, LimitNOFILE) or ease the load`,
-    };
-  }
+  // No descriptor for a new connection's socket is an outage for now, not a bug (POST /alerts answered 500).
+  if (outOfDescriptors(code)) return { cause: 'file_descriptors', reason: `no file descriptor left to connect to the database (${code}): ${RAISE_THE_LIMIT}` };
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return { cause: 'unreachable', reason: `database unreachable (${code})` };
   return { cause: 'unreachable', reason: 'database unreachable' };
 }
@@ -120,11 +111,7 @@ export function isWorthRetrying(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
     return (
-      NETWORK_CODES.has(code) ||
-      OUT_OF_DESCRIPTORS.has(code) ||
-      /^(08|53)[0-9A-Z]{3}$/.test(code) ||
-      /^57P0[123]$/.test(code) ||
-      refusesConnections(error ?? {})
+      NETWORK_CODES.has(code) || outOfDescriptors(code) || /^(08|53)[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || refusesConnections(error ?? {})
     );
   }
   // pg reports a server that hangs up during the handshake without a code, and so a statement sent

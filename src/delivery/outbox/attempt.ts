@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
+import type { OutageLog } from '../../storage/outage-log.js';
 import { maskSecrets, serverSaid } from '../../shared/redact.js';
 import { isRetryable } from '../../shared/stage-error.js';
 import {
   EndpointError,
+  LocalSendError,
   type Mailbox,
   type MailSender,
   type OutgoingEmail,
@@ -125,6 +127,8 @@ export interface AttemptContext {
    * goes back to the queue, to be rendered again (a reader deleted or who snoozed it gets none).
    */
   readonly changes?: ((tenantId: string) => number) | undefined;
+  /** Logs the sends this process failed itself (LocalSendError) as an outage: once when they begin, once when one is sent again. */
+  readonly localFailures?: OutageLog | undefined;
 }
 
 /**
@@ -257,6 +261,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       mayFinish: leased && (() => leased(delivery, 1)),
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
+    ctx.localFailures?.worked();
     ctx.gate.endpointAnswered(endpoint);
     const response = serverSaid(receipt.response, secrets);
     // Logged as such in the delivery log; it says nothing of the tenant's own server.
@@ -270,6 +275,12 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       return untried(ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: ctx.clock.now() });
     if (calledOff) return untried(await calledOff);
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
+    // This process's own failure (no file descriptor for the socket): the server was not tried, so
+    // neither its breaker nor the tenant's mail health hears of it; the operator does, once.
+    if (err instanceof LocalSendError) {
+      ctx.localFailures?.failed(err);
+      return untried(await failure(ctx, delivery, true, `${err.stage}: ${err.message}`));
+    }
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
     // Standing in for the tenant's server, the system default's refusal says so, as its acceptance does.

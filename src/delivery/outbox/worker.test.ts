@@ -4,6 +4,7 @@
  * connection retried, a dead worker's row taken over, composers at send time, and one tenant's
  * hanging server leaving another tenant's mail on time.
  */
+import net from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { ALERTS_EMAIL_DISABLED, EndpointRefusedError } from '../../settings/endpoint.js';
@@ -542,6 +543,56 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     for (const r of rows.filter((r) => r.status !== 'sent')) expect(r).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
     // The stop's own hand-back of the rows not yet started, and one for the fifteen called off.
     expect(updates).toBeLessThanOrEqual(2);
+  });
+
+  it('retries an email this process had no file descriptor to connect for (EMFILE) without pausing the server, saying the cause is its own', async () => {
+    // Out of descriptors, a connect fails before any packet leaves: five such emails in a row paused a
+    // server that was fine for 30 s and more (its breaker), as if it had refused them. Injected at the
+    // socket: net.connect's socket fails as Node's does then (the shape smtp/session.test.ts sees under a real ulimit -n).
+    const server = await smtp();
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const logged = captureLog('info');
+    const connect = net.connect;
+    let refusals = 3;
+    const spy = vi.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+      if (refusals <= 0 || (args[0] as unknown as net.TcpNetConnectOpts).port !== server.port) return connect(...args);
+      refusals -= 1;
+      const socket = new net.Socket();
+      const failure = Object.assign(new Error(`connect EMFILE 127.0.0.1:${server.port} - Local (undefined:undefined)`), {
+        errno: -24,
+        code: 'EMFILE',
+        syscall: 'connect',
+      });
+      process.nextTick(() => socket.destroy(failure));
+      return socket;
+    }) as typeof net.connect);
+    try {
+      await enqueueDeliveries(
+        database.storage.db,
+        Array.from({ length: 3 }, () => testDelivery(tenantX, 'x@example.com')),
+        clock,
+      );
+      const w = worker(clock, {
+        logger: logged.log,
+        settings: { limits: { global: 1, perTenant: 1 }, batchSize: 1, breaker: { failureThreshold: 2, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
+      });
+      for (let turn = 0; turn < 3; turn += 1) expect(await w.runOnce()).toBe(1);
+      const failed = await database.storage.db.selectFrom('deliveries').selectAll().execute();
+      expect(failed.map((r) => [r.status, r.attempts])).toEqual(Array(3).fill(['retrying', 1]));
+      for (const r of failed) expect(r.last_error).toMatch(/^connect: this process has no file descriptor left .*\(EMFILE\).*not the server/);
+      // Due again after the first retry's wait, and the server not paused: each is sent.
+      clock.advance(60_000);
+      for (let turn = 0; turn < 3; turn += 1) expect(await w.runOnce()).toBe(1);
+      expect((await database.storage.db.selectFrom('deliveries').select('status').execute()).map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
+      const lines = logLines(logged);
+      expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
+        'emails cannot be sent for a cause of this process, not of their SMTP server; they are retried',
+      ]);
+      expect(lines.map((line) => line.msg)).toContain('emails can be sent again');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('pauses an endpoint after a run of transient failures, without counting attempts, then probes it', async () => {

@@ -172,6 +172,10 @@ export class DeliveryWorker {
       failedBefore: (delivery) => transientFailuresOf(deps.storage, delivery.id),
       settingsSavedSince: deps.settingsSavedSince,
       changes: deps.recipientChanges && ((tenantId) => deps.recipientChanges!.of(tenantId)),
+      localFailures: new OutageLog(this.#log, {
+        failed: 'emails cannot be sent for a cause of this process, not of their SMTP server; they are retried',
+        back: 'emails can be sent again',
+      }),
     };
     // Every send waiting for a connection listens to it (hundreds under a burst): no leak to warn of.
     setMaxListeners(0, this.#stopSends.signal);

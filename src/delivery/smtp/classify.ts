@@ -1,5 +1,6 @@
 import { domainToUnicode } from 'node:url';
-import { SmtpDeliveryError, type SmtpStage, type Unreached, type UnreachedCause } from '../contract.js';
+import { RAISE_THE_LIMIT, outOfDescriptors } from '../../shared/out-of-descriptors.js';
+import { LocalSendError, SmtpDeliveryError, type SmtpStage, type Unreached, type UnreachedCause } from '../contract.js';
 import { refusedAsTooLarge } from './too-large.js';
 
 /** What nodemailer puts on its errors; every field is optional because anything may be thrown. */
@@ -451,6 +452,13 @@ function causeOf(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: string
 export function classifySmtpError(error: unknown, lastCommand?: string): SmtpDeliveryError {
   if (error instanceof SmtpDeliveryError) return error;
   const err: NodemailerErrorLike = typeof error === 'object' && error !== null ? (error as NodemailerErrorLike) : { message: String(error) };
+  // Node's words ("connect EMFILE 127.0.0.1:587 - Local") read as the server's failure.
+  const local = err.originalCode ?? err.code;
+  if (outOfDescriptors(local)) {
+    return new LocalSendError(
+      `this process has no file descriptor left to connect to the SMTP server (${local}), a limit of this machine, not the server's: ${RAISE_THE_LIMIT}; the email is retried`,
+    );
+  }
   const stage = stageOf(err, lastCommand);
   const response = typeof err.response === 'string' ? err.response.trim() : undefined;
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
