@@ -25,6 +25,7 @@ import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { ASK_AFTER_MS, WriteTurn } from './write-turn.js';
 import { preparedOnServer, type StatementWatch } from './pg-prepared.js';
+import { retiringReadOnlySessions } from './read-only-sessions.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
 export interface Storage {
@@ -648,7 +649,7 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
     client.query("set synchronous_commit = on; set default_transaction_isolation = 'read committed'").catch(() => {});
   });
   const watch = silentServerWatch(config);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedOnServer(pool, watch) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: retiringReadOnlySessions(preparedOnServer(pool, watch)) }) });
   try {
     // A server that takes the connection and never answers (a frozen host, a firewall) would hold
     // the start for ever, silently: given up on as unreachable (ETIMEDOUT), it is tried again.
