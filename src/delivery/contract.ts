@@ -237,6 +237,8 @@ export interface SendOptions {
    * connection there, unsent, and fails the send with SendCalledOffError (a worker frozen past its lease).
    */
   readonly mayFinish?: (() => boolean) | undefined;
+  /** Waits for a connection ahead of the sends that are not urgent (a Fatal alert's email before a backlog of reports). */
+  readonly urgent?: boolean | undefined;
 }
 
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */

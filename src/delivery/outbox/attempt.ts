@@ -24,6 +24,7 @@ import { type EndpointGate, serverAddress } from './admission.js';
 import { type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
+import { isUrgentKind } from './urgency.js';
 import type { MailHealthSignal } from '../../mail-health/model.js';
 import type { AttemptResult } from './outcomes.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
@@ -259,6 +260,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       signal: ctx.stopping,
       mayStart: (leased || changes) && (() => (!leased || leased(delivery)) && (!changes || changes(delivery.tenantId) === seen)),
       mayFinish: leased && (() => leased(delivery, 1)),
+      // Ahead of the reports waiting for one of the server's connections, as it was claimed and admitted ahead of them.
+      urgent: isUrgentKind(delivery.kind),
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.localFailures?.worked();

@@ -55,11 +55,13 @@ describe('SessionPool against a real smtp-server', () => {
     let asked = 0;
     const first = pool.send(envelope, message(0));
     // Its lease ran out while it waited for the one session: it must not start.
-    const refused = pool.send(envelope, message(1), undefined, () => {
-      asked += 1;
-      return false;
+    const refused = pool.send(envelope, message(1), {
+      mayStart: () => {
+        asked += 1;
+        return false;
+      },
     });
-    const last = pool.send(envelope, message(2), undefined, () => true);
+    const last = pool.send(envelope, message(2), { mayStart: () => true });
     await expect(refused).rejects.toBeInstanceOf(SendCalledOffError);
     expect(await first).toMatch(/^250/);
     expect(await last).toMatch(/^250/);
@@ -74,16 +76,10 @@ describe('SessionPool against a real smtp-server', () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
     let asked = 0;
-    const stalled = pool.send(
-      envelope,
-      message(0),
-      undefined,
-      () => true,
-      () => ++asked === 0,
-    );
+    const stalled = pool.send(envelope, message(0), { mayStart: () => true, mayFinish: () => ++asked === 0 });
     await expect(stalled).rejects.toBeInstanceOf(SendCalledOffError);
     expect(asked).toBe(1);
-    expect(await pool.send(envelope, message(1), undefined, () => true)).toMatch(/^250/);
+    expect(await pool.send(envelope, message(1), { mayStart: () => true })).toMatch(/^250/);
     expect(server.messages.map((m) => m.messageId)).toEqual(['<pool-1@tocsin.test>']);
   });
 
@@ -93,17 +89,22 @@ describe('SessionPool against a real smtp-server', () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
     let asked = 0;
-    const stalled = pool.send(
-      envelope,
-      message(0),
-      undefined,
-      () => true,
-      () => ++asked <= 1,
-    );
+    const stalled = pool.send(envelope, message(0), { mayStart: () => true, mayFinish: () => ++asked <= 1 });
     await expect(stalled).rejects.toBeInstanceOf(SendCalledOffError);
     expect(asked).toBe(2);
-    expect(await pool.send(envelope, message(1), undefined, () => true)).toMatch(/^250/);
+    expect(await pool.send(envelope, message(1), { mayStart: () => true })).toMatch(/^250/);
     expect(server.messages.map((m) => m.messageId)).toEqual(['<pool-1@tocsin.test>']);
+  });
+
+  it('sends an urgent email waiting for the one session ahead of those waiting that are not, urgent ones in their order', async () => {
+    // A Fatal alert's email handed to a slow server's pool behind a tenant's daily reports waited for each.
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    const sends = [0, 1, 2].map((n) => pool.send(envelope, message(n)));
+    sends.push(pool.send(envelope, message(3), { urgent: true }), pool.send(envelope, message(4), { urgent: true }));
+    await Promise.all(sends);
+    // All five waited for the session being opened.
+    expect(server.messages.map((m) => m.messageId)).toEqual([3, 4, 0, 1, 2].map((n) => `<pool-${n}@tocsin.test>`));
   });
 
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {

@@ -1,4 +1,4 @@
-import { SendCalledOffError, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
+import { SendCalledOffError, type SendOptions, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { type Envelope, SmtpSession } from './session.js';
 
 /**
@@ -46,6 +46,20 @@ interface Waiting {
   readonly mayStart: (() => boolean) | undefined;
   /** Asked at the server's 354 and before the final ".": false ends the session unsent (SessionPool.send). */
   readonly mayFinish: (() => boolean) | undefined;
+  /** Whether it goes ahead of the sends waiting that are not (SessionPool.send). */
+  readonly urgent: boolean;
+}
+
+/** PoolSendOptions are SendOptions as a pool reads them (SessionPool.send). */
+export type PoolSendOptions = Pick<SendOptions, 'signal' | 'mayStart' | 'mayFinish' | 'urgent'>;
+
+/**
+ * queuedAt is where a send joins the queue: at its end, or an urgent one ahead of the first send
+ * that is not, so that urgent ones keep their order among themselves.
+ */
+export function queuedAt(queue: readonly { readonly urgent: boolean }[], urgent: boolean): number {
+  const at = urgent ? queue.findIndex((waiting) => !waiting.urgent) : -1;
+  return at < 0 ? queue.length : at;
 }
 
 type SlotState = 'opening' | 'idle' | 'sending' | 'keepalive' | 'closing';
@@ -114,9 +128,12 @@ export class SessionPool {
    * `mayStart` is asked when a session takes the message, however long it waited: false calls it
    * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it).
    * `mayFinish` is asked when the server asks for the message (354) and before its final ".": false
-   * there ends the session unsent.
+   * there ends the session unsent. An `urgent` send (a Fatal alert's email) waits ahead of those that
+   * are not: a worker hands a server's pool up to a tenant's 100 sends at once, and behind a daily
+   * report's backlog, ten connections to a slow server, it waited for each of them.
    */
-  send(envelope: Envelope, message: Buffer | Promise<Buffer>, signal?: AbortSignal, mayStart?: () => boolean, mayFinish?: () => boolean): Promise<string> {
+  send(envelope: Envelope, message: Buffer | Promise<Buffer>, options: PoolSendOptions = {}): Promise<string> {
+    const { signal, mayStart, mayFinish, urgent = false } = options;
     let waiting: Waiting | undefined;
     const leave = (error: unknown) => {
       const at = waiting ? this.#queue.indexOf(waiting) : -1;
@@ -130,8 +147,8 @@ export class SessionPool {
     const callOff = () => leave(new SendCalledOffError());
     signal?.addEventListener('abort', callOff, { once: true });
     return new Promise<string>((resolve, reject) => {
-      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart, mayFinish };
-      this.#queue.push(waiting);
+      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart, mayFinish, urgent };
+      this.#queue.splice(queuedAt(this.#queue, urgent), 0, waiting);
       this.#dispatch();
     }).finally(() => signal?.removeEventListener('abort', callOff));
   }

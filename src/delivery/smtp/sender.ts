@@ -184,7 +184,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
     };
     try {
       const message = 'rendering' in email ? email.rendering.then(written) : written(email);
-      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, options.signal, options.mayStart, options.mayFinish);
+      const response = await pool.sessions.send(envelopeOf(endpoint, email.to), message, options);
       return { messageId: bindMessageIds(messageId!, endpoint.fromAddress), response };
     } finally {
       pool.lastUsed = Date.now();
