@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toProblem } from '../http/app.js';
-import { StorageUnavailableError, classifyDbError, isStorageOutage, lostTransactionRace } from './errors.js';
+import { StorageUnavailableError, classifyDbError, isStorageOutage, lostTransactionRace, storageFailure } from './errors.js';
 import type { Storage } from './storage.js';
 import { TEST_PG_URL, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
@@ -123,6 +123,18 @@ describe('a transaction that lost a race with another', () => {
     }
     expect(lostTransactionRace(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
     expect(lostTransactionRace(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('a database that served and now cannot, for a moment', () => {
+  it('is an outage (503 with Retry-After, the stage retries), not a bug (500): credentials rotated, a deadlock broken, an SQLite table locked', () => {
+    // Class 28 stops a start (isWorthRetrying) but, once serving, is the operator's rotation under way;
+    // PostgreSQL's deadlock victim and SQLite's SQLITE_LOCKED pass when the other transaction ends.
+    for (const code of ['28P01', '28000', '40P01', '40001', 'SQLITE_LOCKED']) {
+      const err = Object.assign(new Error('refused'), { code });
+      expect(isStorageOutage(err), code).toBe(true);
+      expect(storageFailure('ingest', err), code).toBeInstanceOf(StorageUnavailableError);
+    }
   });
 });
 
