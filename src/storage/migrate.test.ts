@@ -147,13 +147,9 @@ it.runIf(TEST_PG_URL)(
       }
       const readOnly = await openStorage(database.url, { poolSize: 1 });
       try {
-        const failure = await migrateOrStop(readOnly).catch((err: unknown) => err);
-        expect(failure).toBeInstanceOf(ConfigError);
-        const message = (failure as Error).message;
-        expect(message).toMatch(/^DATABASE_URL: /);
+        const message = await stopLine(readOnly);
         expect(message).toMatch(/read-only/);
         expect(message).toContain(Object.keys(MIGRATIONS).at(-1));
-        expect(message).not.toContain('\n');
       } finally {
         await readOnly.close();
       }
@@ -221,13 +217,9 @@ describe.runIf(DIALECTS.includes('postgres'))('starting on a PostgreSQL database
       const database = await createTestDatabase('postgres', { encoding });
       const storage = await openStorage(database.url, { poolSize: 1 });
       try {
-        const failure = await migrateOrStop(storage).catch((err: unknown) => err);
-        expect(failure).toBeInstanceOf(ConfigError);
-        const message = (failure as Error).message;
-        expect(message).toMatch(/^DATABASE_URL: /);
+        const message = await stopLine(storage);
         expect(message).toContain(encoding);
         expect(message).toContain('UTF8');
-        expect(message).not.toContain('\n');
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_tables where schemaname = current_schema()`.execute(storage.db);
         expect(rows[0]!.n).toBe(0);
       } finally {
@@ -282,15 +274,21 @@ it.runIf(TEST_PG_URL)('stops with one line naming DATABASE_URL and the search_pa
   await sql`alter database ${sql.id(name)} set search_path = tocsin_not_made`.execute(admin.db).finally(() => admin.close());
   const storage = await openStorage(database.url, { poolSize: 1 });
   try {
-    const failure = await migrateOrStop(storage).catch((err: unknown) => err);
-    expect(failure).toBeInstanceOf(ConfigError);
-    const message = (failure as Error).message;
-    expect(message).toMatch(/^DATABASE_URL: /);
+    const message = await stopLine(storage);
     expect(message).toContain('search_path');
     expect(message).toContain('tocsin_not_made');
-    expect(message).not.toContain('\n');
   } finally {
     await storage.close();
     await database.drop();
   }
 });
+
+/** stopLine is the line migrateOrStop stops the start with on `storage`: a ConfigError naming DATABASE_URL, one line. */
+async function stopLine(storage: Storage): Promise<string> {
+  const failure = await migrateOrStop(storage).catch((err: unknown) => err);
+  expect(failure).toBeInstanceOf(ConfigError);
+  const message = (failure as Error).message;
+  expect(message).toMatch(/^DATABASE_URL: /);
+  expect(message).not.toContain('\n');
+  return message;
+}
