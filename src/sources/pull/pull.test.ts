@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../../test/support/h
 import { captureLog, captureWarnings } from '../../../test/support/log-capture.js';
 import { type Tocsin, startTocsin } from '../../server.js';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../../../test/support/storage.js';
+import type { Dialect } from '../../storage/dialect.js';
 import { SQLITE_BUSY_TIMEOUT_MS } from '../../storage/storage.js';
 import { DELIVERY_KEY_DAYS, purgeOldDeliveries } from '../store.js';
 import { systemClock } from '../../shared/clock.js';
@@ -58,6 +59,31 @@ async function alertsOf(app: TestApp | Tocsin, tenant: string) {
   const call = 'call' in app ? app.call : (m: 'GET', url: string) => app.app.inject({ method: m, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const res = await call('GET', `/api/v1/tenants/${tenant}/alerts?limit=1000`);
   return res.json<{ items: Record<string, any>[] }>().items;
+}
+
+/**
+ * pollingApps hold one importing Tocsin per dialect (PULL, the default configuration), shared by the
+ * tests that need nothing of their own, each on a tenant of its own: a Tocsin apiece cost each test
+ * a database copied from the template and dropped, 1 to 3 s on a loaded PostgreSQL server.
+ */
+const pollingApps = new Map<Dialect, Promise<TestApp>>();
+afterAll(async () => {
+  for (const app of pollingApps.values()) await (await app).close();
+});
+
+/**
+ * pollingApp is the dialect's shared importing Tocsin with `tenant` created in it; the test's end
+ * deletes the tenant's sources, so that none of them polls on beside the tests after it.
+ */
+async function pollingApp(dialect: Dialect, tenant: string): Promise<TestApp> {
+  if (!pollingApps.has(dialect)) pollingApps.set(dialect, startTestApp(dialect, {}, PULL));
+  const t = await pollingApps.get(dialect)!;
+  expect((await t.call('POST', '/api/v1/tenants', { name: tenant })).statusCode).toBe(201);
+  onTestFinished(async () => {
+    const sources = (await t.call('GET', `/api/v1/tenants/${tenant}/sources`)).json<{ items: { id: string }[] }>().items;
+    for (const { id } of sources) await t.call('DELETE', `/api/v1/tenants/${tenant}/sources/${id}`);
+  });
+  return t;
 }
 
 describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shaped server', (dialect) => {
@@ -460,9 +486,8 @@ const cloudAlert = (): UpstreamAlert => ({
 describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentials) and 429', (dialect) => {
   it('signs in with client credentials (at identity_ when no identityUrl is given), sends the folder header, waits out a 429 Retry-After, then imports', async () => {
     const cloud = await cloudOrchestrator([cloudAlert()]);
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'cloudy');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
       const created = await t.call('POST', '/api/v1/tenants/cloudy/sources', {
         name: 'Automation Cloud',
         kind: 'orchestrator-pull',
@@ -518,7 +543,6 @@ describeEachDialect('orchestrator-pull: Automation Cloud (OAuth client credentia
       await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(3), WAIT);
       expect(cloud.seen.tokenForms).toHaveLength(3);
     } finally {
-      await t.close();
       await cloud.close();
     }
   });
@@ -532,17 +556,15 @@ describeEachDialect('orchestrator-pull: an upstream alert holding a lone UTF-16 
     const escapedInAnswer = { ...cloudAlert(), Id: 'a2', Data: '{"Message":"c\udbffd"}' };
     // Not throttled: the 429's two seconds are the test above's.
     const cloud = await cloudOrchestrator([escapedInData, escapedInAnswer], { throttleFirst: false });
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'surrogates');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'cloudy' });
       const pull = { baseUrl: `${cloud.origin}/org/tenant/orchestrator_`, clientId: 'app-id', clientSecret: 'app-secret', intervalSeconds: 1 };
-      expect((await t.call('POST', '/api/v1/tenants/cloudy/sources', { name: 'Automation Cloud', kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
-      await vi.waitFor(async () => expect(await alertsOf(t, 'cloudy')).toHaveLength(2), WAIT);
-      const byId = Object.fromEntries((await alertsOf(t, 'cloudy')).map((alert) => [alert.data.upstreamId, alert]));
+      expect((await t.call('POST', '/api/v1/tenants/surrogates/sources', { name: 'Automation Cloud', kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
+      await vi.waitFor(async () => expect(await alertsOf(t, 'surrogates')).toHaveLength(2), WAIT);
+      const byId = Object.fromEntries((await alertsOf(t, 'surrogates')).map((alert) => [alert.data.upstreamId, alert]));
       expect(byId.a1).toMatchObject({ message: 'a\ufffdb', source: { robot: 'R\ufffd' }, data: { Message: 'a\ufffdb' } });
       expect(byId.a2).toMatchObject({ message: 'c\ufffdd', data: { Message: 'c\ufffdd' } });
     } finally {
-      await t.close();
       await cloud.close();
     }
   });
@@ -673,9 +695,8 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       3,
       { nextOrigin: 'http://orchestrator.internal:8080' },
     );
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'paged');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'paged' });
       for (const [name, upstream] of [
         ['Direct', direct],
         ['Proxied', proxied],
@@ -698,7 +719,6 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       expect(messages).toHaveLength(14);
       expect(new Set(messages).size).toBe(7);
     } finally {
-      await t.close();
       await direct.close();
       await proxied.close();
     }
@@ -709,9 +729,8 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       { ...cloudAlert(), Id: 'ahead', CreationTime: new Date(Date.now() + 3_600_000).toISOString(), Data: JSON.stringify({ Message: 'dated ahead' }) },
     ];
     const upstream = await pagingOrchestrator(rows, 1000);
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'ahead');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'ahead' });
       const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
       const created = (await t.call('POST', '/api/v1/tenants/ahead/sources', { name: 'Fast clock', kind: 'orchestrator-pull', pull })).json();
       await vi.waitFor(async () => expect((await alertsOf(t, 'ahead')).map((a) => a.message)).toEqual(['dated ahead']), WAIT);
@@ -721,7 +740,6 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       rows.push({ ...cloudAlert(), Id: 'on-time', CreationTime: new Date().toISOString(), Data: JSON.stringify({ Message: 'on time' }) });
       await vi.waitFor(async () => expect((await alertsOf(t, 'ahead')).map((a) => a.message).sort()).toEqual(['dated ahead', 'on time']), WAIT);
     } finally {
-      await t.close();
       await upstream.close();
     }
   }, 60_000);
@@ -736,9 +754,8 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
     }));
     // An OData service (or a proxy dropping the query) that answers every row in one page.
     const upstream = await pagingOrchestrator(rows, rows.length);
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'untopped');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'untopped' });
       const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 60 };
       const source = (await t.call('POST', '/api/v1/tenants/untopped/sources', { name: 'All at once', kind: 'orchestrator-pull', pull })).json();
       await vi.waitFor(
@@ -750,7 +767,6 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
         { timeout: 90_000, interval: 500 },
       );
     } finally {
-      await t.close();
       await upstream.close();
     }
   }, 120_000);
@@ -769,9 +785,8 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       });
     });
     await new Promise<void>((resolve) => looping.listen(0, '127.0.0.1', resolve));
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'looped');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'looped' });
       const pull = { baseUrl: `http://127.0.0.1:${(looping.address() as AddressInfo).port}`, username: 'poller', password: 'pw', intervalSeconds: 60 };
       const source = (await t.call('POST', '/api/v1/tenants/looped/sources', { name: 'Self link', kind: 'orchestrator-pull', pull })).json();
       // The poll ends (a looping one never would), having read the page once: the next is an interval (a minute) away.
@@ -782,7 +797,6 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       expect(reads).toBe(1);
       expect((await alertsOf(t, 'looped')).length).toBe(2);
     } finally {
-      await t.close();
       await new Promise((resolve) => looping.close(resolve));
     }
   });
@@ -794,9 +808,8 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       { ...cloudAlert(), Id: 'after-since', CreationTime: new Date(since + 60_000).toISOString(), Data: JSON.stringify({ Message: 'after since' }) },
     ];
     const upstream = await pagingOrchestrator(rows, 1000, { ignoresFilter: true });
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'unfiltered');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'unfiltered' });
       const pull = {
         baseUrl: upstream.origin,
         tenancyName: 'Default',
@@ -814,7 +827,6 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       }, WAIT);
       expect((await alertsOf(t, 'unfiltered')).map((a) => a.message)).toEqual(['after since']);
     } finally {
-      await t.close();
       await upstream.close();
     }
   }, 60_000);
@@ -824,15 +836,13 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       { ...cloudAlert(), Id: 'lower-case', CreationTime: new Date(Date.now() - 60_000).toISOString(), Data: JSON.stringify({ Message: 'signed in' }) },
     ];
     const upstream = await pagingOrchestrator(rows, 1000, { authenticatePath: '/api/account/authenticate' });
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'spelling');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'spelling' });
       const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
       const created = (await t.call('POST', '/api/v1/tenants/spelling/sources', { name: 'Lower case', kind: 'orchestrator-pull', pull })).json();
       expect((await t.call('POST', `/api/v1/tenants/spelling/sources/${created.id}/test`)).json()).toMatchObject({ ok: true, status: 200 });
       await vi.waitFor(async () => expect((await alertsOf(t, 'spelling')).map((a) => a.message)).toEqual(['signed in']), WAIT);
     } finally {
-      await t.close();
       await upstream.close();
     }
   }, 60_000);
@@ -847,15 +857,13 @@ describeEachDialect('orchestrator-pull: an upstream that pages its answers itsel
       Data: JSON.stringify({ Message: `burst ${i}` }),
     }));
     const upstream = await pagingOrchestrator(rows, 2);
-    const t = await startTestApp(dialect, {}, PULL);
+    const t = await pollingApp(dialect, 'burst');
     try {
-      await t.call('POST', '/api/v1/tenants', { name: 'burst' });
       const pull = { baseUrl: upstream.origin, tenancyName: 'Default', username: 'poller', password: 'pw', intervalSeconds: 1 };
       expect((await t.call('POST', '/api/v1/tenants/burst/sources', { name: 'Burst', kind: 'orchestrator-pull', pull })).statusCode).toBe(201);
       await vi.waitFor(async () => expect((await alertsOf(t, 'burst')).length).toBe(60), WAIT);
       expect(new Set((await alertsOf(t, 'burst')).map((a) => a.message)).size).toBe(60);
     } finally {
-      await t.close();
       await upstream.close();
     }
   }, 60_000);
@@ -882,7 +890,7 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
 
   beforeAll(async () => {
     orchestrator = await upstreamOrchestrator(dialect);
-    database = await createTestDatabase(dialect);
+    database = await createTestDatabase(dialect, { migrated: true });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-pull-'));
   });
   afterAll(async () => {
@@ -960,7 +968,7 @@ describeEachDialect('orchestrator-pull: two workers', (dialect) => {
 
 describeEachDialect('orchestrator-pull: a worker stopped in the middle of a poll', (dialect) => {
   it('counts what it imported, shows no failure, and leaves the source due at once: the next worker imports the rest, each alert once', async () => {
-    const database = await createTestDatabase(dialect);
+    const database = await createTestDatabase(dialect, { migrated: true });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-pull-stop-'));
     const created = Date.now() - 60_000;
     const rows = Array.from({ length: 5 }, (_, i) => ({
@@ -1031,39 +1039,34 @@ describeEachDialect('orchestrator-pull: a worker stopped in the middle of a poll
 
 describeEachDialect('orchestrator-pull: an upstream with nothing new for weeks', (dialect) => {
   it('imports its newest alert once, though every poll re-reads it (the overlap) past the days delivery keys are kept', async () => {
-    const t = await startTestApp(dialect);
-    try {
-      await t.call('POST', '/api/v1/tenants', { name: 'quiet' });
-      // Disabled: this test polls by hand, day after day, with the nightly purge between.
-      const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'pw' };
-      const created = await t.call('POST', '/api/v1/tenants/quiet/sources', { name: 'Quiet plant', kind: 'orchestrator-pull', enabled: false, pull });
-      expect(created.statusCode).toBe(201);
-      const db = t.tocsin.deps.storage.db;
-      const row = await db
-        .selectFrom('sources')
-        .select(['id', 'tenant_id', 'mapping', 'created_at'])
-        .where('id', '=', created.json().id)
-        .executeTakeFirstOrThrow();
-      const newest: UpstreamAlert = {
-        Id: 'last-before-the-holidays',
-        NotificationName: 'Process.JobExecution.Faulted',
-        Component: 'Jobs',
-        Severity: 'Error',
-        CreationTime: new Date().toISOString(),
-        Data: JSON.stringify({ Message: 'the last fault for weeks' }),
-        DeepLinkRelativeUrl: null,
-      };
-      let now = Date.now();
-      expect((await importAlerts(db, row, [newest], now, 600_000)).ids).toHaveLength(1);
-      for (let day = 1; day <= 3 * DELIVERY_KEY_DAYS; day++) {
-        now += 86_400_000;
-        await purgeOldDeliveries(db, now);
-        expect((await importAlerts(db, row, [newest], now, 600_000)).ids, `day ${day}`).toEqual([]);
-      }
-      expect((await alertsOf(t, 'quiet')).map((a) => a.message)).toEqual(['the last fault for weeks']);
-    } finally {
-      await t.close();
+    const t = await pollingApp(dialect, 'quiet');
+    // Disabled: this test polls by hand, day after day, with the nightly purge between.
+    const pull = { baseUrl: 'https://orch.example.com', username: 'poller', password: 'pw' };
+    const created = await t.call('POST', '/api/v1/tenants/quiet/sources', { name: 'Quiet plant', kind: 'orchestrator-pull', enabled: false, pull });
+    expect(created.statusCode).toBe(201);
+    const db = t.tocsin.deps.storage.db;
+    const row = await db
+      .selectFrom('sources')
+      .select(['id', 'tenant_id', 'mapping', 'created_at'])
+      .where('id', '=', created.json().id)
+      .executeTakeFirstOrThrow();
+    const newest: UpstreamAlert = {
+      Id: 'last-before-the-holidays',
+      NotificationName: 'Process.JobExecution.Faulted',
+      Component: 'Jobs',
+      Severity: 'Error',
+      CreationTime: new Date().toISOString(),
+      Data: JSON.stringify({ Message: 'the last fault for weeks' }),
+      DeepLinkRelativeUrl: null,
+    };
+    let now = Date.now();
+    expect((await importAlerts(db, row, [newest], now, 600_000)).ids).toHaveLength(1);
+    for (let day = 1; day <= 3 * DELIVERY_KEY_DAYS; day++) {
+      now += 86_400_000;
+      await purgeOldDeliveries(db, now);
+      expect((await importAlerts(db, row, [newest], now, 600_000)).ids, `day ${day}`).toEqual([]);
     }
+    expect((await alertsOf(t, 'quiet')).map((a) => a.message)).toEqual(['the last fault for weeks']);
   });
 });
 
