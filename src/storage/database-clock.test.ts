@@ -135,6 +135,30 @@ describeEachDialect('the time a process keeps', (dialect) => {
       const taken = await claimDue(storage, { workerId: 'stepped-ahead', now: clock.now(), leaseMs: 10_000, limit: 10 });
       expect(taken.deliveries.map((d) => d.recipient.address)).not.toContain('b@example.com');
     });
+
+    // A DBA's TimeZone and DateStyle (ALTER DATABASE … SET timezone, as the URL's options set them
+    // here for these sessions alone): the server's clock is read as epoch milliseconds, not as text.
+    it("is the machine's, without a warning, where the database's sessions are in Asia/Kolkata (+05:30) with DateStyle 'SQL, DMY'", async () => {
+      const url = new URL(database.url);
+      url.searchParams.set('options', '-c TimeZone=Asia/Kolkata -c DateStyle=SQL,DMY');
+      const kolkata = await openStorage(url.toString(), { poolSize: 1 });
+      try {
+        const { rows } = await sql<{ zone: string; style: string }>`select current_setting('TimeZone') as zone, current_setting('DateStyle') as style`.execute(
+          kolkata.db,
+        );
+        expect(rows[0]).toEqual({ zone: 'Asia/Kolkata', style: 'SQL, DMY' });
+        const log = captureWarnings();
+        const clock = await databaseClock(kolkata, systemClock, log.log);
+        clocks.push(clock);
+        const before = Date.now();
+        const now = clock.now();
+        expect(now).toBeGreaterThanOrEqual(before);
+        expect(now).toBeLessThanOrEqual(Date.now());
+        expect(log.entries).toEqual([]);
+      } finally {
+        await kolkata.close();
+      }
+    });
   } else {
     it("is the machine's on SQLite, whose processes share one machine", async () => {
       const { clock, log } = await clockOf(aMinuteAhead);
