@@ -1,4 +1,7 @@
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runOutOfDescriptors } from '../../test/support/out-of-descriptors.js';
 import { REFUSED_HOST_MESSAGE, RefusedHostError, checkSavedSmtpHost, checkSmtpHost, isPublicAddress } from './host-guard.js';
 
 describe('private SMTP host guard', () => {
@@ -80,4 +83,20 @@ describe('private SMTP host guard', () => {
     // The next connection asks again, and its loopback answer is refused.
     await expect(checkSmtpHost('rebind.example.com', 587, rebinding)).rejects.toThrow(REFUSED_HOST_MESSAGE);
   });
+
+  it("refuses a name looked up while this process has no file descriptor left (a real ulimit -n) as worth retrying: the lookup's ENOTFOUND is no answer of DNS's", async () => {
+    // glibc's lookup, out of descriptors, fails as for a name that does not exist: the email failed
+    // for good, and mail health called the tenant's mail failing, with TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false.
+    const guard = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'host-guard.ts')).href;
+    const refusals = await runOutOfDescriptors<{ retryable: boolean }[]>(`
+      const { checkSmtpHost } = await import(${JSON.stringify(guard)});
+      const refusals = [];
+      takeAll();
+      await checkSmtpHost('localhost', 587).catch((err) => refusals.push({ retryable: err.retryable }));
+      for (const fd of taken.splice(0)) fs.closeSync(fd);
+      await checkSmtpHost('localhost', 587).catch((err) => refusals.push({ retryable: err.retryable }));
+      console.log(JSON.stringify(refusals));`);
+    // Once descriptors are free, it resolves, and its loopback address is refused for good.
+    expect(refusals).toEqual([{ retryable: true }, { retryable: false }]);
+  }, 60_000);
 });

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+
 /**
  * OUT_OF_DESCRIPTORS are the codes of a process (EMFILE) or a machine (ENFILE) with no file
  * descriptor left for a new socket: many clients or SMTP connections at once. One frees as they end,
@@ -12,3 +15,18 @@ export function outOfDescriptors(code: unknown): code is 'EMFILE' | 'ENFILE' {
 
 /** RAISE_THE_LIMIT is what an operator does about it. */
 export const RAISE_THE_LIMIT = 'raise the open-files limit (ulimit -n, LimitNOFILE) or ease the load';
+
+/**
+ * descriptorShortage tries to open a descriptor now and says which code refused it, if one did:
+ * for failures whose own code hides a shortage (glibc's lookup of a host name, out of descriptors,
+ * answers ENOTFOUND, as for a name that does not exist).
+ */
+export function descriptorShortage(): 'EMFILE' | 'ENFILE' | undefined {
+  try {
+    fs.closeSync(fs.openSync(os.devNull, 'r'));
+    return undefined;
+  } catch (err) {
+    const { code } = err as NodeJS.ErrnoException;
+    return outOfDescriptors(code) ? code : undefined;
+  }
+}
