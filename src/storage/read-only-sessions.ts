@@ -5,17 +5,25 @@ import type pg from 'pg';
 const READ_ONLY = '25006';
 
 /**
+ * RETIRE_EVERY_MS: how often, at most, refused writes retire the pool's connections. While the
+ * database stays read-only (a standby, a long maintenance) every write is refused, and retiring at
+ * each would open a connection a request; a connection opened since the last retirement and
+ * refused is retired at the next, so the pool is renewed within this once writes are taken again.
+ */
+const RETIRE_EVERY_MS = 1_000;
+
+/**
  * retiringReadOnlySessions hands Kysely `pool` with its connections retired (closed at their next
  * release, the pool opening new ones as needed) once a write was refused as read-only: the refused
  * connection, and every other opened before that refusal. A DBA's `ALTER DATABASE … SET
  * default_transaction_read_only` (or the role's) applies to the sessions opened after it, for their
  * whole life: those the pool opened during a maintenance went on refusing writes once it was reset,
  * and a pool under load never left them idle long enough to close them, so writes answered 503 for
- * as long as the load lasted. A new session takes the database's setting as it is now. While the
- * database stays read-only (a standby) a refused write costs a new connection, beside its 503.
+ * as long as the load lasted. A new session takes the database's setting as it is now.
  */
-export function retiringReadOnlySessions(pool: PostgresPool): PostgresPool {
+export function retiringReadOnlySessions(pool: PostgresPool, now: () => number = () => performance.now()): PostgresPool {
   let refusals = 0;
+  let retiredAt = Number.NEGATIVE_INFINITY;
   /** Per client: how many refusals had been seen when it was first lent, which it is retired past. */
   const refusalsBefore = new WeakMap<object, number>();
   return {
@@ -28,7 +36,9 @@ export function retiringReadOnlySessions(pool: PostgresPool): PostgresPool {
           const answer = query(...args);
           if (answer instanceof Promise) {
             answer.catch((err: unknown) => {
-              if ((err as { code?: unknown } | null)?.code === READ_ONLY) refusals += 1;
+              if ((err as { code?: unknown } | null)?.code !== READ_ONLY || now() - retiredAt < RETIRE_EVERY_MS) return;
+              refusals += 1;
+              retiredAt = now();
             });
           }
           return answer;
