@@ -565,13 +565,16 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(onPlain).toMatchObject({ stage: 'tls', retryable: false });
     expect(onPlain.message).toMatch(/expects STARTTLS or no TLS/);
     const implicit = await start({ tls: 'implicit' });
-    for (const security of ['starttls', 'none'] as const) {
-      // Room for a loaded machine to connect before the wait for the greeting starts (500 ms left none on CI),
-      // and for the handshake of the probe made after it, which has a twentieth of the timeout (250 ms:
-      // a loopback handshake on a machine as loaded as CI's takes some tens).
-      const onImplicit = await failure(sender.send(endpointFor(implicit, { security, timeoutMs: 5_000 }), email()));
-      expect(onImplicit).toMatchObject({ stage: 'tls', retryable: false });
-      expect(onImplicit.message).toMatch(/expects implicit TLS/);
+    // Room for a loaded machine to connect before the wait for the greeting starts (500 ms left none on CI),
+    // and for the handshake of the probe made after it, which has a twentieth of the timeout (250 ms:
+    // a loopback handshake on a machine as loaded as CI's takes some tens). Both at once, each on
+    // connections of its own: one after the other waited out the greeting's timeout twice.
+    const onImplicit = await Promise.all(
+      (['starttls', 'none'] as const).map((security) => failure(sender.send(endpointFor(implicit, { security, timeoutMs: 5_000 }), email()))),
+    );
+    for (const error of onImplicit) {
+      expect(error).toMatchObject({ stage: 'tls', retryable: false });
+      expect(error.message).toMatch(/expects implicit TLS/);
     }
     expect(implicit.messages).toEqual([]);
   });
@@ -717,55 +720,63 @@ describe('SMTP sender against real smtp-server instances', () => {
     // nodemailer 10 names its timeouts CONNECT_TIMEOUT and UPGRADE_TIMEOUT: the answer said only
     // "timed out during connect", for a firewall dropping the connection and a port that took it alike.
     const hole = await startBlackHole();
+    const silent = await startSilentServer();
+    servers.push(silent);
+    const agreeing = await startAgreeingServer('silent');
     try {
-      for (const security of ['none', 'tls'] as const) {
-        const error = await failure(sender.send(endpointFor(hole, { host: '127.0.0.1', security, timeoutMs: 500 }), email(), { transcript: true }));
+      // The four timeouts run out together, each on a server of its own (or a connection of its own to it).
+      const [unanswered, unansweredTls, implicit, upgrade] = await Promise.all([
+        ...(['none', 'tls'] as const).map((security) =>
+          failure(sender.send(endpointFor(hole, { host: '127.0.0.1', security, timeoutMs: 500 }), email(), { transcript: true })),
+        ),
+        // A server that takes the connection must be heard to take it within the timeout: 2 s, not 0.5,
+        // so that a loaded machine's late turn of the event loop does not read as the connection's
+        // timeout (CI saw the STARTTLS answer read after 0.5 s at a load of 14).
+        failure(sender.send(endpointFor(silent, { security: 'tls', timeoutMs: 2_000 }), email())),
+        // A server that agrees to STARTTLS, then says nothing: its answer came, the handshake did not.
+        failure(sender.send(endpointFor(agreeing, { security: 'starttls', timeoutMs: 2_000 }), email())),
+      ]);
+      for (const [security, error] of [
+        ['none', unanswered],
+        ['tls', unansweredTls],
+      ] as const) {
         expect(error, security).toMatchObject({ stage: 'connect', retryable: true });
-        expect(error.message).toBe(
+        expect(error!.message).toBe(
           'timed out during connect after 0.5 s: nothing answered the TCP connection (the host or the port may be wrong, or a firewall drops it)',
         );
       }
+      expect(implicit).toMatchObject({ stage: 'tls', retryable: true });
+      expect(implicit!.message).toBe(
+        'timed out after 2 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
+      );
+      expect(upgrade).toMatchObject({ stage: 'tls', retryable: true });
+      expect(upgrade!.message).toBe('timed out after 2 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake');
     } finally {
       await hole.close();
-    }
-    // A server that takes the connection must be heard to take it within the timeout: 2 s, not 0.5,
-    // so that a loaded machine's late turn of the event loop does not read as the connection's
-    // timeout (CI saw the STARTTLS answer read after 0.5 s at a load of 14).
-    const silent = await startSilentServer();
-    servers.push(silent);
-    const implicit = await failure(sender.send(endpointFor(silent, { security: 'tls', timeoutMs: 2_000 }), email()));
-    expect(implicit).toMatchObject({ stage: 'tls', retryable: true });
-    expect(implicit.message).toBe(
-      'timed out after 2 s waiting for the TLS handshake: the port accepted the connection but did not complete a TLS handshake (is it an implicit TLS port, such as 465?)',
-    );
-    // A server that agrees to STARTTLS, then says nothing: its answer came, the handshake did not.
-    const agreeing = await startAgreeingServer('silent');
-    try {
-      const upgrade = await failure(sender.send(endpointFor(agreeing, { security: 'starttls', timeoutMs: 2_000 }), email()));
-      expect(upgrade).toMatchObject({ stage: 'tls', retryable: true });
-      expect(upgrade.message).toBe('timed out after 2 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake');
-    } finally {
       agreeing.close();
     }
   });
 
   it('asks a silent port once whether it expects implicit TLS: an email after its timeout, Test Mail Settings early enough to answer at the timeout', async () => {
-    const silent = await startSilentServer();
-    servers.push(silent);
-    const endpoint = endpointFor(silent, { timeoutMs: 4_000 });
-    const error = await failure(sender.send(endpoint, email()));
+    // A silent server each, the email's and Test Mail Settings', both asked at once: one after the
+    // other waited out the greeting's timeout twice.
+    const [emailed, tested] = [await startSilentServer(), await startSilentServer()];
+    servers.push(emailed, tested);
+    const started = Date.now();
+    const [error, testError] = await Promise.all([
+      failure(sender.send(endpointFor(emailed, { timeoutMs: 4_000 }), email())),
+      failure(sender.send(endpointFor(tested, { timeoutMs: 4_000 }), email(), { transcript: true })).then((e) => ({ e, after: Date.now() - started })),
+    ]);
     expect(error).toMatchObject({ stage: 'connect', retryable: true });
     expect(error.message).toMatch(/^timed out after 4 s waiting for the SMTP greeting/);
     // The send's connection and one TLS probe, made once the greeting's wait was over.
-    expect(silent.connections()).toBe(2);
+    expect(emailed.connections()).toBe(2);
 
-    const started = Date.now();
-    const tested = await failure(sender.send(endpoint, email(), { transcript: true }));
-    expect(tested).toMatchObject({ stage: 'connect', retryable: true });
-    expect(tested.message).toMatch(/^timed out after 4 s waiting for the SMTP greeting/);
+    expect(testError.e).toMatchObject({ stage: 'connect', retryable: true });
+    expect(testError.e.message).toMatch(/^timed out after 4 s waiting for the SMTP greeting/);
     // The probe made a second after connecting answers for the timeout too: no probe after it.
-    expect(silent.connections()).toBe(4);
-    expect(Date.now() - started).toBeLessThan(7_000);
+    expect(tested.connections()).toBe(2);
+    expect(testError.after).toBeLessThan(7_000);
   });
 
   for (const [reply, at, stage] of [
@@ -947,12 +958,15 @@ describe('SMTP sender against real smtp-server instances', () => {
         },
       };
     };
-    for (const after of ['user', 'password'] as const) {
-      for (const then of ['stall', 'hang-up'] as const) {
-        const server = await stallingAuth(after, then);
-        try {
-          for (const options of [{}, { transcript: true }]) {
-            const error = await failure(sender.send(server.endpoint, email(), options));
+    // The four servers at once, each asked pooled and transcribed at once: the stalls' timeouts,
+    // one after the other, took 8 s.
+    const cases = (['user', 'password'] as const).flatMap((after) => (['stall', 'hang-up'] as const).map((then) => ({ after, then })));
+    const stalling = await Promise.all(cases.map(({ after, then }) => stallingAuth(after, then)));
+    try {
+      await Promise.all(
+        cases.flatMap(({ after, then }, i) =>
+          [{}, { transcript: true }].map(async (options) => {
+            const error = await failure(sender.send(stalling[i]!.endpoint, email(), options));
             expect(error, `${then} after the ${after}`).toMatchObject({
               stage: 'auth',
               retryable: true,
@@ -961,11 +975,11 @@ describe('SMTP sender against real smtp-server instances', () => {
                   ? "timed out during auth after 2 s, waiting for the server's answer to AUTH"
                   : 'the server closed the connection without answering AUTH',
             });
-          }
-        } finally {
-          server.close();
-        }
-      }
+          }),
+        ),
+      );
+    } finally {
+      for (const server of stalling) server.close();
     }
   });
 
