@@ -131,6 +131,35 @@ describe('a write transaction on SQLite while another connection holds the write
     expect((await holder.db.selectFrom('tenants').select('id').execute()).map((r) => r.id)).toEqual(['on-its-own']);
   });
 
+  it('has a write on its own that waited long for the lock ask for its turn, and withdraw the request once it is made', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    const write = waiter.db.insertInto('tenants').values(tenant('asking')).execute();
+    // What the other processes' group commits look at before each try: they let the lock go to it.
+    await expect.poll(() => holder.turn!.asked()).toBe(true);
+    await lock.release();
+    await write;
+    // A request left behind would hold every group commit back until it went stale.
+    expect(holder.turn!.asked()).toBe(false);
+  });
+
+  it('leaves the free lock to a statement of another process that asked for its turn, and takes it once that one has it', async () => {
+    // A worker's lease renewal that waited past ASK_AFTER_MS asks; the group commits, which would
+    // take the lock back to back, let it go first (else its lease ran out and its emails went twice).
+    const [asker, committer] = await twoConnections();
+    asker.turn!.ask();
+    let refusals = 0;
+    const written = await writeTransaction(committer, {
+      onBusy: () => {
+        if (++refusals === 3) asker.turn!.done();
+      },
+    })(async (tx) => {
+      await tx.insertInto('tenants').values(tenant('after-the-turn')).execute();
+      return refusals;
+    });
+    expect(written).toBe(3);
+  });
+
   it('fails any transaction with SQLITE_BUSY, an outage (503), once its wait for the lock is over', async () => {
     const [holder, waiter] = await twoConnections();
     const lock = await holdWriteLock(holder);
