@@ -21,7 +21,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import { displaySmtpUrl } from './shared/redact.js';
 import { databaseClock } from './storage/database-clock.js';
 import { OTHER_SECRET_KEY, checkSecretKey } from './settings/secret-key-check.js';
-import { migrateWhenFree, openStorageWhenReachable, stopIfReadOnly } from './storage/connect.js';
+import { type UnavailableCause, migrateWhenFree, openStorageWhenReachable, stopIfReadOnly } from './storage/connect.js';
 import { pendingMigrations } from './storage/migrate.js';
 import { connectionBudget, warnIfOverBudget } from './storage/connection-budget.js';
 import { watchLockWaits } from './storage/lock-wait-metric.js';
@@ -119,7 +119,7 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
       held?.handOver(probe.server);
     }
   };
-  const onWaiting = (reason: string) => notReady({ status: 'unavailable', reason });
+  const onWaiting = (reason: string, cause: UnavailableCause) => notReady({ status: 'unavailable', reason, cause });
   const storage = await openStorageWhenReachable(config.databaseUrl, {
     poolSize: config.dbPoolSize,
     setting: config.databaseSetting,
@@ -144,7 +144,9 @@ export async function startTocsin(configured: Config, options: StartOptions = {}
     // migration lock) may take long: past MIGRATING_STAND_IN_AFTER_MS the stand-in says so as the app's /readyz would.
     // Unreadable (the tables another role's, the database not reachable again yet), the migrations say why below.
     const pending = listen ? await pendingMigrations(storage).catch(() => []) : [];
-    probe?.setState(pending.length > 0 ? { status: 'migrating', pending } : { status: 'unavailable', reason: 'the database answers; starting' });
+    probe?.setState(
+      pending.length > 0 ? { status: 'migrating', pending } : { status: 'unavailable', reason: 'the database answers; starting', cause: 'starting' },
+    );
     let standingIn: Promise<void> | undefined;
     const slow =
       pending.length > 0

@@ -11,6 +11,7 @@ import { openStorage } from '../storage/storage.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { readinessSeries } from '../../test/support/readiness-series.js';
 import { mountSmallDisk } from '../../test/support/small-disk.js';
 import { until } from '../../test/support/until.js';
 import { captureLog } from '../../test/support/log-capture.js';
@@ -24,13 +25,6 @@ async function scrape(app: Awaited<ReturnType<typeof buildApp>>): Promise<string
   const res = await app.inject({ method: 'GET', url: '/metrics' });
   expect(res.statusCode).toBe(200);
   return res.body;
-}
-
-/** readinessSeries reads tocsin_ready and the causes tocsin_not_ready gives 1 from a scrape. */
-function readinessSeries(text: string): { ready: number | undefined; notReady: string[] } {
-  const ready = /^tocsin_ready (\d+)$/m.exec(text)?.[1];
-  const notReady = [...text.matchAll(/^tocsin_not_ready\{cause="(\w+)"\} 1$/gm)].map((m) => m[1]!);
-  return { ready: ready === undefined ? undefined : Number(ready), notReady };
 }
 
 /** logMessages are the messages of a captured log's JSON lines, in order. */

@@ -41,15 +41,48 @@ export async function checkReadiness(storage: Storage): Promise<Readiness> {
   }
 }
 
-/** NOT_READY_CAUSES label tocsin_not_ready: a pending migration, or a kind of unavailable database. */
-const NOT_READY_CAUSES = ['migrating', ...UNAVAILABLE_CAUSES] as const;
+/**
+ * NOT_READY_CAUSES label tocsin_not_ready: a pending migration, the process still starting (its
+ * stand-in answering while the database answers already), or a kind of unavailable database.
+ */
+export const NOT_READY_CAUSES = ['migrating', 'starting', ...UNAVAILABLE_CAUSES] as const;
+
+/** NotReadyCause is why a process cannot serve (NOT_READY_CAUSES). */
+export type NotReadyCause = (typeof NOT_READY_CAUSES)[number];
 
 /**
- * watchReadiness adds what /readyz says to /metrics, checked at each scrape: `tocsin_ready` (1 or 0)
- * and `tocsin_not_ready{cause}`, 1 for the cause now and 0 for the others, each listed from the start.
+ * readinessGauges adds `tocsin_ready` (1 or 0) and `tocsin_not_ready{cause}` (1 for the cause now,
+ * 0 for the others, each listed from the start) to a registry, as `now` says at each scrape: the
+ * app's checks (watchReadiness), or a starting process's stand-in's state. Of several api
+ * processes, the whole is ready only if each is (min), and a cause counts if one process has it (max).
+ */
+export function readinessGauges(registry: Registry, now: () => Promise<NotReadyCause | 'ready'>): void {
+  new Gauge({
+    name: 'tocsin_ready',
+    help: 'Whether this process can serve (1) or not (0), as GET /readyz answers 200 or 503.',
+    aggregator: 'min',
+    registers: [registry],
+    async collect() {
+      this.set((await now()) === 'ready' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tocsin_not_ready',
+    help: 'Why this process cannot serve (1 for the cause now, else 0): a pending migration, its start, or why its database cannot be used.',
+    labelNames: ['cause'] as const,
+    aggregator: 'max',
+    registers: [registry],
+    async collect() {
+      const shown = await now();
+      for (const cause of NOT_READY_CAUSES) this.set({ cause }, cause === shown ? 1 : 0);
+    },
+  });
+}
+
+/**
+ * watchReadiness adds what /readyz says to /metrics (readinessGauges), checked at each scrape:
  * Prometheus, where operators alert, saw nothing of a full disk or an unreachable database until
- * requests failed. Of several api processes, the whole is ready only if each is (min), and a cause
- * counts if one process has it (max).
+ * requests failed.
  */
 export function watchReadiness(registry: Registry, storage: Storage): void {
   let last: Promise<Readiness> | undefined;
@@ -60,25 +93,8 @@ export function watchReadiness(registry: Registry, storage: Storage): void {
     });
     return last;
   };
-  new Gauge({
-    name: 'tocsin_ready',
-    help: 'Whether this process can serve (1) or not (0), as GET /readyz answers 200 or 503.',
-    aggregator: 'min',
-    registers: [registry],
-    async collect() {
-      this.set((await check()).status === 'ready' ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'tocsin_not_ready',
-    help: 'Why this process cannot serve (1 for the cause now, else 0): a pending migration, or why its database cannot be used.',
-    labelNames: ['cause'] as const,
-    aggregator: 'max',
-    registers: [registry],
-    async collect() {
-      const readiness = await check();
-      const now = readiness.status === 'unavailable' ? readiness.cause : readiness.status;
-      for (const cause of NOT_READY_CAUSES) this.set({ cause }, cause === now ? 1 : 0);
-    },
+  readinessGauges(registry, async () => {
+    const readiness = await check();
+    return readiness.status === 'unavailable' ? readiness.cause : readiness.status;
   });
 }

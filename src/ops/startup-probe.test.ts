@@ -1,10 +1,15 @@
+import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.js';
 import { startTocsin } from '../server.js';
+import { migrate } from '../storage/migrate.js';
+import { openStorage } from '../storage/storage.js';
 import { listenStartupProbe } from './startup-probe.js';
 import { freePort } from '../../test/support/ports.js';
+import { readinessSeries } from '../../test/support/readiness-series.js';
+import { mountSmallDisk } from '../../test/support/small-disk.js';
 import { DIALECTS, createLimitedRole, createTestDatabase } from '../../test/support/storage.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 
@@ -44,6 +49,8 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while PostgreSQ
       const base = `http://127.0.0.1:${port}`;
       const waiting = await notReadyAnswer(base);
       expect(waiting).toEqual({ status: 'unavailable', reason: expect.stringMatching(/^too many connections: .*too many connections for role/) });
+      // Prometheus reads it too, not a failed scrape.
+      expect(readinessSeries(await (await fetch(`${base}/metrics`)).text())).toEqual({ ready: 0, notReady: ['too_many_connections'] });
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const api = await fetch(`${base}/api/v1/tenants`);
       expect(api.status).toBe(503);
@@ -109,10 +116,53 @@ describe.runIf(DIALECTS.includes('postgres'))('a process started while another a
   }, 90_000);
 });
 
+describe('a process started on an SQLite file whose disk is full', () => {
+  it.runIf(process.getuid?.() === 0)(
+    'answers /readyz 503 and /metrics tocsin_not_ready{cause="disk_full"} 1 while it waits, and serves once the disk has room',
+    async (context) => {
+      // Its stand-in answered /metrics 503: an alert on the cause never fired for a restart on a full disk.
+      const disk = mountSmallDisk();
+      if (!disk) return context.skip();
+      const url = `sqlite:${path.join(disk.folder, 'tocsin.db')}`;
+      const port = await freePort();
+      const config = loadConfig({
+        DATABASE_URL: url,
+        TOCSIN_ROLE: 'api',
+        TOCSIN_ADMIN_TOKEN: 'test-admin-token-0123456789',
+        TOCSIN_DATA_DIR: dataDir(),
+        TOCSIN_SMTP_URL: 'smtp://127.0.0.1:1',
+        PORT: String(port),
+      });
+      try {
+        const storage = await openStorage(url);
+        await migrate(storage);
+        await storage.close();
+        disk.fill();
+        const starting = startTocsin(config, { logger: pino({ level: 'silent' }) });
+        const base = `http://127.0.0.1:${port}`;
+        expect(await notReadyAnswer(base)).toEqual({ status: 'unavailable', reason: expect.stringMatching(/^the disk of the SQLite database is full/) });
+        const scrape = await fetch(`${base}/metrics`);
+        expect(scrape.status).toBe(200);
+        expect(readinessSeries(await scrape.text())).toEqual({ ready: 0, notReady: ['disk_full'] });
+        disk.free();
+        const tocsin = await starting;
+        try {
+          expect(readinessSeries(await (await fetch(`${base}/metrics`)).text())).toEqual({ ready: 1, notReady: [] });
+        } finally {
+          await tocsin.close();
+        }
+      } finally {
+        disk.remove();
+      }
+    },
+    60_000,
+  );
+});
+
 describe('the stand-in listener of a process waiting for its database', () => {
   it("answers any other request with a problem document of the API's own type, as the app answers its 503, with Retry-After", async () => {
     // Its type was about:blank where every other problem of the API names https://tocsin.dev/problems/503.
-    const probe = await listenStartupProbe(0, '127.0.0.1', { status: 'unavailable', reason: 'database unreachable (ECONNREFUSED)' });
+    const probe = await listenStartupProbe(0, '127.0.0.1', { status: 'unavailable', reason: 'database unreachable (ECONNREFUSED)', cause: 'unreachable' });
     try {
       const res = await fetch(`http://127.0.0.1:${probe.port}/api/v1/tenants`);
       expect(res.status).toBe(503);

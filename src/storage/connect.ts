@@ -259,8 +259,8 @@ export interface ConnectOptions {
   readonly logger: Logger;
   /** The variable that chose the database, named when it cannot be opened (default DATABASE_URL). */
   readonly setting?: DatabaseSetting;
-  /** Called with the reason before each wait; the first call comes at the first refusal. */
-  readonly onWaiting?: (reason: string) => void | Promise<void>;
+  /** Called with the reason (and its kind) before each wait; the first call comes at the first refusal. */
+  readonly onWaiting?: (reason: string, cause: UnavailableCause) => void | Promise<void>;
   /**
    * Ends the waiting once aborted (a SIGTERM while the database is waited for): the next attempt is
    * not made and the wait under way ends, rejecting with the signal's reason.
@@ -360,7 +360,8 @@ async function whileUnavailable<T>(
       if (!options.retried(err)) throw options.stop(err);
       const waitMs = backoffDelay(failures, policy, options.random ?? Math.random);
       waiting.failed(err, waitMs);
-      await options.onWaiting?.(unavailableReason(err));
+      const { reason, cause } = unavailable(err);
+      await options.onWaiting?.(reason, cause);
       await sleep(waitMs);
     }
   }
