@@ -205,19 +205,48 @@ async function stopUnlessUtf8(storage: Storage, setting: DatabaseSetting): Promi
   );
 }
 
+/** searchPathOf is the search_path of the database's sessions, as PostgreSQL spells it. */
+async function searchPathOf(storage: Storage): Promise<string> {
+  const { rows } = await sql<{ path: string }>`select current_setting('search_path') as path`.execute(storage.db);
+  return rows[0]?.path ?? '';
+}
+
+/**
+ * stopIfTablesOutOfReach stops a start on PostgreSQL whose tables are in a schema the role's
+ * search_path no longer reaches (a DBA's tidy-up, a dump restored into another schema), naming the
+ * schema: Kysely finds its migrations table in any schema but reads it by its bare name, and the
+ * start stopped with 'relation "kysely_migration_lock" does not exist' and a stack trace. Tables made
+ * afresh in the reachable schema instead would have shown an empty Tocsin, every tenant gone.
+ */
+async function stopIfTablesOutOfReach(storage: Storage, setting: DatabaseSetting): Promise<void> {
+  if (storage.dialect !== 'postgres') return;
+  const { rows } = await sql<{ schema: string }>`
+    select n.nspname as schema from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relname = 'kysely_migration' and c.relkind = 'r' and not pg_table_is_visible(c.oid)
+      and to_regclass('kysely_migration') is null
+      and exists (select 1 from pg_class a where a.relname = 'alerts' and a.relnamespace = n.oid)
+    order by 1`.execute(storage.db);
+  if (rows.length === 0) return;
+  const schemas = rows.map((row) => row.schema).join(', ');
+  throw new ConfigError(
+    `${setting}: Tocsin's tables are in schema ${schemas}, which the role's search_path (${await searchPathOf(storage)}) does not reach: set it to that schema (ALTER ROLE … SET search_path = ${rows[0]!.schema}) and start again`,
+  );
+}
+
 /**
  * migrateOrStop applies the pending migrations; a PostgreSQL database not in UTF-8 (stopUnlessUtf8),
- * a search_path that names no schema that exists (a DBA's, for a schema not yet made), a role that
- * may not create tables (PostgreSQL 15 and later let only the database's owner create them in
- * public), a read-only SQLite file, a read-only PostgreSQL database (an upgrade pointed at a
- * standby) or a database that a newer Tocsin migrated (an older build started again after an
- * upgrade: Kysely refuses a database that ran a migration it does not list) stops the start naming
- * the variable that chose the database (DATABASE_URL, else TOCSIN_DATA_DIR), as cannotOpen does; any
- * other failure is thrown as it is. `lockWait` bounds the wait for a locked SQLite file (migrate's;
- * SQLITE_BUSY after it).
+ * a search_path that names no schema that exists (a DBA's, for a schema not yet made) or does not
+ * reach the schema of Tocsin's tables (stopIfTablesOutOfReach), a role that may not create tables
+ * (PostgreSQL 15 and later let only the database's owner create them in public), a read-only SQLite
+ * file, a read-only PostgreSQL database (an upgrade pointed at a standby) or a database that a newer
+ * Tocsin migrated (an older build started again after an upgrade: Kysely refuses a database that ran
+ * a migration it does not list) stops the start naming the variable that chose the database
+ * (DATABASE_URL, else TOCSIN_DATA_DIR), as cannotOpen does; any other failure is thrown as it is.
+ * `lockWait` bounds the wait for a locked SQLite file (migrate's; SQLITE_BUSY after it).
  */
 export async function migrateOrStop(storage: Storage, setting: DatabaseSetting = 'DATABASE_URL', lockWait?: MigrationLockWait): Promise<string[]> {
   await stopUnlessUtf8(storage, setting);
+  await stopIfTablesOutOfReach(storage, setting);
   return migrate(storage, lockWait).catch(async (err: unknown) => {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
     if (code === READ_ONLY_TRANSACTION) {
@@ -234,10 +263,7 @@ export async function migrateOrStop(storage: Storage, setting: DatabaseSetting =
       );
     }
     if (code === NO_SCHEMA_TO_CREATE_IN) {
-      const searchPath = await sql<{ path: string }>`select current_setting('search_path') as path`
-        .execute(storage.db)
-        .then(({ rows }) => rows[0]?.path ?? '')
-        .catch(() => '');
+      const searchPath = await searchPathOf(storage).catch(() => '');
       throw new ConfigError(
         `${setting}: cannot create Tocsin's tables: no schema of the role's search_path (${searchPath}) exists: create it (CREATE SCHEMA name AUTHORIZATION the role) or set the role's search_path to one it may create in, and start again`,
       );

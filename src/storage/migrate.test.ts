@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
@@ -268,19 +268,9 @@ it.runIf(TEST_PG_URL)("waits for another process's migrations past the statement
 // it): PostgreSQL has nowhere to create the tables, and the start stopped with 'no schema has been
 // selected to create in' and a stack trace.
 it.runIf(TEST_PG_URL)('stops with one line naming DATABASE_URL and the search_path when it names no schema that exists', async () => {
-  const database = await createTestDatabase('postgres');
-  const name = new URL(database.url).pathname.slice(1);
-  const admin = await openStorage(database.url, { poolSize: 1 });
-  await sql`alter database ${sql.id(name)} set search_path = tocsin_not_made`.execute(admin.db).finally(() => admin.close());
-  const storage = await openStorage(database.url, { poolSize: 1 });
-  try {
-    const message = await stopLine(storage);
-    expect(message).toContain('search_path');
-    expect(message).toContain('tocsin_not_made');
-  } finally {
-    await storage.close();
-    await database.drop();
-  }
+  const message = await stopLineOn({ migrated: false }, (name) => sql`alter database ${sql.id(name)} set search_path = tocsin_not_made`);
+  expect(message).toContain('search_path');
+  expect(message).toContain('tocsin_not_made');
 });
 
 /** stopLine is the line migrateOrStop stops the start with on `storage`: a ConfigError naming DATABASE_URL, one line. */
@@ -291,4 +281,33 @@ async function stopLine(storage: Storage): Promise<string> {
   expect(message).toMatch(/^DATABASE_URL: /);
   expect(message).not.toContain('\n');
   return message;
+}
+
+// A DBA who changed the role's search_path away from the schema of Tocsin's tables (a tidy-up, a
+// dump restored into another schema): Kysely found its table in that schema, then read it by its
+// bare name, and the start stopped with 'relation "kysely_migration_lock" does not exist' and a
+// stack trace.
+it.runIf(TEST_PG_URL)("stops with one line naming the schema of Tocsin's tables when the search_path no longer reaches it", async () => {
+  const message = await stopLineOn({ migrated: true }, (name) => sql`create schema elsewhere; alter database ${sql.id(name)} set search_path = elsewhere`);
+  expect(message).toContain('public');
+  expect(message).toContain('search_path (elsewhere)');
+});
+
+/** stopLineOn is stopLine on a new PostgreSQL database (at the latest migration if asked) once `prepare`, given its name, ran on it. */
+async function stopLineOn({ migrated }: { migrated: boolean }, prepare: (name: string) => RawBuilder<unknown>): Promise<string> {
+  const database = await createTestDatabase('postgres', { migrated });
+  try {
+    const admin = await openStorage(database.url, { poolSize: 1 });
+    await prepare(new URL(database.url).pathname.slice(1))
+      .execute(admin.db)
+      .finally(() => admin.close());
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    try {
+      return await stopLine(storage);
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await database.drop();
+  }
 }
