@@ -52,8 +52,10 @@ export async function notifyChanges(db: Db, tenantId: string | undefined): Promi
  * LISTEN on a connection of its own), so a worker hears an `api` process's immediate email at once.
  * It resolves once listening, or after a first refusal (a full server must not stop the worker): a
  * lost or refused connection is logged and opened again with backoff, and rings once when back,
- * since notifications sent meanwhile are lost. The worker's poll finds every row meanwhile, only later.
- * `changed` hears, on the same connection, the changes to who gets which email (notifyChanges).
+ * since notifications sent meanwhile are lost. The worker's poll finds every row meanwhile, only
+ * later. `changed` hears, on the same connection, the changes to who gets which email
+ * (notifyChanges), and of a change to every tenant when the connection is back: those told
+ * meanwhile are lost too.
  */
 export async function listenForOutbox(
   url: string,
@@ -89,9 +91,15 @@ export async function listenForOutbox(
     attempt.on('end', () => retry(attempt, new Error('connection ended')));
     try {
       await attempt.connect();
+      // A DBA's idle_session_timeout (PostgreSQL 14 and later) ended this connection, idle by design,
+      // again and again; older servers know no such setting, which is then no reason to stop.
+      await attempt.query('set idle_session_timeout = 0').catch(() => {});
       await attempt.query(`LISTEN ${OUTBOX_CHANNEL}`);
       if (changed) await attempt.query(`LISTEN ${CHANGES_CHANNEL}`);
-      if (failures > 0) doorbell.ring();
+      if (failures > 0) {
+        doorbell.ring();
+        changed?.(undefined);
+      }
       failures = 0;
       outage.worked();
     } catch (err) {
