@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toProblem } from '../http/app.js';
 import { StorageUnavailableError, classifyDbError, isStorageOutage, lostTransactionRace, storageFailure } from './errors.js';
 import type { Storage } from './storage.js';
+import { runOutOfDescriptors } from '../../test/support/out-of-descriptors.js';
 import { TEST_PG_URL, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
 /** failureOf runs a statement expected to fail and returns what it threw. */
@@ -213,8 +214,7 @@ describe('a process out of file descriptors (its open-files limit reached: many 
       const here = path.dirname(fileURLToPath(import.meta.url));
       const storageModule = pathToFileURL(path.join(here, 'storage.ts')).href;
       const readinessModule = pathToFileURL(path.join(here, '../ops/readiness.ts')).href;
-      const script = `
-      const fs = await import('node:fs');
+      const outcome = await runOutOfDescriptors<{ failure: { code: string; message: string } | null; scrape: string; after: number }>(`
       const { openStorage } = await import(${JSON.stringify(storageModule)});
       const { watchReadiness } = await import(${JSON.stringify(readinessModule)});
       const { Registry } = await import('prom-client');
@@ -225,10 +225,7 @@ describe('a process out of file descriptors (its open-files limit reached: many 
       const outcome = {};
       await storage.db.transaction().execute(async (trx) => {
         await sql\`select 1\`.execute(trx);
-        const taken = [];
-        try {
-          for (;;) taken.push(fs.openSync('/dev/null', 'r'));
-        } catch {}
+        takeAll();
         try {
           await sql\`select 1\`.execute(storage.db);
           outcome.failure = null;
@@ -236,22 +233,13 @@ describe('a process out of file descriptors (its open-files limit reached: many 
           outcome.failure = { code: err.code, message: err.message };
         }
         // A scrape meanwhile: its readiness check needs a connection too.
+        takeAll();
         outcome.scrape = await registry.metrics();
-        for (const fd of taken) fs.closeSync(fd);
+        for (const fd of taken.splice(0)) fs.closeSync(fd);
       });
       outcome.after = (await sql\`select 1 as one\`.execute(storage.db)).rows[0].one;
       console.log(JSON.stringify(outcome));
-      await storage.close();`;
-      const run = promisify(execFile);
-      const { stdout } = await run('sh', ['-c', 'ulimit -n 1024 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script], {
-        cwd: process.cwd(),
-        timeout: 60_000,
-      });
-      const outcome = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-        failure: { code: string; message: string } | null;
-        scrape: string;
-        after: number;
-      };
+      await storage.close();`);
       expect(outcome.failure?.code).toBe('EMFILE');
       expect(isStorageOutage(outcome.failure)).toBe(true);
       expect(new StorageUnavailableError('ingest', outcome.failure).message).toMatch(/no file descriptor left .*EMFILE/);
