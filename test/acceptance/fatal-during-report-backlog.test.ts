@@ -50,9 +50,10 @@ describeEachDialect('a Fatal email while a backlog of daily reports is being sen
     const fatalAt = arrivals.findIndex((m) => m.kind === 'immediate');
     expect(arrivals[fatalAt]?.to).toBe('on-call@acme.example');
     // It passed the reports queued when it came, those waiting for one of the server's connections
-    // included (up to 100, a tenant's sends at once): it went 101st, 2.5 s behind them here, and
-    // behind a server taking a message a second it would have waited 10 s.
-    expect(fatalAt).toBeLessThan(READERS / 3);
+    // included (100, a tenant's sends at once): it went 101st, 2.5 s behind them here, and behind a
+    // server taking a message a second it would have waited 10 s. It comes some 20th now; the margin
+    // is for a loaded machine's slower POST (each 25 ms lets one more report through).
+    expect(fatalAt).toBeLessThan(90);
     const reports = arrivals.filter((m) => m.kind === 'daily').map((m) => m.to);
     expect(reports).toHaveLength(READERS);
     expect(new Set(reports).size).toBe(READERS);
