@@ -143,13 +143,12 @@ describeEachDialect('a start whose port is taken', (dialect) => {
   it('fails before its delivery worker claims anything: the emails due keep no lease of a process that never served', async () => {
     // A second `tocsin serve` on a port in use started its worker before listening: in the moment
     // before it stopped it leased (or tried) the emails due, which then waited out the lease.
-    const database = await createTestDatabase(dialect);
+    const database = await createTestDatabase(dialect, { migrated: true });
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-data-'));
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const storage = await openStorage(database.url, { poolSize: 2 });
     try {
-      await migrate(storage);
       const tenant = await insertTestTenant(storage.db, 'due');
       await enqueueDeliveries(
         storage.db,

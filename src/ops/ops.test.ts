@@ -102,9 +102,8 @@ describeEachDialect('operations endpoints', (dialect) => {
   });
 
   it.runIf(dialect === 'sqlite')('is not ready (503) once the SQLite file is removed while open, saying so', async () => {
-    const database = await createTestDatabase(dialect);
+    const database = await createTestDatabase(dialect, { migrated: true });
     const storage = await openStorage(database.url, { poolSize: 2 });
-    await migrate(storage);
     const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
     try {
       expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
@@ -123,9 +122,8 @@ describeEachDialect('operations endpoints', (dialect) => {
   it.runIf(dialect === 'sqlite')('is not ready (503) while the disk of the SQLite file is full, saying so, and ready again once it has room', async () => {
     // A full disk answered every write 503 while /readyz said ready, so a load balancer kept sending
     // alerts there. A disk is filled here by what the file system says of it (statfs), as df reads it.
-    const database = await createTestDatabase(dialect);
+    const database = await createTestDatabase(dialect, { migrated: true });
     const storage = await openStorage(database.url, { poolSize: 2 });
-    await migrate(storage);
     const app = await buildApp({ ...t.tocsin.deps, storage, metrics: new Metrics({ defaultMetrics: false }) }, [opsRoutes]);
     const statfs = fs.statfsSync;
     try {
@@ -388,11 +386,10 @@ it.runIf(TEST_PG_URL)(
   'answers /readyz 503 saying so while the PostgreSQL database takes no writes (a standby, default_transaction_read_only) [postgres]',
   async () => {
     // It answered 200 "ready" while every write was a 503: a failover that left the address on a standby went unseen.
-    const database = await createTestDatabase('postgres');
+    const database = await createTestDatabase('postgres', { migrated: true });
     const name = new URL(database.url).pathname.slice(1);
     const writable = await openStorage(database.url, { poolSize: 1 });
     try {
-      await migrate(writable);
       await sql`alter database ${sql.id(name)} set default_transaction_read_only = on`.execute(writable.db);
     } finally {
       await writable.close();

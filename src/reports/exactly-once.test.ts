@@ -75,7 +75,7 @@ describeEachDialect('exactly once', (dialect) => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase(dialect);
+    database = await createTestDatabase(dialect, { migrated: true });
     smtp = await startTestSmtpServer();
     clock = new FakeClock(T0 - 3 * 60_000);
     const setup = await start('api');
