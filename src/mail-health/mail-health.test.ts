@@ -2,6 +2,7 @@
  * Mail health end to end on both databases: a real SMTP server refuses the tenant's password, the
  * outbox records the attempt and the tenant's health with it, and the API answers what happened.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SmtpEndpoint } from '../delivery/contract.js';
 import { AttemptRecorder } from '../delivery/outbox/attempt-recorder.js';
@@ -13,8 +14,10 @@ import { type TestSmtpServer, plainEndpointOf, startTestSmtpServer } from '../..
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { FAILING_AFTER_MS } from './model.js';
-import { mailHealthAfterRecord } from './store.js';
+import { FAILING_AFTER_MS, type MailHealthSignal } from './model.js';
+import { getMailHealth, mailHealthAfterRecord, observeAndNotify } from './store.js';
+import type { ClaimedTransition } from './notices.js';
+import { afterUpdates } from '../../test/support/between-reads.js';
 
 const T0 = Date.UTC(2026, 10, 30, 9);
 const PASSWORD = 'c0rrect-h0rse-battery';
@@ -229,6 +232,31 @@ describeEachDialect('mail health', (dialect) => {
       await plain.close();
     }
   });
+
+  it.runIf(dialect === 'postgres')(
+    'starts a new incident, with its warning, for a refusal observed by one worker while another records the recovery of the last [postgres]',
+    async () => {
+      // Two workers' commits on one tenant: without its health row locked while read, the refusal read
+      // the incident still open, wrote it back over the recovery, and no warning told of the new one.
+      const { tenantId } = await t.tenantWithUser('echo');
+      const db = t.tocsin.deps.storage.db;
+      const context = { publicUrl: 'https://tocsin.example.com' };
+      const observe = (tx: typeof db, at: number, signal: MailHealthSignal) => observeAndNotify(tx, 'postgres', context, [{ tenantId, at, signal }]);
+      const refused = { kind: 'permanent', code: 535, error: '535 5.7.8 bad credentials' } as const;
+      await db.transaction().execute((tx) => observe(tx, T0, refused));
+      const lockWaits = sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+      let refusal!: Promise<readonly ClaimedTransition[]>;
+      // The refusal's worker comes once the recovery's has read the row, before it writes it back.
+      const theRefusalComes = async () => {
+        refusal = db.transaction().execute((tx) => observe(tx, T0 + 120_000, refused));
+        // It waits for the row (or, were the row not locked, is done) before the recovery goes on.
+        await Promise.race([refusal, expect.poll(async () => (await lockWaits.execute(db)).rows[0]!.n).toBe(1)]);
+      };
+      await db.transaction().execute((tx) => observe(afterUpdates(tx, 'tenant_mail_health', 0, theRefusalComes), T0 + 60_000, { kind: 'delivered' }));
+      expect((await refusal).map((claimed) => claimed.change.transition)).toEqual(['failing']);
+      expect(await getMailHealth(db, tenantId)).toMatchObject({ state: 'failing', incident: 2 });
+    },
+  );
 
   it('needs Settings.View', async () => {
     const viewer = await t.tenantWithUser('acme', ['Alerts Viewer']);
