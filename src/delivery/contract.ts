@@ -52,6 +52,8 @@ export interface SmtpEndpoint {
   readonly fallback?: boolean | undefined;
   /** A tenant's own server under `fallbackToDefault`: an email it refuses for good goes again through the system default. */
   readonly fallsBack?: boolean | undefined;
+  /** A tenant's own server (its custom settings), not the system default: whose XOAUTH2 token its administrators renew. */
+  readonly own?: boolean | undefined;
 }
 
 /** EmailKind is what an email is; it is also the `X-Tocsin-Kind` header. */

@@ -92,4 +92,19 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
     expect((await api('GET', '/acme/settings/mail/health')).accessTokenExpiresAt).toBe(new Date(accessTokenExpiry(later)!).toISOString());
     expect((await api('GET', '/acme/deliveries?kind=mail-health')).items).toHaveLength(1);
   });
+  it("warns no tenant of the system default's token: it is the host's to renew, and the notice would say the tenant's server", async () => {
+    // The host administrator saved an XOAUTH2 system default whose token expires within the day.
+    const saved = await app.call('PUT', '/api/v1/system/mail-settings', { ...xoauth2(soon).custom, fromAddress: 'tocsin@example.com' });
+    expect(saved.statusCode).toBe(200);
+    await api('POST', '', { name: 'bravo', timeZone: 'UTC' });
+    await api('POST', '/bravo/users', { email: 'admin@bravo.example.com', name: 'Bo', roles: ['Administrator'] });
+    await api('PUT', '/bravo/settings/mail', { alertsEmailEnabled: true });
+    const before = own.messages.length;
+    await api('POST', '/bravo/alerts', { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' });
+    // Its endpoint, and so any warning about it, was settled before the email was sent.
+    const [alert] = (await own.waitForMessages(before + 1, 20_000)).slice(before);
+    expect(alert!.envelope.to).toEqual(['admin@bravo.example.com']);
+    expect((await api('GET', '/bravo/deliveries?kind=mail-health')).items).toEqual([]);
+    expect((await api('GET', '/bravo/settings/mail/health')).accessTokenExpiresAt).toBeUndefined();
+  });
 });

@@ -66,7 +66,8 @@ export async function warnBeforeTokenExpiry(db: Db, tenantId: string, accessToke
 
 /**
  * warningBeforeTokenExpiry wraps the outbox's endpoint resolver: whenever a tenant's alert email is
- * about to go through its own server with an XOAUTH2 token, the warning is checked (and queued at
+ * about to go through its own server with an XOAUTH2 token (not the system default, whose token is
+ * the host administrator's to renew, as the warning does not say), the warning is checked (and queued at
  * most once per token). A failure to warn is reported, never fails the email.
  */
 export function warningBeforeTokenExpiry(
@@ -77,7 +78,7 @@ export function warningBeforeTokenExpiry(
 ): EndpointResolver {
   return async (tenantId, route, leaseToken, stop) => {
     const endpoint = await resolve(tenantId, route, leaseToken, stop);
-    if (route !== 'system' && !endpoint.fallback && endpoint.accessToken && signsInWithToken(endpoint.authMethod, endpoint)) {
+    if (endpoint.own && endpoint.accessToken && signsInWithToken(endpoint.authMethod, endpoint)) {
       await warnBeforeTokenExpiry(db, tenantId, endpoint.accessToken, now(), context).then(
         (queued) => queued && context.onQueued?.(),
         (err: unknown) => context.onError?.(err),

@@ -157,7 +157,8 @@ export async function resolveEndpoint(
   try {
     const { smtp, secrets, source } = effectiveSmtp(secretBox, read, context.systemSmtp);
     const endpoint = await guardEndpoint(toEndpoint(smtp, secrets), source, context, stop);
-    return source === 'custom' && settings.fallbackToDefault ? { ...endpoint, fallsBack: true } : endpoint;
+    if (source !== 'custom') return endpoint;
+    return settings.fallbackToDefault ? { ...endpoint, own: true, fallsBack: true } : { ...endpoint, own: true };
   } catch (err) {
     // The own server that can no longer be used is refused for good too: under fallbackToDefault the system default stands in.
     const fallsBack = settings.useCustom && settings.custom !== null && settings.fallbackToDefault;
