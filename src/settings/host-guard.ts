@@ -1,5 +1,5 @@
 import dns from 'node:dns/promises';
-import { descriptorShortage } from '../shared/out-of-descriptors.js';
+import { lookupShortage } from '../shared/out-of-descriptors.js';
 import net from 'node:net';
 import { untilAborted } from '../shared/deadline.js';
 import { StageError } from '../shared/stage-error.js';
@@ -98,8 +98,8 @@ export async function checkPublicHost(host: string, resolve: Resolver = systemRe
     addresses = await addressesOf(host, resolve);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // Out of descriptors, glibc's lookup fails as for a name that does not exist (ENOTFOUND): no answer of DNS's.
-    const local = code === 'ENOTFOUND' && descriptorShortage() !== undefined;
+    // Out of descriptors, glibc's lookup fails as for a name that does not exist: no answer of DNS's.
+    const local = lookupShortage(code) !== undefined;
     throw new RefusedHostError(local || code === 'EAI_AGAIN' || code === 'ETIMEOUT' || code === 'ESERVFAIL');
   }
   if (addresses.length === 0 || !addresses.every(isPublicAddress)) throw new RefusedHostError(false);

@@ -17,16 +17,17 @@ export function outOfDescriptors(code: unknown): code is 'EMFILE' | 'ENFILE' {
 export const RAISE_THE_LIMIT = 'raise the open-files limit (ulimit -n, LimitNOFILE) or ease the load';
 
 /**
- * descriptorShortage tries to open a descriptor now and says which code refused it, if one did:
- * for failures whose own code hides a shortage (glibc's lookup of a host name, out of descriptors,
- * answers ENOTFOUND, as for a name that does not exist).
+ * lookupShortage says whether a host name's lookup that failed with `code` failed for want of a
+ * file descriptor: glibc's lookup, out of them, answers ENOTFOUND as for a name that does not exist,
+ * so a descriptor is tried now and the code that refused it, if one did, is returned.
  */
-export function descriptorShortage(): 'EMFILE' | 'ENFILE' | undefined {
+export function lookupShortage(code: unknown): 'EMFILE' | 'ENFILE' | undefined {
+  if (code !== 'ENOTFOUND') return undefined;
   try {
     fs.closeSync(fs.openSync(os.devNull, 'r'));
     return undefined;
   } catch (err) {
-    const { code } = err as NodeJS.ErrnoException;
-    return outOfDescriptors(code) ? code : undefined;
+    const { code: refused } = err as NodeJS.ErrnoException;
+    return outOfDescriptors(refused) ? refused : undefined;
   }
 }

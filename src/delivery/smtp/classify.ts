@@ -1,5 +1,5 @@
 import { domainToUnicode } from 'node:url';
-import { RAISE_THE_LIMIT, descriptorShortage, outOfDescriptors } from '../../shared/out-of-descriptors.js';
+import { RAISE_THE_LIMIT, lookupShortage, outOfDescriptors } from '../../shared/out-of-descriptors.js';
 import { LocalSendError, SmtpDeliveryError, type SmtpStage, type Unreached, type UnreachedCause } from '../contract.js';
 import { refusedAsTooLarge } from './too-large.js';
 
@@ -455,7 +455,7 @@ export function classifySmtpError(error: unknown, lastCommand?: string): SmtpDel
   // Node's words ("connect EMFILE 127.0.0.1:587 - Local") read as the server's failure, and a host
   // name's lookup then fails as one that does not exist (ENOTFOUND): an email failed for good.
   const nodeCode = err.originalCode ?? err.code;
-  const local = outOfDescriptors(nodeCode) ? nodeCode : err.code === 'EDNS' && nodeCode === 'ENOTFOUND' ? descriptorShortage() : undefined;
+  const local = outOfDescriptors(nodeCode) ? nodeCode : err.code === 'EDNS' ? lookupShortage(nodeCode) : undefined;
   if (local) {
     return new LocalSendError(
       `this process has no file descriptor left to connect to the SMTP server (${local}), a limit of this machine, not the server's: ${RAISE_THE_LIMIT}; the email is retried`,
