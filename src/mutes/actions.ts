@@ -3,14 +3,25 @@ import { type ActionChannel, type Actor, recordAction } from '../alerts/action-a
 import { conflict } from '../http/problem.js';
 import type { Database } from '../storage/database.js';
 import type { Mute } from './model.js';
-import { type NewMute, SNOOZES_PER_USER_MAX, TENANT_MUTES_MAX, createMute, extendMute, findSameMute, liftMute, mutesInForce } from './store.js';
+import {
+  type NewMute,
+  SNOOZES_PER_USER_MAX,
+  TENANT_MUTES_MAX,
+  createMute,
+  extendMute,
+  findSameMute,
+  liftMute,
+  lockTenantMutes,
+  mutesInForce,
+} from './store.js';
 
 /**
  * muteAlerts creates a mute (or a snooze) and records it in the audit list, in one transaction:
  * what the API does. With `once` (an email's action link, which its recipient may confirm twice:
  * a double click, a reload), a mute in force with the same scope, owner and match is kept instead,
  * ending at the later of the two ends, so the list does not show it twice. A new one past
- * TENANT_MUTES_MAX in the tenant, or SNOOZES_PER_USER_MAX of its owner, is refused (409).
+ * TENANT_MUTES_MAX in the tenant, or SNOOZES_PER_USER_MAX of its owner, is refused (409); the
+ * checks and the write hold the tenant's lock on mutes (lockTenantMutes), so requests at once take turns.
  */
 export async function muteAlerts(
   db: Kysely<Database>,
@@ -22,6 +33,7 @@ export async function muteAlerts(
   { once = false }: { once?: boolean } = {},
 ): Promise<Mute> {
   return db.transaction().execute(async (tx) => {
+    await lockTenantMutes(tx, tenantId);
     const same = once ? await findSameMute(tx, tenantId, mute, now) : undefined;
     let result: Mute;
     if (same) {

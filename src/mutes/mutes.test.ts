@@ -299,6 +299,44 @@ describeEachDialect('mutes API', (dialect) => {
     expect((await t.call('POST', crowded, { scope: 'tenant', match: { queue: 'Q' }, until: until(HOUR) }, crowd.token)).statusCode).toBe(201);
   });
 
+  it('keeps to the limits when the last places are asked for at once: one 201, the others 409', async () => {
+    // On PostgreSQL each request counted the mutes in force before any of them was stored: six snoozes at once past 99 made 103–105.
+    const capped = await t.tenantWithUser('capped', ['Administrator']);
+    const snoozer = await t.tenantWithUser('capped', ['Alerts Viewer']);
+    // Laid out in one insert each: a request apiece took seconds on PostgreSQL.
+    const store = (n: number, scope: 'user' | 'tenant', ownerId: string | null) =>
+      t.tocsin.deps.storage.db
+        .insertInto('alert_mutes')
+        .values(
+          Array.from({ length: n }, (_, i) => ({
+            id: `${scope}-${i}`,
+            tenant_id: capped.tenantId,
+            scope,
+            owner_id: ownerId,
+            match: JSON.stringify({ robot: `R${i}` }),
+            until: clock.now() + HOUR,
+            created_by_id: capped.userId,
+            created_by_name: 'x',
+            created_at: clock.now(),
+            lifted_at: null,
+          })),
+        )
+        .execute();
+    await store(SNOOZES_PER_USER_MAX - 1, 'user', snoozer.userId);
+    await store(TENANT_MUTES_MAX - SNOOZES_PER_USER_MAX - 1, 'tenant', null);
+    const atOnce = (scope: 'user' | 'tenant', token: string) =>
+      Promise.all(
+        Array.from({ length: 6 }, (_, i) => t.call('POST', '/api/v1/tenants/capped/mutes', { scope, match: { queue: `Q${i}` }, until: until(HOUR) }, token)),
+      );
+    const inForce = async () => (await t.call('GET', '/api/v1/tenants/capped/mutes', undefined, snoozer.token)).json().items.length;
+    const snoozes = await atOnce('user', snoozer.token);
+    expect(snoozes.map((a) => a.statusCode).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(await inForce()).toBe(TENANT_MUTES_MAX - SNOOZES_PER_USER_MAX - 1 + SNOOZES_PER_USER_MAX);
+    const mutes = await atOnce('tenant', capped.token);
+    expect(mutes.map((a) => a.statusCode).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(await inForce()).toBe(TENANT_MUTES_MAX);
+  });
+
   it('refuses a snooze for the host administrator, who gets no email (409)', async () => {
     expect((await t.call('POST', api, { scope: 'user', match: { robot: 'R7' }, until: until(HOUR) })).statusCode).toBe(409);
   });

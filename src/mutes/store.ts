@@ -146,14 +146,22 @@ export async function findActiveMute(db: Db, tenantId: string, id: string, now: 
 }
 
 /**
+ * lockTenantMutes makes the transaction `tx` hold, until it ends, the tenant's lock on creating mutes
+ * (PostgreSQL; SQLite has one writer at a time): what it reads next (the same mute, how many are in
+ * force) is what the transactions that held the lock before committed, so two requests at once
+ * neither both make the same mute (a link confirmed twice in a row) nor both take the last place
+ * under TENANT_MUTES_MAX or SNOOZES_PER_USER_MAX.
+ */
+export async function lockTenantMutes(tx: Db, tenantId: string): Promise<void> {
+  await lockTransactionOn(tx, `mutes:${tenantId}`);
+}
+
+/**
  * findSameMute returns a mute in force with the same scope, owner and match as a new one, or
- * undefined. A tenant has few mutes, so those of the scope and owner are read and compared here.
- * On PostgreSQL it first takes a transaction lock on the scope and owner, so that two transactions
- * making the same mute at once (a link confirmed twice in a row) do not both find none and both
- * create it; the read that follows sees what the one that held the lock committed.
+ * undefined. A tenant has few mutes, so those of the scope and owner are read and compared here;
+ * under lockTenantMutes, so that it also sees one made by a request at the same time.
  */
 export async function findSameMute(db: Db, tenantId: string, mute: NewMute, now: number): Promise<Mute | undefined> {
-  await lockTransactionOn(db, `mute:${tenantId}:${mute.scope}:${mute.ownerId ?? ''}`);
   const rows = await db
     .selectFrom('alert_mutes')
     .selectAll()
