@@ -49,6 +49,7 @@ import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
 import type { Clock } from './shared/clock.js';
+import { stopPatience } from './shared/stop-patience.js';
 import type { Storage } from './storage/storage.js';
 
 /**
@@ -95,9 +96,9 @@ export interface LoopTimings {
   readonly reportSettleMs?: number;
 }
 
-/** Stoppable is a started loop of a stage. */
+/** Stoppable is a started loop of a stage; `patience` bounds its wait for its database work in progress (stop-patience.ts). */
 interface Stoppable {
-  stop(): Promise<void>;
+  stop(patience?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -149,7 +150,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   let listener: Stoppable | undefined;
   let delivery: Stoppable | undefined;
   const stop = async () => {
-    for (const loop of [pull, scheduler, immediate, listener, delivery]) await loop?.stop();
+    // One patience for all the loops' database work in progress, so that a database that answers
+    // nothing (a partition) holds a stop a few seconds, not each loop's statements one after the other.
+    const patience = stopPatience();
+    // The LISTEN connection only wakes this process's worker, which claims nothing more: its goodbye
+    // (which a partition makes wait its whole bound) goes on meanwhile.
+    const listening = listener?.stop();
+    for (const loop of [pull, scheduler, immediate, delivery]) await loop?.stop(patience);
+    await listening;
     pull = scheduler = immediate = listener = delivery = undefined;
   };
   try {
@@ -254,9 +262,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         (err: unknown) => logger.warn({ err }, 'could not read the system SMTP settings to open a connection ahead of the first email'),
       );
       delivery = {
-        async stop() {
+        async stop(patience) {
           // The claim loop finishes the sends in flight and records them before the SMTP pools close.
-          await worker.stop();
+          await worker.stop(patience);
           await sender.close();
         },
       };

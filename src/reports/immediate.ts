@@ -4,6 +4,7 @@ import type { CommitDecision } from '../alerts/ingest.js';
 import { type NewDelivery, enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { type ClaimedBatch, type InsertLease, enqueueLeased } from '../delivery/outbox/leases.js';
 import type { Clock } from '../shared/clock.js';
+import { endedWithin } from '../shared/stop-patience.js';
 import type { Db } from '../storage/database.js';
 import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import { OutageLog } from '../storage/outage-log.js';
@@ -289,11 +290,15 @@ export class ImmediateDecider {
     while (this.#draining || this.#sweeping) await Promise.all([this.#draining, this.#sweeping]);
   }
 
-  /** stop hears nothing more and resolves once the decisions already heard have committed or rolled back. */
-  async stop(): Promise<void> {
+  /**
+   * stop hears nothing more and resolves once the decisions already heard have committed or rolled
+   * back; with `patience` (a stopping process's), not waiting past it (endedWithin): the sweep of
+   * any process decides their alerts later.
+   */
+  async stop(patience?: AbortSignal): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await Promise.all([this.#draining, this.#sweeping]);
+    await endedWithin(Promise.all([this.#draining, this.#sweeping]), patience, this.#deps.logger, 'the decisions of the immediate emails in progress');
   }
 }
 

@@ -62,7 +62,8 @@ export function startReportScheduler(
     readonly timings?: Pick<LoopTimings, 'reportTickMs' | 'reportSettleMs'> | undefined;
   },
 ): {
-  stop(): Promise<void>;
+  /** stop ends the loop; with `patience` (a stopping process's) not waiting for its look past it (ReportScheduler.stop). */
+  stop(patience?: AbortSignal): Promise<void>;
   ticked(): Promise<void>;
 } {
   const scheduler = new ReportScheduler({
@@ -80,7 +81,7 @@ export function startReportScheduler(
     metrics: deps.registry ? new ReportMetrics(deps.registry) : undefined,
   });
   scheduler.start();
-  return { stop: () => scheduler.stop(), ticked: () => scheduler.ticked() };
+  return { stop: (patience) => scheduler.stop(patience), ticked: () => scheduler.ticked() };
 }
 
 /**
@@ -91,7 +92,7 @@ export function startReportScheduler(
  */
 export function startImmediateDecisions(
   deps: Omit<ReportRuntimeDeps, 'config'> & { readonly doorbell?: { ring(): void }; readonly fatalSignal: FatalSignal },
-): { stop(): Promise<void>; settled(): Promise<void> } {
+): { stop(patience?: AbortSignal): Promise<void>; settled(): Promise<void> } {
   const decider = new ImmediateDecider({
     storage: deps.storage,
     clock: deps.clock,
@@ -102,9 +103,9 @@ export function startImmediateDecisions(
   const unsubscribe = deps.fatalSignal.subscribe((commit) => decider.hear(commit));
   decider.start();
   return {
-    stop: () => {
+    stop: (patience) => {
       unsubscribe();
-      return decider.stop();
+      return decider.stop(patience);
     },
     settled: () => decider.settled(),
   };

@@ -9,19 +9,26 @@ import { TEST_PG_URL } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
 import { startTestApp } from '../../test/support/http.js';
 import { FakeClock, systemClock } from '../shared/clock.js';
+import type { Logger } from 'pino';
+import type { Storage } from '../storage/storage.js';
 import { ReportScheduler } from './scheduler.js';
+
+/** schedulerOn is a scheduler on `storage` looking every `tickMs`, for tenants whose daily report is at 10:00, logging to `log`. */
+function schedulerOn(storage: Storage, log: Logger, tickMs: number): ReportScheduler {
+  return new ReportScheduler({
+    storage,
+    clock: systemClock,
+    logger: log,
+    settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
+    settings: { summaryIntervalMs: 600_000, tickMs },
+  });
+}
 
 it.runIf(TEST_PG_URL)('backs off while it cannot reach the database, warning once, and looks again once it is back, saying so [postgres]', async () => {
   const { storage, proxy, close } = await openStorageBehindProxy();
   // From debug: each retry's wait is logged there, the outage's first failure and its end above it.
   const { log, entries } = captureWarnings('debug');
-  const scheduler = new ReportScheduler({
-    storage,
-    clock: systemClock,
-    logger: log,
-    settingsOf: async () => ({ alertsEmailEnabled: true, dailyReportTime: '10:00', sendEmptyDailyReport: false }),
-    settings: { summaryIntervalMs: 600_000, tickMs: 20 },
-  });
+  const scheduler = schedulerOn(storage, log, 20);
   try {
     proxy.cut();
     scheduler.start();
@@ -86,3 +93,29 @@ it.runIf(TEST_PG_URL)('keeps a batch whose decision met an outage whole, instead
     await proxy.close();
   }
 });
+
+it.runIf(TEST_PG_URL)(
+  'stops within the patience it is given while its look waits on a database that answers nothing (a stop during a network partition), and says so [postgres]',
+  async () => {
+    const { storage, proxy, close } = await openStorageBehindProxy();
+    const { log, entries } = captureWarnings();
+    const scheduler = schedulerOn(storage, log, 60_000);
+    try {
+      // A partition: the connections stay open, and nothing comes back on them.
+      proxy.stall();
+      scheduler.start();
+      // The first look starts on a timer of 0 ms, which fires before this one: it waits on the database now.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      // A stopping process's patience already run out: the stop does not wait for the look (it waited 5 to 8 s
+      // a statement for the silent-statement check to drop it, past serve's grace with the other loops).
+      await scheduler.stop(AbortSignal.abort());
+      expect(entries.map((e) => e.msg)).toEqual([
+        "stopping without waiting longer for the report scheduler's look for due windows: the database did not answer it in time; it is rolled back as the database closes",
+      ]);
+    } finally {
+      // The stalled connections closed under it, the look fails at once rather than at the goodbye's bound.
+      proxy.cut();
+      await close(() => scheduler.stop());
+    }
+  },
+);

@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import { raiseAlertTimeFloor } from '../alerts/time-floor.js';
 import { multiMap } from '../shared/multi-map.js';
 import { isRetryable } from '../shared/stage-error.js';
+import { endedWithin } from '../shared/stop-patience.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../storage/connect.js';
 import { StorageUnavailableError, storageFailure } from '../storage/errors.js';
 import type { Db } from '../storage/database.js';
@@ -153,12 +154,15 @@ export class ReportScheduler {
     this.#schedule(0);
   }
 
-  /** stop ends the loop after the tick in progress, whose transactions then have committed or rolled back. */
-  async stop(): Promise<void> {
+  /**
+   * stop ends the loop after the tick in progress, whose transactions then have committed or rolled
+   * back; with `patience` (a stopping process's), not waiting for a tick past it (endedWithin).
+   */
+  async stop(patience?: AbortSignal): Promise<void> {
     this.#looping = false;
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running;
+    await endedWithin(this.#running, patience, this.#deps.logger, "the report scheduler's look for due windows");
     for (const resolve of this.#tickWaiters.splice(0)) resolve();
   }
 

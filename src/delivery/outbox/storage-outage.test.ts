@@ -142,6 +142,31 @@ describeEachDialect('the outbox through a storage outage', (dialect) => {
     }
   });
 
+  it.runIf(dialect === 'postgres')(
+    'stops within the patience it is given while its claim waits on a database that answers nothing (a stop during a network partition), and says so',
+    async () => {
+      const { server, sender, worker, entries } = await proxiedWorker({ pollIntervalMs: 60_000 });
+      // A partition: the connections stay open, and nothing comes back on them.
+      proxy.stall();
+      try {
+        // Its first claim goes out as it starts, and waits on the database.
+        worker.start();
+        // A stopping process's patience already run out: the stop does not wait for the claim (5 to 8 s a
+        // statement for the silent-statement check to drop it, past serve's grace with the other loops).
+        await worker.stop(AbortSignal.abort());
+        expect(entries.filter((e) => (e.level as number) >= 40).map((e) => e.msg)).toEqual([
+          "stopping without waiting longer for the outbox worker's claim: the database did not answer it in time; it is rolled back as the database closes",
+        ]);
+      } finally {
+        // The stalled connections closed under it, the claim fails at once, and the next test's connections work.
+        proxy.cut();
+        proxy.restore();
+        await sender.close();
+        await server.close();
+      }
+    },
+  );
+
   it.runIf(dialect === 'postgres')('tries a commit of finished attempts again when the database drops, and records it once it is back', async () => {
     const claimed = await claimOne();
     const recorder = new AttemptRecorder(proxied, 0);

@@ -25,6 +25,7 @@ import { LeaseRenewal } from './leases-renewal.js';
 import type { OutboxMetrics } from './metrics.js';
 import { transientFailuresOf } from './outcomes.js';
 import type { Random } from './retry-policy.js';
+import { endedWithin } from '../../shared/stop-patience.js';
 
 /** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
 export interface WorkerSettings {
@@ -220,23 +221,28 @@ export class DeliveryWorker {
   /**
    * stop claims nothing more and resolves once every send a connection has taken is finished and
    * recorded; the rows still waiting (for a slot, or for a connection to a slow server) go back to
-   * the queue unsent, so that a stop takes one server reply at most, not the whole backlog.
+   * the queue unsent, so that a stop takes one server reply at most, not the whole backlog. With
+   * `patience` (a stopping process's), a claim or that hand-back is not waited for past it
+   * (endedWithin): their rows come back when their leases end. Sends in flight are always waited
+   * for: the server may have taken them, and only their record keeps them from going twice.
    */
-  async stop(): Promise<void> {
+  async stop(patience?: AbortSignal): Promise<void> {
     this.#running = false;
     this.#stopping = true;
     this.#stopSends.abort();
     this.#unsubscribe?.();
     this.wake();
-    await this.#loop;
+    await endedWithin(this.#loop, patience, this.#log, "the outbox worker's claim");
     this.#answered.stop();
     this.#settleIdle();
     // Rows not started yet go back to the queue for another worker rather than out at shutdown.
-    await releaseClaimed(
-      this.#deps.storage,
-      this.#admission.takeWaiting().map((w) => w.delivery),
-      this.#deps.clock.now(),
-    );
+    const waiting = this.#admission.takeWaiting().map((w) => w.delivery);
+    if (waiting.length > 0) {
+      const handedBack = releaseClaimed(this.#deps.storage, waiting, this.#deps.clock.now()).catch((err: unknown) =>
+        this.#log.warn({ err }, 'could not hand back the emails not started; they are claimed again when their leases end'),
+      );
+      await endedWithin(handedBack, patience, this.#log, 'the hand-back of the emails not started');
+    }
     await this.drain();
   }
 

@@ -12,6 +12,7 @@ import type { Db } from '../../storage/database.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import { classifyDbError } from '../../storage/errors.js';
 import { OutageLog } from '../../storage/outage-log.js';
+import { endedWithin } from '../../shared/stop-patience.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
 import { type SourceRow, keepAlive, recordReception } from '../store.js';
@@ -62,7 +63,12 @@ export interface PullConnectorOptions {
 export interface PullConnector {
   /** pollDue polls, once, every source that is due and not held by another worker, and returns when those polls and the tick's under way have ended. */
   pollDue(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * stop polls nothing more, calls off the requests upstream, and resolves once the look and the
+   * polls under way have ended; with `patience` (a stopping process's), not waiting past it
+   * (endedWithin): their transactions roll back and their sources' leases end.
+   */
+  stop(patience?: AbortSignal): Promise<void>;
   /** tokensKept counts the upstream tokens kept in memory (tests check that they are bounded). */
   tokensKept(): number;
 }
@@ -404,12 +410,15 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
       await pollDue();
       await Promise.all(inFlight.values());
     },
-    async stop() {
+    async stop(patience) {
       stopped = true;
       clearTimeout(timer);
       aborter.abort();
-      await ticking;
-      await Promise.all(inFlight.values());
+      const polls = (async () => {
+        await ticking;
+        await Promise.all(inFlight.values());
+      })();
+      await endedWithin(polls, patience, logger, "the pull sources' polls in progress");
     },
     tokensKept: () => tokens.size,
   };
