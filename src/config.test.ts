@@ -418,6 +418,8 @@ describe('the trusted reverse proxies', () => {
   it('are none by default, and TOCSIN_TRUST_PROXY takes addresses, CIDR ranges and proxy-addr names, comma-separated', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ TOCSIN_TRUST_PROXY: '10.0.0.5' }).trustProxy).toEqual(['10.0.0.5']);
+    // A range may be one address long.
+    expect(loadConfig({ TOCSIN_TRUST_PROXY: '10.0.0.5/32,2001:db8::1/128' }).trustProxy).toEqual(['10.0.0.5/32', '2001:db8::1/128']);
     expect(loadConfig({ TOCSIN_TRUST_PROXY: ' 10.0.0.0/8, fd00::/8 ,loopback,2001:db8::1' }).trustProxy).toEqual([
       '10.0.0.0/8',
       'fd00::/8',
@@ -427,7 +429,9 @@ describe('the trusted reverse proxies', () => {
   });
 
   it('stop the start naming TOCSIN_TRUST_PROXY for what is not an address or range, such as true or a hop count, which would believe any client', () => {
-    for (const value of ['true', '1', 'nginx', '10.0.0.0/33', '10.0.0.1,', '10.0.0.300']) {
+    // A /0 (every address, as `true`) passed here and then stopped the start with proxy-addr's stack
+    // trace ('invalid range on address'), after the migrations had run; so did a range written twice, or its length in hex.
+    for (const value of ['true', '1', 'nginx', '10.0.0.0/33', '10.0.0.1,', '10.0.0.300', '0.0.0.0/0', '::/0', '10.0.0.0/8/8', '10.0.0.0/', '10.0.0.0/0x8']) {
       expect(() => loadConfig({ TOCSIN_TRUST_PROXY: value }), value).toThrow(/TOCSIN_TRUST_PROXY: /);
     }
   });

@@ -29,13 +29,17 @@ const SMTP_URL_MESSAGE = `is not a URL such as smtps://user:pass@host:465?from=a
 /** PROXY_NAMES are proxy-addr's names of address ranges (127.0.0.1/8 and ::1; 169.254.0.0/16 and fe80::/10; private and fc00::/7). */
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** isProxyAddress: an IP address, an address with a prefix length (`10.0.0.0/8`), or one of PROXY_NAMES. */
+/**
+ * isProxyAddress: an IP address, an address with a prefix length (`10.0.0.0/8`), or one of PROXY_NAMES.
+ * The length is from 1: proxy-addr refuses /0 (every address, as `true` would be) only when the app is
+ * built, with a stack trace after the migrations.
+ */
 function isProxyAddress(entry: string): boolean {
   if (PROXY_NAMES.has(entry)) return true;
   const [address = '', bits, ...rest] = entry.split('/');
   const version = isIP(address);
   if (version === 0 || rest.length > 0) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) >= 1 && Number(bits) <= (version === 4 ? 32 : 128));
 }
 
 /**
