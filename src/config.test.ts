@@ -19,6 +19,30 @@ describe('the database pool setting', () => {
   });
 });
 
+describe('the defaults', () => {
+  it("are README's, when no variable is set: a changed default changes what every installation that left it unset does", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      role: 'all',
+      apiProcesses: 1,
+      databaseUrl: `sqlite:${path.resolve('data', 'tocsin.db')}`,
+      databaseSetting: 'TOCSIN_DATA_DIR',
+      dataDir: path.resolve('data'),
+      summaryIntervalSeconds: 600,
+      floodWindowMs: 600_000,
+      deliveryDeadlineMs: 24 * 3_600_000,
+      actionLinkMs: 7 * 86_400_000,
+      sourceRequestsPerMinute: 60_000,
+      mailCatcherPort: 2525,
+      allowPrivateSmtpHosts: true,
+    });
+    // The setting that chose the database is what a start that cannot open it names.
+    expect(loadConfig({ DATABASE_URL: 'sqlite:./x.db' }).databaseSetting).toBe('DATABASE_URL');
+  });
+});
+
 describe('the lean heap setting', () => {
   it('is off unless TOCSIN_LEAN_HEAP turns it on, in any role', () => {
     expect(loadConfig({ TOCSIN_ROLE: 'worker' }).leanHeap).toBe(false);
@@ -194,6 +218,7 @@ describe('the admin token and secret key', () => {
     expect(config.adminToken).toBe('admin');
     expect(config.secretKey).toBe('key');
     expect(configWarnings(config)).toEqual([expect.stringMatching(/^TOCSIN_ADMIN_TOKEN is shorter/), expect.stringMatching(/^TOCSIN_SECRET_KEY is shorter/)]);
+    expect(configWarnings(loadConfig({ TOCSIN_ADMIN_TOKEN: 'a'.repeat(15), TOCSIN_SECRET_KEY: 'k'.repeat(15) }))).toHaveLength(2);
     expect(configWarnings(loadConfig({ TOCSIN_ADMIN_TOKEN: 'a'.repeat(16), TOCSIN_SECRET_KEY: 'k'.repeat(16) }))).toEqual([]);
     expect(configWarnings(loadConfig({}))).toEqual([]);
   });
@@ -257,6 +282,7 @@ describe('URLs read from a file or a template', () => {
       'https://tocsin.example.com\t/x',
       'https://tocsin.example.com\n/x',
       'https://ops:s3cret@tocsin.example.com',
+      'https://:s3cret@tocsin.example.com',
     ]) {
       expect(() => loadConfig({ TOCSIN_PUBLIC_URL: value }), value).toThrow(/TOCSIN_PUBLIC_URL: /);
     }
@@ -282,6 +308,10 @@ describe('a misspelt variable', () => {
       TOCSIN_TOKEN: 't',
       TOCSIN_TEST_PG_URL: 'postgres://x',
       TOCSIN_CHROMIUM: '/usr/bin/chromium',
+      // Nor are the variables every process has, though HOME is two letters from HOST.
+      HOME: '/root',
+      HOSTNAME: 'tocsin-0',
+      PWD: '/srv',
     };
     expect(configWarnings(loadConfig(others))).toEqual([]);
   });
@@ -384,6 +414,8 @@ describe('the public URL', () => {
     expect(new URL(loadConfig({ HOST: '::' }).publicUrl).port).toBe('8080');
     expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://alerts.example.com/' }).publicUrl).toBe('https://alerts.example.com');
     expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://example.com/tocsin/' }).publicUrl).toBe('https://example.com/tocsin');
+    // Every trailing slash: `//` left, each link had an empty path segment (`https://x//console`).
+    expect(loadConfig({ TOCSIN_PUBLIC_URL: 'https://example.com/tocsin//' }).publicUrl).toBe('https://example.com/tocsin');
   });
 
   it('stops the start naming TOCSIN_PUBLIC_URL when it is no http(s) base that links can be appended to', () => {
