@@ -804,6 +804,46 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('keeps a change the session ended under for the same user signing in again, to save it then, and shows another user only their own', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    const daily = page.getByRole('switch', { name: 'Daily report' });
+    await daily.waitFor();
+    const saved = await daily.isChecked();
+    // Turned, and Save meets the session's end (expired, revoked, signed out elsewhere).
+    await daily.click();
+    const saveMeetsTheEnd = async () => {
+      await context.clearCookies();
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    };
+    await saveMeetsTheEnd();
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Back on the page as it was left: the switch still turned, saved by the next Save.
+    await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
+    expect(await daily.isChecked()).toBe(!saved);
+    // Said in the user's language, not the API's English: the Save was refused, its change not saved.
+    await page.getByText('Your session had ended, so this was not done: do it again.').waitFor();
+    const save = async () => {
+      const put = page.waitForResponse((response) => response.request().method() === 'PUT' && response.url().endsWith('/me/alert-preferences'));
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      return (await put).status();
+    };
+    expect(await save()).toBe(200);
+    // Saved back as it was, turned again, and the session ends again: someone else signing in gets their own preferences, not that change.
+    await daily.click();
+    expect(await save()).toBe(200);
+    await daily.click();
+    await saveMeetsTheEnd();
+    await page.locator('#signin-email').fill('viewer@acme.example');
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Alarmeinstellungen' }).waitFor();
+    expect(await page.getByRole('switch', { name: 'Tagesbericht' }).isChecked()).toBe(true);
+    await context.close();
+  });
+
   it('tells, in the chosen language, that sign-ins are paused after too many wrong passwords', async () => {
     const { context, page } = await open();
     await page.goto(base);

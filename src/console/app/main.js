@@ -103,13 +103,24 @@ function App() {
   // A call answered 401 (the session expired, or ended elsewhere) brings the sign-in form back, saying
   // why, with who was signed in filled in (the first of the calls refused says who).
   const [ended, setEnded] = useState(/** @type {import('./pages/signin.js').SignedInBefore | null} */ (null));
+  // The page the session ended under stays, hidden under the sign-in form, with what was typed or
+  // switched and not saved: signing in again as the same principal brings it back as it was left
+  // (a Save the end refused is pressed again), someone else gets a page of their own (Shell's key).
+  const [resting, setResting] = useState(/** @type {Session | null} */ (null));
   const signedOut = useCallback(() => {
     const was = shown.current;
     setEnded(
       (before) => before ?? { kind: was?.kind ?? 'user', tenant: was?.tenant?.name ?? '', tenantId: was?.tenant?.id ?? '', email: was?.user?.email ?? '' },
     );
+    setResting((kept) => kept ?? was ?? null);
     setSession(null);
   }, []);
+  /** signedIn shows `next`'s console, the page left under the sign-in form if it is theirs. @param {Session} next */
+  const signedIn = (next) => {
+    setEnded(null);
+    setResting(null);
+    setSession(next);
+  };
   useEffect(() => {
     configureApi({ onUnauthorized: signedOut, onForbidden: followRefusals(() => shown.current, setSession) });
     const signIn = async () => {
@@ -139,9 +150,8 @@ function App() {
           if (!auth.signedIn) return;
           const next = await loadSession(auth);
           if (principalOf(shown.current) !== who) return;
-          setEnded(null);
           if (['/', '/signin'].includes(parseHash(location.hash).path)) navigate(homeOf(next), {}, { replace: true });
-          setSession(next);
+          signedIn(next);
         } else if (!auth.signedIn) signedOut();
         else if (auth.kind !== before.kind || (auth.kind === 'user' && auth.userId !== before.user?.id)) setSession(await loadSession(auth));
         // The same principal signed in again there: its new session's CSRF token.
@@ -159,17 +169,18 @@ function App() {
   }, []);
 
   if (session === undefined) return html`<p class="loading" aria-busy="true">…</p>`;
-  if (session === null) {
-    return html`<${SignIn} query=${route.query} notice=${ended ? t('signIn.sessionEnded') : ''} before=${ended} onSignedIn=${async (auth) => {
-      setEnded(null);
-      const next = await loadSession(auth);
-      // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
-      if (route.path === '/' || route.path === '/signin') navigate(homeOf(next), {}, { replace: true });
-      setSession(next);
-      return next;
-    }} />`;
-  }
-  return html`<${Shell} session=${session} route=${route} setSession=${setSession} />`;
+  const shell = session ?? resting;
+  return html`${
+    session === null
+      ? html`<${SignIn} query=${route.query} notice=${ended ? t('signIn.sessionEnded') : ''} before=${ended} onSignedIn=${async (auth) => {
+          const next = await loadSession(auth);
+          // Go where the link pointed (an email's "See more"), else home; before rendering, so no page flashes.
+          if (route.path === '/' || route.path === '/signin') navigate(homeOf(next), {}, { replace: true });
+          signedIn(next);
+          return next;
+        }} />`
+      : null
+  }${shell ? html`<${Shell} key=${principalOf(shell)} hidden=${session === null} session=${shell} route=${route} setSession=${setSession} />` : null}`;
 }
 
 /** sectionOf is the navigation entry a route belongs to: its tabs and someone else's preferences belong to Manage Access. */
@@ -247,7 +258,11 @@ function page(session, route, setSession) {
   return null;
 }
 
-function Shell({ session, route, setSession }) {
+/**
+ * Shell is the signed-in console: header, menu and the page of the route. `hidden` while the
+ * session that drew it has ended, kept under the sign-in form with what the page holds.
+ */
+function Shell({ session, route, setSession, hidden }) {
   const items = navItems(session);
   // The browser's tab, history and a screen reader's first words name the page, in the user's language.
   // Set with the render that changes the page, not after its paint: the tab never names the page before.
@@ -256,8 +271,8 @@ function Shell({ session, route, setSession }) {
   const whose = route.path.startsWith('/host/') ? t('appName') : session.tenant?.displayName || session.tenant?.name || t('appName');
   const title = here ? `${here[1]} — ${whose}` : t('appName');
   useLayoutEffect(() => {
-    document.title = title;
-  }, [title]);
+    if (!hidden) document.title = title;
+  }, [title, hidden]);
   // Signing out goes to the sign-in form's own address, but for a link of another tenant: that
   // link stays, so signing in to its tenant opens it (filters and all), its tenant filled in.
   const signOut = async (keepLink = false) => {
@@ -278,11 +293,11 @@ function Shell({ session, route, setSession }) {
   useEffect(() => {
     if (session.kind === 'host' && linkedTenant && linkedTenant.id !== session.tenant?.id) chooseTenant(linkedTenant.id);
   }, [linked]);
-  return html`<a class="skip" href="#main" onClick=${(event) => {
+  return html`<a class="skip" hidden=${hidden} href="#main" onClick=${(event) => {
     event.preventDefault();
     document.getElementById('main')?.focus();
   }}>${t('skipToContent')}</a>
-    <header class="top">
+    <header class="top" hidden=${hidden}>
       <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> <span class="brand-name">Tocsin</span></a>
       ${
         session.kind === 'host'
@@ -298,10 +313,10 @@ function Shell({ session, route, setSession }) {
       <span class="who">${session.user ? session.user.email : t('host.admin')}</span>
       <button type="button" class="secondary" onClick=${() => signOut()}>${t('signOut')}</button>
     </header>
-    <nav class="main-nav" aria-label=${t('nav.label')}>
+    <nav class="main-nav" hidden=${hidden} aria-label=${t('nav.label')}>
       ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${sectionOf(route.path).startsWith(path) ? 'page' : undefined}>${text}</a>`)}
     </nav>
-    <main id="main" tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
+    <main id="main" hidden=${hidden} tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
       ${
         foreign
           ? html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}

@@ -25,8 +25,16 @@ export class ApiError extends Error {
 /** REACHABLE is dispatched on window when Tocsin answers again after a call that could not reach it (or that it answered 503). */
 export const REACHABLE = 'tocsin:reachable';
 
-/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void, unreachable: boolean, returns: number }} */
-const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {}, unreachable: false, returns: 0 };
+/** @type {{ csrfToken: string | null, onUnauthorized: () => void, onForbidden: () => void, unreachable: boolean, returns: number, ended: boolean }} */
+const state = { csrfToken: null, onUnauthorized: () => {}, onForbidden: () => {}, unreachable: false, returns: 0, ended: false };
+
+/**
+ * sessionEnded says whether a call was answered 401 since the last session began: the page kept
+ * under the sign-in form stops polling, which every call of would be refused.
+ */
+export function sessionEnded() {
+  return state.ended;
+}
 
 /**
  * returnsSoFar counts Tocsin's returns (each REACHABLE): a read begun before the last one may be
@@ -43,6 +51,8 @@ export function returnsSoFar() {
  */
 export function configureApi({ csrfToken, onUnauthorized, onForbidden }) {
   if (csrfToken !== undefined) state.csrfToken = csrfToken;
+  // A session's token: it has begun, and may be asked again.
+  if (csrfToken) state.ended = false;
   if (onUnauthorized) state.onUnauthorized = onUnauthorized;
   if (onForbidden) state.onForbidden = onForbidden;
 }
@@ -93,7 +103,10 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   if (!response.ok) {
     // An answer that is not a problem document (another proxy's error page) is named by its status, never shown as its HTML.
     const problem = typeof data === 'object' && data ? data : { title: `HTTP ${response.status} ${response.statusText}`.trim() };
-    if (response.status === 401 && !quiet401) state.onUnauthorized();
+    if (response.status === 401 && !quiet401) {
+      state.ended = true;
+      state.onUnauthorized();
+    }
     if (response.status === 403) state.onForbidden();
     const wait = Number(response.headers.get('retry-after') ?? '');
     throw new ApiError(response.status, problem, Number.isFinite(wait) && wait > 0 ? Math.ceil(wait) : null);

@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { REACHABLE } from './api.js';
+import { REACHABLE, sessionEnded } from './api.js';
 import { ALERTS_CHANGED } from './session.js';
 
 /** POLL_MS is how often the bell and the lists ask for news. */
@@ -28,7 +28,8 @@ export function pageLimit(more) {
 }
 
 /**
- * usePolling runs `load` now, every `everyMs` (POLL_MS) while the page is visible, and on ALERTS_CHANGED. A
+ * usePolling runs `load` now, every `everyMs` (POLL_MS) while the page is visible and its session has
+ * not ended (sessionEnded), and on ALERTS_CHANGED. A
  * load that returns a promise is not asked again while that promise is pending: a Tocsin that
  * stops answering (restarting, overloaded, a network gone quiet) gets one question per list, not
  * one more every POLL_MS to be answered all at once when it comes back. A change made meanwhile
@@ -44,7 +45,7 @@ export function usePolling(load, deps, everyMs = POLL_MS) {
     let pending = false;
     let again = false;
     const ask = () => {
-      if (stopped || document.visibilityState === 'hidden') return;
+      if (stopped || document.visibilityState === 'hidden' || sessionEnded()) return;
       const answer = load();
       if (!(answer instanceof Promise)) return;
       pending = true;

@@ -493,6 +493,8 @@ export function problemText(caught) {
   // Rate limited (Test Mail Settings' 10 a minute): how long to wait, in the user's language.
   if (error.status === 429) return error.retryAfter ? t('problem.rateLimitedFor', { seconds: error.retryAfter }) : t('problem.rateLimited');
   if (error.unreachable) return t('problem.unreachable');
+  // The session ended under the action: shown once signed in again, on the page kept meanwhile.
+  if (error.status === 401) return t('problem.sessionEnded');
   // Tocsin up but unable to serve (its database down or restarting): the API's English says only to retry.
   if (error.status === 503) return t('problem.unavailable');
   if (!error.problem) return error.message || String(error);
