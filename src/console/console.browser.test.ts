@@ -1244,6 +1244,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await dialog.locator('button[type=submit]').click();
     await expect.poll(() => dialog.locator('#token-name-error').textContent()).toBe('Required.');
     expect(await dialog.getByLabel('Token name').getAttribute('aria-invalid')).toBe('true');
+    // The keyboard, left on the button that sent it, goes to the field refused.
+    await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('token-name');
     await page.keyboard.press('Escape');
     // Test Mail Settings: an address the browser's email field takes and the API does not (a domain without a dot).
     await page.evaluate(`location.hash = '#/settings/mail'`);
@@ -1252,6 +1254,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await dialog.getByRole('button', { name: 'Send', exact: true }).click();
     await expect.poll(() => dialog.locator('#test-sendTo-error').textContent()).toBe('Must be an email address such as ops@example.com.');
     expect(await dialog.getByLabel('Send To').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('test-sendTo');
     await context.close();
   });
 
@@ -1366,6 +1369,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Continue without testing' }).click();
     await page.locator('#mail-port-error').waitFor();
     await page.locator('#mail-fromAddress-error').waitFor();
+    // The keyboard goes to the first field refused, whose error a screen reader reads with it.
+    await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('mail-port');
+    expect(await page.getByLabel('SMTP Port').inputValue()).toBe('99999');
     await shot(page, 'mail-field-errors');
     await context.close();
   });

@@ -6,6 +6,7 @@ import { chosenLanguage, currentLanguage, loadLanguage, pickLanguage, t } from '
 import { href, navigate, parseHash, useRoute } from './lib/router.js';
 import { can } from './lib/session.js';
 import { keepFocusInPlace } from './lib/keep-focus.js';
+import { focusRefusedField } from './lib/focus-refused.js';
 import { keepScrollAreasFocusable } from './lib/scroll-regions.js';
 import { html } from './lib/ui.js';
 import { Bell } from './pages/bell.js';
@@ -332,3 +333,4 @@ const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 render(html`<${App} />`, root);
 keepScrollAreasFocusable(root);
 keepFocusInPlace(root);
+focusRefusedField(root);
