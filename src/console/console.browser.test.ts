@@ -1752,6 +1752,28 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("draws Alert preferences' switches and whether each is on in forced colors (Windows' contrast themes), where the page's colours give way to the system's", async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/preferences');
+    const daily = page.getByRole('switch', { name: 'Daily report' });
+    await daily.waitFor();
+    await page.emulateMedia({ forcedColors: 'active' });
+    await daily.scrollIntoViewIfNeeded();
+    const clip = (await daily.boundingBox())!;
+    const look = () => page.screenshot({ clip, animations: 'disabled' });
+    const shown = await look();
+    // Hidden, the switch's place shows only the page behind it: a switch drawn differs from it.
+    const element = (await daily.elementHandle())!;
+    await element.evaluate((e) => e.setAttribute('style', 'visibility: hidden'));
+    expect(shown.equals(await look())).toBe(false);
+    await element.evaluate((e) => e.removeAttribute('style'));
+    // Turned (and left, its focus ring gone), it looks otherwise.
+    await daily.click();
+    await daily.blur();
+    expect(shown.equals(await look())).toBe(false);
+    await context.close();
+  });
+
   it('says its new language is saved, in that language, and keeps the keyboard on the button that saved it', async () => {
     await addUser('noah@acme.example', ['Alerts Viewer']);
     const { context, page } = await open();
