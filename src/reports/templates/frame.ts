@@ -40,8 +40,12 @@ export function linkText(link: Link, fmt: LocaleFormat): string {
 export interface Frame {
   readonly language: Language;
   readonly subject: string;
-  /** The first line an inbox shows after the subject. */
-  readonly preheader: string;
+  /**
+   * The first line an inbox shows after the subject, hidden in the email; null for an email without
+   * an unsubscribe link (the test email), where spam filters score hidden text as a spammer's
+   * (SpamAssassin's STY_INVIS_DIRECT): the inbox then shows its first lines.
+   */
+  readonly preheader: string | null;
   /** The colour of the band on top: the most severe alert's, for instance. */
   readonly accent: string;
   readonly tenantDisplayName: string;
@@ -93,7 +97,7 @@ export function renderEmail(
       ...body,
       lang: frame.language,
       subject,
-      preheader: field(frame.preheader),
+      preheader: frame.preheader === null ? null : field(frame.preheader),
       accent: frame.accent,
       tenantDisplayName: frame.tenantDisplayName,
       heading: frame.heading,

@@ -8,8 +8,8 @@ import { PREVIEW_KINDS, renderPreview, sampleContext } from './samples.js';
  * when the sending host has no reverse DNS, as many an on-premises relay has not) and any style
  * declaring a font of 0 to 4 pixels, read from the raw HTML (__HTML_FONT_TINY_01, __AC_TINY_FONT,
  * scored as HTML_FONT_TINY_NORDNS): together they put a daily report from such a host at 5.1, over
- * the usual threshold of 5, and a test email at 6.1. These tests look for those causes in every
- * email itself, since SpamAssassin is not part of CI.
+ * the usual threshold of 5, and a test email at 6.1 (its hidden preview adding STY_INVIS_DIRECT).
+ * These tests look for those causes in every email itself, since SpamAssassin is not part of CI.
  */
 
 // The languages the emails were captured in from a real server and scored.
@@ -49,6 +49,14 @@ describe('no email hides text the way spam filters look for', () => {
           return colour !== undefined && light(colour) && (background === undefined || light(background));
         });
         expect(onThePage.map((style) => [...style].map(([name, value]) => `${name}:${value}`).join(';'))).toEqual([]);
+      });
+
+      // The hidden inbox preview: in an email without an unsubscribe link (the test email), SpamAssassin
+      // scores any display:none as a spammer's hidden words sent straight to the recipient's server
+      // (STY_INVIS_DIRECT, which the link clears), as a tenant whose SMTP host is its own Exchange does.
+      it(`${kind} in ${language}: hides no text unless it has an unsubscribe link`, () => {
+        const hidden = [...html.matchAll(/<[^>]+style="[^"]*(?:display:\s*none|visibility:\s*hidden)[^"]*"[^>]*>/g)].map(([tag]) => tag);
+        if (!/href="[^"]*\/unsubscribe\//.test(html)) expect(hidden).toEqual([]);
       });
 
       it(`${kind} in ${language}: no font declared under 5 pixels but a unitless 0 (the layout's collapsed gaps)`, () => {

@@ -28,7 +28,7 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
     {
       language: input.language,
       subject: tenant ? t('test.subject', { tenant: subjectTenant(tenant.displayName) }) : t('test.subjectSystem'),
-      preheader: intro,
+      preheader: null,
       accent: SEVERITY_COLOURS.Success,
       tenantDisplayName: tenant?.displayName ?? 'Tocsin',
       heading: t('test.heading'),
