@@ -1291,4 +1291,31 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.call('DELETE', `/api/v1/tenants/people/users/${userId}`)).statusCode).toBe(204);
     expect((await t.call('GET', `/api/v1/tenants/people/users/${userId}`)).statusCode).toBe(404);
   });
+
+  // Each of two administrators was allowed when its request came in, but the change that lands first
+  // takes the other's right away: one after the other, the second is refused (403 once demoted, 401
+  // once deleted). At once, both were written (PostgreSQL, and SQLite's requests in one process),
+  // leaving the tenant with neither.
+  it('lets one of two administrators demoting each other at once win, and refuses the other 403', async () => {
+    const [a, b] = await Promise.all([t.tenantWithUser('demoting'), t.tenantWithUser('demoting')]);
+    const base = '/api/v1/tenants/demoting';
+    const answers = await Promise.all([
+      t.call('PATCH', `${base}/users/${b!.userId}`, { roles: ['Alerts Viewer'] }, a!.token),
+      t.call('PATCH', `${base}/users/${a!.userId}`, { roles: ['Alerts Viewer'] }, b!.token),
+    ]);
+    expect(answers.map((r) => `${r.statusCode} ${r.json().detail ?? ''}`).sort()).toEqual(['200 ', '403 This needs the Users.Edit permission.']);
+    const users = (await t.call('GET', `${base}/users`)).json<{ items: { roles: string[] }[] }>().items;
+    expect(users.filter((u) => u.roles.includes('Administrator'))).toHaveLength(1);
+  });
+
+  it('lets one of two administrators deleting each other at once win, and answers the other 401, its user gone', async () => {
+    const [a, b] = await Promise.all([t.tenantWithUser('deleting'), t.tenantWithUser('deleting')]);
+    const base = '/api/v1/tenants/deleting';
+    const answers = await Promise.all([
+      t.call('DELETE', `${base}/users/${b!.userId}`, undefined, a!.token),
+      t.call('DELETE', `${base}/users/${a!.userId}`, undefined, b!.token),
+    ]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([204, 401]);
+    expect((await t.call('GET', `${base}/users`)).json<{ items: unknown[] }>().items).toHaveLength(1);
+  });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteModule, TocsinApp } from '../http/context.js';
 import { listOf } from '../http/openapi.js';
-import { fieldError, forbidden, notFound } from '../http/problem.js';
+import { fieldError, forbidden, notFound, unauthorized } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { deleteGroup, groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, deleteRole, listRoles, nameKey, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
@@ -14,6 +14,7 @@ import { endSignIns } from './credentials.js';
 import { changeOwnPassword } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
 import {
+  type CallerMay,
   type MayGrant,
   consolePassword,
   createUser,
@@ -32,7 +33,7 @@ import type { Db } from '../storage/database.js';
 import type { Config } from '../config.js';
 import { replyCreated } from '../http/created.js';
 import { assertHeld, groupPermissions, roleIdsPermissions, rolesPermissions } from './grants.js';
-import { grantedPermissions } from './principal.js';
+import { type Principal, grantedPermissions, userPrincipal } from './principal.js';
 
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
@@ -62,9 +63,26 @@ export function tenantOf(request: FastifyRequest) {
 
 /** assertSelfOr lets a user act on itself (`userId`; undefined: not even on itself), or anyone holding the permission act on others. */
 export function assertSelfOr(request: FastifyRequest, userId: string | undefined, permission: 'Users.Edit' | 'Users.View') {
-  const p = request.principal;
+  principalMay(request.principal, userId, permission);
+}
+
+function principalMay(p: Principal | undefined, userId: string | undefined, permission: 'Users.Edit' | 'Users.View') {
   if (p?.kind === 'user' && userId !== undefined && p.userId === userId) return;
   if (!p?.permissions.has(permission)) throw forbidden(`This needs the ${permission} permission.`);
+}
+
+/**
+ * stillSelfOr is assertSelfOr asked again of the caller as it is in the change's transaction
+ * (CallerMay): 401 when its user went or was deactivated meanwhile, 403 when it lost the permission.
+ */
+function stillSelfOr(request: FastifyRequest, userId: string | undefined, permission: 'Users.Edit'): CallerMay {
+  return async (tx) => {
+    const caller = request.principal;
+    if (caller?.kind !== 'user') return;
+    const now = await userPrincipal(tx, caller.userId);
+    if (!now) throw unauthorized();
+    principalMay(now, userId, permission);
+  };
 }
 
 /**
@@ -198,7 +216,8 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
         await assertMayActOn(db, request, tenant.id, request.params.userId);
         await assertRolesHeld(db, request, tenant.id, request.body.roles);
       }
-      await updateUser(db, tenant.id, request.params.userId, request.body, clock, heldRoles(db, request, tenant.id));
+      const callerMay = stillSelfOr(request, selfEditable ? request.params.userId : undefined, 'Users.Edit');
+      await updateUser(db, tenant.id, request.params.userId, request.body, clock, heldRoles(db, request, tenant.id), callerMay);
       // Deactivated too: switched on again, the user signs in anew rather than finding its old sessions alive,
       // even the one with which it deactivated itself (kept only for a password change).
       if (request.body.active === false) await endSignIns(db, request.params.userId);
@@ -208,7 +227,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
   );
   app.delete('/api/v1/tenants/:tenant/users/:userId', { config: deletes, schema: { params: userParams } }, async (request, reply) => {
     await assertMayActOn(db, request, tenantOf(request).id, request.params.userId);
-    if (!(await deleteUser(db, tenantOf(request).id, request.params.userId))) throw notFound('User');
+    if (!(await deleteUser(db, tenantOf(request).id, request.params.userId, stillSelfOr(request, undefined, 'Users.Edit')))) throw notFound('User');
     return reply.status(204).send();
   });
   app.post(
