@@ -4,8 +4,10 @@
  * recovers. Each incident raises one alert and sends the administrator exactly one warning and one
  * recovery notice, through the system default, even when the worker restarts in the middle.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { AttemptRecorder } from '../delivery/outbox/attempt-recorder.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
@@ -921,5 +923,36 @@ describeEachDialect('the SMTP-health incident', (dialect) => {
       await outage.close();
       await server.close();
     }
+  });
+
+  it("keeps a tenant's mail ok while its server's name cannot be looked up for want of a file descriptor (private hosts refused), retrying its email", async () => {
+    // glibc's lookup, out of descriptors, fails as for a name that does not exist; the guard saw it was
+    // this process's shortage but refused the host all the same, a transient failure that mail health
+    // counted: 16 minutes of it called the tenant's mail failing and warned its administrators.
+    const nofiles = await t.tenantWithUser('nofiles');
+    await t.enableAlertEmails('nofiles');
+    await useServer({ port: 587 }, { host: 'smtp.nofiles.example.com' }, 'nofiles');
+    const unknown = async () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND smtp.nofiles.example.com'), { code: 'ENOTFOUND' }));
+    const worker = startWorker(undefined, { allowPrivateHosts: false, resolver: unknown });
+    // The descriptor lookupShortage opens to tell a shortage is refused, as every other one would be.
+    const openSync = fs.openSync;
+    const spy = vi.spyOn(fs, 'openSync').mockImplementation((file, ...rest) => {
+      if (file !== os.devNull) return openSync(file, ...rest);
+      throw Object.assign(new Error(`EMFILE: too many open files, open '${os.devNull}'`), { code: 'EMFILE' });
+    });
+    try {
+      await enqueueDeliveries(t.tocsin.deps.storage.db, [testDelivery(nofiles.tenantId, 'ops@nofiles.example.com', { kind: 'immediate' })], clock);
+      const start = clock.now();
+      await worker.runOnce();
+      while (clock.now() - start <= 16 * MINUTE) {
+        clock.advance(MINUTE);
+        await worker.runOnce();
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await t.call('GET', '/api/v1/tenants/nofiles/settings/mail/health', undefined, nofiles.token)).json()).toMatchObject({ state: 'ok' });
+    const [email] = (await t.call('GET', '/api/v1/tenants/nofiles/deliveries?kind=immediate', undefined, nofiles.token)).json().items;
+    expect(email).toMatchObject({ status: 'retrying', lastError: expect.stringMatching(/^connect: this process has no file descriptor left .*\(EMFILE\)/) });
   });
 });

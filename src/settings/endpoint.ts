@@ -3,10 +3,11 @@ import { domainToASCII } from 'node:url';
 import type { Config } from '../config.js';
 import { EndpointError, type SmtpEndpoint } from '../delivery/contract.js';
 import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
-import { lookupTimedOut } from '../delivery/smtp/classify.js';
+import { lookupTimedOut, outOfDescriptorsToSend } from '../delivery/smtp/classify.js';
 import { fallbackStandsIn } from '../mail-health/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { untilAborted } from '../shared/deadline.js';
+import { LookupShortageError } from '../shared/out-of-descriptors.js';
 import type { Db } from '../storage/database.js';
 import { RefusedHostError, type Resolver, checkSmtpHost } from './host-guard.js';
 import { type SendSettings, getSystemSmtp, readSendSettings } from './mail-settings.js';
@@ -109,7 +110,8 @@ export function effectiveSmtp(secretBox: SecretBox, read: SendSettings, systemSm
  * Throws RefusedHostError. The lookup waits no longer than the connection would (the endpoint's
  * timeout), then fails as a server that never answers does, a retryable connect-stage
  * SmtpDeliveryError naming the host; and it ends at `stop` (the worker's, Tocsin's) with its reason.
- * The lookup itself cannot be cancelled: its late answer is ignored.
+ * The lookup itself cannot be cancelled: its late answer is ignored. A lookup this process had no
+ * file descriptor for is a LocalSendError, as such a connection is.
  */
 export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, context: EndpointContext, stop?: AbortSignal): Promise<SmtpEndpoint> {
   if (context.allowPrivateHosts || source === 'system') return endpoint;
@@ -122,6 +124,8 @@ export async function guardEndpoint(endpoint: SmtpEndpoint, source: SmtpSource, 
     return { ...endpoint, connectAddress };
   } catch (err) {
     if (deadline.aborted && err === deadline.reason) throw lookupTimedOut(endpoint.host, endpoint.timeoutMs);
+    // This process's limit, not the tenant's server: retried, and neither its breaker's nor its mail health's.
+    if (err instanceof LookupShortageError) throw outOfDescriptorsToSend(err.code);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import dns from 'node:dns/promises';
-import { lookupShortage } from '../shared/out-of-descriptors.js';
+import { LookupShortageError, lookupShortage } from '../shared/out-of-descriptors.js';
 import net from 'node:net';
 import { untilAborted } from '../shared/deadline.js';
 import { StageError } from '../shared/stage-error.js';
@@ -90,7 +90,8 @@ export async function checkSmtpHost(host: string, port: number, resolve: Resolve
 /**
  * checkPublicHost resolves a tenant-chosen host once (an SMTP server, a pull source's Orchestrator),
  * refuses it unless every address is public, and returns the address to connect to, so that a
- * second resolution (DNS rebinding) cannot send the connection elsewhere. Throws RefusedHostError.
+ * second resolution (DNS rebinding) cannot send the connection elsewhere. Throws RefusedHostError,
+ * or LookupShortageError when the lookup failed for want of a file descriptor.
  */
 export async function checkPublicHost(host: string, resolve: Resolver = systemResolver): Promise<string> {
   let addresses: string[];
@@ -98,9 +99,11 @@ export async function checkPublicHost(host: string, resolve: Resolver = systemRe
     addresses = await addressesOf(host, resolve);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // Out of descriptors, glibc's lookup fails as for a name that does not exist: no answer of DNS's.
-    const local = lookupShortage(code) !== undefined;
-    throw new RefusedHostError(local || code === 'EAI_AGAIN' || code === 'ETIMEOUT' || code === 'ESERVFAIL');
+    // Out of descriptors, glibc's lookup fails as for a name that does not exist: no answer of DNS's,
+    // and no refusal of the host either.
+    const shortage = lookupShortage(code);
+    if (shortage) throw new LookupShortageError(shortage, host);
+    throw new RefusedHostError(code === 'EAI_AGAIN' || code === 'ETIMEOUT' || code === 'ESERVFAIL');
   }
   if (addresses.length === 0 || !addresses.every(isPublicAddress)) throw new RefusedHostError(false);
   return addresses[0]!;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { StageError } from './stage-error.js';
 
 /**
  * OUT_OF_DESCRIPTORS are the codes of a process (EMFILE) or a machine (ENFILE) with no file
@@ -29,5 +30,21 @@ export function lookupShortage(code: unknown): 'EMFILE' | 'ENFILE' | undefined {
   } catch (err) {
     const { code: refused } = err as NodeJS.ErrnoException;
     return outOfDescriptors(refused) ? refused : undefined;
+  }
+}
+
+/**
+ * LookupShortageError is a host name's lookup that failed for want of a file descriptor
+ * (lookupShortage): this machine's limit, not the name's or its server's fault, and worth retrying.
+ */
+export class LookupShortageError extends StageError {
+  override readonly name = 'LookupShortageError';
+  readonly retryable = true;
+
+  constructor(
+    readonly code: 'EMFILE' | 'ENFILE',
+    host: string,
+  ) {
+    super(`this process has no file descriptor left to look up ${host} (${code}), a limit of this machine: ${RAISE_THE_LIMIT}`);
   }
 }

@@ -186,6 +186,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   } catch (err) {
     // A stopping worker's email whose server's name was still being looked up: nothing was sent, it goes back to the queue now.
     if (ctx.stopping?.aborted && err === ctx.stopping.reason) return { status: 'deferred', retryAt: ctx.clock.now() };
+    // The server's name looked up with no file descriptor left: this process's failure, as at the connection.
+    if (err instanceof LocalSendError) return localFailure(ctx, delivery, err);
     // A lookup of the server's name that got no answer within the endpoint's timeout (settings'
     // guardEndpoint) fails as a server that never answers does: at the connect stage, retryable.
     const unanswered = err instanceof SmtpDeliveryError ? err : undefined;
@@ -280,10 +282,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     // This process's own failure (no file descriptor for the socket): the server was not tried, so
     // neither its breaker nor the tenant's mail health hears of it; the operator does, once.
-    if (err instanceof LocalSendError) {
-      ctx.localFailures?.failed(err);
-      return untried(await failure(ctx, delivery, true, `${err.stage}: ${err.message}`));
-    }
+    if (err instanceof LocalSendError) return untried(await localFailure(ctx, delivery, err));
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
     // Standing in for the tenant's server, the system default's refusal says so, as its acceptance does.
@@ -386,6 +385,12 @@ function probeVerdict(probe: Promise<boolean>, stopping: AbortSignal | undefined
       resolve(back);
     });
   });
+}
+
+/** localFailure is the retry of an email this process failed itself (LocalSendError), told the operator once (localFailures). */
+function localFailure(ctx: AttemptContext, delivery: Delivery, err: LocalSendError): Promise<AttemptResult> {
+  ctx.localFailures?.failed(err);
+  return failure(ctx, delivery, true, `${err.stage}: ${err.message}`);
 }
 
 async function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): Promise<AttemptResult> {

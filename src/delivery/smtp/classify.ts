@@ -220,6 +220,16 @@ function unresolved(err: NodemailerErrorLike): Cause {
 }
 
 /**
+ * outOfDescriptorsToSend is the LocalSendError of a send this process had no file descriptor for
+ * (`code`): to connect, or to look up the server's name (endpoint.ts's guardEndpoint).
+ */
+export function outOfDescriptorsToSend(code: 'EMFILE' | 'ENFILE'): LocalSendError {
+  return new LocalSendError(
+    `this process has no file descriptor left to connect to the SMTP server (${code}), a limit of this machine, not the server's: ${RAISE_THE_LIMIT}; the email is retried`,
+  );
+}
+
+/**
  * lookupTimedOut is the failure of a lookup of the SMTP host that got no answer within the
  * endpoint's timeout (endpoint.ts's guardEndpoint, when private hosts are refused): a connect
  * failure that may pass, as a server that never answers is, written as any DNS failure is.
@@ -456,11 +466,7 @@ export function classifySmtpError(error: unknown, lastCommand?: string): SmtpDel
   // name's lookup then fails as one that does not exist (ENOTFOUND): an email failed for good.
   const nodeCode = err.originalCode ?? err.code;
   const local = outOfDescriptors(nodeCode) ? nodeCode : err.code === 'EDNS' ? lookupShortage(nodeCode) : undefined;
-  if (local) {
-    return new LocalSendError(
-      `this process has no file descriptor left to connect to the SMTP server (${local}), a limit of this machine, not the server's: ${RAISE_THE_LIMIT}; the email is retried`,
-    );
-  }
+  if (local) return outOfDescriptorsToSend(local);
   const stage = stageOf(err, lastCommand);
   const response = typeof err.response === 'string' ? err.response.trim() : undefined;
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
