@@ -820,9 +820,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await saveMeetsTheEnd();
     await page.locator('#signin-password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    // Back on the page as it was left: the switch still turned, saved by the next Save.
+    // Back on the page as it was left: the switch still turned, saved by the next Save, where the keyboard is again.
     await page.getByRole('heading', { name: 'Alert preferences' }).waitFor();
     expect(await daily.isChecked()).toBe(!saved);
+    await expect.poll(() => page.evaluate('document.activeElement.textContent')).toBe('Save');
     // Said in the user's language, not the API's English: the Save was refused, its change not saved.
     await page.getByText('Your session had ended, so this was not done: do it again.').waitFor();
     const save = async () => {

@@ -108,8 +108,11 @@ function App() {
   // switched and not saved: signing in again as the same principal brings it back as it was left
   // (a Save the end refused is pressed again), someone else gets a page of their own (Shell's key).
   const [resting, setResting] = useState(/** @type {Session | null} */ (null));
+  // And the control the keyboard was on (the Save the end refused), to be on again.
+  const keyboardWas = useRef(/** @type {Element | null} */ (null));
   const signedOut = useCallback(() => {
     const was = shown.current;
+    if (was && document.activeElement !== document.body) keyboardWas.current = document.activeElement;
     setEnded(
       (before) => before ?? { kind: was?.kind ?? 'user', tenant: was?.tenant?.name ?? '', tenantId: was?.tenant?.id ?? '', email: was?.user?.email ?? '' },
     );
@@ -122,6 +125,14 @@ function App() {
     setResting(null);
     setSession(next);
   };
+  // With the render that shows the page again (before keepFocusInPlace looks for a place for the
+  // sign-in form's field): someone else's page is a new one, without that control.
+  useLayoutEffect(() => {
+    const control = keyboardWas.current;
+    if (!session || !control) return;
+    keyboardWas.current = null;
+    if (control.isConnected && control instanceof HTMLElement) control.focus();
+  }, [session]);
   useEffect(() => {
     configureApi({ onUnauthorized: signedOut, onForbidden: followRefusals(() => shown.current, setSession) });
     const signIn = async () => {
