@@ -1,3 +1,4 @@
+import { DeleteQueryNode, type KyselyPlugin, type QueryId, TableNode } from 'kysely';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import pino from 'pino';
@@ -20,6 +21,24 @@ import type { NewAlert } from './input.js';
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const one: NewAlert = newAlert({ severity: 'Info', component: 'Jobs', event: 'Process.RaiseAlert', message: 'm' });
+
+/** countingDeletes is a plugin that notes how many rows each DELETE from one of `tables` removed. */
+function countingDeletes(tables: readonly string[]): KyselyPlugin & { rows: number[] } {
+  const deleting = new Set<QueryId>();
+  const rows: number[] = [];
+  return {
+    rows,
+    transformQuery: ({ node, queryId }) => {
+      const from = DeleteQueryNode.is(node) ? node.from.froms[0] : undefined;
+      if (from && TableNode.is(from) && tables.includes(from.table.identifier.name)) deleting.add(queryId);
+      return node;
+    },
+    transformResult: async ({ queryId, result }) => {
+      if (deleting.has(queryId)) rows.push(Number(result.numAffectedRows ?? 0));
+      return result;
+    },
+  };
+}
 
 describeEachDialect('alert retention', (dialect) => {
   let storage: Storage;
@@ -96,6 +115,45 @@ describeEachDialect('alert retention', (dialect) => {
     ]);
     expect(await db.selectFrom('alert_action_audit').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
     expect(await db.selectFrom('alert_mutes').selectAll().where('tenant_id', '=', 'short').execute()).toEqual([]);
+  });
+
+  it('forgets a backlog of audit entries, ended mutes and acknowledgements in statements of at most a batch each', async () => {
+    // A retention lowered from a year to 30 days leaves eleven months of them expired at once: one
+    // statement for the lot held SQLite's write lock, and blocked the process, for seconds.
+    const db = storage.db;
+    await insertTestTenant(db, 'backlog', { id: 'backlog', retentionDays: 7, createdAt: T0 });
+    const rows = Array.from({ length: 25 }, (_, i) => ({ i, tenant_id: 'backlog', at: T0 + i }));
+    const user = { user_id: 'u1', user_name: 'U' };
+    await db
+      .insertInto('alert_action_audit')
+      .values(rows.map(({ i, tenant_id, at }) => ({ id: `audit-${i}`, tenant_id, ...user, action: 'acknowledge', via: 'api', detail: '{}', at })))
+      .execute();
+    await db
+      .insertInto('alert_mutes')
+      .values(
+        rows.map(({ i, tenant_id, at }) => ({
+          id: `mute-${i}`,
+          tenant_id,
+          scope: 'tenant',
+          owner_id: null,
+          match: '{}',
+          until: at,
+          created_by_id: 'u1',
+          created_by_name: 'U',
+          created_at: T0,
+        })),
+      )
+      .execute();
+    await db
+      .insertInto('alert_acknowledgements')
+      .values(rows.map(({ i, tenant_id, at }) => ({ tenant_id, group_id: `flood-${i}`, ...user, acknowledged_at: at })))
+      .execute();
+    const deletes = countingDeletes(['alert_action_audit', 'alert_mutes', 'alert_acknowledgements']);
+    await purgeExpiredAlerts(db.withPlugin(deletes), T0 + 8 * DAY, 10);
+    const left = async (table: 'alert_action_audit' | 'alert_mutes' | 'alert_acknowledgements') =>
+      (await db.selectFrom(table).select('tenant_id').where('tenant_id', '=', 'backlog').execute()).length;
+    expect([await left('alert_action_audit'), await left('alert_mutes'), await left('alert_acknowledgements')]).toEqual([0, 0, 0]);
+    expect(Math.max(...deletes.rows)).toBe(10);
   });
 
   it("keeps a flood's acknowledgement while the flood goes on past the retention, and forgets it once the flood's alerts are gone", async () => {
