@@ -13,6 +13,8 @@ import { opsRoutes } from './ops/routes.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../test/support/storage.js';
 import { sql } from 'kysely';
 import { ConfigError } from './shared/config-error.js';
+import { insertAlerts } from './alerts/store.js';
+import { newAlert } from '../test/support/alerts.js';
 import { migrate } from './storage/migrate.js';
 import { openStorage } from './storage/storage.js';
 import { enqueueDeliveries } from './delivery/outbox/enqueue.js';
@@ -44,6 +46,38 @@ describeEachDialect('tocsin serve --role', (dialect) => {
   it('api serves the API', async () => {
     app = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
     expect((await app.call('GET', '/api/v1/tenants')).statusCode).toBe(200);
+  });
+});
+
+describeEachDialect('alert retention', (dialect) => {
+  it("purges the expired alerts in the processes that run the workers, the default role 'all' as a 'worker'", async () => {
+    // Started only where the workers run: with the role check turned around, a single `tocsin serve` (role all),
+    // or a split deployment's workers, kept every alert past its tenant's retention, and every test passed.
+    const app = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    const { config, storage } = app.tocsin.deps;
+    const tenant = await insertTestTenant(storage.db, 'kept');
+    const stored = async () => (await storage.db.selectFrom('alerts').select('id').where('tenant_id', '=', tenant).execute()).length;
+    try {
+      for (const role of ['all', 'worker']) {
+        await insertAlerts(storage.db, tenant, [newAlert({ severity: 'Info', component: 'Jobs', event: 'E', message: role })], Date.now() - 100 * 86_400_000);
+        expect(await stored()).toBe(1);
+        const env = {
+          DATABASE_URL: config.databaseUrl,
+          TOCSIN_DATA_DIR: config.dataDir,
+          TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+          TOCSIN_ROLE: role,
+          LOG_LEVEL: 'silent',
+        };
+        const tocsin = await startTocsin(loadConfig(env), { listen: false, logger: pino({ level: 'silent' }), mailCatcher: false });
+        try {
+          await expect.poll(stored, { timeout: 10_000 }).toBe(0);
+        } finally {
+          await tocsin.close();
+        }
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
 
