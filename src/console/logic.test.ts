@@ -647,6 +647,32 @@ describe('console decisions', () => {
     expect(updateRows(list, (r: { id: string }) => (r.id === 'g' ? null : r)).items.map((r: { id: string }) => r.id)).toEqual(['f']);
   });
 
+  it('orders the rows as the API does, and drops from the bottom what the whole result no longer holds', async () => {
+    const { emptyList, withFirstPage } = await load('lib/live-list.js');
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 10, minute)).toISOString();
+    const row = (id: string, minute: number) => ({ id, createdAt: at(minute) });
+    const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+    let list = withFirstPage(emptyList(), { items: [row('c', 3), row('b', 2), row('a', 1)], nextCursor: null });
+    // An alert stored in the same millisecond as the newest shown, after it (a group commit stamps its
+    // alerts alike): the API lists it first, by id, so it waits behind "N new" rather than slip in below.
+    list = withFirstPage(list, { items: [row('d', 3), row('c', 3), row('b', 2), row('a', 1)], nextCursor: null });
+    expect(ids(list.arrived)).toEqual(['d']);
+    expect(ids(list.items)).toEqual(['c', 'b', 'a']);
+    // One marked unread again elsewhere, under "unread only", comes back in its place, not at the bottom.
+    list = withFirstPage(emptyList(), { items: [row('c', 3), row('a', 1)], nextCursor: null });
+    list = withFirstPage(list, { items: [row('c', 3), row('b', 2), row('a', 1)], nextCursor: null });
+    expect(ids(list.items)).toEqual(['c', 'b', 'a']);
+    // The oldest one deleted (or read under "unread only"): a page that is the whole result holds all there is.
+    list = withFirstPage(list, { items: [row('c', 3), row('b', 2)], nextCursor: null });
+    expect(ids(list.items)).toEqual(['c', 'b']);
+  });
+
+  it('refreshes a list grown by Load more as one page of at most the 1,000 rows the API gives', async () => {
+    // Past 19 clicks the refresh asked for more, and every 3-s refresh of the list was a 400.
+    const { pageLimit } = await load('lib/polling.js');
+    expect([0, 1, 19, 20, 40].map(pageLimit)).toEqual([50, 100, 1000, 1000, 1000]);
+  });
+
   it("reads and shows the time filters in the user's time zone, not the browser's", async () => {
     const { setTimeZone, localInputToIso, isoToLocalInput, timeZone } = await load('lib/format.js');
     setTimeZone('Mars/Olympus');
