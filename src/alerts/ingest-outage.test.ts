@@ -7,6 +7,7 @@ import { expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
+import { READ_ONLY_REASON } from '../storage/connect.js';
 import { StorageUnavailableError } from '../storage/errors.js';
 import { type NewAlert, parseAlertsBody } from './input.js';
 
@@ -38,18 +39,19 @@ it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be store
 });
 
 /**
- * asOperator starts Tocsin on a PostgreSQL database of its own with a tenant to raise alerts in,
- * and gives the test an operator's connection to that server: `sql` runs a statement on it (`{db}`
- * stands for the database's name), `endConnections` ends Tocsin's. `undo` puts the database back
- * whatever the test did.
+ * asOperator starts Tocsin (configured by `env` too) on a PostgreSQL database of its own with a
+ * tenant to raise alerts in, and gives the test an operator's connection to that server: `sql` runs
+ * a statement on it (`{db}` stands for the database's name), `endConnections` ends Tocsin's. `undo`
+ * puts the database back whatever the test did.
  */
 async function asOperator(
   tenant: string,
   undo: string,
   run: (operator: { t: TestApp; sql: (statement: string) => Promise<unknown>; endConnections: () => Promise<unknown> }) => Promise<void>,
+  env: Record<string, string> = {},
 ) {
   let databaseUrl = '';
-  const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
+  const t = await startTestApp('postgres', env, {}, { reach: (url) => (databaseUrl = url) });
   const name = new URL(databaseUrl).pathname.slice(1);
   const admin = new pg.Client({ connectionString: TEST_PG_URL });
   await admin.connect();
@@ -160,6 +162,29 @@ it.runIf(TEST_PG_URL)(
       // The first writes may meet the connections opened before it; those are retired within a second.
       await expect.poll(async () => (await five()).map((res) => res.statusCode), { timeout: 10_000 }).toEqual([202, 202, 202, 202, 202]);
     }),
+);
+
+// /readyz asked a pooled session, which keeps the default_transaction_read_only of its opening: with no
+// write to retire the sessions opened during the maintenance (an api process nobody wrote to; the
+// scheduler's and the worker's refused writes retire them in the others), it said
+// read-only until the pool let them go idle, 10 s after the last use, so never while it was polled.
+it.runIf(TEST_PG_URL)(
+  'is ready again within about a second of the end of a read-only maintenance, asked by /readyz alone, no write retiring the read-only sessions [postgres]',
+  () =>
+    asOperator(
+      'readiness-after-maintenance',
+      'alter database {db} reset default_transaction_read_only',
+      async ({ t, sql, endConnections }) => {
+        const readiness = async () => (await t.call('GET', '/readyz')).json<{ status: string; reason?: string }>();
+        await sql('alter database {db} set default_transaction_read_only = on');
+        await endConnections();
+        // The pool's new sessions, opened during the maintenance, take no writes.
+        await expect.poll(readiness).toEqual({ status: 'unavailable', reason: READ_ONLY_REASON });
+        await sql('alter database {db} reset default_transaction_read_only');
+        await expect.poll(readiness, { timeout: 5_000 }).toMatchObject({ status: 'ready' });
+      },
+      { TOCSIN_ROLE: 'api' },
+    ),
 );
 
 it.runIf(TEST_PG_URL)(

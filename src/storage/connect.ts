@@ -169,7 +169,10 @@ export const READ_ONLY_REASON = 'the database takes no writes now (read-only: a 
 export async function takesWrites(storage: Storage): Promise<boolean> {
   if (storage.dialect !== 'postgres') return sql`select 1`.execute(storage.db).then(() => true);
   const { rows } = await sql<{ readOnly: string }>`select current_setting('transaction_read_only') as "readOnly"`.execute(storage.db);
-  return rows[0]?.readOnly !== 'on';
+  if (rows[0]?.readOnly !== 'on') return true;
+  // A pooled session keeps the setting of its opening: one opened during a maintenance since ended said
+  // read-only for as long as the pool kept it (never idle while /readyz is asked), and /readyz with it.
+  return (await storage.newSessionTakesWrites?.()) ?? false;
 }
 
 /**

@@ -12,6 +12,16 @@ const READ_ONLY = '25006';
  */
 const RETIRE_EVERY_MS = 1_000;
 
+/** RetiringPool is the pool retiringReadOnlySessions hands Kysely. */
+export interface RetiringPool extends PostgresPool {
+  /**
+   * retire retires the connections opened so far (at their next release), as a refused write does
+   * (at most once a RETIRE_EVERY_MS): for a database found to take writes again by a new session
+   * while the pool's older ones, opened during a read-only maintenance, still take none.
+   */
+  retire(): void;
+}
+
 /**
  * retiringReadOnlySessions hands Kysely `pool` with its connections retired (closed at their next
  * release, the pool opening new ones as needed) once a write was refused as read-only: the refused
@@ -21,9 +31,14 @@ const RETIRE_EVERY_MS = 1_000;
  * and a pool under load never left them idle long enough to close them, so writes answered 503 for
  * as long as the load lasted. A new session takes the database's setting as it is now.
  */
-export function retiringReadOnlySessions(pool: PostgresPool, now: () => number = () => performance.now()): PostgresPool {
+export function retiringReadOnlySessions(pool: PostgresPool, now: () => number = () => performance.now()): RetiringPool {
   let refusals = 0;
   let retiredAt = Number.NEGATIVE_INFINITY;
+  const retire = () => {
+    if (now() - retiredAt < RETIRE_EVERY_MS) return;
+    refusals += 1;
+    retiredAt = now();
+  };
   /** Per client: how many refusals had been seen when it was first lent, which it is retired past. */
   const refusalsBefore = new WeakMap<object, number>();
   return {
@@ -36,9 +51,7 @@ export function retiringReadOnlySessions(pool: PostgresPool, now: () => number =
           const answer = query(...args);
           if (answer instanceof Promise) {
             answer.catch((err: unknown) => {
-              if ((err as { code?: unknown } | null)?.code !== READ_ONLY || now() - retiredAt < RETIRE_EVERY_MS) return;
-              refusals += 1;
-              retiredAt = now();
+              if ((err as { code?: unknown } | null)?.code === READ_ONLY) retire();
             });
           }
           return answer;
@@ -50,5 +63,6 @@ export function retiringReadOnlySessions(pool: PostgresPool, now: () => number =
       return client as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
+    retire,
   };
 }

@@ -25,7 +25,7 @@ import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { ASK_AFTER_MS, WriteTurn } from './write-turn.js';
 import { preparedOnServer, type StatementWatch } from './pg-prepared.js';
-import { retiringReadOnlySessions } from './read-only-sessions.js';
+import { type RetiringPool, retiringReadOnlySessions } from './read-only-sessions.js';
 
 /** Storage is an open database: the Kysely handle, which engine it is, and how to close it. */
 export interface Storage {
@@ -58,6 +58,14 @@ export interface Storage {
   readonly longestLockWaitMs?: (() => number) | undefined;
   /** The turns at SQLite's write lock across processes (undefined on PostgreSQL and in memory): the group commits let a long waiter go first. */
   readonly turn?: WriteTurn | undefined;
+  /**
+   * newSessionTakesWrites asks a session opened now whether PostgreSQL takes writes (undefined on
+   * SQLite), for a pooled one that says it takes none: a session keeps the default_transaction_read_only
+   * of its opening, so the pool's sessions opened during a read-only maintenance go on saying so after
+   * it. Taking writes, the pool's older sessions are retired. Asked at most once a second; false
+   * when the new session cannot be opened.
+   */
+  readonly newSessionTakesWrites?: (() => Promise<boolean>) | undefined;
   close(): Promise<void>;
 }
 
@@ -649,7 +657,8 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
     client.query("set synchronous_commit = on; set default_transaction_isolation = 'read committed'").catch(() => {});
   });
   const watch = silentServerWatch(config);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: retiringReadOnlySessions(preparedOnServer(pool, watch)) }) });
+  const retiring = retiringReadOnlySessions(preparedOnServer(pool, watch));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: retiring }) });
   try {
     // A server that takes the connection and never answers (a frozen host, a firewall) would hold
     // the start for ever, silently: given up on as unreachable (ETIMEDOUT), it is tried again.
@@ -664,5 +673,42 @@ async function openPostgres(url: string, poolSize: number, abandonedTransactionM
     await db.destroy();
     throw err;
   }
-  return { db, dialect: 'postgres', description: postgresDescription(url), close: () => ended(db.destroy(), () => watch.connections()) };
+  return {
+    db,
+    dialect: 'postgres',
+    description: postgresDescription(url),
+    newSessionTakesWrites: newSessionCheck(config, retiring),
+    close: () => ended(db.destroy(), () => watch.connections()),
+  };
+}
+
+/** How long a new session's answer on writes is reused (Storage.newSessionTakesWrites): a connection a second at most, however often /readyz is asked. */
+const NEW_SESSION_CHECK_MS = 1_000;
+
+/** newSessionCheck is Storage.newSessionTakesWrites: a session of its own within SERVER_CHECK_MS, its answer reused for NEW_SESSION_CHECK_MS. */
+function newSessionCheck(config: pg.ClientConfig, pool: RetiringPool): () => Promise<boolean> {
+  let last: { readonly at: number; readonly writes: Promise<boolean> } | undefined;
+  const ask = async () => {
+    const session = new pg.Client({ ...config, connectionTimeoutMillis: SERVER_CHECK_MS });
+    session.on('error', () => {});
+    try {
+      const answer = withinMs(
+        session.connect().then(() => session.query<{ readOnly: string }>(`select current_setting('transaction_read_only') as "readOnly"`)),
+        SERVER_CHECK_MS,
+        'the database',
+      );
+      const writes = (await answer).rows[0]?.readOnly !== 'on';
+      session.end().catch(() => {});
+      if (writes) pool.retire();
+      return writes;
+    } catch {
+      dropConnection(session);
+      return false;
+    }
+  };
+  return () => {
+    const now = performance.now();
+    if (!last || now - last.at >= NEW_SESSION_CHECK_MS) last = { at: now, writes: ask() };
+    return last.writes;
+  };
 }
