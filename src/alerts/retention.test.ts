@@ -255,15 +255,21 @@ describeEachDialect('alert retention', (dialect) => {
     expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(2);
   });
 
-  it('runs in the background until stopped, and forgets the emails of the same age too', async () => {
+  it('runs in the background until stopped, and forgets the emails and the mail-health notice claims of the same age too', async () => {
     const db = storage.db;
     await insertAlerts(db, 'long', [one, one], T0);
     await enqueueDeliveries(db, [testDelivery('long', 'ops@acme.example')], new FakeClock(T0));
     await db.updateTable('deliveries').set({ status: 'sent' }).where('tenant_id', '=', 'long').execute();
     const emails = async () => (await db.selectFrom('deliveries').select('id').where('tenant_id', '=', 'long').execute()).length;
+    await db
+      .insertInto('mail_health_notices')
+      .values([0, 1].map((i) => ({ tenant_id: 'long', incident: 0, kind: `token-expiring:${i}`, created_at: T0 + i })))
+      .execute();
+    const notices = async () => (await db.selectFrom('mail_health_notices').select('kind').where('tenant_id', '=', 'long').execute()).map((r) => r.kind);
     const loop = startRetention({ db, clock: new FakeClock(T0 + 100 * DAY), logger: pino({ level: 'silent' }), intervalMs: 5 });
     await expect.poll(() => count('long'), { timeout: 10_000, interval: 10 }).toBe(0);
     await expect.poll(emails, { timeout: 10_000, interval: 10 }).toBe(0);
+    await expect.poll(notices, { timeout: 10_000, interval: 10 }).toEqual(['token-expiring:1']);
     await loop.stop();
   });
 

@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { floodOfImmediateKey } from '../delivery/idempotency-key.js';
 import { purgeExpiredDeliveries } from '../delivery/outbox/retention.js';
 import { UNFINISHED_STATUSES } from '../delivery/outbox/tables.js';
+import { purgeOldNotices } from '../mail-health/notices-retention.js';
 import { purgeOldDeliveries } from '../sources/store.js';
 import type { Db } from '../storage/database.js';
 import { OutageLog } from '../storage/outage-log.js';
@@ -217,7 +218,7 @@ export interface RetentionLoop {
 }
 
 /**
- * startRetention purges expired alerts (and old source delivery keys, and finished emails past the retention) now and then every `intervalMs`, until stopped. A failed
+ * startRetention purges expired alerts (and old source delivery keys, finished emails and old mail-health notice claims past the retention) now and then every `intervalMs`, until stopped. A failed
  * purge is logged and retried at the next tick; it never stops the loop.
  */
 export function startRetention(options: { db: Db; clock: Clock; logger: Logger; intervalMs?: number; batchSize?: number }): RetentionLoop {
@@ -238,6 +239,8 @@ export function startRetention(options: { db: Db; clock: Clock; logger: Logger; 
         // And the emails, past the same retention as the alerts they told of.
         const emails = await purgeExpiredDeliveries(db, clock.now(), options.batchSize ?? RETENTION_BATCH);
         if (emails > 0) logger.info({ deleted: emails }, 'purged expired emails');
+        // And the claims of mail-health notices that can no longer be claimed again.
+        await purgeOldNotices(db, clock.now());
         outage.worked();
       })
       .catch((err: unknown) => outage.failed(err, intervalMs))
