@@ -1318,4 +1318,18 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(answers.map((r) => r.statusCode).sort()).toEqual([204, 401]);
     expect((await t.call('GET', `${base}/users`)).json<{ items: unknown[] }>().items).toHaveLength(1);
   });
+
+  it('lets one win when an administrator empties the group that makes another one while that one deletes it: the other is answered 401', async () => {
+    // The group's change asked nothing again in its transaction: both were written, leaving no Administrator.
+    const base = '/api/v1/tenants/ungrouping';
+    const a = await t.tenantWithUser('ungrouping');
+    const b = await t.tenantWithUser('ungrouping', ['Alerts Viewer']);
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Admins', roles: ['Administrator'], members: [b.userId] })).json<{ id: string }>().id;
+    const answers = await Promise.all([
+      t.call('PATCH', `${base}/groups/${group}`, { members: [], roles: ['Administrator', 'Robot'], email: 'admins@example.com' }, a.token),
+      t.call('DELETE', `${base}/users/${a.userId}`, undefined, b.token),
+    ]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([204, 401]);
+    expect((await t.call('GET', `${base}/me`, undefined, b.token)).json<{ permissions: string[] }>().permissions).toContain('Users.Edit');
+  });
 });

@@ -7,6 +7,7 @@ import { acceptingAnswerFields, displayText, emailAddress, instantText, language
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
+import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { checkedAgain, roleIdsOf, sameName } from './roles.js';
 import type { MayGrant } from './users.js';
 
@@ -95,6 +96,7 @@ export async function saveGroup(
   input: z.infer<typeof groupPatch>,
   clock: Clock,
   mayGrant?: MayGrant,
+  callerMay?: CallerMay,
 ): Promise<string> {
   const members = input.members === undefined ? undefined : [...new Set(input.members ?? [])];
   const roles = input.roles === undefined ? undefined : await roleIdsOf(db, tenantId, input.roles ?? [], 'roles');
@@ -114,6 +116,7 @@ export async function saveGroup(
       db.transaction().execute(async (tx) => {
         // One writer of the tenant's groups at a time: "Ops" and "ops" sent at once make one group, not
         // two, and two PATCHes of the members (or roles) leave one list or the other, not both nor a 409.
+        await lockAccessChanges(tx, tenantId, callerMay);
         await lockTransactionOn(tx, `groups:${tenantId}`);
         if (input.name !== undefined) await assertNameFree(tx, tenantId, input.name, groupId);
         if (groupId === undefined) {
@@ -171,8 +174,9 @@ export async function saveGroup(
  * the group's key, locked by the foreign key's check). The group first, then its rows (the
  * cascade), deadlocked with such a PATCH on PostgreSQL (a 503).
  */
-export async function deleteGroup(db: Db, tenantId: string, groupId: string): Promise<boolean> {
+export async function deleteGroup(db: Db, tenantId: string, groupId: string, callerMay?: CallerMay): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
+    await lockAccessChanges(tx, tenantId, callerMay);
     // The group's row first, as a PATCH takes it when it also sets its name (or email, language):
     // its rows then, the deletion waited on that row while the PATCH waited on the rows it had taken.
     // FOR NO KEY UPDATE, not FOR UPDATE: a PATCH of the members alone writes them again meanwhile,

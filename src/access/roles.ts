@@ -6,6 +6,7 @@ import type { Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
+import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { PERMISSIONS } from './permissions.js';
 
 /** roleInput is the body of POST /roles. */
@@ -126,8 +127,9 @@ async function customRole(tx: Db, tenantId: string, roleId: string): Promise<Rol
  * updateRole renames a custom role or replaces its permissions; its holders, users and groups, hold
  * it by id, so they keep it under its new name and get its new permissions.
  */
-export async function updateRole(db: Db, tenantId: string, roleId: string, patch: z.infer<typeof rolePatch>): Promise<RoleView> {
+export async function updateRole(db: Db, tenantId: string, roleId: string, patch: z.infer<typeof rolePatch>, callerMay?: CallerMay): Promise<RoleView> {
   return db.transaction().execute(async (tx) => {
+    await lockAccessChanges(tx, tenantId, callerMay);
     await lockRoleNames(tx, tenantId);
     const role = await customRole(tx, tenantId, roleId);
     if (patch.name !== undefined) await assertRoleNameFree(tx, tenantId, patch.name, roleId);
@@ -145,8 +147,9 @@ export async function updateRole(db: Db, tenantId: string, roleId: string, patch
 }
 
 /** deleteRole deletes a custom role; the users and groups holding it lose it (and what it granted) with it. */
-export async function deleteRole(db: Db, tenantId: string, roleId: string): Promise<void> {
+export async function deleteRole(db: Db, tenantId: string, roleId: string, callerMay?: CallerMay): Promise<void> {
   await db.transaction().execute(async (tx) => {
+    await lockAccessChanges(tx, tenantId, callerMay);
     await customRole(tx, tenantId, roleId);
     // Its holders' rows first, then the role: the order of a write replacing a user's or group's
     // roles (their rows, then the new roles' keys, locked by the foreign key's check). The role

@@ -14,7 +14,6 @@ import { endSignIns } from './credentials.js';
 import { changeOwnPassword } from './password-login.js';
 import { SESSION_COOKIE } from '../http/access-hook.js';
 import {
-  type CallerMay,
   type MayGrant,
   consolePassword,
   createUser,
@@ -32,6 +31,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import type { Config } from '../config.js';
 import { replyCreated } from '../http/created.js';
+import type { CallerMay } from './access-changes.js';
 import { assertHeld, groupPermissions, roleIdsPermissions, rolesPermissions } from './grants.js';
 import { type Principal, grantedPermissions, userPrincipal } from './principal.js';
 
@@ -306,7 +306,15 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     async (request, reply) => {
       const tenant = tenantOf(request);
       await assertRolesHeld(db, request, tenant.id, request.body.roles);
-      const id = await saveGroup(db, tenant.id, undefined, request.body, clock, heldRoles(db, request, tenant.id));
+      const id = await saveGroup(
+        db,
+        tenant.id,
+        undefined,
+        request.body,
+        clock,
+        heldRoles(db, request, tenant.id),
+        stillSelfOr(request, undefined, 'Users.Edit'),
+      );
       return replyCreated(request, reply, config, await requireGroup(db, tenant.id, id));
     },
   );
@@ -330,14 +338,22 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       if (request.body.roles !== undefined || request.body.members !== undefined || request.body.email !== undefined) {
         assertHeld(request, await groupPermissions(db, tenant.id, request.params.groupId), 'This group grants');
       }
-      await saveGroup(db, tenant.id, request.params.groupId, request.body, clock, heldRoles(db, request, tenant.id));
+      await saveGroup(
+        db,
+        tenant.id,
+        request.params.groupId,
+        request.body,
+        clock,
+        heldRoles(db, request, tenant.id),
+        stillSelfOr(request, undefined, 'Users.Edit'),
+      );
       return requireGroup(db, tenant.id, request.params.groupId);
     },
   );
   app.delete('/api/v1/tenants/:tenant/groups/:groupId', { config: deletes, schema: { params: groupParams } }, async (request, reply) => {
     // Its members lose what it grants: as a PATCH of its members, only by one who holds it all.
     assertHeld(request, await groupPermissions(db, tenantOf(request).id, request.params.groupId), 'This group grants');
-    if (!(await deleteGroup(db, tenantOf(request).id, request.params.groupId))) throw notFound('Group');
+    if (!(await deleteGroup(db, tenantOf(request).id, request.params.groupId, stillSelfOr(request, undefined, 'Users.Edit')))) throw notFound('Group');
     return reply.status(204).send();
   });
 
@@ -375,7 +391,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
         // Its holders lose what it grants now: as deleting it, only by one who holds them all.
         await assertRoleHeld(db, request, tenantOf(request).id, request.params.roleId);
       }
-      return updateRole(db, tenantOf(request).id, request.params.roleId, request.body);
+      return updateRole(db, tenantOf(request).id, request.params.roleId, request.body, stillSelfOr(request, undefined, 'Users.Edit'));
     },
   );
   app.delete(
@@ -388,7 +404,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
       const tenantId = tenantOf(request).id;
       // Its holders lose what it grants: as a change of its permissions, only by one who holds them all.
       await assertRoleHeld(db, request, tenantId, request.params.roleId);
-      await deleteRole(db, tenantId, request.params.roleId);
+      await deleteRole(db, tenantId, request.params.roleId, stillSelfOr(request, undefined, 'Users.Edit'));
       return reply.status(204).send();
     },
   );

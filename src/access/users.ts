@@ -7,7 +7,7 @@ import { multiMap } from '../shared/multi-map.js';
 import { acceptingAnswerFields, displayText, emailAddress, emailKey, emailKeys, instantText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
-import { lockTransactionOn } from '../storage/transaction-lock.js';
+import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { hashPassword } from './passwords.js';
 import { checkedAgain, resolveRoleIds, roleIdsOf } from './roles.js';
 import type { AccessTables } from './tables.js';
@@ -89,25 +89,6 @@ export function emailTaken(email: string): HttpError {
  */
 export type MayGrant = (roleIds: readonly string[]) => Promise<void>;
 
-/**
- * CallerMay refuses (throws) a change of a user that its caller may no longer make, read in the
- * change's own transaction: the caller was allowed when its request came in, but another change
- * written since may have taken that away (another administrator demoted or deleted it meanwhile).
- */
-export type CallerMay = (tx: Db) => Promise<void>;
-
-/**
- * lockUserChanges makes a change of a user of the tenant wait for, then hold until its transaction
- * ends, the tenant's lock on such changes (PostgreSQL; on SQLite the transaction holds the database):
- * what CallerMay reads next is what the changes before it committed, so two administrators demoting
- * or deleting each other at once are one after the other, and the second is refused, as it would be
- * a moment later, rather than both written, leaving the tenant with neither.
- */
-async function lockUserChanges(tx: Db, tenantId: string, callerMay: CallerMay | undefined): Promise<void> {
-  await lockTransactionOn(tx, `user-changes:${tenantId}`);
-  await callerMay?.(tx);
-}
-
 /** createUser stores a user with its roles; the email is unique in the tenant, ignoring case and Unicode spelling, its domain in Unicode or punycode (emailKeys). */
 export async function createUser(db: Db, tenantId: string, input: z.infer<typeof userInput>, clock: Clock, mayGrant?: MayGrant) {
   await assertEmailFree(db, tenantId, input.email);
@@ -180,7 +161,7 @@ export async function updateUser(
     tenantId,
     () =>
       db.transaction().execute(async (tx) => {
-        await lockUserChanges(tx, tenantId, callerMay);
+        await lockAccessChanges(tx, tenantId, callerMay);
         const updated = await tx
           .updateTable('users')
           .set({ ...columns, updated_at: clock.now() })
@@ -216,7 +197,7 @@ export async function updateUser(
  */
 export async function deleteUser(db: Db, tenantId: string, userId: string, callerMay?: CallerMay): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    await lockUserChanges(tx, tenantId, callerMay);
+    await lockAccessChanges(tx, tenantId, callerMay);
     const user = await tx.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
     if (!user) return false;
     await tx.deleteFrom('group_members').where('user_id', '=', userId).execute();
