@@ -1,6 +1,6 @@
-import { DeleteQueryNode, type KyselyPlugin, type QueryId, TableNode } from 'kysely';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
+import { countingDeletes } from '../../test/support/counting-deletes.js';
 import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
@@ -21,24 +21,6 @@ import type { NewAlert } from './input.js';
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const one: NewAlert = newAlert({ severity: 'Info', component: 'Jobs', event: 'Process.RaiseAlert', message: 'm' });
-
-/** countingDeletes is a plugin that notes how many rows each DELETE from one of `tables` removed. */
-function countingDeletes(tables: readonly string[]): KyselyPlugin & { rows: number[] } {
-  const deleting = new Set<QueryId>();
-  const rows: number[] = [];
-  return {
-    rows,
-    transformQuery: ({ node, queryId }) => {
-      const from = DeleteQueryNode.is(node) ? node.from.froms[0] : undefined;
-      if (from && TableNode.is(from) && tables.includes(from.table.identifier.name)) deleting.add(queryId);
-      return node;
-    },
-    transformResult: async ({ queryId, result }) => {
-      if (deleting.has(queryId)) rows.push(Number(result.numAffectedRows ?? 0));
-      return result;
-    },
-  };
-}
 
 describeEachDialect('alert retention', (dialect) => {
   let storage: Storage;

@@ -1,4 +1,4 @@
-import { type DeleteResult, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import { floodOfImmediateKey } from '../delivery/idempotency-key.js';
@@ -6,12 +6,11 @@ import { purgeExpiredDeliveries } from '../delivery/outbox/retention.js';
 import { UNFINISHED_STATUSES } from '../delivery/outbox/tables.js';
 import { purgeOldNotices } from '../mail-health/notices-retention.js';
 import { purgeOldDeliveries } from '../sources/store.js';
+import { DELETE_BATCH, deleteInBatches } from '../storage/batched-delete.js';
 import type { Db } from '../storage/database.js';
 import { OutageLog } from '../storage/outage-log.js';
 
 const DAY_MS = 86_400_000;
-/** RETENTION_BATCH is how many alerts one delete removes: small, so writers never wait long. */
-const RETENTION_BATCH = 500;
 /** RETENTION_INTERVAL_MS is how often the purge runs. */
 const RETENTION_INTERVAL_MS = 60_000;
 
@@ -22,7 +21,7 @@ const RETENTION_INTERVAL_MS = 60_000;
  * expired are passed over by the one query that finds the others (an idle server with 10,000
  * tenants asked each of them every minute).
  */
-export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENTION_BATCH): Promise<number> {
+export async function purgeExpiredAlerts(db: Db, now: number, batchSize = DELETE_BATCH): Promise<number> {
   const tenants = await db
     .selectFrom('tenants')
     .select(['id', 'retention_days'])
@@ -49,20 +48,6 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = RETENT
   }
   await purgeActions(db, now, batchSize);
   return deleted;
-}
-
-/**
- * deleteInBatches runs `deleteBatch` (a delete of at most `batchSize` rows) until it deletes fewer,
- * yielding to the event loop between batches; returns how many rows it deleted in all.
- */
-async function deleteInBatches(batchSize: number, deleteBatch: () => Promise<DeleteResult>): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const n = Number((await deleteBatch()).numDeletedRows);
-    deleted += n;
-    if (n < batchSize) return deleted;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 /**
@@ -237,7 +222,7 @@ export function startRetention(options: { db: Db; clock: Clock; logger: Logger; 
         const keys = await purgeOldDeliveries(db, clock.now());
         if (keys > 0) logger.info({ deleted: keys }, 'purged old source delivery keys');
         // And the emails, past the same retention as the alerts they told of.
-        const emails = await purgeExpiredDeliveries(db, clock.now(), options.batchSize ?? RETENTION_BATCH);
+        const emails = await purgeExpiredDeliveries(db, clock.now(), options.batchSize ?? DELETE_BATCH);
         if (emails > 0) logger.info({ deleted: emails }, 'purged expired emails');
         // And the claims of mail-health notices that can no longer be claimed again.
         await purgeOldNotices(db, clock.now());
