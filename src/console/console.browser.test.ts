@@ -812,10 +812,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const saved = await daily.isChecked();
     // Turned, and Save meets the session's end (expired, revoked, signed out elsewhere).
     await daily.click();
+    // The session ends as the Save goes out, so that it is the Save that meets the end, not a refresh before it.
     const saveMeetsTheEnd = async () => {
-      await context.clearCookies();
+      await page.route('**/me/alert-preferences', async (route) => {
+        if (route.request().method() === 'PUT') await context.clearCookies();
+        await route.fallback();
+      });
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.unroute('**/me/alert-preferences');
     };
     await saveMeetsTheEnd();
     await page.locator('#signin-password').fill(PASSWORD);
@@ -842,6 +847,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Alarmeinstellungen' }).waitFor();
     expect(await page.getByRole('switch', { name: 'Tagesbericht' }).isChecked()).toBe(true);
+    await context.close();
+  });
+
+  it('signs in again over a window the session ended under, and opens it again as it was left', async () => {
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/access/users');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Email').fill('late@acme.example');
+    await dialog.getByLabel('Name', { exact: true }).fill('Late');
+    await page.route(/\/tenants\/[^/]+\/users$/, async (route) => {
+      if (route.request().method() === 'POST') await context.clearCookies();
+      await route.fallback();
+    });
+    const refused = page.waitForResponse((response) => response.request().method() === 'POST' && /\/users$/.test(response.url()));
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    expect((await refused).status()).toBe(401);
+    // The sign-in form is on top and takes the keyboard, not left inert under the modal window.
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.locator('#signin-password').fill(PASSWORD);
+    await page.locator('#signin-password').press('Enter');
+    await expect.poll(() => dialog.getByLabel('Email').inputValue()).toBe('late@acme.example');
+    await expect.poll(() => page.evaluate(`document.activeElement.closest('dialog') && document.activeElement.textContent`)).toBe('Save');
     await context.close();
   });
 

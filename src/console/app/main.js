@@ -285,6 +285,18 @@ function Shell({ session, route, setSession, hidden }) {
   useLayoutEffect(() => {
     if (!hidden) document.title = title;
   }, [title, hidden]);
+  // A window the session ended under (Add user, Test Mail Settings) is modal: left open, it kept the
+  // sign-in form inert under it. It is closed while the page is hidden (as it is, with what it holds:
+  // Dialog does not hear the close) and opened again with the page.
+  const mainRef = useRef(/** @type {HTMLElement | null} */ (null));
+  useLayoutEffect(() => {
+    if (!hidden || !mainRef.current) return undefined;
+    const windows = [...mainRef.current.querySelectorAll('dialog')].filter((dialog) => dialog.open);
+    for (const dialog of windows) dialog.close();
+    return () => {
+      for (const dialog of windows) if (dialog.isConnected && !dialog.open) dialog.showModal();
+    };
+  }, [hidden]);
   // Signing out goes to the sign-in form's own address, but for a link of another tenant: that
   // link stays, so signing in to its tenant opens it (filters and all), its tenant filled in.
   const signOut = async (keepLink = false) => {
@@ -328,7 +340,7 @@ function Shell({ session, route, setSession, hidden }) {
     <nav class="main-nav" hidden=${hidden} aria-label=${t('nav.label')}>
       ${items.map(([path, text]) => html`<a href=${`#${path}`} aria-current=${sectionOf(route.path).startsWith(path) ? 'page' : undefined}>${text}</a>`)}
     </nav>
-    <main id="main" hidden=${hidden} tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
+    <main id="main" ref=${mainRef} hidden=${hidden} tabindex="-1" key=${`${session.tenant?.id}:${currentLanguage()}`}>
       ${
         foreign
           ? html`<p class="banner error" role="alert">${t('otherTenant', { tenant: linked })}
