@@ -246,7 +246,7 @@ describe('applying the migrations to an SQLite file another process holds locked
     const { storage, backup } = await lockedFile();
     const reasons: string[] = [];
     const logged: unknown[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
     await migrateWhenFree(storage, {
       logger,
       policy: { firstMs: 20, maxMs: 100 },
@@ -256,7 +256,12 @@ describe('applying the migrations to an SQLite file another process holds locked
       },
     });
     expect(reasons).toEqual(['the SQLite file is locked by another process (a backup, an sqlite3 shell, a migration)']);
-    expect(logged).toMatchObject([{ msg: 'cannot apply the migrations; retrying', reason: reasons[0] }]);
+    // The wait's end is said too: the operator who read the first line learns that the start went on.
+    expect(logged).toMatchObject([
+      { level: 40, msg: 'cannot apply the migrations; retrying', reason: reasons[0] },
+      { level: 30, msg: 'the migrations waited for the database and are applied now', failures: 1 },
+      { level: 30, msg: expect.stringMatching(/^applied \d+ migration\(s\) to /) },
+    ]);
     expect(await pendingMigrations(storage)).toEqual([]);
   });
 

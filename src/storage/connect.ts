@@ -338,15 +338,19 @@ const MIGRATION_LOCK_WAIT_MS = 1_000;
  * 'database is locked'. The signal ends that wait too, and the one for the lock within an attempt.
  */
 export async function migrateWhenFree(storage: Storage, options: Omit<ConnectOptions, 'poolSize'>): Promise<string[]> {
-  const lockWait = { timeoutMs: MIGRATION_LOCK_WAIT_MS, sleep: abortableSleep(options.signal) };
-  const applied = await whileUnavailable(() => migrateOrStop(storage, options.setting, lockWait), {
-    ...options,
-    // A connection lost midway (PostgreSQL restarted, failed over, the backend terminated) took the
-    // transaction of the migrations with it: they are applied again once the database answers.
-    retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY' || isWorthRetrying(err),
-    stop: (err) => err,
-    waitingFor: 'cannot apply the migrations; retrying',
-  });
+  const lockWait = { timeoutMs: MIGRATION_LOCK_WAIT_MS, sleep: abortableSleep(options.signal), logger: options.logger };
+  const applied = await whileUnavailable(
+    () => migrateOrStop(storage, options.setting, lockWait),
+    {
+      ...options,
+      // A connection lost midway (PostgreSQL restarted, failed over, the backend terminated) took the
+      // transaction of the migrations with it: they are applied again once the database answers.
+      retried: (err) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY' || isWorthRetrying(err),
+      stop: (err) => err,
+      waitingFor: 'cannot apply the migrations; retrying',
+    },
+    (failures) => options.logger.info({ failures }, 'the migrations waited for the database and are applied now'),
+  );
   // An upgrade's start said nothing of its migrations (only `tocsin migrate` named them), so the
   // operator could not tell from the log whether, or which, ran; the one process that applied them says so.
   if (applied.length > 0) options.logger.info({ migrations: applied }, appliedLine(applied, storage.description));

@@ -8,6 +8,7 @@ import { type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { captureWarnings } from '../../test/support/log-capture.js';
 import { until } from '../../test/support/until.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { migrate, migratorFor, pendingMigrations } from './migrate.js';
@@ -255,6 +256,37 @@ it.runIf(TEST_PG_URL)("waits for another process's migrations past the statement
       expect(await migrating).toEqual([]);
       const { rows } = await sql<{ timeout: string }>`select current_setting('statement_timeout') as timeout`.execute(storage.db);
       expect(rows[0]!.timeout).toBe('200ms');
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await holder.end();
+    await database.drop();
+  }
+});
+
+// Kysely waits for the migrations' advisory lock without end: a second start while another process
+// applied them (or an operator's session held it) said nothing at all for as long.
+it.runIf(TEST_PG_URL)('says once that the migrations wait for a lock, naming the session that holds it, and once that they no longer do', async () => {
+  const database = await createTestDatabase('postgres', { migrated: true });
+  const holder = new pg.Client({ connectionString: database.url, user: decodeURIComponent(new URL(database.url).username), application_name: 'psql' });
+  await holder.connect();
+  const { log, entries } = captureWarnings('info');
+  try {
+    const { rows } = await holder.query('select pg_backend_pid() as pid, pg_advisory_lock(3853314791062309107)');
+    const storage = await openStorage(database.url, { poolSize: 2 });
+    try {
+      const migrating = migrateOrStop(storage, 'DATABASE_URL', { logger: log });
+      migrating.catch(() => {});
+      await until(() => entries.length > 0, 'the wait to be told');
+      expect(entries[0]).toMatchObject({ level: 40, holders: [{ pid: rows[0].pid, application_name: 'psql', state: 'idle' }] });
+      expect(entries[0]!.msg).toMatch(new RegExp(`^the database migrations wait for a lock held by pid ${rows[0].pid} \\(application_name 'psql', idle\\): `));
+      await holder.query('select pg_advisory_unlock(3853314791062309107)');
+      expect(await migrating).toEqual([]);
+      expect(entries.map((e) => [e.level, e.msg])).toEqual([
+        [40, entries[0]!.msg],
+        [30, 'the database migrations no longer wait for a lock'],
+      ]);
     } finally {
       await storage.close();
     }

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Logger } from 'pino';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dialect } from './dialect.js';
 import { lostTransactionRace } from './errors.js';
@@ -49,7 +50,10 @@ async function migrateToLatest(migrator: Migrator): Promise<string[]> {
  * MigrationLockWait: how long migrate waits for SQLite's write lock before failing with SQLITE_BUSY
  * (default busy_timeout's 10 s), and how it pauses between tries (a pause that rejects ends the wait).
  */
-export type MigrationLockWait = Pick<WriteTransactionOptions, 'timeoutMs' | 'sleep'>;
+export type MigrationLockWait = Pick<WriteTransactionOptions, 'timeoutMs' | 'sleep'> & {
+  /** Told (PostgreSQL) when the migrations begin to wait for a lock another session holds, naming it, and when they no longer do (watchLockWaits). */
+  readonly logger?: Logger | undefined;
+};
 
 /**
  * migrate applies every pending migration and returns the names it applied. On PostgreSQL Kysely
@@ -62,7 +66,7 @@ export type MigrationLockWait = Pick<WriteTransactionOptions, 'timeoutMs' | 'sle
  * logged nor heard a SIGTERM for its 10 s.
  */
 export async function migrate(storage: Storage, lockWait: MigrationLockWait = {}): Promise<string[]> {
-  if (storage.dialect !== 'sqlite') return migrateToLatestAgainAfterRaces(storage);
+  if (storage.dialect !== 'sqlite') return migrateToLatestAgainAfterRaces(storage, lockWait.logger);
   return writeTransaction(storage, lockWait)((connection) => migrateToLatest(migratorFor(storage, connection)));
 }
 
@@ -83,15 +87,88 @@ const MIGRATION_RACE_TRIES = 5;
  * `tocsin serve` and `tocsin migrate` stopped with 'deadlock detected'. The transaction was rolled
  * back whole, so running it again is safe; the other side has gone on meanwhile.
  */
-async function migrateToLatestAgainAfterRaces(storage: Storage): Promise<string[]> {
+async function migrateToLatestAgainAfterRaces(storage: Storage, logger: Logger | undefined): Promise<string[]> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await storage.db.connection().execute((conn) => withoutTimeouts(conn, () => migrateToLatest(migratorFor(storage, conn))));
+      return await storage.db.connection().execute(async (conn) => {
+        const watch = logger && watchLockWaits(storage, await backendPid(conn), logger);
+        try {
+          return await withoutTimeouts(conn, () => migrateToLatest(migratorFor(storage, conn)));
+        } finally {
+          watch?.stop();
+        }
+      });
     } catch (err) {
       if (attempt >= MIGRATION_RACE_TRIES || !lostTransactionRace(err)) throw err;
       await delay(100 * attempt);
     }
   }
+}
+
+/** LOCK_WATCH_MS: how often the migrations' session is looked at for a wait on a lock another session holds. */
+const LOCK_WATCH_MS = 1_000;
+
+/** backendPid is the process id of the PostgreSQL session `conn` runs on. */
+async function backendPid(conn: Kysely<any>): Promise<number> {
+  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
+  return rows[0]!.pid;
+}
+
+/** LockHolder is a session that holds a lock the migrations wait for, as pg_stat_activity says. */
+interface LockHolder {
+  readonly pid: number;
+  readonly application_name: string;
+  readonly state: string | null;
+  readonly xact_start: Date | null;
+}
+
+/**
+ * watchLockWaits tells `log` when the migrations' session (`pid`) begins to wait for a lock another
+ * session holds (pg_blocking_pids: another Tocsin applying them, whose advisory lock Kysely waits for
+ * without end, or an operator's long transaction on a table a migration alters), naming who holds it
+ * and since when, and when it no longer waits: a second start sat silent for as long, its /readyz
+ * saying only that it was migrating. Asked every LOCK_WATCH_MS on another of the pool's sessions
+ * (none with a pool of one, which the wait holds).
+ */
+function watchLockWaits(storage: Storage, pid: number, log: Logger): { stop(): void } {
+  let waitingSince: number | undefined;
+  let asking = false;
+  let stopped = false;
+  const ended = () => {
+    if (waitingSince === undefined) return;
+    log.info({ waitedMs: Math.round(performance.now() - waitingSince) }, 'the database migrations no longer wait for a lock');
+    waitingSince = undefined;
+  };
+  const timer = setInterval(async () => {
+    if (asking) return;
+    asking = true;
+    try {
+      const { rows } = await sql<LockHolder>`
+        select pid, application_name, state, xact_start from pg_stat_activity where pid = any(pg_blocking_pids(${pid})) order by pid`.execute(storage.db);
+      if (stopped || rows.length === 0) return ended();
+      if (waitingSince !== undefined) return;
+      waitingSince = performance.now();
+      const holders = rows.map(
+        (h) =>
+          `pid ${h.pid} (application_name '${h.application_name}', ${h.state ?? 'state unknown'}${h.xact_start ? `, in a transaction since ${h.xact_start.toISOString()}` : ''})`,
+      );
+      log.warn(
+        { holders: rows },
+        `the database migrations wait for a lock held by ${holders.join(', ')}: another Tocsin applying them, or an operator's transaction; they go on once it is released`,
+      );
+    } catch {
+      // Not told this time (the database busy or away): the migrations' own failure says the rest.
+    } finally {
+      asking = false;
+    }
+  }, LOCK_WATCH_MS);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      ended();
+    },
+  };
 }
 
 /**
