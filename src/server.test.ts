@@ -13,6 +13,7 @@ import { opsRoutes } from './ops/routes.js';
 import { TEST_PG_URL, createTestDatabase, describeEachDialect } from '../test/support/storage.js';
 import { sql } from 'kysely';
 import { ConfigError } from './shared/config-error.js';
+import { OTHER_SECRET_KEY } from './settings/secret-key-check.js';
 import { insertAlerts } from './alerts/store.js';
 import { newAlert } from '../test/support/alerts.js';
 import { migrate } from './storage/migrate.js';
@@ -138,6 +139,32 @@ describeEachDialect('a system default SMTP saved in System mail settings', (dial
         'the system default SMTP saved in System mail settings (smtp://saved.example.com:587) is used, not TOCSIN_SMTP_URL (smtps://ops:***@second.example.com): change or replace the saved one there (PUT /api/v1/system/mail-settings)',
       );
       expect(shadowed.warnings.join('\n')).not.toMatch(/pw/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describeEachDialect('what a start says of its configuration', (dialect) => {
+  it('logs the configuration warnings, and an error when its secret key opens none of the secrets saved', async () => {
+    // The checks are config.ts's and secret-key-check.ts's, tested there; with startTocsin's loop over the
+    // warnings, or its log of OTHER_SECRET_KEY, dropped, every test passed and an operator was told nothing.
+    const app = await startTestApp(dialect, { TOCSIN_SECRET_KEY: 'the key that saved the secrets' });
+    const { databaseUrl, dataDir } = app.tocsin.deps.config;
+    const start = async (env: Record<string, string>) => {
+      const { log, entries } = captureWarnings();
+      const config = loadConfig({ DATABASE_URL: databaseUrl, TOCSIN_DATA_DIR: dataDir, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent', ...env });
+      await (await startTocsin(config, { listen: false, logger: log, mailCatcher: false })).close();
+      return entries.map((e) => [e.level, e.msg]);
+    };
+    try {
+      await app.call('POST', '/api/v1/tenants', { name: 'keyed' });
+      expect((await app.call('POST', '/api/v1/tenants/keyed/sources', { name: 'hook', kind: 'webhook' })).statusCode).toBe(201);
+      expect(await start({ TOCSIN_SECRET_KEY: 'another key altogether', TOCSIN_SUMARY_INTERVAL_SECONDS: '60' })).toEqual([
+        [40, 'TOCSIN_SUMARY_INTERVAL_SECONDS is not a setting of Tocsin and is not read: did you mean TOCSIN_SUMMARY_INTERVAL_SECONDS?'],
+        [50, OTHER_SECRET_KEY],
+      ]);
+      expect(await start({ TOCSIN_SECRET_KEY: 'the key that saved the secrets' })).toEqual([]);
     } finally {
       await app.close();
     }
