@@ -2,6 +2,8 @@ import net from 'node:net';
 import { expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestApp } from '../test/support/http.js';
 import { describeEachDialect } from '../test/support/storage.js';
+import { startTestSmtpServer } from '../test/support/smtp-servers.js';
+import { openStorage } from './storage/storage.js';
 
 /** roleRequest is a POST creating a role, its head and body apart, so a test can hold back the body's last byte. */
 function roleRequest(tenant: string, name: string) {
@@ -29,6 +31,35 @@ describeEachDialect('graceful close', (dialect) => {
     await t.call('POST', '/api/v1/tenants', { name: tenant });
     return { t, port: Number(new URL(t.tocsin.url!).port) };
   }
+
+  it('records an email whose send was in flight before closing the database, so that it never goes again', async () => {
+    // The pipeline stops before the storage closes (server.ts's closers): with its stop run after, every test
+    // passed, yet the attempt of a send that the close waited for could no longer be written, and the email
+    // went again at the next start, its lease run out.
+    const smtp = await startTestSmtpServer();
+    const t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@example.com` });
+    const database = await openStorage(t.tocsin.deps.config.databaseUrl, { poolSize: 1 });
+    try {
+      smtp.holdReplies();
+      const { userId } = await t.tenantWithUser('closing');
+      await t.enableAlertEmails('closing');
+      await t.call('PUT', `/api/v1/tenants/closing/users/${userId}/alert-preferences`, { email: { fatalImmediately: true } });
+      expect((await t.call('POST', '/api/v1/tenants/closing/alerts', { severity: 'Fatal', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(
+        202,
+      );
+      await smtp.waitForHeld(1);
+      const closing = t.tocsin.close();
+      // Let the close go past what comes before the pipeline's stop (the HTTP server), to wait for the send.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      smtp.releaseReplies();
+      await closing;
+      expect(await database.db.selectFrom('deliveries').select(['status', 'attempts']).execute()).toEqual([{ status: 'sent', attempts: 1 }]);
+    } finally {
+      await database.close();
+      await t.close();
+      await smtp.close();
+    }
+  });
 
   it('finishes a request in flight before closing the database, refuses new connections, and ends keep-alive', async () => {
     const { t, port } = await listening('closing');
