@@ -161,6 +161,22 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('nav.main-nav').waitFor();
   }
+  /**
+   * endSessionAt ends the page's session (expired, revoked, signed out elsewhere) as the `method` call
+   * to `url` that `press` sends goes out: that call meets the end, answered 401, not a refresh of the
+   * bell just before it (ended before the click, one in between met it first and took the page away).
+   */
+  async function endSessionAt(page: Page, url: RegExp, method: string, press: () => Promise<void>) {
+    const end = async (route: Route) => {
+      if (route.request().method() === method) await page.context().clearCookies();
+      await route.fallback();
+    };
+    await page.route(url, end);
+    const refused = page.waitForResponse((response) => response.request().method() === method && url.test(new URL(response.url()).pathname));
+    await press();
+    expect((await refused).status()).toBe(401);
+    await page.unroute(url, end);
+  }
   /** signInAsHost signs the host administrator in with the admin token and waits for the tenants' list. */
   /**
    * deleteTwiceReadLate deletes the rows `first` then `second` of the list on the page, the list's
@@ -774,17 +790,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
                 if (region.getAttribute('role') === 'status') window.statusesAsTheyArrived.push(region.textContent ?? '');
       }).observe(document.body, { childList: true, subtree: true });`);
     // The session ends (expired, or signed out elsewhere) as Save goes out: its call is answered 401.
-    // Ended before the clicks, a refresh of the bell in between met it first, and the sign-in form
-    // took the page away under the click (seen with API answers delayed as under load).
-    await page.route('**/me/alert-preferences', async (route) => {
-      if (route.request().method() === 'PUT') await context.clearCookies();
-      await route.fallback();
-    });
     await page.getByRole('switch', { name: 'Daily report' }).click();
-    const refused = page.waitForResponse((response) => response.request().method() === 'PUT' && response.url().endsWith('/me/alert-preferences'));
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    expect((await refused).status()).toBe(401);
-    await page.unroute('**/me/alert-preferences');
+    await endSessionAt(page, /\/me\/alert-preferences$/, 'PUT', () => page.getByRole('button', { name: 'Save', exact: true }).click());
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Your session has ended: sign in again.');
     const arrived = await page.evaluate('window.statusesAsTheyArrived');
@@ -812,15 +819,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const saved = await daily.isChecked();
     // Turned, and Save meets the session's end (expired, revoked, signed out elsewhere).
     await daily.click();
-    // The session ends as the Save goes out, so that it is the Save that meets the end, not a refresh before it.
     const saveMeetsTheEnd = async () => {
-      await page.route('**/me/alert-preferences', async (route) => {
-        if (route.request().method() === 'PUT') await context.clearCookies();
-        await route.fallback();
-      });
-      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await endSessionAt(page, /\/me\/alert-preferences$/, 'PUT', () => page.getByRole('button', { name: 'Save', exact: true }).click());
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      await page.unroute('**/me/alert-preferences');
     };
     await saveMeetsTheEnd();
     await page.locator('#signin-password').fill(PASSWORD);
@@ -857,13 +858,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Email').fill('late@acme.example');
     await dialog.getByLabel('Name', { exact: true }).fill('Late');
-    await page.route(/\/tenants\/[^/]+\/users$/, async (route) => {
-      if (route.request().method() === 'POST') await context.clearCookies();
-      await route.fallback();
-    });
-    const refused = page.waitForResponse((response) => response.request().method() === 'POST' && /\/users$/.test(response.url()));
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    expect((await refused).status()).toBe(401);
+    await endSessionAt(page, /\/tenants\/[^/]+\/users$/, 'POST', () => dialog.getByRole('button', { name: 'Save' }).click());
     // The sign-in form is on top and takes the keyboard, not left inert under the modal window.
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.locator('#signin-password').fill(PASSWORD);
