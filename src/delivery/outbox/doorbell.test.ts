@@ -41,14 +41,15 @@ describe.runIf(DIALECTS.includes('postgres'))('the outbox LISTEN connection', ()
   it("keeps listening past the idle_session_timeout a DBA set, which ends only the server's idle sessions", async () => {
     const database = await createTestDatabase('postgres');
     const name = new URL(database.url).pathname.slice(1);
-    const admin = await openStorage(database.url, { poolSize: 1 });
-    await sql`alter database ${sql.id(name)} set idle_session_timeout = '100ms'`.execute(admin.db).finally(() => admin.close());
+    // The notifying session is opened before the setting, which applies to the sessions opened after it:
+    // opened after, it was ended once its first query came over 100 ms after its opening (a loaded machine).
+    const storage = await openStorage(database.url, { poolSize: 1 });
+    await sql`alter database ${sql.id(name)} set idle_session_timeout = '100ms'`.execute(storage.db);
     const doorbell = new OutboxDoorbell();
     let rings = 0;
     doorbell.subscribe(() => (rings += 1));
     const { log, entries } = captureWarnings('info');
     const listener = await listenForOutbox(database.url, doorbell, log);
-    const storage = await openStorage(database.url, { poolSize: 1 });
     try {
       // Told well past the timeout, in the statement that waits (this pool's session, idle between two, would be ended):
       // the notification reaches the connection that listened first.
