@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
+import pino from 'pino';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { loadConfig } from '../config.js';
+import { startTocsin } from '../server.js';
 
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
 
@@ -52,6 +55,28 @@ describeEachDialect('what an API change sends back to the queue', (dialect) => {
     const verify = () =>
       t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'nobody', smtpSettingModel: { Host: '127.0.0.1', Port: 'abc' } }, tenant.token);
     expect(await bumpsOf(verify, 400)).toEqual([]);
+  });
+
+  it.runIf(dialect === 'postgres')('is heard by a worker process of its own, which then reads names and permissions again', async () => {
+    // Told through PostgreSQL (notifyChanges, heard on the worker's LISTEN connection): with the api side's
+    // NOTIFY or the worker's forget dropped (pipeline.ts), every test passed, and a split deployment's worker
+    // kept its reads of a changed tenant's access until they expired, and its rendered emails for the old one.
+    const { databaseUrl, dataDir } = t.tocsin.deps.config;
+    const config = loadConfig({
+      DATABASE_URL: databaseUrl,
+      TOCSIN_DATA_DIR: dataDir,
+      TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOCSIN_ROLE: 'worker',
+      LOG_LEVEL: 'silent',
+    });
+    const worker = await startTocsin(config, { listen: false, logger: pino({ level: 'silent' }), mailCatcher: false });
+    try {
+      const before = worker.deps.kept.generation;
+      expect((await t.call('PATCH', '/api/v1/tenants/changes', { displayName: 'Changes heard' })).statusCode).toBe(200);
+      await expect.poll(() => worker.deps.kept.generation, { timeout: 10_000 }).toBeGreaterThan(before);
+    } finally {
+      await worker.close();
+    }
   });
 
   it("sends back its own tenant's for an OData settings save, and every tenant's for the system default", async () => {
