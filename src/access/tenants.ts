@@ -165,22 +165,24 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
 
 /**
  * deleteTenant removes a tenant with everything it owns. Most of it goes by the foreign keys'
- * cascade; its alerts are deleted here (in batches first, then those stored meanwhile in the same transaction), since on PostgreSQL no foreign key
+ * cascade; its alerts are deleted here (in batches first, with its emails, then those stored meanwhile in the same transaction), since on PostgreSQL no foreign key
  * ties them to the tenant (the insert checks the tenant once per batch: alerts/store.ts). The tenant
  * row goes first: that waits for any insert holding it (FOR KEY SHARE) to commit, and an insert
  * that comes later finds no tenant, so the alerts' delete, a statement of its own, sees them all.
  * False when there was no tenant left to delete (a request at the same time deleted it first).
  */
 export async function deleteTenant(db: Db, tenantId: string, batchSize = DELETE_BATCH): Promise<boolean> {
-  // Its alerts first, oldest first, `batchSize` a statement: a year of them went in the transaction
-  // below (300,000 on SQLite held the write lock, and blocked the process, for 6.3 s). Those stored
-  // meanwhile go with the tenant.
-  await deleteInBatches(batchSize, () =>
-    db
-      .deleteFrom('alerts')
-      .where('id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenantId).orderBy('created_at').limit(batchSize))
-      .executeTakeFirst(),
-  );
+  // Its alerts and emails (with their attempts) first, oldest first, `batchSize` a statement: a year
+  // of alerts went in the transaction below (300,000 on SQLite held the write lock, and blocked the
+  // process, for 6.3 s), the emails by its cascade. Those stored meanwhile go with the tenant.
+  for (const table of ['alerts', 'deliveries'] as const) {
+    await deleteInBatches(batchSize, () =>
+      db
+        .deleteFrom(table)
+        .where('id', 'in', (eb) => eb.selectFrom(table).select('id').where('tenant_id', '=', tenantId).orderBy('created_at').limit(batchSize))
+        .executeTakeFirst(),
+    );
+  }
   return db.transaction().execute(async (tx) => {
     // Who holds which role and belongs to which group goes first, as deleteUser and deleteGroup
     // take them: a PATCH replacing a user's roles or a group's members deletes those rows, then

@@ -5,7 +5,9 @@ import { countingDeletes } from '../../test/support/counting-deletes.js';
 import { deleteTenant } from '../access/tenants.js';
 import { classifyDbError } from '../storage/errors.js';
 import type { Storage } from '../storage/storage.js';
-import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
+import { insertTestTenant, testDelivery } from '../../test/support/outbox-fixtures.js';
+import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
 import type { NewAlert } from './input.js';
 import { insertAlerts, writeAlerts } from './store.js';
@@ -37,9 +39,9 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
     expect(undecided.map((u) => u.tenant_id)).toEqual([kept]);
   });
 
-  it("deletes a tenant's alerts in batches, not in the one transaction that deletes the tenant", async () => {
+  it("deletes a tenant's alerts and emails in batches, not in the one transaction that deletes the tenant", async () => {
     // A year of a tenant's alerts went in that transaction: 300,000 on SQLite held the write lock,
-    // and blocked the process (every other tenant's alerts waiting), for 6.3 s.
+    // and blocked the process (every other tenant's alerts waiting), for 6.3 s; and its emails by the cascade.
     const big = await insertTestTenant(storage.db, 'big');
     await insertAlerts(
       storage.db,
@@ -47,10 +49,16 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
       Array.from({ length: 25 }, () => ({ ...alert, dedupKey: null })),
       T0,
     );
-    const deletes = countingDeletes(['alerts']);
+    await enqueueDeliveries(
+      storage.db,
+      Array.from({ length: 25 }, () => testDelivery(big, 'ops@big.example')),
+      new FakeClock(T0),
+    );
+    const deletes = countingDeletes(['alerts', 'deliveries']);
     await deleteTenant(storage.db.withPlugin(deletes), big, 10);
     expect(await alertsOf(big)).toBe(0);
-    expect(deletes.rows.reduce((sum, n) => sum + n, 0)).toBe(25);
+    expect(await storage.db.selectFrom('deliveries').select('id').where('tenant_id', '=', big).execute()).toEqual([]);
+    expect(deletes.rows.reduce((sum, n) => sum + n, 0)).toBe(50);
     expect(Math.max(...deletes.rows)).toBe(10);
   });
 
