@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningApp, startListeningApp } from '../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { TOKEN_WARNING_LEAD_MS, accessTokenExpiry, tokenWarningDue } from './token-expiry.js';
+import { TOKEN_WARNING_LEAD_MS, accessTokenExpiry, accessTokenLife, tokenWarningDue } from './token-expiry.js';
 
 /** jwt is an unsigned JWT with the claims given: only the payload matters to Tocsin. */
 const jwt = (claims: object) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`;
@@ -25,10 +25,26 @@ describe('the expiry of an XOAUTH2 access token', () => {
 
   it(`calls for the warning from ${TOKEN_WARNING_LEAD_MS / 3_600_000} hours before it, and after`, () => {
     const now = 1_000_000_000;
-    expect(tokenWarningDue(now + TOKEN_WARNING_LEAD_MS + 1, now)).toBe(false);
-    expect(tokenWarningDue(now + TOKEN_WARNING_LEAD_MS, now)).toBe(true);
-    expect(tokenWarningDue(now - 1, now)).toBe(true);
+    expect(tokenWarningDue({ expiresAt: now + TOKEN_WARNING_LEAD_MS + 1 }, now)).toBe(false);
+    expect(tokenWarningDue({ expiresAt: now + TOKEN_WARNING_LEAD_MS }, now)).toBe(true);
+    expect(tokenWarningDue({ expiresAt: now - 1 }, now)).toBe(true);
     expect(tokenWarningDue(undefined, now)).toBe(false);
+  });
+
+  it('calls for none for a token issued to live no longer than that: automation renews it every hour, and each would warn', () => {
+    const now = 1_000_000_000;
+    // Microsoft's: issued now for 75 minutes. Warned of, the administrators would get an email an hour.
+    expect(tokenWarningDue({ issuedAt: now, expiresAt: now + 75 * 60_000 }, now)).toBe(false);
+    expect(tokenWarningDue({ issuedAt: now - TOKEN_WARNING_LEAD_MS, expiresAt: now }, now)).toBe(false);
+    // Issued for a week, or for a day and a second: warned of in its last day.
+    expect(tokenWarningDue({ issuedAt: now - 6 * 86_400_000, expiresAt: now + 3_600_000 }, now)).toBe(true);
+    expect(tokenWarningDue({ issuedAt: now - TOKEN_WARNING_LEAD_MS - 1, expiresAt: now }, now)).toBe(true);
+  });
+
+  it("reads the issue time from a JWT's iat claim, when it has one", () => {
+    expect(accessTokenLife(jwt({ iat: 1_799_995_500, exp: 1_800_000_000 }))).toEqual({ issuedAt: 1_799_995_500_000, expiresAt: 1_800_000_000_000 });
+    expect(accessTokenLife(jwt({ exp: 1_800_000_000 }))).toEqual({ expiresAt: 1_800_000_000_000, issuedAt: undefined });
+    expect(accessTokenLife(jwt({ iat: 'then', exp: 1_800_000_000 }))?.issuedAt).toBeUndefined();
   });
 });
 
@@ -90,6 +106,13 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
     // A token with ten days left: its expiry is shown, nobody is emailed yet.
     await api('PUT', '/acme/settings/mail', xoauth2(later));
     expect((await api('GET', '/acme/settings/mail/health')).accessTokenExpiresAt).toBe(new Date(accessTokenExpiry(later)!).toISOString());
+    expect((await api('GET', '/acme/deliveries?kind=mail-health')).items).toHaveLength(1);
+
+    // Microsoft's tokens live 75 minutes, issued now: the tenant's automation puts a new one every hour, and
+    // its administrators are emailed none of them (the banner still shows its expiry).
+    const now = Math.floor(Date.now() / 1000);
+    for (const issuedAt of [now - 60, now]) await api('PUT', '/acme/settings/mail', xoauth2(jwt({ iat: issuedAt, exp: issuedAt + 75 * 60 })));
+    expect((await api('GET', '/acme/settings/mail/health')).accessTokenExpiresAt).toBe(new Date((now + 75 * 60) * 1000).toISOString());
     expect((await api('GET', '/acme/deliveries?kind=mail-health')).items).toHaveLength(1);
   });
   it("warns no tenant of the system default's token: it is the host's to renew, and the notice would say the tenant's server", async () => {

@@ -1,8 +1,9 @@
 /**
  * XOAUTH2 access tokens expire, and Tocsin cannot renew one (the contract stores the access token
  * only, write-only): the tenant's administrators are warned once per token, through the system
- * default SMTP like the mail-health notices, before its known expiry. The expiry is known when the
- * token is a JWT (as Microsoft's are): its `exp` claim. An opaque token's expiry is unknown.
+ * default SMTP like the mail-health notices, before its known expiry, if it was issued to live longer
+ * than the warning's lead (tokenWarningDue). The expiry is known when the token is a JWT (as
+ * Microsoft's are): its `exp` claim. An opaque token's expiry is unknown.
  */
 import type { EndpointResolver } from '../delivery/outbox/attempt.js';
 import { signsInWithToken } from '../delivery/contract.js';
@@ -12,35 +13,61 @@ import { type NoticeContext, queueAdminNotices } from './notices.js';
 /** TOKEN_WARNING_LEAD_MS: the administrators are warned once the token has less than this to live. */
 export const TOKEN_WARNING_LEAD_MS = 24 * 3_600_000;
 
+/** TokenLife is what a JWT access token says of its life (epoch ms): when it expires, and when it was issued if it says. */
+export interface TokenLife {
+  readonly expiresAt: number;
+  readonly issuedAt?: number | undefined;
+}
+
+/** epochMs is a JWT time claim (seconds) in epoch ms, or undefined when it is not one. */
+function epochMs(claim: unknown): number | undefined {
+  return typeof claim === 'number' && Number.isFinite(claim) && claim > 0 ? claim * 1000 : undefined;
+}
+
 /**
- * accessTokenExpiry is when an access token expires (epoch ms), read from the `exp` claim of a
- * JWT's payload, or undefined for any other token. Nothing is verified: the time only informs.
+ * accessTokenLife reads the `exp` (and `iat`) claims of a JWT's payload, or undefined for any
+ * other token, or one without a usable `exp`. Nothing is verified: the times only inform.
  */
-export function accessTokenExpiry(token: string): number | undefined {
+export function accessTokenLife(token: string): TokenLife | undefined {
   const parts = token.split('.');
   if (parts.length !== 3 || !parts[1]) return undefined;
   try {
-    const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as unknown;
-    const exp = (payload as { exp?: unknown } | null)?.exp;
-    return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined;
+    const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { exp?: unknown; iat?: unknown } | null;
+    const expiresAt = epochMs(payload?.exp);
+    return expiresAt === undefined ? undefined : { expiresAt, issuedAt: epochMs(payload?.iat) };
   } catch {
     return undefined;
   }
 }
 
-/** tokenWarningDue tells whether a token expiring at `expiresAt` calls for the warning at `now`. */
-export function tokenWarningDue(expiresAt: number | undefined, now: number): expiresAt is number {
-  return expiresAt !== undefined && expiresAt - now <= TOKEN_WARNING_LEAD_MS;
+/** accessTokenExpiry is when an access token expires (epoch ms), from accessTokenLife, or undefined. */
+export function accessTokenExpiry(token: string): number | undefined {
+  return accessTokenLife(token)?.expiresAt;
+}
+
+/**
+ * tokenWarningDue tells whether a token of the life given calls for the emailed warning at `now`:
+ * once it has less than TOKEN_WARNING_LEAD_MS to live, unless it was issued to live no longer than
+ * that. Such a token (Microsoft's live 60 to 90 minutes) can only be kept up by the tenant's
+ * automation putting a new one every hour, and each would be "expiring" from its first minute: an
+ * email an hour to every administrator. One left to lapse makes the tenant's mail fail, which its
+ * own notice tells.
+ */
+export function tokenWarningDue(life: TokenLife | undefined, now: number): life is TokenLife {
+  if (life === undefined || life.expiresAt - now > TOKEN_WARNING_LEAD_MS) return false;
+  return life.issuedAt === undefined || life.expiresAt - life.issuedAt > TOKEN_WARNING_LEAD_MS;
 }
 
 /**
  * warnBeforeTokenExpiry queues the warning to the tenant's mail administrators when the token's
  * expiry is known and near, once per token: a notice row keyed by the expiry is claimed in the same
- * transaction, so workers and restarts add nothing. Returns whether it queued the warning.
+ * transaction, so workers and restarts add nothing (tokenWarningDue: not for a short-lived token).
+ * Returns whether it queued the warning.
  */
 export async function warnBeforeTokenExpiry(db: Db, tenantId: string, accessToken: string, now: number, context: NoticeContext): Promise<boolean> {
-  const expiresAt = accessTokenExpiry(accessToken);
-  if (!tokenWarningDue(expiresAt, now)) return false;
+  const life = accessTokenLife(accessToken);
+  if (!tokenWarningDue(life, now)) return false;
+  const { expiresAt } = life;
   const kind = `token-expiring:${expiresAt}`;
   // Most calls come after the warning went out: one read, no transaction.
   const seen = await db
