@@ -394,7 +394,7 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'auth', code: 535, message })).toEqual(['authToken']);
   });
 
-  it("warns of an OAuth access token's expiry from a day before, and once it has passed", async () => {
+  it("warns of an OAuth access token's expiry from a day before, and once it has passed; of a short-lived one only once it has passed", async () => {
     const { tokenNotice } = await load('pages/mail-health.js');
     const now = Date.UTC(2026, 10, 30, 9);
     const at = (hours: number) => ({ state: 'ok', accessTokenExpiresAt: new Date(now + hours * 3_600_000).toISOString() });
@@ -402,6 +402,15 @@ describe('console decisions', () => {
     expect(tokenNotice(at(25), now)).toBeNull();
     expect(tokenNotice(at(23), now)).toBe('expiring');
     expect(tokenNotice(at(-1), now)).toBe('expired');
+    // Issued to live 75 minutes (Microsoft's, renewed each hour by automation): told only once expired.
+    const issued = (hours: number, minutesLeft: number) => ({
+      state: 'ok',
+      accessTokenIssuedAt: new Date(now - hours * 3_600_000).toISOString(),
+      accessTokenExpiresAt: new Date(now + minutesLeft * 60_000).toISOString(),
+    });
+    expect(tokenNotice(issued(0.25, 60), now)).toBeNull();
+    expect(tokenNotice(issued(1.5, -15), now)).toBe('expired');
+    expect(tokenNotice(issued(24 * 6, 60), now)).toBe('expiring');
   });
 
   it('drops the field errors of the fields being corrected, and the credential errors once the security changes', async () => {

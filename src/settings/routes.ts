@@ -21,7 +21,7 @@ import {
 import { SecretDecryptError } from './secret-box.js';
 import { showMailHealth } from '../mail-health/model.js';
 import { getMailHealth } from '../mail-health/store.js';
-import { accessTokenExpiry, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
+import { accessTokenLife, warnBeforeTokenExpiry } from '../mail-health/token-expiry.js';
 import { SYSTEM_TESTS, TEST_MAILS_PER_MINUTE, takeTestMailTurn } from './test-mail-limit.js';
 import { smtpSettingsInput, smtpSettingsView } from './smtp-settings.js';
 import { SMTP_STAGES, signsInWithToken } from '../delivery/contract.js';
@@ -39,7 +39,12 @@ const mailHealthAnswer = z.object({
   accessTokenExpiresAt: instantText
     .optional()
     .describe(
-      "When the XOAUTH2 access token of the tenant's own server expires, when that is known (a JWT's exp); the administrators are emailed once, through the system default, from 24 hours before.",
+      "When the XOAUTH2 access token of the tenant's own server expires, when that is known (a JWT's exp); the administrators are emailed once, through the system default, from 24 hours before, if it was issued to live longer than that (or does not say when).",
+    ),
+  accessTokenIssuedAt: instantText
+    .optional()
+    .describe(
+      "When that token was issued, when it says (a JWT's iat): one issued to live a day or less is renewed by the tenant's automation, and warned of only once it has expired.",
     ),
 });
 
@@ -151,8 +156,10 @@ export const settingsRoutes: RouteModule = (app, deps) => {
       const tenantId = tenantOf(request).id;
       const health = showMailHealth(await getMailHealth(db, tenantId));
       const token = await xoauth2Token(tenantId);
-      const expiresAt = token === undefined ? undefined : accessTokenExpiry(token);
-      return expiresAt === undefined ? health : { ...health, accessTokenExpiresAt: new Date(expiresAt).toISOString() };
+      const life = token === undefined ? undefined : accessTokenLife(token);
+      if (life === undefined) return health;
+      const issued = life.issuedAt === undefined ? {} : { accessTokenIssuedAt: new Date(life.issuedAt).toISOString() };
+      return { ...health, accessTokenExpiresAt: new Date(life.expiresAt).toISOString(), ...issued };
     },
   );
   app.delete(

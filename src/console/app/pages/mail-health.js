@@ -9,16 +9,21 @@ import { html } from '../lib/ui.js';
 
 /** @import { TenantSession } from '../lib/session.js' */
 
-/** TOKEN_WARNING_MS is how long before an OAuth access token's expiry the console warns, as the server's warning email does (token-expiry.ts). */
+/**
+ * TOKEN_WARNING_MS is how long before an OAuth access token's expiry the console warns, as the
+ * server's warning email does (token-expiry.ts), for a token issued to live longer than that.
+ */
 const TOKEN_WARNING_MS = 24 * 3600 * 1000;
 
 /**
- * @typedef {{ state: string, since?: string, lastCode?: number, lastError?: string, accessTokenExpiresAt?: string }} MailHealth
+ * @typedef {{ state: string, since?: string, lastCode?: number, lastError?: string, accessTokenExpiresAt?: string, accessTokenIssuedAt?: string }} MailHealth
  */
 
 /**
  * tokenNotice says whether the tenant's OAuth access token calls for a warning at `now`: `expired`,
- * `expiring` within TOKEN_WARNING_MS, else null (no known expiry, or not soon).
+ * `expiring` within TOKEN_WARNING_MS, else null (no known expiry, or not soon). A token issued to
+ * live no longer than TOKEN_WARNING_MS (Microsoft's: 60 to 90 minutes) is renewed every hour by the
+ * tenant's automation, and would be `expiring` all the time: it is told only once it has expired.
  * @param {MailHealth} health
  * @param {number} now
  * @returns {'expired' | 'expiring' | null}
@@ -26,7 +31,9 @@ const TOKEN_WARNING_MS = 24 * 3600 * 1000;
 export function tokenNotice(health, now) {
   const expiresAt = health.accessTokenExpiresAt ? Date.parse(health.accessTokenExpiresAt) : Number.NaN;
   if (Number.isNaN(expiresAt) || expiresAt - now > TOKEN_WARNING_MS) return null;
-  return expiresAt <= now ? 'expired' : 'expiring';
+  if (expiresAt <= now) return 'expired';
+  const issuedAt = health.accessTokenIssuedAt ? Date.parse(health.accessTokenIssuedAt) : Number.NaN;
+  return expiresAt - issuedAt <= TOKEN_WARNING_MS ? null : 'expiring';
 }
 
 /**
