@@ -17,7 +17,9 @@ const RUNS = 3;
  * step may have had (a lookup that failed out of descriptors, then found one free when it checked
  * why, read as a DNS failure: host-guard.test.ts, once under heavy load). The child is then run
  * again from the start, as a process that has once had a descriptor is changed for good (glibc
- * loads its name service then, and a later lookup needs none).
+ * loads its name service then, and a later lookup needs none). A body may also call `spoiled()`
+ * itself, for a step that went through where it could not have without a descriptor freed under it
+ * (a send that connected), when its own failure frees descriptors and so cannot use withoutDescriptors.
  */
 export async function runOutOfDescriptors<T>(body: string): Promise<T> {
   const script = `
@@ -28,12 +30,13 @@ export async function runOutOfDescriptors<T>(body: string): Promise<T> {
         for (;;) taken.push(fs.openSync('/dev/null', 'r'));
       } catch {}
     };
+    const spoiled = () => process.exit(${SPOILED});
     const withoutDescriptors = async (step) => {
       takeAll();
       const held = taken.length;
       const outcome = await step();
       takeAll();
-      if (taken.length !== held) process.exit(${SPOILED});
+      if (taken.length !== held) spoiled();
       return outcome;
     };
     ${body}`;

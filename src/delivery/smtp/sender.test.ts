@@ -136,6 +136,9 @@ describe('SMTP sender against real smtp-server instances', () => {
           (err) => outcome.failures.push({ name: err.name, stage: err.stage, retryable: err.retryable, message: err.message }),
         );
       }
+      // A send that went through had a descriptor another part of the process freed after takeAll (CI, once):
+      // this run proves nothing, and the child runs again. A failed send frees its own, so no check after each.
+      if (outcome.failures.includes(null)) spoiled();
       for (const fd of taken) fs.closeSync(fd);
       outcome.after = (await sender.send(endpoints[1], { ...email, messageId: '<after@tocsin.test>' })).messageId;
       console.log(JSON.stringify(outcome));
