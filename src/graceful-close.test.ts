@@ -37,7 +37,7 @@ describeEachDialect('graceful close', (dialect) => {
     // passed, yet the attempt of a send that the close waited for could no longer be written, and the email
     // went again at the next start, its lease run out.
     const smtp = await startTestSmtpServer();
-    const t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@example.com` });
+    const t = await startTestApp(dialect, { TOCSIN_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?from=tocsin@example.com` }, { listen: true });
     const database = await openStorage(t.tocsin.deps.config.databaseUrl, { poolSize: 1 });
     try {
       smtp.holdReplies();
@@ -48,9 +48,10 @@ describeEachDialect('graceful close', (dialect) => {
         202,
       );
       await smtp.waitForHeld(1);
+      // The close goes past what comes before the pipeline's stop (the HTTP server) before the reply comes.
+      const httpClosed = new Promise((resolve) => t.tocsin.app.server.once('close', resolve));
       const closing = t.tocsin.close();
-      // Let the close go past what comes before the pipeline's stop (the HTTP server), to wait for the send.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await httpClosed;
       smtp.releaseReplies();
       await closing;
       expect(await database.db.selectFrom('deliveries').select(['status', 'attempts']).execute()).toEqual([{ status: 'sent', attempts: 1 }]);
