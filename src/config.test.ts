@@ -385,6 +385,29 @@ describe('the database URL', () => {
       expect(loadConfig({ DATABASE_URL: value }).databaseUrl, value).toBe(value);
     }
   });
+
+  it("stops the start naming DATABASE_URL's sslmode or ssl when node-postgres would read it as TLS with a verified certificate", () => {
+    // `?sslmode=disabled` or `?ssl=false`, meant to connect in clear, started TLS and failed with only "The server does not support SSL connections".
+    for (const [query, said] of [
+      ['sslmode=disabled', /DATABASE_URL: sslmode must be disable, prefer, require, verify-ca, verify-full or no-verify \(got "disabled"\)/],
+      ['sslmode=DISABLE', /sslmode must be .* \(got "DISABLE"\)/],
+      ['sslmode=allow', /sslmode must be .* \(got "allow"\)/],
+      ['ssl=false', /DATABASE_URL: ssl must be true, 1 or 0 \(got "false"\).*sslmode=disable/],
+      ['ssl=no', /ssl must be true, 1 or 0 \(got "no"\)/],
+    ] as const) {
+      expect(() => loadConfig({ DATABASE_URL: `postgresql://tocsin@db.example.com/tocsin?${query}` }), query).toThrow(said);
+    }
+    for (const query of [
+      'sslmode=disable',
+      'sslmode=require',
+      'sslmode=verify-full&sslrootcert=/etc/tocsin/db-ca.pem',
+      'uselibpqcompat=true&sslmode=require',
+      'ssl=true',
+      'ssl=0',
+    ]) {
+      expect(loadConfig({ DATABASE_URL: `postgres://tocsin@db.example.com/tocsin?${query}` }).databaseUrl, query).toContain(query);
+    }
+  });
 });
 
 describe('the listen address', () => {

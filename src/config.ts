@@ -60,6 +60,30 @@ function isClearPostgresUrl(url: string): boolean {
   }
 }
 
+/** SSL_MODES are the `sslmode` values node-postgres reads as their names say (see postgresTlsProblem). */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+/**
+ * postgresTlsProblem says what is wrong with the TLS parameters of a PostgreSQL URL, if anything.
+ * node-postgres turns an `sslmode` it does not know (`disabled`, `DISABLE`, `off`, libpq's `allow`)
+ * into TLS with the certificate verified, and reads an `ssl` other than `true`, `1` or `0` (`ssl=false`,
+ * as other drivers' URLs write it) as on: a start meant to connect in clear failed with only "The
+ * server does not support SSL connections", the opposite of what the URL said.
+ */
+function postgresTlsProblem(url: string): string | undefined {
+  if (dialectOfUrl(url) !== 'postgres' || !URL.canParse(url)) return undefined;
+  const query = new URL(url).searchParams;
+  const mode = query.get('sslmode');
+  if (mode !== null && !SSL_MODES.includes(mode)) {
+    return `sslmode must be ${inWords(SSL_MODES)} (got "${mode}"): node-postgres reads any other value as verify-full, TLS with the certificate checked`;
+  }
+  const ssl = query.get('ssl');
+  if (ssl !== null && !['true', '1', '0'].includes(ssl)) {
+    return `ssl must be true, 1 or 0 (got "${ssl}"): node-postgres reads any other value as true; write sslmode=disable for a connection without TLS`;
+  }
+  return undefined;
+}
+
 /**
  * isListenHost: an IP address, or a host name that a URL can hold as its host (`http://HOST:PORT` is
  * the default base of every link): not `999.1.1.1`, a URL, or a name with a space or a path in it.
@@ -142,6 +166,10 @@ const envSchema = z.object({
       'sqlite://NAME names the file /NAME at the root of the disk: write sqlite:./data/tocsin.db for a path from the working folder, or sqlite:/var/lib/tocsin/tocsin.db for an absolute one',
     )
     .refine(isClearPostgresUrl, `is not a URL such as postgres://user:pass@host:5432/db (${PERCENT_ENCODE_HINT})`)
+    .superRefine((url, context) => {
+      const problem = postgresTlsProblem(url);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
     .transform((url) => (url.startsWith('sqlite:') ? `sqlite:${inHome(url.slice('sqlite:'.length))}` : url))
     .optional(),
   PORT: wholeNumber(0, 65535).default(DEFAULT_PORT),
