@@ -255,6 +255,10 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
     muted,
     mutes,
   };
+  // The counts column is as wide as its widest count (the total), so that a day of a hundred thousand alerts
+  // or more keeps its events' names, links and total in line, as the health section's columns do.
+  const countWidth = Math.max(6, body.total.length);
+  const underEvent = ' '.repeat(countWidth + 4);
   const text = quiet
     ? [intro, ...(catchUp ? [catchUp] : []), timesIn, ...(allQuiet ? [t('daily.quietWhy')] : [])]
     : [
@@ -266,11 +270,11 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
         '',
         t('daily.byEvent'),
         ...rows.flatMap((row) => [
-          `  ${row.count.padStart(6)}  [${row.severity}] ${row.event} (${row.component})`,
-          ...row.actions.map((action) => `          ${linkText(action, fmt)}`),
+          `  ${row.count.padStart(countWidth)}  [${row.severity}] ${row.event} (${row.component})`,
+          ...row.actions.map((action) => `${underEvent}${linkText(action, fmt)}`),
         ]),
-        ...(moreEvents ? [`          ${moreEvents}`] : []),
-        `  ${body.total.padStart(6)}  ${body.totalLabel}`,
+        ...(moreEvents ? [`${underEvent}${moreEvents}`] : []),
+        `  ${body.total.padStart(countWidth)}  ${body.totalLabel}`,
       ];
   const mutesText = body.mutesHeading ? ['', body.mutesHeading, ...(muted ? [`  ${muted}`] : []), ...mutes.map((line) => `  ${line}`)] : [];
   return renderEmail(

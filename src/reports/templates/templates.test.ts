@@ -229,6 +229,28 @@ describe('the 10-minute summary', () => {
     expect(back!.html).toBe(forth!.html);
   });
 
+  it("keeps a daily report's text table in columns for a day of millions of alerts, its counts, total and links in line, in every language", () => {
+    // The counts were padded to 6 characters: from 100,000 ("100 000" in French) they pushed their event's name
+    // to the right, and a total of 11 million stood a column further than the rows above it.
+    for (const language of LANGUAGES) {
+      const view = sampleDaily(context(language));
+      const counts = view.counts.map((row, i) => ({ ...row, count: i === 0 ? 1_234_567 : 21 }));
+      const lines = renderDailyEmail({ ...view, counts }).text.split('\n');
+      const fmt = localeFormat(language, 'Europe/Paris');
+      const heading = lines.indexOf(emailTranslator(language)('daily.byEvent'));
+      const table = lines.slice(heading + 1, lines.findIndex((line, i) => i > heading && line.endsWith(` ${emailTranslator(language)('daily.total')}`)) + 1);
+      const rows = table.filter((line) => /^ +[\d]/.test(line));
+      expect(rows.length, language).toBe(counts.length + 1);
+      expect(rows[0], language).toContain(`${fmt.number(1_234_567)}  [`);
+      expect(rows.at(-1), language).toContain(fmt.number(1_234_567 + 21 * (counts.length - 1)));
+      // Each count ends in one column, and what follows it (the event, the total's label, a row's links) starts in one.
+      const ends = new Set(rows.map((line) => /^ +[^ ]+/.exec(line)![0].length));
+      expect([...ends], `${language}: ${rows.join(' | ')}`).toHaveLength(1);
+      const start = [...ends][0]! + 2;
+      for (const line of table.filter((line) => !rows.includes(line))) expect(line.search(/\S/), `${language}: ${line}`).toBe(start);
+    }
+  });
+
   it('says how many alerts of the window mutes kept out and which mutes, in the recipient language, and nothing when none', () => {
     const base = sampleSummary(context('fr'));
     const muted = {
