@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { light } from '../../../test/support/email-colours.js';
 import type { Language } from '../../i18n/languages.js';
 import { PREVIEW_KINDS, renderPreview, sampleContext } from './samples.js';
 
@@ -27,14 +28,6 @@ function styles(html: string): Map<string, string>[] {
           .map(([name, ...value]) => [name!, value.join(':')]),
       ),
   );
-}
-
-/** light is whether a #rrggbb or #rgb colour is near white, as a page's background is. */
-function light(colour: string): boolean {
-  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/.exec(colour)?.[1];
-  if (!hex) return false;
-  const channels = hex.length === 3 ? [...hex].map((c) => Number.parseInt(c + c, 16)) : [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
-  return channels.every((channel) => channel >= 0xe0);
 }
 
 describe('no email hides text the way spam filters look for', () => {
