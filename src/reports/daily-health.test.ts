@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HEALTH_LIST_MAX, type HealthCount, NOISIEST, dailyHealth, healthBySource } from './daily-health.js';
 
 const count = (over: Partial<HealthCount>): HealthCount => ({ severity: 'Error', component: 'Jobs', source: null, count: 1, lastAt: 1_000, ...over });
@@ -120,6 +120,34 @@ describe('the health section of the daily report', () => {
     const failing = robots.map((robot) => count({ source: { robot }, count: 2, lastAt: 1_000 }));
     expect(dailyHealth([...day].reverse(), [...before].reverse())).toEqual(dailyHealth(day, before));
     expect(dailyHealth([...failing].reverse(), [])).toEqual(dailyHealth(failing, []));
+  });
+
+  it("names the same sources, in the same order, whatever the server's locale (LANG)", async () => {
+    // Names were compared in the process's default locale, which Node takes from LANG: under da_DK, Danish sorts
+    // « Aa » after « Z » and « Ö », so a Danish server's report named other sources among tied ones than an American
+    // server's (and two instances sharing one PostgreSQL told the readers of one tenant different ones).
+    // Components too, which an alert names as it likes, tied in 'Alerts by component'.
+    const day = ['Zeta', 'Aarhus', 'Ölen', 'Oslo', 'ålborg', 'Andy', 'R10', 'R2'].map((name) => count({ component: name, source: { robot: name } }));
+    const named = (health: ReturnType<typeof dailyHealth>) => [
+      ...[health.noisiest, health.stillFailing].map((list) => list.map((s) => s.key.value)),
+      health.components.map((c) => c.component),
+    ];
+    // The modules loaded again on a server started with LANG=da_DK.UTF-8: a collator given no locale is Danish.
+    class DanishDefault extends Intl.Collator {
+      constructor(locales?: string | string[], options?: Intl.CollatorOptions) {
+        super(locales ?? 'da-DK', options);
+      }
+    }
+    vi.stubGlobal('Intl', Object.assign(Object.create(Intl), { Collator: DanishDefault }));
+    vi.resetModules();
+    try {
+      const danish = named((await import('./daily-health.js')).dailyHealth(day, []));
+      expect(danish).toEqual(named(dailyHealth(day, [])));
+      expect(danish[0]).toEqual(['Aarhus', 'ålborg', 'Andy', 'Ölen', 'Oslo']);
+    } finally {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    }
   });
 
   it('has nothing to say for two empty days', () => {

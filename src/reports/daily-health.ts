@@ -1,5 +1,5 @@
 import { type Severity, severityRank } from '../alerts/severity.js';
-import { type SourceKey, type Sourced, bySourceName, sourceKeyId, sourceKeyOf } from './source-groups.js';
+import { type SourceKey, type Sourced, byName, bySourceName, sourceKeyId, sourceKeyOf } from './source-groups.js';
 
 /**
  * The health section of the daily report, decided from the counts of two periods (the report's
@@ -149,7 +149,8 @@ export function healthBySource(counts: readonly HealthCount[]): Map<string, Sour
 
 /** byTrend orders components as the health section lists them: the most alerts first, then the most the day before, then by name. */
 export function byTrend(a: ComponentTrend, b: ComponentTrend): number {
-  return b.count - a.count || b.previous - a.previous || a.component.localeCompare(b.component);
+  // Not in the server's locale (LANG), as sources are not (bySourceName): a component is any name an alert gives.
+  return b.count - a.count || b.previous - a.previous || byName(a.component, b.component);
 }
 
 /**
