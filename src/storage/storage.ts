@@ -23,6 +23,7 @@ import { hostAndPort } from '../shared/host-port.js';
 import { makeFolder } from '../shared/make-folder.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
+import { sidecarsOf } from './sidecars.js';
 import { ASK_AFTER_MS, WriteTurn } from './write-turn.js';
 import { preparedOnServer, type StatementWatch } from './pg-prepared.js';
 import { type RetiringPool, retiringReadOnlySessions } from './read-only-sessions.js';
@@ -152,15 +153,23 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
         },
         idleOptions,
       );
-  const noteCommit = idle && (() => idle.noteCommit());
+  const sidecars = inMemory ? undefined : sidecarsOf(file);
+  const noteCommit =
+    idle &&
+    (() => {
+      sidecars?.note();
+      idle.noteCommit();
+    });
   const waits = { longestMs: 0 };
   const turn = inMemory ? undefined : new WriteTurn(file);
   const db = new Kysely<Database>({
     dialect: new LockWaitingSqliteDialect({ database: preparedOnce(database, noteCommit) }, database, { waits, turn }),
   });
-  const close = () => {
+  const close = async () => {
     idle?.close();
-    return db.destroy();
+    await db.destroy();
+    // A restore moved into place while open: the WAL left at the path is not the restored file's.
+    if (fileGone?.()) sidecars?.setAside(new Date());
   };
   const longestLockWaitMs = () => waits.longestMs;
   return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, diskFull, longestLockWaitMs, turn, close };
