@@ -66,9 +66,46 @@ function unpaintedLightText(html: string): string[] {
   return found;
 }
 
+const HEADINGS = new Set(['h1', 'h2', 'h3']);
+
+/** outlookFontFamilies are the font-family declarations of the style sheets only Outlook reads, by the elements they name. */
+function outlookFontFamilies(html: string): Set<string> {
+  const named = new Set<string>();
+  for (const [, sheet] of html.matchAll(/<!--\[if mso\]>\s*<style[^>]*>([\s\S]*?)<\/style>\s*<!\[endif\]-->/g)) {
+    for (const [, selectors, body] of sheet!.matchAll(/([^{}]+)\{([^}]*)\}/g)) {
+      if (/font-family\s*:/.test(body!)) for (const selector of selectors!.split(',')) named.add(selector.trim());
+    }
+  }
+  return named;
+}
+
+/**
+ * unstyledHeadings lists the headings whose look Word would take from its own Heading styles (Times
+ * New Roman, 24 and 18 points): Word knows CSS 1, without `inherit`, so a heading says its size,
+ * weight and line height itself, and its font is named for it (inline or by Outlook's style sheet).
+ */
+function unstyledHeadings(html: string): string[] {
+  const families = outlookFontFamilies(html);
+  const body = DomUtils.findOne((e) => e.name === 'body', parseDocument(outlookMarkup(html)).children);
+  return DomUtils.findAll((e) => HEADINGS.has(e.name), body ? [body] : []).flatMap((heading) => {
+    const missing = ['font-size', 'font-weight', 'line-height', 'font-family'].filter((name) => {
+      const value = style(heading, name);
+      if (value !== undefined) return value.includes('inherit');
+      return name !== 'font-family' || !families.has(heading.name);
+    });
+    const inherited = (style(heading, 'font') ?? '').includes('inherit') ? ['font:inherit'] : [];
+    const wrong = [...missing, ...inherited];
+    return wrong.length > 0 ? [`${heading.name} "${DomUtils.textContent(heading).trim().slice(0, 30)}": ${wrong.join(', ')}`] : [];
+  });
+}
+
 describe('what Outlook for Windows paints', () => {
   for (const language of ['en', 'ja'] as const satisfies readonly Language[]) {
     for (const kind of PREVIEW_KINDS) {
+      it(`${kind} in ${language}: every heading in the email's own font, size and weight, not Word's Heading styles`, () => {
+        expect(unstyledHeadings(renderPreview(kind, sampleContext(language)).html)).toEqual([]);
+      });
+
       it(`${kind} in ${language}: white text (severity counts and badges, buttons) only on a background Word paints, a table cell's or its own span's`, () => {
         expect(unpaintedLightText(renderPreview(kind, sampleContext(language)).html)).toEqual([]);
       });
