@@ -16,7 +16,7 @@ const load = (file: string): Promise<any> => import(`./app/${file}`);
 function stubConsoleStrings(): void {
   vi.stubGlobal('fetch', async (url: string) => ({
     ok: true,
-    json: async () => JSON.parse(fs.readFileSync(path.join(APP_DIR, url.replace('/console/', '')), 'utf8')),
+    json: async () => JSON.parse(fs.readFileSync(path.join(APP_DIR, url.replace('console/', '')), 'utf8')),
   }));
   vi.stubGlobal('document', { documentElement: {} });
 }

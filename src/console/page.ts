@@ -26,18 +26,28 @@ function noScriptWords(language: Language): string {
 }
 
 /**
+ * fromPage is a console file's URL (`/console/…`) relative to the page, which is at the root of
+ * Tocsin: a reverse proxy that serves Tocsin under a path (`https://ops.example.com/tocsin/`, the
+ * prefix taken off on the way in) then gets the file under that path too, where `/console/…` asked
+ * the host's root, another application's or none.
+ */
+function fromPage(url: string): string {
+  return `.${url}`;
+}
+
+/**
  * consolePage builds the single HTML page of the console. Its only inline script is the import
  * map (browsers do not load import maps from files), which the Content-Security-Policy allows by
- * hash; every other script is a module from /console/.
+ * hash; every other script is a module from console/, beside the page.
  */
 export function consolePage(language: Language = DEFAULT_LANGUAGE): ConsolePage {
   const imports = Object.fromEntries([
-    ...Object.keys(VENDOR_MODULES).map((specifier) => [specifier, vendorUrl(specifier)]),
-    ...Object.keys(SHARED_MODULES).map((specifier) => [specifier, sharedUrl(specifier)]),
+    ...Object.keys(VENDOR_MODULES).map((specifier) => [specifier, fromPage(vendorUrl(specifier))]),
+    ...Object.keys(SHARED_MODULES).map((specifier) => [specifier, fromPage(sharedUrl(specifier))]),
   ]);
   const importMap = JSON.stringify({ imports });
   const vendorStyles = Object.keys(VENDOR_STYLES)
-    .map((name) => `<link rel="stylesheet" href="${vendorStyleUrl(name)}">\n`)
+    .map((name) => `<link rel="stylesheet" href="${fromPage(vendorStyleUrl(name))}">\n`)
     .join('');
   const html = `<!doctype html>
 <html lang="${language}">
@@ -45,10 +55,10 @@ export function consolePage(language: Language = DEFAULT_LANGUAGE): ConsolePage 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Tocsin</title>
-<link rel="icon" href="/console/bell.svg" type="image/svg+xml">
-${vendorStyles}<link rel="stylesheet" href="/console/app.css">
+<link rel="icon" href="./console/bell.svg" type="image/svg+xml">
+${vendorStyles}<link rel="stylesheet" href="./console/app.css">
 <script type="importmap">${importMap}</script>
-<script type="module" src="/console/main.js"></script>
+<script type="module" src="./console/main.js"></script>
 </head>
 <body>
 <div id="app"><noscript>${noScriptWords(language)}</noscript></div>

@@ -16,7 +16,10 @@ const EMAIL_LINK_PAGES = ['alerts', 'preferences'] as const;
  * `/console/`, and the short paths that emails link to. Everything here is public; the console
  * itself signs in through the API.
  */
-export const consoleRoutes: RouteModule = (app) => {
+export const consoleRoutes: RouteModule = (app, { config }) => {
+  // The console's page as the browser reaches it: `/`, or the path of TOCSIN_PUBLIC_URL when a reverse proxy
+  // serves Tocsin under one (`/tocsin/`), where a redirect to `/#/alerts` left it for the host's root.
+  const home = `${new URL(config.publicUrl).pathname.replace(/\/$/, '')}/`;
   const assets = loadAssets();
   const pages = consolePages();
   const page = pages.get(DEFAULT_LANGUAGE)!;
@@ -44,7 +47,7 @@ export const consoleRoutes: RouteModule = (app) => {
   for (const name of EMAIL_LINK_PAGES) {
     app.get(`/${name}`, hidden, async (request, reply) => {
       const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-      return reply.redirect(`/#/${name}${query}`, 302);
+      return reply.redirect(`${home}#/${name}${query}`, 302);
     });
   }
 
@@ -52,6 +55,6 @@ export const consoleRoutes: RouteModule = (app) => {
   // the list of that event's alerts: the console has no page of one alert.
   const deepLink = { ...hidden, schema: { hide: true, params: z.object({ event: z.string().max(300) }) } };
   app.get('/alerts/deeplink/:event', deepLink, async (request, reply) =>
-    reply.redirect(`/#/alerts?${new URLSearchParams({ event: request.params.event })}`, 302),
+    reply.redirect(`${home}#/alerts?${new URLSearchParams({ event: request.params.event })}`, 302),
   );
 };

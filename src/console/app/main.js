@@ -322,7 +322,7 @@ function Shell({ session, route, setSession, hidden }) {
     document.getElementById('main')?.focus();
   }}>${t('skipToContent')}</a>
     <header class="top" hidden=${hidden}>
-      <a class="brand" href="#/"><img src="/console/bell.svg" alt="" width="22" height="22" /> <span class="brand-name">Tocsin</span></a>
+      <a class="brand" href="#/"><img src="console/bell.svg" alt="" width="22" height="22" /> <span class="brand-name">Tocsin</span></a>
       ${
         session.kind === 'host'
           ? html`<label class="tenant-pick"><span>${t('host.tenant')}</span>

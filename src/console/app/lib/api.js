@@ -58,7 +58,8 @@ export function configureApi({ csrfToken, onUnauthorized, onForbidden }) {
 }
 
 /**
- * api calls `/api/v1/<path>` (or an absolute path) and returns the parsed answer.
+ * api calls `api/v1/<path>` and returns the parsed answer. The URL is relative to the console's page, so
+ * that a reverse proxy may serve Tocsin under a path of its own (`https://ops.example.com/tocsin/`).
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
@@ -73,7 +74,7 @@ export async function api(method, path, body, { quiet401 = false } = {}) {
   /** @type {Response} */
   let response;
   try {
-    response = await fetch(path.startsWith('/') ? path : `/api/v1/${path}`, {
+    response = await fetch(`api/v1/${path}`, {
       method,
       headers,
       credentials: 'same-origin',

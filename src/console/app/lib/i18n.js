@@ -42,7 +42,7 @@ export function pickLanguage(...candidates) {
  * @returns {Promise<Record<string, string>>}
  */
 async function fetchStrings(language) {
-  const response = await fetch(`/console/i18n/${language}.json`);
+  const response = await fetch(`console/i18n/${language}.json`);
   return response.ok ? response.json() : {};
 }
 

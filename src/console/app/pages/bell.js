@@ -110,7 +110,7 @@ export function Bell({ session }) {
         setError(null);
         setOpen(!open);
       }}>
-      <img src="/console/bell.svg" alt="" width="20" height="20" />
+      <img src="console/bell.svg" alt="" width="20" height="20" />
       ${unread ? html`<span class="badge" data-testid="unread-count">${shownCount(unread)}</span>` : null}
     </button>
     <span class="sr-only" role="status" data-testid="bell-news">${news}</span>

@@ -93,7 +93,7 @@ export function SignIn({ query, notice = '', before = null, onSignedIn }) {
   };
 
   return html`<main class="signin" id="main">
-    <h1><img src="/console/bell.svg" alt="" width="28" height="28" /> Tocsin</h1>
+    <h1><img src="console/bell.svg" alt="" width="28" height="28" /> Tocsin</h1>
     <form onSubmit=${submit} aria-labelledby="signin-title">
       <h2 id="signin-title">${t('signIn.title')}</h2>
       <${Tabs} panelId="signin-panel" tabs=${[
