@@ -147,6 +147,8 @@ export interface ServeOptions {
   readonly logLevel?: string;
   /** What follows `serve` on the command line, e.g. `--role worker`. */
   readonly args?: readonly string[];
+  /** More variables, e.g. a short TOCSIN_SUMMARY_INTERVAL_SECONDS. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -163,6 +165,7 @@ export async function serveBuilt(options: ServeOptions, running: Started[]): Pro
       TOCSIN_DATA_DIR: options.dataDir,
       TOCSIN_SMTP_URL: `smtp://127.0.0.1:${options.smtpPort}?from=tocsin@example.com`,
       LOG_LEVEL: options.logLevel ?? 'warn',
+      ...options.env,
     }),
     group: true,
   });

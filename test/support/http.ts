@@ -167,12 +167,15 @@ export function useListeningApp(dialect: Dialect): ListeningAppWithServers {
 /** TenantsApi sends a request under /api/v1/tenants and returns its JSON answer (undefined for an empty one). */
 export type TenantsApi = (method: string, path: string, body?: unknown, token?: string) => Promise<any>;
 
+/** TenantsRequest sends a request under /api/v1/tenants and returns its status and JSON answer, whatever the status. */
+export type TenantsRequest = (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; json: any }>;
+
 /**
- * tenantsApi drives a Tocsin listening at `url` over HTTP as a client does: each request goes under
- * /api/v1/tenants with a bearer token (`token` unless another is given) and must answer below 300,
- * the assertion showing the answer's body when it does not.
+ * tenantsRequest drives a Tocsin listening at `url` over HTTP as a client does: each request goes
+ * under /api/v1/tenants with a bearer token (`token` unless another is given), for a test that
+ * looks at the status, such as a refusal's.
  */
-export function tenantsApi(url: string, token: string = ADMIN_TOKEN): TenantsApi {
+export function tenantsRequest(url: string, token: string = ADMIN_TOKEN): TenantsRequest {
   return async (method, path, body, as = token) => {
     const res = await fetch(`${url}/api/v1/tenants${path}`, {
       method,
@@ -180,8 +183,29 @@ export function tenantsApi(url: string, token: string = ADMIN_TOKEN): TenantsApi
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    expect(res.status, `${method} ${path}: ${text}`).toBeLessThan(300);
-    return text ? JSON.parse(text) : undefined;
+    return { status: res.status, json: text ? jsonOrText(text) : undefined };
+  };
+}
+
+// An answer that is not JSON (a proxy's page, a crash) is kept as text, for the assertion to show.
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * tenantsApi is tenantsRequest for the requests that must succeed: each must answer below 300,
+ * the assertion showing the answer's body when it does not.
+ */
+export function tenantsApi(url: string, token: string = ADMIN_TOKEN): TenantsApi {
+  const request = tenantsRequest(url, token);
+  return async (method, path, body, as) => {
+    const { status, json } = await request(method, path, body, as);
+    expect(status, `${method} ${path}: ${JSON.stringify(json)}`).toBeLessThan(300);
+    return json;
   };
 }
 
