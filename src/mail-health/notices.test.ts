@@ -119,12 +119,25 @@ describe('mail health notices', () => {
     }
   });
 
+  it.each(LANGUAGES)(
+    "in %s, mark the server's reply as English in the HTML, as the console's banner does, so that a screen reader does not read it in the reader's language",
+    (language) => {
+      // The reply (English, as servers write theirs) stood in a French or Japanese paragraph unmarked: a screen reader
+      // read « Authentication credentials invalid » with French or Japanese rules.
+      const html = notice('failing', language).html;
+      expect(html).toContain('<span lang="en">535 5.7.8 Authentication credentials invalid</span></p>');
+      // Why no server answered is in the reader's own words: not marked.
+      const unreached = notice('failing', language, 'connect ECONNREFUSED 10.0.0.5:587', { cause: 'refused', detail: 'connect ECONNREFUSED 10.0.0.5:587' });
+      expect(unreached.html).not.toContain('lang="en">');
+    },
+  );
+
   it("shows the server's reply without its bidirectional controls, and without the double space a control between two spaces leaves", () => {
     // An override left open turned the rest of the reply's line backwards; dropped, it left two spaces where it stood.
     const email = notice('failing', 'en', '\u2067 550 5.7.1 Sender \u202e deyolpmi \u202c blocked \u2066by\u2069 policy  (see  RFC 5321) \u202e');
     const shown = '550 5.7.1 Sender deyolpmi blocked by policy  (see  RFC 5321)';
     expect(email.text).toContain(`The server's last reply: ${shown}\n`);
-    expect(email.html).toContain(`The server&#39;s last reply: ${shown}</p>`);
+    expect(email.html).toContain(`The server&#39;s last reply: <span lang="en">${shown}</span></p>`);
     expect(`${email.text}${email.html}`).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
   });
 });

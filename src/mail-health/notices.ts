@@ -198,6 +198,8 @@ function escapeHtml(text: string): string {
 
 // Inline, as mail clients keep it: a long tenant name, server reply or link wraps on a phone instead of widening the page.
 const P = ' style="overflow-wrap:anywhere;word-break:break-word"';
+// Stands in for the server's reply in the lines of the HTML part until it is put in its own element: no text holds it.
+const REPLY_MARK = '\u0000reply\u0000';
 
 /** renderMailHealthNotice writes one notice in its reader's language, text and HTML. */
 export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEmail {
@@ -211,12 +213,20 @@ export function renderMailHealthNotice(input: MailHealthNoticeInput): RenderedEm
   const reply = failure === null ? '—' : printable(withoutBidiControlsOrTheirGap(failure));
   const label = input.unreached ? unreachedLabel(input.language) : undefined;
   const tenant = printable(tenantShownName(input.tenantName, input.tenantDisplayName));
-  const [first, ...rest] = texts.body({ tenant, since, reply, label, link: input.settingsUrl });
   // The first line gives the time: name its zone, as every other email does (the tenant's, for an administrator who set none).
-  const lines = [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
-  const html = lines.map(
+  const linesWith = (shownReply: string) => {
+    const [first, ...rest] = texts.body({ tenant, since, reply: shownReply, label, link: input.settingsUrl });
+    return [first!, t('common.timesIn', { zone: fmt.zoneLabel(input.at) }), ...rest];
+  };
+  const lines = linesWith(reply);
+  // The server's reply is in English (servers write theirs so) within the reader's language: marked so in the HTML, as the
+  // console's banner marks it, for a screen reader to read it as English. Why no server answered is in the reader's words.
+  const serverSaid = failure !== null && !input.unreached;
+  const html = linesWith(serverSaid ? REPLY_MARK : reply).map(
     (line) =>
-      `<p${P}>${escapeHtml(line).replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)}</p>`,
+      `<p${P}>${escapeHtml(line)
+        .replace(escapeHtml(input.settingsUrl), `<a href="${escapeHtml(input.settingsUrl)}">${escapeHtml(input.settingsUrl)}</a>`)
+        .replace(REPLY_MARK, () => `<span lang="en">${escapeHtml(reply)}</span>`)}</p>`,
   );
   const unsubscribe = input.unsubscribeUrl;
   const subject = headerText(texts.subject(subjectTenant(tenant)));
