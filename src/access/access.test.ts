@@ -1034,6 +1034,30 @@ describeEachDialect('tenants, people and access', (dialect) => {
     }
   });
 
+  it("keeps the session cookie to the folder of the console's page that the sign-in's Referer names, else the root", async () => {
+    const login = (referer?: string) =>
+      t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { adminToken: ADMIN_TOKEN }, headers: referer ? { referer } : {} });
+    const pathOf = (answer: { headers: Record<string, unknown> }) => /;\s*Path=([^;]*)/i.exec(String(answer.headers['set-cookie']))?.[1];
+    // Behind a proxy serving Tocsin at https://ops.example.com/tocsin/ (the console's fetches send their page's address).
+    const proxied = await login('https://ops.example.com/tocsin/');
+    expect(proxied.statusCode).toBe(200);
+    expect(pathOf(proxied)).toBe('/tocsin/');
+    // A script's sign-in, a page at the root, and a Referer whose path no cookie's Path can hold.
+    for (const referer of [undefined, 'http://127.0.0.1:8080/', 'https://ops.example.com/a;b/', 'not a URL']) {
+      const answer = await login(referer);
+      expect(answer.statusCode, referer).toBe(200);
+      expect(pathOf(answer), referer).toBe('/');
+    }
+    const cookie = String(proxied.headers['set-cookie']).split(';')[0]!;
+    const out = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { cookie, 'x-csrf-token': proxied.json().csrfToken, referer: 'https://ops.example.com/tocsin/' },
+    });
+    expect(out.statusCode).toBe(204);
+    expect(pathOf(out)).toBe('/tocsin/');
+  });
+
   /** signedIn creates a user of `people` with a console password and signs it in, returning its id and session cookie. */
   async function signedIn(email: string, roles: string[]) {
     const user = (await t.call('POST', '/api/v1/tenants/people/users', { email, name: email, password: 'the old password', roles })).json();

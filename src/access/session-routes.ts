@@ -37,8 +37,22 @@ async function namedSignInFields(request: FastifyRequest): Promise<void> {
 }
 
 /**
+ * cookiePath is the folder of the console's page as the browser sees it, read from the Referer of
+ * its sign-in and sign-out (the console's fetches send their page's address: its Referrer-Policy is
+ * same-origin): `/tocsin/` behind a reverse proxy serving Tocsin under that path, else `/`. At
+ * Path=/, two Tocsins under paths of one host (production and staging) took each other's cookie,
+ * signing out of one whoever signed in to the other, and the host's other applications were sent
+ * it. A request without a Referer (a script) or with one that a cookie's Path cannot hold gets `/`.
+ */
+function cookiePath(referer: string | undefined): string {
+  if (!referer || !URL.canParse(referer)) return '/';
+  const folder = new URL(referer).pathname.replace(/[^/]*$/, '');
+  return /^\/[\w\-.~%!$&'()*+,=:@/]{0,500}$/.test(folder) ? folder : '/';
+}
+
+/**
  * sessionRoutes sign the console in and out. The session lives in an HTTP-only, SameSite=Strict
- * cookie; the CSRF token returned here must be echoed in the `x-csrf-token` header.
+ * cookie, kept to the console's path (cookiePath); the CSRF token returned here must be echoed in the `x-csrf-token` header.
  */
 export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator, config, loginThrottle }) => {
   const db = storage.db;
@@ -79,7 +93,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
         httpOnly: true,
         sameSite: 'strict',
         secure,
-        path: '/',
+        path: cookiePath(request.headers.referer),
         maxAge: Math.floor(SESSION_TTL_MS / 1000),
       });
       const principal = owner === 'host' ? HOST_PRINCIPAL : await userPrincipal(db, owner.userId);
@@ -116,7 +130,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
   app.post('/api/v1/auth/logout', { config: { access: 'authenticated', status: 204 } }, async (request, reply) => {
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) await deleteSession(db, cookie);
-    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    void reply.clearCookie(SESSION_COOKIE, { path: cookiePath(request.headers.referer) });
     return reply.status(204).send();
   });
 };

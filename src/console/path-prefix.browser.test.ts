@@ -7,6 +7,7 @@ const HAVE_CHROMIUM = haveChromium();
 const ADMIN_TOKEN = 'path-prefix-admin-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
 const PREFIX = '/tocsin';
+const STAGING = '/tocsin-staging';
 
 // An operator's nginx serves Tocsin at https://ops.example.com/tocsin/, the prefix taken off on the way in
 // (`location /tocsin/ { proxy_pass http://127.0.0.1:8080/; }`), beside other applications of that host.
@@ -17,10 +18,10 @@ describe.skipIf(!HAVE_CHROMIUM)('the console behind a reverse proxy that serves 
   let publicUrl: string;
 
   beforeAll(async () => {
-    proxy = await startPathProxy(PREFIX);
+    proxy = await startPathProxy();
     publicUrl = `${proxy.origin}${PREFIX}/`;
     server = await startConsoleServer(ADMIN_TOKEN, { TOCSIN_PUBLIC_URL: publicUrl, TOCSIN_TRUST_PROXY: 'loopback' });
-    proxy.target = server.base;
+    proxy.targets.set(PREFIX, server.base);
     await server.call('POST', '/api/v1/tenants', { name: 'acme' });
     await server.call('POST', '/api/v1/tenants/acme/users', { email: 'ann@acme.example', name: 'Ann', password: PASSWORD, roles: ['Administrator'] });
     await server.call('POST', '/api/v1/tenants/acme/alerts', {
@@ -53,5 +54,39 @@ describe.skipIf(!HAVE_CHROMIUM)('the console behind a reverse proxy that serves 
     expect(proxy.outside).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('keeps its session cookie to its own path: signing in to a staging Tocsin under another path of the host signs no one out of this one', async () => {
+    const staging = await startConsoleServer(ADMIN_TOKEN, { TOCSIN_PUBLIC_URL: `${proxy.origin}${STAGING}` });
+    proxy.targets.set(STAGING, staging.base);
+    const { context, page, problems } = await openTestPage(browser, { width: 1280, locale: 'en-US' });
+    try {
+      await page.goto(`${proxy.origin}${PREFIX}/#/alerts`);
+      await page.getByLabel('Tenant', { exact: true }).fill('acme');
+      await page.getByLabel('Email').fill('ann@acme.example');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('main tbody tr', { hasText: 'nightly backup failed' }).waitFor();
+      const other = await context.newPage();
+      await other.goto(`${proxy.origin}${STAGING}/`);
+      await other.getByRole('tab', { name: 'Host administrator' }).click();
+      await other.getByLabel('Admin token').fill(ADMIN_TOKEN);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.locator('nav.main-nav').waitFor();
+      // One cookie each, where the staging one took the place of production's (both at Path=/).
+      const sessions = (await context.cookies()).filter((cookie) => cookie.name === 'tocsin_session');
+      expect(sessions.map((cookie) => cookie.path).sort()).toEqual([`${STAGING}/`, `${PREFIX}/`]);
+      await page.reload();
+      await page.locator('main tbody tr', { hasText: 'nightly backup failed' }).waitFor();
+      // Signing out of staging clears its own cookie, not production's.
+      await other.getByRole('button', { name: 'Sign out' }).click();
+      await other.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect((await context.cookies()).filter((cookie) => cookie.name === 'tocsin_session').map((cookie) => cookie.path)).toEqual([`${PREFIX}/`]);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+      proxy.targets.delete(STAGING);
+      await staging.close();
+    }
   });
 });
