@@ -2,7 +2,8 @@ import { expect, it } from 'vitest';
 import { haveChromium, launchChromium } from '../../../test/support/browser.js';
 import { LANGUAGES } from '../../i18n/languages.js';
 import type { TemplateName } from './email-html.js';
-import { PREVIEW_KINDS, renderPreview, renderSample, sampleContext } from './samples.js';
+import { PREVIEW_KINDS, renderPreview, renderSample, sampleContext, sampleSummary } from './samples.js';
+import { renderSummaryEmail } from './summary-email.js';
 
 const KINDS: readonly TemplateName[] = ['summary', 'daily', 'immediate', 'test'];
 
@@ -101,6 +102,47 @@ it.skipIf(!haveChromium())(
       for (const kind of PREVIEW_KINDS) {
         await page.setContent(renderPreview(kind, context).html);
         for (const text of await page.evaluate<string[]>(FAINT_TEXT)) found.push(`${kind}: "${text}"`);
+      }
+      expect(found).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+// Where a subject's parts land on an inbox's line (left to right, as every language Tocsin writes
+// reads): the right edge of the tenant's name and the left edge of the count written after it.
+const NAME_AND_COUNT = `((name, count) => {
+  const node = document.body.firstChild.firstChild;
+  const edges = (start, end) => {
+    const range = document.createRange();
+    range.setStart(node, start);
+    range.setEnd(node, end);
+    const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+    return { left: Math.min(...rects.map((r) => r.left)), right: Math.max(...rects.map((r) => r.right)) };
+  };
+  const at = node.data.indexOf(name);
+  const countAt = node.data.indexOf(count, at + name.length);
+  return { name: edges(at, at + name.length).right, count: edges(countAt, countAt + count.length).left };
+})`;
+
+it.skipIf(!haveChromium())(
+  'lists a summary of a tenant named in Arabic or Hebrew in an inbox with the count after the name, as its subject says, in every language that writes the count there',
+  async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 200 } });
+      const found: string[] = [];
+      for (const name of ['مجموعة النور', 'אקמי תפעול']) {
+        for (const language of ['en', 'fr', 'de', 'es'] as const) {
+          const context = sampleContext(language, { tenant: { name: 'acme', displayName: name, timeZone: 'Europe/Paris' } });
+          const { subject } = renderSummaryEmail(sampleSummary(context));
+          // An inbox's subject column: one line in the reader's direction.
+          await page.setContent('<div dir="ltr" style="white-space:nowrap"></div>');
+          await page.evaluate(`document.body.firstChild.textContent = ${JSON.stringify(subject)}`);
+          const edges = await page.evaluate<{ name: number; count: number }>(`${NAME_AND_COUNT}(${JSON.stringify(name)}, '14')`);
+          if (edges.count < edges.name) found.push(`${language}: "${subject}" shows 14 left of ${name}`);
+        }
       }
       expect(found).toEqual([]);
     } finally {

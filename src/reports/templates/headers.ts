@@ -11,9 +11,24 @@ export const SUBJECT_MAX_LENGTH = 180;
 // takes (200) would fill SUBJECT_MAX_LENGTH and cut off what the email is about.
 const SUBJECT_TENANT_MAX = 60;
 
-/** subjectTenant is a tenant's display name as a subject names it: on one line, cut to SUBJECT_TENANT_MAX characters. */
+// Letters of the scripts written right to left (those of Unicode's bidirectional classes R and AL).
+const RIGHT_TO_LEFT =
+  /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}]/u;
+
+// U+200E LEFT-TO-RIGHT MARK: an invisible letter written left to right.
+const LEFT_TO_RIGHT_MARK = '\u200e';
+
+/**
+ * subjectTenant is a tenant's display name as a subject names it: on one line, cut to
+ * SUBJECT_TENANT_MAX characters. A name in Arabic or Hebrew ends with a left-to-right mark: every
+ * subject goes on after the name with ": " and, in a summary's, the count ("مجموعة النور: 14 new
+ * error alerts"), which the bidirectional algorithm otherwise takes into the name's right-to-left
+ * run, so that an inbox showed "14 :مجموعة النور new error alerts". The mark is a letter, not one of
+ * the controls headerText drops, and leaves the subject of any other name as it was.
+ */
 export function subjectTenant(displayName: string): string {
-  return field(displayName, SUBJECT_TENANT_MAX);
+  const name = field(displayName, SUBJECT_TENANT_MAX);
+  return RIGHT_TO_LEFT.test(name) ? `${name}${LEFT_TO_RIGHT_MARK}` : name;
 }
 
 /**
