@@ -89,4 +89,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the console behind a reverse proxy that serves 
       await staging.close();
     }
   });
+
+  it("names TOCSIN_PUBLIC_URL as the OpenAPI document's server, so a client made from it calls the API under the path", async () => {
+    const doc = (await (await fetch(`${proxy.origin}${PREFIX}/api/openapi.json`)).json()) as { servers?: { url: string }[] };
+    // Without servers, OpenAPI's default is `/`, the host's root here: a client made from the document called /api/v1/… there.
+    const server = new URL(doc.servers?.[0]?.url ?? '/', `${proxy.origin}${PREFIX}/api/openapi.json`).href.replace(/\/$/, '');
+    const tenants = await fetch(`${server}/api/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(tenants.status).toBe(200);
+    expect(server).toBe(`${proxy.origin}${PREFIX}`);
+  });
 });

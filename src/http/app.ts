@@ -183,7 +183,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.addContentTypeParser(/^application\/[^;\s]+\+json(?:;|$)/, { parseAs: 'buffer' }, parseJson);
 
   await app.register(fastifyCookie);
-  await registerOpenApi(app);
+  await registerOpenApi(app, deps.config.publicUrlSet ? deps.config.publicUrl : undefined);
 
   // While closing, answers in flight end their connection, so a keep-alive client cannot hold
   // the shutdown open until its idle timeout.

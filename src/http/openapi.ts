@@ -401,10 +401,16 @@ function renameKeys(node: unknown, names: Readonly<Record<string, string>>): unk
   return result;
 }
 
-/** registerOpenApi generates the OpenAPI document from the routes' schemas and serves it. */
-export async function registerOpenApi(app: TocsinApp): Promise<void> {
+/**
+ * registerOpenApi generates the OpenAPI document from the routes' schemas and serves it. Its server
+ * is `publicUrl` (TOCSIN_PUBLIC_URL, when set): without one, OpenAPI's default server is `/`, the
+ * root of the host the document came from, so a client made from it behind a reverse proxy that
+ * serves Tocsin under a path (`https://ops.example.com/tocsin`) called the API outside that path.
+ */
+export async function registerOpenApi(app: TocsinApp, publicUrl: string | undefined): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
+      ...(publicUrl === undefined ? {} : { servers: [{ url: publicUrl }] }),
       info: {
         title: 'Tocsin API',
         version: '1',
