@@ -1035,6 +1035,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await page.getByTestId('test-message').textContent()).toContain('535');
     await page.getByText('Show the SMTP transcript').click();
     await expect.poll(() => page.locator('details.transcript pre').textContent()).toContain('535');
+    // The dialogue with the server is in its words, English, as the reply above it is marked.
+    expect(await page.locator('details.transcript pre [lang=en]').textContent()).toContain('535');
     await shot(page, 'test-mail-failure', false);
     await page.getByRole('button', { name: 'Close' }).last().click();
 
@@ -2428,6 +2430,56 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       '452 4.2.2 Mailbox full',
     ]);
     await page.unroute('**/deliveries?**');
+    await context.close();
+  });
+
+  it("marks as English every reply of a mail server the delivery log shows: a sent email's, each attempt's and the chart's last failing one", async () => {
+    // The failed emails' errors were marked (lang=en) for a screen reader, but not the reply a sent email got, those of its
+    // attempts, nor the chart's last failing reply: a French (or Japanese) voice read them with its own rules.
+    const { context, page } = await open();
+    const sent = {
+      id: 'd-sent',
+      kind: 'summary',
+      recipient: 'marie@acme.example',
+      recipientName: 'marie',
+      status: 'sent',
+      attempts: 2,
+      lastError: null,
+      smtpResponse: '250 2.0.0 Ok: queued as 4XyZ',
+      messageId: '<d-sent@acme.example>',
+      createdAt: '2026-01-12T09:59:00.000Z',
+      sentAt: '2026-01-12T10:02:01.000Z',
+      nextAttemptAt: null,
+    };
+    const history = [
+      { attempt: 1, outcome: 'retry', startedAt: '2026-01-12T10:01:00.000Z', finishedAt: '2026-01-12T10:01:01.000Z', response: '451 4.3.0 Try again later' },
+      { attempt: 2, outcome: 'sent', startedAt: '2026-01-12T10:02:00.000Z', finishedAt: '2026-01-12T10:02:01.000Z', response: sent.smtpResponse },
+    ];
+    const hourly = {
+      buckets: Array.from({ length: 24 }, (_, i) => ({
+        start: new Date(Date.UTC(2026, 0, 11, 11 + i)).toISOString(),
+        end: new Date(Date.UTC(2026, 0, 11, 12 + i)).toISOString(),
+        sent: 1,
+        retrying: i === 23 ? 1 : 0,
+        failed: 0,
+      })),
+      lastFailure: { at: '2026-01-12T10:01:01.000Z', recipient: 'marie@acme.example', code: 451, response: '451 4.3.0 Try again later' },
+    };
+    const json = (body: unknown) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    await page.route('**/deliveries/hourly?*', (route) => route.fulfill(json(hourly)));
+    await page.route(/\/deliveries\?/, (route) => route.fulfill(json({ items: [sent] })));
+    await page.route('**/deliveries/d-sent', (route) => route.fulfill(json({ ...sent, history })));
+    await signIn(page, 'marie@acme.example', '#/deliveries');
+    const reply = page.locator('main tbody td.reply');
+    await expect.poll(() => reply.textContent()).toBe('250 2.0.0 Ok: queued as 4XyZ');
+    expect(await reply.locator('[lang=en]').allTextContents()).toEqual(['250 2.0.0 Ok: queued as 4XyZ']);
+    await page.locator('main tbody tr').first().getByRole('button', { name: /2$/ }).click();
+    const attempts = page.locator('main ol.attempts li');
+    await expect.poll(() => attempts.count()).toBe(2);
+    expect(await page.locator('main ol.attempts [lang=en]').allTextContents()).toEqual(['451 4.3.0 Try again later', '250 2.0.0 Ok: queued as 4XyZ']);
+    const lastFailure = page.getByTestId('last-failure');
+    await expect.poll(() => lastFailure.locator('[lang=en]').allTextContents()).toEqual(['451 4.3.0 Try again later']);
+    await page.unrouteAll();
     await context.close();
   });
 

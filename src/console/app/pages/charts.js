@@ -102,7 +102,7 @@ export function DeliveriesChart({ session }) {
       failure
         ? html`<div class="last-failure" data-testid="last-failure">
         <strong>${lastFailure}</strong>
-        <${ScrollPre} className="reply" label=${lastFailure}>${failure.response ?? failure.code ?? ''}<//>
+        <${ScrollPre} className="reply" label=${lastFailure}><span lang="en">${failure.response ?? failure.code ?? ''}</span><//>
       </div>`
         : null
     }

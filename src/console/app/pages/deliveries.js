@@ -41,7 +41,7 @@ function AttemptHistory({ session, id }) {
   return html`<ol class="attempts">${history.map(
     (a) =>
       html`<li key=${a.attempt}><span class="nowrap">${formatTime(a.finishedAt ?? a.startedAt)}</span> · ${t(OUTCOME_LABEL[a.outcome] ?? `deliveries.status.${a.outcome}`)}${
-        a.response ? html` · <span class="reply">${a.response}</span>` : null
+        a.response ? html` · <span class="reply" lang="en">${a.response}</span>` : null
       }</li>`,
   )}</ol>`;
 }
@@ -181,7 +181,7 @@ export function DeliveriesPage({ session, query }) {
                 title=${t('deliveries.history')} aria-label=${`${t('deliveries.history')}: ${row.attempts}`}
                 onClick=${() => setOpen({ ...open, [row.id]: !open[row.id] })}>${row.attempts}</button>`
             : row.attempts
-        }</td><td class="reply">${row.smtpResponse ?? ''}${row.lastError ? html`<${RecordedError} error=${row.lastError} deadlineReached=${row.deadlineReached} notSent=${row.notSent} />` : null}</td>
+        }</td><td class="reply">${row.smtpResponse ? html`<span lang="en">${row.smtpResponse}</span>` : null}${row.lastError ? html`<${RecordedError} error=${row.lastError} deadlineReached=${row.deadlineReached} notSent=${row.notSent} />` : null}</td>
         <td class="nowrap">${formatTime(row.sentAt)}</td></tr>
         ${open[row.id] ? html`<tr key=${`${row.id}-attempts`} id=${`attempts-${row.id}`}><td colspan="7"><${AttemptHistory} session=${session} id=${row.id} /></td></tr>` : null}`,
       )}</tbody>

@@ -84,7 +84,7 @@ export function TestMailDialog({ sendTo: initial, run, onClose, onTested = () =>
         ${
           result.transcript
             ? html`<details class="transcript"><summary>${t('test.transcript')}</summary>
-          <${ScrollPre} label=${t('test.transcript')}>${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}<//></details>`
+          <${ScrollPre} label=${t('test.transcript')}><span lang="en">${Array.isArray(result.transcript) ? result.transcript.join('\n') : typeof result.transcript === 'string' ? result.transcript : JSON.stringify(result.transcript, null, 2)}</span><//></details>`
             : null
         }
         <p class="hint">${t('test.notSaved')}</p>
