@@ -174,6 +174,26 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(await storage.db.selectFrom('alerts').select('id').where('message', 'in', ['passed over 1', 'a redelivery']).execute()).toEqual([]);
   });
 
+  it("runs every batch's enlist before the first choose of a commit, so one choose can read for all of them", async () => {
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
+    const seen: string[] = [];
+    const batch = (name: string) =>
+      raise('t', [{ ...one(`enlisted ${name}`), dedupKey: null }], {
+        enlist: (shared) => {
+          seen.push(`enlist ${name}`);
+          shared.set(name, true);
+        },
+        choose: async (_tx, shared) => {
+          // Every batch of the commit put its part in before this one chooses.
+          seen.push(`choose ${name}: ${['a', 'b', 'c'].filter((n) => shared.has(n)).join('')}`);
+          return [{ ...one(`enlisted ${name}`), dedupKey: null }];
+        },
+      });
+    const ids = await Promise.all([batch('a'), batch('b'), batch('c')]);
+    expect(ids.map((batchIds) => batchIds.length)).toEqual([1, 1, 1]);
+    expect(seen).toEqual(['enlist a', 'enlist b', 'enlist c', 'choose a: abc', 'choose b: abc', 'choose c: abc']);
+  });
+
   it("fails only the batch that cannot be stored, not its neighbours'", async () => {
     const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const outcomes = await Promise.allSettled([raise('t', [one('before')]), raise('no-such-tenant', [one('orphan')]), raise('t', [one('after')])]);

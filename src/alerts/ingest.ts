@@ -32,6 +32,12 @@ export type CommitShared = Map<unknown, unknown>;
  */
 export interface InCommit {
   /**
+   * enlist runs for every batch of the commit before any batch's choose, given what they share: a
+   * batch puts there what its choose will read, so that the first choose reads it for all of them
+   * in one statement (an inbound source's delivery keys) rather than each its own.
+   */
+  readonly enlist?: ((shared: CommitShared) => void) | undefined;
+  /**
    * choose runs in the transaction before the commit writes any alert and returns which of the
    * batch's alerts to store (some of them, in their order; none for a redelivery). A read there
    * sees what no other commit can change before this one ends (SQLite's write lock), and on SQLite
@@ -199,6 +205,7 @@ export function groupCommit(
    */
   const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean): Promise<Stored[]> => {
     const shared: CommitShared = new Map();
+    for (const item of items) item.inCommit?.enlist?.(shared);
     const chosen: (readonly NewAlert[])[] = [];
     for (const item of items) chosen.push(item.inCommit?.choose ? await item.inCommit.choose(tx, shared) : item.alerts);
     const out: string[][] = new Array(items.length);

@@ -958,6 +958,28 @@ describeEachDialect('receiving from sources', (dialect) => {
     expect(answers.map((a) => `${a.statusCode} ${a.json().detail}`)).toEqual(Array(3).fill('404 Source not found.'));
   });
 
+  it('answers each event of a burst that shares commits by its own keys: redeliveries with their first ids, new events stored once', async () => {
+    const source = await h.create('orchestrator-webhook');
+    // Stored before the burst, in commits of their own.
+    const earlier = [jobFaulted('burst-old-0'), jobFaulted('burst-old-1')];
+    const earlierIds = await Promise.all(earlier.map(async (event) => (await h.orchestrator(source, event)).json().ids));
+    const fresh = Array.from({ length: 10 }, (_, i) => jobFaulted(`burst-new-${i}`));
+    // Sent at once, the redeliveries beside the new events: their keys are read and written with the others of the commit.
+    const answers = await Promise.all([...earlier, ...fresh].map((event) => h.orchestrator(source, event)));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(12).fill(202));
+    expect(answers.slice(0, 2).map((a) => a.json().ids)).toEqual(earlierIds);
+    const freshIds = answers.slice(2).map((a) => a.json().ids as string[]);
+    expect(new Set(freshIds.flat()).size).toBe(10);
+    expect(await h.alerts(freshIds.flat())).toHaveLength(10);
+    // Each new event's keys were stored with its own ids: its redelivery, and a copy from another folder, answer them.
+    const again = await Promise.all(fresh.map((event) => h.orchestrator(source, event)));
+    expect(again.map((a) => a.json().ids)).toEqual(freshIds);
+    const copies = await Promise.all(
+      fresh.map((event) => h.orchestrator(source, { ...event, EventId: `${event.EventId}-other-folder`, OrganizationUnitId: 8 })),
+    );
+    expect(copies.map((a) => a.json().ids)).toEqual(freshIds);
+  });
+
   it('keeps only the last 20 receptions', async () => {
     const source = await h.create('webhook');
     for (let i = 0; i < 23; i++) await h.post(source, '{}');

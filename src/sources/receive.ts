@@ -155,24 +155,34 @@ function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
   return out;
 }
 
+/** Found is what findDeliveries gives of each stored key: its alerts' ids and when it was received. */
+type Found = Map<string, { ids: string[]; at: number }>;
+
 /**
  * findDeliveries gives the stored deliveries among `keys`, each with its alert ids and when it was
- * received (compiled once per key count: it runs for every event). The earliest is picked by the
- * caller, not by an `order by`: with two keys or more SQLite sorted the (at most a few) rows in a
- * temporary B-tree, which cost about 0.25 CPU-ms an event under bench:sources, a quarter of an
- * orchestrator-webhook event's work.
+ * received, read a slice of RECEIVED_KEYS_PER_QUERY keys at a time: a 1 MB group holds over 16,384
+ * short alerts, whose keys in one statement passed SQLite's bound of 32,766 variables (a 503 at
+ * every delivery of the group). Compiled once per key count: it runs for every commit. The
+ * earliest is picked by the caller, not by an `order by`: with two keys or more SQLite sorted the
+ * (at most a few) rows in a temporary B-tree, which cost about 0.25 CPU-ms an event under
+ * bench:sources, a quarter of an orchestrator-webhook event's work.
  */
-async function findDeliveries(db: Db, sourceId: string, keys: readonly string[]): Promise<Map<string, { ids: string[]; at: number }>> {
-  const found = new Map<string, { ids: string[]; at: number }>();
-  if (keys.length === 0) return found;
-  const padded = inListOf(keys);
-  const text = sqlOnce(db, `findDeliveries ${padded.length}`, () =>
-    db.selectFrom('source_deliveries').select(['delivery_id', 'alert_ids', 'received_at']).where('source_id', '=', sourceId).where('delivery_id', 'in', padded),
-  );
-  const { rows } = await db.executeQuery<{ delivery_id: string; alert_ids: string; received_at: number | string }>(
-    CompiledQuery.raw(text, [sourceId, ...padded]),
-  );
-  for (const row of rows) found.set(row.delivery_id, { ids: JSON.parse(row.alert_ids) as string[], at: Number(row.received_at) });
+async function findDeliveries(db: Db, sourceId: string, keys: readonly string[]): Promise<Found> {
+  const found: Found = new Map();
+  for (let start = 0; start < keys.length; start += RECEIVED_KEYS_PER_QUERY) {
+    const padded = inListOf(keys.slice(start, start + RECEIVED_KEYS_PER_QUERY));
+    const text = sqlOnce(db, `findDeliveries ${padded.length}`, () =>
+      db
+        .selectFrom('source_deliveries')
+        .select(['delivery_id', 'alert_ids', 'received_at'])
+        .where('source_id', '=', sourceId)
+        .where('delivery_id', 'in', padded),
+    );
+    const { rows } = await db.executeQuery<{ delivery_id: string; alert_ids: string; received_at: number | string }>(
+      CompiledQuery.raw(text, [sourceId, ...padded]),
+    );
+    for (const row of rows) found.set(row.delivery_id, { ids: JSON.parse(row.alert_ids) as string[], at: Number(row.received_at) });
+  }
   return found;
 }
 
@@ -216,25 +226,34 @@ export function planOnce(alertKeys: readonly string[], earlier: ReadonlyMap<stri
   return { fresh, answer: (freshIds) => slots.map((slot) => (typeof slot === 'string' ? slot : freshIds[slot]!)) };
 }
 
+/** KeyRow is a delivery or alert key to store, with the ids of its alerts and when it was received. */
+type KeyRow = readonly [key: string, ids: readonly string[], at: number];
+
+/** KEYS_PER_INSERT bounds the rows of one insert of keys (5 parameters each, well within SQLite's 32,766). */
+const KEYS_PER_INSERT = 1_000;
+
 /**
- * storeDeliveryKeys writes a delivery's keys, each with the ids of its alerts, in the transaction
- * that stores them: one statement for all of them (an orchestrator-webhook event has two),
- * compiled once per key count.
+ * storeDeliveryKeys writes the keys of a commit's deliveries of one source, each with the ids of
+ * its alerts, in the transaction that stores them: one statement for all of them (an
+ * orchestrator-webhook event has two keys, a commit holds several events), compiled once per row count.
  */
-async function storeDeliveryKeys(tx: Db, source: SourceRow, keys: readonly (readonly [string, readonly string[]])[], now: number): Promise<void> {
-  if (keys.length === 0) return;
-  const row = { source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: now };
-  const text = sqlOnce(tx, `storeDeliveryKeys ${keys.length}`, () => tx.insertInto('source_deliveries').values(keys.map(() => row)));
-  await tx.executeQuery(
-    CompiledQuery.raw(
-      text,
-      keys.flatMap(([key, ids]) => [source.id, key, source.tenant_id, JSON.stringify(ids), now]),
-    ),
-  );
+async function storeDeliveryKeys(tx: Db, source: SourceRow, rows: readonly KeyRow[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += KEYS_PER_INSERT) {
+    const slice = rows.slice(start, start + KEYS_PER_INSERT);
+    const row = { source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: 0 };
+    const text = sqlOnce(tx, `storeDeliveryKeys ${slice.length}`, () => tx.insertInto('source_deliveries').values(slice.map(() => row)));
+    await tx.executeQuery(
+      CompiledQuery.raw(
+        text,
+        slice.flatMap(([key, ids, at]) => [source.id, key, source.tenant_id, JSON.stringify(ids), at]),
+      ),
+    );
+  }
 }
 
 /** What a group commit's deliveries share in its transaction (CommitShared), under these keys. */
 const CHECKED = Symbol('sources checked');
+const ENLISTED = Symbol('keys to read');
 const RECEIVED = Symbol('receptions to record');
 
 /**
@@ -251,27 +270,61 @@ function stillReceivesIn(tx: Db, shared: CommitShared, as: ReceivedAs): Promise<
   return answer;
 }
 
+/** The keys a commit's events of each source enlisted, and once the first of them read them, what was found. */
+type Enlisted = Map<string, { readonly keys: string[]; found?: Promise<Found> }>;
+
+/** enlistKeys puts an event's keys with those its commit's other events of the source will read (readEnlisted). */
+function enlistKeys(shared: CommitShared, sourceId: string, keys: readonly string[]): void {
+  let enlisted = shared.get(ENLISTED) as Enlisted | undefined;
+  if (!enlisted) shared.set(ENLISTED, (enlisted = new Map()));
+  const entry = enlisted.get(sourceId);
+  if (entry) entry.keys.push(...keys);
+  else enlisted.set(sourceId, { keys: [...keys] });
+}
+
 /**
- * gatherReception keeps an accepted event's reception to be recorded with the others of its source
- * in the same commit (recordGathered): one update of the source's counters and one of its ring per
- * commit, instead of both per event, on the same row.
+ * readEnlisted reads the keys every event of a commit enlisted for a source, once for all of them
+ * (the first to ask reads; no event of the commit has written a key by then, as choose runs
+ * before any write): a statement per commit instead of per event. Each event looks up only its own keys in it.
  */
-function gatherReception(shared: CommitShared, sourceId: string, now: number, reception: Reception): void {
-  let received = shared.get(RECEIVED) as Map<string, { now: number; receptions: Reception[] }> | undefined;
+function readEnlisted(tx: Db, shared: CommitShared, sourceId: string): Promise<Found> {
+  const entry = (shared.get(ENLISTED) as Enlisted | undefined)?.get(sourceId);
+  if (!entry) return Promise.resolve(new Map());
+  entry.found ??= findDeliveries(tx, sourceId, [...new Set(entry.keys)]);
+  return entry.found;
+}
+
+/** An accepted event's reception and keys, gathered with the others of its source in a commit. */
+interface Gathered {
+  readonly source: SourceRow;
+  now: number;
+  readonly receptions: Reception[];
+  readonly keys: KeyRow[];
+}
+
+/**
+ * gatherReception keeps an accepted event's reception and keys to be written with the others of its
+ * source in the same commit (recordGathered): one insert of the keys, one update of the source's
+ * counters and one of its ring per commit, instead of each per event.
+ */
+function gatherReception(shared: CommitShared, source: SourceRow, now: number, reception: Reception, keys: readonly KeyRow[]): void {
+  let received = shared.get(RECEIVED) as Map<string, Gathered> | undefined;
   if (!received) shared.set(RECEIVED, (received = new Map()));
-  const gathered = received.get(sourceId);
+  const gathered = received.get(source.id);
   if (gathered) {
     gathered.now = now;
     gathered.receptions.push(reception);
-  } else received.set(sourceId, { now, receptions: [reception] });
+    gathered.keys.push(...keys);
+  } else received.set(source.id, { source, now, receptions: [reception], keys: [...keys] });
 }
 
-/** recordGathered records the receptions gathered for a source in this commit, once (the first of its events to settle). */
+/** recordGathered writes the keys and receptions gathered for a source in this commit, once (the first of its events to settle). */
 async function recordGathered(tx: Db, shared: CommitShared, sourceId: string): Promise<void> {
-  const received = shared.get(RECEIVED) as Map<string, { now: number; receptions: Reception[] }> | undefined;
+  const received = shared.get(RECEIVED) as Map<string, Gathered> | undefined;
   const gathered = received?.get(sourceId);
   if (!gathered) return;
   received!.delete(sourceId);
+  await storeDeliveryKeys(tx, gathered.source, gathered.keys);
   await recordReceptions(tx, sourceId, gathered.now, gathered.receptions);
 }
 
@@ -388,18 +441,10 @@ export function createReceiver(deps: AppDeps): Receiver {
     return answer;
   };
 
-  /**
-   * receivedKeys are those of `keys` stored for the source (undefined when they cannot be read now),
-   * looked up a slice at a time: a 1 MB group holds over 16,384 short alerts, whose keys in one
-   * statement passed SQLite's bound of 32,766 variables (a 503 at every delivery of the group).
-   */
+  /** receivedKeys are those of `keys` stored for the source (undefined when they cannot be read now). */
   const receivedKeys = async (sourceId: string, keys: readonly string[], log: Logger): Promise<ReadonlySet<string> | undefined> => {
     try {
-      const received = new Set<string>();
-      for (let start = 0; start < keys.length; start += RECEIVED_KEYS_PER_QUERY) {
-        for (const key of (await findDeliveries(db, sourceId, keys.slice(start, start + RECEIVED_KEYS_PER_QUERY))).keys()) received.add(key);
-      }
-      return received;
+      return new Set((await findDeliveries(db, sourceId, keys)).keys());
     } catch (err) {
       log.warn({ err, sourceId }, 'source delivery keys could not be read');
       return undefined;
@@ -552,10 +597,11 @@ export function createReceiver(deps: AppDeps): Receiver {
       // The ids of all the delivery's alerts, given those of the ones stored now.
       const all = (ids: readonly string[]) => (found?.plan ? found.plan.answer(ids) : [...ids]);
       const ids = await ingest.raise(source.tenant_id, alerts, {
+        enlist: (shared) => enlistKeys(shared, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys),
         choose: async (tx, shared) => {
           changed = !(await stillReceivesIn(tx, shared, known!.as));
           if (changed) return [];
-          const stored = await findDeliveries(tx, source.id, alertKeys ? [...deliveryKeys, ...alertKeys] : deliveryKeys);
+          const stored = await readEnlisted(tx, shared, source.id);
           if (alertKeys) await keepAlive(tx, source.id, alertKeys, stored, clock.now());
           const plan = alertKeys ? planOnce(alertKeys, stored) : undefined;
           // Every alert received before, by other deliveries: the ids they were stored under.
@@ -565,16 +611,15 @@ export function createReceiver(deps: AppDeps): Receiver {
           found = { earlier, plan, stored: fresh.length };
           return fresh;
         },
-        alongside: async (tx, ids, shared) => {
+        alongside: async (_tx, ids, shared) => {
           if (changed || !found || found.earlier) return;
           const { plan } = found;
           const now = clock.now();
-          const keys: [string, readonly string[]][] = [
-            ...deliveryKeys.map((key): [string, readonly string[]] => [key, all(ids)]),
-            ...(plan?.fresh.map((i, at): [string, readonly string[]] => [alertKeys![i]!, [ids[at]!]]) ?? []),
+          const keys: KeyRow[] = [
+            ...deliveryKeys.map((key): KeyRow => [key, all(ids), now]),
+            ...(plan?.fresh.map((i, at): KeyRow => [alertKeys![i]!, [ids[at]!], now]) ?? []),
           ];
-          await storeDeliveryKeys(tx, source, keys, now);
-          gatherReception(shared, source.id, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null });
+          gatherReception(shared, source, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null }, keys);
         },
         settle: (tx, shared) => recordGathered(tx, shared, source.id),
       });
