@@ -11,12 +11,13 @@ import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } 
 import { checkUpstream } from './pull/connector.js';
 import { signedSample } from './samples.js';
 import { MAPPING_BOUNDS, type SourceKind, receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
+import { SecretDecryptError } from '../settings/secret-box.js';
 import {
-  activeSecrets,
   createSource,
   deleteSource,
   listReceptions,
   listSources,
+  newestSecret,
   requireSource,
   receivePath,
   rotateSecret,
@@ -27,6 +28,9 @@ import {
 const ref = z.string().min(1).max(200);
 const tenantParams = z.object({ tenant: ref });
 const sourceParams = tenantParams.extend({ sourceId: ref });
+
+/** SOURCE_SECRET_UNREADABLE is a source test's answer when the secret its sender was given no longer opens. */
+export const SOURCE_SECRET_UNREADABLE = "The source's secret no longer decrypts (the secret key changed): rotate it and give the sender the new one.";
 
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Content Too Large', 503: 'Service Unavailable' };
 
@@ -239,7 +243,12 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       const row = await requireSource(db, tenantOf(request).id, request.params.sourceId);
       // A pull source has no receive URL: its test is a sign-in and a read upstream.
       if (row.kind === 'orchestrator-pull') return { alertIds: [], ...(await checkUpstream(row, secretBox, clock.now(), hosts)) };
-      const [secret] = await activeSecrets(db, secretBox, row.id);
+      const secret = await newestSecret(db, secretBox, row.id).catch((err: unknown) => {
+        if (err instanceof SecretDecryptError) return null;
+        throw err;
+      });
+      // Sealed under another key (a backup restored without its own): what its receive URL answers, and the way out.
+      if (secret === null) return { ok: false, alertIds: [], status: 503, detail: SOURCE_SECRET_UNREADABLE };
       // None left: the source was deleted since it was read (its secrets go with it), so it is answered as one deleted before.
       if (secret === undefined) throw notFound('Source');
       const sample = signedSample(row.kind as SourceKind, secret, clock.now(), crypto.randomUUID());

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { type HttpError, conflict, fieldError, notFound } from '../http/problem.js';
 import { sameName } from '../access/roles.js';
 import { type HostPolicy, RefusedHostError, checkSavedHost } from '../settings/host-guard.js';
-import type { SecretBox } from '../settings/secret-box.js';
+import { type SecretBox, SecretDecryptError } from '../settings/secret-box.js';
 import type { Clock } from '../shared/clock.js';
 import { sameHostName } from '../shared/host-port.js';
 import { newId } from '../shared/ids.js';
@@ -393,18 +393,36 @@ function newestFirst<O>(query: SelectQueryBuilder<Database, 'source_secrets', O>
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc');
 }
 
-/** activeSecrets opens a source's accepted secrets, newest first. */
-export async function activeSecrets(db: Db, box: SecretBox, sourceId: string): Promise<string[]> {
-  return (await readSecrets(db, box, sourceId)).opened;
+/**
+ * newestSecret opens the secret a source's sender was last given (undefined when the source has
+ * none left: deleted since it was read); throws SecretDecryptError when it no longer opens.
+ */
+export async function newestSecret(db: Db, box: SecretBox, sourceId: string): Promise<string | undefined> {
+  const row = await newestFirst(db.selectFrom('source_secrets').select('sealed').where('source_id', '=', sourceId)).executeTakeFirst();
+  return row && box.open(row.sealed, sourceSecretOwner(sourceId));
 }
 
 /**
  * readSecrets opens a source's accepted secrets, newest first, and lists the ids of all its
- * secret rows (a rotation under way may hold one more, about to be retired).
+ * secret rows (a rotation under way may hold one more, about to be retired). A secret sealed under
+ * another key (a backup restored without its own) is left out, as no sender can sign with it: the
+ * one a rotation makes then works at once, beside the previous one kept until the next rotation.
+ * Throws SecretDecryptError when none opens, for the receive URL to answer 503 meanwhile.
  */
 export async function readSecrets(db: Db, box: SecretBox, sourceId: string): Promise<{ opened: string[]; ids: string[] }> {
   const rows = await newestFirst(db.selectFrom('source_secrets').select(['id', 'sealed']).where('source_id', '=', sourceId)).execute();
-  return { opened: rows.slice(0, ACTIVE_SECRETS).map((r) => box.open(r.sealed, sourceSecretOwner(sourceId))), ids: rows.map((r) => r.id) };
+  const opened: string[] = [];
+  let unopened: SecretDecryptError | undefined;
+  for (const row of rows.slice(0, ACTIVE_SECRETS)) {
+    try {
+      opened.push(box.open(row.sealed, sourceSecretOwner(sourceId)));
+    } catch (err) {
+      if (!(err instanceof SecretDecryptError)) throw err;
+      unopened = err;
+    }
+  }
+  if (opened.length === 0 && unopened) throw unopened;
+  return { opened, ids: rows.map((r) => r.id) };
 }
 
 /**

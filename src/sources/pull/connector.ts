@@ -6,7 +6,7 @@ import { type NewAlert, normaliseAlert } from '../../alerts/input.js';
 import { writeAlerts } from '../../alerts/store.js';
 import { alertTimeFloor } from '../../alerts/time-floor.js';
 import type { HostPolicy } from '../../settings/host-guard.js';
-import type { SecretBox } from '../../settings/secret-box.js';
+import { type SecretBox, SecretDecryptError } from '../../settings/secret-box.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
@@ -161,6 +161,9 @@ export async function importAlerts(
   });
 }
 
+/** PULL_SECRET_UNREADABLE is a pull source's error while its saved sign-in was sealed under another key (a backup restored without its own). */
+export const PULL_SECRET_UNREADABLE = 'the saved password or client secret no longer decrypts (the secret key changed): enter it again';
+
 function credentialsOf(row: SourceRow, box: SecretBox, hosts: HostPolicy | undefined, timeoutMs?: number): Credentials {
   const pull = JSON.parse(row.pull!) as StoredPull;
   return {
@@ -188,6 +191,7 @@ export async function checkUpstream(
     await fetchAlertsPage(credentials, await signIn(credentials, now), { cursorTime: now, continuing: false, skip: 0 }, now);
     return { ok: true, status: 200, detail: null };
   } catch (err) {
+    if (err instanceof SecretDecryptError) return { ok: false, status: 0, detail: PULL_SECRET_UNREADABLE };
     if (!(err instanceof UpstreamError)) throw err;
     return { ok: false, status: err.status ?? 0, detail: err.message };
   }
@@ -293,9 +297,11 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
         logger.debug({ sourceId: row.id }, 'pull source deleted during its poll');
         return;
       }
-      const message = upstream ? upstream.message : 'the alerts could not be stored';
-      if (!upstream) logger.warn({ err, sourceId: row.id }, 'pull import failed');
-      else logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');
+      const unreadable = err instanceof SecretDecryptError;
+      const message = upstream ? upstream.message : unreadable ? PULL_SECRET_UNREADABLE : 'the alerts could not be stored';
+      if (upstream) logger.info({ sourceId: row.id, status: upstream.status, error: upstream.message }, 'pull from upstream failed');
+      else if (unreadable) logger.warn({ sourceId: row.id }, `pull source: ${PULL_SECRET_UNREADABLE}`);
+      else logger.warn({ err, sourceId: row.id }, 'pull import failed');
       outcome = {
         ok: false,
         ...progress,

@@ -140,6 +140,7 @@ const SAID = new Set([
   'authorization-mismatch',
   'over-rate',
   'storage-unavailable',
+  'secret-unreadable',
   'too-large',
   'too-large-inflated',
   'not-json',
