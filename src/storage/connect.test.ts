@@ -281,6 +281,19 @@ describe('applying the migrations to an SQLite file another process holds locked
   });
 });
 
+describe('an SQLite path relative to the working folder', () => {
+  const tempDir = useTempDirs('tocsin-relative-');
+
+  it('is named by the file it opened, so that a start from another working folder (an installation moved) says where its new, empty database is', async () => {
+    // The banner and 'applied N migration(s) to …' said 'SQLite ./data/tocsin.db', which a service's
+    // log does not place: a start in another folder made an empty installation there, unnoticed.
+    const file = path.join(tempDir(), 'data', 'tocsin.db');
+    const storage = await openStorage(`sqlite:${path.relative(process.cwd(), file)}`);
+    await storage.close();
+    expect(storage.description).toBe(`SQLite ${file}`);
+  });
+});
+
 describe('an SQLite path that cannot be a database file', () => {
   const tempDir = useTempDirs('tocsin-connect-');
   const failure = (url: string, setting: 'DATABASE_URL' | 'TOCSIN_DATA_DIR') =>

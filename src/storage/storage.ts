@@ -172,7 +172,9 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     if (fileGone?.()) sidecars?.setAside(new Date());
   };
   const longestLockWaitMs = () => waits.longestMs;
-  return { db, dialect: 'sqlite', description: `SQLite ${file}`, sqlite: database, noteCommit, fileGone, diskFull, longestLockWaitMs, turn, close };
+  // Named by its absolute path: a relative one (sqlite:./data/tocsin.db) does not say which working folder it was read from.
+  const description = `SQLite ${inMemory ? file : path.resolve(file)}`;
+  return { db, dialect: 'sqlite', description, sqlite: database, noteCommit, fileGone, diskFull, longestLockWaitMs, turn, close };
 }
 
 /**
