@@ -69,6 +69,22 @@ export async function createTestDatabase(
   };
 }
 
+/**
+ * copyTestDatabase is a backup of `database` as it is now, restored as a database of its own (the
+ * SQLite file copied; a PostgreSQL database made from it as a template): no process may have it
+ * open, as PostgreSQL's copy requires and a stopped Tocsin leaves an SQLite file whole.
+ */
+export async function copyTestDatabase(database: TestDatabase): Promise<TestDatabase> {
+  if (database.dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-test-'));
+    fs.copyFileSync(database.url.slice('sqlite:'.length), path.join(dir, 'tocsin.db'));
+    return { dialect: 'sqlite', url: `sqlite:${path.join(dir, 'tocsin.db')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `tocsin_test_${crypto.randomBytes(6).toString('hex')}`;
+  await asTestAdmin(`create database ${name} template ${new URL(database.url).pathname.slice(1)} ${await copyStrategy()}`);
+  return { dialect: 'postgres', url: testDatabaseUrl(name), drop: async () => void (await asTestAdmin(`drop database if exists ${name} with (force)`)) };
+}
+
 /** testDatabaseUrl is the URL of database `name` on TEST_PG_URL's server, as TEST_PG_URL's role. */
 function testDatabaseUrl(name: string): string {
   const url = new URL(TEST_PG_URL!);
