@@ -8,6 +8,7 @@ export const de = {
     hostAdministrator: 'Host-Administrator',
     greeting: 'Hallo {{name}},',
     greetingNoName: 'Hallo,',
+    greetingGroup: 'Hallo {{name}},',
     timesIn: 'Alle Zeiten sind in {{zone}} angegeben.',
     // A link's page while the database cannot be reached (503).
     unavailableTitle: 'Versuchen Sie es gleich noch einmal',

@@ -9,6 +9,8 @@ export const en = {
     hostAdministrator: 'Host administrator',
     greeting: 'Hello {{name}},',
     greetingNoName: 'Hello,',
+    // To a group's own address (a shared mailbox), read by its members.
+    greetingGroup: 'Hello {{name}},',
     timesIn: 'Times are shown in {{zone}}.',
     // A link's page while the database cannot be reached (503).
     unavailableTitle: 'Try again in a moment',

@@ -8,6 +8,7 @@ export const es = {
     hostAdministrator: 'Administrador del host',
     greeting: 'Hola, {{name}}:',
     greetingNoName: 'Hola:',
+    greetingGroup: 'Hola, {{name}}:',
     timesIn: 'Las horas se muestran en {{zone}}.',
     // A link's page while the database cannot be reached (503).
     unavailableTitle: 'Vuelva a intentarlo en un momento',

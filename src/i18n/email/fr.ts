@@ -10,6 +10,7 @@ export const fr = {
     hostAdministrator: 'Administrateur de l’hôte',
     greeting: 'Bonjour {{name}},',
     greetingNoName: 'Bonjour,',
+    greetingGroup: 'Bonjour {{name}},',
     timesIn: 'Les heures sont indiquées dans le fuseau {{zone}}.',
     // A link's page while the database cannot be reached (503).
     unavailableTitle: 'Réessayez dans un instant',

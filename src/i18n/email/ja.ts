@@ -10,6 +10,8 @@ export const ja = {
     hostAdministrator: 'ホスト管理者',
     greeting: '{{name}} 様',
     greetingNoName: 'ご担当者様',
+    // 様 names one person: a mailbox its team reads is greeted 各位 (all of you), as 「開発チーム各位」.
+    greetingGroup: '{{name}} 各位',
     timesIn: '時刻は {{zone}} で表示しています。',
     // A link's page while the database cannot be reached (503).
     unavailableTitle: 'しばらくしてからお試しください',

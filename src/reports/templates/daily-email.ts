@@ -294,7 +294,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),
       tenantDisplayName: tenant.displayName,
       heading: t('daily.heading'),
-      greeting: greeting(t, recipient.name),
+      greeting: greeting(t, recipient),
       why: why(t, recipient, tenant.displayName),
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('daily.unsubscribe')),

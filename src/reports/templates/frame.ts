@@ -62,10 +62,10 @@ export function greetingName(name: string | undefined): string {
   return name ? field(name, 100) : '';
 }
 
-/** greeting is the salutation of a recipient, with or without a name. */
-export function greeting(t: Translate, name: string | undefined): string {
-  const clean = greetingName(name);
-  return clean ? t('common.greeting', { name: clean }) : t('common.greetingNoName');
+/** greeting is the salutation of a recipient, with or without a name: a person, or a group's mailbox its members read. */
+export function greeting(t: Translate, recipient: { readonly name?: string | undefined; readonly group?: boolean | undefined }): string {
+  const clean = greetingName(recipient.name);
+  return clean ? t(recipient.group ? 'common.greetingGroup' : 'common.greeting', { name: clean }) : t('common.greetingNoName');
 }
 
 /**

@@ -71,7 +71,7 @@ export function renderImmediateEmail(view: ImmediateEmailView): RenderedEmail {
       accent: SEVERITY_COLOURS[alert.severity],
       tenantDisplayName: tenant.displayName,
       heading: t('immediate.heading'),
-      greeting: greeting(t, recipient.name),
+      greeting: greeting(t, recipient),
       why: why(t, recipient, tenant.displayName),
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('immediate.unsubscribe')),

@@ -123,7 +123,7 @@ function renderSummaryLines(view: SummaryEmailView, shown: readonly AlertGroupVi
       accent: shown.some((group) => group.severity === 'Fatal') ? SEVERITY_COLOURS.Fatal : SEVERITY_COLOURS.Error,
       tenantDisplayName: tenant.displayName,
       heading: t('summary.heading'),
-      greeting: greeting(t, recipient.name),
+      greeting: greeting(t, recipient),
       why: why(t, recipient, tenant.displayName),
       preferences: link(view.links.preferences, t('common.preferences')),
       unsubscribe: link(view.links.unsubscribe, t('summary.unsubscribe')),

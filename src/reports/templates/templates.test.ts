@@ -428,6 +428,24 @@ describe('the 10-minute summary', () => {
     }
   });
 
+  it("greets a group's mailbox as Japanese greets a team, 「Front desk 各位」, and a user still by 様", () => {
+    // A group's address got 「Front desk 様」: 様 is for one person, and a mailbox read by a team is greeted 各位 (all of you).
+    const asGroup = <V extends { recipient: object }>(view: V): V => ({ ...view, recipient: { ...view.recipient, name: 'Front desk', group: true } });
+    for (const email of [
+      renderSummaryEmail(asGroup(sampleSummary(context('ja')))),
+      renderDailyEmail(asGroup(sampleDaily(context('ja')))),
+      renderImmediateEmail(asGroup(sampleImmediate(context('ja')))),
+    ]) {
+      for (const part of [email.text, email.html]) {
+        expect(part).toContain('Front desk 各位');
+        expect(part).not.toContain('Front desk 様');
+      }
+    }
+    expect(renderSummaryEmail(sampleSummary(context('ja'))).text).toContain('Camille Martin 様');
+    // The other languages greet a team as a person.
+    expect(renderSummaryEmail(asGroup(sampleSummary(context('fr')))).text).toContain('Bonjour Front desk,');
+  });
+
   it('says "1 new alert" and "2 new alerts" in each language', () => {
     const one = summaryView({ groups: [group()], totalAlerts: 1 });
     expect(renderSummaryEmail(one).subject).toBe('Acme Finance: 1 new error alert (09:50–10:00)');

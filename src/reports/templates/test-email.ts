@@ -32,7 +32,7 @@ export function renderTestEmail(input: TestEmailInput): RenderedEmail {
       accent: SEVERITY_COLOURS.Success,
       tenantDisplayName: tenant?.displayName ?? 'Tocsin',
       heading: t('test.heading'),
-      greeting: greeting(t, undefined),
+      greeting: greeting(t, {}),
       why: null,
       preferences: null,
       unsubscribe: null,
