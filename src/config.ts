@@ -302,6 +302,11 @@ export function publicUrlOf(publicUrl: string | undefined, host: string, port: n
   return (publicUrl === undefined ? httpOrigin(host, port) : new URL(publicUrl).href).replace(/\/+$/, '');
 }
 
+/** publicPathOf is the path of a public URL without its trailing slashes: `/tocsin` of https://ops.example.com/tocsin/, empty at the root of a host. */
+export function publicPathOf(publicUrl: string): string {
+  return new URL(publicUrl).pathname.replace(/\/+$/, '');
+}
+
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
 const SHORT_SECRET_LENGTH = 16;
 

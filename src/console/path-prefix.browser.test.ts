@@ -98,4 +98,24 @@ describe.skipIf(!HAVE_CHROMIUM)('the console behind a reverse proxy that serves 
     expect(tenants.status).toBe(200);
     expect(server).toBe(`${proxy.origin}${PREFIX}`);
   });
+
+  it('serves the console and the API under the path of TOCSIN_PUBLIC_URL too, for a proxy that does not take it off', async () => {
+    // Traefik's PathPrefix(`/tocsin`) without a StripPrefix middleware, or Caddy's `handle /tocsin/*`, sends /tocsin/… as it came.
+    const keeping = await startPathProxy({ keepPrefix: true });
+    keeping.targets.set(PREFIX, server.base);
+    try {
+      const at = (path: string, headers: Record<string, string> = {}) => fetch(`${keeping.origin}${PREFIX}${path}`, { headers, redirect: 'manual' });
+      const page = await at('/');
+      expect(page.status).toBe(200);
+      const files = [...(await page.text()).matchAll(/(?:src|href)="\.(\/console\/[^"]+)"/g)].map((match) => match[1]!);
+      expect(files.length).toBeGreaterThan(2);
+      for (const file of files) expect((await at(file)).status, file).toBe(200);
+      expect((await at('/alerts?severity=Error')).headers.get('location')).toBe(`${PREFIX}/#/alerts?severity=Error`);
+      expect((await at('/api/v1/tenants', { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(200);
+      // Tocsin's own paths stay where they are, for the proxy that takes the prefix off and for a look from the machine itself.
+      expect((await fetch(`${server.base}/api/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
+    } finally {
+      await keeping.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteModule } from '../http/context.js';
 import { notFound } from '../http/problem.js';
+import { publicPathOf } from '../config.js';
 import { loadAssets } from './assets.js';
 import { consolePages } from './page.js';
 import { DEFAULT_LANGUAGE, preferredLanguage } from '../i18n/languages.js';
@@ -19,7 +20,7 @@ const EMAIL_LINK_PAGES = ['alerts', 'preferences'] as const;
 export const consoleRoutes: RouteModule = (app, { config }) => {
   // The console's page as the browser reaches it: `/`, or the path of TOCSIN_PUBLIC_URL when a reverse proxy
   // serves Tocsin under one (`/tocsin/`), where a redirect to `/#/alerts` left it for the host's root.
-  const home = `${new URL(config.publicUrl).pathname.replace(/\/$/, '')}/`;
+  const home = `${publicPathOf(config.publicUrl)}/`;
   const assets = loadAssets();
   const pages = consolePages();
   const page = pages.get(DEFAULT_LANGUAGE)!;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyReply, type FastifyRequest, LogController, errorCodes } from 'fastify';
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { publicPathOf } from '../config.js';
 import { StageError } from '../shared/stage-error.js';
 import { sayIssuesInWords } from '../shared/validation.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
@@ -14,7 +15,7 @@ import type { AppDeps, RouteModule, TocsinApp } from './context.js';
 import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
-import { withoutTrailingSlash } from './rest-paths.js';
+import { withoutPublicPath, withoutTrailingSlash } from './rest-paths.js';
 import { HttpError, type FieldError, badRequest, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -71,6 +72,15 @@ function requestTimeouts(limitMs: number) {
 export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): Promise<TocsinApp> {
   sayIssuesInWords();
   const orchestratorPaths = new OrchestratorPaths();
+  // Not taken off when a route of Tocsin's own begins with it (a public URL ending in /alerts), which it
+  // would hide; known once the routes are, before the first request.
+  let publicPath: string | undefined;
+  const ownPublicPath = () => {
+    if (publicPath !== undefined) return publicPath;
+    const path = publicPathOf(deps.config.publicUrl);
+    publicPath = routes.some((route) => route.url === path || route.url.startsWith(`${path}/`)) ? '' : path;
+    return publicPath;
+  };
   const count = (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
@@ -98,7 +108,8 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
     clientErrorHandler: answerClientError,
     // Orchestrator's routes ignore the case of their path; ours do too (see OrchestratorPaths). A REST
     // path ending in a slash is the path without it (withoutTrailingSlash).
-    rewriteUrl: (request) => withoutTrailingSlash(orchestratorPaths.canonical(originForm(request.url ?? '/'))),
+    // The path of TOCSIN_PUBLIC_URL, for a proxy that does not take it off (withoutPublicPath).
+    rewriteUrl: (request) => withoutTrailingSlash(orchestratorPaths.canonical(withoutPublicPath(originForm(request.url ?? '/'), ownPublicPath()))),
     ...requestTimeouts(deps.config.httpBodyTimeoutMs),
   }).withTypeProvider<ZodTypeProvider>();
 

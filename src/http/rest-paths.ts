@@ -13,3 +13,15 @@ export function withoutTrailingSlash(url: string): string {
   if (!path.endsWith('/') || !REST_PATH.test(path)) return url;
   return `${path.slice(0, -1)}${query < 0 ? '' : url.slice(query)}`;
 }
+
+/**
+ * withoutPublicPath is `url` without the path of TOCSIN_PUBLIC_URL it begins with (`publicPath`,
+ * `/tocsin`): a reverse proxy that sends a request as it came (Traefik's PathPrefix rule without a
+ * StripPrefix middleware, Caddy's `handle /tocsin/*`) then reaches the routes as one that takes the
+ * path off does. `/tocsin` alone is the console's page, `/`. Other URLs are left as they are.
+ */
+export function withoutPublicPath(url: string, publicPath: string): string {
+  if (publicPath === '') return url;
+  if (url === publicPath || url.startsWith(`${publicPath}?`)) return `/${url.slice(publicPath.length)}`;
+  return url.startsWith(`${publicPath}/`) ? url.slice(publicPath.length) : url;
+}

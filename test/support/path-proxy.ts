@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * PathProxy is a reverse proxy that serves Tocsins under paths of one host, as nginx's
  * `location /tocsin/ { proxy_pass http://127.0.0.1:8080/; }` does: a request under a prefix goes
- * to its Tocsin without the prefix, the prefix without its slash is sent there by a 301, and any
+ * to its Tocsin without the prefix (or with it, as Traefik's PathPrefix rule without its StripPrefix
+ * middleware and Caddy's `handle` send it: `keepPrefix`), the prefix without its slash is sent there by a 301, and any
  * other path is another application's (a 404 here), listed in `outside` so that a test sees what
  * missed the prefixes.
  */
@@ -19,7 +20,7 @@ export interface PathProxy {
 }
 
 /** startPathProxy listens on a free local port and serves each Tocsin of `targets` under its prefix. */
-export async function startPathProxy(): Promise<PathProxy> {
+export async function startPathProxy({ keepPrefix = false } = {}): Promise<PathProxy> {
   const targets = new Map<string, string>();
   const outside: string[] = [];
   const server = http.createServer((request, response) => {
@@ -35,7 +36,7 @@ export async function startPathProxy(): Promise<PathProxy> {
       return;
     }
     const forwarded = http.request(
-      new URL(url.slice(prefix.length), targets.get(prefix)),
+      new URL(keepPrefix ? url : url.slice(prefix.length), targets.get(prefix)),
       { method: request.method, headers: { ...request.headers, 'x-forwarded-for': request.socket.remoteAddress ?? '', 'x-forwarded-proto': 'http' } },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
