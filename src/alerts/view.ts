@@ -66,17 +66,28 @@ export function showPanelEntry(entry: PanelEntry, acknowledgement: Acknowledgeme
   return { ...showAlert(entry, acknowledgement), count: entry.count, firstCreatedAt: iso(entry.firstCreatedAt), lastCreatedAt: iso(entry.lastCreatedAt) };
 }
 
-/** SKIPTOKEN_MESSAGE is what an OData list's `$skiptoken` must be, where one is refused. */
-const SKIPTOKEN_MESSAGE = 'must be the $skiptoken of an @odata.nextLink, as given';
+/** POSITION is a list position written as text (positionText): the alert's createdAt and id. */
+const POSITION = /^(\d{1,16})\.([\w-]{1,64})$/;
+
+/** positionText writes a list position as the text a cursor signs. */
+export function positionText(position: ListPosition): string {
+  return `${position.createdAt}.${position.id}`;
+}
+
+/** positionOf reads positionText's text back, or undefined for any other text. */
+export function positionOf(text: string): ListPosition | undefined {
+  const match = POSITION.exec(text);
+  return match ? { createdAt: Number(match[1]), id: match[2]! } : undefined;
+}
 
 /** encodeCursor turns a list position into the opaque `cursor` of the next page, signed for the tenant (signCursor). */
 export function encodeCursor(key: Buffer, tenantId: string, position: ListPosition): string {
-  return signCursor(key, tenantId, `${position.createdAt}.${position.id}`);
+  return signCursor(key, tenantId, positionText(position));
 }
 
-/** decodeCursor reads a `cursor` (or another `parameter`'s) back; anything this server did not hand out for this tenant is a 400 naming it. */
-export function decodeCursor(key: Buffer, tenantId: string, cursor: string, parameter = 'cursor'): ListPosition {
-  const match = /^(\d{1,16})\.([\w-]{1,64})$/.exec(openCursor(key, tenantId, cursor) ?? '');
-  if (!match) throw fieldError(parameter, parameter === 'cursor' ? CURSOR_MESSAGE : SKIPTOKEN_MESSAGE);
-  return { createdAt: Number(match[1]), id: match[2]! };
+/** decodeCursor reads a `cursor` back; anything this server did not hand out for this tenant is a 400 naming it. */
+export function decodeCursor(key: Buffer, tenantId: string, cursor: string): ListPosition {
+  const position = positionOf(openCursor(key, tenantId, cursor) ?? '');
+  if (!position) throw fieldError('cursor', CURSOR_MESSAGE);
+  return position;
 }

@@ -2,6 +2,8 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../../test/support/http.js';
 import { FakeClock } from '../../shared/clock.js';
+import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
+import { encodeCursor } from '../view.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
@@ -767,7 +769,8 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(errors['@odata.count']).toBe(1_005);
     const rest = new URL(errors['@odata.nextLink']!);
     expect(rest.searchParams.get('$filter')).toBe("Severity eq 'Error'");
-    expect(rest.searchParams.get('$skip')).toBe('1000');
+    // The page after is the one after the last alert read, which the $skiptoken holds, not the 1,000 after the list's start.
+    expect(rest.searchParams.has('$skip')).toBe(false);
     const last = await page(`${rest.pathname}${rest.search}`);
     expect(last.value).toHaveLength(5);
     expect(last['@odata.count']).toBe(1_005);
@@ -781,7 +784,7 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const skipped = await page('/odata/Alerts?$skip=3');
     expect(skipped.value).toHaveLength(1_000);
     const after = new URL(skipped['@odata.nextLink']!);
-    expect(after.searchParams.get('$skip')).toBe('1003');
+    expect(after.searchParams.has('$skip')).toBe(false);
     expect((await page(`${after.pathname}${after.search}`)).value).toHaveLength(4);
   });
 
@@ -818,6 +821,73 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     const refused = await t.call('GET', `/odata/Alerts?${altered}`, undefined, busy.token);
     expect(refused.statusCode).toBe(400);
     expect(refused.json().errors[0].path).toBe('$skiptoken');
+  });
+
+  it("follows its @odata.nextLink to every alert once while the pages read are marked read under State eq 'Unread', or some of them deleted", async () => {
+    // The next page was the list at $skip=1000: a script marking each page read (MarkAsRead) found
+    // the unread alerts 1,000 fewer, so the next page skipped the 1,000 after them; each alert deleted
+    // from a page read skipped one alert after it.
+    const walker = await t.tenantWithUser('paged-walk', ['Administrator']);
+    const raised: string[] = [];
+    // Ties in every order: a batch shares its creation time, and five severities, three components and two events repeat.
+    for (const count of [1_000, 5]) {
+      const alerts = Array.from({ length: count }, (_, i) => ({
+        severity: ['Info', 'Success', 'Warn', 'Error', 'Fatal'][i % 5],
+        component: ['Jobs', 'Robots', 'Queues'][i % 3],
+        event: i % 2 ? 'Process.RaiseAlert' : 'backup:done',
+        message: `walk ${i}`,
+      }));
+      raised.push(...(await t.call('POST', '/api/v1/tenants/paged-walk/alerts', { alerts }, walker.token)).json().ids);
+    }
+    const walk = async (first: string, betweenPages: (ids: string[]) => Promise<void>) => {
+      const read: string[] = [];
+      for (let url: string | undefined = first; url !== undefined; ) {
+        const res = await t.call('GET', url, undefined, walker.token);
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+        const page = res.json<{ value: { Id: string }[]; '@odata.nextLink'?: string }>();
+        const ids = page.value.map((a) => a.Id);
+        read.push(...ids);
+        await betweenPages(ids);
+        const next = page['@odata.nextLink'] === undefined ? undefined : new URL(page['@odata.nextLink']);
+        url = next && `${next.pathname}${next.search}`;
+      }
+      return read;
+    };
+    const markRead = async (ids: string[]) => {
+      const res = await t.call('POST', '/odata/Alerts/UiPath.Server.Configuration.OData.MarkAsRead', { ids }, walker.token);
+      expect(res.statusCode).toBe(200);
+    };
+    // In each order, the walk reads what the list read at $skip 0 and 1,000 (ties of the read state too: a third read).
+    await markRead(raised.filter((_, i) => i % 3 === 0));
+    const page = async (url: string) => (await t.call('GET', url, undefined, walker.token)).json().value.map((a: { Id: string }) => a.Id);
+    for (const orderby of ['Severity desc,State,Component', 'NotificationName,Id desc', 'CreationTime asc']) {
+      const list = `/odata/Alerts?$select=Id&$orderby=${encodeURIComponent(orderby)}`;
+      const walked = await walk(list, async () => {});
+      expect(walked, orderby).toEqual([...(await page(`${list}&$top=1000`)), ...(await page(`${list}&$top=1000&$skip=1000`))]);
+      expect(new Set(walked).size, orderby).toBe(1_005);
+    }
+    const first = new URL((await t.call('GET', '/odata/Alerts?$orderby=Severity', undefined, walker.token)).json()['@odata.nextLink']);
+    const otherOrder = await t.call('GET', `/odata/Alerts?$orderby=Component&$skiptoken=${first.searchParams.get('$skiptoken')}`, undefined, walker.token);
+    expect(otherOrder.statusCode).toBe(400);
+    expect(otherOrder.json().errors[0].path).toBe('$skiptoken');
+    // A nextLink of the versions before (the list's newest alert as its token, the page by its $skip) still reads as it did.
+    const before = encodeCursor(t.tocsin.deps.secretBox.deriveKey(CURSOR_KEY_PURPOSE), walker.tenantId, {
+      createdAt: Date.parse('2100-01-01T00:00:00Z'),
+      id: raised[0]!,
+    });
+    expect(await page(`/odata/Alerts?$select=Id&$orderby=CreationTime%20asc&$skip=1000&$skiptoken=${before}`)).toEqual(raised.slice(1_000));
+    await t.call('POST', '/api/v1/tenants/paged-walk/alerts/mark-unread', { ids: raised.slice(0, 1_000) }, walker.token);
+    await t.call('POST', '/api/v1/tenants/paged-walk/alerts/mark-unread', { ids: raised.slice(1_000) }, walker.token);
+    const unread = await walk(`/odata/Alerts?$filter=${encodeURIComponent("State eq 'Unread'")}&$select=Id`, markRead);
+    expect(unread).toHaveLength(1_005);
+    expect(new Set(unread)).toEqual(new Set(raised));
+    let deleted = false;
+    const all = await walk('/odata/Alerts?$select=Id&$orderby=CreationTime%20asc', async (ids) => {
+      if (deleted) return;
+      deleted = true;
+      for (const id of ids.slice(0, 3)) expect((await t.call('DELETE', `/api/v1/tenants/paged-walk/alerts/${id}`)).statusCode).toBe(204);
+    });
+    expect(all).toEqual(raised);
   });
 
   it('marks read the alerts whose ids MarkAsRead gives in upper case, as .NET prints a Guid, as $filter on Id already reads them', async () => {

@@ -4,6 +4,8 @@ import { unknownComponent } from '../input.js';
 import { type Reader, isReadExpression } from '../read-state.js';
 import { SEVERITIES, parseSeverity, severityRank } from '../severity.js';
 import { finerThanMillisecond } from '../../shared/validation.js';
+import type { Db } from '../../storage/database.js';
+import { inCodePointOrder } from '../../storage/text-order.js';
 import {
   type CaseFold,
   type ComparisonOperator,
@@ -164,7 +166,7 @@ export function filterCondition(node: FilterNode, reader: Reader): Expression<Sq
 }
 
 /** STATE_ORDER stands for the reader's read state in an OrderTerm: no column holds it (see isReadExpression). */
-export const STATE_ORDER = 'state';
+const STATE_ORDER = 'state';
 
 // A Map, not an object: `$orderby=constructor` must find no column rather than Object's function.
 const ORDER_COLUMNS: ReadonlyMap<string, string> = new Map([
@@ -177,7 +179,7 @@ const ORDER_COLUMNS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** TEXT_ORDER_COLUMNS are the ORDER_COLUMNS of free text, ordered by code point on both engines (inCodePointOrder). */
-export const TEXT_ORDER_COLUMNS: ReadonlySet<string> = new Set(['a.component', 'a.event']);
+const TEXT_ORDER_COLUMNS: ReadonlySet<string> = new Set(['a.component', 'a.event']);
 
 /** OrderTerm is one `$orderby` term: a column and a direction. */
 export interface OrderTerm {
@@ -208,4 +210,43 @@ export function parseOrderBy(value: string | undefined): OrderTerm[] {
   if (!created) terms.push({ column: 'a.created_at', direction: 'desc' });
   if (!terms.some((t) => t.column === 'a.id')) terms.push({ column: 'a.id', direction: created?.direction ?? 'desc' });
   return terms;
+}
+
+/** OrderValue is an alert's value of one OrderTerm: a number (time, severity, read state) or a text. */
+export type OrderValue = number | string;
+
+/** orderExpression is what an OrderTerm orders by: its column (free text by code point), or the reader's read state. */
+export function orderExpression(db: Db, reader: Reader, term: OrderTerm): RawBuilder<OrderValue> {
+  if (term.column === STATE_ORDER) return isReadExpression(reader);
+  return TEXT_ORDER_COLUMNS.has(term.column) ? inCodePointOrder(db, term.column) : sql<OrderValue>`${sql.ref(term.column)}`;
+}
+
+/** isTextOrder is whether an OrderTerm's values are texts (else numbers). */
+export function isTextOrder(term: OrderTerm): boolean {
+  return TEXT_ORDER_COLUMNS.has(term.column) || term.column === 'a.id';
+}
+
+/** orderValues are a listed alert's values of the order's terms (`row` as selected with its read state as is_read), where its page ends. */
+export function orderValues(order: readonly OrderTerm[], row: Readonly<Record<string, unknown>>): OrderValue[] {
+  return order.map((term) => {
+    const value = row[term.column === STATE_ORDER ? 'is_read' : term.column.slice('a.'.length)];
+    return isTextOrder(term) ? String(value) : Number(value);
+  });
+}
+
+/**
+ * afterCondition holds for the alerts that come after the one whose orderValues are `values` in
+ * `order` (which ends with the id, so no two alerts tie): a page that starts there is the same
+ * whatever became of the alerts before it (read, deleted), where an offset counted them again.
+ */
+export function afterCondition(db: Db, reader: Reader, order: readonly OrderTerm[], values: readonly OrderValue[]): RawBuilder<SqlBool> {
+  const terms = order.map((term) => orderExpression(db, reader, term));
+  const beyond = (i: number, strictly: boolean) =>
+    sql`${terms[i]} ${sql.raw(order[i]!.direction === 'asc' ? (strictly ? '>' : '>=') : strictly ? '<' : '<=')} ${values[i]}`;
+  const branches = order.map((_, i) => sql.join([...terms.slice(0, i).map((term, j) => sql`${term} = ${values[j]}`), beyond(i, true)], sql` and `));
+  // The first term's bound alone, redundant, lets an index on it (the creation time's, by default) start there.
+  return sql<SqlBool>`(${beyond(0, false)} and (${sql.join(
+    branches.map((branch) => sql`(${branch})`),
+    sql` or `,
+  )}))`;
 }

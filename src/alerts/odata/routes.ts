@@ -8,15 +8,14 @@ import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
 import { markAlerts, readerFor, readerIdOf, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
-import { inCodePointOrder } from '../../storage/text-order.js';
-import { type ListPosition, newestAlert, toStoredAlert } from '../store.js';
-import { decodeCursor, encodeCursor } from '../view.js';
+import { newestAlert, toStoredAlert } from '../store.js';
 import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
 import { alertIdOfNotification, parseSelect, selectFields, toAlertDto } from './dto.js';
 import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { MAX_SKIP, MAX_TOP, commonListOptions, odataQuery } from './options.js';
-import { STATE_ORDER, TEXT_ORDER_COLUMNS, filterCondition, parseOrderBy } from './query.js';
+import { type OrderTerm, afterCondition, filterCondition, orderExpression, orderValues, parseOrderBy } from './query.js';
+import { type SkipToken, decodeSkipToken, encodeSkipToken } from './skip-token.js';
 import { textOfCharacters } from '../../shared/characters.js';
 import { NOT_BLANK, queryCount } from '../../shared/validation.js';
 
@@ -48,10 +47,10 @@ const listOptions = {
   $filter: z.string().max(8_000).optional(),
   $skiptoken: z
     .string()
-    .max(200)
+    .max(2_000)
     .optional()
     .describe(
-      "Set by an @odata.nextLink, as given (opaque): the alerts as they were at its list's first page, so that alerts raised since push none of them onto another page, where it was read twice.",
+      "Set by an @odata.nextLink, as given (opaque): the page after the previous page's last alert, among the alerts as they were at its list's first page, so that alerts raised since push none of them onto another page, where it was read twice, and none is skipped for those read (State eq 'Unread', then MarkAsRead) or deleted meanwhile. With the $orderby it was given with (another is a 400).",
     ),
   ...commonListOptions,
 };
@@ -120,13 +119,13 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
   const view = { access: 'authenticated', permission: 'Alerts.View' } as const;
   const cursorKey = deps.secretBox.deriveKey(CURSOR_KEY_PURPOSE);
   /**
-   * nextLink is the list's URL (`url`, its query as the client wrote it) at the page that starts at
-   * `skip`, of the alerts up to `newest` (the $skiptoken), those its first page was taken from.
+   * nextLink is the list's URL (`url`, its query as the client wrote it) at the page that starts
+   * where `token` says (the $skiptoken, which also holds the place its own `$skip` took it to).
    */
-  const nextLink = (url: string, skip: number, tenantId: string, newest: ListPosition): string => {
+  const nextLink = (url: string, tenantId: string, order: readonly OrderTerm[], token: Required<SkipToken>): string => {
     const query = new URLSearchParams(url.slice(url.indexOf('?') + 1 || url.length));
-    query.set('$skip', String(skip));
-    query.set('$skiptoken', encodeCursor(cursorKey, tenantId, newest));
+    query.delete('$skip');
+    query.set('$skiptoken', encodeSkipToken(cursorKey, tenantId, order, token));
     const parts = [...query].map(([key, value]) => `${encodeURIComponent(key).replace(/^%24/, '$')}=${encodeURIComponent(value)}`);
     return `${deps.config.publicUrl}/odata/Alerts?${parts.join('&')}`;
   };
@@ -197,25 +196,18 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       }
       // Server-driven paging (no $top) lists the alerts up to the newest one at its first page: an
       // alert raised between two pages, listed first, would push one of the first onto the next.
-      const newest =
-        q.$skiptoken !== undefined
-          ? decodeCursor(cursorKey, tenant.id, q.$skiptoken, '$skiptoken')
-          : q.$top === undefined
-            ? await newestAlert(db, tenant.id)
-            : undefined;
+      const token = q.$skiptoken === undefined ? undefined : decodeSkipToken(cursorKey, tenant.id, q.$skiptoken, order);
+      const newest = token !== undefined ? token.newest : q.$top === undefined ? await newestAlert(db, tenant.id) : undefined;
       const base = readStateQuery(db, tenant.id, reader)
         .$if(condition !== undefined, (qb) => qb.where(condition!))
         .$if(newest !== undefined, (qb) =>
           qb.where('a.created_at', '<=', newest!.createdAt).where((eb) => eb.or([eb('a.created_at', '<', newest!.createdAt), eb('a.id', '<=', newest!.id)])),
         );
-      let query = base.selectAll('a').select(isReadExpression(reader).as('is_read'));
-      for (const term of order)
-        query =
-          term.column === STATE_ORDER
-            ? query.orderBy(isReadExpression(reader), term.direction)
-            : TEXT_ORDER_COLUMNS.has(term.column)
-              ? query.orderBy(inCodePointOrder(db, term.column), term.direction)
-              : query.orderBy(term.column as 'a.created_at', term.direction);
+      let query = base
+        .selectAll('a')
+        .select(isReadExpression(reader).as('is_read'))
+        .$if(token?.after !== undefined, (qb) => qb.where(afterCondition(db, reader, order, token!.after!)));
+      for (const term of order) query = query.orderBy(orderExpression(db, reader, term), term.direction);
       // Without $top the server pages the answer itself (OData's server-driven paging): one row more
       // than a page tells whether another follows, for the @odata.nextLink that clients follow.
       const skip = q.$skip ?? 0;
@@ -225,6 +217,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
         .execute();
       const more = q.$top === undefined && rows.length > MAX_TOP;
       if (more) rows.length = MAX_TOP;
+      const last = rows.at(-1);
       const userId = request.principal!.kind === 'user' ? request.principal!.userId : '';
       const alerts = rows.map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
       const acks = await acknowledgementsOf(
@@ -240,7 +233,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
         '@odata.context': context(entitySet),
         ...(total === undefined ? {} : { '@odata.count': total }),
         value,
-        ...(more && newest ? { '@odata.nextLink': nextLink(request.url, skip + MAX_TOP, tenant.id, newest) } : {}),
+        ...(more && newest && last ? { '@odata.nextLink': nextLink(request.url, tenant.id, order, { newest, after: orderValues(order, last) }) } : {}),
       };
     },
   );
