@@ -167,6 +167,21 @@ describe('the system SMTP URL', () => {
     ]);
   });
 
+  it('warns at start-up of a URL that signs in with a user name that is no address and names no from, whose emails no such server takes', () => {
+    // Amazon SES's SMTP user is an access key: every email went out from tocsin@email-smtp…amazonaws.com, an identity never verified.
+    expect(configWarnings(loadConfig({ TOCSIN_SMTP_URL: 'smtps://AKIAEXAMPLE:secret@email-smtp.eu-west-1.amazonaws.com' }))).toEqual([
+      expect.stringMatching(/^TOCSIN_SMTP_URL has a user name but no from: its emails go out from tocsin@email-smtp\.eu-west-1\.amazonaws\.com, .*\?from=/),
+    ]);
+    // Not when the user is the address sent from, a from is named, or no one signs in (a relay of one's own).
+    for (const url of [
+      'smtps://alerts%40example.com:secret@smtp.office365.com',
+      'smtps://AKIAEXAMPLE:secret@email-smtp.eu-west-1.amazonaws.com?from=alerts@example.com',
+      'smtp://relay.example.com',
+    ]) {
+      expect(configWarnings(loadConfig({ TOCSIN_SMTP_URL: url })), url).toEqual([]);
+    }
+  });
+
   it("reads a from address with a '+' written as is, which a query string would decode as a space", () => {
     // alerts+ops@example.com is a plus address (Gmail, Microsoft 365): refusing it as 'no email address' confused its owner.
     expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?from=alerts+ops@example.com' }).systemSmtp?.smtp.fromAddress).toBe('alerts+ops@example.com');

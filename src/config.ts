@@ -307,6 +307,15 @@ export function publicPathOf(publicUrl: string): string {
   return new URL(publicUrl).pathname.replace(/\/+$/, '');
 }
 
+/**
+ * unsignedSender: a system SMTP URL that signs in with a user name that is no address and names no
+ * `?from=`, so that its emails go out from `tocsin@` the server's host name (urlDefaultFrom), an
+ * address a server that signs senders in lets no one send as (Amazon SES's user is an access key).
+ */
+function unsignedSender(smtp: UrlSmtp | undefined): boolean {
+  return smtp !== undefined && smtp.smtp.username !== null && smtp.smtp.fromAddress !== smtp.smtp.username && !new URL(smtp.url).searchParams.has('from');
+}
+
 /** SHORT_SECRET_LENGTH: an admin token or secret key shorter than this is guessable enough to warn about. */
 const SHORT_SECRET_LENGTH = 16;
 
@@ -332,6 +341,11 @@ export function configWarnings(
     ...(unread.length > 0
       ? [
           `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is not read and has' : 'are not read and have'} no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
+        ]
+      : []),
+    ...(unsignedSender(config.systemSmtp)
+      ? [
+          `TOCSIN_SMTP_URL has a user name but no from: its emails go out from ${config.systemSmtp!.smtp.fromAddress}, which a server that checks the sender against the sign-in (Amazon SES, Microsoft 365) refuses; add ?from= an address the user may send as, such as ?from=alerts@example.com`,
         ]
       : []),
     // Sent as Latin-1 by one client (Node's fetch) and as UTF-8 by another (curl), it matches for some only.

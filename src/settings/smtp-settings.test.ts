@@ -144,6 +144,11 @@ describe('SMTP settings', () => {
       fromAddress: 'tocsin@mail.example.com',
     });
     expect(smtpFromUrl('smtp://127.0.0.1:2525?from=tocsin@localhost').smtp).toMatchObject({ security: 'none', authMethod: 'auto' });
+    // Without ?from=, a user name that is an address is the From, as Microsoft 365 and any server checking the sender against the
+    // sign-in take only that one (every email went out From tocsin@smtp.office365.com, refused 554 SendAsDenied); another keeps tocsin@host.
+    expect(smtpFromUrl('smtp://alerts%40example.com:secret@smtp.office365.com:587?starttls=true').smtp.fromAddress).toBe('alerts@example.com');
+    expect(smtpFromUrl('smtps://AKIAEXAMPLE:secret@email-smtp.eu-west-1.amazonaws.com').smtp.fromAddress).toBe('tocsin@email-smtp.eu-west-1.amazonaws.com');
+    expect(smtpFromUrl('smtps://alerts%40example.com:secret@[::1]:465?from=ops@example.com').smtp.fromAddress).toBe('ops@example.com');
     expect(() => smtpFromUrl('http://mail.example.com')).toThrow(/smtp/);
     expect(() => smtpFromUrl('smtp://mail.example.com?timeoutMs=soon')).toThrow(/timeoutMs/);
   });

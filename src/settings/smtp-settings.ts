@@ -314,6 +314,17 @@ function urlFrom(text: string): { address: string; name: string | null } {
 }
 
 /**
+ * urlDefaultFrom is the From of an SMTP URL without `?from=`: its user name when that is an address,
+ * as a server that signs senders in takes only the address signed in (Microsoft 365 refuses any other
+ * with 554 SendAsDenied, Postfix with reject_sender_login_mismatch), where every email went out from
+ * `tocsin@` the server's own host name; else `tocsin@` that name (`localhost` for an address), as before.
+ */
+function urlDefaultFrom(host: string, username: string | null): string {
+  if (username !== null && isEmailAddress(username)) return username;
+  return `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`;
+}
+
+/**
  * smtpFromUrl reads TOCSIN_SMTP_URL (`smtp://` plain, `smtps://` implicit TLS, `?starttls=true`
  * or `?security=`, `?from=`, `?fromName=`, user and password in the URL). Throws on a bad URL, and
  * on credentials without TLS unless the URL says `?allowPlaintextAuth=true`.
@@ -365,7 +376,7 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
       domain,
       username,
       authMethod: 'auto',
-      fromAddress: from ?? `tocsin@${host.includes(':') || net.isIP(host) ? 'localhost' : host}`,
+      fromAddress: from ?? urlDefaultFrom(host, username),
       fromDisplayName: fromName || 'Tocsin',
       timeoutMs,
       allowPlaintextAuth,
