@@ -209,6 +209,32 @@ it.runIf(TEST_PG_URL)(
 );
 
 it.runIf(TEST_PG_URL)(
+  "answers 503 with Retry-After, not 500, while Tocsin's tables are gone (a pg_restore --clean into the database it serves), and 202 once they are back [postgres]",
+  async () => {
+    let databaseUrl = '';
+    const t = await startTestApp('postgres', {}, {}, { reach: (url) => (databaseUrl = url) });
+    const dba = new pg.Client({ connectionString: databaseUrl });
+    await dba.connect();
+    try {
+      await t.call('POST', '/api/v1/tenants', { name: 'restoring' });
+      // A DBA's restore in place drops each table and makes it again: meanwhile 'relation "tenants"
+      // does not exist' answered 86 requests of 400 with a 500 in a walk with the real server.
+      await dba.query('create schema restoring');
+      await dba.query('alter table tenants set schema restoring');
+      for (const answer of [await t.call('POST', '/api/v1/tenants/restoring/alerts', ALERT), await t.call('GET', '/api/v1/tenants/restoring/alerts')]) {
+        expect(answer.statusCode, answer.body).toBe(503);
+        expect(answer.headers['retry-after']).toBe('5');
+      }
+      await dba.query('alter table restoring.tenants set schema public');
+      expect((await t.call('POST', '/api/v1/tenants/restoring/alerts', ALERT)).statusCode).toBe(202);
+    } finally {
+      await dba.end();
+      await t.close();
+    }
+  },
+);
+
+it.runIf(TEST_PG_URL)(
   'answers 503 with Retry-After within seconds, not after the outage, while PostgreSQL takes the connections and answers nothing, and 202 once it answers [postgres]',
   async () => {
     const proxy = await proxyFor(TEST_PG_URL!);

@@ -43,7 +43,9 @@ export function classifyDbError(error: unknown): DbErrorKind | undefined {
  * credentials they no longer pass (rotated, class 28) is an outage too: at start-up those stop the
  * process (isWorthRetrying), but here the database was there and is what the operator is changing.
  * So is a statement PostgreSQL cancelled after a lock_timeout or statement_timeout the operator set
- * on the database or role (a table locked by a maintenance): POST /alerts answered 500 for it.
+ * on the database or role (a table locked by a maintenance): POST /alerts answered 500 for it. And
+ * a table of Tocsin's not found (42P01) in the database it migrated: a restore in place (pg_restore
+ * --clean) drops each and makes it again, and answered the requests of those seconds with a 500.
  */
 export function isStorageOutage(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -60,12 +62,16 @@ export function isStorageOutage(error: unknown): boolean {
     code === LOCK_TIMEOUT ||
     code === STATEMENT_CANCELLED ||
     code === READ_ONLY ||
+    code === UNDEFINED_TABLE ||
     code === SQLITE_FILE_GONE
   );
 }
 
 /** The code of the error a write gets once the SQLite file was removed or replaced (Storage.fileGone). */
 export const SQLITE_FILE_GONE = 'TOCSIN_SQLITE_FILE_GONE';
+
+/** PostgreSQL's undefined_table: a table of Tocsin's dropped (a restore in place under way). */
+const UNDEFINED_TABLE = '42P01';
 
 /** PostgreSQL's read_only_sql_transaction: a write sent to a server that takes none now. */
 const READ_ONLY = '25006';
@@ -106,6 +112,7 @@ function outageReason(error: unknown): string {
   if (code === LOCK_TIMEOUT) return 'a lock was not had within the lock_timeout of the database (a table locked by another session)';
   if (code === STATEMENT_CANCELLED) return 'the database cancelled the statement (its statement_timeout, or an operator)';
   if (code === READ_ONLY) return READ_ONLY_REASON;
+  if (code === UNDEFINED_TABLE) return "a table of Tocsin's is missing (dropped, or a restore into the database under way)";
   return unavailableReason(error);
 }
 
