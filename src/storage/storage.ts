@@ -458,6 +458,21 @@ const FIRST_ANSWER_MS = 10_000;
 export const ABANDONED_TRANSACTION_MS = 60_000;
 
 /**
+ * withSystemRoots reads libpq's `sslrootcert=system` (PostgreSQL 16: the certificate checked against
+ * the system's authorities, sslmode verify-full), which node-postgres took for a file named `system`:
+ * the start stopped with "ENOENT: no such file or directory, open 'system'". The parameter is left
+ * out, so the certificate is checked against the authorities Node trusts (its own, and
+ * NODE_EXTRA_CA_CERTS), with sslmode verify-full unless the URL names one.
+ */
+function withSystemRoots(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.searchParams.get('sslrootcert') !== 'system') return url;
+  parsed.searchParams.delete('sslrootcert');
+  if (!parsed.searchParams.has('sslmode')) parsed.searchParams.set('sslmode', 'verify-full');
+  return parsed.href;
+}
+
+/**
  * postgresClientConfig is how Tocsin connects to `url`: the role named (pg falls back to $USER,
  * which is unset on our machines), and an application_name that shows the operator whose sessions
  * these are in pg_stat_activity and the server's log: `tocsin`, unless the URL or libpq's
@@ -467,7 +482,7 @@ export function postgresClientConfig(url: string, applicationName = 'tocsin', en
   const parsed = new URL(url);
   const named = parsed.searchParams.has('application_name') || Boolean(env.PGAPPNAME);
   return {
-    connectionString: url,
+    connectionString: withSystemRoots(url),
     user: decodeURIComponent(parsed.username) || 'postgres',
     ...(named ? {} : { application_name: applicationName }),
   };
