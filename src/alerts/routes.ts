@@ -38,7 +38,11 @@ const listQuery = z.object({
     .enum(['true', 'false'])
     .optional()
     .describe('true: only the alerts the caller has not read; false filters nothing, as if left out (read and unread alike).'),
-  since: queryInstant.optional().describe('Created at or after.'),
+  since: queryInstant
+    .optional()
+    .describe(
+      "Created at or after. A script that polls with the newest createdAt it has seen should ask again from a few seconds before it and skip the ids it has: an alert is stamped before its commit, and one committing beside it (another api process, PostgreSQL's second commit) may be stamped earlier and listed later.",
+    ),
   until: queryInstant.optional().describe('Created before.'),
   limit: queryCount(1_000, 1).default(100),
   cursor: z
