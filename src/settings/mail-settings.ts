@@ -443,6 +443,17 @@ function openOrNull(secretBox: SecretBox, sealed: string | null, owner: string):
 }
 const systemOwner = { password: 'system:smtp-password', accessToken: 'system:smtp-access-token' };
 
+/** savedSystemSecrets are the sealed password and access token a host administrator saved in the system default, with their owners. */
+export async function savedSystemSecrets(db: Db): Promise<[sealed: string, owner: string][]> {
+  const row = await db.selectFrom('host_settings').select('value').where('key', '=', SYSTEM_KEY).executeTakeFirst();
+  if (!row) return [];
+  const saved = JSON.parse(row.value) as { password: string | null; accessToken: string | null };
+  return [
+    ...(saved.password ? [[saved.password, systemOwner.password] as [string, string]] : []),
+    ...(saved.accessToken ? [[saved.accessToken, systemOwner.accessToken] as [string, string]] : []),
+  ];
+}
+
 /** SystemSmtp are the host's default SMTP settings, with their secrets in clear, and where they come from. */
 export interface SystemSmtp {
   readonly smtp: StoredSmtp;

@@ -3,7 +3,8 @@ import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { type MailSettingsInput, saveMailSettings } from './mail-settings.js';
+import { type MailSettingsInput, saveMailSettings, saveSystemSmtp } from './mail-settings.js';
+import { urlSmtp } from './smtp-settings.js';
 import { SecretBox } from './secret-box.js';
 import { checkSecretKey } from './secret-key-check.js';
 import { createSource } from '../sources/store.js';
@@ -41,6 +42,19 @@ describeEachDialect('the secret key a process starts with', (dialect) => {
       const afresh = SecretBox.fromPassphrase('a key generated afresh');
       const tenant = await insertTestTenant(fresh.db, 'sources-only');
       await createSource(fresh.db, installed, clock, tenant, { name: 'alertmanager', kind: 'alertmanager' } as never);
+      expect(await checkSecretKey(fresh.db, installed)).toBe('same');
+      expect(await checkSecretKey(fresh.db, afresh)).toBe('other');
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("is told apart when it opens none of the system default's saved password, where no tenant saved one and no source exists (the commonest installation: every email would fail at AUTH)", async () => {
+    const fresh = await openTestStorage(dialect);
+    try {
+      const installed = SecretBox.fromPassphrase('the key of this installation');
+      const afresh = SecretBox.fromPassphrase('a key generated afresh');
+      await saveSystemSmtp(fresh.db, installed, urlSmtp('smtp://127.0.0.1:1'), { ...CUSTOM, port: 587 } as never, clock);
       expect(await checkSecretKey(fresh.db, installed)).toBe('same');
       expect(await checkSecretKey(fresh.db, afresh)).toBe('other');
     } finally {
