@@ -111,6 +111,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the console behind a reverse proxy that serves 
       expect(files.length).toBeGreaterThan(2);
       for (const file of files) expect((await at(file)).status, file).toBe(200);
       expect((await at('/alerts?severity=Error')).headers.get('location')).toBe(`${PREFIX}/#/alerts?severity=Error`);
+      // The path without its slash, where the page's files (./console/…) would be asked for at the host's root.
+      const bare = await at('?lang=fr');
+      expect([bare.status, bare.headers.get('location')]).toEqual([301, `${PREFIX}/?lang=fr`]);
       expect((await at('/api/v1/tenants', { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(200);
       // Tocsin's own paths stay where they are, for the proxy that takes the prefix off and for a look from the machine itself.
       expect((await fetch(`${server.base}/api/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);

@@ -20,7 +20,8 @@ const EMAIL_LINK_PAGES = ['alerts', 'preferences'] as const;
 export const consoleRoutes: RouteModule = (app, { config }) => {
   // The console's page as the browser reaches it: `/`, or the path of TOCSIN_PUBLIC_URL when a reverse proxy
   // serves Tocsin under one (`/tocsin/`), where a redirect to `/#/alerts` left it for the host's root.
-  const home = `${publicPathOf(config.publicUrl)}/`;
+  const publicPath = publicPathOf(config.publicUrl);
+  const home = `${publicPath}/`;
   const assets = loadAssets();
   const pages = consolePages();
   const page = pages.get(DEFAULT_LANGUAGE)!;
@@ -28,6 +29,11 @@ export const consoleRoutes: RouteModule = (app, { config }) => {
 
   // In the browser's language (its words for a browser without JavaScript), so a cache keeps one per Accept-Language.
   app.get('/', hidden, async (request, reply) => {
+    // The public path without its slash (/tocsin), as a proxy that does not take it off sends it: the page there
+    // would ask for its files (./console/…) at the host's root.
+    const url = request.originalUrl;
+    const at = url.includes('?') ? url.indexOf('?') : url.length;
+    if (publicPath !== '' && url.slice(0, at) === publicPath) return reply.redirect(`${home}${url.slice(at)}`, 301);
     const chosen = pages.get(preferredLanguage(request.headers['accept-language']))!;
     return reply
       .headers(chosen.headers)

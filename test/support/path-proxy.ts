@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
  * PathProxy is a reverse proxy that serves Tocsins under paths of one host, as nginx's
  * `location /tocsin/ { proxy_pass http://127.0.0.1:8080/; }` does: a request under a prefix goes
  * to its Tocsin without the prefix (or with it, as Traefik's PathPrefix rule without its StripPrefix
- * middleware and Caddy's `handle` send it: `keepPrefix`), the prefix without its slash is sent there by a 301, and any
+ * middleware and Caddy's `handle` send it: `keepPrefix`), the prefix without its slash is sent there by a 301 (but
+ * with `keepPrefix`, which forwards it as it is), and any
  * other path is another application's (a 404 here), listed in `outside` so that a test sees what
  * missed the prefixes.
  */
@@ -31,7 +32,8 @@ export async function startPathProxy({ keepPrefix = false } = {}): Promise<PathP
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not Tocsin');
       return;
     }
-    if (!url.startsWith(`${prefix}/`)) {
+    // nginx's own redirect of a location's path without its slash; Traefik and Caddy's `handle` send it on as it is.
+    if (!url.startsWith(`${prefix}/`) && !keepPrefix) {
       response.writeHead(301, { location: `${prefix}/${url.slice(prefix.length)}` }).end();
       return;
     }
