@@ -273,7 +273,7 @@ export async function migrateOrStop(storage: Storage, setting: DatabaseSetting =
     }
     if (code !== '42501' && !(typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) throw err;
     throw new ConfigError(
-      `${setting}: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has, and to own the tables another role made: REASSIGN OWNED BY that role TO this one)`,
+      `${setting}: cannot create Tocsin's tables: ${String(message)} (its role needs CREATE on the schema, which the database's owner has, and to own the tables another role made: restore the dump as this role, pg_restore --no-owner --role=<this role>, or in this database REASSIGN OWNED BY that role TO this one, which also hands it that role's databases)`,
     );
   });
 }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { type RawBuilder, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { DIALECTS, TEST_PG_URL, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
+import { DIALECTS, TEST_PG_URL, createLimitedRole, createTestDatabase, describeEachDialect } from '../../test/support/storage.js';
 import { captureWarnings } from '../../test/support/log-capture.js';
 import { until } from '../../test/support/until.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -304,6 +304,30 @@ it.runIf(TEST_PG_URL)('stops with one line naming DATABASE_URL and the search_pa
   expect(message).toContain('search_path');
   expect(message).toContain('tocsin_not_made');
 });
+
+// A dump restored by another role (a DBA's, a superuser's) into a database handed to Tocsin's role:
+// the line advised only 'REASSIGN OWNED BY that role TO this one', which also hands Tocsin's role
+// every database the restoring role owns (a walk so moved the server's own 'tocsin' database).
+it.runIf(TEST_PG_URL)(
+  'stops with one line saying how to own the tables a dump restored by another role made, and what REASSIGN OWNED also hands over',
+  async () => {
+    const database = await createTestDatabase('postgres', { migrated: true });
+    const role = await createLimitedRole(database, 5);
+    try {
+      const storage = await openStorage(role.url, { poolSize: 1 });
+      try {
+        const message = await stopLine(storage);
+        expect(message).toContain('pg_restore --no-owner --role=');
+        expect(message).toMatch(/REASSIGN OWNED BY .* databases/);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await database.drop();
+      await role.drop();
+    }
+  },
+);
 
 /** stopLine is the line migrateOrStop stops the start with on `storage`: a ConfigError naming DATABASE_URL, one line. */
 async function stopLine(storage: Storage): Promise<string> {
