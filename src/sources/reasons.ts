@@ -18,7 +18,7 @@ const REASONS: readonly (readonly [code: string, words: RegExp])[] = [
   ['authorization-mismatch', /^refused: Authorization does not carry the secret$/],
   ['over-rate', /^over its rate$/],
   ['storage-unavailable', /^(storage unavailable|the alerts could not be stored)$/],
-  ['secret-unreadable', /^the saved password or client secret no longer decrypts/],
+  ['secret-unreadable', /^the (saved password or client secret|source's secret) no longer decrypts/],
   ['too-large', /^the body is over \d+ MB$/],
   ['too-large-inflated', /^the body is over \d+ MB once inflated$/],
   ['not-json', /^the body is not valid JSON$/],

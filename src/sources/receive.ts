@@ -5,6 +5,7 @@ import type { CommitShared } from '../alerts/ingest.js';
 import type { AppDeps } from '../http/context.js';
 import { MAX_JSON_DEPTH, decodeBody, findNul, inflateBody, jsonDepthExceeds, wellFormedJson, withoutNul } from '../http/input-guard.js';
 import { RateLimiter } from '../settings/rate-limit.js';
+import { SecretDecryptError } from '../settings/secret-box.js';
 import type { Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { type FieldError, HttpError, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
@@ -20,7 +21,18 @@ import { signingKey } from './secrets.js';
 /** Logger is what the receive path writes with: the request's own logger (its lines carry its id) or the process's. */
 type Logger = Pick<AppDeps['logger'], 'info' | 'warn'>;
 import { secretDigest, verifyBearerOrBasic, verifyOrchestrator, verifyStandardWebhook, type Verdict } from './signatures.js';
-import { type ReceivedAs, keepAlive, type Reception, type SourceRow, readSecrets, recordReception, recordReceptions, stillReceives } from './store.js';
+import {
+  PUSH_SECRET_UNREADABLE,
+  type ReceivedAs,
+  keepAlive,
+  type Reception,
+  type SourceRow,
+  readSecrets,
+  recordReception,
+  recordReceptions,
+  stillReceives,
+  unreadableIsNews,
+} from './store.js';
 
 /** MAX_RECEIVE_BYTES bounds a received body (413 above it); signatures are checked on these bytes. */
 export const MAX_RECEIVE_BYTES = 1024 * 1024;
@@ -67,6 +79,9 @@ const malformed = (failure: MappingFailure): ReceiveAnswer => ({ status: 400, de
 /** malformedBody is the 400 of a body wrong as a whole (`message` says how). */
 const malformedBody = (message: string): ReceiveAnswer => malformed(mappingFailure([{ path: '(root)', message }]));
 const unavailable = (detail: string): ReceiveAnswer => ({ status: 503, detail, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
+const SOURCE_UNREADABLE_DETAIL = 'The source cannot be read now; retry later.';
+/** The answer while none of a source's secrets opens: the words of any source that cannot be read now (the reason is for its administrator). */
+const SECRET_UNREADABLE = unavailable(SOURCE_UNREADABLE_DETAIL);
 
 const header = (headers: IncomingHttpHeaders, name: string) => {
   const value = headers[name];
@@ -367,6 +382,8 @@ interface Known {
   /** What the keys and mapping were read from, checked again when an event is stored. */
   readonly as: ReceivedAs;
   readonly at: number;
+  /** None of its secrets opens (sealed under another key): nothing can be authenticated, every event waits (503). */
+  readonly unreadable?: true;
 }
 
 /**
@@ -383,6 +400,13 @@ export function createReceiver(deps: AppDeps): Receiver {
   const limiter = new RateLimiter(deps.config.sourceRequestsPerMinute, 60_000, clock);
 
   const cache = new Map<string, Known>();
+  /** The sources whose unreadable secrets this process has recorded and logged, until one opens again. */
+  const told = new Set<string>();
+  const remember = (known: Known) => {
+    if (cache.size >= MAX_CACHED_SOURCES) cache.clear();
+    cache.set(known.source.id, known);
+    return known;
+  };
   /** load returns the source and whether it came from the cache (undefined: no such source). */
   const load = async (sourceId: string, fresh: boolean): Promise<[Known | undefined, boolean]> => {
     const now = clock.now();
@@ -393,7 +417,25 @@ export function createReceiver(deps: AppDeps): Receiver {
       cache.delete(sourceId);
       return [undefined, false];
     }
-    const secrets = await readSecrets(db, secretBox, source.id);
+    let secrets: Awaited<ReturnType<typeof readSecrets>>;
+    try {
+      secrets = await readSecrets(db, secretBox, source.id);
+    } catch (err) {
+      if (!(err instanceof SecretDecryptError)) throw err;
+      // Cached as any source, so that a sender retrying at its rate is answered without a read and
+      // a decryption each time; a rotation made here forgets it, one made elsewhere applies once it ages.
+      const known: Known = {
+        source,
+        keys: [],
+        mapping: JSON.parse(source.mapping) as SourceMapping,
+        as: { sourceId, mapping: source.mapping, secretIds: [] },
+        at: now,
+        unreadable: true,
+      };
+      return [remember(known), false];
+    }
+    // Its secrets open (again): a later incident is told again.
+    told.delete(source.id);
     // None: the source was deleted (or its tenant) after it was read, its secrets with it (a source
     // gets one with its row, and a rotation never leaves none). Answered as a source deleted before,
     // 404, not a 401 to a correct signature, which its sender would take for a wrong secret.
@@ -404,9 +446,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     const keys = verificationKeys(source.kind as SourceKind, secrets.opened);
     const as = { sourceId: source.id, mapping: source.mapping, secretIds: secrets.ids };
     const known = { source, keys, mapping: JSON.parse(source.mapping) as SourceMapping, as, at: now };
-    if (cache.size >= MAX_CACHED_SOURCES) cache.clear();
-    cache.set(sourceId, known);
-    return [known, false];
+    return [remember(known), false];
   };
 
   // A failed check reads the source again (a secret rotated through another process), once for
@@ -439,6 +479,20 @@ export function createReceiver(deps: AppDeps): Receiver {
       await writeRejections(source.id);
     } else await note(source, reception);
     return answer;
+  };
+
+  /**
+   * awaitSecret answers an event for a source none of whose secrets opens: 503, which its sender
+   * retries, so that no event is lost while an administrator rotates the secret. Why is recorded as
+   * the source's last error and logged once per incident, not per request (a sender retries at its rate).
+   */
+  const awaitSecret = async (source: SourceRow, log: Logger): Promise<ReceiveAnswer> => {
+    if (!told.has(source.id) && unreadableIsNews(source)) {
+      told.add(source.id);
+      log.warn({ sourceId: source.id }, `push source: ${PUSH_SECRET_UNREADABLE}`);
+      await note(source, { outcome: 'unavailable', status: 503, alertIds: [], error: PUSH_SECRET_UNREADABLE });
+    }
+    return SECRET_UNREADABLE;
   };
 
   /** receivedKeys are those of `keys` stored for the source (undefined when they cannot be read now). */
@@ -505,6 +559,7 @@ export function createReceiver(deps: AppDeps): Receiver {
         // Nor is a source enabled again through another process: a disabled copy is read again once.
         if (known?.source.enabled === 0 && cached) continue;
         if (known?.source.enabled !== 1 || known.source.kind === 'orchestrator-pull') return NOT_FOUND;
+        if (known.unreadable) return awaitSecret(known.source, log);
         // A body inflating past 1 MB is refused unread (as one sent over it); one that does not
         // inflate is authenticated on its bytes as sent: only its authentic sender hears the 400.
         if (unreadable?.status === 413) break;
@@ -514,7 +569,7 @@ export function createReceiver(deps: AppDeps): Receiver {
       }
     } catch (err) {
       log.warn({ err, sourceId }, 'source lookup failed');
-      return unavailable('The source cannot be read now; retry later.');
+      return unavailable(SOURCE_UNREADABLE_DETAIL);
     }
     const { source, mapping } = known!;
     const kind = source.kind as SourceKind;

@@ -365,6 +365,13 @@ export async function rotateSecret(db: Db, box: SecretBox, clock: Clock, row: So
 
 async function rotateSecretIn(db: Db, box: SecretBox, clock: Clock, row: SourceRow): Promise<string> {
   const secret = await addSecret(db, box, row.id, row.kind as SourceKind, clock.now());
+  // The new secret opens: the source's events are taken again, so what it was waiting for is over.
+  await db
+    .updateTable('sources')
+    .set({ last_error: null, last_error_at: null })
+    .where('id', '=', row.id)
+    .where('last_error', '=', PUSH_SECRET_UNREADABLE)
+    .execute();
   const keep = await newestFirst(db.selectFrom('source_secrets').select(['id', 'created_at']).where('source_id', '=', row.id))
     .limit(ACTIVE_SECRETS)
     .execute();
@@ -391,6 +398,22 @@ async function rotateSecretIn(db: Db, box: SecretBox, clock: Clock, row: SourceR
  */
 function newestFirst<O>(query: SelectQueryBuilder<Database, 'source_secrets', O>) {
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc');
+}
+
+/**
+ * PUSH_SECRET_UNREADABLE is a push source's last error while none of its secrets opens (sealed
+ * under another key: a backup restored without its own), its events answered 503 meanwhile.
+ */
+export const PUSH_SECRET_UNREADABLE = "the source's secret no longer decrypts (the secret key changed): rotate it and give the sender the new one";
+
+/**
+ * unreadableIsNews says whether a source found with no secret that opens should record it: not when
+ * its last error already says so and nothing was received since (recorded by another request or
+ * process, or before a restart), so that a sender retrying at its rate costs no write per request.
+ */
+export function unreadableIsNews(row: Pick<SourceRow, 'last_error' | 'last_error_at' | 'last_received_at'>): boolean {
+  if (row.last_error !== PUSH_SECRET_UNREADABLE) return true;
+  return row.last_received_at !== null && Number(row.last_received_at) > Number(row.last_error_at);
 }
 
 /**
