@@ -3796,6 +3796,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it('tells the administrator of a push source whose secret no longer opens to rotate it and give the sender the new one', async () => {
+    const source = await call('POST', '/api/v1/tenants/acme/sources', { name: 'Alertmanager restauré', kind: 'alertmanager' });
+    onTestFinished(async () => {
+      await call('DELETE', `/api/v1/tenants/acme/sources/${source.id}`);
+    });
+    // As the API lists a reception of a source restored under another secret key (restored-key.test.ts records it).
+    const error = "the source's secret no longer decrypts (the secret key changed): rotate it and give the sender the new one";
+    const items = [{ receivedAt: '2026-01-12T09:59:00.000Z', outcome: 'unavailable', status: 503, alertIds: [], error, code: 'secret-unreadable' }];
+    const { context, page } = await open();
+    await page.route('**/receptions', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) }));
+    await signIn(page, 'marie@acme.example', '#/sources');
+    await page.locator('main tr', { hasText: 'Alertmanager restauré' }).getByRole('button', { name: 'Alertmanager restauré' }).click();
+    await expect
+      .poll(() => page.locator('table.receptions tbody td.reply').allTextContents())
+      .toEqual([
+        "Le secret de la source ne peut plus être lu (la clé secrète de Tocsin a changé)\u202f: ses événements attendent. Renouvelez le secret et donnez le nouveau à l'émetteur.",
+      ]);
+    await page.unroute('**/receptions');
+    await context.close();
+  });
+
   it("says in the user's language, next to the field and without the API's field path, that an Orchestrator URL must be http or https", async () => {
     const { context, page } = await open();
     // Marie reads French.

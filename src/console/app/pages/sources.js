@@ -155,10 +155,12 @@ const QUOTED = new Set(['malformed', 'upstream']);
  * Reason is a source's recorded error in the user's language, by its code: a reason Tocsin words
  * itself is said in full; one quoting a sender's or an upstream's words is named, those words after
  * it as they came, in English (marked so for screen readers); an error of a code this console does
- * not know (a newer server's) is shown as the API wrote it.
- * @param {{ error: string, code?: string | null }} props
+ * not know (a newer server's) is shown as the API wrote it. A push source's secret that no longer
+ * opens is rotated, not typed again as a pull source's sign-in is: it says so.
+ * @param {{ error: string, code?: string | null, kind: string }} props
  */
-function Reason({ error, code }) {
+function Reason({ error, code, kind }) {
+  if (code === 'secret-unreadable' && kind !== 'orchestrator-pull') return t('sources.reason.secret-unreadable-push');
   if (code && SAID.has(code)) return t(`sources.reason.${code}`);
   if (code && QUOTED.has(code)) return html`${t('labelled', { label: t(`sources.reason.${code}`) })} <span lang="en">${error}</span>`;
   return html`<span lang="en">${error}</span>`;
@@ -186,7 +188,7 @@ function Receptions({ session, source }) {
       <td class="nowrap">${formatTime(row.receivedAt)}</td><td><span class=${`status ${row.outcome}`}>${t(`sources.outcome.${row.outcome}`)}</span></td>
       <td>${row.status || '—'}</td>
       <td>${row.alertIds.slice(0, 3).map((id) => html`<code title=${id}>…${id.slice(-8)}</code> `)}${row.alertIds.length > 3 ? `+${row.alertIds.length - 3}` : ''}</td>
-      <td class="reply">${row.error ? html`<${Reason} error=${row.error} code=${row.code} />` : ''}</td></tr>`,
+      <td class="reply">${row.error ? html`<${Reason} error=${row.error} code=${row.code} kind=${source.kind} />` : ''}</td></tr>`,
     )}</tbody>
   </table></div>`;
 }
@@ -224,7 +226,7 @@ function SourceDetails({ session, source, onChanged, onSecret }) {
       <dt>${t('sources.lastReceived')}</dt><dd>${formatTime(source.stats.lastReceivedAt) || '—'}</dd>
       <dt>${t('sources.accepted')}</dt><dd>${formatNumber(source.stats.accepted)}</dd>
       <dt>${t('sources.rejected')}</dt><dd>${formatNumber(source.stats.rejected)}</dd>
-      <dt>${t('sources.lastError')}</dt><dd>${source.stats.lastError ? html`<${Reason} error=${source.stats.lastError} code=${source.stats.lastErrorCode} /> (${formatTime(source.stats.lastErrorAt)})` : '—'}</dd>
+      <dt>${t('sources.lastError')}</dt><dd>${source.stats.lastError ? html`<${Reason} error=${source.stats.lastError} code=${source.stats.lastErrorCode} kind=${source.kind} /> (${formatTime(source.stats.lastErrorAt)})` : '—'}</dd>
       ${
         pull
           ? html`<dt>${t('sources.lag')}</dt><dd>${pull.lagSeconds === null ? '—' : t('sources.seconds', { n: formatNumber(pull.lagSeconds) })}</dd>
@@ -302,7 +304,7 @@ export function SourcesPage({ session }) {
           onClick=${() => setSelected(item.id)}>${item.name}</button></td>
         <td>${t(`sources.kind.${item.kind}`)}</td><td>${item.enabled ? t('yes') : t('no')}</td>
         <td>${formatNumber(item.stats.accepted)}</td><td>${formatNumber(item.stats.rejected)}</td><td class="nowrap">${formatTime(item.stats.lastReceivedAt)}</td>
-        <td class="reply">${item.stats.lastError ? html`<${Reason} error=${item.stats.lastError} code=${item.stats.lastErrorCode} />` : ''}</td></tr>`,
+        <td class="reply">${item.stats.lastError ? html`<${Reason} error=${item.stats.lastError} code=${item.stats.lastErrorCode} kind=${item.kind} />` : ''}</td></tr>`,
       )}</tbody>
     </table></div>`
         : null
