@@ -8,19 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListeningApp, startListeningApp } from '../../test/support/http.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
-import { TOKEN_WARNING_LEAD_MS, accessTokenExpiry, accessTokenLife, tokenWarningDue } from './token-expiry.js';
+import { TOKEN_WARNING_LEAD_MS, accessTokenLife, tokenWarningDue } from './token-expiry.js';
 
 /** jwt is an unsigned JWT with the claims given: only the payload matters to Tocsin. */
 const jwt = (claims: object) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`;
 
 describe('the expiry of an XOAUTH2 access token', () => {
   it("is a JWT's exp claim, and unknown for an opaque or malformed token", () => {
-    expect(accessTokenExpiry(jwt({ exp: 1_800_000_000, aud: 'https://outlook.office.com' }))).toBe(1_800_000_000_000);
-    expect(accessTokenExpiry('ya29.a0AfH6SMBopaque-google-token')).toBeUndefined();
-    expect(accessTokenExpiry(jwt({ aud: 'x' }))).toBeUndefined();
-    expect(accessTokenExpiry(jwt({ exp: 'soon' }))).toBeUndefined();
-    expect(accessTokenExpiry('a.%%%.c')).toBeUndefined();
-    expect(accessTokenExpiry('a..c')).toBeUndefined();
+    expect(accessTokenLife(jwt({ exp: 1_800_000_000, aud: 'https://outlook.office.com' }))?.expiresAt).toBe(1_800_000_000_000);
+    expect(accessTokenLife('ya29.a0AfH6SMBopaque-google-token')?.expiresAt).toBeUndefined();
+    expect(accessTokenLife(jwt({ aud: 'x' }))?.expiresAt).toBeUndefined();
+    expect(accessTokenLife(jwt({ exp: 'soon' }))?.expiresAt).toBeUndefined();
+    expect(accessTokenLife('a.%%%.c')?.expiresAt).toBeUndefined();
+    expect(accessTokenLife('a..c')?.expiresAt).toBeUndefined();
   });
 
   it(`calls for the warning from ${TOKEN_WARNING_LEAD_MS / 3_600_000} hours before it, and after`, () => {
@@ -93,7 +93,7 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
     expect(mail.text).toContain(`https://tocsin.example.com/#/settings/mail?tenant=${acme.id}`);
     expect(mail.text).not.toContain(soon);
     const health = await api('GET', '/acme/settings/mail/health');
-    expect(health).toEqual({ state: 'ok', accessTokenExpiresAt: new Date(accessTokenExpiry(soon)!).toISOString() });
+    expect(health).toEqual({ state: 'ok', accessTokenExpiresAt: new Date(accessTokenLife(soon)!.expiresAt).toISOString() });
 
     // Alert emails keep going through the tenant's server; each checks the token again, and warns no more.
     await api('POST', '/acme/alerts', { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' });
@@ -105,7 +105,7 @@ describeEachDialect('XOAUTH2 tenants warned before the token expires', (dialect)
 
     // A token with ten days left: its expiry is shown, nobody is emailed yet.
     await api('PUT', '/acme/settings/mail', xoauth2(later));
-    expect((await api('GET', '/acme/settings/mail/health')).accessTokenExpiresAt).toBe(new Date(accessTokenExpiry(later)!).toISOString());
+    expect((await api('GET', '/acme/settings/mail/health')).accessTokenExpiresAt).toBe(new Date(accessTokenLife(later)!.expiresAt).toISOString());
     expect((await api('GET', '/acme/deliveries?kind=mail-health')).items).toHaveLength(1);
 
     // Microsoft's tokens live 75 minutes, issued now: the tenant's automation puts a new one every hour, and

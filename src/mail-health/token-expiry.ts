@@ -40,11 +40,6 @@ export function accessTokenLife(token: string): TokenLife | undefined {
   }
 }
 
-/** accessTokenExpiry is when an access token expires (epoch ms), from accessTokenLife, or undefined. */
-export function accessTokenExpiry(token: string): number | undefined {
-  return accessTokenLife(token)?.expiresAt;
-}
-
 /**
  * tokenWarningDue tells whether a token of the life given calls for the emailed warning at `now`:
  * once it has less than TOKEN_WARNING_LEAD_MS to live, unless it was issued to live no longer than
