@@ -16,7 +16,9 @@ import { type TestDatabase, copyTestDatabase, createTestDatabase, describeEachDi
 import { until } from '../../test/support/until.js';
 
 const DAY = 86_400_000;
-const CREATED = Date.parse('2026-11-02T08:58:00Z');
+// Within the 09:00 window: a scheduler that first looked before the alert at 09:01 (a loaded machine)
+// began the tenant's windows at 08:50 when it was created at 08:58, one that looked after it at 09:00.
+const CREATED = Date.parse('2026-11-02T09:00:30Z');
 const at = (time: string, days = 0) => Date.parse(`2026-11-02T${time}Z`) + days * DAY;
 const VIEWERS = ['ana@example.com', 'bo@example.com'];
 
