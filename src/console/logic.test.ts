@@ -244,6 +244,13 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'auth', message: skipped('530 5.7.0 Authentication required'), code: 530 })).toEqual(['authNotOffered']);
     expect(failureReasons({ stage: 'recipient', message: skipped('550 5.7.54 Unable to relay'), code: 550 })).toEqual(['authNotOffered']);
     expect(failureReasons({ stage: 'auth', message: 'Mail command failed: 530 5.7.0 Authentication required', code: 530 })).toEqual(['authRequired']);
+    // Offered only with STARTTLS, which Enable SSL off declined (Postfix's smtpd_tls_auth_only): the host is right, the box is not.
+    const overTlsOnly = (reply: string) =>
+      `the server offers a sign-in (AUTH) only over TLS: it offered STARTTLS, which these settings do not use (security none), so the user name and password were not sent, and it refused the mail without one: choose security "starttls" (the Enable SSL box): ${reply}`;
+    expect(failureReasons({ stage: 'tls', message: overTlsOnly('554 5.7.1 <ops@example.com>: Relay access denied'), code: 554 })).toEqual([
+      'encryptionRequired',
+    ]);
+    expect(failureReasons({ stage: 'tls', message: overTlsOnly('530 5.7.0 Authentication required'), code: 530 })).toEqual(['encryptionRequired']);
   });
 
   it('explains a server that defers mail for reasons of its own (421, storage, load) as the server, not as a sender, recipient or message to change', async () => {

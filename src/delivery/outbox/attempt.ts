@@ -306,7 +306,10 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // A relay refusal (or of the sender) is the server's only while it delivers no other email (MailHealthSignal's
     // relayDenied: the store reads when it last took one). Not under fallbackToDefault: there the
     // refusal sends this email through the system default at once, which only an incident does.
-    const relayDenied = !retryable && smtp?.stage === 'recipient' && refusesEveryone && !endpoint.fallsBack ? { relayDenied: true } : {};
+    // At the tls stage too: a relay refusal for want of a sign-in offered only over TLS, which the settings
+    // declined (classify.ts), is placed at what to change, and still refuses only the readers the server does not keep.
+    const atRcpt = smtp?.stage === 'recipient' || smtp?.stage === 'tls';
+    const relayDenied = !retryable && atRcpt && refusesEveryone && !endpoint.fallsBack ? { relayDenied: true } : {};
     // Mail health shows the server's reply, but a refused upgrade's ("500 command not recognized" to
     // STARTTLS) names no command: there it shows what failed, the reply in it.
     const failed: ServerFailure = {

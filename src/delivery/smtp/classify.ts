@@ -24,6 +24,11 @@ interface NodemailerErrorLike {
   offeredAuth?: readonly string[];
   /** Whether the settings had credentials that were not sent, as the server offered no AUTH (session.ts). */
   signInSkipped?: boolean;
+  /**
+   * Whether the server offered STARTTLS on a connection these settings keep plain (security none,
+   * session.ts): one that announces AUTH only over TLS (Postfix's smtpd_tls_auth_only) offered none before it.
+   */
+  tlsDeclined?: boolean;
 }
 
 /**
@@ -147,8 +152,19 @@ export function stageOfCommand(command: string | undefined): SmtpStage | undefin
   return undefined;
 }
 
+/**
+ * refusedUnsigned is whether the server refused the mail for want of the sign-in this session skipped
+ * (credentials set, no AUTH offered): a 530, or a refusal to relay at RCPT TO.
+ */
+function refusedUnsigned(err: NodemailerErrorLike): boolean {
+  if (!err.signInSkipped || !err.response) return false;
+  return err.responseCode === 530 || (stageOfCommand(err.command) === 'recipient' && /relay/i.test(err.response));
+}
+
 function stageOf(err: NodemailerErrorLike, lastCommand: string | undefined): SmtpStage {
   if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || tlsFailureOf(err) || HUNG_UP_IN_HANDSHAKE.test(err.message ?? '') || knowsNoEhlo(err)) return 'tls';
+  // The sign-in was not offered for want of TLS, which the settings declined: the security setting is what to change.
+  if (err.tlsDeclined && refusedUnsigned(err)) return 'tls';
   // 530 answers MAIL, RCPT or DATA when the server wants something first (RFC 4954): a sign-in, or
   // encryption ("530 5.7.0 Must issue a STARTTLS command first", Gmail's on a plain port 587). The
   // stage names what to fix, not the command that was refused.
@@ -403,6 +419,11 @@ function refusal(err: NodemailerErrorLike, stage: SmtpStage): string | undefined
   // Refused, or failed without a reply ("Error initiating TLS - …").
   if (err.code === 'ETLS' && err.command === 'STARTTLS') return `the server did not upgrade to TLS (STARTTLS is required)${reply ? `: ${reply}` : ''}`;
   if (!err.response) return undefined;
+  // Credentials set, no AUTH offered as it comes only with STARTTLS, which these settings do not use, and the
+  // mail refused for want of a sign-in: the host and port are the right ones, the security setting is not.
+  if (err.tlsDeclined && refusedUnsigned(err)) {
+    return `the server offers a sign-in (AUTH) only over TLS: it offered STARTTLS, which these settings do not use (security none), so the user name and password were not sent, and it refused the mail without one: choose security "starttls" (the Enable SSL box): ${reply}`;
+  }
   // A server that takes mail or a sign-in only over TLS (stageOf): nodemailer's "Mail command failed" or
   // "Invalid login" sent one to the sender or the password, and the console to a server without STARTTLS.
   if (stage === 'tls' && (err.responseCode === 530 || err.responseCode === 538)) {
@@ -410,7 +431,7 @@ function refusal(err: NodemailerErrorLike, stage: SmtpStage): string | undefined
   }
   // Credentials set, no AUTH offered (a company's MX host given for its submission server), and the mail refused
   // for want of a sign-in: its 530 alone sent one to fill in a user name and password already there.
-  if (err.signInSkipped && (err.responseCode === 530 || (stage === 'recipient' && /relay/i.test(err.response)))) {
+  if (refusedUnsigned(err)) {
     return `the server offered no sign-in (AUTH) on this connection, so the user name and password were not sent, and it refused the mail without one: give the host and port of the mail submission service (usually port 587 with STARTTLS), which offers AUTH: ${reply}`;
   }
   return refusedSignIn(err, stage, reply);

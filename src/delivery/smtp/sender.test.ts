@@ -440,6 +440,25 @@ describe('SMTP sender against real smtp-server instances', () => {
     expect(unsigned.message).not.toMatch(/offered no sign-in/);
   });
 
+  it('says the server offers its sign-in only after STARTTLS, which these settings do not use, when it refuses the mail of a plain connection that had credentials', async () => {
+    // A submission port that announces AUTH only once TLS is up (Postfix's smtpd_tls_auth_only): before it, STARTTLS and no AUTH.
+    const tlsAuthOnly = await start({ tls: 'starttls', failures: [{ at: 'rcpt', code: 554, message: '5.7.1 <ops@example.com>: Relay access denied' }] });
+    const plain = endpointFor(tlsAuthOnly, { authMethod: 'auto', username: 'robot', password: PASSWORD, allowPlaintextAuth: true });
+    for (const options of [{}, { transcript: true }]) {
+      const relay = await failure(sender.send(plain, email(), options));
+      expect(relay).toMatchObject({ stage: 'tls', retryable: false, code: 554, response: '554 5.7.1 <ops@example.com>: Relay access denied' });
+      expect(relay.message).toBe(
+        'the server offers a sign-in (AUTH) only over TLS: it offered STARTTLS, which these settings do not use (security none), so the user name and password were not sent, and it refused the mail without one: choose security "starttls" (the Enable SSL box): 554 5.7.1 <ops@example.com>: Relay access denied',
+      );
+    }
+    const wantsSignIn = await start({ tls: 'starttls', failures: [{ at: 'mail', code: 530, message: '5.7.0 Authentication required' }] });
+    const refused = await failure(
+      sender.send(endpointFor(wantsSignIn, { authMethod: 'auto', username: 'robot', password: PASSWORD, allowPlaintextAuth: true }), email()),
+    );
+    expect(refused).toMatchObject({ stage: 'tls', retryable: false, code: 530 });
+    expect(refused.message).toMatch(/^the server offers a sign-in \(AUTH\) only over TLS: .*: 530 5\.7\.0 Authentication required$/);
+  });
+
   it('never sends credentials over a connection without TLS unless plaintext AUTH is allowed explicitly', async () => {
     const server = await start({ auth: { username: 'robot', password: PASSWORD } });
     for (const authMethod of ['auto', 'plain', 'login'] as const) {

@@ -422,24 +422,27 @@ export class SmtpSession {
   }
 
   /**
-   * #said is what the server's last EHLO offered: the extensions the connection read, and every AUTH
-   * mechanism listed, upper case (the connection keeps only those it speaks, and an Exchange may list NTLM alone).
+   * #said is what the server's last EHLO offered: the extensions the connection read, every AUTH
+   * mechanism listed, upper case (the connection keeps only those it speaks, and an Exchange may list NTLM alone),
+   * and whether it offered STARTTLS (the connection does not note it when told to ignore it).
    */
-  #said(): { readonly extensions: readonly string[]; readonly auth: readonly string[] } {
+  #said(): { readonly extensions: readonly string[]; readonly auth: readonly string[]; readonly starttls: boolean } {
     const read = this.smtp as unknown as { _supportedExtensions?: string[]; _ehloLines?: string[] };
     const auth = new Set<string>();
     for (const line of read._ehloLines ?? []) {
       const listed = /^AUTH[ =](.*)/i.exec(line)?.[1];
       for (const mechanism of listed?.split(/[ =]+/) ?? []) if (mechanism) auth.add(mechanism.toUpperCase());
     }
-    return { extensions: read._supportedExtensions ?? [], auth: [...auth] };
+    const starttls = (read._ehloLines ?? []).some((line) => /^STARTTLS\b/i.test(line));
+    return { extensions: read._supportedExtensions ?? [], auth: [...auth], starttls };
   }
 
   /** #failure classifies an error at the command it interrupted (the message itself counts as DATA). */
   #failure(err: unknown): SmtpDeliveryError {
     if (typeof err === 'object' && err !== null) {
       if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
-      if (this.#signInSkipped) Object.assign(err, { signInSkipped: true });
+      // Offered STARTTLS in the EHLO last heard, the connection is plain by the settings' choice (a required one is upgraded, then asked again).
+      if (this.#signInSkipped) Object.assign(err, { signInSkipped: true, tlsDeclined: this.#said().starttls });
       // Which sign-in methods the server offered: a refused AUTH of another says nothing of the credentials.
       const offeredAuth = this.#said().auth;
       if (offeredAuth.length > 0) Object.assign(err, { offeredAuth });

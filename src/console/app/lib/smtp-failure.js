@@ -78,7 +78,8 @@ function whatFailed(stage, code, message) {
       return 'connect';
     case 'tls':
       // Security none against a server that wants TLS first (classify.ts words a 530 or 538 so): the reverse of no STARTTLS.
-      if (/asks for encryption first/.test(message)) return 'encryptionRequired';
+      // The same cure for a sign-in offered only over TLS, with STARTTLS, which security none declined (classify.ts).
+      if (/asks for encryption first|offers a sign-in \(AUTH\) only over TLS/.test(message)) return 'encryptionRequired';
       if (/STARTTLS/i.test(message)) return 'noStarttls';
       if (/certificate|CERT/.test(message)) {
         // Another host name helps only when the name is what does not match.
