@@ -53,4 +53,17 @@ describe('chart buckets on the local clock', () => {
     expect(periods[0]!.start).toBe('2026-11-23T12:00:00-05:00');
     expect(buckets.bounds.at(-2)! <= now && now < buckets.bounds.at(-1)!).toBe(true);
   });
+  it('starts a day at its first midnight where the clock goes back to one (the Azores, Havana): the repeated hour is the new day’s', () => {
+    // 25 Oct 2026 in the Azores: 01:00 (UTC+00:00) → 00:00 (UTC−01:00), so 00:00–01:00 comes twice, both times on the 25th.
+    const zone = 'Atlantic/Azores';
+    const now = at('2026-10-27T12:00:00Z');
+    const days = bucketPeriods(rangeBuckets('30d', zone, now));
+    expect(days.find((p) => p.start.startsWith('2026-10-25'))).toEqual({ start: '2026-10-25T00:00:00+00:00', end: '2026-10-26T00:00:00-01:00' });
+    expect(days.find((p) => p.start.startsWith('2026-10-24'))?.end).toBe('2026-10-25T00:00:00+00:00');
+    const quarters = bucketPeriods(rangeBuckets('7d', zone, now));
+    expect(quarters.find((p) => p.start.startsWith('2026-10-25T00'))).toEqual({ start: '2026-10-25T00:00:00+00:00', end: '2026-10-25T06:00:00-01:00' });
+    // Havana, 1 Nov 2026: 01:00 (UTC−04:00) → 00:00 (UTC−05:00).
+    const havana = bucketPeriods(rangeBuckets('30d', 'America/Havana', at('2026-11-05T12:00:00Z')));
+    expect(havana.find((p) => p.start.startsWith('2026-11-01'))).toEqual({ start: '2026-11-01T00:00:00-04:00', end: '2026-11-02T00:00:00-05:00' });
+  });
 });

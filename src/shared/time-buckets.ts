@@ -29,18 +29,31 @@ export interface TimeBuckets {
 export function rangeBuckets(range: ChartRange, timeZone: string, now: number): TimeBuckets {
   const local = DateTime.fromMillis(now, { zone: timeZone });
   if (range === '24h') return hourBuckets(24, timeZone, now);
-  if (range === '30d') {
-    const end = local.startOf('day').plus({ days: 1 });
-    return { unit: 'day', timeZone, bounds: Array.from({ length: 31 }, (_, i) => end.minus({ days: 30 - i }).toMillis()) };
-  }
   const today = local.startOf('day');
+  if (range === '30d') return { unit: 'day', timeZone, bounds: Array.from({ length: 31 }, (_, i) => dayStart(today.plus({ days: i - 29 }))) };
   const bounds: number[] = [];
   for (let day = -7; day <= 1; day++) {
-    for (const hour of [0, 6, 12, 18]) bounds.push(today.plus({ days: day }).set({ hour }).toMillis());
+    const date = today.plus({ days: day });
+    for (const hour of [0, 6, 12, 18]) bounds.push(hour === 0 ? dayStart(date) : date.set({ hour }).toMillis());
   }
   // Seven days of quarters, ending with the quarter that holds now.
   const last = bounds.findIndex((bound) => bound > now);
   return { unit: '6h', timeZone, bounds: bounds.slice(last - 28, last + 1) };
+}
+
+/**
+ * dayStart is when a local date begins: its first midnight where the clock goes back to midnight and
+ * reads it twice (the Azores and Havana, whose summer time ends at 01:00), so that the hour read
+ * twice is that date's, as its clock says; luxon's startOf('day') and day arithmetic keep the offset
+ * in hand, which there is the second midnight's. A midnight the clock skips begins the date at 01:00.
+ */
+function dayStart(date: DateTime): number {
+  return Math.min(
+    ...date
+      .startOf('day')
+      .getPossibleOffsets()
+      .map((midnight) => midnight.toMillis()),
+  );
 }
 
 /**
