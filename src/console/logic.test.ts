@@ -269,6 +269,22 @@ describe('console decisions', () => {
     expect(why('sender', 'Mail command failed: 553 5.7.1 Sender address rejected', 553)).toEqual(['sender']);
     // A mailbox busy or full for now is still the recipient's.
     expect(why('recipient', 'Recipient command failed: 452 4.2.2 Mailbox full', 452)).toEqual(['recipient', 'temporary']);
+    // At RCPT TO too, a 4xx whose enhanced code is of the mail system (4.3.x), of the protocol's limits (4.5.x) or
+    // of policy (4.7.x: a rate) is the server's state, not the address (4.1.x) or its mailbox (4.2.x): "Check the Send To address" misled.
+    for (const reply of [
+      '451 4.3.0 <ops@example.com>: Temporary lookup failure',
+      '452 4.3.1 Insufficient system storage',
+      '452 4.5.3 Too many recipients',
+      '450 4.7.1 Error: too many recipients from [203.0.113.9]',
+    ]) {
+      expect(why('recipient', `Can't send mail - all recipients were rejected: ${reply}`, Number(reply.slice(0, 3))), reply).toEqual([
+        'serverBusy',
+        'temporary',
+      ]);
+    }
+    for (const reply of ['450 4.1.2 <ops@example.com>: Recipient address rejected: Domain not found', '450 Mailbox unavailable']) {
+      expect(why('recipient', `Can't send mail - all recipients were rejected: ${reply}`, 450), reply).toEqual(['recipient', 'temporary']);
+    }
     for (const language of LANGUAGES) {
       const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
       expect(strings['test.why.serverBusy'], language).toBeTruthy();
