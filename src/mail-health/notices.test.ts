@@ -1,13 +1,16 @@
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Unreached } from '../delivery/contract.js';
 import { LANGUAGES } from '../i18n/languages.js';
 import { type MailHealthNoticeKind, NOT_A_MAIL_ADMIN, mailHealthComposer, queueAdminNotices, renderMailHealthNotice } from './notices.js';
-import { createTenant } from '../access/tenants.js';
+import { createTenant, updateTenant } from '../access/tenants.js';
+import { USER_OPT_OUT_KINDS, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import { createUser, updateUser } from '../access/users.js';
+import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
 import { toDelivery } from '../delivery/outbox/delivery.js';
 import { renderDelivery } from '../delivery/outbox/render.js';
 import { FakeClock } from '../shared/clock.js';
+import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 
 const KINDS: MailHealthNoticeKind[] = ['failing', 'recovered', 'token-expiring'];
@@ -143,41 +146,76 @@ describe('mail health notices', () => {
 });
 
 describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
-  it('goes only to whom is still a mail administrator at that address when it is sent', async () => {
-    const clock = new FakeClock(Date.UTC(2026, 11, 2, 4));
-    const storage = await openTestStorage(dialect);
-    try {
-      // The system server was down when the tenant's mail failed; meanwhile an administrator left (deactivated), one
-      // lost the Administrator role and one was deleted: each still got, hours later, the tenant's SMTP error.
-      const db = storage.db;
-      const tenant = await createTenant(db, { name: 'leavers' }, clock);
-      const admin = (email: string) => createUser(db, tenant.id, { email, name: email, roles: ['Administrator'] }, clock);
-      const [stays, deactivated, demoted, deleted, moved] = await Promise.all(
-        ['stays', 'deactivated', 'demoted', 'deleted', 'moved'].map((name) => admin(`${name}@leavers.example.com`)),
-      );
-      await queueAdminNotices(db, tenant.id, {
-        kind: 'failing',
-        key: 'incident-1:failing',
-        at: clock.now(),
-        lastError: '535 5.7.8 refused',
-        now: clock.now(),
-        context: { publicUrl: 'https://tocsin.example.com' },
-      });
-      await updateUser(db, tenant.id, deactivated!, { active: false }, clock);
-      await updateUser(db, tenant.id, demoted!, { roles: ['Alerts Viewer'] }, clock);
-      await updateUser(db, tenant.id, moved!, { email: 'elsewhere@leavers.example.com' }, clock);
-      const queued = (await db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenant.id).execute()).map(toDelivery);
-      expect(queued).toHaveLength(5);
-      await db.deleteFrom('users').where('id', '=', deleted!).execute();
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 4));
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(async () => {
+    await storage?.close();
+  });
 
-      const composers = { 'mail-health': mailHealthComposer(db) } as const;
-      for (const delivery of queued) {
-        const sent = renderDelivery(delivery, composers);
-        if (delivery.recipient.userId === stays) await expect(sent).resolves.toMatchObject({ subject: expect.any(String) });
-        else await expect(sent, delivery.recipient.address).rejects.toThrow(NOT_A_MAIL_ADMIN);
-      }
-    } finally {
-      await storage.close();
+  /**
+   * failingNoticeQueued makes a tenant with an administrator of each name (its address name@TENANT.example.com)
+   * and queues them the notice that its mail is failing, as it waits while the system server is down.
+   */
+  const failingNoticeQueued = async (tenantName: string, names: readonly string[]) => {
+    const db = storage.db;
+    const tenant = await createTenant(db, { name: tenantName }, clock);
+    const admins = await Promise.all(
+      names.map((name) => createUser(db, tenant.id, { email: `${name}@${tenantName}.example.com`, name, roles: ['Administrator'] }, clock)),
+    );
+    await queueAdminNotices(db, tenant.id, {
+      kind: 'failing',
+      key: 'incident-1:failing',
+      at: clock.now(),
+      lastError: '535 5.7.8 refused',
+      now: clock.now(),
+      context: { publicUrl: 'https://tocsin.example.com' },
+    });
+    const queued = async () => (await db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenant.id).execute()).map(toDelivery);
+    return { tenant, admins: admins as string[], queued };
+  };
+  const composers = () => ({ 'mail-health': mailHealthComposer(storage.db) }) as const;
+
+  it('goes only to whom is still a mail administrator at that address when it is sent', async () => {
+    // The system server was down when the tenant's mail failed; meanwhile an administrator left (deactivated), one
+    // lost the Administrator role and one was deleted: each still got, hours later, the tenant's SMTP error.
+    const db = storage.db;
+    const { tenant, admins, queued } = await failingNoticeQueued('leavers', ['stays', 'deactivated', 'demoted', 'deleted', 'moved']);
+    const [stays, deactivated, demoted, deleted, moved] = admins;
+    await updateUser(db, tenant.id, deactivated!, { active: false }, clock);
+    await updateUser(db, tenant.id, demoted!, { roles: ['Alerts Viewer'] }, clock);
+    await updateUser(db, tenant.id, moved!, { email: 'elsewhere@leavers.example.com' }, clock);
+    const waiting = await queued();
+    expect(waiting).toHaveLength(5);
+    await db.deleteFrom('users').where('id', '=', deleted!).execute();
+
+    for (const delivery of waiting) {
+      const sent = renderDelivery(delivery, composers());
+      if (delivery.recipient.userId === stays) await expect(sent).resolves.toMatchObject({ subject: expect.any(String) });
+      else await expect(sent, delivery.recipient.address).rejects.toThrow(NOT_A_MAIL_ADMIN);
     }
+  });
+
+  it("is written for the tenant's name and its administrator's language and time zone when it is sent, and not to one who unsubscribed meanwhile", async () => {
+    // The system server was down when the tenant's mail failed. Meanwhile the host renamed the tenant (its
+    // administrators' mail filters now read X-Tocsin-Tenant: acme-eu), one administrator chose French and Paris,
+    // another took the one-click unsubscribe of an earlier notice: hours later the notice still said 'acme', in
+    // English and UTC, to both.
+    const db = storage.db;
+    const { tenant, admins, queued } = await failingNoticeQueued('acme', ['claire', 'gone']);
+    const [claire, gone] = admins;
+    await updateTenant(db, tenant, { name: 'acme-eu', displayName: 'ACME Europe' }, clock);
+    await updateUser(db, tenant.id, claire!, { language: 'fr', timeZone: 'Europe/Paris' }, clock);
+    await setAddressOptOuts(db, tenant.id, 'gone@acme.example.com', USER_OPT_OUT_KINDS, ['mail-health'], clock);
+    const waiting = await queued();
+    const email = await renderDelivery(waiting.find((d) => d.recipient.userId === claire)!, composers());
+    expect(email.headers['X-Tocsin-Tenant']).toBe('acme-eu');
+    expect(email.subject).toBe('Les e-mails d’alerte du locataire ACME Europe échouent');
+    expect(email.text).toContain('05:00'); // 04:00 UTC, in Paris
+    expect(email.text).toContain('535 5.7.8 refused');
+    expect(email.text).toContain(`https://tocsin.example.com/#/settings/mail?tenant=${tenant.id}`);
+    await expect(renderDelivery(waiting.find((d) => d.recipient.userId === gone)!, composers())).rejects.toThrow(NOT_SENT_TEXT['turned-off']);
   });
 });

@@ -19,6 +19,8 @@ import { languageOf } from '../recipients/eligibility.js';
 import { emailHeaders, headerText, subjectTenant } from '../reports/templates/headers.js';
 import { mailSettingsUrl } from '../reports/templates/links.js';
 import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
+import { optedOut } from '../reports/unsubscribe/apply.js';
+import type { TenantRow } from '../http/context.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Logger } from 'pino';
 import type { CountStored } from '../alerts/ingest.js';
@@ -279,20 +281,26 @@ async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAdmin[]> 
 export const NOT_A_MAIL_ADMIN = NOT_SENT_TEXT['not-a-mail-admin'];
 
 /**
- * mailHealthComposer sends a notice as it was written when queued, but only to an administrator
- * who still is one (mailAdmins) at the address it was written to: a notice waits for the system
- * server as long as any email (hours, when it is down too), and someone who left meanwhile should
- * not get the tenant's SMTP errors.
+ * mailHealthComposer sends a notice only to an administrator who still is one (mailAdmins) at the
+ * address it was written to and has not unsubscribed from them since, written again for the tenant's
+ * name and that administrator's language and time zone then: a notice waits for the system server as
+ * long as any email (hours, when it is down too), and someone who left meanwhile should not get the
+ * tenant's SMTP errors, nor one who renamed the tenant (mail filters read X-Tocsin-Tenant) or chose
+ * another language find the old ones. A notice queued before its facts were stored is sent as written.
  */
 export function mailHealthComposer(db: Db): EmailComposer {
   return async (delivery) => {
-    if (!('rendered' in delivery.payload)) throw new ComposeError('a mail-health notice is stored written');
+    const payload = delivery.payload;
+    if (!('rendered' in payload)) throw new ComposeError('a mail-health notice is stored written');
     const { userId, address } = delivery.recipient;
-    if (userId !== undefined) {
-      const admin = (await mailAdmins(db, delivery.tenantId)).find((a) => a.id === userId);
-      if (admin?.email.toLowerCase() !== address.toLowerCase()) throw new ComposeError(NOT_A_MAIL_ADMIN);
-    }
-    return delivery.payload.rendered;
+    if (userId === undefined) return payload.rendered;
+    const admin = (await mailAdmins(db, delivery.tenantId)).find((a) => a.id === userId);
+    if (admin?.email.toLowerCase() !== address.toLowerCase()) throw new ComposeError(NOT_A_MAIL_ADMIN);
+    if (await optedOut(db, delivery.tenantId, address, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);
+    if (payload.data === undefined) return payload.rendered;
+    const tenant = await noticeTenant(db, delivery.tenantId);
+    if (!tenant) throw new ComposeError('the tenant of this notice was deleted');
+    return writeNotice(payload.data as NoticeFacts, admin, tenant);
   };
 }
 
@@ -413,12 +421,38 @@ export interface AdminNotice {
 }
 
 /**
+ * NoticeFacts are what a queued notice tells, stored beside it as it was written: the composer writes
+ * it again when it is sent, for its tenant's name and its administrator's language and time zone then.
+ */
+interface NoticeFacts {
+  readonly transition: MailHealthNoticeKind;
+  readonly at: number;
+  readonly lastError: string | null;
+  readonly unreached?: Unreached | undefined;
+  readonly settingsUrl: string;
+  readonly unsubscribeUrl: string;
+}
+
+/** NoticeTenant is what a notice shows of its tenant, and its fallbacks for language and time zone. */
+type NoticeTenant = Pick<TenantRow, 'name' | 'display_name' | 'language' | 'time_zone'>;
+
+/** readingAs is the language and time zone an administrator reads a notice in: its own, else its tenant's. */
+function readingAs(admin: MailHealthAdmin, tenant: NoticeTenant): { language: Language; timeZone: string } {
+  return { language: languageOf(admin.language, tenant.language), timeZone: firstKnownZone(admin.timeZone, tenant.time_zone) };
+}
+
+/** writeNotice writes a notice to one administrator of a tenant, in that administrator's language and time zone. */
+function writeNotice(facts: NoticeFacts, admin: MailHealthAdmin, tenant: NoticeTenant): RenderedEmail {
+  return renderMailHealthNotice({ ...facts, ...readingAs(admin, tenant), tenantName: tenant.name, tenantDisplayName: tenant.display_name });
+}
+
+/**
  * queueAdminNotices queues one notice to each mail administrator of a tenant who did not unsubscribe
  * from them, in their language and time zone, with their one-click unsubscribe link, in the caller's
  * transaction; the `mail-health` kind goes through the system default SMTP.
  */
 export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminNotice): Promise<void> {
-  const tenant = await tx.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', tenantId).executeTakeFirst();
+  const tenant = await noticeTenant(tx, tenantId);
   if (!tenant) return;
   const optedOut = new Set(
     (await tx.selectFrom('email_unsubscribes').select('address_key').where('tenant_id', '=', tenantId).where('kind', '=', 'mail-health').execute()).map(
@@ -431,32 +465,33 @@ export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminN
   await enqueueDeliveries(
     tx,
     admins.map((admin) => {
-      const language = languageOf(admin.language, tenant.language);
-      const timeZone = firstKnownZone(admin.timeZone, tenant.time_zone);
+      const facts: NoticeFacts = {
+        transition: notice.kind,
+        at: notice.at,
+        lastError: notice.lastError,
+        unreached: notice.unreached,
+        settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenantId),
+        unsubscribeUrl: unsubscribeUrl(
+          notice.context.publicUrl,
+          linkKey,
+          { tenantId, kind: 'mail-health', recipient: { type: 'user', id: admin.id, address: admin.email } },
+          notice.now,
+        ),
+      };
       return {
         tenantId,
         kind: 'mail-health' as const,
         idempotencyKey: `mail-health:${notice.key}:${admin.id}`,
-        recipient: { address: admin.email, name: admin.name, language, timeZone, userId: admin.id },
-        rendered: renderMailHealthNotice({
-          transition: notice.kind,
-          language,
-          timeZone,
-          tenantName: tenant.name,
-          tenantDisplayName: tenant.display_name,
-          at: notice.at,
-          lastError: notice.lastError,
-          unreached: notice.unreached,
-          settingsUrl: mailSettingsUrl(notice.context.publicUrl, tenantId),
-          unsubscribeUrl: unsubscribeUrl(
-            notice.context.publicUrl,
-            linkKey,
-            { tenantId, kind: 'mail-health', recipient: { type: 'user', id: admin.id, address: admin.email } },
-            notice.now,
-          ),
-        }),
+        recipient: { address: admin.email, name: admin.name, ...readingAs(admin, tenant), userId: admin.id },
+        rendered: writeNotice(facts, admin, tenant),
+        data: facts,
       };
     }),
     { now: () => notice.now },
   );
+}
+
+/** noticeTenant reads what a notice shows of its tenant (undefined once it is deleted). */
+function noticeTenant(db: Db, tenantId: string): Promise<NoticeTenant | undefined> {
+  return db.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', tenantId).executeTakeFirst();
 }

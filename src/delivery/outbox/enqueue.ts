@@ -17,7 +17,8 @@ export interface DeliveryRecipient {
 
 /**
  * NewDelivery is one email to queue. Either `rendered` holds the finished email (test mails), or
- * `data` is what the kind's composer needs to render it at send time.
+ * `data` is what the kind's composer needs to render it at send time; both for an email written
+ * when queued that its kind's composer, when one is registered, writes again when sent (mail-health).
  */
 export interface NewDelivery {
   readonly tenantId: string;
@@ -35,8 +36,8 @@ export interface NewDelivery {
   readonly notBefore?: number | undefined;
 }
 
-/** DeliveryPayload is the stored `payload` column: a finished email, or its composer's input. */
-export type DeliveryPayload = { readonly rendered: RenderedEmail } | { readonly data: unknown };
+/** DeliveryPayload is the stored `payload` column: a finished email (with its composer's input, when it has one), or its composer's input. */
+export type DeliveryPayload = { readonly rendered: RenderedEmail; readonly data?: unknown } | { readonly data: unknown };
 
 /**
  * enqueueDeliveries queues emails inside the caller's transaction, so the decision to send and
@@ -96,7 +97,9 @@ export const ENQUEUE_CHUNK_ROWS = 500;
 /** deliveryRow is the `deliveries` row of a new email, pending and due at once (or at its notBefore). */
 export function deliveryRow(row: NewDelivery, now: number) {
   const id = newId();
-  const payload: DeliveryPayload = row.rendered ? { rendered: row.rendered } : { data: row.data ?? null };
+  const payload: DeliveryPayload = row.rendered
+    ? { rendered: row.rendered, ...(row.data === undefined ? {} : { data: row.data }) }
+    : { data: row.data ?? null };
   return {
     id,
     tenant_id: row.tenantId,

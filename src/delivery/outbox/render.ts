@@ -27,7 +27,8 @@ export class ComposeError extends StageError {
 
 /**
  * CHECKED_WHEN_SENT are the kinds stored written whose composer, when one is registered, still
- * decides at send time whether the email goes (mail-health: is its administrator still one?).
+ * decides at send time whether the email goes and how it reads (mail-health: is its administrator
+ * still one, and in which language, for which tenant name?).
  */
 const CHECKED_WHEN_SENT: ReadonlySet<EmailKind> = new Set(['mail-health']);
 
