@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { nextSummaryEnd, summaryWindowEnd } from '../reports/windows.js';
+import { firstReading } from './local-clock.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -43,17 +44,11 @@ export function rangeBuckets(range: ChartRange, timeZone: string, now: number): 
 
 /**
  * dayStart is when a local date begins: its first midnight where the clock goes back to midnight and
- * reads it twice (the Azores and Havana, whose summer time ends at 01:00), so that the hour read
- * twice is that date's, as its clock says; luxon's startOf('day') and day arithmetic keep the offset
- * in hand, which there is the second midnight's. A midnight the clock skips begins the date at 01:00.
+ * reads it twice (the Azores and Havana), so that the hour read twice is that date's, as its clock
+ * says (firstReading). A midnight the clock skips begins the date at 01:00.
  */
 function dayStart(date: DateTime): number {
-  return Math.min(
-    ...date
-      .startOf('day')
-      .getPossibleOffsets()
-      .map((midnight) => midnight.toMillis()),
-  );
+  return firstReading(date.startOf('day'));
 }
 
 /**

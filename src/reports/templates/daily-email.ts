@@ -9,6 +9,7 @@ import { fitUnderBudget } from './fit.js';
 import { SEVERITY_COLOURS } from './severity-style.js';
 import { subjectForPeriod, subjectTenant } from './headers.js';
 import { field, shownTenant } from './text.js';
+import { firstReading } from '../../shared/local-clock.js';
 import { firstKnownZone } from '../../shared/validation.js';
 import { byCodePoint } from '../../storage/text-order.js';
 import type { DailyEmailView, DailyHealthView, MatchPartView, MuteLineView } from './view-models.js';
@@ -148,12 +149,14 @@ function dailySubject(allQuiet: boolean, total: number, fatal: number, tenant: s
 
 /**
  * reportDay is the day a daily report is of, as its subject names it in the recipient's zone: the
- * last day it covers (the day of its report time; the day before for a report at midnight), or for
- * a catch-up of missed days, from the day of the first report it stands for to the last, so that
- * the subjects of consecutive reports follow one another in an inbox, none naming a day twice.
+ * last day it covers (the day of its report time; the day before for a report at midnight, also at
+ * the second of two midnights where the clock goes back to one, as in the Azores), or for a catch-up
+ * of missed days, from the day of the first report it stands for to the last, so that the subjects
+ * of consecutive reports follow one another in an inbox, none naming a day twice.
  */
-function reportDay(period: { start: number; end: number }, days: number, fmt: LocaleFormat, tenantZone: string): string {
-  const dayOf = (end: number) => fmt.date(end - 1);
+function reportDay(period: { start: number; end: number }, days: number, fmt: LocaleFormat, tenantZone: string, readerZone: string): string {
+  const reader = firstKnownZone(readerZone);
+  const dayOf = (end: number) => fmt.date(firstReading(DateTime.fromMillis(end, { zone: reader })) - 1);
   if (days <= 1) return dayOf(period.end);
   // The first report it stands for ends a day of the tenant's calendar after the period starts (23 or 25 hours across a change).
   const firstEnd = DateTime.fromMillis(period.start, { zone: firstKnownZone(tenantZone) })
@@ -288,7 +291,7 @@ function renderDailyRows(view: DailyEmailView, shown: number): RenderedEmail {
         subjectTenant(tenant.displayName),
         t,
         fmt,
-        reportDay(reported, days, fmt, tenant.timeZone),
+        reportDay(reported, days, fmt, tenant.timeZone, recipient.timeZone),
       ),
       preheader: intro,
       accent: allQuiet ? SEVERITY_COLOURS.Success : (rows[0]?.colour ?? SEVERITY_COLOURS.Info),

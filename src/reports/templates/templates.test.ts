@@ -765,6 +765,24 @@ describe('the daily report', () => {
     expect(report('2026-03-27T01:30:00Z', '2026-03-30T00:30:00Z').text).toContain('covers 3 days');
   });
 
+  it('dates a midnight report the day before where the clock goes back to midnight and reads it twice (the Azores, Havana)', () => {
+    // The Azores leave summer time on 25 October 2026 at 01:00 (UTC+00:00) for 00:00 (UTC-01:00): a report at 00:00 is at
+    // the second midnight, as a time read twice is, so the report of the 24th ends an hour into the 25th by the clock.
+    const subject = (timeZone: string, start: string, end: string, language: Language = 'en') => {
+      const view = sampleDaily(context(language, timeZone), true);
+      return renderDailyEmail({ ...view, tenant: { ...view.tenant, timeZone }, period: { start: Date.parse(start), end: Date.parse(end) } }).subject.replace(
+        /^.*\(/,
+        '(',
+      );
+    };
+    expect(subject('Atlantic/Azores', '2026-10-24T00:00:00Z', '2026-10-25T01:00:00Z')).toBe('(Oct 24, 2026)');
+    expect(subject('Atlantic/Azores', '2026-10-25T01:00:00Z', '2026-10-26T01:00:00Z')).toBe('(Oct 25, 2026)');
+    expect(subject('Atlantic/Azores', '2026-10-24T00:00:00Z', '2026-10-25T01:00:00Z', 'fr')).toBe('(24 oct. 2026)');
+    // Havana, 1 November 2026, 01:00 (UTC-04:00) → 00:00 (UTC-05:00); and a catch-up ending there.
+    expect(subject('America/Havana', '2026-10-31T04:00:00Z', '2026-11-01T05:00:00Z')).toBe('(Oct 31, 2026)');
+    expect(subject('America/Havana', '2026-10-29T04:00:00Z', '2026-11-01T05:00:00Z')).toBe('(Oct 29, 2026 – Oct 31, 2026)');
+  });
+
   it('says the period across a daylight-saving change with each time in its own offset, not one offset for the day', () => {
     const daily = (timeZone: string, start: number, end: number) => {
       const view = sampleDaily(context('en', timeZone));
