@@ -58,6 +58,12 @@ export interface TestSmtpOptions {
   readonly dataReplyDelayMs?: number;
   /** Greet a connection beyond this many open ones with a 421 and close it (smtp-server's maxClients). */
   readonly maxClients?: number;
+  /**
+   * Take messages on this many connections open at once only: on one opened beyond them, answer each
+   * message's final "." with Microsoft 365's "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit
+   * exceeded" and keep the connection open, as Exchange Online does past three connections of a mailbox.
+   */
+  readonly connectionLimit?: number;
   /** `false` leaves SMTPUTF8 out of EHLO (a server that takes no international addresses); offered by default. */
   readonly smtputf8?: boolean;
   /** Answer RSET as an unknown command (a 5xx), as a server that does not take it does. */
@@ -165,6 +171,9 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
   const waiters = new Set<() => void>();
   const failed = new Map<ScriptedFailure, number>();
   let connectionCount = 0;
+  // The connections open now, and those opened beyond connectionLimit (refused every message).
+  const live = new Set<string>();
+  const overLimit = new Set<string>();
   const connectedAt: number[] = [];
   const commandCounts = new Map<string, number>();
   let drops = options.dropAfterData ?? 0;
@@ -221,7 +230,9 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     // Pooled clients keep connections open; the tests should not wait 30 s for them at close.
     closeTimeout: 200,
     ...(options.maxClients ? { maxClients: options.maxClients } : {}),
-    onConnect(_session, callback) {
+    onConnect(session, callback) {
+      live.add(session.id);
+      if (options.connectionLimit !== undefined && live.size > options.connectionLimit) overLimit.add(session.id);
       connectionCount += 1;
       connectedAt.push(Date.now());
       // The connection is counted open by now (waitForOpenConnections).
@@ -229,7 +240,8 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       callback(fail('connect') ?? undefined);
     },
     // Called once the server has forgotten the connection (waitForOpenConnections).
-    onClose() {
+    onClose(session) {
+      live.delete(session.id);
       for (const wake of waiters) wake();
     },
     onAuth(request, session, callback) {
@@ -282,6 +294,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
           return destroySession(session.id);
         }
         const reply = () => {
+          if (overLimit.has(session.id)) return callback(smtpError(432, '4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded'));
           const error = fail('data', session.envelope.rcptTo[0]?.address, session.user);
           if (error) return callback(error);
           messages.push({

@@ -220,6 +220,18 @@ describe('SessionPool against a real smtp-server', () => {
     }
   });
 
+  it("ends a session the server refuses every message on past its limit of connections for the account (Microsoft 365's 432 4.3.2), and sends those messages once on the sessions within it", async () => {
+    // Exchange Online takes three connections of a mailbox at once and answers the others' messages 432,
+    // keeping them open: they refused every email of a burst they took, each retried half a minute later.
+    // Each message takes a moment at the server, so that a burst opens every session the pool may.
+    const server = await start({ connectionLimit: 2, dataReplyDelayMs: 50 });
+    const pool = poolFor(server, { maxConnections: 5, maxMessages: 100 });
+    const sends = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => pool.send(envelope, message(i))));
+    expect(sends.filter((send) => send.status === 'rejected')).toEqual([]);
+    // Each once: a message answered 432 after its "." was not taken.
+    expect(server.messages.map((m) => m.messageId).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `<pool-${i}@tocsin.test>`).sort());
+  });
+
   it('stops opening sessions once the server refuses one beside live ones, and sends the whole queue on those', async () => {
     // The server takes two connections at once; the pool may open five.
     const server = await start({ maxClients: 2 });

@@ -18,6 +18,17 @@ function keepaliveIntervalMs(timeoutMs: number): number {
   return Math.max(250, Math.min(Math.floor(timeoutMs / 3), 60_000));
 }
 
+/**
+ * atConnectionLimit tells a server's refusal of a message because this session is one connection too
+ * many for the account (Microsoft 365 past three of a mailbox: "432 4.3.2 STOREDRV.ClientSubmit; sender
+ * thread limit exceeded", or "432 4.3.2 concurrent connection limit exceeded"), as the server keeps the
+ * session open and refuses every message on it while it takes those of the sessions within the limit.
+ */
+export function atConnectionLimit(error: unknown): boolean {
+  if (!(error instanceof SmtpDeliveryError) || !error.retryable || error.response === undefined) return false;
+  return /\b(sender thread|concurrent connection) limit exceeded\b/i.test(error.response);
+}
+
 /** SessionPoolOptions size a pool; the sender sets them. */
 export interface SessionPoolOptions {
   /** Sessions open at once at most. */
@@ -38,7 +49,7 @@ interface Waiting {
   readonly resolve: (response: string) => void;
   /** Rejects with the SmtpDeliveryError of the send, or the message's own rejection. */
   readonly reject: (error: unknown) => void;
-  /** Whether it was put back once already after a session dropped before its message was sent. */
+  /** Whether it was put back once already: its session dropped before its message was sent, or was one too many for the server (atConnectionLimit). */
   requeued: boolean;
   /** Aborted, the send is called off while no session has it (SessionPool.send). */
   readonly signal: AbortSignal | undefined;
@@ -79,8 +90,9 @@ interface Slot {
  * settings would fail them too: a wrong password is tried once, not once per email); with other
  * sessions alive it only stops the pool from opening more until its queue is empty. A send whose
  * session dropped before the message was sent (a reused connection the server had just closed, or
- * closed with a 421 at its limit of messages per connection) goes to another session once; one
- * that failed later is never sent again here, the outbox decides.
+ * closed with a 421 at its limit of messages per connection) goes to another session once, as does
+ * one refused on a session the server counts beyond its limit of connections (atConnectionLimit),
+ * which then ends; one that failed otherwise is never sent again here, the outbox decides.
  */
 export class SessionPool {
   readonly #slots: Slot[] = [];
@@ -222,6 +234,21 @@ export class SessionPool {
           session.close();
           // Nothing of it was sent: called off meanwhile, it is not put back.
           if (waiting.signal?.aborted) waiting.reject(new SendCalledOffError());
+          else {
+            waiting.requeued = true;
+            this.#queue.unshift(waiting);
+          }
+          this.#dispatch();
+          return;
+        }
+        // One session too many for the server: the others within its limit carry the queue, this message
+        // with it, once (refused after its ".", it was not taken), and the pool opens no more beside them.
+        const others = this.#slots.filter((other) => other !== slot && other.state !== 'closing').length;
+        if (others > 0 && atConnectionLimit(error) && !this.#closing.signal.aborted) {
+          slot.state = 'closing';
+          session.quit();
+          this.#ceiling = others;
+          if (waiting.requeued || waiting.signal?.aborted) waiting.reject(error);
           else {
             waiting.requeued = true;
             this.#queue.unshift(waiting);
