@@ -282,6 +282,14 @@ describe('console decisions', () => {
         'temporary',
       ]);
     }
+    // So after the message: a queue that cannot be written, too many connections of the account (Microsoft 365's 432), a server error.
+    for (const reply of [
+      '451 4.3.0 Error: queue file write error',
+      '432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded',
+      '451 4.7.0 Temporary server error. Please try again later. PRX4',
+    ]) {
+      expect(why('data', `Message failed: ${reply}`, Number(reply.slice(0, 3))), reply).toEqual(['serverBusy', 'temporary']);
+    }
     for (const reply of ['450 4.1.2 <ops@example.com>: Recipient address rejected: Domain not found', '450 Mailbox unavailable']) {
       expect(why('recipient', `Can't send mail - all recipients were rejected: ${reply}`, 450), reply).toEqual(['recipient', 'temporary']);
     }

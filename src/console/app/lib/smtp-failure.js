@@ -68,10 +68,12 @@ function whatFailed(stage, code, message) {
   // sender, recipient or message to change.
   if (stage !== 'connect' && code === 421) return 'serverBusy';
   if (stage === 'sender' && code >= 400 && code < 500 && !/\b4\.1\.\d+\b/.test(message)) return 'serverBusy';
-  // So is a 4xx to RCPT TO whose enhanced code (RFC 3463) is of the mail system (4.3.x: a lookup failing, storage),
-  // the protocol's limits (4.5.x: too many recipients) or policy (4.7.x: a rate): not the address (4.1.x) or its
-  // mailbox (4.2.x). Without an enhanced code it stays the recipient's.
-  if (stage === 'recipient' && code >= 400 && code < 500 && /\b4\d\d[ -]4\.[357]\.\d{1,3}\b/.test(message)) return 'serverBusy';
+  // So is a 4xx to RCPT TO or to the message whose enhanced code (RFC 3463) is of the mail system (4.3.x: a lookup
+  // or a queue failing, storage, Microsoft 365's 432 4.3.2 past its connections of an account), the protocol's limits
+  // (4.5.x: too many recipients) or policy (4.7.x: a rate): not the address (4.1.x), its mailbox (4.2.x) or the
+  // message. Without an enhanced code it stays the recipient's or the message's.
+  const deferredByServer = code >= 400 && code < 500 && /\b4\d\d[ -]4\.[357]\.\d{1,3}\b/.test(message);
+  if ((stage === 'recipient' || stage === 'data') && deferredByServer) return 'serverBusy';
   switch (stage) {
     case 'connect':
       // A reply code at connect is the server's own refusal (421 busy, 554 blocked): the host and port are right.
