@@ -441,8 +441,9 @@ export class SmtpSession {
   #failure(err: unknown): SmtpDeliveryError {
     if (typeof err === 'object' && err !== null) {
       if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
-      // Offered STARTTLS in the EHLO last heard, the connection is plain by the settings' choice (a required one is upgraded, then asked again).
-      if (this.#signInSkipped) Object.assign(err, { signInSkipped: true, tlsDeclined: this.#said().starttls });
+      // STARTTLS offered on a connection still plain: the settings' choice (a required one is upgraded). Not
+      // on one already secure, whose server lists it again.
+      if (this.#signInSkipped) Object.assign(err, { signInSkipped: true, tlsDeclined: !this.smtp.secure && this.#said().starttls });
       // Which sign-in methods the server offered: a refused AUTH of another says nothing of the credentials.
       const offeredAuth = this.#said().auth;
       if (offeredAuth.length > 0) Object.assign(err, { offeredAuth });
