@@ -226,16 +226,19 @@ export function insertChunks(n: number): number[] {
 /**
  * INSERT_COLUMNS_SQL inserts any number of alerts of one tenant on PostgreSQL, one array per
  * column: one SQL text for every batch size, so it is prepared once per connection
- * (serverPrepared) where a VALUES list of N rows would be parsed and planned on every commit.
+ * (serverPrepared) where a VALUES list of N rows would be parsed and planned on every commit. The
+ * arrays are unnested in the select list, in step (they are of one length), not in FROM: there a
+ * function scan copied every row into a tuplestore before the insert read it (ROWS FROM, 7 % of
+ * the backends' samples under the ingest); in the select list each row goes straight to the insert.
  */
 const INSERT_COLUMNS_SQL = serverPrepared(
   // The tenant's row is locked once for the statement (FOR KEY SHARE, what a foreign key's check
   // took per row: deleteTenant waits for this transaction); a tenant gone inserts no row.
   'with tenant as (select id from tenants where id = $2::text for key share) ' +
     `insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
-    'select a.id, tenant.id, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at, $3::bigint ' +
-    'from tenant, unnest($1::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[]) ' +
-    'as a(id, severity, component, event, message, data, source, folder, dedup_key, group_id, occurred_at)',
+    'select unnest($1::text[]), $2::text, unnest($4::integer[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), ' +
+    'unnest($8::text[]), unnest($9::text[]), unnest($10::text[]), unnest($11::text[]), unnest($12::text[]), unnest($13::bigint[]), $3::bigint ' +
+    'where exists (select 1 from tenant)',
 );
 
 /** insertColumns inserts alerts with INSERT_COLUMNS_SQL (PostgreSQL): the parameters column by column. */

@@ -68,6 +68,29 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
     expect(await alertsOf('never-was')).toBe(0);
   });
 
+  it.runIf(dialect === 'postgres')('stores a batch on PostgreSQL as its rows are unnested, without copying them into a tuplestore first', async () => {
+    const tenant = await insertTestTenant(storage.db, 'streamed');
+    const plan = await storage.db.connection().execute(async (conn) => {
+      const ids = await writeAlerts(conn, tenant, [alert, { ...alert, dedupKey: null, data: '{"a":"\\"q\\""}' }], T0);
+      expect(ids).toHaveLength(2);
+      // The insert is prepared on this connection (serverPrepared): its plan as each commit runs it.
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements where statement like '%insert into alerts%'`.execute(conn);
+      const nulls = Array.from({ length: 10 }, () => 'null').join(', ');
+      const explained = await sql<{
+        'QUERY PLAN': string;
+      }>`explain (costs off) execute ${sql.id(rows[0]!.name)}(null, ${sql.lit(tenant)}, 0, ${sql.raw(nulls)})`.execute(conn);
+      return explained.rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    // A function scan in FROM (ROWS FROM) writes every row to a tuplestore before the insert reads it.
+    expect(plan).toContain('ProjectSet');
+    expect(plan).not.toContain('Function Scan');
+    const stored = await storage.db.selectFrom('alerts').select(['tenant_id', 'dedup_key', 'data']).where('tenant_id', '=', tenant).orderBy('id').execute();
+    expect(stored).toEqual([
+      { tenant_id: tenant, dedup_key: 'robot-1', data: null },
+      { tenant_id: tenant, dedup_key: null, data: '{"a":"\\"q\\""}' },
+    ]);
+  });
+
   if (dialect === 'postgres') {
     it('waits for a batch being stored for the tenant, then deletes that batch too', async () => {
       const busy = await insertTestTenant(storage.db, 'busy');
