@@ -713,6 +713,17 @@ describe('console decisions', () => {
     expect([0, 1, 19, 20, 40].map(pageLimit)).toEqual([50, 100, 1000, 1000, 1000]);
   });
 
+  it("shows times in the tenant's zone, not the browser's, when the browser does not know the user's stored zone", async () => {
+    // A zone saved through a server whose time zone data is newer than the browser's: the console kept the browser's
+    // zone for that user, where the API's charts and the emails (firstKnownZone) take the tenant's.
+    const { setTimeZone, timeZone } = await load('lib/format.js');
+    setTimeZone('Asia/Tokyo');
+    setTimeZone('Mars/Olympus_Mons', 'Asia/Kathmandu');
+    expect(timeZone()).toBe('Asia/Kathmandu');
+    setTimeZone(undefined, 'Pacific/Chatham');
+    expect(timeZone()).toBe('Pacific/Chatham');
+  });
+
   it("reads and shows the time filters in the user's time zone, not the browser's", async () => {
     const { setTimeZone, localInputToIso, isoToLocalInput, timeZone } = await load('lib/format.js');
     setTimeZone('Mars/Olympus');

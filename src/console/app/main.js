@@ -32,7 +32,7 @@ const HOST_TENANT_KEY = 'tocsin.hostTenant';
  */
 async function speakAs(user, tenant) {
   await loadLanguage(pickLanguage(user?.language, tenant.language));
-  setTimeZone(user?.timeZone || tenant.timeZone);
+  setTimeZone(user?.timeZone, tenant.timeZone);
 }
 
 /**

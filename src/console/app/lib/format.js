@@ -9,11 +9,14 @@ export function browserTimeZone() {
 const state = { zone: browserTimeZone() };
 
 /**
- * setTimeZone sets the IANA zone dates are shown in: the user's, else the tenant's.
- * @param {string | null | undefined} zone
+ * setTimeZone sets the IANA zone dates are shown in: the first of `zones` (the user's, then the
+ * tenant's) that the browser knows, as the API and the emails pass over a zone their runtime does
+ * not know; none known keeps the zone as it was.
+ * @param {...(string | null | undefined)} zones
  */
-export function setTimeZone(zone) {
-  if (zone && DateTime.now().setZone(zone).isValid) state.zone = zone;
+export function setTimeZone(...zones) {
+  const known = zones.find((zone) => zone && DateTime.now().setZone(zone).isValid);
+  if (known) state.zone = known;
 }
 
 /** timeZone is the zone dates are shown in. */
