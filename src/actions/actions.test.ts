@@ -485,6 +485,17 @@ describeEachDialect('email action links', (dialect) => {
     expect((await post(current.acknowledge)).statusCode).toBe(200);
   });
 
+  it('opens a link sent to a user whose address was spelt again for the same mailbox (its domain in Unicode where punycode was)', async () => {
+    const respelt = await t.tenantWithUser('acts', ['Administrator']);
+    await t.call('PATCH', `${api}/users/${respelt.userId}`, { email: `r-${respelt.userId}@xn--bcher-kva.example` });
+    const alertId = await raise({ robot: 'R-respelt' });
+    const sent = await linksOf({ tenantId, userId: respelt.userId, canMute: true }, { alertId });
+    await t.call('PATCH', `${api}/users/${respelt.userId}`, { email: `R-${respelt.userId}@Bücher.example` });
+    expect((await get(sent.acknowledge)).statusCode).toBe(200);
+    expect((await post(sent.acknowledge)).statusCode).toBe(200);
+    expect((await t.call('GET', `${api}/alerts/${alertId}`, undefined, respelt.token)).json().acknowledgedBy).toMatchObject({ userId: respelt.userId });
+  });
+
   it('answers 404, not a 500 or a 409, to a link whose recipient is deleted while the link is read or while its action is applied', async () => {
     const db = t.tocsin.deps.storage.db;
     const read = await t.tenantWithUser('acts', ['Administrator']);

@@ -21,7 +21,7 @@ import { classifyDbError } from '../storage/errors.js';
 import { INSTANT_RANGE_MESSAGE, firstKnownZone, isWrittenAsIso } from '../shared/validation.js';
 import { ActionLinks } from './links.js';
 import { DURATIONS, type Duration, type PageContext, type WhatOption, confirmationPage, donePage, refusalPage } from './page.js';
-import { addressTag } from '../shared/sealed-token.js';
+import { isAddressTagOf } from '../shared/sealed-token.js';
 import type { ActionGrant } from './token.js';
 
 // No bound: a link cut short, or padded, is refused like any other that opens nothing (404).
@@ -50,7 +50,7 @@ export async function resolveLink(db: Db, links: ActionLinks, token: string, rec
   if (!grant) throw notFound('Action link');
   const principal = await userPrincipal(db, grant.userId);
   if (principal?.kind !== 'user' || principal.tenantId !== grant.tenantId) throw notFound('Action link');
-  if (grant.addressTag && !grant.addressTag.equals(addressTag(principal.email))) throw notFound('Action link');
+  if (grant.addressTag && !isAddressTagOf(grant.addressTag, principal.email)) throw notFound('Action link');
   const [tenant, user, row] = await Promise.all([
     db.selectFrom('tenants').select(['name', 'display_name', 'language', 'time_zone']).where('id', '=', grant.tenantId).executeTakeFirst(),
     db.selectFrom('users').select(['name', 'language', 'time_zone']).where('id', '=', grant.userId).executeTakeFirst(),

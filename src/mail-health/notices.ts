@@ -30,7 +30,7 @@ import type { Unreached } from '../delivery/contract.js';
 import { unreachedLabel, unreachedText } from './unreached-words.js';
 import { MAIL_HEALTH_ALERT, failingAlertMessage } from './alert-message.js';
 import type { MailHealthChange } from './store.js';
-import { firstKnownZone } from '../shared/validation.js';
+import { firstKnownZone, sameMailbox } from '../shared/validation.js';
 import { withoutBidiControlsOrTheirGap } from '../shared/bidi.js';
 import { tenantShownName } from '../reports/templates/text.js';
 import { printable } from '../shared/printable.js';
@@ -295,7 +295,7 @@ export function mailHealthComposer(db: Db): EmailComposer {
     const { userId, address } = delivery.recipient;
     if (userId === undefined) return payload.rendered;
     const admin = (await mailAdmins(db, delivery.tenantId)).find((a) => a.id === userId);
-    if (admin?.email.toLowerCase() !== address.toLowerCase()) throw new ComposeError(NOT_A_MAIL_ADMIN);
+    if (admin === undefined || !sameMailbox(admin.email, address)) throw new ComposeError(NOT_A_MAIL_ADMIN);
     if (await optedOut(db, delivery.tenantId, address, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);
     if (payload.data === undefined) return payload.rendered;
     const tenant = await noticeTenant(db, delivery.tenantId);

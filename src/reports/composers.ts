@@ -35,7 +35,7 @@ import {
 } from '../mutes/model.js';
 import { activeMutes, windowMutesOf } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import { firstKnownZone } from '../shared/validation.js';
+import { firstKnownZone, sameMailbox } from '../shared/validation.js';
 import type { Database, Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { TurnBatch } from './turn-batch.js';
@@ -264,7 +264,7 @@ async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, 
   if (data.recipient.type === 'group') {
     const facts = await perClaim(deps, caches, delivery, `access:${delivery.tenantId}`, () => loadAccessFacts(deps.db, delivery.tenantId), true);
     const group = facts.groups.get(data.recipient.id);
-    if (!group || !writesToGroupAddress(group, facts) || group.email.toLowerCase() !== delivery.recipient.address.toLowerCase()) {
+    if (!group || !writesToGroupAddress(group, facts) || !sameMailbox(group.email, delivery.recipient.address)) {
       throw new ComposeError(NOT_A_READER);
     }
     return undefined;
@@ -274,9 +274,9 @@ async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, 
   // deleted user has no permissions, so one statement answers all three, as the action links' read did.
   const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
   if (!permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
-  // A user whose address changed since the decision: the former mailbox is no longer theirs.
+  // A user whose address changed since the decision: the former mailbox is no longer theirs (the same one spelt again still is).
   const email = (await userNow(deps, caches, delivery, userId))?.email;
-  if (email?.toLowerCase() !== delivery.recipient.address.toLowerCase()) throw new ComposeError(NOT_A_READER);
+  if (email === undefined || !sameMailbox(email, delivery.recipient.address)) throw new ComposeError(NOT_A_READER);
   return permissions;
 }
 

@@ -420,6 +420,34 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'steady@example.com', ['old-box@example.com'], NOT_A_READER);
   });
 
+  it('is sent to a reader and a group mailbox whose address was spelt again for the same mailbox after it was decided, its unsubscribe link working', async () => {
+    const base = '/api/v1/tenants/respelt';
+    const user = await tenantOfReaders('respelt');
+    // Tocsin takes ann@xn--bcher-kva.example and Ann@Bücher.example for one mailbox (emailKey: no second user may have
+    // it, and a group and a user sharing it get one email), but an address typed again in the other spelling (the
+    // domain in Unicode where punycode was, as a directory export writes it) lost the summary already decided for it,
+    // 'no longer gets alert emails at this address', and the unsubscribe link sent to it answered 404.
+    const ann = await user('ann@xn--bcher-kva.example');
+    const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'desk@xn--bcher-kva.example', roles: ['Alerts Viewer'] })).json().id;
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
+    clock.set((Math.floor(clock.now() / INTERVAL) + 1) * INTERVAL + 1_000); // past the window of the alert, run alone or after the others
+    await decideReports(t.tocsin, clock, INTERVAL);
+    expect((await t.call('PATCH', `${base}/users/${ann}`, { email: 'Ann@Bücher.example' })).statusCode).toBe(200);
+    expect((await t.call('PATCH', `${base}/groups/${desk}`, { email: 'Desk@bücher.example' })).statusCode).toBe(200);
+    const before = smtp.messages.length;
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string | null }[];
+    expect(log.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort()).toEqual([
+      'ann@xn--bcher-kva.example sent null',
+      'desk@xn--bcher-kva.example sent null',
+    ]);
+    // Written to the mailbox in Unicode, as the SMTP client writes an international domain.
+    const toAnn = smtp.messages.slice(before).find((m) => m.envelope.to[0] === 'ann@bücher.example')!.raw;
+    const unsubscribe = new URL(/^List-Unsubscribe:\s*<([^>]+)>/im.exec(toAnn)![1]!).pathname;
+    const page = await t.tocsin.app.inject({ method: 'GET', url: unsubscribe });
+    expect(page.statusCode, page.body).toBe(200);
+  });
+
   it('is not sent to a group address deleted, expanded to its members or changed after it was decided', async () => {
     const base = '/api/v1/tenants/desks';
     await t.call('POST', '/api/v1/tenants', { name: 'desks', timeZone: 'UTC' });

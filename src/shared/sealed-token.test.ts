@@ -1,6 +1,7 @@
+import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { lookAlikeTokens } from '../../test/support/tokens.js';
-import { openToken, sealToken } from './sealed-token.js';
+import { ADDRESS_TAG_BYTES, addressTag, isAddressTagOf, openToken, sealToken } from './sealed-token.js';
 
 describe('sealed tokens', () => {
   const key = Buffer.alloc(32, 5);
@@ -34,5 +35,23 @@ describe('sealed tokens', () => {
       expect(openToken(key, purpose, token)?.toString()).toBe(payload);
       for (const tampered of lookAlikeTokens(token)) expect(openToken(key, purpose, tampered)).toBeUndefined();
     }
+  });
+});
+
+describe('address tags', () => {
+  it('are one for every spelling of a mailbox, and none of another', () => {
+    const tag = addressTag('ann@xn--bcher-kva.example');
+    for (const spelling of ['Ann@Bücher.example', 'ann@bücher.example', 'ANN@XN--BCHER-KVA.EXAMPLE']) {
+      expect(addressTag(spelling).equals(tag), spelling).toBe(true);
+      expect(isAddressTagOf(tag, spelling), spelling).toBe(true);
+    }
+    expect(isAddressTagOf(tag, 'bob@bücher.example')).toBe(false);
+  });
+
+  it("take the tags of links sealed before, the address's lower case digested, for the address they were sent to", () => {
+    const sealedBefore = (address: string) => crypto.createHash('sha256').update(address.toLowerCase()).digest().subarray(0, ADDRESS_TAG_BYTES);
+    expect(isAddressTagOf(sealedBefore('Ann@xn--bcher-kva.example'), 'ann@xn--bcher-kva.example')).toBe(true);
+    expect(isAddressTagOf(sealedBefore('ann@example.com'), 'ANN@example.com')).toBe(true);
+    expect(isAddressTagOf(sealedBefore('ann@example.com'), 'bob@example.com')).toBe(false);
   });
 });

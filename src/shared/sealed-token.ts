@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { pooledRandomBytes } from './ids.js';
+import { emailKey } from './validation.js';
 
 /**
  * Sealed tokens: what email links carry (action links, one-click unsubscribe) so that they need
@@ -17,11 +18,25 @@ export const ADDRESS_TAG_BYTES = 6;
 
 /**
  * addressTag is what an email link carries of its mailbox, so that it stops working once that
- * address is no longer its recipient's: a short digest of the address, case ignored, readable by
- * no one (sealed), and as short for the longest address as for any other.
+ * address is no longer its recipient's: a short digest of the mailbox as emailKey spells it (case
+ * ignored, an international domain in Unicode or punycode alike), readable by no one (sealed), and
+ * as short for the longest address as for any other.
  */
 export function addressTag(address: string): Buffer {
-  return crypto.createHash('sha256').update(address.toLowerCase()).digest().subarray(0, ADDRESS_TAG_BYTES);
+  return digestOf(emailKey(address));
+}
+
+/**
+ * isAddressTagOf tells whether a link's address tag is that of `address`'s mailbox: as addressTag
+ * makes it, or as the links sealed before it digested the address (in lower case only), which
+ * still open while they last, for the address they were sent to.
+ */
+export function isAddressTagOf(tag: Buffer, address: string): boolean {
+  return tag.equals(addressTag(address)) || tag.equals(digestOf(address.toLowerCase()));
+}
+
+function digestOf(text: string): Buffer {
+  return crypto.createHash('sha256').update(text).digest().subarray(0, ADDRESS_TAG_BYTES);
 }
 
 /** sealToken encrypts and authenticates a payload for one purpose. */

@@ -104,6 +104,11 @@ export function emailKey(address: string): string {
 
 const IDNA_MAPPED = /(^|\.)xn--|[^\x00-\x7f]/;
 
+/** sameMailbox tells whether two addresses are one mailbox, as emailKey spells them. */
+export function sameMailbox(a: string, b: string): boolean {
+  return emailKey(a) === emailKey(b);
+}
+
 /**
  * emailKeys are the keys an address may be stored under: emailKey's, and those a user saved before
  * emailKey mapped international domains had (the address as typed then, composed and in lower case,

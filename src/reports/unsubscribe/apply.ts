@@ -2,8 +2,8 @@ import { EMAIL_CHOICE_OF, applyPatch } from '../../preferences/model.js';
 import { loadLayers, saveLayer } from '../../preferences/store.js';
 import type { Clock } from '../../shared/clock.js';
 import { multiMap } from '../../shared/multi-map.js';
-import { addressTag } from '../../shared/sealed-token.js';
-import { emailKey } from '../../shared/validation.js';
+import { isAddressTagOf } from '../../shared/sealed-token.js';
+import { sameMailbox } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
 import { classifyDbError } from '../../storage/errors.js';
 import { lockTransactionOn } from '../../storage/transaction-lock.js';
@@ -24,7 +24,7 @@ export async function addressedTarget(db: Db, sealed: SealedTarget): Promise<Uns
   const { recipient } = sealed;
   if (!('addressTag' in recipient)) return { ...sealed, recipient };
   const address = (await recipientRow(db, sealed.tenantId, recipient))?.email;
-  if (!address || !addressTag(address).equals(recipient.addressTag)) return undefined;
+  if (!address || !isAddressTagOf(recipient.addressTag, address)) return undefined;
   return { ...sealed, recipient: { type: recipient.type, id: recipient.id, address } };
 }
 
@@ -38,7 +38,7 @@ export async function recipientExists(db: Db, target: UnsubscribeTarget): Promis
   const row = await recipientRow(db, tenantId, recipient);
   if (recipient.type === 'group') return row !== undefined;
   // Compared as the addresses are, not through the stored email_key: rows older than its normalisation keep theirs.
-  return row?.email != null && emailKey(row.email) === emailKey(recipient.address);
+  return row?.email != null && sameMailbox(row.email, recipient.address);
 }
 
 /** GROUP_EMAIL_KINDS are the emails a group mailbox receives, each of which its one-click links can turn off. */
