@@ -342,6 +342,22 @@ describe('console decisions', () => {
     }
   });
 
+  it('explains an address Tocsin did not send to, as its user part is not ASCII and the server offers no SMTPUTF8, as that, not as a server refusing the address', async () => {
+    const { failureReasons } = await load('lib/smtp-failure.js');
+    // classify.ts's words (session.ts's unsendableAddress): no reply code, as the server was never asked.
+    for (const [stage, who] of [
+      ['recipient', 'recipient'],
+      ['sender', 'sender'],
+    ] as const) {
+      const message = `the server does not offer SMTPUTF8 (RFC 6531), so it cannot take the address jürgen@bücher.example, whose user part is not ASCII: ask its administrators to enable SMTPUTF8, or give the ${who} an ASCII address`;
+      expect(failureReasons({ stage, message }), stage).toEqual(['smtputf8']);
+    }
+    for (const language of LANGUAGES) {
+      const strings = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'i18n', `${language}.json`), 'utf8')) as Record<string, string>;
+      expect(strings['test.why.smtputf8'], language).toContain('SMTPUTF8');
+    }
+  });
+
   it("explains Postfix's refusals of the sender, of the client or of its EHLO name by what they name, though they answer RCPT TO", async () => {
     const { failureReasons } = await load('lib/smtp-failure.js');
     const why = (stage: string, message: string, code: number) => failureReasons({ stage, message, code });

@@ -54,6 +54,8 @@ function whatFailed(stage, code, message) {
   // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or
   // message. One with a reply code said why as it hung up (classify.ts): that reply is explained below.
   if (!replied && (stage === 'sender' || stage === 'recipient' || stage === 'data') && /closed the connection/i.test(message)) return 'closedMidway';
+  // An address whose user part is not ASCII, to a server without SMTPUTF8: Tocsin sent nothing (session.ts), the server refused nothing.
+  if (!replied && /does not offer SMTPUTF8/.test(message)) return 'smtputf8';
   // Credentials set, but the server offered no AUTH and then wanted a sign-in (classify.ts words it so): no field is empty.
   if (/offered no sign-in \(AUTH\)/.test(message)) return 'authNotOffered';
   // Greylisting (postgrey, Exim, milter-greylist) defers a sender the server has not seen before, at
