@@ -294,6 +294,34 @@ describe('an SQLite path relative to the working folder', () => {
   });
 });
 
+describe('an SQLite file Tocsin creates', () => {
+  const tempDir = useTempDirs('tocsin-private-');
+
+  it('is readable by its owner only, as the data folder is, also in a folder the operator made 0755: its -wal and -shm files with it', async () => {
+    // DATABASE_URL=sqlite:/srv/shared/tocsin.db in an existing 0755 folder: the file (addresses, password hashes,
+    // sealed secrets) was made 0644 by the umask, readable by every local account, where the data folder is 0700.
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, 'tocsin.db');
+    const storage = await openStorage(`sqlite:${file}`);
+    try {
+      await storage.sqlite!.exec('create table t (x integer)');
+      const modes = [file, `${file}-wal`, `${file}-shm`].map((f) => (fs.statSync(f).mode & 0o777).toString(8));
+      expect(modes).toEqual(['600', '600', '600']);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('keeps the mode of a file that exists: an operator who made it chose it', async () => {
+    const file = path.join(tempDir(), 'tocsin.db');
+    fs.writeFileSync(file, '');
+    fs.chmodSync(file, 0o640);
+    await (await openStorage(`sqlite:${file}`)).close();
+    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('640');
+  });
+});
+
 describe('an SQLite path that cannot be a database file', () => {
   const tempDir = useTempDirs('tocsin-connect-');
   const failure = (url: string, setting: 'DATABASE_URL' | 'TOCSIN_DATA_DIR') =>

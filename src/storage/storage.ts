@@ -126,6 +126,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     }
     const readOnly = readOnlyPart(file);
     if (readOnly) throw new Error(readOnly);
+    createPrivately(file);
   }
   const database = new SqliteDatabase(file);
   const fileGone = inMemory ? undefined : watchForReplacement(file);
@@ -208,6 +209,20 @@ function readOnlyPart(file: string): string | undefined {
 
 /** SQLITE_DISK_FULL is why a write fails on a full disk (SQLITE_FULL), and why /readyz is not ready then. */
 export const SQLITE_DISK_FULL = 'the disk of the SQLite database is full';
+
+/**
+ * createPrivately makes a missing SQLite file empty and readable by its owner only (0600), as the data
+ * folder is (makeFolder): it holds addresses, password hashes and sealed secrets, and a path an operator
+ * names outside the data folder, in a folder of theirs, took the umask's 0644. SQLite gives the -wal and
+ * -shm files the mode of the database file. A file that exists keeps its mode: its owner chose it.
+ */
+function createPrivately(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+  }
+}
 
 /** SQLITE_FULL is better-sqlite3's code for "database or disk is full", and an SQLite file's that cannot be opened for it. */
 export const SQLITE_FULL = 'SQLITE_FULL';
