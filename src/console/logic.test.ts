@@ -315,6 +315,13 @@ describe('console decisions', () => {
     expect(failureReasons({ stage: 'sender', message: 'the server closed the connection without answering MAIL FROM' })).toEqual(['closedMidway']);
     expect(failureReasons({ stage: 'recipient', message: 'the server closed the connection without answering RCPT TO' })).toEqual(['closedMidway']);
     expect(failureReasons({ stage: 'data', message: 'the server closed the connection during DATA, without accepting the message' })).toEqual(['closedMidway']);
+    expect(
+      failureReasons({
+        stage: 'data',
+        message:
+          'the server closed the connection after the whole message was sent, without answering it: it may have taken the message, so the email may still arrive',
+      }),
+    ).toEqual(['closedMidway']);
     expect(failureReasons({ stage: 'connect', message: 'the server closed the connection without answering EHLO' })).toEqual(['connectionClosed']);
   });
 

@@ -18,6 +18,8 @@ interface NodemailerErrorLike {
   syscall?: string;
   /** The host name a DNS lookup failed for (Node's getaddrinfo errors carry it). */
   hostname?: string;
+  /** Whether the message went out whole, its final "." with it (session.ts): the server may have taken it. */
+  messageWhole?: boolean;
   /** The server's last 334 challenge in the session (session.ts), Base64. */
   challenge?: string;
   /** The AUTH mechanisms the server's EHLO offered (session.ts), upper case. */
@@ -357,7 +359,13 @@ function hungUp(err: NodemailerErrorLike, lastCommand: string | undefined): Caus
   // After an accepted STARTTLS, the server said go ahead: a hang-up there is its own cause. Not the
   // word STARTTLS: the console would read it as a server that does not offer it.
   if (stageOfCommand(interrupted) === 'tls') return { sentence: `${closed} while starting TLS`, unreached: unreached('starttls-hang-up') };
-  if (interrupted.startsWith('DATA')) return { sentence: `${closed} during DATA, without accepting the message`, unreached: unreached('closed-unanswered') };
+  if (interrupted.startsWith('DATA')) {
+    // After the ".", a server that queues before it answers may have taken the message: "not accepted" would have it sent again.
+    const sentence = err.messageWhole
+      ? `${closed} after the whole message was sent, without answering it: it may have taken the message, so the email may still arrive`
+      : `${closed} during DATA, without accepting the message`;
+    return { sentence, unreached: unreached('closed-unanswered') };
+  }
   return { sentence: `${closed} without answering ${interrupted}`, unreached: unreached('closed-unanswered') };
 }
 

@@ -842,12 +842,36 @@ describe('SMTP sender against real smtp-server instances', () => {
       retryable: true,
       message: 'the server closed the connection without answering MAIL FROM',
     });
+    // The whole message and its "." went out: the server may have queued it before it hung up (a person
+    // reading "without accepting the message" sent the test again, and got two).
     const afterData = await start({ dropAfterData: 1 });
     expect(await failure(sender.send(endpointFor(afterData), email(), { transcript: true }))).toMatchObject({
       stage: 'data',
       retryable: true,
-      message: 'the server closed the connection during DATA, without accepting the message',
+      message:
+        'the server closed the connection after the whole message was sent, without answering it: it may have taken the message, so the email may still arrive',
     });
+    // Within the message (its render still to come, no "." written), nothing can be delivered.
+    const midMessage = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 mid.test ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        const verb = chunk.toString('latin1').slice(0, 4).toUpperCase();
+        if (verb === 'DATA') socket.end('354 go ahead\r\n');
+        else socket.write(verb === 'EHLO' ? '250 mid.test\r\n' : '250 ok\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => midMessage.listen(0, '127.0.0.1', resolve));
+    try {
+      const render = later<OutgoingEmail>();
+      const error = await failure(
+        sender.send(endpointFor({ port: (midMessage.address() as AddressInfo).port }), { to: email().to, rendering: render.promise }),
+      );
+      render.resolve(email());
+      expect(error).toMatchObject({ stage: 'data', retryable: true, message: 'the server closed the connection during DATA, without accepting the message' });
+    } finally {
+      midMessage.close();
+    }
     // A server that greets, then hangs up on EHLO.
     const closer = net.createServer((socket) => socket.end('220 closer ESMTP\r\n'));
     await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));

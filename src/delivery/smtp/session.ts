@@ -74,6 +74,8 @@ export class SmtpSession {
   #lastAnswered: string | undefined;
   /** Whether the server answered this transaction's DATA with 354, so the message went out. */
   #messageSent = false;
+  /** Whether the send under way's message went out whole, its final "." with it: a hang-up then may follow its delivery. */
+  #messageWhole = false;
   /** Whether the message of the send under way went out (the server's 354 heard): it may be queued however the send ends. */
   get messageSent(): boolean {
     return this.#messageSent;
@@ -160,7 +162,7 @@ export class SmtpSession {
       error: () => {},
       fatal: () => {},
     };
-    const smtp = withFastDataStream(new SMTPConnection({ ...options, logger, transactionLog: true }), () => (session ? session.#mayGoOn() : true));
+    const smtp = withFastDataStream(new SMTPConnection({ ...options, logger, transactionLog: true }), () => (session ? session.#mayEnd() : true));
     session = new SmtpSession(smtp, endpoint.timeoutMs);
     const opening = session;
     return new Promise((resolve, reject) => {
@@ -264,6 +266,7 @@ export class SmtpSession {
     // this MAIL FROM is written: a drop before the message, sent again on a fresh session, not one
     // during DATA that may have delivered it.
     this.#messageSent = false;
+    this.#messageWhole = false;
     this.#lastCommand = 'MAIL FROM';
     if (Buffer.isBuffer(message)) return this.#transaction(envelope, message).catch((err: unknown) => this.#failedOrCalledOff(err));
     const body = new PassThrough();
@@ -296,6 +299,12 @@ export class SmtpSession {
     this.#abandoned = { error: new SendCalledOffError() };
     this.smtp.close();
     return false;
+  }
+
+  /** #mayEnd is #mayGoOn asked before the message's final "." (data-stream.ts): a yes sends the message whole. */
+  #mayEnd(): boolean {
+    this.#messageWhole = this.#mayGoOn();
+    return this.#messageWhole;
   }
 
   /** #failedOrCalledOff fails a send with why this side ended it, if it did, else with its own error. */
@@ -441,6 +450,7 @@ export class SmtpSession {
   #failure(err: unknown): SmtpDeliveryError {
     if (typeof err === 'object' && err !== null) {
       if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
+      if (this.#messageWhole) Object.assign(err, { messageWhole: true });
       // STARTTLS offered on a connection still plain: the settings' choice (a required one is upgraded). Not
       // on one already secure, whose server lists it again.
       if (this.#signInSkipped) Object.assign(err, { signInSkipped: true, tlsDeclined: !this.smtp.secure && this.#said().starttls });
