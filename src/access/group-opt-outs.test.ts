@@ -76,6 +76,41 @@ describeEachDialect("a group mailbox's one-click opt-outs", (dialect) => {
     expect(await optedOut(t.tocsin.deps.storage.db, tenantId, 'desk@team.example.com', 'daily')).toBe(false);
   });
 
+  it('keeps the opt-out of a mailbox whose address is typed again in another spelling, and sends it nothing it turned off', async () => {
+    // desk@xn--bcher-kva.example and Desk@Bücher.example are one mailbox (emailKey), but its opt-out was kept under the
+    // address in lower case only: typed again with its domain in Unicode, the group showed none, and the summaries the
+    // mailbox had turned off came back to it.
+    const db = t.tocsin.deps.storage.db;
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Intl desk', email: 'desk@xn--bcher-kva.example', roles: ['Alerts Viewer'] })).json();
+    await oneClick(group.id, 'desk@xn--bcher-kva.example', 'summary');
+    // Another one's opt-out recorded before, under its address in lower case.
+    const before = (await t.call('POST', `${base}/groups`, { name: 'Intl night', email: 'Night@XN--BCHER-KVA.example', roles: ['Alerts Viewer'] })).json();
+    await db
+      .insertInto('email_unsubscribes')
+      .values({ tenant_id: tenantId, address_key: 'night@xn--bcher-kva.example', kind: 'summary', created_at: clock.now() })
+      .execute();
+    for (const [id, email] of [
+      [group.id, 'Desk@Bücher.example'],
+      [before.id, 'night@bücher.example'],
+    ]) {
+      const respelt = await t.call('PATCH', `${base}/groups/${id}`, { email });
+      expect(respelt.json().unsubscribed, email).toEqual(['summary']);
+      expect(await optedOut(db, tenantId, email!, 'summary'), email).toBe(true);
+    }
+    clock.set((Math.floor(clock.now() / INTERVAL) + 1) * INTERVAL + 1_000);
+    expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
+    clock.advance(INTERVAL);
+    await decideReports(t.tocsin, clock, INTERVAL);
+    const summaries = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string }[];
+    expect(summaries.map((d) => d.recipient.toLowerCase())).not.toContain('desk@bücher.example');
+    expect(summaries.map((d) => d.recipient.toLowerCase())).not.toContain('night@bücher.example');
+    // Turned back on, under either spelling.
+    expect((await t.call('PATCH', `${base}/groups/${group.id}`, { unsubscribed: [] })).json().unsubscribed).toEqual([]);
+    for (const spelling of ['desk@xn--bcher-kva.example', 'desk@bücher.example']) {
+      expect(await optedOut(db, tenantId, spelling, 'summary'), spelling).toBe(false);
+    }
+  });
+
   it('names the field for an unknown kind, and for opting out a group without an address', async () => {
     const group = (await t.call('POST', `${base}/groups`, { name: 'Nobody', roles: ['Alerts Viewer'] })).json();
     expect(group.unsubscribed).toEqual([]);

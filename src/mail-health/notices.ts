@@ -19,7 +19,7 @@ import { languageOf } from '../recipients/eligibility.js';
 import { emailHeaders, headerText, subjectTenant } from '../reports/templates/headers.js';
 import { mailSettingsUrl } from '../reports/templates/links.js';
 import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
-import { optedOut } from '../reports/unsubscribe/apply.js';
+import { USER_OPT_OUT_KINDS, addressOptOuts, optedOut } from '../reports/unsubscribe/apply.js';
 import type { TenantRow } from '../http/context.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
 import type { Logger } from 'pino';
@@ -454,12 +454,14 @@ function writeNotice(facts: NoticeFacts, admin: MailHealthAdmin, tenant: NoticeT
 export async function queueAdminNotices(tx: Db, tenantId: string, notice: AdminNotice): Promise<void> {
   const tenant = await noticeTenant(tx, tenantId);
   if (!tenant) return;
-  const optedOut = new Set(
-    (await tx.selectFrom('email_unsubscribes').select('address_key').where('tenant_id', '=', tenantId).where('kind', '=', 'mail-health').execute()).map(
-      (row) => row.address_key,
-    ),
+  const all = await mailAdmins(tx, tenantId);
+  const optOuts = await addressOptOuts(
+    tx,
+    tenantId,
+    all.map((admin) => admin.email),
+    USER_OPT_OUT_KINDS,
   );
-  const admins = (await mailAdmins(tx, tenantId)).filter((admin) => !optedOut.has(admin.email.toLowerCase()));
+  const admins = all.filter((admin) => optOuts(admin.email).length === 0);
   if (admins.length === 0) return;
   const linkKey = await loadUnsubscribeKey(tx, { now: () => notice.now });
   await enqueueDeliveries(

@@ -8,6 +8,7 @@ import { inCodePointOrder } from '../storage/text-order.js';
 import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, groupRecipient, userRecipient } from './eligibility.js';
 import { multiMap } from '../shared/multi-map.js';
 import { emailKey, emailKeys } from '../shared/validation.js';
+import { optOutsUnder } from '../reports/unsubscribe/apply.js';
 
 /** RECIPIENT_PAGE_SIZE bounds how many users are in memory at once, whatever the tenant's size. */
 export const RECIPIENT_PAGE_SIZE = 1000;
@@ -180,9 +181,9 @@ export async function groupRecipients(
   );
   if (addressed.length === 0) return new Map();
   const tenantIds = [...new Set(addressed.map((a) => a.tenant.id))];
-  // Opt-outs are kept by the address in lower case (addressKey); users by emailKey, under which a
-  // mailbox is one whatever the spelling of its domain (Unicode or punycode), and so is a group's here.
-  const keys = [...new Set(addressed.map((a) => a.group.email!.toLowerCase()))];
+  // Users and opt-outs are kept by emailKey, under which a mailbox is one whatever the spelling of its
+  // domain (Unicode or punycode), and so is a group's here (opt-outs recorded before under the lower case: optOutsUnder).
+  const keys = [...new Set(addressed.flatMap((a) => emailKeys(a.group.email!)))];
   const [personal, optOuts] = await Promise.all([
     readers ?? readersAt(db, tenants, facts, [...new Set(addressed.flatMap((a) => emailKeys(a.group.email!)))]),
     db
@@ -203,7 +204,7 @@ export async function groupRecipients(
     const key = `${tenant.id}\n${emailKey(group.email!)}`;
     const recipient = groupRecipient(group, facts.get(tenant.id)!, tenant, {
       addressOfAReader: personalKeys.has(key),
-      optedOut: new Set((optedOutOf.get(`${tenant.id}\n${group.email!.toLowerCase()}`) ?? []) as EmailKind[]),
+      optedOut: new Set(optOutsUnder((address) => optedOutOf.get(`${tenant.id}\n${address}`), group.email!) as EmailKind[]),
     });
     // Two groups sharing one address: the first by name writes to it.
     if (recipient && !seen.has(key)) {

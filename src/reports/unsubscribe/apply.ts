@@ -3,7 +3,7 @@ import { loadLayers, saveLayer } from '../../preferences/store.js';
 import type { Clock } from '../../shared/clock.js';
 import { multiMap } from '../../shared/multi-map.js';
 import { isAddressTagOf } from '../../shared/sealed-token.js';
-import { sameMailbox } from '../../shared/validation.js';
+import { emailKey, emailKeys, sameMailbox } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
 import { classifyDbError } from '../../storage/errors.js';
 import { lockTransactionOn } from '../../storage/transaction-lock.js';
@@ -57,8 +57,15 @@ export const USER_OPT_OUT_KINDS = ['mail-health'] as const;
 /** UserOptOutKind is one of USER_OPT_OUT_KINDS. */
 export type UserOptOutKind = (typeof USER_OPT_OUT_KINDS)[number];
 
-// An opt-out is recorded against the address as its mailbox reads it, whatever its case.
-const addressKey = (address: string) => address.toLowerCase();
+/**
+ * optOutsUnder gathers what a mailbox opted out of from `recorded` (by key): an opt-out is recorded
+ * against the mailbox as emailKey spells it, whatever the case and the spelling of its domain
+ * (Unicode or punycode), and found under every key its address may be kept under (emailKeys), as
+ * those recorded before were kept under the address in lower case only.
+ */
+export function optOutsUnder<T>(recorded: (key: string) => readonly T[] | undefined, address: string): T[] {
+  return emailKeys(address).flatMap((key) => recorded(key) ?? []);
+}
 
 /**
  * addressOptOuts reads which of `kinds` each of a tenant's addresses opted out of, so that an
@@ -72,7 +79,7 @@ export async function addressOptOuts<K extends string>(
   addresses: readonly (string | null)[],
   kinds: readonly K[],
 ): Promise<(address: string | null) => K[]> {
-  const keys = [...new Set(addresses.flatMap((address) => (address === null ? [] : [addressKey(address)])))];
+  const keys = [...new Set(addresses.flatMap((address) => (address === null ? [] : emailKeys(address))))];
   const rows =
     keys.length === 0
       ? []
@@ -85,8 +92,8 @@ export async function addressOptOuts<K extends string>(
           .execute();
   const found = multiMap(rows.map((row) => [row.address_key, row.kind] as const));
   return (address) => {
-    const off = address === null ? undefined : found.get(addressKey(address));
-    return off ? kinds.filter((kind) => off.includes(kind)) : [];
+    const off = address === null ? [] : optOutsUnder((key) => found.get(key), address);
+    return kinds.filter((kind) => off.includes(kind));
   };
 }
 
@@ -103,10 +110,15 @@ export async function setAddressOptOuts<K extends string>(
   off: readonly K[],
   clock: Clock,
 ): Promise<void> {
-  const address_key = addressKey(address);
+  const address_key = emailKey(address);
   const back = kinds.filter((kind) => !off.includes(kind));
   if (back.length > 0) {
-    await db.deleteFrom('email_unsubscribes').where('tenant_id', '=', tenantId).where('address_key', '=', address_key).where('kind', 'in', back).execute();
+    await db
+      .deleteFrom('email_unsubscribes')
+      .where('tenant_id', '=', tenantId)
+      .where('address_key', 'in', emailKeys(address))
+      .where('kind', 'in', back)
+      .execute();
   }
   if (off.length > 0) {
     await db
@@ -126,7 +138,7 @@ export async function optedOut(db: Db, tenantId: string, address: string, kind: 
     .selectFrom('email_unsubscribes')
     .select('kind')
     .where('tenant_id', '=', tenantId)
-    .where('address_key', '=', addressKey(address))
+    .where('address_key', 'in', emailKeys(address))
     .where('kind', '=', kind)
     .executeTakeFirst();
   return found !== undefined;
