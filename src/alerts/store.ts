@@ -272,22 +272,39 @@ async function insertColumns(tx: Db, tenantId: string, alerts: readonly NewAlert
   if (Number(numAffectedRows ?? 0) < n) throw new StorageRejectedError('ingest', 'foreign-key', new Error('the tenant of these alerts no longer exists'));
 }
 
+/** The OID of PostgreSQL's text type, the element type of textArray's arrays. */
+const TEXT_OID = 25;
+
 /**
- * textArray writes a PostgreSQL array literal of texts, as pg would for a JS array (each element
- * quoted, `\` and `"` escaped, NULL for null) but without its two replacements per element when the
- * text holds neither character (pg's arrayString was 5.9 % of the api process's samples under
- * bench:ingest on PostgreSQL; in a loop, 1.9-2.5 µs per alert against 0.8-1.1 here).
+ * textArray writes an array of texts in PostgreSQL's binary format (pg sends a Buffer parameter as
+ * binary): a header, then each element's length (-1 for null) and UTF-8 bytes. The backend reads it
+ * with array_recv, a length and a copy per element, where an array literal was scanned twice
+ * character by character (array_in, quotes and escapes; 8.6 % of the backend's samples under the
+ * ingest's insert) and each element parsed again by textin. The buffer is sized for the worst case
+ * (3 bytes per UTF-16 unit) so that each text is encoded once, its length written after it.
  */
-function textArray(values: readonly (string | null)[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
-    const v = values[i];
-    if (v === null || v === undefined) out += 'NULL';
-    else if (v.includes('"') || v.includes('\\')) out += `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-    else out += `"${v}"`;
+export function textArray(values: readonly (string | null)[]): Buffer {
+  let most = 20 + 4 * values.length;
+  // == null: a field left undefined is stored NULL, as pg writes undefined.
+  for (const v of values) if (v != null) most += 3 * v.length;
+  const out = Buffer.allocUnsafe(most);
+  out.writeInt32BE(1, 0); // one dimension
+  out.writeInt32BE(values.some((v) => v == null) ? 1 : 0, 4);
+  out.writeInt32BE(TEXT_OID, 8);
+  out.writeInt32BE(values.length, 12);
+  out.writeInt32BE(1, 16); // its lower bound
+  let at = 20;
+  for (const v of values) {
+    if (v == null) {
+      out.writeInt32BE(-1, at);
+      at += 4;
+    } else {
+      const length = out.write(v, at + 4);
+      out.writeInt32BE(length, at);
+      at += 4 + length;
+    }
   }
-  return `${out}}`;
+  return out.subarray(0, at);
 }
 
 /**

@@ -10,9 +10,11 @@ import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
 import type { NewAlert } from './input.js';
-import { insertAlerts, writeAlerts } from './store.js';
+import { insertAlerts, textArray, writeAlerts } from './store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
+/** Texts an array literal must quote or escape, and some it need not. */
+const odd = ['say "hi"', 'C:\\temp\\', 'a,b', '{x}', 'NULL', '', 'robot 🤖', 'ロボット', ' padded '];
 const alert: NewAlert = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.NotResponding', message: 'm', dedupKey: 'robot-1' });
 
 // On PostgreSQL no foreign key ties an alert to its tenant (migration 20261130-97): the insert
@@ -89,6 +91,39 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
       { tenant_id: tenant, dedup_key: 'robot-1', data: null },
       { tenant_id: tenant, dedup_key: null, data: '{"a":"\\"q\\""}' },
     ]);
+  });
+
+  it.runIf(dialect === 'postgres')('sends texts to PostgreSQL as binary arrays, which it reads back as given', async () => {
+    // Binary (pg sends a Buffer parameter so): array_recv copies each element where array_in scanned a literal twice.
+    const encoded = textArray([...odd, null]);
+    expect(Buffer.isBuffer(encoded)).toBe(true);
+    const { rows } = await sql<{ a: (string | null)[] }>`select ${encoded}::text[] as a`.execute(storage.db);
+    expect(rows[0]!.a).toEqual([...odd, null]);
+  });
+
+  it('stores every text of a batch as given: quotes, backslashes, commas, braces, NULL as a word, empty, astral and other scripts', async () => {
+    const tenant = await insertTestTenant(storage.db, 'texts');
+    const alerts = odd.map((text, i) =>
+      newAlert({
+        severity: 'Error',
+        component: 'Robots',
+        event: `Odd.${i}`,
+        message: text || '-',
+        data: JSON.stringify({ text }),
+        folder: text,
+        dedupKey: text || null,
+      }),
+    );
+    await insertAlerts(storage.db, tenant, alerts, T0);
+    const stored = await storage.db
+      .selectFrom('alerts')
+      .select(['event', 'message', 'data', 'folder', 'dedup_key'])
+      .where('tenant_id', '=', tenant)
+      .orderBy('id')
+      .execute();
+    expect(stored).toEqual(
+      odd.map((text, i) => ({ event: `Odd.${i}`, message: text || '-', data: JSON.stringify({ text }), folder: text, dedup_key: text || null })),
+    );
   });
 
   if (dialect === 'postgres') {
