@@ -81,6 +81,12 @@ export interface RenderedEmail {
    * set at send time by a composer, never stored.
    */
   readonly prepared?: PreparedMime | undefined;
+  /**
+   * The mailbox a composer wrote it for when that is no longer the one its row was queued for (its
+   * reader's address changed since, and the row was moved to the new one); else the row's. Only set
+   * at send time, never stored.
+   */
+  readonly to?: Mailbox | undefined;
 }
 
 /** OutgoingEmail is a rendered email addressed to one recipient, with its stable Message-ID. */

@@ -13,9 +13,10 @@ import { alertMessageIn } from '../mail-health/alert-message.js';
 import { toStoredAlert } from '../alerts/store.js';
 import { type AlertGroup, type LinePart, type WindowAlert, type WindowQuery, linePartsOf, streamAlertsInWindow, windowAlertOf } from '../alerts/window.js';
 import { SOURCE_FILTER_PARTS } from '../alerts/source-parts.js';
-import type { EmailKind, RenderedEmail } from '../delivery/contract.js';
+import type { EmailKind, Mailbox, RenderedEmail } from '../delivery/contract.js';
 import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
+import { readdressDelivery } from '../delivery/outbox/readdress.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
 import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
 import { loadAccessFacts } from '../recipients/query.js';
@@ -43,7 +44,7 @@ import { DateTime } from 'luxon';
 import { type EventCount, type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
 import { type DailyHealth, dailyHealth, healthBySource } from './daily-health.js';
 import { type SourceKey, SourceTally, sourceKeyId } from './source-groups.js';
-import type { ReportData } from './recipient-rules.js';
+import { type ReportData, idempotencyKeyAt } from './recipient-rules.js';
 import { renderDailyEmail } from './templates/daily-email.js';
 import { SHORTER_HTML_BUDGET } from './templates/fit.js';
 import { ImmediateEmailCache } from './templates/immediate-cache.js';
@@ -81,8 +82,12 @@ interface Context {
   readonly data: ReportData;
   readonly tenant: TenantView & { readonly id: string };
   readonly recipient: RecipientView;
+  /** What a user recipient may do now (readerOf); undefined for a group mailbox. */
+  readonly permissions: ReadonlySet<Permission> | undefined;
   /** The mailbox this email goes to, which its action links are bound to. */
   readonly address: string;
+  /** Set when that is no longer its row's address (readdressed): the email's `to`. */
+  readonly readdressed: Mailbox | undefined;
   readonly links: ReportLinks;
 }
 
@@ -196,24 +201,50 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
   );
   if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
   const reader = await readerNow(deps, caches, delivery, data, row);
+  const permissions = await readerOf(deps, caches, delivery, data);
+  const name = reader?.name ?? delivery.recipient.name;
+  const readdressed = await moveToAddressNow(deps, delivery, data, reader?.email, name);
+  const address = readdressed?.address ?? delivery.recipient.address;
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
-  const unsubscribe = await deps.unsubscribeLinks.url({
-    tenantId: row.id,
-    kind,
-    recipient: { type: data.recipient.type, id: data.recipient.id, address: delivery.recipient.address },
-  });
+  const unsubscribe = await deps.unsubscribeLinks.url({ tenantId: row.id, kind, recipient: { type: data.recipient.type, id: data.recipient.id, address } });
   return {
     data,
     tenant: { id: row.id, name: row.name, displayName: row.display_name, timeZone: row.time_zone },
     recipient: {
-      name: reader?.name ?? delivery.recipient.name,
+      name,
       ...(data.recipient.type === 'group' ? { group: true } : {}),
       language: reader?.language ?? languageOf(delivery.recipient.language),
       timeZone: reader?.timeZone ?? delivery.recipient.timeZone,
     },
-    address: delivery.recipient.address,
+    permissions,
+    address,
+    readdressed,
     links: { preferences: preferencesUrl(deps.publicUrl, row.id, data.recipient.type === 'group' ? data.recipient.id : undefined), unsubscribe },
   };
+}
+
+/**
+ * moveToAddressNow moves a user's email to the user's address now when it changed after the email was
+ * decided (a typo corrected while the mail server was down, a retry after a 4xx): the former mailbox
+ * is no longer theirs, and the reader still counts on that window's summary or that Fatal alert's
+ * email. The row is moved first (readdressDelivery), so that the delivery log shows where it went and
+ * the new address gets it once: when that address has it already (decided again for it since: a Fatal
+ * flood repeating), this one is not sent, the reader no longer getting alert emails at this address.
+ * The same mailbox spelt again keeps its row's address; a group's changed address is refused (readerOf).
+ */
+async function moveToAddressNow(
+  deps: ComposerDeps,
+  delivery: Delivery,
+  data: ReportData,
+  email: string | undefined,
+  name: string | undefined,
+): Promise<Mailbox | undefined> {
+  if (data.recipient.type === 'group' || email === undefined || sameMailbox(email, delivery.recipient.address)) return undefined;
+  const key = idempotencyKeyAt(delivery, data, email);
+  const moved = await readdressDelivery(deps.db, delivery, email, key);
+  if (moved === 'taken') throw new ComposeError(NOT_A_READER);
+  if (moved === 'unleased') throw new Error(`delivery ${delivery.id} is no longer this claim's: not moved to its reader's new address`);
+  return { address: email, name };
 }
 
 /**
@@ -249,7 +280,8 @@ async function mutesOf(
 
 /**
  * NOT_A_READER is why an email is not sent to a user deleted, deactivated or without Alerts.View
- * since it was decided, or to a group address that was deleted, changed, expanded to its members
+ * since it was decided, or to the former address of one whose new address has the same email of its
+ * own (moveToAddressNow), or to a group address that was deleted, changed, expanded to its members
  * or left without Alerts.View (the delivery log's error).
  */
 export const NOT_A_READER = NOT_SENT_TEXT['not-a-reader'];
@@ -274,9 +306,8 @@ async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, 
   // deleted user has no permissions, so one statement answers all three, as the action links' read did.
   const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
   if (!permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
-  // A user whose address changed since the decision: the former mailbox is no longer theirs (the same one spelt again still is).
-  const email = (await userNow(deps, caches, delivery, userId))?.email;
-  if (email === undefined || !sameMailbox(email, delivery.recipient.address)) throw new ComposeError(NOT_A_READER);
+  // Deleted since its permissions were read (kept apart). One whose address changed gets it at the new one (moveToAddressNow).
+  if (!(await userNow(deps, caches, delivery, userId))) throw new ComposeError(NOT_A_READER);
   return permissions;
 }
 
@@ -306,14 +337,21 @@ async function readerNow(
   delivery: Delivery,
   data: ReportData,
   tenant: { readonly language: string; readonly time_zone: string },
-): Promise<{ name: string; language: Language; timeZone: string } | undefined> {
+): Promise<{ name: string; language: Language; timeZone: string; email?: string } | undefined> {
   if (data.recipient.type === 'group') {
     const facts = await perClaim(deps, caches, delivery, `access:${delivery.tenantId}`, () => loadAccessFacts(deps.db, delivery.tenantId), true);
     const group = facts.groups.get(data.recipient.id);
     return group && { name: group.name, language: languageOf(group.language, tenant.language), timeZone: tenant.time_zone };
   }
   const user = await userNow(deps, caches, delivery, data.recipient.id);
-  return user && { name: user.name, language: languageOf(user.language, tenant.language), timeZone: firstKnownZone(user.time_zone, tenant.time_zone) };
+  return (
+    user && {
+      name: user.name,
+      email: user.email,
+      language: languageOf(user.language, tenant.language),
+      timeZone: firstKnownZone(user.time_zone, tenant.time_zone),
+    }
+  );
 }
 
 /**
@@ -321,12 +359,9 @@ async function readerNow(
  * group mailbox, with no `permissions`, gets none), and "mute for everyone" is only offered to a
  * holder of Alerts.Edit.
  */
-function actionsOf(
-  deps: ComposerDeps,
-  c: Context,
-  permissions: ReadonlySet<Permission> | undefined,
-): (subject: ActionSubject, kinds?: readonly ActionKind[]) => AlertActionUrls | undefined {
+function actionsOf(deps: ComposerDeps, c: Context): (subject: ActionSubject, kinds?: readonly ActionKind[]) => AlertActionUrls | undefined {
   const links = deps.actionLinks;
+  const permissions = c.permissions;
   if (!links || !permissions) return () => undefined;
   const recipient = { tenantId: c.tenant.id, userId: c.data.recipient.id, address: c.address, canMute: permissions.has('Alerts.Edit') };
   return (subject, kinds) => links.urlsFor(recipient, subject, kinds);
@@ -549,14 +584,13 @@ async function mailedLine(
  */
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
-  const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, caches, delivery, c.data);
   await stillWants(deps, preferences, delivery, c.data);
   const window = windowOf(delivery);
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient, window);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
   const groups = cached ?? streamAlertsInWindow(deps.db, c.tenant.id, { from: window.start, to: window.end, minSeverity: 'Error' });
-  const actions = actionsOf(deps, c, reader);
+  const actions = actionsOf(deps, c);
   const fatal: (AlertGroupView & { groupId: string })[] = [];
   const error: (AlertGroupView & { groupId: string })[] = [];
   // Every line counts in its source group's figures, shown or not.
@@ -601,27 +635,30 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   );
   const listOf = (key: SourceKey) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
-  return renderSummaryEmail({
-    recipient: c.recipient,
-    tenant: c.tenant,
-    htmlBudget: htmlBudgetOf(delivery),
-    window,
-    windowCount: summaryWindowCount(window, deps.summaryIntervalMs, c.tenant.timeZone),
-    totalAlerts,
-    fatalAlerts,
-    muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },
-    groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES), c.recipient.language),
-    sources: tally.totals().map((totals) => ({
-      ...totals,
-      label: totals.key.field === 'component' ? componentDisplayName(totals.key.value, c.recipient.language) : undefined,
-      url: listOf(totals.key),
-      health: health.get(sourceKeyId(totals.key)),
-    })),
-    links: {
-      ...c.links,
-      seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Error', since: window.start, until: window.end }),
-    },
-  });
+  return addressedTo(
+    c,
+    renderSummaryEmail({
+      recipient: c.recipient,
+      tenant: c.tenant,
+      htmlBudget: htmlBudgetOf(delivery),
+      window,
+      windowCount: summaryWindowCount(window, deps.summaryIntervalMs, c.tenant.timeZone),
+      totalAlerts,
+      fatalAlerts,
+      muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },
+      groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES), c.recipient.language),
+      sources: tally.totals().map((totals) => ({
+        ...totals,
+        label: totals.key.field === 'component' ? componentDisplayName(totals.key.value, c.recipient.language) : undefined,
+        url: listOf(totals.key),
+        health: health.get(sourceKeyId(totals.key)),
+      })),
+      links: {
+        ...c.links,
+        seeMore: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Error', since: window.start, until: window.end }),
+      },
+    }),
+  );
 }
 
 /** The links a daily report's source still failing offers (see composeDaily). */
@@ -633,7 +670,6 @@ const ACKNOWLEDGE_ONLY: readonly ActionKind[] = ['acknowledge'];
  */
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
-  const reader = await readerOf(deps, caches, delivery, c.data);
   const preferences = await preferencesOf(deps, caches, delivery, c.data);
   await stillWants(deps, preferences, delivery, c.data);
   const period = windowOf(delivery);
@@ -686,7 +722,7 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   if (!merged.some((e) => e.count > 0) && !(await getMailSettings(deps.db, c.tenant.id)).sendEmptyDailyReport) throw new ComposeError(NOTHING_LEFT);
   const listOf = (key: SourceKey, severity?: Severity) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity, since: period.start, until: period.end, ...sourceFilterOf(key) });
-  const actions = actionsOf(deps, c, reader);
+  const actions = actionsOf(deps, c);
   const counts = merged.map(({ oneFlood, ...e }) => {
     const forEvent = actions({ event: { component: e.component, event: e.event } });
     // A row of one flood (a dedup key's repeats, a lone alert) is a summary's line of the day: it offers "I'm on it" for
@@ -699,40 +735,43 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
       actions: forEvent && { ...forEvent, acknowledge: onIt?.acknowledge },
     };
   });
-  return renderDailyEmail({
-    recipient: c.recipient,
-    tenant: c.tenant,
-    htmlBudget: htmlBudgetOf(delivery),
-    period,
-    counts,
-    // The mutes in force are listed whether or not they hid anything (nobody wonders why a source went silent); an ended one only if it hid something.
-    mutes: mutes.filter((m) => m.until > now || endedHiding.has(m.id)).map((m) => muteLineOf(m, language)),
-    mutedAlerts,
-    health: {
-      components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
-      // A source still failing counts its failures: its link lists those (Error and Fatal), not its milder alerts too.
-      // Each offers the reader's "I'm on it" for the flood of its last failure, as a summary's line for its flood
-      // (a sealed link each, no read: the facts are shared).
-      stillFailing: health.stillFailing.map((s) => {
-        const ack = s.lastFailureId === undefined ? undefined : acknowledged.get(s.lastFailureId);
-        return {
+  return addressedTo(
+    c,
+    renderDailyEmail({
+      recipient: c.recipient,
+      tenant: c.tenant,
+      htmlBudget: htmlBudgetOf(delivery),
+      period,
+      counts,
+      // The mutes in force are listed whether or not they hid anything (nobody wonders why a source went silent); an ended one only if it hid something.
+      mutes: mutes.filter((m) => m.until > now || endedHiding.has(m.id)).map((m) => muteLineOf(m, language)),
+      mutedAlerts,
+      health: {
+        components: health.components.map((trend) => ({ ...trend, componentDisplayName: componentDisplayName(trend.component, language) })),
+        // A source still failing counts its failures: its link lists those (Error and Fatal), not its milder alerts too.
+        // Each offers the reader's "I'm on it" for the flood of its last failure, as a summary's line for its flood
+        // (a sealed link each, no read: the facts are shared).
+        stillFailing: health.stillFailing.map((s) => {
+          const ack = s.lastFailureId === undefined ? undefined : acknowledged.get(s.lastFailureId);
+          return {
+            ...s,
+            url: listOf(s.key, 'Error'),
+            acknowledged: ack ? { name: actorName(ack.by, language), at: ack.at } : undefined,
+            actions: s.lastFailureId === undefined ? undefined : actions({ alertId: s.lastFailureId }, ACKNOWLEDGE_ONLY),
+          };
+        }),
+        moreStillFailing: health.moreStillFailing,
+        moreRecovered: health.moreRecovered,
+        // A source that recovered without failing in the period links to the day before, where its failures are.
+        recovered: health.recovered.map((s) => ({
           ...s,
-          url: listOf(s.key, 'Error'),
-          acknowledged: ack ? { name: actorName(ack.by, language), at: ack.at } : undefined,
-          actions: s.lastFailureId === undefined ? undefined : actions({ alertId: s.lastFailureId }, ACKNOWLEDGE_ONLY),
-        };
-      }),
-      moreStillFailing: health.moreStillFailing,
-      moreRecovered: health.moreRecovered,
-      // A source that recovered without failing in the period links to the day before, where its failures are.
-      recovered: health.recovered.map((s) => ({
-        ...s,
-        url: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, since: before.start, until: period.end, ...sourceFilterOf(s.key) }),
-      })),
-      noisiest: health.noisiest.map((s) => ({ ...s, url: listOf(s.key) })),
-    },
-    links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, since: period.start, until: period.end }) },
-  });
+          url: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, since: before.start, until: period.end, ...sourceFilterOf(s.key) }),
+        })),
+        noisiest: health.noisiest.map((s) => ({ ...s, url: listOf(s.key) })),
+      },
+      links: { ...c.links, viewAll: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, since: period.start, until: period.end }) },
+    }),
+  );
 }
 
 /** composeImmediate renders the email of one Fatal alert, with how many repeats its flood has had so far. */
@@ -740,7 +779,6 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   const c = await contextOf(deps, caches, delivery);
   const { alertId, groupId } = c.data;
   if (!alertId || !groupId) throw new ComposeError(`delivery ${delivery.id} names no alert`);
-  const reader = await readerOf(deps, caches, delivery, c.data);
   const tenantId = c.tenant.id;
   // As the commit that queued the email read them an instant ago (leased at insert); else the
   // emails of one claim read their alerts, floods and acknowledgements together (TurnBatch), in one statement.
@@ -761,7 +799,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   }
   const { flood, acknowledgement: ack } = facts;
   const language = c.recipient.language;
-  const actions = actionsOf(deps, c, reader);
+  const actions = actionsOf(deps, c);
   const view: ImmediateEmailView = {
     recipient: c.recipient,
     tenant: c.tenant,
@@ -786,7 +824,15 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   // is: rendering it with slots and encoding it once for the recipients that share it (the cache)
   // costs more than rendering and encoding it whole (about 0.55 against 0.35 CPU-ms), for no one to share it.
   const alone = deps.leasedReads?.get<number>(delivery.leaseToken, LEASED_KEYS.alertEmails(alertId)) === 1;
-  return alone ? renderImmediateEmail(view) : caches.immediate.render(view);
+  return addressedTo(c, alone ? renderImmediateEmail(view) : caches.immediate.render(view));
+}
+
+/**
+ * addressedTo addresses an email to the mailbox it was written for when that is no longer its row's
+ * (moveToAddressNow), and returns it untouched otherwise (ImmediateEmailCache's bodies are filled in only when read).
+ */
+function addressedTo(c: Context, email: RenderedEmail): RenderedEmail {
+  return c.readdressed ? { ...email, to: c.readdressed } : email;
 }
 
 /** htmlBudgetOf is a report's HTML budget: the usual one, or the shorter one once its reader's server refused it as too large. */

@@ -406,7 +406,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await expectSummariesOnlyTo(base, 'grouped-stays@example.com', ['grouped-left@example.com'], NOT_A_READER);
   });
 
-  it('is not sent to the former address of a reader whose email was changed after it was decided', async () => {
+  it('goes to the new address of a reader whose email was changed after it was decided, written and linked for it, never to the former', async () => {
     const base = '/api/v1/tenants/movers';
     const user = await tenantOfReaders('movers');
     const mover = await user('old-box@example.com');
@@ -414,10 +414,77 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
     clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
     await decideReports(t.tocsin, clock, INTERVAL);
-    // Before the summaries go out, the reader's address is corrected: the old mailbox is someone else's now.
+    // Before the summaries go out (their server was down, say), the reader's address is corrected: the old mailbox is
+    // someone else's now, and the reader still counts on this window's summary.
     expect((await t.call('PATCH', `${base}/users/${mover}`, { email: 'new-box@example.com' })).statusCode).toBe(200);
+    const before = smtp.messages.length;
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC, withActions: true });
+    const sent = smtp.messages.slice(before);
+    expect(sent.map((m) => m.envelope.to[0]).sort()).toEqual(['new-box@example.com', 'steady@example.com']);
+    const mail = await simpleParser(sent.find((m) => m.envelope.to[0] === 'new-box@example.com')!.raw);
+    expect(mail.to).toMatchObject({ value: [{ address: 'new-box@example.com' }] });
+    // The delivery log says where it went.
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string }[];
+    expect(log.map((d) => `${d.recipient} ${d.status}`).sort()).toEqual(['new-box@example.com sent', 'steady@example.com sent']);
+    // Its links are the new mailbox's: the one-click unsubscribe and "I'm on it" open.
+    const unsubscribe = new URL(/^List-Unsubscribe:\s*<([^>]+)>/im.exec(sent.find((m) => m.envelope.to[0] === 'new-box@example.com')!.raw)![1]!).pathname;
+    expect((await t.tocsin.app.inject({ method: 'GET', url: unsubscribe })).statusCode).toBe(200);
+    const acknowledge = new URL(/I'm on it: (https:\S+)/.exec(mail.text!)![1]!).pathname;
+    expect((await t.tocsin.app.inject({ method: 'GET', url: acknowledge })).statusCode).toBe(200);
+  });
+
+  it('sends a Fatal email that waited on a failing server to the reader’s new address, once, its flood repeating since', async () => {
+    const base = '/api/v1/tenants/paged';
+    const user = await tenantOfReaders('paged');
+    const pager = await user('pager-old@example.com');
+    await t.call('PUT', `${base}/users/${pager}/alert-preferences`, { email: { fatalImmediately: true } });
+    const r1 = { severity: 'Fatal', component: 'Robots', message: 'R1 offline', dedupKey: 'r1' };
+    expect((await t.call('POST', `${base}/alerts`, r1)).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    // The server refuses the first attempt for now (451); the email waits for its retry.
+    const failing = await startTestSmtpServer({ failures: [{ at: 'rcpt', code: 451, times: 1 }] });
+    try {
+      await sendQueuedReports(t.tocsin, clock, failing, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+      expect((await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items).toMatchObject([{ status: 'retrying', attempts: 1 }]);
+      // Meanwhile the reader's address is corrected; at the retry, the server is back.
+      expect((await t.call('PATCH', `${base}/users/${pager}`, { email: 'pager-new@example.com' })).statusCode).toBe(200);
+      clock.advance(60_000);
+      await sendQueuedReports(t.tocsin, clock, failing, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+      expect(failing.messages.map((m) => m.envelope.to[0])).toEqual(['pager-new@example.com']);
+      expect((await simpleParser(failing.messages[0]!.raw)).to).toMatchObject({ value: [{ address: 'pager-new@example.com' }] });
+      expect((await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items).toMatchObject([
+        { recipient: 'pager-new@example.com', status: 'sent', attempts: 2 },
+      ]);
+      // The flood repeats, within its window: it is the same flood's email, which the new address has had.
+      expect((await t.call('POST', `${base}/alerts`, r1)).statusCode).toBe(202);
+      await t.tocsin.decisionsSettled();
+      await sendQueuedReports(t.tocsin, clock, failing, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+      expect(failing.messages).toHaveLength(1);
+      expect((await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items).toHaveLength(1);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('sends a Fatal email decided before its reader’s address changed to the new address once, whether or not its flood was decided again for it', async () => {
+    const base = '/api/v1/tenants/repaged';
+    const user = await tenantOfReaders('repaged');
+    const pager = await user('repager-old@example.com');
+    await t.call('PUT', `${base}/users/${pager}/alert-preferences`, { email: { fatalImmediately: true } });
+    const [r1, r2] = ['r1', 'r2'].map((robot) => ({ severity: 'Fatal', component: 'Robots', message: `${robot} offline`, dedupKey: robot }));
+    expect((await t.call('POST', `${base}/alerts`, { alerts: [r1, r2] })).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    // Both emails wait (no worker here, as while the server is paused); the address is corrected, then R1's flood repeats,
+    // deciding its email again for the new address.
+    expect((await t.call('PATCH', `${base}/users/${pager}`, { email: 'repager-new@example.com' })).statusCode).toBe(200);
+    expect((await t.call('POST', `${base}/alerts`, r1)).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    const before = smtp.messages.length;
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    await expectSummariesOnlyTo(base, 'steady@example.com', ['old-box@example.com'], NOT_A_READER);
+    const sent = await Promise.all(smtp.messages.slice(before).map(async (m) => `${m.envelope.to[0]} ${(await simpleParser(m.raw)).subject}`));
+    expect(sent.sort()).toEqual(['repager-new@example.com repaged: Fatal alert, r1 offline', 'repager-new@example.com repaged: Fatal alert, r2 offline']);
+    const log = (await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items as { recipient: string; status: string }[];
+    expect(log.filter((d) => d.status === 'sent').map((d) => d.recipient)).toEqual(['repager-new@example.com', 'repager-new@example.com']);
   });
 
   it('is sent to a reader and a group mailbox whose address was spelt again for the same mailbox after it was decided, its unsubscribe link working', async () => {

@@ -1,4 +1,5 @@
 import { idempotencyKey } from '../delivery/idempotency-key.js';
+import type { Delivery } from '../delivery/outbox/delivery.js';
 import type { NewDelivery } from '../delivery/outbox/enqueue.js';
 import { isSubscribed } from '../preferences/model.js';
 import { type Recipient, wantsKind } from '../recipients/eligibility.js';
@@ -55,6 +56,17 @@ export function immediateDelivery(tenantId: string, flood: Pick<FatalFlood, 'gro
     recipient: deliveryRecipient(recipient),
     data,
   };
+}
+
+/**
+ * idempotencyKeyAt is the idempotency key a queued report email would have been decided under for
+ * another address: the same window's report, or the same Fatal flood's email (as windowDelivery and
+ * immediateDelivery key them), for the reader's new address.
+ */
+export function idempotencyKeyAt(delivery: Pick<Delivery, 'tenantId' | 'kind' | 'windowStart'>, data: ReportData, address: string): string {
+  const about = delivery.kind === 'immediate' ? data.groupId : delivery.windowStart;
+  if (about === undefined || about === null) throw new Error(`a ${delivery.kind} email names no ${delivery.kind === 'immediate' ? 'flood' : 'window'}`);
+  return idempotencyKey(delivery.kind, delivery.tenantId, about, address);
 }
 
 function deliveryRecipient(recipient: Recipient) {

@@ -148,7 +148,7 @@ function outgoingEmail(email: RenderedEmail, delivery: Delivery): OutgoingEmail 
     },
     headers: { 'X-Tocsin-Kind': delivery.kind, ...email.headers },
     prepared: email.prepared,
-    to: recipientOf(delivery),
+    to: email.to ?? recipientOf(delivery),
     messageId: delivery.messageId,
   };
 }
@@ -240,6 +240,12 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
             if (ctx.leased && !ctx.leased(delivery)) {
               calledOff = { status: 'unleased' };
               throw new Error('lease lost while rendering');
+            }
+            // Written for its reader's new address, while its envelope went to the former one: nothing of it goes
+            // there; the row, moved to the new address, goes back to the queue and is sent there next.
+            if (rendered.to) {
+              calledOff = { status: 'deferred', retryAt: ctx.clock.now() };
+              throw new Error('its reader has a new address');
             }
             return outgoingEmail(rendered, delivery);
           },
