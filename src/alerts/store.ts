@@ -285,11 +285,15 @@ const TEXT_OID = 25;
  */
 export function textArray(values: readonly (string | null)[]): Buffer {
   let most = 20 + 4 * values.length;
+  let hasNull = false;
   // == null: a field left undefined is stored NULL, as pg writes undefined.
-  for (const v of values) if (v != null) most += 3 * v.length;
+  for (const v of values) {
+    if (v == null) hasNull = true;
+    else most += 3 * v.length;
+  }
   const out = Buffer.allocUnsafe(most);
   out.writeInt32BE(1, 0); // one dimension
-  out.writeInt32BE(values.some((v) => v == null) ? 1 : 0, 4);
+  out.writeInt32BE(hasNull ? 1 : 0, 4);
   out.writeInt32BE(TEXT_OID, 8);
   out.writeInt32BE(values.length, 12);
   out.writeInt32BE(1, 16); // its lower bound
