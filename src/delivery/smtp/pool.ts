@@ -218,6 +218,18 @@ export class SessionPool {
     );
   }
 
+  /**
+   * #putBackOnce puts a message another session should carry at the head of the queue, once: put back
+   * already, or called off meanwhile, it fails with `refusal` instead.
+   */
+  #putBackOnce(waiting: Waiting, refusal: unknown): void {
+    if (waiting.requeued || waiting.signal?.aborted) waiting.reject(refusal);
+    else {
+      waiting.requeued = true;
+      this.#queue.unshift(waiting);
+    }
+  }
+
   #sendOn(slot: Slot, waiting: Waiting): void {
     const session = slot.session!;
     slot.state = 'sending';
@@ -233,11 +245,7 @@ export class SessionPool {
           slot.state = 'closing';
           session.close();
           // Nothing of it was sent: called off meanwhile, it is not put back.
-          if (waiting.signal?.aborted) waiting.reject(new SendCalledOffError());
-          else {
-            waiting.requeued = true;
-            this.#queue.unshift(waiting);
-          }
+          this.#putBackOnce(waiting, new SendCalledOffError());
           this.#dispatch();
           return;
         }
@@ -248,11 +256,7 @@ export class SessionPool {
           slot.state = 'closing';
           session.quit();
           this.#ceiling = others;
-          if (waiting.requeued || waiting.signal?.aborted) waiting.reject(error);
-          else {
-            waiting.requeued = true;
-            this.#queue.unshift(waiting);
-          }
+          this.#putBackOnce(waiting, error);
           this.#dispatch();
           return;
         }
