@@ -247,6 +247,11 @@ export interface SendOptions {
   readonly mayFinish?: (() => boolean) | undefined;
   /** Waits for a connection ahead of the sends that are not urgent (a Fatal alert's email before a backlog of reports). */
   readonly urgent?: boolean | undefined;
+  /**
+   * Whose email it is: the sends of several tenants waiting for one server's connections (the system
+   * default's) take turns, so that one tenant's backlog or flood does not hold up another's email.
+   */
+  readonly tenantId?: string | undefined;
 }
 
 /** MailSender sends one email through one endpoint; transports are pooled per endpoint inside. */

@@ -270,6 +270,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       mayFinish: leased && (() => leased(delivery, 1)),
       // Ahead of the reports waiting for one of the server's connections, as it was claimed and admitted ahead of them.
       urgent: isUrgentKind(delivery.kind),
+      // Taking turns with other tenants' emails for a server they share (the system default).
+      tenantId: delivery.tenantId,
     });
     ctx.metrics?.smtpLatency.observe({ outcome: 'sent' }, (performance.now() - t0) / 1000);
     ctx.localFailures?.worked();

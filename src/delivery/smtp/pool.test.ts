@@ -107,6 +107,17 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.messages.map((m) => m.messageId)).toEqual([3, 4, 0, 1, 2].map((n) => `<pool-${n}@tocsin.test>`));
   });
 
+  it("gives a free session to another tenant's send ahead of the rest of a tenant's backlog, urgent ones still first", async () => {
+    // A shared server (the system default): one tenant's sends handed over at once held another's behind all of them.
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    const sends = [0, 1, 2].map((n) => pool.send(envelope, message(n), { tenantId: 'busy' }));
+    sends.push(pool.send(envelope, message(3), { tenantId: 'quiet' }));
+    sends.push(pool.send(envelope, message(4), { tenantId: 'busy', urgent: true }), pool.send(envelope, message(5), { tenantId: 'quiet', urgent: true }));
+    await Promise.all(sends);
+    expect(server.messages.map((m) => m.messageId)).toEqual([4, 5, 0, 3, 1, 2].map((n) => `<pool-${n}@tocsin.test>`));
+  });
+
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 3 });

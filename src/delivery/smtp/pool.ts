@@ -59,10 +59,12 @@ interface Waiting {
   readonly mayFinish: (() => boolean) | undefined;
   /** Whether it goes ahead of the sends waiting that are not (SessionPool.send). */
   readonly urgent: boolean;
+  /** Whose it is, for the tenants' turns (nextInTurn). */
+  readonly tenantId: string | undefined;
 }
 
 /** PoolSendOptions are SendOptions as a pool reads them (SessionPool.send). */
-export type PoolSendOptions = Pick<SendOptions, 'signal' | 'mayStart' | 'mayFinish' | 'urgent'>;
+export type PoolSendOptions = Pick<SendOptions, 'signal' | 'mayStart' | 'mayFinish' | 'urgent' | 'tenantId'>;
 
 /**
  * queuedAt is where a send joins the queue: at its end, or an urgent one ahead of the first send
@@ -73,11 +75,45 @@ export function queuedAt(queue: readonly { readonly urgent: boolean }[], urgent:
   return at < 0 ? queue.length : at;
 }
 
+/**
+ * nextInTurn is which waiting send a free session takes: one put back first (it had its turn), else,
+ * among the sends of the most urgent kind waiting, the first of the tenant with the fewest sends
+ * under way on the pool's sessions and, of those, served longest ago (`served`: its last turn).
+ * Taken in queue order alone, a tenant's sends handed over at once (up to its 100, a flood's Fatal
+ * emails or a morning's daily reports) held every other tenant's email through a shared server (the
+ * system default) behind them: ten connections to a server taking a message a second kept another
+ * tenant's Fatal email waiting 10 s.
+ */
+export function nextInTurn(
+  queue: readonly { readonly urgent: boolean; readonly requeued: boolean; readonly tenantId: string | undefined }[],
+  sending: ReadonlyMap<string | undefined, number>,
+  served: ReadonlyMap<string | undefined, number>,
+): number {
+  const first = queue[0];
+  if (!first || first.requeued) return 0;
+  const rank = (tenantId: string | undefined) => [sending.get(tenantId) ?? 0, served.get(tenantId) ?? -1] as const;
+  let best = 0;
+  let bestRank = rank(first.tenantId);
+  for (let at = 1; at < queue.length; at += 1) {
+    const waiting = queue[at]!;
+    // Urgent sends wait ahead of the others (queuedAt): past the first that is not as urgent, none is.
+    if (waiting.urgent !== first.urgent) break;
+    const [count, turn] = rank(waiting.tenantId);
+    if (count < bestRank[0] || (count === bestRank[0] && turn < bestRank[1])) {
+      best = at;
+      bestRank = [count, turn];
+    }
+  }
+  return best;
+}
+
 type SlotState = 'opening' | 'idle' | 'sending' | 'keepalive' | 'closing';
 
 interface Slot {
   state: SlotState;
   session?: SmtpSession;
+  /** The tenant whose send it carries while `sending` (nextInTurn). */
+  tenantId?: string | undefined;
   idleSince: number;
   keepalives: number;
 }
@@ -112,6 +148,9 @@ export class SessionPool {
    */
   #failures = 0;
   #retryAt = 0;
+  /** Each tenant's last turn (a count of the sends taken), kept while sends wait: nextInTurn. */
+  readonly #served = new Map<string | undefined, number>();
+  #turns = 0;
 
   constructor(
     private readonly endpoint: SmtpEndpoint,
@@ -145,7 +184,7 @@ export class SessionPool {
    * report's backlog, ten connections to a slow server, it waited for each of them.
    */
   send(envelope: Envelope, message: Buffer | Promise<Buffer>, options: PoolSendOptions = {}): Promise<string> {
-    const { signal, mayStart, mayFinish, urgent = false } = options;
+    const { signal, mayStart, mayFinish, urgent = false, tenantId } = options;
     let waiting: Waiting | undefined;
     const leave = (error: unknown) => {
       const at = waiting ? this.#queue.indexOf(waiting) : -1;
@@ -159,7 +198,7 @@ export class SessionPool {
     const callOff = () => leave(new SendCalledOffError());
     signal?.addEventListener('abort', callOff, { once: true });
     return new Promise<string>((resolve, reject) => {
-      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart, mayFinish, urgent };
+      waiting = { envelope, message, resolve, reject, requeued: false, signal, mayStart, mayFinish, urgent, tenantId };
       this.#queue.splice(queuedAt(this.#queue, urgent), 0, waiting);
       this.#dispatch();
     }).finally(() => signal?.removeEventListener('abort', callOff));
@@ -177,7 +216,8 @@ export class SessionPool {
     while (this.#queue.length > 0 && !this.#closing.signal.aborted) {
       const idle = this.#slots.find((slot) => slot.state === 'idle');
       if (idle) {
-        const next = this.#queue.shift()!;
+        const next = this.#queue.splice(nextInTurn(this.#queue, this.#sendingByTenant(), this.#served), 1)[0]!;
+        this.#served.set(next.tenantId, ++this.#turns);
         if (next.mayStart && !next.mayStart()) next.reject(new SendCalledOffError());
         else this.#sendOn(idle, next);
         continue;
@@ -191,7 +231,18 @@ export class SessionPool {
       if (coming > 0 && !this.#slots.some((slot) => slot.session)) break;
       this.#open();
     }
-    if (this.#queue.length === 0) this.#ceiling = this.options.maxConnections;
+    if (this.#queue.length === 0) {
+      this.#ceiling = this.options.maxConnections;
+      // Turns are taken among the tenants waiting: with none waiting, there is nothing to remember.
+      this.#served.clear();
+    }
+  }
+
+  /** #sendingByTenant counts the sends under way on the pool's sessions, by tenant. */
+  #sendingByTenant(): Map<string | undefined, number> {
+    const sending = new Map<string | undefined, number>();
+    for (const slot of this.#slots) if (slot.state === 'sending') sending.set(slot.tenantId, (sending.get(slot.tenantId) ?? 0) + 1);
+    return sending;
   }
 
   #open(): void {
@@ -233,6 +284,7 @@ export class SessionPool {
   #sendOn(slot: Slot, waiting: Waiting): void {
     const session = slot.session!;
     slot.state = 'sending';
+    slot.tenantId = waiting.tenantId;
     session.send(waiting.envelope, waiting.message, waiting.mayFinish).then(
       (response) => {
         this.#failures = 0;
