@@ -1,4 +1,5 @@
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   startTestSmtpServer,
 } from '../../../test/support/smtp-servers.js';
 import { runOutOfDescriptors } from '../../../test/support/out-of-descriptors.js';
+import { testCertificates } from '../../../test/support/certificates.js';
 
 const PASSWORD = 'pa55-w0rd-S3CRET';
 
@@ -83,6 +85,42 @@ async function startAgreeingServer(then: 'silent' | 'hang up' | 'reset'): Promis
       }
     });
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(server, { port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * startRelistingServer starts a raw SMTP server reached over TLS (implicit, or upgraded by STARTTLS)
+ * whose every EHLO lists STARTTLS, the secure one's too (some servers do), and never AUTH, and which
+ * refuses the recipient as a relay without a sign-in.
+ */
+async function startRelistingServer(security: 'tls' | 'starttls'): Promise<net.Server & { port: number }> {
+  const context = tls.createSecureContext(testCertificates().localhost);
+  const speak = (socket: net.Socket) => {
+    socket.on('error', () => {});
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString('latin1');
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+        const verb = buffer.slice(0, 4).toUpperCase();
+        buffer = buffer.slice(end + 2);
+        if (verb === 'EHLO') socket.write('250-relisting.test\r\n250 STARTTLS\r\n');
+        else if (verb === 'STAR') {
+          socket.off('data', onData);
+          socket.write('220 2.0.0 Ready to start TLS\r\n');
+          return speak(new tls.TLSSocket(socket, { isServer: true, secureContext: context }));
+        } else if (verb === 'RCPT') socket.write('554 5.7.1 <ops@example.com>: Relay access denied\r\n');
+        else if (verb === 'QUIT') return void socket.end('221 2.0.0 Bye\r\n');
+        else socket.write('250 2.0.0 Ok\r\n');
+      }
+    };
+    socket.on('data', onData);
+  };
+  const greet = (socket: net.Socket) => {
+    socket.write('220 relisting.test ESMTP\r\n');
+    speak(socket);
+  };
+  const server = security === 'tls' ? tls.createServer(testCertificates().localhost, greet) : net.createServer(greet);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(server, { port: (server.address() as AddressInfo).port });
 }
@@ -457,6 +495,23 @@ describe('SMTP sender against real smtp-server instances', () => {
     );
     expect(refused).toMatchObject({ stage: 'tls', retryable: false, code: 530 });
     expect(refused.message).toMatch(/^the server offers a sign-in \(AUTH\) only over TLS: .*: 530 5\.7\.0 Authentication required$/);
+  });
+
+  it('says the server offered no sign-in, not that the settings left STARTTLS out, when a server reached over TLS lists STARTTLS again and no AUTH', async () => {
+    // The connection is secure (implicit TLS, or upgraded): STARTTLS listed again offers nothing these settings declined.
+    for (const security of ['tls', 'starttls'] as const) {
+      const server = await startRelistingServer(security);
+      try {
+        const endpoint = endpointFor(server, { security, ca: testCertificates().ca, authMethod: 'auto', username: 'robot', password: PASSWORD });
+        const relay = await failure(sender.send(endpoint, email()));
+        expect(relay, security).toMatchObject({ stage: 'recipient', retryable: false, code: 554 });
+        expect(relay.message, security).toMatch(
+          /^the server offered no sign-in \(AUTH\) on this connection, .*: 554 5\.7\.1 <ops@example\.com>: Relay access denied$/,
+        );
+      } finally {
+        server.close();
+      }
+    }
   });
 
   it('never sends credentials over a connection without TLS unless plaintext AUTH is allowed explicitly', async () => {
