@@ -101,6 +101,13 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
     expect(rows[0]!.a).toEqual([...odd, null]);
   });
 
+  it.runIf(dialect === 'postgres')('sends a column whose every character takes three UTF-8 bytes whole (the most a UTF-16 unit takes)', async () => {
+    // The buffer is sized before the texts are encoded: sized short, Buffer.write cuts a text without a word.
+    const texts = ['ロボット停止', '\ud800\udfff'.split('').join('x'), '業務'.repeat(50)];
+    const { rows } = await sql<{ a: string[] }>`select ${textArray(texts)}::text[] as a`.execute(storage.db);
+    expect(rows[0]!.a).toEqual(['ロボット停止', '\ufffdx\ufffd', '業務'.repeat(50)]);
+  });
+
   it('stores every text of a batch as given: quotes, backslashes, commas, braces, NULL as a word, empty, astral and other scripts', async () => {
     const tenant = await insertTestTenant(storage.db, 'texts');
     const alerts = odd.map((text, i) =>
