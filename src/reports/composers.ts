@@ -16,10 +16,10 @@ import { SOURCE_FILTER_PARTS } from '../alerts/source-parts.js';
 import type { EmailKind, Mailbox, RenderedEmail } from '../delivery/contract.js';
 import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
-import { readdressDelivery } from '../delivery/outbox/readdress.js';
+import { type KeyHolder, holderDelivers, holdsReleasedKey, readdressDelivery } from '../delivery/outbox/readdress.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
-import { languageOf, writesToGroupAddress } from '../recipients/eligibility.js';
-import { loadAccessFacts } from '../recipients/query.js';
+import { type Recipient, languageOf } from '../recipients/eligibility.js';
+import { type RecipientTenant, groupRecipients, loadAccessFacts } from '../recipients/query.js';
 import { EMAIL_CHOICE_OF, NO_PREFERENCES, type Preferences, isSubscribed, wantsEmail } from '../preferences/model.js';
 import { recipientsPreferences } from '../preferences/store.js';
 import {
@@ -200,10 +200,11 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
     true,
   );
   if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
-  const reader = await readerNow(deps, caches, delivery, data, row);
-  const permissions = await readerOf(deps, caches, delivery, data);
+  const tenant: RecipientTenant = { id: row.id, language: row.language, timeZone: row.time_zone };
+  const reader = await readerNow(deps, caches, delivery, data, tenant);
+  const permissions = await readerOf(deps, caches, delivery, data, tenant);
   const name = reader?.name ?? delivery.recipient.name;
-  const readdressed = await moveToAddressNow(deps, delivery, data, reader?.email, name);
+  const readdressed = await moveToAddressNow(deps, caches, delivery, data, tenant, reader?.email, name);
   const address = readdressed?.address ?? delivery.recipient.address;
   const kind = delivery.kind as Exclude<EmailKind, 'test'>;
   const unsubscribe = await deps.unsubscribeLinks.url({ tenantId: row.id, kind, recipient: { type: data.recipient.type, id: data.recipient.id, address } });
@@ -224,27 +225,73 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
 }
 
 /**
- * moveToAddressNow moves a user's email to the user's address now when it changed after the email was
- * decided (a typo corrected while the mail server was down, a retry after a 4xx): the former mailbox
- * is no longer theirs, and the reader still counts on that window's summary or that Fatal alert's
- * email. The row is moved first (readdressDelivery), so that the delivery log shows where it went and
- * the new address gets it once: when that address has it already (decided again for it since: a Fatal
- * flood repeating), this one is not sent, the reader no longer getting alert emails at this address.
- * The same mailbox spelt again keeps its row's address; a group's changed address is refused (readerOf).
+ * moveToAddressNow moves an email to its reader's address now when it changed after the email was
+ * decided (a typo corrected while the mail server was down, a retry after a 4xx, a group's mailbox
+ * moved): the former mailbox is no longer theirs, and the reader (a person, or the team behind a
+ * group mailbox) still counts on that window's summary or that Fatal alert's email. The row is moved
+ * first (readdressDelivery), so that the delivery log shows where it went and the new address gets
+ * it once: when that address has it already (decided again for it since: a Fatal flood repeating,
+ * or another recipient's row there that goes), this one is not sent, the reader no longer getting
+ * alert emails at this address. The same mailbox spelt again keeps its row's address, unless the
+ * row gave its key up to another moving in (holdsReleasedKey): it takes it again, or yields.
  */
 async function moveToAddressNow(
   deps: ComposerDeps,
+  caches: Caches,
   delivery: Delivery,
   data: ReportData,
+  tenant: RecipientTenant,
   email: string | undefined,
   name: string | undefined,
 ): Promise<Mailbox | undefined> {
-  if (data.recipient.type === 'group' || email === undefined || sameMailbox(email, delivery.recipient.address)) return undefined;
-  const key = idempotencyKeyAt(delivery, data, email);
-  const moved = await readdressDelivery(deps.db, delivery, email, key);
+  if (email === undefined) return undefined;
+  const same = sameMailbox(email, delivery.recipient.address);
+  if (same && !holdsReleasedKey(delivery)) return undefined;
+  const address = same ? delivery.recipient.address : email;
+  const delivers = async (holder: KeyHolder) =>
+    holderDelivers(holder, holder.recipient && (await addressNow(deps, caches, delivery, holder.recipient, tenant)));
+  const moved = await readdressDelivery(deps.db, delivery, address, idempotencyKeyAt(delivery, data, address), delivers);
   if (moved === 'taken') throw new ComposeError(NOT_A_READER);
   if (moved === 'unleased') throw new Error(`delivery ${delivery.id} is no longer this claim's: not moved to its reader's new address`);
-  return { address: email, name };
+  return same ? undefined : { address, name };
+}
+
+/**
+ * addressNow is the mailbox a user or group gets this tenant's alert emails at now, as a decision
+ * would write to it: a user's address while it is active with Alerts.View; a group's own address
+ * while it has one, is not expanded to its members, holds Alerts.View and is no reader's
+ * (groupsNow). Undefined when it gets none.
+ */
+async function addressNow(
+  deps: ComposerDeps,
+  caches: Caches,
+  delivery: Delivery,
+  recipient: ReportData['recipient'],
+  tenant: RecipientTenant,
+): Promise<string | undefined> {
+  if (recipient.type === 'group') return (await groupsNow(deps, caches, delivery, tenant)).get(recipient.id)?.address;
+  const permissions = await perClaim(deps, caches, delivery, `permissions:${recipient.id}`, () => effectivePermissions(deps.db, recipient.id), true);
+  return permissions.has('Alerts.View') ? (await userNow(deps, caches, delivery, recipient.id))?.email : undefined;
+}
+
+/**
+ * groupsNow are the tenant's group mailboxes that get alert emails now, by group id, decided as the
+ * reports are (groupRecipients: a group expanded to its members, without Alerts.View, or whose
+ * address a reader has now, writes to none), read once per claim.
+ */
+function groupsNow(deps: ComposerDeps, caches: Caches, delivery: Delivery, tenant: RecipientTenant): Promise<ReadonlyMap<string, Recipient>> {
+  return perClaim(
+    deps,
+    caches,
+    delivery,
+    `groups-now:${tenant.id}`,
+    async () => {
+      const facts = await perClaim(deps, caches, delivery, `access:${tenant.id}`, () => loadAccessFacts(deps.db, tenant.id), true);
+      const groups = (await groupRecipients(deps.db, [tenant], new Map([[tenant.id, facts]]))).get(tenant.id) ?? [];
+      return new Map(groups.map((g) => [g.id, g]));
+    },
+    true,
+  );
 }
 
 /**
@@ -281,8 +328,8 @@ async function mutesOf(
 /**
  * NOT_A_READER is why an email is not sent to a user deleted, deactivated or without Alerts.View
  * since it was decided, or to the former address of one whose new address has the same email of its
- * own (moveToAddressNow), or to a group address that was deleted, changed, expanded to its members
- * or left without Alerts.View (the delivery log's error).
+ * own (moveToAddressNow), or to a group mailbox that was deleted, expanded to its members, left
+ * without Alerts.View or whose address a reader has now (the delivery log's error).
  */
 export const NOT_A_READER = NOT_SENT_TEXT['not-a-reader'];
 
@@ -290,15 +337,18 @@ export const NOT_A_READER = NOT_SENT_TEXT['not-a-reader'];
  * readerOf reads what a user recipient may do now (undefined for a group mailbox), and throws when
  * the recipient may no longer read alerts: a user deleted, deactivated, or without Alerts.View
  * since the email was decided (a summary sent late after a mail server outage, a Fatal email on
- * its retry); a group whose address no longer gets alert emails.
+ * its retry); a group whose mailbox no longer gets alert emails (groupsNow).
  */
-async function readerOf(deps: ComposerDeps, caches: Caches, delivery: Delivery, data: ReportData): Promise<ReadonlySet<Permission> | undefined> {
+async function readerOf(
+  deps: ComposerDeps,
+  caches: Caches,
+  delivery: Delivery,
+  data: ReportData,
+  tenant: RecipientTenant,
+): Promise<ReadonlySet<Permission> | undefined> {
   if (data.recipient.type === 'group') {
-    const facts = await perClaim(deps, caches, delivery, `access:${delivery.tenantId}`, () => loadAccessFacts(deps.db, delivery.tenantId), true);
-    const group = facts.groups.get(data.recipient.id);
-    if (!group || !writesToGroupAddress(group, facts) || !sameMailbox(group.email, delivery.recipient.address)) {
-      throw new ComposeError(NOT_A_READER);
-    }
+    // One whose address changed gets it at the new one (moveToAddressNow).
+    if (!(await groupsNow(deps, caches, delivery, tenant)).has(data.recipient.id)) throw new ComposeError(NOT_A_READER);
     return undefined;
   }
   const userId = data.recipient.id;
@@ -336,12 +386,11 @@ async function readerNow(
   caches: Caches,
   delivery: Delivery,
   data: ReportData,
-  tenant: { readonly language: string; readonly time_zone: string },
-): Promise<{ name: string; language: Language; timeZone: string; email?: string } | undefined> {
+  tenant: RecipientTenant,
+): Promise<{ name: string; language: Language; timeZone: string; email: string } | undefined> {
   if (data.recipient.type === 'group') {
-    const facts = await perClaim(deps, caches, delivery, `access:${delivery.tenantId}`, () => loadAccessFacts(deps.db, delivery.tenantId), true);
-    const group = facts.groups.get(data.recipient.id);
-    return group && { name: group.name, language: languageOf(group.language, tenant.language), timeZone: tenant.time_zone };
+    const group = (await groupsNow(deps, caches, delivery, tenant)).get(data.recipient.id);
+    return group && { name: group.name, email: group.address, language: group.language, timeZone: group.timeZone };
   }
   const user = await userNow(deps, caches, delivery, data.recipient.id);
   return (
@@ -349,7 +398,7 @@ async function readerNow(
       name: user.name,
       email: user.email,
       language: languageOf(user.language, tenant.language),
-      timeZone: firstKnownZone(user.time_zone, tenant.time_zone),
+      timeZone: firstKnownZone(user.time_zone, tenant.timeZone),
     }
   );
 }

@@ -515,22 +515,105 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect(page.statusCode, page.body).toBe(200);
   });
 
-  it('is not sent to a group address deleted, expanded to its members or changed after it was decided', async () => {
-    const base = '/api/v1/tenants/desks';
-    await t.call('POST', '/api/v1/tenants', { name: 'desks', timeZone: 'UTC' });
-    await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
-    const group = async (email: string) => (await t.call('POST', `${base}/groups`, { name: email, email, roles: ['Alerts Viewer'] })).json().id as string;
-    const [deleted, expanded, readdressed] = [await group('gone-desk@example.com'), await group('all-of-us@example.com'), await group('old-desk@example.com')];
-    await group('desk@example.com');
+  /**
+   * summariesAfter raises an Error alert in a tenant, decides its window's summaries, makes `changes` while they wait
+   * (their server down, say), then sends them: it returns the messages the server got, and the delivery log's rows.
+   */
+  async function summariesAfter(base: string, changes: () => Promise<void>) {
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', message: 'Claims stuck' })).statusCode).toBe(202);
     clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
     await decideReports(t.tocsin, clock, INTERVAL);
-    expect((await t.call('DELETE', `${base}/groups/${deleted}`)).statusCode).toBe(204);
-    expect((await t.call('PATCH', `${base}/groups/${expanded}`, { expandMembers: true })).statusCode).toBe(200);
-    expect((await t.call('PATCH', `${base}/groups/${readdressed}`, { email: 'new-desk@example.com' })).statusCode).toBe(200);
+    await changes();
+    const before = smtp.messages.length;
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    const former = ['gone-desk@example.com', 'all-of-us@example.com', 'old-desk@example.com'];
-    await expectSummariesOnlyTo(base, 'desk@example.com', former, NOT_A_READER);
+    const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string | null }[];
+    return { sent: smtp.messages.slice(before), log: log.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort() };
+  }
+  const changed = async (method: 'PATCH' | 'DELETE', url: string, body?: object) =>
+    expect((await t.call(method, url, body)).statusCode).toBe(method === 'PATCH' ? 200 : 204);
+
+  it('is not sent to a group address deleted or expanded to its members after it was decided, its members getting theirs', async () => {
+    const base = '/api/v1/tenants/desks';
+    const user = await tenantOfReaders('desks');
+    const group = async (email: string, extra: object = {}) =>
+      (await t.call('POST', `${base}/groups`, { name: email, email, roles: ['Alerts Viewer'], ...extra })).json().id as string;
+    const member = await user('member@example.com');
+    const [deleted, expanded] = [await group('gone-desk@example.com'), await group('all-of-us@example.com', { members: [member] })];
+    await group('desk@example.com');
+    const { log } = await summariesAfter(base, async () => {
+      await changed('DELETE', `${base}/groups/${deleted}`);
+      await changed('PATCH', `${base}/groups/${expanded}`, { expandMembers: true });
+    });
+    // The members of a group expanded to them get theirs as readers of their own, decided with the group's.
+    expect(log).toEqual([
+      `all-of-us@example.com failed render: ${NOT_A_READER}`,
+      'desk@example.com sent null',
+      `gone-desk@example.com failed render: ${NOT_A_READER}`,
+      'member@example.com sent null',
+    ]);
+  });
+
+  it("goes to a group mailbox's new address when the group's address changed after it was decided, in the group's language, never to the former", async () => {
+    // The team's shared mailbox moved (ops@ to oncall@) while the mail server was down: the team still counts on this
+    // window's summary, and the former mailbox is no longer theirs. It was refused for good, 'no longer gets alert emails'.
+    const base = '/api/v1/tenants/moved-desk';
+    await tenantOfReaders('moved-desk');
+    const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'old-desk@example.com', language: 'fr', roles: ['Alerts Viewer'] })).json().id;
+    const { sent, log } = await summariesAfter(base, () => changed('PATCH', `${base}/groups/${desk}`, { email: 'new-desk@example.com' }));
+    expect(sent.map((m) => m.envelope.to[0])).toEqual(['new-desk@example.com']);
+    const mail = await simpleParser(sent[0]!.raw);
+    expect(mail.to).toMatchObject({ value: [{ address: 'new-desk@example.com' }] });
+    expect(mail.subject).toMatch(/^moved-desk\u00a0: 1 nouvelle alerte d’erreur/);
+    expect(log).toEqual(['new-desk@example.com sent null']);
+    // Its one-click link is the new mailbox's: taken, that mailbox shows unsubscribed.
+    const unsubscribe = new URL(/^List-Unsubscribe:\s*<([^>]+)>/im.exec(sent[0]!.raw)![1]!).pathname;
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await t.tocsin.app.inject({ method: 'POST', url: unsubscribe, payload: 'List-Unsubscribe=One-Click', headers })).statusCode).toBe(200);
+    expect((await t.call('GET', `${base}/groups/${desk}`)).json().unsubscribed).toEqual(['summary']);
+  });
+
+  it('gives a mailbox that a reader took from a group its reader’s email, once, and the group’s new mailbox the group’s', async () => {
+    // While the summaries wait, the team mailbox moves (desk-a@ to desk-b@) and a person takes its former address:
+    // both were lost, the group's refused at its former address and the person's kept from desk-a@ by the group's key.
+    const base = '/api/v1/tenants/crossed';
+    const user = await tenantOfReaders('crossed');
+    const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'desk-a@example.com', roles: ['Alerts Viewer'] })).json().id;
+    const ann = await user('ann@example.com');
+    const { sent, log } = await summariesAfter(base, async () => {
+      await changed('PATCH', `${base}/groups/${desk}`, { email: 'desk-b@example.com' });
+      await changed('PATCH', `${base}/users/${ann}`, { email: 'desk-a@example.com' });
+    });
+    const groupsOwn = await Promise.all(sent.map(async (m) => `${m.envelope.to[0]} ${(await simpleParser(m.raw)).text?.includes('group Desk')}`));
+    expect(groupsOwn.sort()).toEqual(['desk-a@example.com false', 'desk-b@example.com true']);
+    expect(log).toEqual(['desk-a@example.com sent null', 'desk-b@example.com sent null']);
+  });
+
+  it('gives a group mailbox’s address that a reader took meanwhile the reader’s own email, once, as a decision then would', async () => {
+    // A person takes the team mailbox's address while the summaries wait (the individual wins, as the decision has it:
+    // their subscriptions and language); the mailbox got the group's, and the person's own was kept out by its key.
+    const base = '/api/v1/tenants/taken-desk';
+    const user = await tenantOfReaders('taken-desk');
+    await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'desk@example.com', language: 'fr', roles: ['Alerts Viewer'] });
+    const bob = await user('bob@example.com');
+    const { sent, log } = await summariesAfter(base, () => changed('PATCH', `${base}/users/${bob}`, { email: 'desk@example.com' }));
+    expect(sent.map((m) => m.envelope.to[0])).toEqual(['desk@example.com']);
+    expect((await simpleParser(sent[0]!.raw)).subject).toMatch(/^taken-desk: 1 new error alert/);
+    expect(log).toEqual([`desk@example.com failed render: ${NOT_A_READER}`, 'desk@example.com sent null']);
+  });
+
+  it('gives each of two readers who passed an address on their own email at their new one, whichever is sent first', async () => {
+    // Bea moves to a new address and Al takes Bea's former one (the addresses of a team reshuffled) while the
+    // summaries wait: Al's, tried first, met the key of Bea's, still at that address, and was lost.
+    const base = '/api/v1/tenants/reshuffled';
+    const user = await tenantOfReaders('reshuffled');
+    const al = await user('al@example.com');
+    const bea = await user('bea@example.com');
+    const { sent, log } = await summariesAfter(base, async () => {
+      await changed('PATCH', `${base}/users/${bea}`, { email: 'bea-new@example.com' });
+      await changed('PATCH', `${base}/users/${al}`, { email: 'bea@example.com' });
+    });
+    expect(sent.map((m) => m.envelope.to[0]).sort()).toEqual(['bea-new@example.com', 'bea@example.com']);
+    expect(log).toEqual(['bea-new@example.com sent null', 'bea@example.com sent null']);
   });
 
   it("sends a group mailbox to the group's alert preferences, which decide what it gets, and a user to its own, naming the tenant by id to outlive a rename", async () => {
