@@ -191,7 +191,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     );
     const compose = {
       ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads }),
-      'mail-health': mailHealthComposer(storage.db),
+      'mail-health': mailHealthComposer(storage.db, { publicUrl: config.publicUrl, clock }),
     };
     // Every alert this process stores is counted once committed: the ingest's, the pull sources',
     // and the Mail.DeliveryFailing alert that a mail incident raises in the outbox's commit.

@@ -11,6 +11,8 @@ import { writeAlerts } from '../alerts/store.js';
 import { alertTimeFloor } from '../alerts/time-floor.js';
 import type { RenderedEmail } from '../delivery/contract.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
+import { readdressDelivery } from '../delivery/outbox/readdress.js';
+import type { Clock } from '../shared/clock.js';
 import { ComposeError, type EmailComposer } from '../delivery/outbox/render.js';
 import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
@@ -281,26 +283,38 @@ async function mailAdmins(db: Db, tenantId: string): Promise<MailHealthAdmin[]> 
 export const NOT_A_MAIL_ADMIN = NOT_SENT_TEXT['not-a-mail-admin'];
 
 /**
- * mailHealthComposer sends a notice only to an administrator who still is one (mailAdmins) at the
- * address it was written to and has not unsubscribed from them since, written again for the tenant's
- * name and that administrator's language and time zone then: a notice waits for the system server as
- * long as any email (hours, when it is down too), and someone who left meanwhile should not get the
- * tenant's SMTP errors, nor one who renamed the tenant (mail filters read X-Tocsin-Tenant) or chose
- * another language find the old ones. A notice queued before its facts were stored is sent as written.
+ * mailHealthComposer sends a notice only to an administrator who still is one (mailAdmins) and has
+ * not unsubscribed from them since, written again for the tenant's name and that administrator's
+ * language and time zone then: a notice waits for the system server as long as any email (hours,
+ * when it is down too), and someone who left meanwhile should not get the tenant's SMTP errors, nor
+ * one who renamed the tenant (mail filters read X-Tocsin-Tenant) or chose another language find the
+ * old ones. An administrator whose address changed meanwhile gets it at the new one (the former
+ * mailbox is no longer theirs, and "mail never fails silently"): its row is moved there
+ * (readdressDelivery: its key is the administrator's, whatever the address) so that the log shows
+ * where it went, with a one-click link for that address. A notice queued before its facts were
+ * stored is sent as written, to the address it was written for only.
  */
-export function mailHealthComposer(db: Db): EmailComposer {
+export function mailHealthComposer(db: Db, links: { readonly publicUrl: string; readonly clock: Clock }): EmailComposer {
   return async (delivery) => {
     const payload = delivery.payload;
     if (!('rendered' in payload)) throw new ComposeError('a mail-health notice is stored written');
     const { userId, address } = delivery.recipient;
     if (userId === undefined) return payload.rendered;
     const admin = (await mailAdmins(db, delivery.tenantId)).find((a) => a.id === userId);
-    if (admin === undefined || !sameMailbox(admin.email, address)) throw new ComposeError(NOT_A_MAIL_ADMIN);
-    if (await optedOut(db, delivery.tenantId, address, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);
+    const moved = admin !== undefined && !sameMailbox(admin.email, address);
+    if (admin === undefined || (moved && payload.data === undefined)) throw new ComposeError(NOT_A_MAIL_ADMIN);
+    if (await optedOut(db, delivery.tenantId, admin.email, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);
     if (payload.data === undefined) return payload.rendered;
     const tenant = await noticeTenant(db, delivery.tenantId);
     if (!tenant) throw new ComposeError('the tenant of this notice was deleted');
-    return writeNotice(payload.data as NoticeFacts, admin, tenant);
+    const facts = payload.data as NoticeFacts;
+    if (!moved) return writeNotice(facts, admin, tenant);
+    const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true);
+    if (readdressed !== 'moved') throw new Error(`notice ${delivery.id} is no longer this claim's: not moved to its administrator's new address`);
+    const key = await loadUnsubscribeKey(db, links.clock);
+    const recipient = { type: 'user' as const, id: admin.id, address: admin.email };
+    const unsubscribe = unsubscribeUrl(links.publicUrl, key, { tenantId: delivery.tenantId, kind: 'mail-health', recipient }, links.clock.now());
+    return { ...writeNotice({ ...facts, unsubscribeUrl: unsubscribe }, admin, tenant), to: { address: admin.email, name: admin.name } };
   };
 }
 
