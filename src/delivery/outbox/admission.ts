@@ -39,6 +39,11 @@ export interface EndpointGate {
   endpointFailed(endpoint: SmtpEndpoint, now: number, failure: ServerFailure): void;
   /** lastFailure is the server's last failure since it last answered: why it is paused, for an email failed unsent. */
   lastFailure(endpoint: SmtpEndpoint): ServerFailure | undefined;
+  /**
+   * pausedUntil says until when the server keeps sends out now (its breaker open, or its probe in
+   * flight), or undefined while sends may go: asked of a send let through earlier, when a connection takes it.
+   */
+  pausedUntil(endpoint: SmtpEndpoint, now: number): number | undefined;
 }
 
 /**
@@ -278,6 +283,13 @@ export class Admission implements EndpointGate {
 
   lastFailure(endpoint: SmtpEndpoint): ServerFailure | undefined {
     return this.#lastFailures.get(breakerKey(endpoint));
+  }
+
+  pausedUntil(endpoint: SmtpEndpoint, now: number): number | undefined {
+    const state = this.#breakers.get(breakerKey(endpoint));
+    if (!breakerBlocked(state, now)) return undefined;
+    const verdict = breakerAdmit(state!, now);
+    return verdict.allow ? undefined : verdict.retryAt;
   }
 
   /** tracked counts the tenants and breakers kept (tests check that they are bounded). */

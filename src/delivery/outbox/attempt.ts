@@ -257,16 +257,25 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
           },
         ),
       };
+  // Until when the server is paused, if a connection took the email after its pause began (mayStart below).
+  let pausedUntil: number | undefined;
+  const unpaused = () => {
+    pausedUntil = admitted === 'probe' ? undefined : ctx.gate.pausedUntil(endpoint, ctx.clock.now());
+    return pausedUntil === undefined;
+  };
   const t0 = performance.now();
   try {
     // Checked again when a connection takes it: one that waited for a connection past its lease is not sent;
     // and before its message goes out, with a tick's margin: one frozen past its lease is not finished.
     // And when a connection takes it: one that waited while its reader was deleted or snoozed it goes back to the queue,
     // to be rendered again (called off, as a stopping worker's, so deferred to now).
+    // And when a connection takes it: one let through before its server was paused (the sends ahead of
+    // it failed meanwhile) waits for the pause's end with the others, rather than hold its slot for
+    // one more timeout of a hanging server; the probe goes on, it is what ends the pause.
     const leased = ctx.leased;
     const receipt = await ctx.sender.send(endpoint, outgoing, {
       signal: ctx.stopping,
-      mayStart: (leased || changes) && (() => (!leased || leased(delivery)) && (!changes || changes(delivery.tenantId) === seen)),
+      mayStart: () => (!leased || leased(delivery)) && (!changes || changes(delivery.tenantId) === seen) && unpaused(),
       mayFinish: leased && (() => leased(delivery, 1)),
       // Ahead of the reports waiting for one of the server's connections, as it was claimed and admitted ahead of them.
       urgent: isUrgentKind(delivery.kind),
@@ -285,7 +294,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // An email that no connection had taken: nothing was sent. Its lease gone, the row is its new
     // owner's; else a stopping worker's, it goes back to the queue now.
     if (err instanceof SendCalledOffError)
-      return untried(ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: ctx.clock.now() });
+      return untried(ctx.leased && !ctx.leased(delivery) ? { status: 'unleased' } : { status: 'deferred', retryAt: pausedUntil ?? ctx.clock.now() });
     if (calledOff) return untried(await calledOff);
     ctx.metrics?.smtpLatency.observe({ outcome: 'error' }, (performance.now() - t0) / 1000);
     // This process's own failure (no file descriptor for the socket): the server was not tried, so

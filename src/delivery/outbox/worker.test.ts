@@ -623,6 +623,31 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(await w.runOnce()).toBe(0);
   });
 
+  it('tries none of the sends still waiting for a connection once their server is paused: they wait for its probe', async () => {
+    // A server that takes the message and never answers its ".": five connections hang for the
+    // timeout, and their failures pause it. The ten sends queued behind them went on, five by five,
+    // each holding its slot for a timeout more: a tenant's 100 held their slots for ten timeouts.
+    const hanging = await startDribblingServer(1_000);
+    servers.push(hanging);
+    endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 500 }));
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: 15 }, () => testDelivery(tenantX, 'x@example.com')),
+      systemClock,
+    );
+    const w = worker(systemClock, { settings: { limits: { global: 15, perTenant: 15 }, batchSize: 15 } });
+    const before = Date.now();
+    expect(await w.runOnce()).toBe(15);
+    // Five failed, which paused it (a few more when a loaded machine opened the five connections apart).
+    const tried = await database.storage.db.selectFrom('delivery_attempts').select('outcome').execute();
+    expect(new Set(tried.map((a) => a.outcome))).toEqual(new Set(['retry']));
+    expect(tried.length).toBeLessThan(10);
+    // The others are back in the queue untried, due when the pause ends (30 s).
+    const untried = await database.storage.db.selectFrom('deliveries').select(['attempts', 'next_attempt_at']).where('attempts', '=', 0).execute();
+    expect(untried).toHaveLength(15 - tried.length);
+    for (const row of untried) expect(Number(row.next_attempt_at)).toBeGreaterThanOrEqual(before + 30_000);
+  });
+
   /**
    * Two emails of tenant X, due at T0, to a server that refuses every connection with 421, for a worker whose
    * breaker pauses the server at its first failure (10 s) and whose emails have a minute to go out.
