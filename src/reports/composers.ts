@@ -538,13 +538,14 @@ export const TURNED_OFF = NOT_SENT_TEXT['turned-off'];
 /**
  * stillWants throws when the recipient no longer wants this kind of email: turned off (by the
  * one-click unsubscribe, say) between the decision and a late send, after a mail server outage.
- * A user's unsubscribe is in its preferences; a group mailbox's is an opt-out of its address.
+ * A user's unsubscribe is in its preferences; a group mailbox's is an opt-out of the address it goes
+ * to (`c.address`: the mailbox's, also when the group moved to it since, moveToAddressNow).
  */
-async function stillWants(deps: ComposerDeps, preferences: Preferences, delivery: Delivery, data: ReportData): Promise<void> {
+async function stillWants(deps: ComposerDeps, preferences: Preferences, delivery: Delivery, c: Context): Promise<void> {
   const choice = EMAIL_CHOICE_OF[delivery.kind];
   if (!choice) return;
   if (!wantsEmail(preferences, choice)) throw new ComposeError(TURNED_OFF);
-  if (data.recipient.type === 'group' && (await optedOut(deps.db, delivery.tenantId, delivery.recipient.address, delivery.kind))) {
+  if (c.data.recipient.type === 'group' && (await optedOut(deps.db, delivery.tenantId, c.address, delivery.kind))) {
     throw new ComposeError(TURNED_OFF);
   }
 }
@@ -634,7 +635,7 @@ async function mailedLine(
 async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const preferences = await preferencesOf(deps, caches, delivery, c.data);
-  await stillWants(deps, preferences, delivery, c.data);
+  await stillWants(deps, preferences, delivery, c);
   const window = windowOf(delivery);
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient, window);
   const cached = await caches.groups.get(`${c.tenant.id}:${window.start}:${window.end}`, () => loadGroups(deps.db, c.tenant.id, window));
@@ -720,7 +721,7 @@ const ACKNOWLEDGE_ONLY: readonly ActionKind[] = ['acknowledge'];
 async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<RenderedEmail> {
   const c = await contextOf(deps, caches, delivery);
   const preferences = await preferencesOf(deps, caches, delivery, c.data);
-  await stillWants(deps, preferences, delivery, c.data);
+  await stillWants(deps, preferences, delivery, c);
   const period = windowOf(delivery);
   const language = c.recipient.language;
   const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient, period);
@@ -842,7 +843,7 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
   // reads still standing, LeasedReads) spends no reads on it.
   if (!atCommit) {
     const preferences = await preferencesOf(deps, caches, delivery, c.data);
-    await stillWants(deps, preferences, delivery, c.data);
+    await stillWants(deps, preferences, delivery, c);
     const { mutes, now } = await mutesOf(deps, caches, delivery, c.data.recipient);
     if (!isSubscribed(preferences, alert.component, alert.event) || isMutedFor(mutes, alert, c.data.recipient, now)) throw new ComposeError(NOTHING_LEFT);
   }
