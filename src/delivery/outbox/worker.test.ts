@@ -648,6 +648,43 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     for (const row of untried) expect(Number(row.next_attempt_at)).toBeGreaterThanOrEqual(before + 30_000);
   });
 
+  it("claims another tenant's mail while a paused tenant's settings are still being read again (its server's name slow to resolve)", async () => {
+    // With TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false, reading a tenant's endpoint looks its server's name
+    // up, for up to its timeout (10 minutes at most) when DNS does not answer. The claim loop read the
+    // paused tenants' settings again every 2 s and waited for each before it claimed anything.
+    const refusing = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    const healthy = await smtp();
+    endpoints.set(tenantY, endpointFor(healthy.port));
+    let lookups = 0;
+    let lookedUp!: () => void;
+    const lookingUp = new Promise<void>((resolve) => {
+      lookedUp = resolve;
+    });
+    const w = worker(systemClock, {
+      settings: { pollIntervalMs: 20, breaker: { failureThreshold: 1, initialCooldownMs: 60_000, maxCooldownMs: 60_000 } },
+      resolveEndpoint: async (tenantId, _route, _token, stop) => {
+        if (tenantId !== tenantX) return endpoints.get(tenantId)!;
+        // X's first read pauses its server; the next ones (the loop's reads again) get no answer until the stop.
+        if (lookups++ === 0) return endpointFor(refusing.port);
+        lookedUp();
+        return new Promise((_resolve, reject) => stop!.addEventListener('abort', () => reject(stop!.reason), { once: true }));
+      },
+    });
+    await enqueueOne(tenantX, systemClock);
+    w.start();
+    try {
+      await lookingUp;
+      const queuedAt = Date.now();
+      await enqueueOne(tenantY, systemClock);
+      w.wake();
+      await healthy.waitForMessages(1, 10_000);
+      // Within polls, not after X's lookup (which ends only with the worker).
+      expect(Date.now() - queuedAt).toBeLessThan(2_000);
+    } finally {
+      await w.stop();
+    }
+  });
+
   /**
    * Two emails of tenant X, due at T0, to a server that refuses every connection with 421, for a worker whose
    * breaker pauses the server at its first failure (10 s) and whose emails have a minute to go out.

@@ -150,6 +150,8 @@ export class DeliveryWorker {
   #idleWaiters: (() => void)[] = [];
   /** When the paused tenants' settings were last read again (performance.now(): a rate, not a time of the clock). */
   #pausedCheckedAt = Number.NEGATIVE_INFINITY;
+  /** The paused tenants whose settings are being read again (#recheckPaused). */
+  readonly #rechecking = new Set<string>();
 
   constructor(deps: DeliveryWorkerDeps) {
     this.#deps = deps;
@@ -385,7 +387,7 @@ export class DeliveryWorker {
 
   async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null }> {
     const now = this.#deps.clock.now();
-    await this.#recheckPaused(now);
+    this.#recheckPaused(now);
     const plan = this.#admission.plan(now);
     if (plan.limit === 0) return { claimed: 0, limit: 0 };
     // Once the database is back from an outage, this worker's results first (recorder.caughtUp).
@@ -426,18 +428,30 @@ export class DeliveryWorker {
    * #recheckPaused reads again which server the tenants kept out for a paused one send through: an
    * administrator who fixed the settings that paused it (a wrong port refusing connections) sees
    * the emails brought forward by the save go out now, not after the old server's cool-down, up to
-   * 10 minutes. A tenant with no endpoint now stays out; its rows fail on their next claim.
+   * 10 minutes. A tenant with no endpoint now stays out; its rows fail on their next claim. The
+   * reads run beside the claims, one at a time per tenant, and a tenant moved off its paused server
+   * wakes the loop: a read may take the tenant's whole timeout (its server's name looked up under
+   * TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS=false, DNS not answering), and awaited by the claim it held
+   * every other tenant's mail that long, every 2 s.
    */
-  async #recheckPaused(now: number): Promise<void> {
+  #recheckPaused(now: number): void {
     const at = performance.now();
     if (at - this.#pausedCheckedAt < PAUSED_RECHECK_MS) return;
     this.#pausedCheckedAt = at;
     for (const tenantId of this.#admission.pausedTenants(now)) {
-      try {
-        this.#admission.seenServer(tenantId, await this.#deps.resolveEndpoint(tenantId, 'tenant', null, this.#stopSends.signal));
-      } catch {
-        // Alerts email switched off, settings refused, the database away: it stays out until its server's cool-down ends.
-      }
+      if (this.#rechecking.has(tenantId)) continue;
+      this.#rechecking.add(tenantId);
+      this.#deps
+        .resolveEndpoint(tenantId, 'tenant', null, this.#stopSends.signal)
+        .then(
+          (endpoint) => {
+            this.#admission.seenServer(tenantId, endpoint);
+            if (!this.#admission.pausedTenants(this.#deps.clock.now()).includes(tenantId)) this.wake();
+          },
+          // Alerts email switched off, settings refused, the database away: it stays out until its server's cool-down ends.
+          () => {},
+        )
+        .finally(() => this.#rechecking.delete(tenantId));
     }
   }
 
