@@ -1,8 +1,8 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SendCalledOffError, type SmtpEndpoint } from '../contract.js';
-import { SessionPool } from './pool.js';
+import { SendCalledOffError, SmtpDeliveryError, type SmtpEndpoint } from '../contract.js';
+import { SessionPool, atConnectionLimit } from './pool.js';
 import { until } from '../../../test/support/until.js';
 import { type TestSmtpServer, startSilentServer, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
 
@@ -15,6 +15,26 @@ function message(n: number): Buffer {
 }
 
 const envelope = { from: 'alerts@example.com', to: ['ops@example.com'] };
+
+describe('a refusal of a session one too many for the account (atConnectionLimit)', () => {
+  const refusal = (response: string, retryable = true) =>
+    new SmtpDeliveryError(`refused: ${response}`, 'data', retryable, Number(response.slice(0, 3)), response);
+
+  it("is told by each of Microsoft 365's wordings of it, and no other refusal is", () => {
+    for (const said of [
+      '432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded',
+      '432 4.3.2 concurrent connection limit exceeded',
+      // As Exchange Online answers it since 2024 (its log lines: "4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending").
+      '432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=DM4PR18MB4126.namprd18.prod.outlook.com]',
+    ]) {
+      expect(atConnectionLimit(refusal(said)), said).toBe(true);
+    }
+    // Refused for good, another server's busy reply, or no SMTP reply at all: nothing for another session to carry.
+    expect(atConnectionLimit(refusal('554 5.2.0 concurrent connection limit exceeded', false))).toBe(false);
+    expect(atConnectionLimit(refusal('451 4.7.652 The mail server [203.0.113.9] has exceeded the maximum number of connections. (S3115)'))).toBe(false);
+    expect(atConnectionLimit(new Error('432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded'))).toBe(false);
+  });
+});
 
 describe('SessionPool against a real smtp-server', () => {
   const servers: TestSmtpServer[] = [];

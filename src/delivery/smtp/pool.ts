@@ -21,12 +21,13 @@ function keepaliveIntervalMs(timeoutMs: number): number {
 /**
  * atConnectionLimit tells a server's refusal of a message because this session is one connection too
  * many for the account (Microsoft 365 past three of a mailbox: "432 4.3.2 STOREDRV.ClientSubmit; sender
- * thread limit exceeded", or "432 4.3.2 concurrent connection limit exceeded"), as the server keeps the
+ * thread limit exceeded", "432 4.3.2 concurrent connection limit exceeded", or as it answers since 2024
+ * "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending…"), as the server keeps the
  * session open and refuses every message on it while it takes those of the sessions within the limit.
  */
 export function atConnectionLimit(error: unknown): boolean {
   if (!(error instanceof SmtpDeliveryError) || !error.retryable || error.response === undefined) return false;
-  return /\b(sender thread|concurrent connection) limit exceeded\b/i.test(error.response);
+  return /\b(sender thread|concurrent connections?) limit exceeded\b/i.test(error.response);
 }
 
 /** SessionPoolOptions size a pool; the sender sets them. */
