@@ -880,6 +880,51 @@ describe('SMTP sender against real smtp-server instances', () => {
     });
   }
 
+  it("says a hang-up within a reused session's next message is during DATA, not after a whole message, though the one before went whole", async () => {
+    // One session carries an email whole, then the server hangs up at the next one's 354 while it renders: nothing of
+    // that one was sent, so nothing of it can arrive.
+    let opened = 0;
+    const server = net.createServer((socket) => {
+      opened += 1;
+      socket.on('error', () => {});
+      socket.write('220 second.test ESMTP\r\n');
+      let buffer = '';
+      let inData = false;
+      let datas = 0;
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        for (let end = buffer.indexOf(inData ? '\r\n.\r\n' : '\r\n'); end >= 0; end = buffer.indexOf(inData ? '\r\n.\r\n' : '\r\n')) {
+          if (inData) {
+            buffer = buffer.slice(end + 5);
+            inData = false;
+            socket.write('250 2.0.0 queued\r\n');
+            continue;
+          }
+          const verb = buffer.slice(0, 4).toUpperCase();
+          buffer = buffer.slice(end + 2);
+          if (verb !== 'DATA') socket.write(verb === 'EHLO' ? '250 second.test\r\n' : '250 ok\r\n');
+          else if ((datas += 1) > 1) return void socket.end('354 go ahead\r\n');
+          else {
+            inData = true;
+            socket.write('354 go ahead\r\n');
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = endpointFor({ port: (server.address() as AddressInfo).port });
+      await sender.send(endpoint, email());
+      const render = later<OutgoingEmail>();
+      const error = await failure(sender.send(endpoint, { to: email().to, rendering: render.promise }));
+      render.resolve(email());
+      expect(opened).toBe(1);
+      expect(error).toMatchObject({ stage: 'data', retryable: true, message: 'the server closed the connection during DATA, without accepting the message' });
+    } finally {
+      server.close();
+    }
+  });
+
   it('treats a connection dropped after DATA as a retryable data-stage failure', async () => {
     const server = await start({ dropAfterData: 2 });
     const endpoint = endpointFor(server);
