@@ -136,6 +136,39 @@ describe('the idle upkeep', () => {
   });
 });
 
+describe('how often the idle upkeep checkpoints', () => {
+  it('leaves the WAL of 31 commits for a later idle moment and copies it after the 32nd: the same hot pages once per 16 Fatal alerts, not once per 4', async () => {
+    let checkpoints = 0;
+    let idleMoment!: () => void;
+    const idle = new IdleUpkeep(
+      {
+        checkpoint: () => checkpoints++,
+        scavenge: () => idleMoment(),
+        inTransaction: () => false,
+      },
+      { idleMs: 1 },
+    );
+    // The upkeep decides on the checkpoint in the same turn as its scavenge: by the time this resumes, it has.
+    const nextIdleMoment = () =>
+      new Promise<void>((resolve) => {
+        idleMoment = resolve;
+      });
+    try {
+      let moment = nextIdleMoment();
+      for (let i = 0; i < 31; i++) idle.noteCommit();
+      await moment;
+      expect(checkpoints).toBe(0);
+
+      moment = nextIdleMoment();
+      idle.noteCommit();
+      await moment;
+      expect(checkpoints).toBe(1);
+    } finally {
+      idle.close();
+    }
+  });
+});
+
 describe("SQLite's WAL file after a burst bigger than its size limit", () => {
   it('is cut back to the limit once the idle checkpoint has copied it all: a burst left it at its high-water mark for good (200 MB seen)', async () => {
     const { database, file, storage, checkpoint } = await sqliteWithIdleUpkeep(1);

@@ -10,6 +10,17 @@ export interface IdleUpkeepOptions {
   readonly onCheckpoint?: () => void;
 }
 
+/**
+ * CHECKPOINT_AFTER_COMMITS is how many commits make an idle checkpoint worth its four fsyncs (two
+ * for the copy, two for the WAL's restart). A checkpoint copies each page once however many
+ * commits rewrote it, and a Fatal alert's two commits rewrite the same few pages (the tables' last
+ * leaves and their indexes): after 8 commits, one checkpoint every 4 alerts in the latency
+ * benchmark, it cost about 0.37 CPU-ms per alert; after 32, one every 16 alerts, 0.12
+ * (bench/hot-paths.md, 2026-12-07). The WAL then holds about 300 frames at most between idle
+ * moments, well below the 1,000 pages of SQLite's own checkpoint.
+ */
+const CHECKPOINT_AFTER_COMMITS = 32;
+
 /** Above this share of the wait spent running JavaScript, the process is busy: the checkpoint waits again. */
 const MAX_UTILIZATION = 0.5;
 
@@ -41,7 +52,7 @@ export class IdleUpkeep {
     private readonly options: IdleUpkeepOptions = {},
   ) {
     this.#idleMs = options.idleMs ?? 20;
-    this.#minCommits = options.minCommits ?? 8;
+    this.#minCommits = options.minCommits ?? CHECKPOINT_AFTER_COMMITS;
   }
 
   /** noteCommit is told of each commit of the connection; the wait for an idle moment starts again. */

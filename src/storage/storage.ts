@@ -288,8 +288,8 @@ export function withoutBusyWait<T>(database: SqliteDatabase.Database, fn: () => 
  * of another process) and, when that took all of it, starts the WAL afresh at once. SQLite starts
  * it afresh in the first commit after a complete checkpoint, and with synchronous=FULL that commit
  * writes and fsyncs a new WAL header before its own frames and their fsync: two fsyncs instead of
- * one, and that commit was the next Fatal alert's, on its way to the email (one alert in four in
- * the latency benchmark, where this runs every 8 commits, two an alert). Writing the database
+ * one, and that commit was the next Fatal alert's, on its way to the email (one alert in sixteen in
+ * the latency benchmark, where this runs every 32 commits, two an alert). Writing the database
  * header's user_version, unchanged, makes that first commit here, at the idle moment. It does not
  * wait for the write lock: another connection holding it restarts the WAL in its own commit.
  */
