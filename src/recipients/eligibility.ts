@@ -88,7 +88,7 @@ export function userRecipient(user: UserFacts, facts: AccessFacts, tenant: Tenan
 }
 
 /** writesToGroupAddress tells whether a group's own address may get alert emails: it has one, is not expanded to its members, and holds Alerts.View. */
-export function writesToGroupAddress(group: GroupFacts, facts: AccessFacts): group is GroupFacts & { readonly email: string } {
+function writesToGroupAddress(group: GroupFacts, facts: AccessFacts): group is GroupFacts & { readonly email: string } {
   return Boolean(group.email) && !group.expandMembers && grantsView(facts, group.roleIds);
 }
 
