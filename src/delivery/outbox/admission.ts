@@ -173,7 +173,10 @@ export class Admission implements EndpointGate {
 
   /** admit takes the held rows whose tenant has free slots (a bunch of them, admissionBunch), oldest first, and counts them as sending. */
   admit(): HeldRow[] {
-    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.#limits.perTenant, admissionBunch(this.#limits.perTenant));
+    const { start, wait } = admitClaimed(this.#waiting, this.#sendingByTenant, this.#limits.perTenant, admissionBunch(this.#limits.perTenant), {
+      sending: this.#sendingTotal,
+      global: this.#limits.global,
+    });
     this.#waiting = wait;
     for (const w of start) this.#sendingByTenant.set(w.tenantId, (this.#sendingByTenant.get(w.tenantId) ?? 0) + 1);
     this.#sendingTotal += start.length;

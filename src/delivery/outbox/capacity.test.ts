@@ -20,20 +20,30 @@ describe('claim capacity', () => {
         blockedTenants: [],
       }).limit,
     ).toBe(2);
-    expect(
-      planClaim({
-        inFlightByTenant: new Map([
-          ['a', 3],
-          ['b', 3],
-          ['c', 3],
-          ['d', 3],
-        ]),
-        inFlightTotal: 10,
-        limits,
-        batchSize: 4,
-        blockedTenants: [],
-      }).limit,
-    ).toBe(0);
+  });
+
+  it('with every global slot taken, claims the reserve (a tenant’s limit) for the tenants holding nothing', () => {
+    const held = new Map([
+      ['a', 3],
+      ['b', 3],
+      ['c', 2],
+      ['d', 2],
+    ]);
+    expect(planClaim({ inFlightByTenant: held, inFlightTotal: 10, limits, batchSize: 4, blockedTenants: ['z'] })).toEqual({
+      limit: 3,
+      excludeTenants: ['a', 'b', 'c', 'd', 'z'],
+    });
+    expect(planClaim({ inFlightByTenant: held, inFlightTotal: 12, limits, batchSize: 4, blockedTenants: [] }).limit).toBe(1);
+    expect(planClaim({ inFlightByTenant: held, inFlightTotal: 13, limits, batchSize: 4, blockedTenants: [] }).limit).toBe(0);
+  });
+
+  it('starts a bunch of sends at most for each tenant in the reserve, past the global limit', () => {
+    const rows = ['y', 'y', 'w', 'v'].map((tenantId, i) => ({ tenantId, i }));
+    // Global 10 full, a reserve of 3, a bunch of 1: one each for y and w, and v once the reserve is full waits too.
+    const { start, wait } = admitClaimed(rows, new Map(), 3, 1, { sending: 10, global: 10 });
+    expect(start.map((r) => r.i)).toEqual([0, 2, 3]);
+    expect(wait.map((r) => r.i)).toEqual([1]);
+    expect(admitClaimed(rows, new Map(), 3, 1, { sending: 12, global: 10 }).start.map((r) => r.i)).toEqual([0]);
   });
 
   it('does not let rows waiting for a busy tenant use up the global slots', () => {

@@ -17,8 +17,20 @@ export interface ClaimPlan {
 }
 
 /**
+ * reserveOf is how many sends a worker may have in flight beyond its global limit, for the tenants
+ * holding none when it is reached: a tenant's limit. Four tenants whose servers hang each held their
+ * 100 of the 400 slots for a timeout (up to 10 minutes), and no other tenant's email was claimed
+ * meanwhile; in the reserve each tenant starts a bunch of sends at most (admitClaimed), so it takes
+ * ten more hanging servers to use it up, and their sends, too, end within a timeout.
+ */
+export function reserveOf(limits: ConcurrencyLimits): number {
+  return limits.perTenant;
+}
+
+/**
  * planClaim sizes the next claim: the free global slots (at most `batchSize`), leaving out tenants
- * already holding their limit (sending or waiting) and tenants whose endpoint's breaker is open.
+ * already holding their limit (sending or waiting) and tenants whose endpoint's breaker is open;
+ * with no global slot free, the reserve's free slots (reserveOf), for the tenants holding nothing.
  */
 export function planClaim(input: {
   /** Rows each tenant holds: sending, or claimed and waiting for a slot. */
@@ -31,8 +43,13 @@ export function planClaim(input: {
 }): ClaimPlan {
   const exclude = new Set(input.blockedTenants);
   for (const [tenant, count] of input.inFlightByTenant) if (count >= input.limits.perTenant) exclude.add(tenant);
-  const limit = Math.max(0, Math.min(input.batchSize, input.limits.global - input.inFlightTotal));
-  return { limit, excludeTenants: [...exclude].sort() };
+  const free = input.limits.global - input.inFlightTotal;
+  if (free <= 0) {
+    // Every slot is taken (a few tenants' hanging servers can do it): the reserve is for the others.
+    for (const [tenant, count] of input.inFlightByTenant) if (count > 0) exclude.add(tenant);
+  }
+  const room = free > 0 ? free : free + reserveOf(input.limits);
+  return { limit: Math.max(0, Math.min(input.batchSize, room)), excludeTenants: [...exclude].sort() };
 }
 
 /**
@@ -48,17 +65,22 @@ export function admitClaimed<T extends { readonly tenantId: string }>(
   inFlightByTenant: ReadonlyMap<string, number>,
   perTenant: number,
   bunch = 1,
+  /** The sends in flight in all and the global limit, past which a tenant starts `bunch` sends at most, in the reserve (reserveOf). */
+  overall: { readonly sending: number; readonly global: number } = { sending: 0, global: Number.POSITIVE_INFINITY },
 ): { start: T[]; wait: T[] } {
   const taken = new Map(inFlightByTenant);
   const held = new Map<string, number>();
   if (bunch > 1) for (const row of rows) held.set(row.tenantId, (held.get(row.tenantId) ?? 0) + 1);
   const start: T[] = [];
   const wait: T[] = [];
+  let sending = overall.sending;
   for (const row of rows) {
     const count = taken.get(row.tenantId) ?? 0;
     const enough = bunch <= 1 || perTenant - (inFlightByTenant.get(row.tenantId) ?? 0) >= Math.min(bunch, held.get(row.tenantId)!);
-    if (count < perTenant && enough) {
+    const room = sending < overall.global || (count < bunch && sending < overall.global + reserveOf({ global: overall.global, perTenant }));
+    if (count < perTenant && enough && room) {
       taken.set(row.tenantId, count + 1);
+      sending += 1;
       start.push(row);
     } else {
       wait.push(row);

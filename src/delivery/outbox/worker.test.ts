@@ -30,6 +30,7 @@ import { showDelivery } from './log.js';
 import { OutboxMetrics } from './metrics.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
 import { AttemptRecorder } from './attempt-recorder.js';
+import { until } from '../../../test/support/until.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);
@@ -94,6 +95,18 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       clock.advance(beat);
     }
     await w.heartbeat();
+  }
+
+  /** queuedForHanging gives the tenant a server that hangs (`start`), with the timeout given, and queues `count` emails for it. */
+  async function queuedForHanging(tenant: string, start: () => Promise<SilentServer>, timeoutMs: number, count: number) {
+    const hanging = await start();
+    servers.push(hanging);
+    endpoints.set(tenant, endpointFor(hanging.port, { timeoutMs }));
+    await enqueueDeliveries(
+      database.storage.db,
+      Array.from({ length: count }, () => testDelivery(tenant, 'x@example.com')),
+      systemClock,
+    );
   }
 
   const row = (id: string) => database.storage.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
@@ -627,14 +640,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     // A server that takes the message and never answers its ".": five connections hang for the
     // timeout, and their failures pause it. The ten sends queued behind them went on, five by five,
     // each holding its slot for a timeout more: a tenant's 100 held their slots for ten timeouts.
-    const hanging = await startDribblingServer(1_000);
-    servers.push(hanging);
-    endpoints.set(tenantX, endpointFor(hanging.port, { timeoutMs: 500 }));
-    await enqueueDeliveries(
-      database.storage.db,
-      Array.from({ length: 15 }, () => testDelivery(tenantX, 'x@example.com')),
-      systemClock,
-    );
+    await queuedForHanging(tenantX, () => startDribblingServer(1_000), 500, 15);
     const w = worker(systemClock, { settings: { limits: { global: 15, perTenant: 15 }, batchSize: 15 } });
     const before = Date.now();
     expect(await w.runOnce()).toBe(15);
@@ -1021,6 +1027,16 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect((await row(daily.id)).last_error).toContain('no composer');
   });
 
+  /** finishedAttemptsOf lists the ended attempts at the tenants' emails (none while their servers hang). */
+  const finishedAttemptsOf = (tenants: readonly string[]) =>
+    database.storage.db
+      .selectFrom('delivery_attempts')
+      .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
+      .select('delivery_attempts.id')
+      .where('deliveries.tenant_id', 'in', tenants)
+      .where('delivery_attempts.finished_at', 'is not', null)
+      .execute();
+
   // Silent from the first byte, or a slowloris that takes the message and dribbles its reply to ".".
   for (const [how, start] of [
     ['silent', () => startSilentServer()],
@@ -1047,14 +1063,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
         await healthy.waitForMessages(10, 30_000);
         // Every one of Y's emails went out while X's sends were all still hanging: no attempt of X ended,
         // and X never held more than its three slots. (How long Y took: bench/worker-isolation.ts.)
-        const finishedX = await database.storage.db
-          .selectFrom('delivery_attempts')
-          .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
-          .select('delivery_attempts.id')
-          .where('deliveries.tenant_id', '=', tenantX)
-          .where('delivery_attempts.finished_at', 'is not', null)
-          .execute();
-        expect(finishedX).toEqual([]);
+        expect(await finishedAttemptsOf([tenantX])).toEqual([]);
         expect(hanging.openConnections()).toBeLessThanOrEqual(3);
       } finally {
         // Closing X's server ends its hanging sends at once, so the worker stops without waiting them out.
@@ -1064,6 +1073,34 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       expect(w.inFlightCount).toBe(0);
     });
   }
+
+  it("delivers a tenant's mail while other tenants' hanging servers hold every one of the worker's slots", async () => {
+    // Two tenants with a server that never greets (a minute's timeout) hold their three slots each, the
+    // worker's six: the claims took nothing more until one of their timeouts ended, and Y's emails
+    // waited that long (four such tenants do it to the 400 slots of a real worker, for up to 10 minutes).
+    const tenantZ = await insertTestTenant(database.storage.db, 'tenant-z');
+    for (const tenant of [tenantX, tenantZ]) await queuedForHanging(tenant, startSilentServer, 60_000, 3);
+    const healthy = await smtp();
+    endpoints.set(tenantY, endpointFor(healthy.port));
+    const w = worker(systemClock, { settings: { limits: { global: 6, perTenant: 3 }, batchSize: 6, pollIntervalMs: 20 } });
+    w.start();
+    try {
+      // Every slot is taken by the hanging servers' sends before Y's emails are queued.
+      await until(() => w.inFlightCount === 6, 'the hanging sends to hold every slot');
+      await enqueueDeliveries(
+        database.storage.db,
+        Array.from({ length: 2 }, () => testDelivery(tenantY, 'y@example.com')),
+        systemClock,
+      );
+      w.wake();
+      await healthy.waitForMessages(2, 10_000);
+      // While every send to the hanging servers still waited for its greeting.
+      expect(await finishedAttemptsOf([tenantX, tenantZ])).toEqual([]);
+    } finally {
+      for (const server of servers) if (!('messages' in server)) await server.close();
+      await w.stop();
+    }
+  });
 
   it('sends on a wake without waiting for its next poll', async () => {
     const server = await smtp();
