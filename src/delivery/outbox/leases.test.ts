@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../storage/storage.js';
@@ -99,6 +100,19 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect((await claim('w2')).deliveries).toHaveLength(0);
     const attempts = await storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', first.deliveries[0]!.id).execute();
     expect(attempts).toEqual([]);
+  });
+
+  it('draws no lease token for a claim that finds nothing due: an idle poll (four a second on SQLite) leases nothing', async () => {
+    await clearQueue();
+    // One row due in a minute: the claim looks, and finds nothing due now.
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'later@example.com')], new FakeClock(clock.now() + 60_000));
+    const draws = vi.spyOn(crypto, 'randomBytes');
+    try {
+      expect((await claim('w-idle')).deliveries).toHaveLength(0);
+      expect(draws).not.toHaveBeenCalled();
+    } finally {
+      draws.mockRestore();
+    }
   });
 
   it('leaves out the tenants it is told to', async () => {
