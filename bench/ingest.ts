@@ -6,11 +6,14 @@
  * dropping its own database.
  *
  *   npm run bench:ingest -- [--alerts 50000] [--batch 100] [--clients 8] [--only sqlite|postgres]
- *                           [--processes 1,2] [--pg postgres://…] [--cpu-prof]
+ *                           [--processes 1,2] [--pg postgres://…] [--cpu-prof] [--warmup 20]
  *
  * `--processes` lists how many api processes to try (`tocsin serve --role api --processes N`, one
  * port); each count is a run of its own, and the server's CPU is that of all its processes.
  * `--cpu-prof` profiles each server process over the timed window only, into bench/profiles/<pid>.cpuprofile.
+ * `--warmup` is how many requests each server takes, untimed, before the window: a fresh process runs
+ * its request path in V8's baseline tiers and compiles it meanwhile for its first thousand or so
+ * requests (bench/hot-paths.md, "a benchmark window that measures a cold process"), as the delivery benchmark warms its workers.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -34,11 +37,13 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     pg: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '20' },
   },
 });
 const TOTAL = Number(opts.alerts);
 const BATCH = Number(opts.batch);
 const CLIENTS = Number(opts.clients);
+const WARMUP = Number(opts.warmup);
 const PROCESSES = opts.processes!.split(',').map(Number);
 const PG_URL = opts.pg ?? process.env.TOCSIN_TEST_PG_URL;
 const PROFILE_DIR = path.join(ROOT, 'bench', 'profiles');
@@ -239,7 +244,7 @@ async function run(name: Target['name'], processes: number) {
       if (status !== 202) throw new Error(`POST alerts: ${status}`);
       return ms;
     };
-    for (let i = 0; i < 20; i++) await post(bodies[i % bodies.length]!); // warm-up, not counted
+    for (let i = 0; i < WARMUP; i++) await post(bodies[i % bodies.length]!); // warm-up, not counted
     const requests = Math.ceil(TOTAL / BATCH);
     let next = 0;
     const latencies: number[] = [];
@@ -269,7 +274,7 @@ async function run(name: Target['name'], processes: number) {
       database: name,
       processes,
       alerts: requests * BATCH,
-      stored: stored.unread - 20 * BATCH,
+      stored: stored.unread - WARMUP * BATCH,
       seconds: Number(seconds.toFixed(2)),
       alertsPerSecond: Math.round((requests * BATCH) / seconds),
       p50Ms: Number(percentile(latencies, 50).toFixed(1)),
@@ -319,7 +324,7 @@ async function main() {
   console.table(results);
   if (!PG_URL) console.log('PostgreSQL skipped: set TOCSIN_TEST_PG_URL (or --pg) to include it.');
   console.log(
-    `reproduce: ${PG_URL ? 'TOCSIN_TEST_PG_URL=… ' : ''}npm run bench:ingest -- --alerts ${TOTAL} --batch ${BATCH} --clients ${CLIENTS} --processes ${PROCESSES.join(',')}`,
+    `reproduce: ${PG_URL ? 'TOCSIN_TEST_PG_URL=… ' : ''}npm run bench:ingest -- --alerts ${TOTAL} --batch ${BATCH} --clients ${CLIENTS} --processes ${PROCESSES.join(',')}${WARMUP === 20 ? '' : ` --warmup ${WARMUP}`}`,
   );
 }
 
