@@ -283,6 +283,19 @@ describeEachDialect('one-click unsubscribe', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, mover.token)).json().email.dailyReport).toBe(false);
   });
 
+  it('takes a link of the old format sent to an address typed again since for the same mailbox, its domain in Unicode where punycode was', async () => {
+    const reader = await t.tenantWithUser('unsub', ['Alerts Viewer']);
+    const local = reader.email.split('@')[0]!;
+    const patch = async (email: string) => expect((await t.call('PATCH', `/api/v1/tenants/unsub/users/${reader.userId}`, { email })).statusCode).toBe(200);
+    await patch(`${local}@xn--bcher-kva.example`);
+    const sentTo = { tenantId, kind: 'daily', recipient: { type: 'user', id: reader.userId, address: `${local}@xn--bcher-kva.example` } } as const;
+    // An old-format link carries the address itself, compared with the user's now as one mailbox (sameMailbox).
+    const old = `/unsubscribe/${legacyToken(key, sentTo)}`;
+    await patch(`${local.toUpperCase()}@Bücher.example`);
+    expect((await oneClick(old)).statusCode).toBe(200);
+    expect((await t.call('GET', '/api/v1/tenants/unsub/me/alert-preferences', undefined, reader.token)).json().email.dailyReport).toBe(false);
+  });
+
   it('answers 404 on GET as on POST for the link of a user removed since, rather than a page whose button fails', async () => {
     const leaver = await t.tenantWithUser('unsub', ['Alerts Viewer']);
     const target = { tenantId, kind: 'daily', recipient: { type: 'user', id: leaver.userId, address: leaver.email } } as const;
