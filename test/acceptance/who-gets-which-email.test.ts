@@ -2,8 +2,9 @@
  * Who gets which email, against a model written from the spec (test/support/recipient-model.ts):
  * seeded random scenarios of a few people and groups, alerts over a few summary windows and a
  * daily report, with preferences, rules, mutes, snoozes, roles and activity changing between the
- * alerts, run through the real server (HTTP in, a real SMTP server out) on a fake clock, and every
- * email received compared with the model's: its recipient, kind, language and the alerts in it.
+ * alerts, repeats of dedup keys and stops of the server over window ends, run through the real
+ * server (HTTP in, a real SMTP server out) on a fake clock, and every email received compared with
+ * the model's: its recipient, kind, language and the alerts in it (a flood's line by its count).
  * TOCSIN_MODEL_SEEDS=1-300 runs other seeds (a range or a comma list) than the committed handful.
  */
 import { type ParsedMail, simpleParser } from 'mailparser';
@@ -31,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 
-const SEEDS = seedsFrom(process.env.TOCSIN_MODEL_SEEDS ?? '137,213');
+const SEEDS = seedsFrom(process.env.TOCSIN_MODEL_SEEDS ?? '137,192,485');
 
 /** seedsFrom reads a list of seeds and ranges, in ascending order: each scenario lives days after the one before, on one clock that only goes forward. */
 function seedsFrom(text: string): number[] {
@@ -51,8 +52,11 @@ const LANGUAGE_LINES: Record<Language, readonly string[]> = {
   ja: ['Tocsin から送信', 'メール サーバーに関するお知らせの配信を停止'],
 };
 
-/** received reads what an email says in the model's terms. */
-function received(mail: ParsedMail, to: string): Omit<ExpectedEmail, 'at'> {
+/**
+ * received reads what an email says in the model's terms: an alert by the key in its message, or
+ * by its dedup key (`dedupKeys`, by alert key), with in a summary the count its line gives (`×N`).
+ */
+function received(mail: ParsedMail, to: string, dedupKeys: ReadonlyMap<string, string>): Omit<ExpectedEmail, 'at'> {
   const text = mail.text ?? '';
   const kind = mail.headers.get('x-tocsin-kind') as ExpectedEmail['kind'];
   const language = (Object.entries(LANGUAGE_LINES).find(([, lines]) => lines.some((l) => text.includes(l)))?.[0] ?? '?') as Language;
@@ -61,7 +65,18 @@ function received(mail: ParsedMail, to: string): Omit<ExpectedEmail, 'at'> {
     const rows = [...text.matchAll(/^ +(\d+) {2}\[/gm)].map((m) => Number(m[1])).sort((x, y) => y - x);
     return { to, kind, language, rows };
   }
-  const alerts = [...new Set([...text.matchAll(/msg-(a\d+) /g)].map((m) => m[1]!))];
+  const lines = text.split('\n');
+  const alerts = [
+    ...new Set(
+      lines.flatMap((l, i) => {
+        const key = l.match(/^ {2}msg-(a\d+) /)?.[1];
+        if (key === undefined) return [];
+        const dedupKey = dedupKeys.get(key);
+        if (dedupKey === undefined) return [key];
+        return kind === 'summary' ? [`${dedupKey}×${lines[i - 1]?.match(/ ×(\d+)$/)?.[1] ?? 1}`] : [dedupKey];
+      }),
+    ),
+  ];
   // Tocsin's own alert of a mail incident, by its event in the lines' links.
   if (text.includes('event=Mail.DeliveryFailing')) alerts.push('health');
   alerts.sort();
@@ -86,6 +101,7 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
   let database: TestDatabase;
   let tocsin: Tocsin;
   let dataDir: string;
+  let config: ReturnType<typeof loadConfig>;
   const clock = new FakeClock(Date.parse('2027-01-01T00:00:00Z'));
   let request: ReturnType<typeof tenantsRequest>;
 
@@ -94,7 +110,7 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
     refusing = await startTestSmtpServer({ failures: [{ at: 'mail', code: 554, message: '5.7.1 Sender refused' }] });
     database = await createTestDatabase(dialect, { migrated: true });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-model-'));
-    const config = loadConfig({
+    config = loadConfig({
       DATABASE_URL: database.url,
       TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
       TOCSIN_DATA_DIR: dataDir,
@@ -103,9 +119,13 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
       PORT: '0',
       LOG_LEVEL: 'silent',
     });
+    await start();
+  });
+  /** start starts Tocsin on the scenarios' database and clock (again after a stop). */
+  async function start() {
     tocsin = await startTocsin(config, { ...REPORTS_SOON, listen: true, clock, logger: pino({ level: 'silent' }) });
     request = tenantsRequest(tocsin.url!, ADMIN_TOKEN);
-  });
+  }
   afterAll(async () => {
     await tocsin?.close();
     await smtp?.close();
@@ -116,7 +136,6 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
 
   /** run drives the real server through a plan and returns the emails it sent, in the model's terms. */
   async function run(plan: Plan, answers: readonly StepAnswer[]): Promise<Omit<ExpectedEmail, 'at'>[]> {
-    const db = tocsin.deps.storage.db;
     const t = `/${plan.tenant}`;
     const ok = async (method: string, url: string, body?: unknown, token?: string) => {
       const res = await request(method, url, body, token);
@@ -166,7 +185,7 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
 
     const decided = (kind: string, end: number) => async () =>
       (
-        await db
+        await tocsin.deps.storage.db
           .selectFrom('report_windows')
           .select('window_end')
           .where('tenant_id', '=', tenantId)
@@ -180,7 +199,7 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
     };
     const drained = async () => {
       await until(async () => {
-        const rows = await db.selectFrom('deliveries').select('status').where('tenant_id', '=', tenantId).execute();
+        const rows = await tocsin.deps.storage.db.selectFrom('deliveries').select('status').where('tenant_id', '=', tenantId).execute();
         const sent = rows.filter((r) => r.status === 'sent').length;
         return rows.every((r) => r.status === 'sent' || r.status === 'failed') && (await mailOf()).length >= sent;
       }, `the emails of ${plan.tenant} sent`);
@@ -212,6 +231,7 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
             event: a.event,
             message: messageOf(a),
             source: { process: processOf(a), ...(a.robot ? { robot: a.robot } : {}), ...(a.queue ? { queue: a.queue } : {}) },
+            ...(a.dedupKey ? { dedupKey: a.dedupKey } : {}),
             ...(a.lateMs ? { occurredAt: new Date(step.at - a.lateMs).toISOString() } : {}),
           }));
           const { ids } = await expectAnswer('POST', `${t}/alerts`, { alerts });
@@ -289,6 +309,19 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
         case 'smtp':
           await expectAnswer('PUT', `${t}/settings/mail`, ownServer(step.failing ? refusing.port : smtp.port));
           break;
+        case 'restart': {
+          await tocsin.close();
+          clock.set(step.until);
+          await start();
+          // The windows that ended while it was stopped: one catch-up, decided as it starts.
+          const first = window;
+          while (window < plan.windows && windowEnd(window) <= step.until) window += 1;
+          if (window > first) {
+            await until(decided('summary', windowEnd(window - 1)), `the catch-up summary to ${new Date(windowEnd(window - 1)).toISOString()} decided`);
+            await drained();
+          }
+          break;
+        }
         case 'unsubscribe': {
           const last = (await mailOf()).filter((m) => m.envelope.to[0] === step.to && m.raw.includes(`X-Tocsin-Kind: ${step.kind}\r\n`)).at(-1);
           const link = last?.raw.match(/^List-Unsubscribe:\s+<https:\/\/tocsin\.example\.com(\/unsubscribe\/[^>]+)>/m)?.[1];
@@ -306,10 +339,12 @@ describeEachDialect('who gets which email, against the spec’s model', (dialect
       }
     }
     while (window < plan.windows) await closeWindow();
-    clock.set(plan.dailyAt + 1_500);
+    // Unless a restart after the report's time sent it (and the clock is there already).
+    clock.set(Math.max(clock.now(), plan.dailyAt + 1_500));
     await until(decided('daily', plan.dailyAt), `the daily report at ${new Date(plan.dailyAt).toISOString()} decided`);
     await drained();
-    const mails = await Promise.all((await mailOf()).map(async (m) => received(await simpleParser(m.raw), m.envelope.to[0]!)));
+    const dedupKeys = new Map(plan.steps.flatMap((s) => (s.do === 'raise' ? s.alerts.flatMap((a) => (a.dedupKey ? [[a.key, a.dedupKey] as const] : [])) : [])));
+    const mails = await Promise.all((await mailOf()).map(async (m) => received(await simpleParser(m.raw), m.envelope.to[0]!, dedupKeys)));
     await ok('DELETE', t);
     return mails;
   }

@@ -10,11 +10,27 @@
  * - API.md preferences: every component subscribed, both reports on, Fatal-immediately off by
  *   default; an event entry overrides its component's entry. PRODUCT §2: groups carry default
  *   rules (a user's own choice wins; several groups' rules are a union, orchestrator.md row 25).
+ *   A user's own entry for a component beats a group's entry for one of its events: "an event
+ *   entry overrides its component's entry" is read within one set of preferences, and a group's
+ *   are defaults, which the user's own choice of the whole component stands above.
  * - PRODUCT §3: the summary holds a window's Fatal and Error alerts the recipient subscribes to
  *   and may see, not sent when empty; the daily report the last 24 hours up to the report time,
  *   every severity subscribed, not sent when empty unless "all quiet" is asked; Fatal immediately
  *   one email per Fatal alert. PRODUCT §1.9: a group address gets the group's own language; a
  *   group expanded to its members is mailed through them.
+ * - An alert that arrives late (its occurredAt minutes or days back) is in the summary of the
+ *   window it arrived in and in the daily report of the 24 hours it arrived in: by the time it
+ *   occurred, the email of its window may be gone already, and a user expects to hear of it.
+ * - PRODUCT §3: "repeats of one dedup key collapse into one line with a count" in a summary, the
+ *   count of the repeats in its window; the daily report counts each alert. A flood (a dedup key's
+ *   repeats less than README's 10 minutes apart) is one alert repeated: one Fatal email per flood
+ *   and recipient, the first its recipient is to get (an earlier repeat muted or unsubscribed
+ *   for them, the next one is emailed).
+ * - PRODUCT §3: "after downtime, missed 10-minute windows are sent as one catch-up summary and a
+ *   missed daily report once": the windows that ended while the server was stopped are one
+ *   summary at its start, and a report time passed meanwhile one daily report. Either is judged as
+ *   at its window's end, as it would have gone out without the stop (one email per window "across
+ *   restarts"): a mute in force then still leaves its alerts out, though it ended since.
  * - API.md mail health: while the tenant's mail is failing, an Error alert (component `Tocsin`,
  *   event `Mail.DeliveryFailing`) and one email to its administrators (README: the active users
  *   holding Settings.Edit) through the system default, and one more when mail works again.
@@ -44,10 +60,12 @@ export interface AlertSpec {
   readonly queue?: string;
   /** How long before it was received it occurred (its occurredAt), for an alert that arrives late. */
   readonly lateMs?: number;
+  /** Its dedup key, which its repeats (the same event and source) share. */
+  readonly dedupKey?: string;
 }
 
-/** The process of an alert: its key, so that each alert is a source of its own in the summaries. */
-export const processOf = (alert: AlertSpec): string => `proc-${alert.key}`;
+/** The process of an alert: its dedup key or its key, so that each alert (or dedup key) is a source of its own in the summaries. */
+export const processOf = (alert: AlertSpec): string => `proc-${alert.dedupKey ?? alert.key}`;
 /** The message of an alert, carrying its key where an email shows it. */
 export const messageOf = (alert: AlertSpec): string => `msg-${alert.key} went wrong`;
 
@@ -112,6 +130,8 @@ export type Step = { readonly at: number } & (
   | { readonly do: 'smtp'; readonly failing: boolean }
   /** The recipient's one-click unsubscribe link of the last email of that kind it got, followed (if it got one). */
   | { readonly do: 'unsubscribe'; readonly to: string; readonly kind: ReportKind }
+  /** The server stopped at `at` and started again at `until` (nothing else happens meanwhile). */
+  | { readonly do: 'restart'; readonly until: number }
 );
 
 /** Plan is one scenario: a tenant, its people, and what happens over its summary windows and its first daily report. */
@@ -143,7 +163,10 @@ export interface ExpectedEmail {
   readonly language: Language;
   /** A summary's window start or the daily report's end (epoch ms); an immediate email's alert time. */
   readonly at: number;
-  /** Summary and immediate: the keys of the alerts in it, sorted. */
+  /**
+   * Summary and immediate: its lines, sorted: an alert's key, or a flood's dedup key with its
+   * count in a summary (`d0×2`), without it in an immediate email (`d0`).
+   */
   readonly alerts?: readonly string[];
   /** Daily: the count of each row (event and severity), largest first. */
   readonly rows?: readonly number[];
@@ -166,7 +189,15 @@ interface Mute {
 }
 interface Raised extends AlertSpec {
   readonly at: number;
+  /** The flood it belongs to (an alert with a dedup key): the first alert's key. */
+  readonly flood?: string;
 }
+
+/**
+ * Repeats of a dedup key less than this apart are one flood (README's TOCSIN_FLOOD_WINDOW_SECONDS
+ * default): PRODUCT §3 collapses "repeats of one dedup key" into one line, and says not how far apart.
+ */
+const FLOOD_MS = 600_000;
 interface Recipient {
   readonly address: string;
   readonly language: Language;
@@ -258,7 +289,19 @@ export function expectedEmails(plan: Plan): { emails: ExpectedEmail[]; answers: 
       const liveAt = (t: number) => m.from <= t && t < m.until && (m.deleted === undefined || t < m.deleted);
       return (m.owner === undefined || m.owner === r.user) && matches(m.match, alert) && (liveAt(alert.at) || liveAt(at));
     });
-  const keysOf = (alerts: readonly Raised[]) => [...new Set(alerts.map((a) => a.key))].sort();
+  /** A summary's lines: each lone alert's key, each flood's dedup key with the count of its alerts here. */
+  const linesOf = (alerts: readonly Raised[]) => {
+    const floods = new Map<string, { dedupKey: string; count: number }>();
+    const lines: string[] = [];
+    for (const a of alerts) {
+      if (a.flood === undefined || a.dedupKey === undefined) lines.push(a.key);
+      else floods.set(a.flood, { dedupKey: a.dedupKey, count: (floods.get(a.flood)?.count ?? 0) + 1 });
+    }
+    for (const { dedupKey, count } of floods.values()) lines.push(`${dedupKey}×${count}`);
+    return lines.sort();
+  };
+  /** The floods and addresses already sent (or refused) their one immediate email. */
+  const immediateOf = new Set<string>();
 
   /** A report is sent this long after its window's end or report time (the test holds its clock there while it is sent). */
   const SENT_AFTER = 1_500;
@@ -286,17 +329,23 @@ export function expectedEmails(plan: Plan): { emails: ExpectedEmail[]; answers: 
     incident = undefined;
   };
 
-  const summaries = (start: number, end: number) => {
+  /**
+   * summaries decides the summaries of the window(s) from start to end, sent at `decidedAt`: its
+   * end, or a restart's for a catch-up, which is judged as at its end all the same (the email the
+   * stop held back: its mutes are those of the window's end, not those of the restart).
+   */
+  const summaries = (start: number, end: number, decidedAt = end) => {
     if (!enabled) return;
     for (const r of recipients()) {
       if (!emailOn(r, 'summary', true)) continue;
       const alerts = raised.filter(
         (a) => a.at >= start && a.at < end && (a.severity === 'Fatal' || a.severity === 'Error') && wants(r, a) && !muted(r, a, end),
       );
-      if (alerts.length > 0) send({ to: r.address, kind: 'summary', language: r.language, at: start, alerts: keysOf(alerts) }, end + SENT_AFTER);
+      if (alerts.length > 0) send({ to: r.address, kind: 'summary', language: r.language, at: start, alerts: linesOf(alerts) }, decidedAt + SENT_AFTER);
     }
   };
-  const daily = (end: number) => {
+  /** daily decides the daily report ending at `end`, sent at `decidedAt`: its time, or a restart's after it ("a missed daily report once"), judged as at its time all the same. */
+  const daily = (end: number, decidedAt: number) => {
     if (!enabled) return;
     for (const r of recipients()) {
       if (!emailOn(r, 'daily', true)) continue;
@@ -304,11 +353,13 @@ export function expectedEmails(plan: Plan): { emails: ExpectedEmail[]; answers: 
       if (alerts.length === 0 && !plan.sendEmptyDailyReport) continue;
       const rows = new Map<string, number>();
       for (const a of alerts) rows.set(`${a.event} ${a.severity}`, (rows.get(`${a.event} ${a.severity}`) ?? 0) + 1);
-      send({ to: r.address, kind: 'daily', language: r.language, at: end, rows: [...rows.values()].sort((x, y) => y - x) }, end + SENT_AFTER);
+      send({ to: r.address, kind: 'daily', language: r.language, at: end, rows: [...rows.values()].sort((x, y) => y - x) }, decidedAt + SENT_AFTER);
     }
   };
 
   let window = 0;
+  /** When the server last started again (0: it ran throughout). */
+  let restarted = 0;
   const windowEnd = (w: number) => plan.start + (w + 1) * plan.windowMs;
   for (const step of plan.steps) {
     while (step.at >= windowEnd(window)) {
@@ -318,18 +369,24 @@ export function expectedEmails(plan: Plan): { emails: ExpectedEmail[]; answers: 
     answers.push(take(step));
   }
   for (; window < plan.windows; window++) summaries(windowEnd(window) - plan.windowMs, windowEnd(window));
-  daily(plan.dailyAt);
+  daily(plan.dailyAt, Math.max(plan.dailyAt, restarted));
   return { emails, answers };
 
   function take(step: Step): StepAnswer {
     switch (step.do) {
       case 'raise':
         for (const alert of step.alerts) {
-          raised.push({ ...alert, at: step.at });
+          const before = raised.findLast((a) => alert.dedupKey !== undefined && a.dedupKey === alert.dedupKey);
+          const flood = alert.dedupKey === undefined ? undefined : before && step.at - before.at < FLOOD_MS ? before.flood : alert.key;
+          const it: Raised = { ...alert, at: step.at, ...(flood ? { flood } : {}) };
+          raised.push(it);
           if (alert.severity !== 'Fatal' || !enabled) continue;
           for (const r of recipients()) {
-            if (emailOn(r, 'immediate', false) && wants(r, alert) && !muted(r, { ...alert, at: step.at }, step.at)) {
-              send({ to: r.address, kind: 'immediate', language: r.language, at: step.at, alerts: [alert.key] }, step.at);
+            // "One email per Fatal alert", and a flood is one alert repeated (PRODUCT §3): one email per flood and recipient.
+            if (flood && immediateOf.has(`${flood} ${r.address}`)) continue;
+            if (emailOn(r, 'immediate', false) && wants(r, alert) && !muted(r, it, step.at)) {
+              if (flood) immediateOf.add(`${flood} ${r.address}`);
+              send({ to: r.address, kind: 'immediate', language: r.language, at: step.at, alerts: [alert.dedupKey ?? alert.key] }, step.at);
             }
           }
         }
@@ -397,6 +454,15 @@ export function expectedEmails(plan: Plan): { emails: ExpectedEmail[]; answers: 
       case 'smtp':
         smtpFailing = step.failing;
         return 'ok';
+      case 'restart': {
+        // PRODUCT §3: "after downtime, missed 10-minute windows are sent as one catch-up summary".
+        // The windows after the plan's last have no alerts: the catch-up ends with the last.
+        restarted = step.until;
+        const first = window;
+        while (window < plan.windows && windowEnd(window) <= step.until) window += 1;
+        if (window > first) summaries(windowEnd(first) - plan.windowMs, windowEnd(window - 1), step.until);
+        return 'ok';
+      }
       case 'unsubscribe': {
         if (!emails.some((e) => e.to === step.to && e.kind === step.kind)) return 'ok';
         const user = users.findIndex((u) => u.email === step.to);

@@ -17,9 +17,6 @@ const EVENTS: readonly Omit<AlertSpec, 'key'>[] = [
   { severity: 'Success', component: 'Process', event: 'Process.RaiseAlert' },
   { severity: 'Error', component: 'Schedules', event: 'Schedule.NoJobCreated' },
 ];
-/** The components subscriptions name: the events' and Tocsin's own (its mail-health alert). */
-const COMPONENTS = [...new Set(EVENTS.map((e) => e.component)), 'Tocsin'];
-const EVENT_NAMES = [...new Set(EVENTS.map((e) => e.event))];
 const LANGUAGES: readonly Language[] = ['en', 'fr', 'de', 'es', 'ja'];
 /** Zones whose offsets are whole or half hours, so that the windows stay on the UTC ten minutes. */
 const ZONES = ['UTC', 'Europe/Paris', 'Asia/Tokyo', 'Asia/Kolkata', 'America/New_York'];
@@ -41,8 +38,9 @@ const EPOCH = Date.parse('2027-01-04T12:00:00Z');
 
 /**
  * scenarioPlan is the seeded random scenario `seed`: 2–4 people and 1–2 groups in a tenant of its
- * own, 2–4 summary windows with 5–30 alerts among changes of preferences, rules, mutes, snoozes,
- * roles, activity, membership and the alerts-email switch, then the tenant's first daily report.
+ * own, 2–4 summary windows with 5–30 alerts (some repeating a dedup key, some days late) among
+ * changes of preferences, rules, mutes, snoozes, roles, activity, membership and the alerts-email
+ * switch, perhaps a stop of the server across window ends, then the tenant's first daily report.
  */
 export function scenarioPlan(seed: number): Plan {
   const next = seededRandom(seed * 7919 + 17);
@@ -60,9 +58,11 @@ export function scenarioPlan(seed: number): Plan {
     if (chance(0.5)) {
       body.subscriptions = {};
       for (let i = between(1, 2); i > 0; i--) {
-        // Groups' rules name components only: which layer an event entry beats is left out of the model.
-        const name = groupRules || chance(0.5) ? pick(COMPONENTS) : pick(EVENT_NAMES);
-        body.subscriptions[name] = chance(groupRules ? 0.3 : 0.6) ? !chance(0.5) : chance(0.2) ? null! : false;
+        // An event's component or the event itself, or Tocsin (its mail-health alert's component). Users' entries name
+        // components more, groups' events more: so that a user's own component entry meets a group's event entry.
+        const event = pick(EVENTS);
+        const name = chance(0.1) ? 'Tocsin' : chance(groupRules ? 0.4 : 0.6) ? event.component : event.event;
+        body.subscriptions[name] = chance(0.6) ? !chance(0.5) : chance(0.2) ? null! : false;
       }
     }
     if (chance(0.5)) {
@@ -109,32 +109,51 @@ export function scenarioPlan(seed: number): Plan {
   const someGroup = () => pick(liveGroups);
   const muteKeys: string[] = [];
   const alertCount = between(5, 30);
+  /** The first alert of each dedup key, which its repeats copy. */
+  const floods: AlertSpec[] = [];
+  const end = start + windows * WINDOW;
+  /** While the server is stopped nothing happens: the steps drawn before this instant are left out. */
+  let stoppedUntil = 0;
   let made = 0;
   for (let w = 0; w < windows; w++) {
     const from = start + w * WINDOW + 40_000;
     const times = Array.from({ length: between(2, 6) }, () => between(from, from + WINDOW - 75_000)).sort((a, b) => a - b);
     for (const at of times) {
+      if (at < stoppedUntil) continue;
       const kind = next();
       if (kind < 0.42 || alertKeys.length === 0) {
         const room = Math.max(1, Math.ceil((alertCount - made) / Math.max(1, windows - w)));
-        const alerts = Array.from({ length: between(1, Math.min(3, room)) }, () => {
-          const event = pick(EVENTS);
-          const key = `a${alertKeys.length}`;
+        const alerts = Array.from({ length: between(1, Math.min(3, room)) }, (): AlertSpec => {
+          // Counted by all alerts made: a deleted alert's key is not made again.
+          const key = `a${made}`;
           alertKeys.push(key);
           made += 1;
-          return {
+          // A repeat of a dedup key is the same alert again: its event, source and key.
+          if (floods.length > 0 && chance(0.25)) return { ...pick(floods), key };
+          const event = pick(EVENTS);
+          const alert: AlertSpec = {
             key,
             ...event,
             ...(chance(0.7) ? { robot: pick(['R1', 'R2']) } : {}),
             ...(event.component === 'Transactions' && chance(0.7) ? { queue: 'Q1' } : {}),
-            ...(chance(0.1) ? { lateMs: between(1, 120) * MINUTE } : {}),
-          } satisfies AlertSpec;
+            ...(chance(0.2) ? { dedupKey: `d${floods.length}` } : chance(0.1) ? { lateMs: between(1, chance(0.3) ? 4320 : 120) * MINUTE } : {}),
+          };
+          if (alert.dedupKey) floods.push(alert);
+          return alert;
         });
         steps.push({ at, do: 'raise', alerts });
       } else if (kind < 0.5) {
         steps.push({ at, do: 'preferences', user: someone(), body: preferences(false) ?? { email: { fatalImmediately: true } } });
       } else if (kind < 0.55) {
-        steps.push({ at, do: 'group-rules', group: someGroup(), body: preferences(true) ?? { email: { dailyReport: false } } });
+        const group = someGroup();
+        const member = groups[group]!.members.find((m) => alive.includes(m));
+        if (member !== undefined && chance(0.6)) {
+          // The group's event entry against its member's own entry for the event's component: which one decides?
+          const event = pick(EVENTS);
+          const subscribed = chance(0.5);
+          steps.push({ at, do: 'group-rules', group, body: { subscriptions: { [event.event]: subscribed } } });
+          steps.push({ at, do: 'preferences', user: member, body: { subscriptions: { [event.component]: !subscribed } } });
+        } else steps.push({ at, do: 'group-rules', group, body: preferences(true) ?? { email: { dailyReport: false } } });
       } else if (kind < 0.62) {
         const key = `m${muteKeys.length}`;
         muteKeys.push(key);
@@ -174,10 +193,14 @@ export function scenarioPlan(seed: number): Plan {
         steps.push({ at, do: 'delete-group', group });
       } else if (kind < 0.98) {
         steps.push({ at, do: 'role-permissions', role: 'Watchers', permissions: chance(0.5) ? ['Alerts.View'] : ['Users.View'] });
-      } else {
+      } else if (kind < 0.99 || stoppedUntil > 0) {
         steps.push({ at, do: 'tenant-language', language: pick(LANGUAGES) });
+      } else {
+        // Stopped for up to three windows, perhaps over the daily report's time (10 minutes after it at most).
+        stoppedUntil = Math.min(at + between(1, 30) * MINUTE + between(0, 59_000), end + 15 * MINUTE);
+        steps.push({ at, do: 'restart', until: stoppedUntil });
       }
-      if (ownSmtp && chance(0.15)) steps.push({ at, do: 'smtp', failing: chance(0.6) });
+      if (ownSmtp && at >= stoppedUntil && chance(0.15)) steps.push({ at, do: 'smtp', failing: chance(0.6) });
     }
   }
   return {
