@@ -12,6 +12,8 @@ export interface IngestShape {
   readonly alerts: number;
   readonly batch: number;
   readonly clients: number;
+  /** Requests of `batch` other alerts each server takes, untimed, before the window (bench/ingest.ts's `--warmup`). */
+  readonly warmup: number;
 }
 
 /** IngestResult is one ingestion run's throughput and request latencies. */
@@ -44,8 +46,10 @@ export async function alertmanagerIngest(am: Pick<Alertmanager, 'url' | 'pid'>, 
     if (status < 200 || status >= 300) throw new Error(`Alertmanager POST /api/v2/alerts: ${status}`);
     return ms;
   };
-  // Warm-up with other label sets, not counted, as bench/ingest.ts does for Tocsin.
-  for (let i = 0; i < 20; i++) await post(JSON.stringify([amAlert(i, 'info', `${run}-warm`)]));
+  // Warm-up with other label sets, not counted, as bench/ingest.ts does for Tocsin with the same count and batch.
+  for (let r = 0; r < shape.warmup; r++) {
+    await post(JSON.stringify(Array.from({ length: shape.batch }, (_, i) => amAlert(r * shape.batch + i, 'info', `${run}-warm`))));
+  }
   const before = await receivedAlerts(am);
   const cpuBefore = processStats(am.pid).cpuSeconds;
   const latencies: number[] = [];

@@ -145,8 +145,12 @@ const API_PROCESSES = [1, 2] as const;
 
 async function ingestStep(): Promise<void> {
   const n = SIZES.ingestAlerts;
-  const shape = { alerts: n, batch: 100, clients: 8 };
-  const script = `npm run bench:ingest -- --alerts ${n} --batch 100 --clients 8 --processes ${API_PROCESSES.join(',')}`;
+  // As many warm-up requests as the window has (at most 500, as the delivery step's warm-up emails): a fresh Node
+  // process's request path is still compiling through a shorter one (bench/hot-paths.md, "a benchmark window that
+  // measures a cold process"); Alertmanager takes the same, for the same comparison.
+  const warmup = Math.min(500, Math.ceil(n / 100));
+  const shape = { alerts: n, batch: 100, clients: 8, warmup };
+  const script = `npm run bench:ingest -- --alerts ${n} --batch 100 --clients 8 --processes ${API_PROCESSES.join(',')} --warmup ${warmup}`;
   const procs = (p: number) => `${p} api process${p === 1 ? '' : 'es'}`;
   const byProcesses = <T>(make: (p: number) => T) => new Map(API_PROCESSES.map((p) => [p as number, make(p)]));
   const sqlite = byProcesses((p) => figure(`Tocsin, SQLite (durable: WAL, synchronous=FULL), ${procs(p)}`, 'alerts/s', script));
@@ -169,7 +173,8 @@ async function ingestStep(): Promise<void> {
   };
   await repeat('ingest', async (run) => {
     log(`ingest run ${run + 1}: Tocsin (bench/ingest.ts, ${API_PROCESSES.join(' and ')} api processes)`);
-    const args = ['--alerts', String(n), '--batch', '100', '--clients', '8', '--processes', API_PROCESSES.join(','), ...(CPU_PROF ? ['--cpu-prof'] : [])];
+    const args = ['--alerts', String(n), '--batch', '100', '--clients', '8', '--processes', API_PROCESSES.join(','), '--warmup', String(warmup)];
+    if (CPU_PROF) args.push('--cpu-prof');
     const out = await runScript('bench/ingest.ts', args, { env: { TOCSIN_TEST_PG_URL: PG_URL }, timeoutMs: 600_000 });
     for (const r of jsonLines(out)) {
       const p = Number(r.processes ?? 1);
@@ -208,7 +213,9 @@ async function ingestStep(): Promise<void> {
   addSection({
     title: 'Ingestion: alerts per second',
     method:
-      `${n.toLocaleString('en-US')} distinct alerts in HTTP batches of 100 from 8 concurrent keep-alive clients (node:http, bench/post-client.ts, the same for both). Tocsin runs as ` +
+      `${n.toLocaleString('en-US')} distinct alerts in HTTP batches of 100 from 8 concurrent keep-alive clients (node:http, bench/post-client.ts, the same for both), ` +
+      `after ${warmup.toLocaleString('en-US')} untimed requests of 100 other alerts to each server (a fresh Node process still compiles its request path through a shorter ` +
+      'warm-up: bench/hot-paths.md; Alertmanager, compiled ahead of time, takes the same). Tocsin runs as ' +
       `\`tocsin serve --role api --processes N\` (N = ${API_PROCESSES.join(' and ')}, one port, node:cluster) on a fresh database and answers 202 only after the batch is committed ` +
       '(bench/ingest.ts); its CPU is that of all its processes. Alertmanager 0.25 runs with clustering off, alerts grouped by `alertname` into a receiver that sends nothing ' +
       '(its ingestion alone; it keeps alerts in memory and writes nothing to disk per alert). Each alert has a distinct label set.',
