@@ -69,6 +69,31 @@ describe('SessionPool against a real smtp-server', () => {
     }
   });
 
+  it('fails a send still before its message when the pool closes, rather than putting it back for a session none will open', async () => {
+    // A server slow to answer MAIL FROM: the send is under way, nothing of its message written, when the process stops.
+    let mailFrom = 0;
+    const slow = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 slow.test ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        const verb = chunk.toString('latin1').slice(0, 4).toUpperCase();
+        if (verb === 'MAIL') mailFrom += 1;
+        else socket.write(verb === 'EHLO' ? '250 slow.test\r\n' : '250 ok\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const pool = new SessionPool(endpointFor({ port: (slow.address() as AddressInfo).port }), { maxConnections: 1, maxMessages: 100, warm: false });
+      const sent = pool.send(envelope, message(0));
+      await until(() => mailFrom === 1, 'the send to reach MAIL FROM');
+      pool.close();
+      // Retryable: the outbox sends it again after the restart.
+      await expect(sent).rejects.toMatchObject({ retryable: true });
+    } finally {
+      slow.close();
+    }
+  });
+
   it('calls off a queued send whose mayStart says no when a session takes it, and sends the next', async () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
