@@ -170,6 +170,47 @@ describe('how often the idle upkeep checkpoints', () => {
       idle.close();
     }
   });
+
+  it('checkpoints after fewer commits once they changed 256 rows (an ingest batch’s): 32 such commits would take the WAL past SQLite’s own checkpoint, on a request’s path', async () => {
+    let checkpoints = 0;
+    let changes = 0;
+    let idleMoment!: () => void;
+    const idle = new IdleUpkeep(
+      {
+        checkpoint: () => checkpoints++,
+        scavenge: () => idleMoment(),
+        inTransaction: () => false,
+        changes: () => changes,
+      },
+      { idleMs: 1 },
+    );
+    const nextIdleMoment = () =>
+      new Promise<void>((resolve) => {
+        idleMoment = resolve;
+      });
+    try {
+      let moment = nextIdleMoment();
+      changes += 255;
+      idle.noteCommit();
+      await moment;
+      expect(checkpoints).toBe(0);
+
+      moment = nextIdleMoment();
+      changes += 1;
+      idle.noteCommit();
+      await moment;
+      expect(checkpoints).toBe(1);
+
+      // Counted from the last checkpoint: a few small commits after it wait for their 32.
+      moment = nextIdleMoment();
+      changes += 3;
+      idle.noteCommit();
+      await moment;
+      expect(checkpoints).toBe(1);
+    } finally {
+      idle.close();
+    }
+  });
 });
 
 describe("SQLite's WAL file after a burst bigger than its size limit", () => {

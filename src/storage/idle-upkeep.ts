@@ -21,6 +21,14 @@ export interface IdleUpkeepOptions {
  */
 const CHECKPOINT_AFTER_COMMITS = 32;
 
+/**
+ * CHECKPOINT_AFTER_CHANGES is how many rows changed make an idle checkpoint due however few the
+ * commits: an ingest batch of 100 alerts changes a few hundred rows and writes tens of pages, so
+ * 32 such commits would take the WAL past SQLite's own checkpoint (1,000 pages), which then runs
+ * inside a request's commit. A Fatal alert's two commits change about five rows, 80 in 32 commits.
+ */
+const CHECKPOINT_AFTER_CHANGES = 256;
+
 /** Above this share of the wait spent running JavaScript, the process is busy: the checkpoint waits again. */
 const MAX_UTILIZATION = 0.5;
 
@@ -30,8 +38,8 @@ const MAX_UTILIZATION = 0.5;
  * 1,000 pages (wal_autocheckpoint): copying the pages into the database file and its fsync then
  * land on that commit, about once every 50 Fatal alerts on their way to an email. Once the process
  * has committed nothing for `idleMs` and its event loop was mostly idle meanwhile, this runs a
- * PASSIVE checkpoint (it blocks no reader nor writer of another process) if a few commits came
- * since the last, so the next commit starts with an empty WAL, and `scavenge` (V8's young
+ * PASSIVE checkpoint (it blocks no reader nor writer of another process) if enough commits came
+ * since the last, or enough rows changed, so the next commit starts with an empty WAL, and `scavenge` (V8's young
  * generation, collected when half full). Under a steady stream of writes no idle moment comes,
  * and SQLite's automatic checkpoint and V8's own scavenges stay the bound.
  */
@@ -39,16 +47,23 @@ export class IdleUpkeep {
   readonly #idleMs: number;
   readonly #minCommits: number;
   #commits = 0;
+  #changesAtCheckpoint = 0;
   #timer: NodeJS.Timeout | undefined;
   #since: EventLoopUtilization | undefined;
   #closed = false;
 
   /**
    * `checkpoint` runs the checkpoint, `scavenge` collects what is worth collecting of the heap;
-   * `inTransaction` tells whether the connection is inside a transaction (the upkeep then waits).
+   * `inTransaction` tells whether the connection is inside a transaction (the upkeep then waits);
+   * `changes` counts the rows the connection changed so far (SQLite's total_changes()), if known.
    */
   constructor(
-    private readonly work: { readonly checkpoint: () => void; readonly scavenge: () => void; readonly inTransaction: () => boolean },
+    private readonly work: {
+      readonly checkpoint: () => void;
+      readonly scavenge: () => void;
+      readonly inTransaction: () => boolean;
+      readonly changes?: () => number;
+    },
     private readonly options: IdleUpkeepOptions = {},
   ) {
     this.#idleMs = options.idleMs ?? 20;
@@ -80,8 +95,10 @@ export class IdleUpkeep {
     }
     this.#timer = undefined;
     this.work.scavenge();
-    if (this.#commits < this.#minCommits) return;
+    const changes = this.work.changes?.() ?? this.#changesAtCheckpoint;
+    if (this.#commits < this.#minCommits && changes - this.#changesAtCheckpoint < CHECKPOINT_AFTER_CHANGES) return;
     this.#commits = 0;
+    this.#changesAtCheckpoint = changes;
     try {
       this.work.checkpoint();
     } catch {

@@ -144,6 +144,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     const full = diskFull?.();
     throw full ? new SqliteDiskFullError(full, path.dirname(path.resolve(file)), err) : err;
   }
+  // The rows this connection changed so far, by which the idle upkeep also judges a checkpoint due (at each idle moment).
+  const totalChanges = database.prepare('select total_changes()').pluck();
   const idle = inMemory
     ? undefined
     : new IdleUpkeep(
@@ -151,6 +153,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
           checkpoint: () => checkpointAtIdle(database),
           scavenge: scavengeIfHalfFull,
           inTransaction: () => database.inTransaction,
+          changes: () => totalChanges.get() as number,
         },
         idleOptions,
       );
