@@ -139,74 +139,64 @@ describe('the idle upkeep', () => {
   });
 });
 
+/**
+ * countingUpkeep is an IdleUpkeep with its own defaults that counts its checkpoints, over a connection
+ * that has changed `changes` rows; `commitsThenIdle` notes commits and resolves at the idle moment
+ * after them, once the upkeep has decided on its checkpoint (in the same turn as its scavenge).
+ */
+function countingUpkeep() {
+  const state = { checkpoints: 0, changes: 0 };
+  let idleMoment!: () => void;
+  const idle = new IdleUpkeep(
+    {
+      checkpoint: () => state.checkpoints++,
+      scavenge: () => idleMoment(),
+      inTransaction: () => false,
+      changes: () => state.changes,
+    },
+    { idleMs: 1 },
+  );
+  const commitsThenIdle = (commits: number) => {
+    const moment = new Promise<void>((resolve) => {
+      idleMoment = resolve;
+    });
+    for (let i = 0; i < commits; i++) idle.noteCommit();
+    return moment;
+  };
+  return { idle, state, commitsThenIdle };
+}
+
 describe('how often the idle upkeep checkpoints', () => {
   it('leaves the WAL of 31 commits for a later idle moment and copies it after the 32nd: the same hot pages once per 16 Fatal alerts, not once per 4', async () => {
-    let checkpoints = 0;
-    let idleMoment!: () => void;
-    const idle = new IdleUpkeep(
-      {
-        checkpoint: () => checkpoints++,
-        scavenge: () => idleMoment(),
-        inTransaction: () => false,
-      },
-      { idleMs: 1 },
-    );
-    // The upkeep decides on the checkpoint in the same turn as its scavenge: by the time this resumes, it has.
-    const nextIdleMoment = () =>
-      new Promise<void>((resolve) => {
-        idleMoment = resolve;
-      });
+    const { idle, state, commitsThenIdle } = countingUpkeep();
     try {
-      let moment = nextIdleMoment();
-      for (let i = 0; i < 31; i++) idle.noteCommit();
-      await moment;
-      expect(checkpoints).toBe(0);
+      state.changes = 31 * 2;
+      await commitsThenIdle(31);
+      expect(state.checkpoints).toBe(0);
 
-      moment = nextIdleMoment();
-      idle.noteCommit();
-      await moment;
-      expect(checkpoints).toBe(1);
+      state.changes += 2;
+      await commitsThenIdle(1);
+      expect(state.checkpoints).toBe(1);
     } finally {
       idle.close();
     }
   });
 
   it('checkpoints after fewer commits once they changed 256 rows (an ingest batch’s): 32 such commits would take the WAL past SQLite’s own checkpoint, on a request’s path', async () => {
-    let checkpoints = 0;
-    let changes = 0;
-    let idleMoment!: () => void;
-    const idle = new IdleUpkeep(
-      {
-        checkpoint: () => checkpoints++,
-        scavenge: () => idleMoment(),
-        inTransaction: () => false,
-        changes: () => changes,
-      },
-      { idleMs: 1 },
-    );
-    const nextIdleMoment = () =>
-      new Promise<void>((resolve) => {
-        idleMoment = resolve;
-      });
+    const { idle, state, commitsThenIdle } = countingUpkeep();
     try {
-      let moment = nextIdleMoment();
-      changes += 255;
-      idle.noteCommit();
-      await moment;
-      expect(checkpoints).toBe(0);
+      state.changes = 255;
+      await commitsThenIdle(1);
+      expect(state.checkpoints).toBe(0);
 
-      moment = nextIdleMoment();
-      changes += 1;
-      idle.noteCommit();
-      await moment;
-      expect(checkpoints).toBe(1);
+      state.changes += 1;
+      await commitsThenIdle(1);
+      expect(state.checkpoints).toBe(1);
 
       // Counted from the last checkpoint: a few small commits after it wait for their 32.
-      moment = nextIdleMoment();
-      changes += 3;
-      idle.noteCommit();
-      await moment;
-      expect(checkpoints).toBe(1);
+      state.changes += 3;
+      await commitsThenIdle(1);
+      expect(state.checkpoints).toBe(1);
     } finally {
       idle.close();
     }
