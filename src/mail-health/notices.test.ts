@@ -215,6 +215,30 @@ describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
     }
   });
 
+  it('sends a notice queued before notices kept what they tell (by the version before an upgrade) as it was written, never to an address left since', async () => {
+    // An incident spanning an upgrade: its notices wait for the system server, stored written, without their facts.
+    const db = storage.db;
+    const { tenant, admins, queued } = await failingNoticeQueued('upgraded', ['kept', 'moved']);
+    const [kept, moved] = admins;
+    for (const waited of await queued()) {
+      const { rendered } = waited.payload as { rendered: RenderedEmail };
+      await db
+        .updateTable('deliveries')
+        .set({ payload: JSON.stringify({ rendered }) })
+        .where('id', '=', waited.id)
+        .execute();
+    }
+    await updateTenant(db, tenant, { name: 'upgraded-eu' }, clock);
+    await updateUser(db, tenant.id, moved!, { email: 'elsewhere@upgraded.example.com' }, clock);
+    const waiting = await queued();
+    const old = waiting.find((d) => d.recipient.userId === kept)!;
+    const { subject, text, headers } = (old.payload as { rendered: RenderedEmail }).rendered;
+    expect(await renderDelivery(old, composers())).toMatchObject({ subject, text, headers });
+    expect(headers['X-Tocsin-Tenant']).toBe('upgraded');
+    // Written for the former address (its one-click link that mailbox's), it does not follow the new one.
+    await expect(renderDelivery(waiting.find((d) => d.recipient.userId === moved)!, composers())).rejects.toThrow(NOT_A_MAIL_ADMIN);
+  });
+
   it("is written for the tenant's name and its administrator's language and time zone when it is sent, and not to one who unsubscribed meanwhile", async () => {
     // The system server was down when the tenant's mail failed. Meanwhile the host renamed the tenant (its
     // administrators' mail filters now read X-Tocsin-Tenant: acme-eu), one administrator chose French and Paris,
