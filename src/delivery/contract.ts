@@ -245,7 +245,7 @@ export interface SendOptions {
    * connection there, unsent, and fails the send with SendCalledOffError (a worker frozen past its lease).
    */
   readonly mayFinish?: (() => boolean) | undefined;
-  /** Waits for a connection ahead of the sends that are not urgent (a Fatal alert's email before a backlog of reports). */
+  /** Waits for a connection ahead of its tenant's sends that are not urgent (a Fatal alert's email before a backlog of reports); tenants take turns first (tenantId). */
   readonly urgent?: boolean | undefined;
   /**
    * Whose email it is: the sends of several tenants waiting for one server's connections (the system

@@ -163,6 +163,17 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.messages.map((m) => m.messageId)).toEqual([4, 5, 0, 3, 1, 2].map((n) => `<pool-${n}@tocsin.test>`));
   });
 
+  it("takes turns between tenants before urgency: one tenant's flood of urgent sends does not hold another's report behind all of it", async () => {
+    // A shared server: a tenant's flood of Fatal emails held another tenant's summary behind every one of them (7 s in a probe).
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    const sends = [0, 1, 2].map((n) => pool.send(envelope, message(n), { tenantId: 'flooded', urgent: true }));
+    sends.push(pool.send(envelope, message(3), { tenantId: 'quiet' }), pool.send(envelope, message(4), { tenantId: 'flooded' }));
+    await Promise.all(sends);
+    // Within a tenant, its urgent ones still go first.
+    expect(server.messages.map((m) => m.messageId)).toEqual([0, 3, 1, 2, 4].map((n) => `<pool-${n}@tocsin.test>`));
+  });
+
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 3 });

@@ -77,13 +77,15 @@ export function queuedAt(queue: readonly { readonly urgent: boolean }[], urgent:
 }
 
 /**
- * nextInTurn is which waiting send a free session takes: one put back first (it had its turn), else,
- * among the sends of the most urgent kind waiting, the first of the tenant with the fewest sends
- * under way on the pool's sessions and, of those, served longest ago (`served`: its last turn).
- * Taken in queue order alone, a tenant's sends handed over at once (up to its 100, a flood's Fatal
- * emails or a morning's daily reports) held every other tenant's email through a shared server (the
- * system default) behind them: ten connections to a server taking a message a second kept another
- * tenant's Fatal email waiting 10 s.
+ * nextInTurn is which waiting send a free session takes: one put back first (it had its turn), else
+ * the first waiting send (its most urgent, urgent ones waiting ahead: queuedAt) of the tenant with
+ * the fewest sends under way on the pool's sessions and, of those, served longest ago (`served`: its
+ * last turn). Taken in queue order alone, a tenant's sends handed over at once (up to its 100, a
+ * flood's Fatal emails or a morning's daily reports) held every other tenant's email through a
+ * shared server (the system default) behind them: ten connections to a server taking a message a
+ * second kept another tenant's Fatal email waiting 10 s; and urgency before turns held another
+ * tenant's summary behind a whole flood of Fatal emails. An urgent email of a tenant waits one turn
+ * of each other tenant waiting at most.
  */
 export function nextInTurn(
   queue: readonly { readonly urgent: boolean; readonly requeued: boolean; readonly tenantId: string | undefined }[],
@@ -93,13 +95,14 @@ export function nextInTurn(
   const first = queue[0];
   if (!first || first.requeued) return 0;
   const rank = (tenantId: string | undefined) => [sending.get(tenantId) ?? 0, served.get(tenantId) ?? -1] as const;
+  const seen = new Set<string | undefined>([first.tenantId]);
   let best = 0;
   let bestRank = rank(first.tenantId);
   for (let at = 1; at < queue.length; at += 1) {
-    const waiting = queue[at]!;
-    // Urgent sends wait ahead of the others (queuedAt): past the first that is not as urgent, none is.
-    if (waiting.urgent !== first.urgent) break;
-    const [count, turn] = rank(waiting.tenantId);
+    const { tenantId } = queue[at]!;
+    if (seen.has(tenantId)) continue;
+    seen.add(tenantId);
+    const [count, turn] = rank(tenantId);
     if (count < bestRank[0] || (count === bestRank[0] && turn < bestRank[1])) {
       best = at;
       bestRank = [count, turn];
@@ -180,9 +183,10 @@ export class SessionPool {
    * `mayStart` is asked when a session takes the message, however long it waited: false calls it
    * off as an aborted `signal` does (a worker whose lease ran out meanwhile: another may send it).
    * `mayFinish` is asked when the server asks for the message (354) and before its final ".": false
-   * there ends the session unsent. An `urgent` send (a Fatal alert's email) waits ahead of those that
-   * are not: a worker hands a server's pool up to a tenant's 100 sends at once, and behind a daily
-   * report's backlog, ten connections to a slow server, it waited for each of them.
+   * there ends the session unsent. An `urgent` send (a Fatal alert's email) waits ahead of its
+   * tenant's that are not: a worker hands a server's pool up to a tenant's 100 sends at once, and
+   * behind a daily report's backlog, ten connections to a slow server, it waited for each of them.
+   * The tenants (`tenantId`) take turns before that (nextInTurn).
    */
   send(envelope: Envelope, message: Buffer | Promise<Buffer>, options: PoolSendOptions = {}): Promise<string> {
     const { signal, mayStart, mayFinish, urgent = false, tenantId } = options;
