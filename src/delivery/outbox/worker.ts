@@ -76,6 +76,9 @@ export const DEFAULT_WORKER_SETTINGS: WorkerSettings = Object.freeze({
   deliveryDeadlineMs: 24 * 3_600_000,
 });
 
+/** DUE_NOW keys the rows handed back due at once (#handBack): the time of their write. */
+const DUE_NOW = -1;
+
 /**
  * PAUSED_RECHECK_MS: how often, at most, a worker reads again the settings of the tenants it keeps
  * out of claims because their server is paused (a few reads, and only while a server is paused).
@@ -133,8 +136,8 @@ export class DeliveryWorker {
   /** adopt's waits for the server's answer to rows leased at insert, by id. */
   readonly #answerWaiters = new Map<string, () => void>();
   #stopping = false;
-  /** The rows a stop called off, gathered into one write (#handBack). */
-  #handingBack: { readonly rows: Delivery[]; readonly done: Promise<void> } | undefined;
+  /** The rows handed back meanwhile, gathered into one write per time they are due again (#handBack). */
+  readonly #handingBack = new Map<number, { readonly rows: Delivery[]; readonly done: Promise<void> }>();
   /** Aborted by stop(): the sends still waiting for a connection are called off and handed back. */
   readonly #stopSends = new AbortController();
   #running = false;
@@ -513,21 +516,25 @@ export class DeliveryWorker {
   /**
    * #handBack puts a row this worker did not send back in the queue. A stop calls off every send
    * still waiting for a connection at once (hundreds): one write each waited its turn for SQLite's
-   * lock beside busy api processes, 15 s, past the stop's grace. Those due now go in one write, at
-   * the next turn of the event loop; a row deferred to later (a paused server's cool-down) keeps its time.
+   * lock beside busy api processes, 15 s, past the stop's grace; and so does a server's pause, which
+   * calls off its sends still waiting for one of its connections (up to a tenant's 100) until it ends.
+   * The rows handed back together go in one write per time they are due again, at the next turn of
+   * the event loop: those due now (a stop) at the time of that write, the others keeping theirs.
    */
   #handBack(delivery: Delivery, retryAt: number): Promise<void> {
-    if (!this.#stopping || retryAt > this.#deps.clock.now()) return releaseClaimed(this.#deps.storage, [delivery], retryAt);
-    if (this.#handingBack) {
-      this.#handingBack.rows.push(delivery);
-      return this.#handingBack.done;
+    const now = this.#deps.clock.now();
+    const key = this.#stopping || retryAt <= now ? DUE_NOW : retryAt;
+    const gathering = this.#handingBack.get(key);
+    if (gathering) {
+      gathering.rows.push(delivery);
+      return gathering.done;
     }
     const rows = [delivery];
     const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.#handingBack = undefined;
-      return releaseClaimed(this.#deps.storage, rows, this.#deps.clock.now());
+      this.#handingBack.delete(key);
+      return releaseClaimed(this.#deps.storage, rows, key === DUE_NOW ? this.#deps.clock.now() : key);
     });
-    this.#handingBack = { rows, done };
+    this.#handingBack.set(key, { rows, done });
     return done;
   }
 
