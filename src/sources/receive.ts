@@ -16,7 +16,6 @@ import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestrator.js';
 import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
-import { deliveryKeyDigest } from './key-digest.js';
 import { signingKey } from './secrets.js';
 
 /** Logger is what the receive path writes with: the request's own logger (its lines carry its id) or the process's. */
@@ -171,9 +170,6 @@ function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
   return out;
 }
 
-/** EMPTY_DIGEST stands for a key's digest in the statements compiled once (their parameters are the real ones). */
-const EMPTY_DIGEST = Buffer.alloc(0);
-
 /** Found is what findDeliveries gives of each stored key: its alerts' ids and when it was received. */
 type Found = Map<string, { ids: string[]; at: number }>;
 
@@ -194,17 +190,11 @@ async function findDeliveries(db: Db, sourceId: string, keys: readonly string[])
       db
         .selectFrom('source_deliveries')
         .select(['delivery_id', 'alert_ids', 'received_at'])
-        .where(
-          'key_digest',
-          'in',
-          padded.map(() => EMPTY_DIGEST),
-        ),
+        .where('source_id', '=', sourceId)
+        .where('delivery_id', 'in', padded),
     );
     const { rows } = await db.executeQuery<{ delivery_id: string; alert_ids: string; received_at: number | string }>(
-      CompiledQuery.raw(
-        text,
-        padded.map((key) => deliveryKeyDigest(sourceId, key)),
-      ),
+      CompiledQuery.raw(text, [sourceId, ...padded]),
     );
     for (const row of rows) found.set(row.delivery_id, { ids: JSON.parse(row.alert_ids) as string[], at: Number(row.received_at) });
   }
@@ -254,7 +244,7 @@ export function planOnce(alertKeys: readonly string[], earlier: ReadonlyMap<stri
 /** KeyRow is a delivery or alert key to store, with the ids of its alerts and when it was received. */
 type KeyRow = readonly [key: string, ids: readonly string[], at: number];
 
-/** KEYS_PER_INSERT bounds the rows of one insert of keys (6 parameters each, well within SQLite's 32,766). */
+/** KEYS_PER_INSERT bounds the rows of one insert of keys (5 parameters each, well within SQLite's 32,766). */
 const KEYS_PER_INSERT = 1_000;
 
 /**
@@ -265,12 +255,12 @@ const KEYS_PER_INSERT = 1_000;
 async function storeDeliveryKeys(tx: Db, source: SourceRow, rows: readonly KeyRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += KEYS_PER_INSERT) {
     const slice = rows.slice(start, start + KEYS_PER_INSERT);
-    const row = { key_digest: EMPTY_DIGEST, source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: 0 };
+    const row = { source_id: source.id, delivery_id: '', tenant_id: source.tenant_id, alert_ids: '', received_at: 0 };
     const text = sqlOnce(tx, `storeDeliveryKeys ${slice.length}`, () => tx.insertInto('source_deliveries').values(slice.map(() => row)));
     await tx.executeQuery(
       CompiledQuery.raw(
         text,
-        slice.flatMap(([key, ids, at]) => [deliveryKeyDigest(source.id, key), source.id, key, source.tenant_id, JSON.stringify(ids), at]),
+        slice.flatMap(([key, ids, at]) => [source.id, key, source.tenant_id, JSON.stringify(ids), at]),
       ),
     );
   }

@@ -27,7 +27,6 @@ import {
   type sourceInput,
   type sourcePatch,
 } from './model.js';
-import { deliveryKeyDigest } from './key-digest.js';
 import { newSourceSecret, pullSecretOwner, sourceSecretOwner } from './secrets.js';
 import { reasonCode } from './reasons.js';
 import type { SourceTables } from './tables.js';
@@ -600,37 +599,32 @@ export const KEEP_ALIVE_AFTER_MS = (DELIVERY_KEY_DAYS * 86_400_000) / 2;
 export async function keepAlive(db: Db, sourceId: string, keys: readonly string[], found: ReadonlyMap<string, { at: number }>, now: number): Promise<void> {
   const old = keys.filter((key) => (found.get(key)?.at ?? now) < now - KEEP_ALIVE_AFTER_MS);
   if (old.length === 0) return;
-  await db
-    .updateTable('source_deliveries')
-    .set({ received_at: now })
-    .where(
-      'key_digest',
-      'in',
-      old.map((key) => deliveryKeyDigest(sourceId, key)),
-    )
-    .execute();
+  await db.updateTable('source_deliveries').set({ received_at: now }).where('source_id', '=', sourceId).where('delivery_id', 'in', old).execute();
 }
 
-/**
- * purgeOldDeliveries deletes the delivery keys older than DELIVERY_KEY_DAYS, in batches, source by
- * source (the keys are found by source and age: source_deliveries_source_received); returns how many.
- */
+/** purgeOldDeliveries deletes the delivery keys older than DELIVERY_KEY_DAYS, in batches; returns how many. */
 export async function purgeOldDeliveries(db: Db, now: number, batchSize = 1_000): Promise<number> {
   const cutoff = now - DELIVERY_KEY_DAYS * 86_400_000;
   let deleted = 0;
-  for (const { id } of await db.selectFrom('sources').select('id').execute()) {
-    for (;;) {
-      const result = await db
-        .deleteFrom('source_deliveries')
-        .where('key_digest', 'in', (eb) =>
-          eb.selectFrom('source_deliveries').select('key_digest').where('source_id', '=', id).where('received_at', '<', cutoff).limit(batchSize),
-        )
-        .executeTakeFirst();
-      const n = Number(result.numDeletedRows);
-      deleted += n;
-      if (n < batchSize) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+  for (;;) {
+    const result = await db
+      .deleteFrom('source_deliveries')
+      .where((eb) =>
+        eb(
+          eb.refTuple('source_id', 'delivery_id'),
+          'in',
+          eb
+            .selectFrom('source_deliveries')
+            .select(['source_id', 'delivery_id'])
+            .where('received_at', '<', cutoff)
+            .limit(batchSize)
+            .$asTuple('source_id', 'delivery_id'),
+        ),
+      )
+      .executeTakeFirst();
+    const n = Number(result.numDeletedRows);
+    deleted += n;
+    if (n < batchSize) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
   }
-  return deleted;
 }

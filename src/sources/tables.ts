@@ -52,8 +52,6 @@ export interface SourceTables {
   };
   /** One row per delivery (event) id a source received: a redelivery answers these ids again. */
   source_deliveries: {
-    /** deliveryKeyDigest(source_id, delivery_id), the primary key (sources/key-digest.ts). */
-    key_digest: Buffer;
     source_id: string;
     delivery_id: string;
     tenant_id: string;

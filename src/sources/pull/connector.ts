@@ -13,7 +13,6 @@ import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import { classifyDbError } from '../../storage/errors.js';
 import { OutageLog } from '../../storage/outage-log.js';
 import { endedWithin } from '../../shared/stop-patience.js';
-import { deliveryKeyDigest } from '../key-digest.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
 import { type SourceRow, keepAlive, recordReception } from '../store.js';
@@ -118,11 +117,8 @@ export async function importAlerts(
     const seen = await tx
       .selectFrom('source_deliveries')
       .select(['delivery_id', 'received_at'])
-      .where(
-        'key_digest',
-        'in',
-        [...byKey.keys()].map((key) => deliveryKeyDigest(source.id, key)),
-      )
+      .where('source_id', '=', source.id)
+      .where('delivery_id', 'in', [...byKey.keys()])
       .execute();
     // Re-read by every poll while nothing newer comes upstream: dated anew, or purged after
     // DELIVERY_KEY_DAYS and imported again by the next poll.
@@ -152,7 +148,6 @@ export async function importAlerts(
       .insertInto('source_deliveries')
       .values(
         rows.map(([key, alertIds]) => ({
-          key_digest: deliveryKeyDigest(source.id, key),
           source_id: source.id,
           delivery_id: key,
           tenant_id: source.tenant_id,
