@@ -54,13 +54,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('source_receptions_pk', ['source_id', 'slot'])
     .execute();
 
-  await createSourceDeliveries(db);
-
-  await grantSourcePermissions(db);
-}
-
-/** createSourceDeliveries makes the delivery keys' table, by source and key, and its index by age (for the purge). */
-export async function createSourceDeliveries(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('source_deliveries')
     .addColumn('source_id', 'text', (c) => c.notNull().references('sources.id').onDelete('cascade'))
@@ -71,6 +64,8 @@ export async function createSourceDeliveries(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('source_deliveries_pk', ['source_id', 'delivery_id'])
     .execute();
   await db.schema.createIndex('source_deliveries_received').on('source_deliveries').column('received_at').execute();
+
+  await grantSourcePermissions(db);
 }
 
 /** grantSourcePermissions adds Sources.View and Sources.Edit to every built-in Administrator role lacking them. */
