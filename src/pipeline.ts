@@ -23,6 +23,7 @@
  *
  * One attempt at one claimed row (resolve → compose → send) is delivery/outbox/attempt.ts.
  */
+import { UnsubscribeLinks } from './reports/unsubscribe/links.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { FatalSignal } from './alerts/fatal-signal.js';
@@ -191,7 +192,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     );
     const compose = {
       ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads }),
-      'mail-health': mailHealthComposer(storage.db, { publicUrl: config.publicUrl, clock }),
+      'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, config.publicUrl, clock)),
     };
     // Every alert this process stores is counted once committed: the ingest's, the pull sources',
     // and the Mail.DeliveryFailing alert that a mail incident raises in the outbox's commit.

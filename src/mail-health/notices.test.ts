@@ -1,3 +1,4 @@
+import { UnsubscribeLinks } from '../reports/unsubscribe/links.js';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RenderedEmail, Unreached } from '../delivery/contract.js';
@@ -179,7 +180,7 @@ describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
     const queued = async () => (await db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenant.id).execute()).map(toDelivery);
     return { tenant, admins: admins as string[], queued };
   };
-  const composers = () => ({ 'mail-health': mailHealthComposer(storage.db, { publicUrl: 'https://tocsin.example.com', clock }) }) as const;
+  const composers = () => ({ 'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, 'https://tocsin.example.com', clock)) }) as const;
 
   it('goes only to whom is still a mail administrator when it is sent, at the address it has then', async () => {
     // The system server was down when the tenant's mail failed; meanwhile an administrator left (deactivated), one

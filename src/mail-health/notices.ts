@@ -12,7 +12,6 @@ import { alertTimeFloor } from '../alerts/time-floor.js';
 import type { RenderedEmail } from '../delivery/contract.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { readdressDelivery } from '../delivery/outbox/readdress.js';
-import type { Clock } from '../shared/clock.js';
 import { ComposeError, type EmailComposer } from '../delivery/outbox/render.js';
 import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
@@ -20,7 +19,7 @@ import { loadAccessFacts } from '../recipients/query.js';
 import { languageOf } from '../recipients/eligibility.js';
 import { emailHeaders, headerText, subjectTenant } from '../reports/templates/headers.js';
 import { mailSettingsUrl } from '../reports/templates/links.js';
-import { loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
+import { type UnsubscribeLinks, loadUnsubscribeKey, unsubscribeUrl } from '../reports/unsubscribe/links.js';
 import { USER_OPT_OUT_KINDS, addressOptOuts, optedOut } from '../reports/unsubscribe/apply.js';
 import type { TenantRow } from '../http/context.js';
 import { emailTranslator } from '../i18n/email-i18n.js';
@@ -294,7 +293,7 @@ export const NOT_A_MAIL_ADMIN = NOT_SENT_TEXT['not-a-mail-admin'];
  * where it went, with a one-click link for that address. A notice queued before its facts were
  * stored is sent as written, to the address it was written for only.
  */
-export function mailHealthComposer(db: Db, links: { readonly publicUrl: string; readonly clock: Clock }): EmailComposer {
+export function mailHealthComposer(db: Db, links: Pick<UnsubscribeLinks, 'url'>): EmailComposer {
   return async (delivery) => {
     const payload = delivery.payload;
     if (!('rendered' in payload)) throw new ComposeError('a mail-health notice is stored written');
@@ -311,9 +310,8 @@ export function mailHealthComposer(db: Db, links: { readonly publicUrl: string; 
     if (!moved) return writeNotice(facts, admin, tenant);
     const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true);
     if (readdressed !== 'moved') throw new Error(`notice ${delivery.id} is no longer this claim's: not moved to its administrator's new address`);
-    const key = await loadUnsubscribeKey(db, links.clock);
     const recipient = { type: 'user' as const, id: admin.id, address: admin.email };
-    const unsubscribe = unsubscribeUrl(links.publicUrl, key, { tenantId: delivery.tenantId, kind: 'mail-health', recipient }, links.clock.now());
+    const unsubscribe = await links.url({ tenantId: delivery.tenantId, kind: 'mail-health', recipient });
     return { ...writeNotice({ ...facts, unsubscribeUrl: unsubscribe }, admin, tenant), to: { address: admin.email, name: admin.name } };
   };
 }
