@@ -523,7 +523,7 @@ export class DeliveryWorker {
    */
   #handBack(delivery: Delivery, retryAt: number): Promise<void> {
     const now = this.#deps.clock.now();
-    const key = this.#stopping || retryAt <= now ? DUE_NOW : retryAt;
+    const key = retryAt <= now ? DUE_NOW : retryAt;
     const gathering = this.#handingBack.get(key);
     if (gathering) {
       gathering.rows.push(delivery);
