@@ -642,6 +642,50 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(await w.runOnce()).toBe(0);
   });
 
+  it('when stopped, hands back a send its server paused until the pause ends, not due at once', async () => {
+    // A report whose render ended during a stop found its server paused (the sends beside it failed meanwhile):
+    // handed back due at once with the stop's rows (ab1d3818), the next worker tried the paused server again at once.
+    const server = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    let renderStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      renderStarted = resolve;
+    });
+    let finishRender!: () => void;
+    const rendered = new Promise<void>((resolve) => {
+      finishRender = resolve;
+    });
+    const composers = {
+      summary: async () => {
+        renderStarted();
+        await rendered;
+        return { subject: 'Summary', text: 'A summary.', html: '<p>A summary.</p>' };
+      },
+    };
+    const report = testDelivery(tenantX, 'report@example.com', { kind: 'summary', rendered: undefined, data: {} });
+    await enqueueDeliveries(database.storage.db, [report, testDelivery(tenantX, 'x@example.com'), testDelivery(tenantX, 'y@example.com')], clock);
+    const w = worker(clock, {
+      composers,
+      settings: { limits: { global: 3, perTenant: 3 }, batchSize: 3, breaker: { failureThreshold: 2, initialCooldownMs: 10_000, maxCooldownMs: 60_000 } },
+    });
+    const ran = w.runOnce();
+    await started;
+    // The two other sends fail (421), which pauses the server for 10 s; then the worker stops, the report still rendering.
+    await until(async () => (await database.storage.db.selectFrom('delivery_attempts').select('outcome').execute()).length === 2, 'the two failures');
+    const stopping = w.stop();
+    finishRender();
+    await Promise.all([ran, stopping]);
+    const row = await database.storage.db
+      .selectFrom('deliveries')
+      .select(['status', 'attempts', 'lease_token', 'next_attempt_at'])
+      .where('recipient_address', '=', 'report@example.com')
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'pending', attempts: 0, lease_token: null });
+    expect(Number(row.next_attempt_at)).toBe(T0 + 10_000);
+    expect(server.messages).toEqual([]);
+  });
+
   it('tries none of the sends still waiting for a connection once their server is paused: they wait for its probe', async () => {
     // A server that takes the message and never answers its ".": five connections hang for the
     // timeout, and their failures pause it. The ten sends queued behind them went on, five by five,
