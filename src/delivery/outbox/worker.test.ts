@@ -660,7 +660,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       summary: async () => {
         renderStarted();
         await rendered;
-        return { subject: 'Summary', text: 'A summary.', html: '<p>A summary.</p>' };
+        return { subject: 'Summary', text: 'A summary.', html: '<p>A summary.</p>', headers: {} };
       },
     };
     const report = testDelivery(tenantX, 'report@example.com', { kind: 'summary', rendered: undefined, data: {} });
