@@ -235,6 +235,20 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.connections()).toBe(2);
   });
 
+  it('opens the successor of a kept-warm session it retires after maxMessages at once, so the next lone email finds a session open', async () => {
+    const server = await start();
+    // Keepalive ticks a minute apart (the longest): a successor left to the tick comes long after this test's wait.
+    const pool = new SessionPool({ ...endpointFor(server), timeoutMs: 180_000 }, { maxConnections: 1, maxMessages: 2, warm: true });
+    pools.push(pool);
+    expect(await pool.send(envelope, message(0))).toMatch(/^250/);
+    expect(await pool.send(envelope, message(1))).toMatch(/^250/);
+    await server.waitForCommand('QUIT', 1);
+    await until(() => server.connections() === 2, 'the retired session’s successor to be open', { timeoutMs: 10_000 });
+    // The next email goes out on it: no connection of its own.
+    expect(await pool.send(envelope, message(2))).toMatch(/^250/);
+    expect(server.connections()).toBe(2);
+  });
+
   it('opens the kept-warm session again with a backoff, not at every keepalive, when the server keeps ending it while idle', async () => {
     // A server that takes no RSET: each kept-warm session ends at its first keepalive. Opened again
     // at every tick, it was a new connection (and sign-in) every few seconds for as long as it is kept warm.

@@ -342,10 +342,24 @@ export class SessionPool {
     this.#dispatch();
   }
 
+  /**
+   * #quit says QUIT to a session that has done its share (maxMessages, KEEPALIVES_PER_CONNECTION
+   * RSETs, or one of a burst's idle extras). A warm pool left with no session opens its successor at
+   * once: left to the keepalive's next tick (up to a minute away), the next lone email found none and
+   * opened one on its own path (connect, greeting, EHLO, and STARTTLS and AUTH where the server asks)
+   * before its MAIL FROM, one Fatal alert's email in every maxMessages.
+   */
   #quit(slot: Slot): void {
     slot.state = 'closing';
     slot.session!.quit();
     this.#dispatch();
+    if (this.options.warm && this.#queue.length === 0) this.#rewarm();
+  }
+
+  /** #rewarm opens the kept-warm session when none is alive, unless a backoff after failures holds it off. */
+  #rewarm(): void {
+    if (this.#closing.signal.aborted || this.#slots.some((slot) => slot.state !== 'closing')) return;
+    if (Date.now() >= this.#retryAt) this.#open();
   }
 
   /**
@@ -379,7 +393,7 @@ export class SessionPool {
     if (this.#closing.signal.aborted) return;
     const alive = this.#slots.filter((slot) => slot.state !== 'closing');
     if (alive.length === 0) {
-      if (Date.now() >= this.#retryAt) this.#open();
+      this.#rewarm();
       return;
     }
     if (alive.some((slot) => slot.state === 'opening' || slot.state === 'keepalive')) return;
