@@ -174,6 +174,38 @@ describe('SessionPool against a real smtp-server', () => {
     expect(server.messages.map((m) => m.messageId)).toEqual([0, 3, 1, 2, 4].map((n) => `<pool-${n}@tocsin.test>`));
   });
 
+  it('gives a free session to the tenant with no send under way before one whose send still holds another session', async () => {
+    // Turns alone gave a tenant whose message was slow to go out (a large report still rendering) the
+    // next free session too, its last turn being older: the other tenant's next email waited behind it.
+    const server = await start();
+    const pool = poolFor(server, { maxConnections: 2, maxMessages: 100 });
+    let writeSlow!: (message: Buffer) => void;
+    const slow = new Promise<Buffer>((resolve) => {
+      writeSlow = resolve;
+    });
+    const sends = [
+      pool.send(envelope, slow, { tenantId: 'slow' }),
+      pool.send(envelope, message(1), { tenantId: 'other' }),
+      pool.send(envelope, message(2), { tenantId: 'slow' }),
+      pool.send(envelope, message(3), { tenantId: 'other' }),
+    ];
+    // The slow tenant's first send holds one session; the other carries the rest, the other tenant's first.
+    await server.waitForMessages(3);
+    writeSlow(message(0));
+    await Promise.all(sends);
+    expect(server.messages.map((m) => m.messageId)).toEqual([1, 3, 2, 0].map((n) => `<pool-${n}@tocsin.test>`));
+  });
+
+  it("gives a send put back (its session dropped before its message) the next session, ahead of another tenant's turn", async () => {
+    // It had its turn: put back, it is carried next, rather than wait for each other tenant waiting.
+    const server = await start({ dropAtMailFrom: 1 });
+    const pool = poolFor(server, { maxConnections: 1, maxMessages: 100 });
+    const sends = [pool.send(envelope, message(0), { tenantId: 'first' }), pool.send(envelope, message(1), { tenantId: 'second' })];
+    await Promise.all(sends);
+    expect(server.messages.map((m) => m.messageId)).toEqual([0, 1].map((n) => `<pool-${n}@tocsin.test>`));
+    expect(server.connections()).toBe(2);
+  });
+
   it('says QUIT after maxMessages on a session and sends the rest on a fresh one', async () => {
     const server = await start();
     const pool = poolFor(server, { maxConnections: 1, maxMessages: 3 });
