@@ -163,3 +163,27 @@ describe('Admission waiting rows', () => {
     expect(started).toEqual(['fatal-1', 'health-1', 'daily-2', 'daily-3', 'summary-1']);
   });
 });
+
+describe('Admission in the reserve', () => {
+  const row = (tenantId: string, id: string): HeldRow => ({ tenantId, delivery: { id, kind: 'summary' } as Delivery, claimedAt: 0 });
+
+  it('starts a bunch of a tenant’s rows at most once every global slot is taken, however many it claimed in the reserve', () => {
+    // A claim in the reserve may bring one tenant's rows only: started all at once, one more hanging
+    // server would hold the whole reserve, and the next tenant's email would wait for its timeout again.
+    const admission = new Admission(
+      { global: 2, perTenant: 10 },
+      10,
+      { failureThreshold: 5, initialCooldownMs: 1_000, maxCooldownMs: 4_000 },
+      pino({ level: 'silent' }),
+    );
+    admission.hold([row('hanging', 'h-1'), row('hanging', 'h-2')], true);
+    expect(admission.admit()).toHaveLength(2);
+    admission.hold(
+      Array.from({ length: 5 }, (_, i) => row('fresh', `f-${i}`)),
+      false,
+    );
+    // A bunch of a tenant of 10 is one.
+    expect(admission.admit().map((r) => r.delivery.id)).toEqual(['f-0']);
+    expect(admission.waiting).toHaveLength(4);
+  });
+});

@@ -37,6 +37,16 @@ describe('claim capacity', () => {
     expect(planClaim({ inFlightByTenant: held, inFlightTotal: 13, limits, batchSize: 4, blockedTenants: [] }).limit).toBe(0);
   });
 
+  it('leaves a tenant holding a single row out of the reserve: its one hanging send is enough to keep it out', () => {
+    const held = new Map([
+      ['a', 3],
+      ['b', 3],
+      ['c', 3],
+      ['d', 1],
+    ]);
+    expect(planClaim({ inFlightByTenant: held, inFlightTotal: 10, limits, batchSize: 4, blockedTenants: [] }).excludeTenants).toEqual(['a', 'b', 'c', 'd']);
+  });
+
   it('starts a bunch of sends at most for each tenant in the reserve, past the global limit', () => {
     const rows = ['y', 'y', 'w', 'v'].map((tenantId, i) => ({ tenantId, i }));
     // Global 10 full, a reserve of 3, a bunch of 1: one each for y and w, and v once the reserve is full waits too.
@@ -44,6 +54,14 @@ describe('claim capacity', () => {
     expect(start.map((r) => r.i)).toEqual([0, 2, 3]);
     expect(wait.map((r) => r.i)).toEqual([1]);
     expect(admitClaimed(rows, new Map(), 3, 1, { sending: 12, global: 10 }).start.map((r) => r.i)).toEqual([0]);
+  });
+
+  it('starts no send past the global limit for a tenant already sending a bunch: the reserve is for the others', () => {
+    // At exactly the global limit: one more of x's would have been the 11th of 10, outside the reserve's rule.
+    const rows = ['x', 'y'].map((tenantId, i) => ({ tenantId, i }));
+    const { start, wait } = admitClaimed(rows, new Map([['x', 1]]), 3, 1, { sending: 10, global: 10 });
+    expect(start.map((r) => r.i)).toEqual([1]);
+    expect(wait.map((r) => r.i)).toEqual([0]);
   });
 
   it('does not let rows waiting for a busy tenant use up the global slots', () => {
