@@ -63,6 +63,28 @@ describe("SQLite's checkpoint when the process idles after writing", () => {
   });
 });
 
+describe("SQLite's idle checkpoint after a commit that changed many rows", () => {
+  it('copies a single commit of 256 rows (an ingest batch’s) at the next idle moment, far fewer than the commits it waits for', async () => {
+    // The rows come from the connection (SQLite's total_changes()): the tests of the rule count
+    // their own, so a storage that never handed the upkeep its connection's count passed them.
+    const { database, file, storage, checkpoint } = await sqliteWithIdleUpkeep(1_000);
+    try {
+      const before = fs.statSync(file).size;
+      await writeTransaction(storage)((tx) =>
+        tx
+          .insertInto('tenants')
+          .values(Array.from({ length: 256 }, (_, i) => tenant(`batch-${i}`)))
+          .execute(),
+      );
+      await checkpoint;
+      expect(fs.statSync(file).size).toBeGreaterThan(before + 256 * 2_000);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+  });
+});
+
 /** walCheckpointNumber reads the WAL header's checkpoint sequence number, which SQLite raises each time it starts the WAL afresh. */
 const walCheckpointNumber = (file: string) => fs.readFileSync(`${file}-wal`).readUInt32BE(12);
 
