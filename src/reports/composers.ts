@@ -36,6 +36,7 @@ import {
 } from '../mutes/model.js';
 import { activeMutes, windowMutesOf } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { LoopTurns } from '../shared/loop-turns.js';
 import { firstKnownZone, sameMailbox } from '../shared/validation.js';
 import type { Database, Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
@@ -113,6 +114,12 @@ interface Caches {
   readonly immediateFacts: TurnBatch<ImmediateFacts>;
   /** The readers' preferences, by `user:id` or `group:id` (preferencesOf). */
   readonly preferences: TurnBatch<Preferences>;
+  /**
+   * Turns of the event loop for the reports' synchronous work (their lines, links and render), one
+   * report at a time: a claim's reports read their window's facts together, then each renders in a
+   * turn of its own, so that the outbox's heartbeat renews their leases between two renders.
+   */
+  readonly renders: LoopTurns;
 }
 
 type AlertRow = Selectable<Database['alerts']>;
@@ -650,6 +657,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   let mutedAlerts = 0;
   const muting = new Set<Mute>();
   const query: WindowQuery = { from: window.start, to: window.end, minSeverity: 'Error' };
+  await caches.renders.next();
   for await (const whole of groups) {
     const mailed = await mailedLine(deps, caches, c.tenant.id, query, whole, preferences, c.data.recipient, mutes, now);
     mutedAlerts += mailed.muted;
@@ -685,6 +693,9 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
   );
   const listOf = (key: SourceKey) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Error', since: window.start, until: window.end, ...sourceFilterOf(key) });
+  const shown = await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES), c.recipient.language);
+  // Its lines' acknowledgements read, a turn of its own for the render (on PostgreSQL, the reads of several reports answer together).
+  await caches.renders.next();
   return addressedTo(
     c,
     renderSummaryEmail({
@@ -696,7 +707,7 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
       totalAlerts,
       fatalAlerts,
       muted: { alerts: mutedAlerts, mutes: [...muting].map((m) => muteLineOf(m, c.recipient.language)) },
-      groups: await withAcknowledgements(deps.db, c.tenant.id, [...fatal, ...error].slice(0, SUMMARY_MAX_LINES), c.recipient.language),
+      groups: shown,
       sources: tally.totals().map((totals) => ({
         ...totals,
         label: totals.key.field === 'component' ? componentDisplayName(totals.key.value, c.recipient.language) : undefined,
@@ -772,6 +783,8 @@ async function composeDaily(deps: ComposerDeps, caches: Caches, delivery: Delive
   if (!merged.some((e) => e.count > 0) && !(await getMailSettings(deps.db, c.tenant.id)).sendEmptyDailyReport) throw new ComposeError(NOTHING_LEFT);
   const listOf = (key: SourceKey, severity?: Severity) =>
     alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity, since: period.start, until: period.end, ...sourceFilterOf(key) });
+  // Every reader with these subscriptions got its facts from that one read: each renders in a turn of its own.
+  await caches.renders.next();
   const actions = actionsOf(deps, c);
   const counts = merged.map(({ oneFlood, ...e }) => {
     const forEvent = actions({ event: { component: e.component, event: e.event } });
@@ -902,6 +915,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
     immediate: new ImmediateEmailCache(),
     immediateFacts: new TurnBatch((tenantId, alertIds) => immediateFactsOf(deps.db, tenantId, alertIds)),
     preferences: new TurnBatch((_tenantId, keys) => preferencesOfMany(deps.db, keys)),
+    renders: new LoopTurns(),
   };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),
