@@ -240,6 +240,26 @@ describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
     await expect(renderDelivery(waiting.find((d) => d.recipient.userId === moved)!, composers())).rejects.toThrow(NOT_A_MAIL_ADMIN);
   });
 
+  it('reads the one-click opt-out of the address a notice follows its administrator to, not of the one it was queued for', async () => {
+    // Opt-outs are the mailbox's: an administrator who moved to a mailbox that had turned these notices off gets
+    // none there, and one who left a mailbox that had turned them off gets theirs at the new one.
+    const db = storage.db;
+    const { tenant, admins, queued } = await failingNoticeQueued('optouts', ['into', 'outof']);
+    const [into, outof] = admins;
+    for (const address of ['quiet@optouts.example.com', 'outof@optouts.example.com']) {
+      await setAddressOptOuts(db, tenant.id, address, USER_OPT_OUT_KINDS, ['mail-health'], clock);
+    }
+    await updateUser(db, tenant.id, into!, { email: 'quiet@optouts.example.com' }, clock);
+    await updateUser(db, tenant.id, outof!, { email: 'loud@optouts.example.com' }, clock);
+    for (const waited of await queued()) {
+      // Claimed, as a worker claims it.
+      await db.updateTable('deliveries').set({ lease_token: 'claim' }).where('id', '=', waited.id).execute();
+      const sent = renderDelivery({ ...waited, leaseToken: 'claim' }, composers());
+      if (waited.recipient.userId === into) await expect(sent).rejects.toThrow(NOT_SENT_TEXT['turned-off']);
+      else expect((await sent).to).toEqual({ address: 'loud@optouts.example.com', name: 'outof' });
+    }
+  });
+
   it("is written for the tenant's name and its administrator's language and time zone when it is sent, and not to one who unsubscribed meanwhile", async () => {
     // The system server was down when the tenant's mail failed. Meanwhile the host renamed the tenant (its
     // administrators' mail filters now read X-Tocsin-Tenant: acme-eu), one administrator chose French and Paris,
