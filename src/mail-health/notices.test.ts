@@ -258,6 +258,9 @@ describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
       if (waited.recipient.userId === into) await expect(sent).rejects.toThrow(NOT_SENT_TEXT['turned-off']);
       else expect((await sent).to).toEqual({ address: 'loud@optouts.example.com', name: 'outof' });
     }
+    // The delivery log names the mailbox each was for: the refusal is the new mailbox's, not the one left.
+    const rows = await db.selectFrom('deliveries').select('recipient_address').where('tenant_id', '=', tenant.id).execute();
+    expect(rows.map((r) => r.recipient_address).sort()).toEqual(['loud@optouts.example.com', 'quiet@optouts.example.com']);
   });
 
   it("is written for the tenant's name and its administrator's language and time zone when it is sent, and not to one who unsubscribed meanwhile", async () => {

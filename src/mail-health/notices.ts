@@ -302,14 +302,17 @@ export function mailHealthComposer(db: Db, links: Pick<UnsubscribeLinks, 'url'>)
     const admin = (await mailAdmins(db, delivery.tenantId)).find((a) => a.id === userId);
     const moved = admin !== undefined && !sameMailbox(admin.email, address);
     if (admin === undefined || (moved && payload.data === undefined)) throw new ComposeError(NOT_A_MAIL_ADMIN);
+    // Moved before the opt-out is read, so that the delivery log names the mailbox that turned these notices off.
+    if (moved) {
+      const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true);
+      if (readdressed !== 'moved') throw new Error(`notice ${delivery.id} is no longer this claim's: not moved to its administrator's new address`);
+    }
     if (await optedOut(db, delivery.tenantId, admin.email, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);
     if (payload.data === undefined) return payload.rendered;
     const tenant = await noticeTenant(db, delivery.tenantId);
     if (!tenant) throw new ComposeError('the tenant of this notice was deleted');
     const facts = payload.data as NoticeFacts;
     if (!moved) return writeNotice(facts, admin, tenant);
-    const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true);
-    if (readdressed !== 'moved') throw new Error(`notice ${delivery.id} is no longer this claim's: not moved to its administrator's new address`);
     const recipient = { type: 'user' as const, id: admin.id, address: admin.email };
     const unsubscribe = await links.url({ tenantId: delivery.tenantId, kind: 'mail-health', recipient });
     return { ...writeNotice({ ...facts, unsubscribeUrl: unsubscribe }, admin, tenant), to: { address: admin.email, name: admin.name } };
