@@ -42,6 +42,33 @@ describe('numbers and zones as each reader writes them', () => {
     expect(localeFormat('en', 'Etc/UTC').zoneLabel(0)).toBe('UTC');
   });
 
+  it('gives each instant its own offset around a change, when an instant of the same hour was written before (offsets kept by the hour)', () => {
+    // Lord Howe Island moves from UTC+10:30 to UTC+11:00 at 15:30 UTC, in the middle of an hour of UTC.
+    const lordHowe = localeFormat('en', 'Australia/Lord_Howe');
+    const change = Date.UTC(2026, 9, 3, 15, 30);
+    expect(lordHowe.utcOffset(Date.UTC(2026, 9, 3, 15))).toBe('UTC+10:30');
+    expect(lordHowe.utcOffset(change - 1)).toBe('UTC+10:30');
+    expect(lordHowe.utcOffset(change)).toBe('UTC+11:00');
+    expect(lordHowe.utcOffset(Date.UTC(2026, 9, 3, 15, 59))).toBe('UTC+11:00');
+    // Paris moves to summer time at 01:00 UTC, an hour's first instant: the hours on either side keep one offset each.
+    const paris = localeFormat('en', 'Europe/Paris');
+    const summer = Date.UTC(2026, 2, 29, 1);
+    for (const [at, offset] of [
+      [summer - 3_600_000, 'UTC+01:00'],
+      [summer - 1, 'UTC+01:00'],
+      [summer, 'UTC+02:00'],
+      [summer + 3_599_999, 'UTC+02:00'],
+      [summer - 1, 'UTC+01:00'],
+    ] as const) {
+      expect(paris.utcOffset(at)).toBe(offset);
+    }
+    // Paris's local mean time (UTC+00:09:21) ended at 23:50:39 UTC on 10 March 1911, seconds into a minute.
+    const lmtEnd = Date.UTC(1911, 2, 10, 23, 50, 39);
+    expect(paris.utcOffset(lmtEnd - 1)).toBe('UTC+00:09:21');
+    expect(paris.utcOffset(lmtEnd)).toBe('UTC+00:00');
+    expect(paris.zoneLabel(lmtEnd - 1_000)).toBe('Europe/Paris (UTC+00:09:21)');
+  });
+
   it('names a day of the years 1 to 999 with four digits (0987-06-05, not 987-06-05)', () => {
     expect(isoDay(Date.parse('0987-06-05T12:00:00Z'), 'UTC')).toBe('0987-06-05');
   });
