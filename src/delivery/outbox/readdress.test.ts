@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { holderDelivers, holdsReleasedKey } from './readdress.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
+import { describeEachDialect } from '../../../test/support/storage.js';
+import { FakeClock } from '../../shared/clock.js';
+import { enqueueDeliveries } from './enqueue.js';
+import { claimDue } from './leases.js';
+import { holderDelivers, holdsReleasedKey, readdressDelivery } from './readdress.js';
 
 describe('holderDelivers: whether the row holding a key keeps it from a row moving to its address', () => {
   const at = (status: 'pending' | 'sending' | 'retrying' | 'sent' | 'failed') => ({ status, address: 'desk@example.com' });
@@ -27,5 +32,50 @@ describe('holdsReleasedKey', () => {
     expect(holdsReleasedKey({ id: 'd1', idempotencyKey: 'summary:t:1:desk@example.com#released:d1' })).toBe(true);
     expect(holdsReleasedKey({ id: 'd1', idempotencyKey: 'summary:t:1:desk@example.com' })).toBe(false);
     expect(holdsReleasedKey({ id: 'd2', idempotencyKey: 'summary:t:1:desk@example.com#released:d1' })).toBe(false);
+  });
+});
+
+describeEachDialect('readdressDelivery', (dialect) => {
+  let database: TestOutboxDatabase;
+  let tenant: string;
+  const clock = new FakeClock(Date.UTC(2026, 11, 7, 12));
+  const key = 'summary:w1:desk@example.com';
+  beforeAll(async () => {
+    database = await openTestOutboxDatabase(dialect);
+    tenant = await insertTestTenant(database.storage.db, 'readdress');
+  });
+  afterAll(() => database?.close());
+
+  /** Two claimed rows: one holding the desk's key, one at another address, about to move to the desk. */
+  const holderAndMover = async () => {
+    const db = database.storage.db;
+    await db.deleteFrom('deliveries').execute();
+    await enqueueDeliveries(db, [testDelivery(tenant, 'desk@example.com', { idempotencyKey: key }), testDelivery(tenant, 'old@example.com')], clock);
+    const { deliveries } = await claimDue(database.storage, { workerId: 'w', now: clock.now(), leaseMs: 60_000, limit: 10, excludeTenants: [] });
+    const holder = deliveries.find((d) => d.recipient.address === 'desk@example.com')!;
+    const mover = deliveries.find((d) => d.recipient.address === 'old@example.com')!;
+    const row = (id: string) => db.selectFrom('deliveries').select(['recipient_address', 'idempotency_key']).where('id', '=', id).executeTakeFirstOrThrow();
+    return { db, holder, mover, row };
+  };
+
+  it('takes the key of a row that does not bring the email to that mailbox, which keeps a key of its own', async () => {
+    const { holder, mover, row } = await holderAndMover();
+    expect(await readdressDelivery(database.storage.db, mover, 'desk@example.com', key, async () => false)).toBe('moved');
+    expect(await row(mover.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
+    const held = await row(holder.id);
+    expect(holdsReleasedKey({ id: holder.id, idempotencyKey: held.idempotency_key })).toBe(true);
+  });
+
+  it('leaves the key to its row when that one was sent while it was judged: the mailbox has the email already', async () => {
+    // The row holding the key, judged as not bringing the email (its recipient left the address), was sent
+    // meanwhile by the worker holding it: giving its key up then would send the mailbox the email twice.
+    const { db, holder, mover, row } = await holderAndMover();
+    const sentMeanwhile = async () => {
+      await db.updateTable('deliveries').set({ status: 'sent' }).where('id', '=', holder.id).execute();
+      return false;
+    };
+    expect(await readdressDelivery(db, mover, 'desk@example.com', key, sentMeanwhile)).toBe('taken');
+    expect(await row(holder.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
+    expect((await row(mover.id)).recipient_address).toBe('old@example.com');
   });
 });
