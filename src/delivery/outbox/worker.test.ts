@@ -745,6 +745,53 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     }
   });
 
+  it("claims a paused tenant's mail as soon as its settings, read again, name another server, not at the next poll", async () => {
+    // The reads again run beside the claims (52bf8d4b): the claim that starts one has left the tenant out
+    // already, so only the wake at the read's end claims its emails before the next poll (2 s on PostgreSQL).
+    const refusing = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    const fixed = await smtp();
+    let reads = 0;
+    let readAgain!: (endpoint: SmtpEndpoint) => void;
+    let askedAgain!: () => void;
+    const asked = new Promise<void>((resolve) => {
+      askedAgain = resolve;
+    });
+    // The loop reads a paused tenant's settings again every 2 s at most, by performance.now(): moved on by hand.
+    const now = performance.now.bind(performance);
+    let ahead = 0;
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    const w = worker(systemClock, {
+      // No poll within the test: only a wake claims.
+      settings: { pollIntervalMs: 600_000, breaker: { failureThreshold: 1, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
+      // X's first read names the refusing server, the read again (its second) ends when the test says, with the fixed one.
+      resolveEndpoint: async () => {
+        reads += 1;
+        if (reads === 1) return endpointFor(refusing.port);
+        if (reads > 2) return endpointFor(fixed.port);
+        askedAgain();
+        return new Promise((resolve) => {
+          readAgain = resolve;
+        });
+      },
+    });
+    const queued = await enqueueOne(tenantX, systemClock);
+    w.start();
+    try {
+      await until(async () => (await row(queued.id)).status === 'retrying' && w.pausedTenants(Date.now()).includes(tenantX), 'the server paused');
+      // The fixed settings saved, which brings the email forward.
+      await database.storage.db.updateTable('deliveries').set({ next_attempt_at: Date.now() }).where('id', '=', queued.id).execute();
+      ahead += 5_000;
+      w.wake();
+      await asked;
+      readAgain(endpointFor(fixed.port));
+      const [message] = await fixed.waitForMessages(1, 10_000);
+      expect(message!.envelope.to).toEqual(['ops@example.com']);
+    } finally {
+      await w.stop();
+      spy.mockRestore();
+    }
+  });
+
   /**
    * Two emails of tenant X, due at T0, to a server that refuses every connection with 421, for a worker whose
    * breaker pauses the server at its first failure (10 s) and whose emails have a minute to go out.
