@@ -19,25 +19,38 @@ export const SHORTER_HTML_BUDGET = 16 * 1024;
 /**
  * fitUnderBudget renders an email showing as many of its items (lines, rows) as keep its HTML
  * within HTML_BUDGET, at most `most`: `render(n)` shows the first n and counts the rest as not
- * shown. Most emails fit at once; one that does not is rendered again a few times (a binary
- * search), since a line's size depends on its text, links and language.
+ * shown. Most emails fit at once. One that does not is rendered without items, which with the
+ * first render tells about how many bytes an item takes, and then around the count that guess
+ * allows until the largest that fits is found: a day of hundreds of events renders a few emails
+ * near the budget, not a binary search from all of them (each render of the whole list was a
+ * megabyte of HTML, and a report of 300 rows took ten renders).
  */
 export function fitUnderBudget(most: number, render: (shown: number) => RenderedEmail, budget = HTML_BUDGET): RenderedEmail {
-  const fits = (email: RenderedEmail) => Buffer.byteLength(email.html) <= budget;
+  const bytes = (email: RenderedEmail) => Buffer.byteLength(email.html);
   const all = render(most);
-  if (most === 0 || fits(all)) return all;
-  let best: RenderedEmail | undefined;
-  let low = 0;
-  let high = most - 1;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    const email = render(middle);
-    if (fits(email)) {
-      [best, low] = [email, middle];
-    } else {
-      high = middle - 1;
+  if (most === 0 || bytes(all) <= budget) return all;
+  // Nothing but the email without items fits, or not even it: it is what is sent.
+  const none = render(0);
+  if (bytes(none) > budget) return none;
+  const perItem = (bytes(all) - bytes(none)) / most;
+  const guess = Math.min(most - 1, Math.floor((budget - bytes(none)) / perItem));
+  // The largest count known to fit and the smallest known not to, closed in on from the guess outwards, then halved.
+  let fits = { shown: 0, email: none };
+  let tooMany = most;
+  const tried = (shown: number): boolean => {
+    const email = render(shown);
+    if (bytes(email) > budget) {
+      tooMany = shown;
+      return false;
     }
+    fits = { shown, email };
+    return true;
+  };
+  if (tried(guess)) {
+    for (let step = 1; fits.shown + step < tooMany && tried(fits.shown + step); step *= 2);
+  } else {
+    for (let step = 1; tooMany - step > fits.shown && !tried(tooMany - step); step *= 2);
   }
-  // Nothing but the email without items fits (or only it was left to try): it is what is sent.
-  return best ?? render(0);
+  while (tooMany - fits.shown > 1) tried(Math.floor((fits.shown + tooMany) / 2));
+  return fits.email;
 }
