@@ -98,6 +98,42 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     },
   );
 
+  it('starts the next commit on PostgreSQL once the one under way has written its alerts: batches that come while it decides and commits do not wait for it (SQLite: one commit at a time)', async () => {
+    await addTenant(`overlap-${dialect}`);
+    const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
+    const heard: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let deciding!: () => void;
+    const inDecision = new Promise<void>((resolve) => (deciding = resolve));
+    // The product's concurrency per dialect, with a stall too long to come in this test.
+    const concurrency = dialect === 'postgres' ? { ...POSTGRES_COMMITS, stalledAfterMs: 600_000 } : 1;
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, concurrency, {
+      inCommit: async (tx, commits) => {
+        const { message } = await tx.selectFrom('alerts').select('message').where('id', '=', commits[0]!.alertIds[0]!).executeTakeFirstOrThrow();
+        heard.push(`deciding ${message}`);
+        if (message === 'held in its decision') {
+          deciding();
+          await released;
+        }
+        return () => undefined;
+      },
+      undecided: () => {},
+    });
+    const first = raise(`overlap-${dialect}`, [fatal('held in its decision')]).then(() => heard.push('first stored'));
+    await inDecision;
+    const second = raise(`overlap-${dialect}`, [fatal('came meanwhile')]).then(() => heard.push('second stored'));
+    if (dialect === 'postgres') await second;
+    heard.push('released');
+    release();
+    await Promise.all([first, second]);
+    expect(heard).toEqual(
+      dialect === 'postgres'
+        ? ['deciding held in its decision', 'deciding came meanwhile', 'second stored', 'released', 'first stored']
+        : ['deciding held in its decision', 'released', 'first stored', 'deciding came meanwhile', 'second stored'],
+    );
+  });
+
   /** addTenant adds a tenant of that id (and name). */
   const addTenant = (id: string) =>
     storage.db.insertInto('tenants').values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();

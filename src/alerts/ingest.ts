@@ -69,18 +69,21 @@ const MAX_ALERTS_PER_COMMIT = 5_000;
  * a slot free gets a commit of its own: with two slots always open, commits under bench:ingest held
  * 201–211 alerts on average with 1 api process and 127–143 with 2 (four commits in flight on one
  * tenant's rows, the flood locks and the WAL). So the second commit starts only once the one under
- * way is stalled (waiting on a lock, such as a tenant being deleted, or on a slow disk): batches
- * that come meanwhile share the next commit, and one stalled commit holds the process's other
- * tenants back that long. Stalled is measured against the commits just made, so that on a loaded
- * machine, where every commit takes longer, one slot stays the rule. Never more than two, as before.
+ * way has written its alerts (what is left of it, the Fatal decision and the commit's flush, a
+ * third of its round trips, then overlaps the next one's begin, flood lookup and insert instead of
+ * holding the batches that came meanwhile), or is stalled (waiting on a lock, such as a tenant being
+ * deleted, or on a slow disk): one stalled commit holds the process's other tenants back that
+ * long. Stalled is measured against the commits just made, so that on a loaded machine, where
+ * every commit takes longer, one commit writing at a time stays the rule. Never more than two.
  */
 export const POSTGRES_COMMITS: CommitConcurrency = { max: 2, stalledAfterMs: 50, stalledAfterTypical: 4 };
 
 /**
  * CommitConcurrency is how many group commits may run at once (`max`) and, when given, when a
- * running commit counts as stalled: under way for longer than `stalledAfterMs` and than
+ * running commit counts as stalled: writing for longer than `stalledAfterMs` and than
  * `stalledAfterTypical` times a recent commit's typical duration. A further commit starts only
- * while every one under way is stalled. Without it, up to `max` start as soon as there are batches.
+ * while every one under way has written its alerts or is stalled. Without it, up to `max` start as
+ * soon as there are batches.
  */
 export interface CommitConcurrency {
   readonly max: number;
@@ -180,8 +183,8 @@ export function groupCommit(
    * next stall look ordinary.
    */
   let typicalMs: number | undefined;
-  /** When each commit under way began (performance.now()), one entry per running drain. */
-  const running = new Set<{ began: number }>();
+  /** The commits under way, one per running drain. */
+  const running = new Set<Slot>();
   /** The timer that looks again once the youngest commit under way would count as stalled. */
   let recheck: NodeJS.Timeout | undefined;
   const transaction = floorTransaction(storage, lock);
@@ -225,8 +228,12 @@ export function groupCommit(
     return items.map((item, i) => ({ tenantId: item.tenantId, alerts: chosen[i]!, ids: out[i]! }));
   };
 
-  /** commit stores `given`, or when undefined what the queue holds once the transaction has begun. */
-  const commit = async (given: Pending[] | undefined, decide: CommitDecision | undefined): Promise<void> => {
+  /**
+   * commit stores `given`, or when undefined what the queue holds once the transaction has begun,
+   * in `slot`, which it marks as writing until the alerts are written.
+   */
+  const commit = async (slot: Slot, given: Pending[] | undefined, decide: CommitDecision | undefined): Promise<void> => {
+    slot.writing = true;
     let items = given;
     let afterCommit: (() => Promise<unknown> | undefined) | undefined;
     let stored: Stored[];
@@ -235,6 +242,7 @@ export function groupCommit(
       stored = await transaction(async (tx, floor) => {
         items ??= take();
         const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined);
+        wrote(slot);
         const commits = fatalCommits(out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;
@@ -242,13 +250,14 @@ export function groupCommit(
     } catch (err) {
       // Failed before it took its batches (no write lock within the busy timeout): they fail as it did.
       items ??= take();
+      wrote(slot);
       if (err instanceof InCommitDecisionError) {
         fatal?.failed?.(err.reason);
-        return commit(items, undefined);
+        return commit(slot, items, undefined);
       }
       // Each caller hears the ingest stage's error: an outage (503, retry) or a refusal (4xx).
       if (items.length === 1) return items[0]!.reject(storageFailure('ingest', err));
-      for (const item of items) await commit([item], decide);
+      for (const item of items) await commit(slot, [item], decide);
       return;
     }
     let sent: Promise<unknown> | undefined;
@@ -268,15 +277,24 @@ export function groupCommit(
     else answer();
   };
 
+  /** wrote marks the commit of `slot` as past its writes, which lets the next one start (startDrains). */
+  const wrote = (slot: Slot) => {
+    if (!slot.writing) return;
+    slot.writing = false;
+    startDrains();
+  };
+
   const drain = async () => {
-    const slot = { began: performance.now() };
+    const slot: Slot = { began: performance.now(), writing: true };
     running.add(slot);
     try {
       // Let the requests already read in this turn of the event loop join the commit.
       await new Promise((resolve) => setImmediate(resolve));
-      while (queue.length > 0) {
+      // startDrains chose to start this commit; the batches that come during it wait for this one
+      // only while no other commit writes (else for that one to have written, startDrains).
+      for (let first = true; queue.length > 0 && (first || ![...running].some((other) => other !== slot && other.writing)); first = false) {
         slot.began = performance.now();
-        await commit(takeOnceLocked ? undefined : take(), fatal?.inCommit);
+        await commit(slot, takeOnceLocked ? undefined : take(), fatal?.inCommit);
         const tookMs = performance.now() - slot.began;
         typicalMs = typicalMs === undefined ? tookMs : typicalMs + (Math.min(tookMs, 2 * typicalMs) - typicalMs) / 8;
       }
@@ -285,11 +303,15 @@ export function groupCommit(
     }
   };
 
-  /** startDrains starts a commit for the queued batches when a slot is free and every commit under way is stalled. */
+  /**
+   * startDrains starts a commit for the queued batches when a slot is free and every commit under
+   * way has written its alerts or is stalled.
+   */
   const startDrains = () => {
     if (queue.length === 0 || running.size >= max) return;
-    if (running.size === 0 || stalledAfterMs === undefined) return void drain();
-    const youngest = Math.max(...[...running].map((r) => r.began));
+    const writing = [...running].filter((r) => r.writing);
+    if (writing.length === 0 || stalledAfterMs === undefined) return void drain();
+    const youngest = Math.max(...writing.map((r) => r.began));
     const wait = youngest + Math.max(stalledAfterMs, stalledAfterTypical * (typicalMs ?? 0)) - performance.now();
     if (wait <= 0) return void drain();
     if (recheck) return;
@@ -304,6 +326,12 @@ export function groupCommit(
       queue.push({ tenantId, alerts, inCommit, resolve, reject });
       startDrains();
     });
+}
+
+/** Slot is one running drain's commit: when it began (performance.now()), and whether it is still writing its alerts. */
+interface Slot {
+  began: number;
+  writing: boolean;
 }
 
 /** Stored is what a commit wrote of one batch: its alerts and their ids, in the same order. */
