@@ -78,4 +78,21 @@ describeEachDialect('readdressDelivery', (dialect) => {
     expect(await row(holder.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
     expect((await row(mover.id)).recipient_address).toBe('old@example.com');
   });
+
+  it('leaves the key a row moved to while it was judged, taking the key that row left', async () => {
+    // The row holding the key followed its own recipient elsewhere meanwhile (another worker composed it): its new
+    // key is that address's one email, which a decision made for that address later finds, and must not be renamed.
+    const { db, holder, mover, row } = await holderAndMover();
+    const movedMeanwhile = async () => {
+      await db
+        .updateTable('deliveries')
+        .set({ recipient_address: 'new-desk@example.com', idempotency_key: 'summary:w1:new-desk@example.com' })
+        .where('id', '=', holder.id)
+        .execute();
+      return false;
+    };
+    expect(await readdressDelivery(db, mover, 'desk@example.com', key, movedMeanwhile)).toBe('moved');
+    expect(await row(holder.id)).toEqual({ recipient_address: 'new-desk@example.com', idempotency_key: 'summary:w1:new-desk@example.com' });
+    expect(await row(mover.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
+  });
 });
