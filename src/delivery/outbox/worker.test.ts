@@ -832,6 +832,18 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(after.some((r) => r.last_error?.includes('paused'))).toBe(true);
   });
 
+  it('hands back a row deferred to the end of a pause that an earlier hand-back was deferred to as well', async () => {
+    // The hand-backs are gathered by due time into one write each; a gathering already written took in
+    // the later rows of that due time, which then stayed leased, never handed back, until their lease ran out.
+    const { w } = await twoEmailsToAPausingServer();
+    await w.runOnce();
+    // Tenant Y sends through the same server, paused until T0 + 10 s: its email, claimed, is deferred to that time too.
+    endpoints.set(tenantY, endpoints.get(tenantX)!);
+    const queued = await enqueueOne(tenantY, new FakeClock(T0));
+    await w.runOnce();
+    expect(await row(queued.id)).toMatchObject({ status: 'pending', attempts: 0, lease_token: null, next_attempt_at: T0 + 10_000 });
+  });
+
   it('fails an email whose server pauses at the very instant of its deadline, as a failed try at that instant does', async () => {
     // The deadline is honoured exactly (decideAfterFailure fails a try at it): an email held back by
     // the pause its neighbour's failure just began is not kept past it for the cool-down.
