@@ -304,7 +304,7 @@ export function mailHealthComposer(db: Db, links: Pick<UnsubscribeLinks, 'url'>)
     if (admin === undefined || (moved && payload.data === undefined)) throw new ComposeError(NOT_A_MAIL_ADMIN);
     // Moved before the opt-out is read, so that the delivery log names the mailbox that turned these notices off.
     if (moved) {
-      const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true);
+      const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true, Date.now());
       if (readdressed !== 'moved') throw new Error(`notice ${delivery.id} is no longer this claim's: not moved to its administrator's new address`);
     }
     if (await optedOut(db, delivery.tenantId, admin.email, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);

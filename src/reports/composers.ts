@@ -14,7 +14,7 @@ import { toStoredAlert } from '../alerts/store.js';
 import { type AlertGroup, type LinePart, type WindowAlert, type WindowQuery, linePartsOf, streamAlertsInWindow, windowAlertOf } from '../alerts/window.js';
 import { SOURCE_FILTER_PARTS } from '../alerts/source-parts.js';
 import type { EmailKind, Mailbox, RenderedEmail } from '../delivery/contract.js';
-import { ComposeError, type ComposerRegistry } from '../delivery/outbox/render.js';
+import { ComposeError, ComposeLaterError, type ComposerRegistry } from '../delivery/outbox/render.js';
 import type { Delivery } from '../delivery/outbox/delivery.js';
 import { type KeyHolder, holderDelivers, holdsReleasedKey, readdressDelivery } from '../delivery/outbox/readdress.js';
 import { LEASED_KEYS, type LeasedReads } from '../delivery/outbox/leased-reads.js';
@@ -239,8 +239,10 @@ async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery)
  * first (readdressDelivery), so that the delivery log shows where it went and the new address gets
  * it once: when that address has it already (decided again for it since: a Fatal flood repeating,
  * or another recipient's row there that goes), this one is not sent, the reader no longer getting
- * alert emails at this address. The same mailbox spelt again keeps its row's address, unless the
- * row gave its key up to another moving in (holdsReleasedKey): it takes it again, or yields.
+ * alert emails at this address; when another claim is sending that row, it waits for that send to
+ * end (ComposeLaterError). The same mailbox spelt again keeps its row's address, unless the row
+ * holds a key not its mailbox's (holdsReleasedKey: given up to another moving in, or queued behind
+ * another reader's row): it takes that key, or yields.
  */
 async function moveToAddressNow(
   deps: ComposerDeps,
@@ -257,8 +259,10 @@ async function moveToAddressNow(
   const address = same ? delivery.recipient.address : email;
   const delivers = async (holder: KeyHolder) =>
     holderDelivers(holder, holder.recipient && (await addressNow(deps, caches, delivery, holder.recipient, tenant)));
-  const moved = await readdressDelivery(deps.db, delivery, address, idempotencyKeyAt(delivery, data, address), delivers);
+  const now = (deps.clock ?? systemClock).now();
+  const moved = await readdressDelivery(deps.db, delivery, address, idempotencyKeyAt(delivery, data, address), delivers, now);
   if (moved === 'taken') throw new ComposeError(NOT_A_READER);
+  if (typeof moved === 'object') throw new ComposeLaterError(`another email to ${address} is being sent; tried again once it ends`, moved.inFlightUntil);
   if (moved === 'unleased') throw new Error(`delivery ${delivery.id} is no longer this claim's: not moved to its reader's new address`);
   return same ? undefined : { address, name };
 }

@@ -297,6 +297,13 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     return async (email) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
   }
 
+  /** addressesOf writes a parsed To header as its display names and addresses. */
+  const addressesOf = (to: ParsedMail['to']) =>
+    (Array.isArray(to) ? to : to ? [to] : [])
+      .flatMap((a) => a.value)
+      .map((v) => `${v.name} <${v.address}>`)
+      .join(', ');
+
   async function expectSummariesOnlyTo(base: string, kept: string, refused: readonly string[], reason: string) {
     expect(smtp.messages.filter((m) => refused.includes(m.envelope.to[0]!))).toEqual([]);
     expect(smtp.messages.filter((m) => m.envelope.to[0] === kept)).toHaveLength(1);
@@ -630,6 +637,116 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     });
     expect(sent.map((m) => m.envelope.to[0]).sort()).toEqual(['bea-new@example.com', 'bea@example.com']);
     expect(log).toEqual(['bea-new@example.com sent null', 'bea@example.com sent null']);
+  });
+
+  // Ann, Bob and Cy pass their addresses round while the summaries wait, one way or the other: each row moving in finds
+  // the key held by a row whose reader left too (holderDelivers), which gives it up (releasedKey) and moves on in its
+  // turn, or finds it free, its holder gone before it; a row that gave its key up moves on from it (holdsReleasedKey).
+  it.each([
+    ['ann', 'bob', 'cy'],
+    ['ann', 'cy', 'bob'],
+  ])('gives each of three readers who passed addresses round (%s takes %s’s) their own email at their new one', async (first, second, third) => {
+    const tenant = `rotated-${second}`;
+    const base = `/api/v1/tenants/${tenant}`;
+    const user = await tenantOfReaders(tenant);
+    const at = (name: string) => `${name}@${tenant}.example`;
+    const id = { [first]: await user(at(first)), [second]: await user(at(second)), [third]: await user(at(third)) };
+    const { sent, log } = await summariesAfter(base, async () => {
+      await changed('PATCH', `${base}/users/${id[first]}`, { email: at('for-now') });
+      await changed('PATCH', `${base}/users/${id[third]}`, { email: at(first) });
+      await changed('PATCH', `${base}/users/${id[second]}`, { email: at(third) });
+      await changed('PATCH', `${base}/users/${id[first]}`, { email: at(second) });
+    });
+    const toWhom = await Promise.all(
+      sent
+        .filter((m) => m.envelope.to[0]!.endsWith(`@${tenant}.example`))
+        .map(async (m) => `${m.envelope.to[0]} ${addressesOf((await simpleParser(m.raw)).to)}`),
+    );
+    expect(toWhom.sort()).toEqual(
+      [`${at(first)} ${at(third)} <${at(first)}>`, `${at(second)} ${at(first)} <${at(second)}>`, `${at(third)} ${at(second)} <${at(third)}>`].sort(),
+    );
+    expect(log).toEqual([`${at('ann')} sent null`, `${at('bob')} sent null`, `${at('cy')} sent null`]);
+  });
+
+  it('gives a reader who took an address while its former reader’s Fatal email waited there the email of that flood’s repeat', async () => {
+    // Bea's Fatal email waits (the server down); Bea moves to a new address and Al, a new reader, takes her former one;
+    // the flood repeats. Al's email met the key of Bea's row at the decision and was dropped, Bea's row then moving away.
+    const base = '/api/v1/tenants/handed-over';
+    const user = await tenantOfReaders('handed-over');
+    const fatalOn = (id: string) => t.call('PUT', `${base}/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+    const bea = await user('bea@handed-over.example');
+    await fatalOn(bea);
+    const r1 = { severity: 'Fatal', component: 'Robots', message: 'R1 offline', dedupKey: 'r1' };
+    expect((await t.call('POST', `${base}/alerts`, r1)).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    await changed('PATCH', `${base}/users/${bea}`, { email: 'bea-new@handed-over.example' });
+    const al = (await t.call('POST', `${base}/users`, { email: 'bea@handed-over.example', name: 'Al', roles: ['Alerts Viewer'] })).json().id as string;
+    await fatalOn(al);
+    expect((await t.call('POST', `${base}/alerts`, r1)).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    const before = smtp.messages.length;
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    const toWhom = await Promise.all(smtp.messages.slice(before).map(async (m) => `${m.envelope.to[0]} ${addressesOf((await simpleParser(m.raw)).to)}`));
+    expect(toWhom.sort()).toEqual([
+      'bea-new@handed-over.example bea@handed-over.example <bea-new@handed-over.example>',
+      'bea@handed-over.example Al <bea@handed-over.example>',
+    ]);
+    // Bea's first row, which the repeat's row at her new address made redundant, is the only one not sent.
+    const log = (await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items as { recipient: string; status: string; lastError: string | null }[];
+    expect(log.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort()).toEqual([
+      'bea-new@handed-over.example sent null',
+      `bea@handed-over.example failed render: ${NOT_A_READER}`,
+      'bea@handed-over.example sent null',
+    ]);
+    // The flood repeating again queues nothing more.
+    expect((await t.call('POST', `${base}/alerts`, r1)).statusCode).toBe(202);
+    await t.tocsin.decisionsSettled();
+    expect((await t.call('GET', `${base}/deliveries?kind=immediate`)).json().items).toHaveLength(3);
+  });
+
+  it('waits for the send of a former reader’s email still on its way to an address a reader took, rather than send that mailbox a second', async () => {
+    // Another worker is sending Bea's summary to her former address (its message on its way) when Al, who took that
+    // address, has his summary moved there: it took the key from Bea's row in flight, and the mailbox got both.
+    const base = '/api/v1/tenants/in-flight';
+    const user = await tenantOfReaders('in-flight');
+    const [al, bea] = [await user('al@in-flight.example'), await user('bea@in-flight.example')];
+    const db = t.tocsin.deps.storage.db;
+    const beas = () => db.selectFrom('deliveries').select(['id', 'status']).where('recipient_user_id', '=', bea).executeTakeFirstOrThrow();
+    const { sent, log } = await summariesAfter(base, async () => {
+      await changed('PATCH', `${base}/users/${bea}`, { email: 'bea-new@in-flight.example' });
+      await changed('PATCH', `${base}/users/${al}`, { email: 'bea@in-flight.example' });
+      // Bea's row, claimed by another worker before her address changed, is being sent: its lease runs.
+      await db
+        .updateTable('deliveries')
+        .set({
+          status: 'sending',
+          attempts: 1,
+          lease_owner: 'another',
+          lease_token: 'another',
+          lease_expires_at: Date.now() + 600_000,
+          next_attempt_at: clock.now() + 600_000,
+        })
+        .where('id', '=', (await beas()).id)
+        .execute();
+    });
+    // (The tests before leave summaries of their own to send.)
+    expect(sent.filter((m) => m.envelope.to[0]!.endsWith('@in-flight.example'))).toEqual([]);
+    // Al's waits, untried, for that send to end.
+    expect(log).toEqual(['al@in-flight.example pending null', 'bea@in-flight.example sending null']);
+    // It ends: the message went to bea@ (the other worker records it), so Al's is not sent there again.
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'sent', lease_owner: null, lease_token: null, lease_expires_at: null })
+      .where('id', '=', (await beas()).id)
+      .execute();
+    await db.updateTable('deliveries').set({ next_attempt_at: clock.now() }).where('recipient_user_id', '=', al).execute();
+    await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
+    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'bea@in-flight.example')).toEqual([]);
+    const after = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string | null }[];
+    expect(after.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort()).toEqual([
+      `al@in-flight.example failed render: ${NOT_A_READER}`,
+      'bea@in-flight.example sent null',
+    ]);
   });
 
   it("sends a group mailbox to the group's alert preferences, which decide what it gets, and a user to its own, naming the tenant by id to outlive a rename", async () => {

@@ -21,7 +21,7 @@ import { bindMessageIds } from '../message-id.js';
 import { refusedAsTooLarge } from '../smtp/too-large.js';
 import { endpointSecrets } from '../smtp/transport-options.js';
 import { type EndpointGate, serverAddress } from './admission.js';
-import { type ComposerRegistry, renderDelivery } from './render.js';
+import { ComposeLaterError, type ComposerRegistry, renderDelivery } from './render.js';
 import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
 import { isUrgentKind } from './urgency.js';
@@ -209,7 +209,11 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   // What its render reads of who gets it, and how, stands until the next change of its tenant's (ChangeCount).
   const changes = ctx.changes;
   const seen = changes?.(delivery.tenantId);
-  const renderFailure = (err: unknown) => failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
+  // A render that must wait (ComposeLaterError) hands the row back untried, as a stop or a pause does.
+  const renderFailure = (err: unknown): AttemptOutcome | Promise<AttemptOutcome> =>
+    err instanceof ComposeLaterError
+      ? { status: 'deferred', retryAt: err.retryAt }
+      : failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
   if (!rendersWhileSending(delivery)) {
     try {
       email = await renderDelivery(delivery, ctx.composers);

@@ -3,6 +3,7 @@ import { newMessageId } from '../message-id.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
+import { rowsBehindLeavers } from './readdress.js';
 
 /** DeliveryRecipient is who one email goes to, with what its composer needs to localise it. */
 export interface DeliveryRecipient {
@@ -42,7 +43,8 @@ export type DeliveryPayload = { readonly rendered: RenderedEmail; readonly data?
 /**
  * enqueueDeliveries queues emails inside the caller's transaction, so the decision to send and
  * the outbox row commit together, and returns how many rows are new: a row whose
- * (tenant, idempotency key) exists already is skipped (`on conflict do nothing`, on both engines).
+ * (tenant, idempotency key) exists already is skipped (`on conflict do nothing`, on both engines),
+ * unless another reader's row holds that key unsent: then it is queued behind it (rowsBehindLeavers).
  * Call the worker's `wake()` after the commit so immediate emails leave within milliseconds.
  *
  * @example
@@ -66,14 +68,19 @@ export async function enqueueDeliveriesPerTenant(db: Db, rows: readonly NewDeliv
   const inserted = new Map<string, number>();
   if (rows.length === 0) return inserted;
   const now = clock.now();
-  for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK_ROWS) {
-    const values = rows.slice(i, i + ENQUEUE_CHUNK_ROWS).map((row) => deliveryRow(row, now));
-    const result = await db
+  const insert = (some: readonly NewDelivery[]) =>
+    db
       .insertInto('deliveries')
-      .values(values)
+      .values(some.map((row) => deliveryRow(row, now)))
       .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-      .returning('tenant_id')
+      .returning(['tenant_id', 'idempotency_key'])
       .execute();
+  for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK_ROWS) {
+    const some = rows.slice(i, i + ENQUEUE_CHUNK_ROWS);
+    const result = await insert(some);
+    // A key another reader's row holds, unsent (its reader left the address): queued behind it, not lost.
+    const behind = await rowsBehindLeavers(db, some, result);
+    if (behind.length > 0) result.push(...(await insert(behind)));
     for (const r of result) inserted.set(r.tenant_id, (inserted.get(r.tenant_id) ?? 0) + 1);
   }
   return inserted;

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../storage/storage.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { claimDue, releaseClaimed, renewLeases, retrySystemRouteNow, retryTenantAfterOutage, retryTenantNow } from './leases.js';
+import { holdsReleasedKey } from './readdress.js';
+import { claimDue, enqueueLeased, releaseClaimed, renewLeases, retrySystemRouteNow, retryTenantAfterOutage, retryTenantNow } from './leases.js';
 import { recordAttempts } from './outcomes.js';
 import { AttemptRecorder } from './attempt-recorder.js';
 import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, testDelivery } from '../../../test/support/outbox-fixtures.js';
@@ -43,6 +44,35 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(rows).toHaveLength(2);
     expect(new Set(rows.map((r) => r.message_id)).size).toBe(2);
     for (const r of rows) expect(r.message_id).toMatch(/^<[0-9a-f-]+@tocsin>$/);
+  });
+
+  it('queues a Fatal email behind another reader’s unsent row holding its key, once, and skips the usual clashes', async () => {
+    // Bea's email of a flood waits at her former address, which Al has now; the flood repeats for Al there. Skipped as the
+    // key's (tenant, key) was taken, Al's was lost once Bea's row moved away: it waits behind it, leased like the rest.
+    await clearQueue();
+    const key = `immediate:${tenant}:flood-1:desk@example.com`;
+    const forReader = (userId: string) =>
+      testDelivery(tenant, 'desk@example.com', {
+        kind: 'immediate',
+        idempotencyKey: key,
+        rendered: undefined,
+        data: {},
+        recipient: { address: 'desk@example.com', language: 'en', timeZone: 'UTC', userId },
+      });
+    await enqueueDeliveries(storage.db, [forReader('bea')], clock);
+    const bea = await storage.db.selectFrom('deliveries').select('id').executeTakeFirstOrThrow();
+    const lease = { workerId: 'w1', token: 'leased-at-insert', now: clock.now(), until: clock.now() + 60_000 };
+    const leased = (userId: string) => storage.db.transaction().execute((tx) => enqueueLeased(tx, [forReader(userId)], lease));
+    // The flood repeating for its own reader is the usual clash: nothing more.
+    expect((await leased('bea')).deliveries).toEqual([]);
+    const behind = (await leased('al')).deliveries;
+    expect(behind.map((d) => [d.idempotencyKey, d.recipient.userId, d.leaseToken])).toEqual([[`${key}#after:${bea.id}`, 'al', 'leased-at-insert']]);
+    expect(holdsReleasedKey(behind[0]!)).toBe(true);
+    // Repeating again queues no second one behind the same row; nor does anything queue behind a row that was sent.
+    expect((await leased('al')).deliveries).toEqual([]);
+    await storage.db.updateTable('deliveries').set({ status: 'sent' }).where('id', '=', bea.id).execute();
+    expect(await enqueueDeliveries(storage.db, [forReader('cy')], clock)).toBe(0);
+    expect(await storage.db.selectFrom('deliveries').select('id').execute()).toHaveLength(2);
   });
 
   it('queues nothing when the enqueuing transaction rolls back', async () => {

@@ -6,6 +6,7 @@ import { sqlOnce } from '../../storage/sql-once.js';
 import type { Storage } from '../../storage/storage.js';
 import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
 import { ENQUEUE_CHUNK_ROWS, type NewDelivery, deliveryRow } from './enqueue.js';
+import { rowsBehindLeavers } from './readdress.js';
 import { isUrgent } from './urgency.js';
 
 /**
@@ -268,39 +269,46 @@ export interface InsertLease {
  * enqueueLeased queues emails inside the caller's transaction like enqueueDeliveries, but already
  * leased to a worker of this process, first attempt counted, as claimDue would leave them:
  * after the commit the worker sends them (DeliveryWorker.adopt) with no claim round trip. A row
- * whose (tenant, idempotency key) exists already is skipped and not in the batch.
+ * whose (tenant, idempotency key) exists already is skipped and not in the batch, unless another
+ * reader's row holds that key unsent: then it is queued behind it (rowsBehindLeavers), in the batch.
  */
 export async function enqueueLeased(tx: Db, rows: readonly NewDelivery[], lease: InsertLease): Promise<ClaimedBatch> {
   const inserted: DeliveryRow[] = [];
   for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK_ROWS) {
-    const values = rows.slice(i, i + ENQUEUE_CHUNK_ROWS).map((row) => ({
-      ...deliveryRow(row, lease.now),
-      status: 'sending',
-      attempts: 1,
-      lease_owner: lease.workerId,
-      lease_token: lease.token,
-      lease_expires_at: lease.until,
-      next_attempt_at: lease.until,
-    }));
-    const insert = () =>
-      tx
-        .insertInto('deliveries')
-        .values(values)
-        .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
-        .returningAll();
-    if (values.length > LEASED_INSERT_SHAPES) {
-      inserted.push(...(await insert().execute()));
-      continue;
-    }
-    // A Fatal alert's few emails, queued on its latency path: the statement is compiled once per
-    // row count; its parameters are the rows' values, column by column in the rows' key order,
-    // as Kysely binds them.
-    const text = sqlOnce(tx, `enqueueLeased ${values.length}`, insert);
-    const columns = Object.keys(values[0]!) as (keyof (typeof values)[number])[];
-    const params = values.flatMap((v) => columns.map((c) => v[c]));
-    inserted.push(...(await tx.executeQuery<DeliveryRow>(CompiledQuery.raw(text, params))).rows);
+    const some = rows.slice(i, i + ENQUEUE_CHUNK_ROWS);
+    const result = await insertLeased(tx, some, lease);
+    // A key another reader's row holds, unsent (its reader left the address): queued behind it, not lost.
+    const behind = await rowsBehindLeavers(tx, some, result);
+    inserted.push(...result, ...(behind.length > 0 ? await insertLeased(tx, behind, lease) : []));
   }
   return { deliveries: inserted.map(toDelivery) };
+}
+
+/** insertLeased inserts at most ENQUEUE_CHUNK_ROWS rows leased (enqueueLeased), returning those that were new. */
+async function insertLeased(tx: Db, rows: readonly NewDelivery[], lease: InsertLease): Promise<DeliveryRow[]> {
+  const values = rows.map((row) => ({
+    ...deliveryRow(row, lease.now),
+    status: 'sending',
+    attempts: 1,
+    lease_owner: lease.workerId,
+    lease_token: lease.token,
+    lease_expires_at: lease.until,
+    next_attempt_at: lease.until,
+  }));
+  const insert = () =>
+    tx
+      .insertInto('deliveries')
+      .values(values)
+      .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
+      .returningAll();
+  if (values.length > LEASED_INSERT_SHAPES) return insert().execute();
+  // A Fatal alert's few emails, queued on its latency path: the statement is compiled once per
+  // row count; its parameters are the rows' values, column by column in the rows' key order,
+  // as Kysely binds them.
+  const text = sqlOnce(tx, `enqueueLeased ${values.length}`, insert);
+  const columns = Object.keys(values[0]!) as (keyof (typeof values)[number])[];
+  const params = values.flatMap((v) => columns.map((c) => v[c]));
+  return (await tx.executeQuery<DeliveryRow>(CompiledQuery.raw(text, params))).rows;
 }
 
 /** Up to this many rows, a leased insert's SQL is compiled once per row count (sqlOnce); more are rare and built each time. */

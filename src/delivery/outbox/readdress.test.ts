@@ -4,7 +4,7 @@ import { describeEachDialect } from '../../../test/support/storage.js';
 import { FakeClock } from '../../shared/clock.js';
 import { enqueueDeliveries } from './enqueue.js';
 import { claimDue } from './leases.js';
-import { holderDelivers, holdsReleasedKey, readdressDelivery } from './readdress.js';
+import { holderDelivers, holderInFlight, holdsReleasedKey, readdressDelivery } from './readdress.js';
 
 describe('holderDelivers: whether the row holding a key keeps it from a row moving to its address', () => {
   const at = (status: 'pending' | 'sending' | 'retrying' | 'sent' | 'failed') => ({ status, address: 'desk@example.com' });
@@ -33,6 +33,29 @@ describe('holdsReleasedKey', () => {
     expect(holdsReleasedKey({ id: 'd1', idempotencyKey: 'summary:t:1:desk@example.com' })).toBe(false);
     expect(holdsReleasedKey({ id: 'd2', idempotencyKey: 'summary:t:1:desk@example.com#released:d1' })).toBe(false);
   });
+
+  it('tells a row queued behind another reader’s row holding its key', () => {
+    expect(holdsReleasedKey({ id: 'd2', idempotencyKey: 'immediate:t:f:desk@example.com#after:d1' })).toBe(true);
+  });
+});
+
+describe('holderInFlight: whether a row moving in waits for the send of the row holding its key', () => {
+  const NOW = 1_000_000;
+  const holder = (status: 'pending' | 'sending' | 'retrying' | 'failed', leaseToken: string | null, leaseExpiresAt: number | null) => ({
+    status,
+    leaseToken,
+    leaseExpiresAt,
+  });
+
+  it('waits for another claim sending it under a lease still running', () => {
+    expect(holderInFlight(holder('sending', 'other', NOW + 1), 'mine', NOW)).toBe(true);
+  });
+
+  it('waits for none of the same claim (written from the same reads), nor a dead worker’s, nor a row not being sent', () => {
+    expect(holderInFlight(holder('sending', 'mine', NOW + 1), 'mine', NOW)).toBe(false);
+    expect(holderInFlight(holder('sending', 'other', NOW), 'mine', NOW)).toBe(false);
+    for (const status of ['pending', 'retrying', 'failed'] as const) expect(holderInFlight(holder(status, null, null), 'mine', NOW)).toBe(false);
+  });
 });
 
 describeEachDialect('readdressDelivery', (dialect) => {
@@ -60,7 +83,7 @@ describeEachDialect('readdressDelivery', (dialect) => {
 
   it('takes the key of a row that does not bring the email to that mailbox, which keeps a key of its own', async () => {
     const { holder, mover, row } = await holderAndMover();
-    expect(await readdressDelivery(database.storage.db, mover, 'desk@example.com', key, async () => false)).toBe('moved');
+    expect(await readdressDelivery(database.storage.db, mover, 'desk@example.com', key, async () => false, clock.now())).toBe('moved');
     expect(await row(mover.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
     const held = await row(holder.id);
     expect(holdsReleasedKey({ id: holder.id, idempotencyKey: held.idempotency_key })).toBe(true);
@@ -74,7 +97,7 @@ describeEachDialect('readdressDelivery', (dialect) => {
       await db.updateTable('deliveries').set({ status: 'sent' }).where('id', '=', holder.id).execute();
       return false;
     };
-    expect(await readdressDelivery(db, mover, 'desk@example.com', key, sentMeanwhile)).toBe('taken');
+    expect(await readdressDelivery(db, mover, 'desk@example.com', key, sentMeanwhile, clock.now())).toBe('taken');
     expect(await row(holder.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
     expect((await row(mover.id)).recipient_address).toBe('old@example.com');
   });
@@ -91,7 +114,7 @@ describeEachDialect('readdressDelivery', (dialect) => {
         .execute();
       return false;
     };
-    expect(await readdressDelivery(db, mover, 'desk@example.com', key, movedMeanwhile)).toBe('moved');
+    expect(await readdressDelivery(db, mover, 'desk@example.com', key, movedMeanwhile, clock.now())).toBe('moved');
     expect(await row(holder.id)).toEqual({ recipient_address: 'new-desk@example.com', idempotency_key: 'summary:w1:new-desk@example.com' });
     expect(await row(mover.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
   });

@@ -26,6 +26,22 @@ export class ComposeError extends StageError {
 }
 
 /**
+ * ComposeLaterError is the compose stage's when an email cannot be written yet: another row holds
+ * its mailbox's key and is being sent right now (readdressDelivery's `inFlightUntil`). The row goes
+ * back to the queue until `retryAt`, untried, its attempt not counted; by then that send has ended.
+ */
+export class ComposeLaterError extends StageError {
+  override readonly name = 'ComposeLaterError';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAt: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * CHECKED_WHEN_SENT are the kinds stored written whose composer, when one is registered, still
  * decides at send time whether the email goes and how it reads (mail-health: is its administrator
  * still one, and in which language, for which tenant name?).
