@@ -792,6 +792,71 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     }
   });
 
+  it("reads a paused tenant's settings again one read at a time, however many claims come while one hangs", async () => {
+    // A read can take the tenant's whole timeout (its server's name looked up, DNS not answering): one more read
+    // at each claim 2 s apart would pile up lookups, 300 a paused tenant over a 10-minute timeout.
+    const refusing = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    let reads = 0;
+    const now = performance.now.bind(performance);
+    let ahead = 0;
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    const w = worker(systemClock, {
+      settings: { breaker: { failureThreshold: 1, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
+      // The first read names the refusing server; the reads again never end.
+      resolveEndpoint: async () => (++reads === 1 ? endpointFor(refusing.port) : new Promise<SmtpEndpoint>(() => {})),
+    });
+    try {
+      await enqueueOne(tenantX, systemClock);
+      expect(await w.runOnce()).toBe(1);
+      expect(w.pausedTenants(Date.now())).toEqual([tenantX]);
+      // Each claim 2 s after the last reads the paused tenants' settings again: the first starts a read, the second finds it under way.
+      for (const expected of [2, 2]) {
+        ahead += 5_000;
+        await w.runOnce();
+        expect(reads).toBe(expected);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("reads a paused tenant's settings again after a read that found the same server, so settings fixed later still send at once", async () => {
+    // The tenant stayed marked as being read once its first read again ended: the settings fixed after it were
+    // never read again, and the emails brought forward by the save waited for the old server's cool-down (10 minutes).
+    const refusing = await smtp({ failures: [{ at: 'connect', code: 421 }] });
+    const fixed = await smtp();
+    let reads = 0;
+    let settings = endpointFor(refusing.port);
+    const now = performance.now.bind(performance);
+    let ahead = 0;
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    const w = worker(systemClock, {
+      settings: { breaker: { failureThreshold: 1, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
+      resolveEndpoint: async () => {
+        reads += 1;
+        return settings;
+      },
+    });
+    try {
+      const queued = await enqueueOne(tenantX, systemClock);
+      expect(await w.runOnce()).toBe(1);
+      // Read again 2 s later: the same server, still paused.
+      ahead += 5_000;
+      await w.runOnce();
+      expect(reads).toBe(2);
+      // The settings fixed and saved, which brings the email forward; read again 2 s after the last read.
+      settings = endpointFor(fixed.port);
+      await database.storage.db.updateTable('deliveries').set({ next_attempt_at: Date.now() }).where('id', '=', queued.id).execute();
+      ahead += 5_000;
+      await w.runOnce();
+      expect(reads).toBe(3);
+      expect(await w.runOnce()).toBe(1);
+      expect((await fixed.waitForMessages(1))[0]!.envelope.to).toEqual(['ops@example.com']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   /**
    * Two emails of tenant X, due at T0, to a server that refuses every connection with 421, for a worker whose
    * breaker pauses the server at its first failure (10 s) and whose emails have a minute to go out.
