@@ -127,6 +127,17 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     );
   }
 
+  /**
+   * performanceAhead makes performance.now() read `ms` later than it is until `restore`: the worker reads the
+   * paused tenants' settings again 2 s apart at most by it, which a test moves on rather than waits for.
+   */
+  function performanceAhead() {
+    const now = performance.now.bind(performance);
+    const ahead = { ms: 0, restore: () => spy.mockRestore() };
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead.ms);
+    return ahead;
+  }
+
   const row = (id: string) => database.storage.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const attempts = (id: string) => database.storage.db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
 
@@ -757,9 +768,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       askedAgain = resolve;
     });
     // The loop reads a paused tenant's settings again every 2 s at most, by performance.now(): moved on by hand.
-    const now = performance.now.bind(performance);
-    let ahead = 0;
-    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    const ahead = performanceAhead();
     const w = worker(systemClock, {
       // No poll within the test: only a wake claims.
       settings: { pollIntervalMs: 600_000, breaker: { failureThreshold: 1, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
@@ -780,7 +789,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       await until(async () => (await row(queued.id)).status === 'retrying' && w.pausedTenants(Date.now()).includes(tenantX), 'the server paused');
       // The fixed settings saved, which brings the email forward.
       await database.storage.db.updateTable('deliveries').set({ next_attempt_at: Date.now() }).where('id', '=', queued.id).execute();
-      ahead += 5_000;
+      ahead.ms += 5_000;
       w.wake();
       await asked;
       readAgain(endpointFor(fixed.port));
@@ -788,7 +797,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       expect(message!.envelope.to).toEqual(['ops@example.com']);
     } finally {
       await w.stop();
-      spy.mockRestore();
+      ahead.restore();
     }
   });
 
@@ -797,9 +806,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     // at each claim 2 s apart would pile up lookups, 300 a paused tenant over a 10-minute timeout.
     const refusing = await smtp({ failures: [{ at: 'connect', code: 421 }] });
     let reads = 0;
-    const now = performance.now.bind(performance);
-    let ahead = 0;
-    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    const ahead = performanceAhead();
     const w = worker(systemClock, {
       settings: { breaker: { failureThreshold: 1, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
       // The first read names the refusing server; the reads again never end.
@@ -811,12 +818,12 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       expect(w.pausedTenants(Date.now())).toEqual([tenantX]);
       // Each claim 2 s after the last reads the paused tenants' settings again: the first starts a read, the second finds it under way.
       for (const expected of [2, 2]) {
-        ahead += 5_000;
+        ahead.ms += 5_000;
         await w.runOnce();
         expect(reads).toBe(expected);
       }
     } finally {
-      spy.mockRestore();
+      ahead.restore();
     }
   });
 
@@ -827,9 +834,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const fixed = await smtp();
     let reads = 0;
     let settings = endpointFor(refusing.port);
-    const now = performance.now.bind(performance);
-    let ahead = 0;
-    const spy = vi.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    const ahead = performanceAhead();
     const w = worker(systemClock, {
       settings: { breaker: { failureThreshold: 1, initialCooldownMs: 600_000, maxCooldownMs: 600_000 } },
       resolveEndpoint: async () => {
@@ -841,19 +846,19 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
       const queued = await enqueueOne(tenantX, systemClock);
       expect(await w.runOnce()).toBe(1);
       // Read again 2 s later: the same server, still paused.
-      ahead += 5_000;
+      ahead.ms += 5_000;
       await w.runOnce();
       expect(reads).toBe(2);
       // The settings fixed and saved, which brings the email forward; read again 2 s after the last read.
       settings = endpointFor(fixed.port);
       await database.storage.db.updateTable('deliveries').set({ next_attempt_at: Date.now() }).where('id', '=', queued.id).execute();
-      ahead += 5_000;
+      ahead.ms += 5_000;
       await w.runOnce();
       expect(reads).toBe(3);
       expect(await w.runOnce()).toBe(1);
       expect((await fixed.waitForMessages(1))[0]!.envelope.to).toEqual(['ops@example.com']);
     } finally {
-      spy.mockRestore();
+      ahead.restore();
     }
   });
 
