@@ -25,6 +25,7 @@ import { scavengeIfHalfFull } from '../shared/young-generation.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { sidecarsOf } from './sidecars.js';
 import { ASK_AFTER_MS, WriteTurn } from './write-turn.js';
+import { type ChangeMark, sqliteChangeMark } from './change-mark.js';
 import { preparedOnServer, type StatementWatch } from './pg-prepared.js';
 import { type RetiringPool, retiringReadOnlySessions } from './read-only-sessions.js';
 
@@ -42,6 +43,8 @@ export interface Storage {
   readonly sqlite?: SqliteDatabase.Database | undefined;
   /** Tells the idle upkeep (SQLite's checkpoint) of a commit made on `sqlite` directly (Kysely's commits tell it themselves). */
   readonly noteCommit?: (() => void) | undefined;
+  /** changeMark tells whether anything was committed to the SQLite file since an earlier mark (undefined on PostgreSQL). */
+  readonly changeMark?: ChangeMark | undefined;
   /**
    * fileGone says why the SQLite file can no longer be used (undefined while it can, and on
    * PostgreSQL): removed, or replaced by another file (a restore moved into place), while this
@@ -178,7 +181,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
   const longestLockWaitMs = () => waits.longestMs;
   // Named by its absolute path: a relative one (sqlite:./data/tocsin.db) does not say which working folder it was read from.
   const description = `SQLite ${inMemory ? file : path.resolve(file)}`;
-  return { db, dialect: 'sqlite', description, sqlite: database, noteCommit, fileGone, diskFull, longestLockWaitMs, turn, close };
+  const changeMark = sqliteChangeMark(database);
+  return { db, dialect: 'sqlite', description, sqlite: database, noteCommit, changeMark, fileGone, diskFull, longestLockWaitMs, turn, close };
 }
 
 /**

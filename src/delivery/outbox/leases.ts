@@ -33,9 +33,9 @@ export interface ClaimRequest {
 export interface ClaimedBatch {
   readonly deliveries: readonly Delivery[];
   /**
-   * Set (PostgreSQL) when the claim found nothing due: when the first row it could take falls due
-   * (a retry, a report's first moment, a dead worker's lease running out), or null when it could
-   * take none queued now. Whatever is queued later rings the doorbell.
+   * Set when the claim found nothing due: when the first row it could take falls due (a retry, a
+   * report's first moment, a dead worker's lease running out), or null when it could take none
+   * queued now. Whatever is queued later rings the doorbell (or changes the SQLite file: ChangeMark).
    */
   readonly nextDueAt?: number | null;
   /** How many rows whose lease ran out the claim left to their owner (`takeOver` said no), when any. */
@@ -126,10 +126,10 @@ interface Before {
  *
  * Both engines first look for one due row outside any transaction, so that a claim that finds
  * nothing (a poll of an idle queue, or of a queue whose tenants are all at their limit, most claims
- * while a queue drains) is one read: no BEGIN, no COMMIT, no write lock. On PostgreSQL that read
- * is an index probe (`limit 1`) for the first row the claim may take, due or not, which also says
- * when it falls due (`nextDueAt`); a row it sees may be taken by another worker before the claim,
- * which then skips it, as it would have anyway.
+ * while a queue drains) is one read: no BEGIN, no COMMIT, no write lock. That read is an index
+ * probe (`limit 1`) for the first row the claim may take, due or not, which also says when it
+ * falls due (`nextDueAt`); a row it sees may be taken by another worker before the claim, which
+ * then skips it, as it would have anyway.
  *
  * PostgreSQL, then this statement (in a transaction, for the rare interrupted attempts), once
  * with `and kind in ('immediate','mail-health')` (the `deliveries_due_urgent` index) and, when that
@@ -143,21 +143,21 @@ interface Before {
  * returning deliveries.*, due.status, due.lease_owner, …
  * ```
  * (`and status <> 'sending'` added when `takeOver` says no: expired leases are left to their owner.)
- * SQLite (one writer at a time, and RETURNING sees only the new row): the due rows are read whole
- * outside the transaction, then read again, the urgent ones first, and leased by id in one write transaction. A failure
+ * SQLite (one writer at a time, and RETURNING sees only the new row): after the probe, the due rows
+ * are read, the urgent ones first, and leased by id in one write transaction. A failure
  * is the claim stage's StorageUnavailableError (back off) or StorageRejectedError.
  */
 export async function claimDue(storage: Storage, request: ClaimRequest): Promise<ClaimedBatch> {
   if (request.limit <= 0) return NOTHING;
-  // The lease (a random token, the columns to set) is drawn only once rows are due: most claims are
-  // idle polls that find none (four a second on SQLite), and drawing it cost about a third of one.
-  const lease = () => leaseColumns(request, randomToken());
   return asStage('claim', async () => {
+    // Expired leases count as due here: whether they may be taken over is asked in the transaction,
+    // whose wait for SQLite's lock may have been an outage (another process holding it).
+    const first = await queuedRows(storage.db, request).select('next_attempt_at').limit(1).executeTakeFirst();
+    if (!first) return { deliveries: [], nextDueAt: null };
+    if (Number(first.next_attempt_at) > request.now) return { deliveries: [], nextDueAt: Number(first.next_attempt_at) };
+    // The lease (a random token, the columns to set) is drawn only once rows are due: it cost about a third of an empty claim.
+    const set = leaseColumns(request, randomToken());
     if (storage.dialect === 'postgres') {
-      const first = await queuedRows(storage.db, request).select('next_attempt_at').limit(1).executeTakeFirst();
-      if (!first) return { deliveries: [], nextDueAt: null };
-      if (Number(first.next_attempt_at) > request.now) return { deliveries: [], nextDueAt: Number(first.next_attempt_at) };
-      const set = lease();
       return storage.db.transaction().execute((tx) =>
         claimedIn(tx, request, async (takeOver) => {
           const take = (limit: number, urgentOnly: boolean) =>
@@ -185,14 +185,10 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
         }),
       );
     }
-    // A claim that finds nothing due takes no write lock; one that does reads the due rows again
-    // under the lock, so that its answer is exact even when another process claimed in between.
-    // The first read counts expired leases as due: whether they may be taken over is asked under
-    // the lock, whose wait may have been an outage (another process holding it).
+    // The due rows are read under the lock, so that the answer is exact even when another process
+    // claimed since the probe.
     const read = (db: QueryCreator<Database>, takeOver: boolean, urgentOnly = false) =>
       dueRows(db, request, takeOver, urgentOnly).select(['id', 'status', 'lease_owner as owner', 'attempts', 'lease_expires_at as until']).execute();
-    if ((await read(storage.db, true)).length === 0) return NOTHING;
-    const set = lease();
     return storage.db.transaction().execute((tx) =>
       claimedIn(tx, request, async (takeOver) => {
         // The urgent rows first (isUrgent), then the others by due time, up to the limit.

@@ -32,6 +32,7 @@ import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, test
 import { AttemptRecorder } from './attempt-recorder.js';
 import { until } from '../../../test/support/until.js';
 import { DeliveryWorker, type DeliveryWorkerDeps } from './worker.js';
+import { openStorage } from '../../storage/storage.js';
 
 const T0 = Date.UTC(2026, 10, 27, 9);
 
@@ -1302,8 +1303,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     }
   });
 
-  // PostgreSQL's claim says when the first queued row falls due (SQLite's polls instead).
-  it.skipIf(dialect !== 'postgres')('sleeps until the first queued row falls due, not for its poll', async () => {
+  // The claim says when the first queued row falls due (SQLite's claim said nothing, and the worker polled).
+  it('sleeps until the first queued row falls due, not for its poll', async () => {
     const server = await smtp();
     endpoints.set(tenantY, endpointFor(server.port));
     await enqueueDeliveries(database.storage.db, [testDelivery(tenantY, 'soon@example.com', { notBefore: Date.now() + 300 })], systemClock);
@@ -1312,6 +1313,85 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     w.start();
     try {
       await server.waitForMessages(1, 10_000);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  /** lookingStorage is the test database's storage counting the looks at its file's ChangeMark and the reads of deliveries. */
+  function lookingStorage() {
+    const looks = { marks: 0, reads: 0, storage: database.storage };
+    const db = new Proxy(database.storage.db, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        if (key !== 'selectFrom') return value.bind(target);
+        return (table: string) => {
+          if (table === 'deliveries') looks.reads += 1;
+          return value.call(target, table);
+        };
+      },
+    });
+    const { changeMark } = database.storage;
+    looks.storage = {
+      ...database.storage,
+      db,
+      changeMark:
+        changeMark &&
+        (() => {
+          looks.marks += 1;
+          return changeMark();
+        }),
+    };
+    return looks;
+  }
+
+  it.skipIf(dialect !== 'sqlite')(
+    'claims again only once the SQLite file changed, however often it polls, and sends a row another connection commits at once',
+    async () => {
+      const server = await smtp();
+      endpoints.set(tenantY, endpointFor(server.port));
+      const looks = lookingStorage();
+      // A poll every 10 ms: before, each was a claim (a read of deliveries); now each looks at the file's mark.
+      const w = worker(systemClock, { storage: looks.storage, settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000 } });
+      w.start();
+      const other = await openStorage(database.url);
+      try {
+        await w.idle();
+        const readsWhenIdle = looks.reads;
+        const marksWhenIdle = looks.marks;
+        await until(() => looks.marks >= marksWhenIdle + 5, 'five polls to look at the file');
+        // Five polls looked at a file that did not change, and none read the queue.
+        expect(looks.reads).toBe(readsWhenIdle);
+        // Another process's commit (here another connection's), with no doorbell nor wake: the next look sees it.
+        await enqueueDeliveries(other.db, [testDelivery(tenantY, 'other@example.com')], systemClock);
+        await server.waitForMessages(1, 10_000);
+      } finally {
+        await other.close();
+        await w.stop();
+      }
+    },
+  );
+
+  it("takes over a dead worker's row when its lease runs out, the idle sleep a minute away", async () => {
+    const server = await smtp();
+    endpoints.set(tenantY, endpointFor(server.port));
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenantY, 'dead@example.com')], systemClock);
+    const leaseMs = 600;
+    const dead = await claimDue(database.storage, { workerId: 'dead', now: Date.now(), leaseMs, limit: 1 });
+    expect(dead.deliveries).toHaveLength(1);
+    // The claim at the lease's end finds the row due; it leaves it to its owner until it has seen the
+    // database answer for a whole lease (AnsweredTime), and looks again at its poll.
+    const w = worker(systemClock, { settings: { leaseMs, pollIntervalMs: 20, idlePollIntervalMs: 60_000 } });
+    w.start();
+    try {
+      await server.waitForMessages(1, 10_000);
+      // Recorded after the server's 250, in the next group commit.
+      await until(async () => (await row(dead.deliveries[0]!.id)).status === 'sent', 'the takeover to be recorded');
+      expect((await attempts(dead.deliveries[0]!.id)).map((a) => [a.worker, a.outcome])).toEqual([
+        ['dead', 'interrupted'],
+        [w.id, 'sent'],
+      ]);
     } finally {
       await w.stop();
     }

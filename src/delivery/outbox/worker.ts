@@ -9,12 +9,14 @@ import { isRetryable } from '../../shared/stage-error.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import type { Dialect } from '../../storage/dialect.js';
 import { OutageLog } from '../../storage/outage-log.js';
+import type { ChangeMark } from '../../storage/change-mark.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MailSender } from '../contract.js';
 import { Admission, type HeldOut, type HeldRow } from './admission.js';
 import { type AttemptContext, type AttemptOutcome, type EndpointResolver, attemptDelivery, onePerClaim } from './attempt.js';
 import { AnsweredTime } from './answered-time.js';
 import { AttemptRecorder } from './attempt-recorder.js';
+import { idleWaitMs } from './idle-wait.js';
 import type { ConcurrencyLimits } from './capacity.js';
 import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
 import type { ComposerRegistry } from './render.js';
@@ -34,8 +36,9 @@ export interface WorkerSettings {
   readonly pollIntervalMs: number;
   /**
    * How long a worker whose claim found nothing due waits at most before looking again, when the
-   * database told it when the next row falls due (it wakes then) and every other process that
-   * queues mail for it wakes it (an `api` process's NOTIFY on PostgreSQL). Unset: the poll.
+   * database told it when the next row falls due (it wakes then) and it hears of every other
+   * process's rows (an `api` process's NOTIFY on PostgreSQL; on SQLite the file's ChangeMark,
+   * looked at every poll): idleWaitMs. Unset: the poll.
    */
   readonly idlePollIntervalMs?: number;
   /** Most rows taken by one claim statement. */
@@ -305,16 +308,14 @@ export class DeliveryWorker {
     while (this.#running) {
       let full = false;
       let waitMs = this.settings.pollIntervalMs;
+      let look: (() => boolean) | undefined;
       try {
-        const { claimed, limit, nextDueAt } = await this.#claimAndDispatch();
+        const claim = await this.#claimAndDispatch();
+        const { claimed, limit } = claim;
         this.#claimFailures = 0;
         this.#claimOutage.worked();
         full = claimed > 0 && claimed === limit;
-        // Nothing due: sleep until the first queued row falls due, or a wake (new rows, a slot freed).
-        if (nextDueAt !== undefined && this.settings.idlePollIntervalMs !== undefined) {
-          const untilDue = nextDueAt === null ? Number.POSITIVE_INFINITY : nextDueAt - this.#deps.clock.now();
-          waitMs = Math.max(0, Math.min(this.settings.idlePollIntervalMs, untilDue));
-        }
+        ({ waitMs, look } = this.#waitAfter(claim));
         if (claimed === 0 && this.#inFlight.size === 0 && this.#admission.waiting.length === 0) this.#settleIdle();
       } catch (err) {
         // The claim stage's error says whether waiting helps: an outage backs off (doubling from a
@@ -327,19 +328,50 @@ export class DeliveryWorker {
         }
       }
       // A full batch means more rows may be due: go again at once, without waiting a poll.
-      if (this.#running && !full) await this.#sleep(waitMs);
+      if (this.#running && !full) await this.#sleep(waitMs, look);
     }
   }
 
-  async #sleep(ms: number): Promise<void> {
+  /**
+   * #waitAfter is how long the loop sleeps after a claim (idleWaitMs): with nothing due, until the
+   * first queued row falls due, or a wake (new rows, a slot freed), and on SQLite until its look at
+   * a poll sees the file changed or that time reached (#sleep).
+   */
+  #waitAfter(claim: { nextDueAt?: number | null; mark?: string }): { waitMs: number; look?: () => boolean } {
+    const now = this.#deps.clock.now();
+    const { changeMark } = this.#deps.storage;
+    const { mark, nextDueAt = null } = claim;
+    const waitMs = idleWaitMs({
+      nextDueAt: claim.nextDueAt,
+      now,
+      pollMs: this.settings.pollIntervalMs,
+      idlePollMs: this.settings.idlePollIntervalMs,
+      heard: changeMark === undefined ? 'notified' : mark === undefined ? 'unseen' : 'watched',
+      paused: this.#admission.pausedTenants(now).length > 0,
+    });
+    if (!changeMark || mark === undefined || waitMs <= this.settings.pollIntervalMs) return { waitMs };
+    const due = nextDueAt ?? Number.POSITIVE_INFINITY;
+    return { waitMs, look: () => fileChanged(changeMark, mark) || this.#deps.clock.now() >= due };
+  }
+
+  /**
+   * #sleep waits `ms`, or until a wake, or, with `look`, until it says so at one of the polls: on
+   * SQLite, the file changed since the claim looked (another process's rows: an api process's Fatal
+   * email, a stopping worker's hand-back, a renewal that moves a lease's end), or the clock reached
+   * the next due row's time (a clock stepped forward; a test's fake one). Those come as soon as the
+   * poll would have found them, and a poll whose look finds neither costs no claim.
+   */
+  async #sleep(ms: number, look?: () => boolean): Promise<void> {
     if (this.#woken) {
       this.#woken = false;
       return;
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
+      const looks = look && setInterval(() => look() && done(), this.settings.pollIntervalMs);
       function done() {
         clearTimeout(timer);
+        if (looks) clearInterval(looks);
         resolve();
       }
       this.#wakeSleeper = done;
@@ -388,13 +420,19 @@ export class DeliveryWorker {
     waiter();
   }
 
-  async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null }> {
+  /**
+   * #claimAndDispatch claims a batch and hands it to admission. With nothing due it says when the
+   * next row is, and the SQLite file's ChangeMark as it was before the claim looked (`mark`): a
+   * commit after that look makes the file's mark differ (#sleep).
+   */
+  async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null; mark?: string }> {
     const now = this.#deps.clock.now();
     this.#recheckPaused(now);
     const plan = this.#admission.plan(now);
     if (plan.limit === 0) return { claimed: 0, limit: 0 };
     // Once the database is back from an outage, this worker's results first (recorder.caughtUp).
     await this.#recorder.caughtUp();
+    const mark = this.#deps.storage.changeMark?.();
     const batch = await claimDue(this.#deps.storage, {
       workerId: this.id,
       now,
@@ -409,7 +447,7 @@ export class DeliveryWorker {
     if (batch.leftToOwners !== undefined) this.#logLeftToOwners(batch.leftToOwners);
     if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
     this.#take(batch, now, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
-    return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt };
+    return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt, mark };
   }
 
   /**
@@ -583,4 +621,10 @@ export class DeliveryWorker {
     if (recorded === 'gone') this.#log.debug({ delivery: delivery.id, outcome: outcome.status }, 'email deleted with its tenant during its send');
     else if (outcome.status !== 'retrying') metrics?.finished.inc({ status: outcome.status });
   }
+}
+
+/** fileChanged says whether the SQLite file's mark differs from `mark`; inside a transaction it cannot tell (ChangeMark), and says no until the next look. */
+function fileChanged(changeMark: ChangeMark, mark: string): boolean {
+  const now = changeMark();
+  return now !== undefined && now !== mark;
 }
