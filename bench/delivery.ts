@@ -31,6 +31,8 @@ export interface DeliveryResult {
   readonly clientCpuMsPerEmail?: number | undefined;
   /** Emails each worker process sent (from the attempt log), largest first. */
   readonly perWorker?: readonly number[] | undefined;
+  /** Emails each worker process sent in its untimed warm-up (from the attempt log), largest first. */
+  readonly warmupPerWorker?: readonly number[] | undefined;
   /**
    * How the alerts' emails were shared out: `alerts` the distinct alerts of the emails sent,
    * `shares` the (worker, alert) pairs, i.e. how many times an alert's facts and MIME had to be
@@ -210,8 +212,15 @@ async function subscribedOperators(storage: Storage, seeded: Delivery): Promise<
   return users.map((u) => ({ address: u.email, name: u.name, language, timeZone, userId: u.id }));
 }
 
-/** sentPerWorker counts the attempts that ended in `sent` since `since`, by worker, and how each alert's emails were shared out between the workers. */
-async function sentPerWorker(databaseUrl: string, since: number): Promise<{ perWorker: number[]; alertShares: { alerts: number; shares: number } }> {
+/**
+ * sentPerWorker counts the attempts that ended in `sent` from `since` (until `until`, if given), by
+ * worker, and how each alert's emails were shared out between the workers.
+ */
+async function sentPerWorker(
+  databaseUrl: string,
+  since: number,
+  until = Number.MAX_SAFE_INTEGER,
+): Promise<{ perWorker: number[]; alertShares: { alerts: number; shares: number } }> {
   const storage = await openStorage(databaseUrl, { poolSize: 1 });
   try {
     const rows = await storage.db
@@ -220,6 +229,7 @@ async function sentPerWorker(databaseUrl: string, since: number): Promise<{ perW
       .select(['delivery_attempts.worker', 'deliveries.payload'])
       .where('delivery_attempts.outcome', '=', 'sent')
       .where('delivery_attempts.started_at', '>=', since)
+      .where('delivery_attempts.started_at', '<', until)
       .execute();
     const sent = new Map<string, number>();
     const workersOf = new Map<string, Set<string>>();
@@ -290,6 +300,7 @@ export async function tocsinDeliveryRate(
   let before: DatabaseActivity | undefined;
   let result: DeliveryResult;
   let dueAt = 0;
+  const warmupFrom = Date.now();
   try {
     if (options.warmup) {
       const count = options.warmup * options.workers;
@@ -322,6 +333,7 @@ export async function tocsinDeliveryRate(
     await Promise.all(servers.map((s) => s.stop()));
   }
   result = { ...result, ...(await sentPerWorker(databaseUrl, dueAt)) };
+  if (options.warmup) result = { ...result, warmupPerWorker: (await sentPerWorker(databaseUrl, warmupFrom, dueAt)).perWorker };
   if (!before) return result;
   const after = await databaseActivity(databaseUrl);
   const sent = Math.max(1, result.received);
@@ -340,6 +352,17 @@ export const SEED_ALERTS = 1_000;
  * the benchmarks call the target undecided (bench/stats.ts pairedVerdict).
  */
 export const SCALE_OUT_LIMIT = 1.1;
+
+/**
+ * SCALE_OUT_WARMUP is how many emails each worker process of a scale-out run sends, untimed, before
+ * its window. A worker's CPU per email still falls long after its first few hundred emails: after
+ * 500 it was 1.9, 1.3, 1.1, 1.0 CPU-ms per email in four slices of 1,000, after 4,000 about 0.9 in
+ * each (bench/hot-paths.md, 2026-12-07). With the same window of N emails, one worker spends it
+ * over its emails 500 to 500 + N and each of two over 500 to 500 + N/2, the costlier part of its
+ * life: a warm-up of 500 put 2 workers about 15 % above one worker per email with nothing
+ * coordinated. Warm processes, as long-running workers are, compare like with like.
+ */
+export const SCALE_OUT_WARMUP = 3_000;
 
 /** OPERATORS of the seeded tenant ask for immediate emails: each alert's email goes to each of them (queueCopies). */
 export const OPERATORS = 10;

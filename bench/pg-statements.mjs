@@ -1,7 +1,8 @@
 /**
  * pg-statements: a preload that counts every statement a process sends to PostgreSQL through
  * node-postgres, by SQL text (its first 90 characters), with the rows each returned or changed,
- * and writes the totals to `$TOCSIN_PG_STATEMENTS_DIR/<pid>.json` every 500 ms and at exit.
+ * and writes the totals to `$TOCSIN_PG_STATEMENTS_DIR/<pid>.json` every 500 ms and at exit; a
+ * process on SQLite has its better-sqlite3 statements counted the same way.
  * A first SIGUSR2 sets every count back to zero and a second one stops counting, so a benchmark
  * counts only its timed window (the worker processes' start-up and shutdown excluded). bench/scale-out.ts reads it to tell what one email costs
  * in statements with 1 and 2 worker processes; PostgreSQL itself counts commits, not statements,
@@ -41,6 +42,32 @@ if (dir) {
       );
     }
     return result;
+  };
+  // better-sqlite3's statements likewise (a worker on SQLite): by SQL text, the rows each returned
+  // or changed; a statement refused for the write lock (SQLITE_BUSY, tried again) counts as `busy`.
+  const sqlite = createRequire(import.meta.url)('better-sqlite3');
+  const prepare = sqlite.prototype.prepare;
+  let patched = false;
+  sqlite.prototype.prepare = function (...args) {
+    const statement = prepare.apply(this, args);
+    if (!patched) {
+      patched = true;
+      const proto = Object.getPrototypeOf(statement);
+      for (const method of ['run', 'get', 'all']) {
+        const original = proto[method];
+        proto[method] = function (...params) {
+          try {
+            const result = original.apply(this, params);
+            count(this.source, method === 'run' ? Number(result?.changes ?? 0) : method === 'all' ? result.length : result === undefined ? 0 : 1);
+            return result;
+          } catch (err) {
+            count(err?.code === 'SQLITE_BUSY' ? `busy: ${this.source}` : this.source, 0);
+            throw err;
+          }
+        };
+      }
+    }
+    return statement;
   };
   // Garbage collections in the window, as pseudo-statements: `gc <kind>`, their time in µs as rows.
   const GC_KINDS = {

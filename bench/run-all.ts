@@ -18,6 +18,7 @@ import {
   type DeliveryResult,
   OPERATORS,
   SCALE_OUT_LIMIT,
+  SCALE_OUT_WARMUP,
   SEED_ALERTS,
   alertmanagerDeliveryRate,
   rawNodemailerRate,
@@ -489,7 +490,8 @@ async function deliveryStep(): Promise<void> {
         for (let p = 0; p < SCALE_OUT_PAIRS; p++) {
           const order = (run + p) % 2 === 0 ? [1, 2] : [2, 1];
           const pair: Record<number, DeliveryResult> = {};
-          for (const workers of order) pair[workers] = await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers, warmup, timeoutMs, ownSessions: true });
+          for (const workers of order)
+            pair[workers] = await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers, warmup: SCALE_OUT_WARMUP, timeoutMs, ownSessions: true });
           onePg.results.push(pair[1]!);
           twoPg.results.push(pair[2]!);
           pairLoads.push(machine().loadAverage[0]!);
@@ -541,12 +543,13 @@ async function deliveryStep(): Promise<void> {
         `The runs are made in pairs, 1 and 2 workers back to back, ${SCALE_OUT_PAIRS} pairs per delivery run in the order 1 2 2 1 (2 1 1 2 in the next run), and the target is judged on each pair's ratio: ` +
         'their median and spread, and undecided when the pairs fall on both sides of the limit and scatter more than its 10 % margin (a shared machine moves the figure by more than that). ' +
         'Each worker process runs in a session of its own: Linux shares the CPU between sessions (autogroup), so two workers in the benchmark’s session would split one worker’s share of a loaded machine. ' +
-        'Statements per email by kind, claim sizes and an idle worker’s CPU per second: `TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts --warmup 500` (bench/hot-paths.md).',
+        `Each worker process first sends ${SCALE_OUT_WARMUP.toLocaleString('en-US')} emails untimed (the delivery runs above: 500): a worker's CPU per email still falls for thousands of emails, and with a warm-up of 500 two workers would spend the same window earlier in their lives than one (bench/hot-paths.md). ` +
+        'Statements per email by kind, claim sizes and an idle worker’s CPU per second: `TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts` (bench/hot-paths.md).',
       figures: [onePg.rate, twoPg.rate],
       notes: [
         `1 worker: ${counts(onePg)}.`,
         `2 workers: ${counts(twoPg)}.`,
-        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per run: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')}; workers that made each alert’s emails (1.00: no alert’s recipients split between them, each reading its facts and rendering its MIME), per run: ${twoPg.results.map((r) => (r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : 'n/a')).join('; ')}.`,
+        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per run: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')} (in their warm-ups: ${twoPg.results.map((r) => r.warmupPerWorker?.join(' + ') ?? 'n/a').join('; ')}); workers that made each alert’s emails (1.00: no alert’s recipients split between them, each reading its facts and rendering its MIME), per run: ${twoPg.results.map((r) => (r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : 'n/a')).join('; ')}.`,
         `PostgreSQL work per email sent (pg_stat_database, all sessions of the worker processes, their schedulers included): ${databaseWork([...onePg.results, ...twoPg.results])}.`,
         `CPU-ms per email, 1 → 2 workers, per pair (run back to back, alternating which goes first): ${onePg.results.map((r, i) => `${r.clientCpuMsPerEmail?.toFixed(2)} → ${twoPg.results[i]!.clientCpuMsPerEmail?.toFixed(2)} (load ${pairLoads[i]})`).join('; ')}.`,
       ],

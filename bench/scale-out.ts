@@ -7,7 +7,7 @@
  * and how many found nothing, and an idle worker's CPU per second. Counts, not speed: the load of
  * a shared machine changes them little (print `uptime` next to them anyway).
  *
- *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 500] [--cpu-prof] [--node-flags=--single-threaded-gc]
+ *   TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts [--emails 4000] [--runs 2] [--idle-seconds 10] [--warmup 3000] [--sqlite] [--cpu-prof] [--node-flags=--single-threaded-gc]
  *
  * The runs go in pairs (1 and 2 workers back to back, which first alternating); the last line
  * gives each pair's ratio of CPU per email, their median and spread, and whether they decide the
@@ -21,7 +21,11 @@
  * time in µs as rows).
  * --node-flags: flags for the worker processes' node (V8's, which NODE_OPTIONS refuses).
  *
- * --warmup N: each worker process first sends N emails, untimed (as npm run bench does).
+ * --warmup N: each worker process first sends N emails, untimed (SCALE_OUT_WARMUP, 3,000, as npm run bench's
+ * scale-out pairs do: a worker is far from warm after a few hundred emails). The line of each run
+ * says how many each worker sent in its warm-up.
+ * --sqlite: the same runs on an SQLite file instead of PostgreSQL (the statements counted are
+ * better-sqlite3's; `busy` ones were refused the write lock and tried again).
  * --control: after the pairs, the same two worker processes with nothing to coordinate: each
  * alone on a database and a sink of its own, sending half the emails, both at once. What they cost
  * per email over one worker alone is what two busy processes cost on this machine, not what the
@@ -33,7 +37,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type DeliveryResult, SCALE_OUT_LIMIT, seedDatabase, tocsinDeliveryRate } from './delivery.js';
+import { type DeliveryResult, SCALE_OUT_LIMIT, SCALE_OUT_WARMUP, seedDatabase, tocsinDeliveryRate } from './delivery.js';
 import { ROOT, postgresDatabase, releaseAll, releaseOnSignals, sleep, tempDir } from './lifecycle.js';
 import { startSinkProcess } from './sink-client.js';
 import { describePairs, median, pairedVerdict } from './stats.js';
@@ -44,10 +48,11 @@ const { values: args } = parseArgs({
     emails: { type: 'string', default: '4000' },
     runs: { type: 'string', default: '2' },
     'idle-seconds': { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '0' },
+    warmup: { type: 'string', default: String(SCALE_OUT_WARMUP) },
     'cpu-prof': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     control: { type: 'boolean', default: false },
+    sqlite: { type: 'boolean', default: false },
   },
 });
 const EMAILS = Number(args.emails);
@@ -73,6 +78,7 @@ type Totals = Record<string, { calls: number; rows: number; empty: number }>;
 function kindOf(sql: string): string {
   if (/^with "due"/.test(sql)) return 'claim';
   if (/^gc /.test(sql)) return sql;
+  if (/^busy: /.test(sql)) return `busy (SQLITE_BUSY): ${kindOf(sql.slice(6))}`;
   if (/^(begin|commit|rollback)/i.test(sql)) return sql.split(' ')[0]!.toLowerCase();
   if (/^update "deliveries" set "lease_expires_at"/.test(sql)) return 'lease renewal';
   if (/^update "deliveries" set "status" = case/.test(sql)) return 'release';
@@ -202,8 +208,8 @@ function describe(run: Run): string {
   const claim = run.statements.get('claim');
   const lines = [
     `${run.workers} worker(s): ${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(2)} CPU-ms/email, ` +
-      `${r.database?.commitsPerEmail.toFixed(3)} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2)} rows written/email; ` +
-      `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')}; ` +
+      `${r.database?.commitsPerEmail.toFixed(3) ?? '-'} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2) ?? '-'} rows written/email; ` +
+      `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')} (warm-up ${r.warmupPerWorker?.join(' + ') ?? 'none'}); ` +
       `${r.alertShares?.alerts} alerts, made by ${r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : '-'} workers each`,
     `  CPU-ms/email: main threads ${per(run.threads.mainCpuMs)}, other threads ${per(run.threads.otherCpuMs)}; ` +
       `context switches/email: voluntary ${per(run.threads.voluntary)}, involuntary ${per(run.threads.involuntary)}`,
@@ -252,7 +258,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(', ')}`,
   );
-  const url = await postgresDatabase();
+  const url = args.sqlite ? `sqlite:${path.join(tempDir('scale-out'), 'tocsin.db')}` : await postgresDatabase();
   const sink = await startSinkProcess();
   try {
     await seedDatabase(url, sink);
