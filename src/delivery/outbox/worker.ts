@@ -20,6 +20,7 @@ import { idleWaitMs } from './idle-wait.js';
 import type { ConcurrencyLimits } from './capacity.js';
 import { type BreakerPolicy, DEFAULT_BREAKER_POLICY } from './circuit-breaker.js';
 import type { ComposerRegistry } from './render.js';
+import { fewRendersAtOnce } from './render-slots.js';
 import type { OutboxDoorbell } from './doorbell.js';
 import { type ClaimedBatch, type InsertLease, claimDue, releaseClaimed } from './leases.js';
 import type { Delivery } from './delivery.js';
@@ -170,7 +171,7 @@ export class DeliveryWorker {
       clock: deps.clock,
       sender: deps.sender,
       endpointOf: onePerClaim(deps.resolveEndpoint, deps.clock, this.#stopSends.signal),
-      composers: deps.composers,
+      composers: fewRendersAtOnce(deps.composers),
       gate: this.#admission,
       log: this.#log,
       random: deps.random ?? Math.random,
