@@ -98,19 +98,26 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     await w.heartbeat();
   }
 
-  /** countingUpdates is the test database's storage counting the updates of `deliveries` while `counting`. */
-  function countingUpdates() {
-    const counter = { counting: false, count: 0, storage: database.storage };
-    const db = new Proxy(database.storage.db, {
+  /** dbTelling is the test database's Kysely handle calling `told` at each `method` (updateTable, selectFrom) on `deliveries`. */
+  function dbTelling(method: 'updateTable' | 'selectFrom', told: () => void) {
+    return new Proxy(database.storage.db, {
       get(target, key) {
         const value = Reflect.get(target, key, target);
         if (typeof value !== 'function') return value;
-        if (key !== 'updateTable') return value.bind(target);
+        if (key !== method) return value.bind(target);
         return (table: string) => {
-          if (counter.counting && table === 'deliveries') counter.count += 1;
+          if (table === 'deliveries') told();
           return value.call(target, table);
         };
       },
+    });
+  }
+
+  /** countingUpdates is the test database's storage counting the updates of `deliveries` while `counting`. */
+  function countingUpdates() {
+    const counter = { counting: false, count: 0, storage: database.storage };
+    const db = dbTelling('updateTable', () => {
+      if (counter.counting) counter.count += 1;
     });
     counter.storage = { ...database.storage, db };
     return counter;
@@ -1321,16 +1328,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   /** lookingStorage is the test database's storage counting the looks at its file's ChangeMark and the reads of deliveries. */
   function lookingStorage() {
     const looks = { marks: 0, reads: 0, storage: database.storage };
-    const db = new Proxy(database.storage.db, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target);
-        if (typeof value !== 'function') return value;
-        if (key !== 'selectFrom') return value.bind(target);
-        return (table: string) => {
-          if (table === 'deliveries') looks.reads += 1;
-          return value.call(target, table);
-        };
-      },
+    const db = dbTelling('selectFrom', () => {
+      looks.reads += 1;
     });
     const { changeMark } = database.storage;
     looks.storage = {
