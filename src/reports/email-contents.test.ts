@@ -297,6 +297,22 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     return async (email) => (await t.call('POST', `${base}/users`, { email, name: email, roles: ['Alerts Viewer'] })).json().id as string;
   }
 
+  /**
+   * summariesSent is the summaries the server got from the tenant at `base`: the clock these tests share passes
+   * window ends and the daily report's time in whichever test runs then (all of them, or a few chosen with -t), and
+   * the emails then decided for other tests' tenants, or their dailies, are no business of the test running.
+   */
+  const summariesSent = (base: string) => {
+    const tenant = new RegExp(`^X-Tocsin-Tenant: ${base.slice(base.lastIndexOf('/') + 1)}\\r?$`, 'im');
+    return smtp.messages.filter((m) => /^X-Tocsin-Kind: summary\r?$/im.test(m.raw) && tenant.test(m.raw));
+  };
+  /**
+   * pastWindowEnd is a second past the end of the window holding the clock's now, where the alerts just raised
+   * are: each test reaches its own window's end whatever the tests before it left the clock at (on a window's
+   * first instant too, where rounding up stayed in that window: a test run alone decided an empty one).
+   */
+  const pastWindowEnd = () => (Math.floor(clock.now() / INTERVAL) + 1) * INTERVAL + 1_000;
+
   /** addressesOf writes a parsed To header as its display names and addresses. */
   const addressesOf = (to: ParsedMail['to']) =>
     (Array.isArray(to) ? to : to ? [to] : [])
@@ -305,8 +321,8 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
       .join(', ');
 
   async function expectSummariesOnlyTo(base: string, kept: string, refused: readonly string[], reason: string) {
-    expect(smtp.messages.filter((m) => refused.includes(m.envelope.to[0]!))).toEqual([]);
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === kept)).toHaveLength(1);
+    expect(summariesSent(base).filter((m) => refused.includes(m.envelope.to[0]!))).toEqual([]);
+    expect(summariesSent(base).filter((m) => m.envelope.to[0] === kept)).toHaveLength(1);
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
     expect(log.filter((d) => refused.includes(d.recipient))).toEqual(
       refused.map(() => expect.objectContaining({ status: 'failed', lastError: `render: ${reason}` })),
@@ -328,8 +344,8 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     expect((await t.call('PUT', `${base}/users/${gone}/alert-preferences`, { subscriptions: { Jobs: false } })).statusCode).toBe(200);
 
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    expect(smtp.messages.map((m) => m.envelope.to[0])).toEqual(['kept@example.com']);
-    expect((await simpleParser(smtp.messages[0]!.raw)).subject).toBe('later: 1 new error alert (09:00–09:10)');
+    expect(summariesSent(base).map((m) => m.envelope.to[0])).toEqual(['kept@example.com']);
+    expect((await simpleParser(summariesSent(base)[0]!.raw)).subject).toBe('later: 1 new error alert (09:00–09:10)');
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string }[];
     expect(log.find((d) => d.recipient === 'gone@example.com')).toMatchObject({ status: 'failed', lastError: `render: ${NOTHING_LEFT}` });
   });
@@ -386,7 +402,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     const [deactivated, deleted, demoted] = [await user('left@example.com'), await user('deleted@example.com'), await user('demoted@example.com')];
     await user('stays@example.com');
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     // Before the summaries go out (their server was down, say), three readers leave the team.
     expect((await t.call('PATCH', `${base}/users/${deactivated}`, { active: false })).statusCode).toBe(200);
@@ -405,7 +421,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     const group = await t.call('POST', `${base}/groups`, { name: 'Readers', roles: ['Alerts Viewer'], members: [leaver, stayer] });
     expect(group.statusCode).toBe(201);
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     // Deactivated before its summary goes out: still a member of the group, but no reader any more.
     expect((await t.call('PATCH', `${base}/users/${leaver}`, { active: false })).statusCode).toBe(200);
@@ -419,14 +435,14 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     const mover = await user('old-box@example.com');
     await user('steady@example.com');
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     // Before the summaries go out (their server was down, say), the reader's address is corrected: the old mailbox is
     // someone else's now, and the reader still counts on this window's summary.
     expect((await t.call('PATCH', `${base}/users/${mover}`, { email: 'new-box@example.com' })).statusCode).toBe(200);
-    const before = smtp.messages.length;
+    const before = summariesSent(base).length;
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC, withActions: true });
-    const sent = smtp.messages.slice(before);
+    const sent = summariesSent(base).slice(before);
     expect(sent.map((m) => m.envelope.to[0]).sort()).toEqual(['new-box@example.com', 'steady@example.com']);
     const mail = await simpleParser(sent.find((m) => m.envelope.to[0] === 'new-box@example.com')!.raw);
     expect(mail.to).toMatchObject({ value: [{ address: 'new-box@example.com' }] });
@@ -504,11 +520,11 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     const ann = await user('ann@xn--bcher-kva.example');
     const desk = (await t.call('POST', `${base}/groups`, { name: 'Desk', email: 'desk@xn--bcher-kva.example', roles: ['Alerts Viewer'] })).json().id;
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Ledger failed' })).statusCode).toBe(202);
-    clock.set((Math.floor(clock.now() / INTERVAL) + 1) * INTERVAL + 1_000); // past the window of the alert, run alone or after the others
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     expect((await t.call('PATCH', `${base}/users/${ann}`, { email: 'Ann@Bücher.example' })).statusCode).toBe(200);
     expect((await t.call('PATCH', `${base}/groups/${desk}`, { email: 'Desk@bücher.example' })).statusCode).toBe(200);
-    const before = smtp.messages.length;
+    const before = summariesSent(base).length;
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string | null }[];
     expect(log.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort()).toEqual([
@@ -516,7 +532,9 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
       'desk@xn--bcher-kva.example sent null',
     ]);
     // Written to the mailbox in Unicode, as the SMTP client writes an international domain.
-    const toAnn = smtp.messages.slice(before).find((m) => m.envelope.to[0] === 'ann@bücher.example')!.raw;
+    const toAnn = summariesSent(base)
+      .slice(before)
+      .find((m) => m.envelope.to[0] === 'ann@bücher.example')!.raw;
     const unsubscribe = new URL(/^List-Unsubscribe:\s*<([^>]+)>/im.exec(toAnn)![1]!).pathname;
     const page = await t.tocsin.app.inject({ method: 'GET', url: unsubscribe });
     expect(page.statusCode, page.body).toBe(200);
@@ -528,13 +546,13 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
    */
   async function summariesAfter(base: string, changes: () => Promise<void>) {
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', message: 'Claims stuck' })).statusCode).toBe(202);
-    clock.set((Math.floor(clock.now() / INTERVAL) + 1) * INTERVAL + 1_000); // past the alert's window, run alone or after the others
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     await changes();
-    const before = smtp.messages.length;
+    const before = summariesSent(base).length;
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
     const log = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string | null }[];
-    return { sent: smtp.messages.slice(before), log: log.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort() };
+    return { sent: summariesSent(base).slice(before), log: log.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort() };
   }
   const changed = async (method: 'PATCH' | 'DELETE', url: string, body?: object) =>
     expect((await t.call(method, url, body)).statusCode).toBe(method === 'PATCH' ? 200 : 204);
@@ -741,7 +759,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
       .execute();
     await db.updateTable('deliveries').set({ next_attempt_at: clock.now() }).where('recipient_user_id', '=', al).execute();
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'bea@in-flight.example')).toEqual([]);
+    expect(summariesSent(base).filter((m) => m.envelope.to[0] === 'bea@in-flight.example')).toEqual([]);
     const after = (await t.call('GET', `${base}/deliveries?kind=summary`)).json().items as { recipient: string; status: string; lastError: string | null }[];
     expect(after.map((d) => `${d.recipient} ${d.status} ${d.lastError}`).sort()).toEqual([
       `al@in-flight.example failed render: ${NOT_A_READER}`,
@@ -757,10 +775,10 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     const tenant = (await t.call('GET', base)).json().id as string;
     clock.advance(60_000);
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    const mailTo = async (address: string) => simpleParser(smtp.messages.find((m) => m.envelope.to[0] === address)!.raw);
+    const mailTo = async (address: string) => simpleParser(summariesSent(base).find((m) => m.envelope.to[0] === address)!.raw);
     const group = await mailTo('pref-desk@example.com');
     expect(group.text).toContain(`Alert preferences: ${PUBLIC}/#/preferences/group/${desk}?tenant=${tenant}`);
     expect(group.html).toContain(`href="${PUBLIC}/#/preferences/group/${desk}?tenant&#x3D;${tenant}"`);
@@ -780,11 +798,11 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
     const reader = (await t.call('POST', `${base}/users`, { email: 'done@example.com', name: 'Done', roles: ['Alerts Viewer'] })).json().id;
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     await t.call('PUT', `${base}/users/${reader}/alert-preferences`, { email: { tenMinuteSummary: false } });
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'done@example.com')).toEqual([]);
+    expect(summariesSent(base).filter((m) => m.envelope.to[0] === 'done@example.com')).toEqual([]);
     expect((await t.call('GET', `${base}/deliveries?kind=summary`)).json().items).toMatchObject([{ status: 'failed', lastError: `render: ${TURNED_OFF}` }]);
   });
 
@@ -797,7 +815,7 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await group('front-desk@example.com');
     clock.advance(60_000);
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     // Before the summary goes out (its server was down, say), the mailbox's owner unsubscribes it from an earlier one.
     const links = new UnsubscribeLinks(t.tocsin.deps.storage.db, PUBLIC, clock);
@@ -819,10 +837,10 @@ describeEachDialect('a report whose alerts are gone by the time it is sent', (di
     await t.call('POST', `${base}/users`, { email: 'handed-desk@example.com', name: 'Dana', roles: ['Alerts Viewer'] });
     clock.advance(60_000);
     expect((await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Jobs', message: 'Payroll failed' })).statusCode).toBe(202);
-    clock.set(Math.ceil(clock.now() / INTERVAL) * INTERVAL + 1_000);
+    clock.set(pastWindowEnd());
     await decideReports(t.tocsin, clock, INTERVAL);
     await sendQueuedReports(t.tocsin, clock, smtp, { summaryIntervalMs: INTERVAL, publicUrl: PUBLIC });
-    expect(smtp.messages.filter((m) => m.envelope.to[0] === 'handed-desk@example.com')).toHaveLength(1);
+    expect(summariesSent(base).filter((m) => m.envelope.to[0] === 'handed-desk@example.com')).toHaveLength(1);
     expect((await t.call('GET', `${base}/deliveries?kind=summary`)).json().items).toMatchObject([{ recipient: 'handed-desk@example.com', status: 'sent' }]);
   });
 });
