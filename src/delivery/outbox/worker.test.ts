@@ -1372,6 +1372,35 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     },
   );
 
+  it.skipIf(dialect !== 'sqlite')(
+    "claims, and logs what is wrong there, when a poll cannot read the SQLite file's mark (its connection closed under the worker)",
+    async () => {
+      let closed = false;
+      const { changeMark } = database.storage;
+      const storage = {
+        ...database.storage,
+        changeMark: () => {
+          if (closed) throw new TypeError('The database connection is not open');
+          return changeMark?.();
+        },
+      };
+      const logged = captureLog('warn');
+      const w = worker(systemClock, { storage, logger: logged.log, settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000 } });
+      w.start();
+      try {
+        await w.idle();
+        // Before, the look threw in the poll's timer: an uncaught exception (the process ended), and no claim said why.
+        closed = true;
+        await until(() => logged.text().includes('The database connection is not open'), 'the claim to log the closed connection');
+        expect(logLines(logged).find((line) => String(JSON.stringify(line.err)).includes('not open'))).toMatchObject({
+          msg: expect.stringContaining('delivery claim'),
+        });
+      } finally {
+        await w.stop();
+      }
+    },
+  );
+
   it("takes over a dead worker's row when its lease runs out, the idle sleep a minute away", async () => {
     const server = await smtp();
     endpoints.set(tenantY, endpointFor(server.port));

@@ -624,8 +624,18 @@ export class DeliveryWorker {
   }
 }
 
-/** fileChanged says whether the SQLite file's mark differs from `mark`; inside a transaction it cannot tell (ChangeMark), and says no until the next look. */
+/**
+ * fileChanged says whether the SQLite file's mark differs from `mark`; inside a transaction it cannot
+ * tell (ChangeMark), and says no until the next look. A mark that cannot be read at all (the
+ * connection closed under a running worker, the file gone) says yes: the claim then meets what is
+ * wrong and backs off through its outage, where a throw in the poll's timer was an uncaught
+ * exception that ended the process.
+ */
 function fileChanged(changeMark: ChangeMark, mark: string): boolean {
-  const now = changeMark();
-  return now !== undefined && now !== mark;
+  try {
+    const now = changeMark();
+    return now !== undefined && now !== mark;
+  } catch {
+    return true;
+  }
 }
