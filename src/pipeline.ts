@@ -201,7 +201,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     );
     const compose = {
       ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads }),
-      'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, config.publicUrl, clock)),
+      'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, config.publicUrl, clock), clock),
     };
     // Every alert this process stores is counted once committed: the ingest's, the pull sources',
     // and the Mail.DeliveryFailing alert that a mail incident raises in the outbox's commit.

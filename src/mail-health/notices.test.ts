@@ -180,7 +180,8 @@ describeEachDialect('a mail-health notice waiting to be sent', (dialect) => {
     const queued = async () => (await db.selectFrom('deliveries').selectAll().where('tenant_id', '=', tenant.id).execute()).map(toDelivery);
     return { tenant, admins: admins as string[], queued };
   };
-  const composers = () => ({ 'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, 'https://tocsin.example.com', clock)) }) as const;
+  const composers = () =>
+    ({ 'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, 'https://tocsin.example.com', clock), clock) }) as const;
 
   it('goes only to whom is still a mail administrator when it is sent, at the address it has then', async () => {
     // The system server was down when the tenant's mail failed; meanwhile an administrator left (deactivated), one

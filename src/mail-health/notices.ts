@@ -12,6 +12,7 @@ import { alertTimeFloor } from '../alerts/time-floor.js';
 import type { RenderedEmail } from '../delivery/contract.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { readdressDelivery } from '../delivery/outbox/readdress.js';
+import type { Clock } from '../shared/clock.js';
 import { ComposeError, type EmailComposer } from '../delivery/outbox/render.js';
 import { localeFormat } from '../i18n/format.js';
 import type { Language } from '../i18n/languages.js';
@@ -293,7 +294,7 @@ export const NOT_A_MAIL_ADMIN = NOT_SENT_TEXT['not-a-mail-admin'];
  * where it went, with a one-click link for that address. A notice queued before its facts were
  * stored is sent as written, to the address it was written for only.
  */
-export function mailHealthComposer(db: Db, links: Pick<UnsubscribeLinks, 'url'>): EmailComposer {
+export function mailHealthComposer(db: Db, links: Pick<UnsubscribeLinks, 'url'>, clock: Clock): EmailComposer {
   return async (delivery) => {
     const payload = delivery.payload;
     if (!('rendered' in payload)) throw new ComposeError('a mail-health notice is stored written');
@@ -304,7 +305,7 @@ export function mailHealthComposer(db: Db, links: Pick<UnsubscribeLinks, 'url'>)
     if (admin === undefined || (moved && payload.data === undefined)) throw new ComposeError(NOT_A_MAIL_ADMIN);
     // Moved before the opt-out is read, so that the delivery log names the mailbox that turned these notices off.
     if (moved) {
-      const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true, Date.now());
+      const readdressed = await readdressDelivery(db, delivery, admin.email, delivery.idempotencyKey, async () => true, clock.now());
       if (readdressed !== 'moved') throw new Error(`notice ${delivery.id} is no longer this claim's: not moved to its administrator's new address`);
     }
     if (await optedOut(db, delivery.tenantId, admin.email, 'mail-health')) throw new ComposeError(NOT_SENT_TEXT['turned-off']);

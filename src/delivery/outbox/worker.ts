@@ -341,9 +341,9 @@ export class DeliveryWorker {
   #waitAfter(claim: { nextDueAt?: number | null; mark?: string }): { waitMs: number; look?: () => boolean } {
     const now = this.#deps.clock.now();
     const { changeMark } = this.#deps.storage;
-    const { mark, nextDueAt = null } = claim;
+    const { mark, nextDueAt } = claim;
     const waitMs = idleWaitMs({
-      nextDueAt: claim.nextDueAt,
+      nextDueAt,
       now,
       pollMs: this.settings.pollIntervalMs,
       idlePollMs: this.settings.idlePollIntervalMs,
