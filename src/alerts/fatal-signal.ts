@@ -2,6 +2,11 @@
 export interface FatalCommit {
   readonly tenantId: string;
   readonly alertIds: readonly string[];
+  /**
+   * Whether the tenant's alert emails are on, as the commit's insert read them in its transaction
+   * (PostgreSQL, writeAlertsTelling); undefined when nobody read it.
+   */
+  readonly mailing?: boolean | undefined;
 }
 
 /**

@@ -298,7 +298,8 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     });
 
     const [ok] = await Promise.all([raise('t', [one('not Fatal'), fatal('decided')])]);
-    expect(decided).toEqual([{ tenantId: 't', alertIds: [ok![1]] }]);
+    // 't' has no mail settings: off, as PostgreSQL's insert read it (SQLite's is not asked).
+    expect(decided).toEqual([{ tenantId: 't', alertIds: [ok![1]], ...(dialect === 'postgres' ? { mailing: false } : {}) }]);
     expect(undecided).toEqual([]);
     expect(await undecidedRows(ok!)).toEqual([]);
 
@@ -311,6 +312,46 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(undecided).toEqual([{ tenantId: 't', alertIds: failed }]);
     expect(failures).toHaveLength(1);
   });
+  it("tells the decision on PostgreSQL whether each tenant's alert emails are on as its insert read them in the commit, a change committed before it included", async () => {
+    const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
+    const settings = (tenantId: string, on: number) => ({
+      tenant_id: tenantId,
+      alerts_email_enabled: on,
+      use_custom: 0,
+      daily_report_time: '07:00',
+      send_empty_daily_report: 0,
+      updated_at: T0,
+    });
+    for (const id of ['mails', 'quiet']) {
+      await storage.db
+        .insertInto('tenants')
+        .values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+        .execute();
+    }
+    await storage.db
+      .insertInto('tenant_mail_settings')
+      .values([settings('mails', 1), settings('quiet', 0)])
+      .execute();
+    const decided: FatalCommit[] = [];
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1, {
+      inCommit: async (_tx, commits) => {
+        decided.push(...commits);
+        return () => undefined;
+      },
+      undecided: () => {},
+    });
+    const told = async () => {
+      decided.length = 0;
+      await Promise.all([raise('mails', [fatal('m')]), raise('quiet', [fatal('q')])]);
+      return Object.fromEntries(decided.map((c) => [c.tenantId, c.mailing]));
+    };
+    const postgres = dialect === 'postgres';
+    expect(await told()).toEqual(postgres ? { mails: true, quiet: false } : { mails: undefined, quiet: undefined });
+    await storage.db.updateTable('tenant_mail_settings').set({ alerts_email_enabled: 1 }).where('tenant_id', '=', 'quiet').execute();
+    await storage.db.updateTable('tenant_mail_settings').set({ alerts_email_enabled: 0 }).where('tenant_id', '=', 'mails').execute();
+    expect(await told()).toEqual(postgres ? { mails: false, quiet: true } : { mails: undefined, quiet: undefined });
+  });
+
   it('answers the callers of a commit that handed emails to the sender once their servers have answered, and not later than the cap when they hang', async () => {
     const fatal = (message: string): NewAlert => ({ ...one(message), severity: 'Fatal', dedupKey: null });
     const heard: string[] = [];

@@ -9,7 +9,7 @@ import type { WriteTransactionOptions } from '../storage/write-transaction.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
-import { writeAlerts } from './store.js';
+import { writeAlertsTelling } from './store.js';
 import { floorTransaction } from './time-floor.js';
 import { SEVERITIES } from './severity.js';
 
@@ -212,12 +212,15 @@ export function groupCommit(
     const chosen: (readonly NewAlert[])[] = [];
     for (const item of items) chosen.push(item.inCommit?.choose ? await item.inCommit.choose(tx, shared) : item.alerts);
     const out: string[][] = new Array(items.length);
+    const mailing = new Map<string, boolean | undefined>();
     // Tenants in the order of their ids: their flood locks (writeAlerts) are then taken in one order by every commit.
     const byTenant = [...multiMap(items.map((item, i) => [item.tenantId, i] as const))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [tenantId, indexes] of byTenant) {
       const alerts = indexes.flatMap((i) => chosen[i]!);
       // Batches that chose nothing (redeliveries) write only alongside.
-      const ids = alerts.length === 0 ? [] : await writeAlerts(tx, tenantId, alerts, now, windowMs, { undecided: !decided });
+      const written = alerts.length === 0 ? undefined : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided });
+      const ids = written?.ids ?? [];
+      mailing.set(tenantId, written?.mailing);
       let offset = 0;
       for (const i of indexes) {
         out[i] = ids.slice(offset, (offset += chosen[i]!.length));
@@ -225,7 +228,7 @@ export function groupCommit(
     }
     for (const [i, item] of items.entries()) await item.inCommit?.alongside?.(tx, out[i]!, shared);
     for (const item of items) await item.inCommit?.settle?.(tx, shared);
-    return items.map((item, i) => ({ tenantId: item.tenantId, alerts: chosen[i]!, ids: out[i]! }));
+    return items.map((item, i) => ({ tenantId: item.tenantId, alerts: chosen[i]!, ids: out[i]!, mailing: mailing.get(item.tenantId) }));
   };
 
   /**
@@ -339,20 +342,25 @@ interface Stored {
   readonly tenantId: string;
   readonly alerts: readonly NewAlert[];
   readonly ids: string[];
+  /** Whether the tenant's alert emails are on, as the commit's insert read it (FatalCommit's `mailing`). */
+  readonly mailing: boolean | undefined;
 }
 
-/** fatalCommits lists the Fatal alerts of a commit's batches, by tenant in the order first met. */
+/**
+ * fatalCommits lists the Fatal alerts of a commit's batches, by tenant in the order first met, with
+ * whether the tenant mails where the commit's insert read it.
+ */
 function fatalCommits(batches: readonly Stored[]): FatalCommit[] {
-  const byTenant = new Map<string, string[]>();
-  for (const { tenantId, alerts, ids } of batches) {
+  const byTenant = new Map<string, { alertIds: string[]; mailing: boolean | undefined }>();
+  for (const { tenantId, alerts, ids, mailing } of batches) {
     alerts.forEach((alert, j) => {
       if (alert.severity !== 'Fatal') return;
-      const list = byTenant.get(tenantId) ?? [];
-      if (list.length === 0) byTenant.set(tenantId, list);
-      list.push(ids[j]!);
+      const commit = byTenant.get(tenantId) ?? { alertIds: [], mailing };
+      if (commit.alertIds.length === 0) byTenant.set(tenantId, commit);
+      commit.alertIds.push(ids[j]!);
     });
   }
-  return [...byTenant].map(([tenantId, alertIds]) => ({ tenantId, alertIds }));
+  return [...byTenant].map(([tenantId, { alertIds, mailing }]) => (mailing === undefined ? { tenantId, alertIds } : { tenantId, alertIds, mailing }));
 }
 
 /** CountStored counts alerts once their transaction committed (tocsin_alerts_stored_total). */

@@ -74,15 +74,42 @@ export async function insertAlerts(
  * a new incident, with its own immediate email and line.
  * Fatal alerts are also stored as undecided, unless `options.undecided` is false or
  * `options.news` calls them history (stored decided: listed and reported, never emailed at once).
+ * Its arguments are writeAlertsTelling's: (tx, tenantId, alerts, now, floodWindowMs, options).
  */
-export async function writeAlerts(
+export async function writeAlerts(...args: Parameters<typeof writeAlertsTelling>): Promise<string[]> {
+  return (await writeAlertsTelling(...args)).ids;
+}
+
+/** WriteOptions are writeAlerts' options: see there. */
+export interface WriteOptions {
+  readonly undecided?: boolean;
+  readonly news?: (alert: NewAlert) => boolean;
+}
+
+/** WrittenAlerts is what writeAlertsTelling stored, and what its insert read on the way. */
+export interface WrittenAlerts {
+  /** The ids of the alerts, in their order. */
+  readonly ids: string[];
+  /**
+   * Whether the tenant's alert emails are on (tenant_mail_settings), as read by the insert's own
+   * statement in the caller's transaction (PostgreSQL); undefined where not read (SQLite).
+   */
+  readonly mailing: boolean | undefined;
+}
+
+/**
+ * writeAlertsTelling is writeAlerts that also says whether the tenant's alert emails are on, read
+ * in its insert's statement on PostgreSQL: the ingest's decision of the commit's Fatal alerts
+ * needs it first, and a statement of its own for it was one more round trip in every group commit.
+ */
+export async function writeAlertsTelling(
   tx: Db,
   tenantId: string,
   alerts: readonly NewAlert[],
   now: number,
   floodWindowMs = DEFAULT_FLOOD_WINDOW_MS,
-  options: { readonly undecided?: boolean; readonly news?: (alert: NewAlert) => boolean } = {},
-): Promise<string[]> {
+  options: WriteOptions = {},
+): Promise<WrittenAlerts> {
   const ids = alerts.map(() => newId());
   const postgres = tx.getExecutor().adapter instanceof PostgresAdapter;
   // Each alert with a dedup key gets its flood: the one its key's last alert belongs to, else its own.
@@ -120,8 +147,9 @@ export async function writeAlerts(
       floods.set(a.dedupKey, { groupId: group, resolved });
     });
   }
+  let mailing: boolean | undefined;
   if (postgres) {
-    await insertColumns(tx, tenantId, alerts, ids, groups, now);
+    mailing = await insertColumns(tx, tenantId, alerts, ids, groups, now);
   } else {
     await insertRows(tx, tenantId, alerts, ids, groups, now);
   }
@@ -141,7 +169,7 @@ export async function writeAlerts(
       start += count;
     }
   }
-  return ids;
+  return { ids, mailing };
 }
 
 /**
@@ -230,19 +258,33 @@ export function insertChunks(n: number): number[] {
  * arrays are unnested in the select list, in step (they are of one length), not in FROM: there a
  * function scan copied every row into a tuplestore before the insert read it (ROWS FROM, 7 % of
  * the backends' samples under the ingest); in the select list each row goes straight to the insert.
+ * The statement answers one row: whether the tenant was there (all the alerts are stored, else
+ * none) and whether its alert emails are on (see writeAlertsTelling).
  */
 const INSERT_COLUMNS_SQL = serverPrepared(
   // The tenant's row is locked once for the statement (FOR KEY SHARE, what a foreign key's check
   // took per row: deleteTenant waits for this transaction); a tenant gone inserts no row.
-  'with tenant as (select id from tenants where id = $2::text for key share) ' +
-    `insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
+  'with tenant as (select id from tenants where id = $2::text for key share), ' +
+    `stored as (insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
     'select unnest($1::text[]), $2::text, unnest($4::integer[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), ' +
     'unnest($8::text[]), unnest($9::text[]), unnest($10::text[]), unnest($11::text[]), unnest($12::text[]), unnest($13::bigint[]), $3::bigint ' +
-    'where exists (select 1 from tenant)',
+    'where exists (select 1 from tenant)) ' +
+    'select exists (select 1 from tenant) as stored, ' +
+    'exists (select 1 from tenant_mail_settings where tenant_id = $2::text and alerts_email_enabled = 1) as mailing',
 );
 
-/** insertColumns inserts alerts with INSERT_COLUMNS_SQL (PostgreSQL): the parameters column by column. */
-async function insertColumns(tx: Db, tenantId: string, alerts: readonly NewAlert[], ids: readonly string[], groups: readonly (string | null)[], now: number) {
+/**
+ * insertColumns inserts alerts with INSERT_COLUMNS_SQL (PostgreSQL): the parameters column by
+ * column. It returns whether the tenant's alert emails are on, as the statement read it.
+ */
+async function insertColumns(
+  tx: Db,
+  tenantId: string,
+  alerts: readonly NewAlert[],
+  ids: readonly string[],
+  groups: readonly (string | null)[],
+  now: number,
+): Promise<boolean> {
   const n = alerts.length;
   const severity: number[] = new Array(n);
   const component: string[] = new Array(n);
@@ -267,9 +309,10 @@ async function insertColumns(tx: Db, tenantId: string, alerts: readonly NewAlert
   }
   const texts = [ids, component, event, message, data, source, folder, dedupKey, groups].map(textArray);
   const params = [texts[0], tenantId, now, `{${severity.join(',')}}`, ...texts.slice(1), `{${occurredAt.join(',')}}`];
-  const { numAffectedRows } = await tx.executeQuery(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
+  const { rows } = await tx.executeQuery<{ stored: boolean; mailing: boolean }>(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
   // No foreign key on PostgreSQL (migration 20261130-97): refused as the constraint would have.
-  if (Number(numAffectedRows ?? 0) < n) throw new StorageRejectedError('ingest', 'foreign-key', new Error('the tenant of these alerts no longer exists'));
+  if (n > 0 && !rows[0]?.stored) throw new StorageRejectedError('ingest', 'foreign-key', new Error('the tenant of these alerts no longer exists'));
+  return rows[0]?.mailing === true;
 }
 
 /** The OID of PostgreSQL's text type, the element type of textArray's arrays. */

@@ -11,7 +11,8 @@ import { committedFatalFloods } from './alert-facts.js';
 import { decisionFacts } from './decision-facts.js';
 import { decideInCommit } from './immediate.js';
 import type { NewAlert } from '../alerts/input.js';
-import { writeAlerts } from '../alerts/store.js';
+import { writeAlertsTelling } from '../alerts/store.js';
+import type { CommitDecision } from '../alerts/ingest.js';
 import { systemClock } from '../shared/clock.js';
 import { reportTenants } from './decision-transactions.js';
 
@@ -127,45 +128,48 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
     expect(on!.floods.length).toBeGreaterThan(0);
   });
 
+  /**
+   * decided stores a Fatal alert of the tenant and decides it with `decide` as the group commit
+   * does, in a transaction rolled back after it: the statements the decision ran, and the emails it
+   * queued. Told, the decision hears whether the tenant mails as the insert read it (PostgreSQL).
+   */
+  const decided = (decide: CommitDecision, tenant: string, told = false) =>
+    db()
+      .transaction()
+      .execute(async (tx) => {
+        const alert: NewAlert = {
+          severity: 'Fatal',
+          component: 'Robots',
+          event: 'Robot.StatusChanged.Offline',
+          message: 'offline',
+          data: null,
+          source: null,
+          folder: null,
+          dedupKey: null,
+          occurredAt: undefined,
+        };
+        const { ids, mailing } = await writeAlertsTelling(tx, tenant, [alert], Date.now(), undefined, { undecided: false });
+        const before = await tx.selectFrom('deliveries').select('id').execute();
+        const texts: string[] = [];
+        const counted = tx.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
+        const executor = counted.getExecutor();
+        const execute = executor.executeQuery.bind(executor);
+        executor.executeQuery = (<R>(query: CompiledQuery<R>) => {
+          texts.push(query.sql);
+          return execute(query);
+        }) as typeof executor.executeQuery;
+        await decide(counted, [told ? { tenantId: tenant, alertIds: ids, mailing } : { tenantId: tenant, alertIds: ids }]);
+        const after = await tx.selectFrom('deliveries').select('id').execute();
+        throw Object.assign(new Error('rolled back'), { texts, queued: after.length - before.length });
+      })
+      .catch((err: { texts?: string[]; queued?: number }) => {
+        if (!err.texts) throw err;
+        return { facts: err.texts.filter((text) => text.includes('mailing as materialized')).length, statements: err.texts.length, queued: err.queued };
+      });
+
   it("decides a commit whose tenants do not mail by reading only that, not the decision's facts, and reads the facts at once for a tenant seen mailing", async () => {
     const decide = decideInCommit({ clock: systemClock });
-    /**
-     * Stores a Fatal alert of the tenant and decides it as the group commit does, in a transaction
-     * rolled back after it: the statements the decision ran, and the emails it queued.
-     */
-    const run = (tenant: string) =>
-      db()
-        .transaction()
-        .execute(async (tx) => {
-          const alert: NewAlert = {
-            severity: 'Fatal',
-            component: 'Robots',
-            event: 'Robot.StatusChanged.Offline',
-            message: 'offline',
-            data: null,
-            source: null,
-            folder: null,
-            dedupKey: null,
-            occurredAt: undefined,
-          };
-          const ids = await writeAlerts(tx, tenant, [alert], Date.now(), undefined, { undecided: false });
-          const before = await tx.selectFrom('deliveries').select('id').execute();
-          const texts: string[] = [];
-          const counted = tx.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
-          const executor = counted.getExecutor();
-          const execute = executor.executeQuery.bind(executor);
-          executor.executeQuery = (<R>(query: CompiledQuery<R>) => {
-            texts.push(query.sql);
-            return execute(query);
-          }) as typeof executor.executeQuery;
-          await decide(counted, [{ tenantId: tenant, alertIds: ids }]);
-          const after = await tx.selectFrom('deliveries').select('id').execute();
-          throw Object.assign(new Error('rolled back'), { texts, queued: after.length - before.length });
-        })
-        .catch((err: { texts?: string[]; queued?: number }) => {
-          if (!err.texts) throw err;
-          return { facts: err.texts.filter((text) => text.includes('mailing as materialized')).length, statements: err.texts.length, queued: err.queued };
-        });
+    const run = (tenant: string) => decided(decide, tenant);
     // A tenant whose alert emails are off: one small read, nothing queued.
     expect(await run(quietId)).toEqual({ facts: 0, statements: 1, queued: 0 });
     // Not seen yet: the same read, then the facts; seen mailing: the facts at once.
@@ -183,6 +187,22 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
     }
     // On again: seen at the next commit.
     expect(await run(tenantId)).toEqual(first);
+  });
+
+  it('decides a commit whose inserts read whether its tenants mail (PostgreSQL) with no read of its own: nothing for a tenant whose alert emails are off, the facts at once for one that mails', async () => {
+    const quiet = await decided(decideInCommit({ clock: systemClock }), quietId, true);
+    const mailing = await decided(decideInCommit({ clock: systemClock }), tenantId, true);
+    // Not told (SQLite's insert does not read it): the small read first, as for a tenant not seen mailing.
+    const notTold = await decided(decideInCommit({ clock: systemClock }), tenantId);
+    expect(mailing).toMatchObject({ facts: 1, queued: notTold.queued });
+    expect(mailing.queued).toBeGreaterThan(0);
+    if (dialect === 'postgres') {
+      expect(quiet).toEqual({ facts: 0, statements: 0, queued: 0 });
+      expect(mailing.statements).toBe(notTold.statements - 1);
+    } else {
+      expect(quiet).toEqual({ facts: 0, statements: 1, queued: 0 });
+      expect(mailing).toEqual(notTold);
+    }
   });
 
   it('leaves the users of tenants larger than one page to be read by pages', async () => {

@@ -51,7 +51,12 @@ export function decideInCommit(deps: {
     const now = clock.now();
     const rows: NewDelivery[] = [];
     let tenantIds = [...new Set(commits.map((c) => c.tenantId))];
-    if (!tenantIds.some((id) => mailing.has(id))) {
+    const told = toldMailing(commits);
+    if (told) {
+      // The commit's inserts read whether each tenant mails, in this transaction (PostgreSQL).
+      tenantIds = told;
+      if (tenantIds.length === 0) return () => undefined;
+    } else if (!tenantIds.some((id) => mailing.has(id))) {
       // None known to mail (a tenant with alert emails off, or not seen yet): whether any does is
       // one small read, and the facts are read only for those that do.
       const on = await mailingTenants(tx, tenantIds);
@@ -84,6 +89,15 @@ export function decideInCommit(deps: {
       return undefined;
     };
   };
+}
+
+/**
+ * toldMailing gives the tenants of `commits` whose alert emails are on, as the commit's inserts
+ * read it (FatalCommit's `mailing`), or undefined when that was not read for every one of them.
+ */
+export function toldMailing(commits: readonly FatalCommit[]): string[] | undefined {
+  if (commits.some((c) => c.mailing === undefined)) return undefined;
+  return [...new Set(commits.filter((c) => c.mailing).map((c) => c.tenantId))];
 }
 
 /** At most this many tenants are remembered as mailing by one decideInCommit (past it, it starts again). */
