@@ -46,6 +46,7 @@ import { endpointContext, resolveEndpoint, resolveSystemEndpoint } from './setti
 import { settingsSavedSince } from './settings/mail-settings.js';
 import { ReadCache } from './shared/read-cache.js';
 import { ChangeCount } from './shared/change-count.js';
+import { warmImmediateEmails } from './reports/templates/warm-up.js';
 import { startPullConnector } from './sources/pull/connector.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
@@ -266,6 +267,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
     if (claim && send) {
       const [worker, sender] = [claim, send];
+      // The first Fatal alert's email is rendered and encoded as fast as the next ones: the code
+      // and the templates it runs are compiled now, before the process says it is ready.
+      warmImmediateEmails();
       worker.start();
       // The system default server's connection opens now, not when the first Fatal alert needs it.
       resolveSystemEndpoint(storage.db, deps.secretBox, context).then(
