@@ -134,6 +134,46 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     );
   });
 
+  it("stores a Fatal alert that comes while another commit stores its key's Success as a new flood, not a repeat of the one resolved", async () => {
+    // On PostgreSQL the second commit starts once the first has written; a fresh flood is joined without
+    // waiting for its key's lock, so it read the flood as the first commit's Success had not resolved it.
+    await addTenant(`resolving-${dialect}`);
+    const tenant = `resolving-${dialect}`;
+    const robot = (severity: 'Fatal' | 'Success', message: string): NewAlert => ({ ...one(message), severity, dedupKey: 'robot-r' });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let deciding!: () => void;
+    const inDecision = new Promise<void>((resolve) => (deciding = resolve));
+    let reads = 0;
+    const concurrency = dialect === 'postgres' ? { ...POSTGRES_COMMITS, stalledAfterMs: 600_000 } : 1;
+    const raise = groupCommit(storage, { now: () => T0 + 1_000 * reads++ }, 600_000, concurrency, {
+      inCommit: async (tx, commits) => {
+        const ids = commits.flatMap((c) => c.alertIds);
+        const messages = await tx.selectFrom('alerts').select('message').where('id', 'in', ids).execute();
+        if (messages.some((m) => m.message === 'held in its decision')) {
+          deciding();
+          await released;
+        }
+        return () => undefined;
+      },
+      undecided: () => {},
+    });
+    const [fired] = await raise(tenant, [robot('Fatal', 'fired')]);
+    const resolving = raise(tenant, [robot('Success', 'resolved'), { ...one('held in its decision'), severity: 'Fatal', dedupKey: null }]);
+    await inDecision;
+    // Written while the first commit decides (before: at once) and then let go, or held back until it ends and the
+    // first let go by another tenant's batch, which does not wait: either way no sleep decides what is seen.
+    const again = raise(tenant, [robot('Fatal', 'failed again')], { alongside: async () => release() });
+    if (dialect === 'postgres') await raise('t', [{ ...one('of another flood'), dedupKey: null }]);
+    release();
+    const [[resolved], [failedAgain]] = await Promise.all([resolving, again]);
+    const groups = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', [fired!, resolved!, failedAgain!]).execute();
+    const groupOf = new Map(groups.map((g) => [g.id, g.group_id]));
+    expect(groupOf.get(resolved!)).toBe(fired);
+    // Its own flood, so it gets its own immediate email (before, on PostgreSQL: the resolved flood's).
+    expect(groupOf.get(failedAgain!)).toBe(failedAgain);
+  });
+
   /** addTenant adds a tenant of that id (and name). */
   const addTenant = (id: string) =>
     storage.db.insertInto('tenants').values({ id, name: id, display_name: id, time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 }).execute();

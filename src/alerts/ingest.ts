@@ -74,7 +74,9 @@ const MAX_ALERTS_PER_COMMIT = 5_000;
  * holding the batches that came meanwhile), or is stalled (waiting on a lock, such as a tenant being
  * deleted, or on a slow disk): one stalled commit holds the process's other tenants back that
  * long. Stalled is measured against the commits just made, so that on a loaded machine, where
- * every commit takes longer, one commit writing at a time stays the rule. Never more than two.
+ * every commit takes longer, one commit writing at a time stays the rule. Never more than two. A
+ * batch of a dedup key whose flood a Success of the commit under way resolves waits for that commit
+ * to end (resolvedFloods): it would not see the resolution.
  */
 export const POSTGRES_COMMITS: CommitConcurrency = { max: 2, stalledAfterMs: 50, stalledAfterTypical: 4 };
 
@@ -190,14 +192,42 @@ export function groupCommit(
   const transaction = floorTransaction(storage, lock);
   const takeOnceLocked = storage.dialect === 'sqlite';
 
-  const take = (): Pending[] => {
+  /**
+   * resolvingElsewhere lists the floods that a Success stored by another commit under way resolves
+   * (floodKey), until that commit has ended: a batch of one of those keys waits for it (heldBack).
+   */
+  const resolvingElsewhere = (slot: Slot | undefined): Set<string> => {
+    const floods = new Set<string>();
+    for (const other of running) if (other !== slot) for (const key of other.resolving ?? []) floods.add(key);
+    return floods;
+  };
+
+  /** takable says whether the queue holds a batch that the commit of `slot` may take now (take). */
+  const takable = (slot: Slot | undefined) => {
+    const held = resolvingElsewhere(slot);
+    return queue.some((item) => !heldBack(item, held));
+  };
+
+  /**
+   * take takes the queued batches in their order, up to MAX_ALERTS_PER_COMMIT alerts (at least one
+   * batch), leaving those heldBack by a flood another commit under way resolves for a later commit.
+   */
+  const take = (slot?: Slot): Pending[] => {
+    const held = resolvingElsewhere(slot);
+    const taken: Pending[] = [];
     let count = 0;
-    let n = 0;
-    while (n < queue.length && (n === 0 || count + queue[n]!.alerts.length <= MAX_ALERTS_PER_COMMIT)) {
-      count += queue[n]!.alerts.length;
-      n += 1;
+    for (let i = 0; i < queue.length; ) {
+      const item = queue[i]!;
+      if (heldBack(item, held)) {
+        i += 1;
+        continue;
+      }
+      if (taken.length > 0 && count + item.alerts.length > MAX_ALERTS_PER_COMMIT) break;
+      taken.push(item);
+      queue.splice(i, 1);
+      count += item.alerts.length;
     }
-    return queue.splice(0, n);
+    return taken;
   };
 
   /**
@@ -243,8 +273,9 @@ export function groupCommit(
     try {
       // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
       stored = await transaction(async (tx, floor) => {
-        items ??= take();
+        items ??= take(slot);
         const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined);
+        slot.resolving = resolvedFloods(out);
         wrote(slot);
         const commits = fatalCommits(out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
@@ -252,7 +283,8 @@ export function groupCommit(
       });
     } catch (err) {
       // Failed before it took its batches (no write lock within the busy timeout): they fail as it did.
-      items ??= take();
+      items ??= take(slot);
+      slot.resolving = undefined;
       wrote(slot);
       if (err instanceof InCommitDecisionError) {
         fatal?.failed?.(err.reason);
@@ -263,6 +295,7 @@ export function groupCommit(
       for (const item of items) await commit(slot, [item], decide);
       return;
     }
+    slot.resolving = undefined;
     let sent: Promise<unknown> | undefined;
     try {
       sent = afterCommit?.();
@@ -295,9 +328,9 @@ export function groupCommit(
       await new Promise((resolve) => setImmediate(resolve));
       // startDrains chose to start this commit; the batches that come during it wait for this one
       // only while no other commit writes (else for that one to have written, startDrains).
-      for (let first = true; queue.length > 0 && (first || ![...running].some((other) => other !== slot && other.writing)); first = false) {
+      for (let first = true; takable(slot) && (first || ![...running].some((other) => other !== slot && other.writing)); first = false) {
         slot.began = performance.now();
-        await commit(slot, takeOnceLocked ? undefined : take(), fatal?.inCommit);
+        await commit(slot, takeOnceLocked ? undefined : take(slot), fatal?.inCommit);
         const tookMs = performance.now() - slot.began;
         typicalMs = typicalMs === undefined ? tookMs : typicalMs + (Math.min(tookMs, 2 * typicalMs) - typicalMs) / 8;
       }
@@ -311,7 +344,7 @@ export function groupCommit(
    * way has written its alerts or is stalled.
    */
   const startDrains = () => {
-    if (queue.length === 0 || running.size >= max) return;
+    if (running.size >= max || !takable(undefined)) return;
     const writing = [...running].filter((r) => r.writing);
     if (writing.length === 0 || stalledAfterMs === undefined) return void drain();
     const youngest = Math.max(...writing.map((r) => r.began));
@@ -331,10 +364,37 @@ export function groupCommit(
     });
 }
 
-/** Slot is one running drain's commit: when it began (performance.now()), and whether it is still writing its alerts. */
+/**
+ * Slot is one running drain's commit: when it began (performance.now()), whether it is still writing
+ * its alerts, and, once written and until it ends, the floods its Success alerts resolve (floodKey).
+ */
 interface Slot {
   began: number;
   writing: boolean;
+  resolving?: ReadonlySet<string> | undefined;
+}
+
+/** floodKey names the flood of a tenant's dedup key. */
+const floodKey = (tenantId: string, dedupKey: string) => `${tenantId}\n${dedupKey}`;
+
+/**
+ * resolvedFloods lists the floods (floodKey) that a commit's Success alerts resolve, undefined when
+ * none. Until that commit ends another commit would not see the resolution: a flood fresh enough
+ * is joined without waiting for its key's lock (writeAlerts), so a Fatal alert of that key stored
+ * beside it joined the resolved flood, a repeat of it, instead of starting a new incident with its
+ * own immediate email.
+ */
+function resolvedFloods(batches: readonly Stored[]): Set<string> | undefined {
+  let floods: Set<string> | undefined;
+  for (const { tenantId, alerts } of batches) {
+    for (const alert of alerts) if (alert.severity === 'Success' && alert.dedupKey !== null) (floods ??= new Set()).add(floodKey(tenantId, alert.dedupKey));
+  }
+  return floods;
+}
+
+/** heldBack says whether a queued batch has an alert of a flood in `resolving` (resolvedFloods): it waits for that commit to end. */
+function heldBack(item: Pick<Pending, 'tenantId' | 'alerts'>, resolving: ReadonlySet<string>): boolean {
+  return resolving.size > 0 && item.alerts.some((alert) => alert.dedupKey !== null && resolving.has(floodKey(item.tenantId, alert.dedupKey)));
 }
 
 /** Stored is what a commit wrote of one batch: its alerts and their ids, in the same order. */
