@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { describeEachDialect, sqlitePlanOf } from '../../test/support/storage.js';
 import { acknowledgementsOfAlerts } from './acknowledgements.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
@@ -130,5 +130,26 @@ describeEachDialect('acknowledging alerts', (dialect) => {
       [flood[0]!]: second.userId,
       [flood[1]!]: second.userId,
     });
+  });
+
+  it("reads a report's acknowledgements by its alerts' ids, not by walking the tenant's alerts, and never another tenant's", async () => {
+    const mine = await raise({ alerts: [1, 2, 3].map((i) => ({ severity: 'Error', component: 'Jobs', message: `batch ${i}` })) });
+    await t.call('POST', `${api}/${mine[0]}/acknowledge`, undefined, first.token);
+    const elsewhere = '/api/v1/tenants/other-ack/alerts';
+    const [theirs] = (await t.call('POST', elsewhere, { severity: 'Error', component: 'Jobs', message: 'theirs' }, stranger)).json<{ ids: string[] }>().ids;
+    await t.call('POST', `${elsewhere}/${theirs}/acknowledge`, undefined, stranger);
+    const db = t.tocsin.deps.storage.db;
+    const tenant = await db.selectFrom('tenants').select('id').where('name', '=', 'ack').executeTakeFirstOrThrow();
+    let found = new Map<string, unknown>();
+    // Five ids, a statement no test above prepared: SQLite walked the tenant's alerts from two ids on.
+    const plan = await sqlitePlanOf('"alert_acknowledgements" as "k"', async () => {
+      found = await acknowledgementsOfAlerts(db, tenant.id, [...mine, theirs!, 'no-such-alert']);
+    });
+    expect([...found.keys()]).toEqual([mine[0]]);
+    if (dialect === 'sqlite') {
+      expect(plan?.filter((detail) => /^(SCAN|SEARCH) a /.test(detail))).toEqual([
+        expect.stringMatching(/^SEARCH a USING INDEX sqlite_autoindex_alerts_1 \(id=\?\)/),
+      ]);
+    }
   });
 });

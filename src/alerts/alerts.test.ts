@@ -5,7 +5,7 @@ import { createApiToken } from '../access/tokens.js';
 import { createTenant, deleteTenant } from '../access/tenants.js';
 import { createUser } from '../access/users.js';
 import { FakeClock } from '../shared/clock.js';
-import { describeEachDialect, planOf } from '../../test/support/storage.js';
+import { describeEachDialect, planOf, sqlitePlanOf } from '../../test/support/storage.js';
 import { readerFor, unreadCountQuery } from './read-state.js';
 import { floodLeadQueries } from './store.js';
 
@@ -683,6 +683,37 @@ describeEachDialect('alerts API', (dialect) => {
     // Its mark-all-read in one tenant leaves the other's alerts unread.
     expect((await t.call('POST', '/api/v1/tenants/marks-b/alerts/mark-read', { all: true })).json()).toEqual({ unread: 0 });
     expect(await count('marks-a')).toBe(2);
+  });
+
+  it("marks the alerts and floods named by their ids, not by walking the tenant's alerts, and never another tenant's", async () => {
+    const c = await t.tenantWithUser('marks-c', ['Robot']);
+    const reader = await t.tenantWithUser('marks-c', ['Alerts Viewer']);
+    const d = await t.tenantWithUser('marks-d', ['Robot']);
+    const raiseIn = async (tenant: string, token: string, body: unknown) => {
+      clock.advance(1000);
+      return (await t.call('POST', `/api/v1/tenants/${tenant}/alerts`, body, token)).json<{ ids: string[] }>().ids;
+    };
+    const flood = (key: string) => ({ alerts: [1, 2, 3].map((i) => ({ severity: 'Error', component: 'Robots', message: `${key} ${i}`, dedupKey: key })) });
+    const lone = await raiseIn('marks-c', c.token, { alerts: [1, 2, 3].map((i) => ({ severity: 'Error', component: 'Jobs', message: `lone ${i}` })) });
+    const repeats = await raiseIn('marks-c', c.token, flood('robot-c'));
+    const theirs = await raiseIn('marks-d', d.token, { severity: 'Error', component: 'Jobs', message: 'theirs' });
+    const theirFlood = await raiseIn('marks-d', d.token, flood('robot-d'));
+    let answer: unknown;
+    // A panel line's click and a selection at once: ids, and floods by their first alert's id.
+    const plan = await sqlitePlanOf('insert into "alert_read_state"', async () => {
+      const selection = { ids: [lone[0], lone[1], theirs[0]], groupIds: [repeats[0], theirFlood[0]] };
+      answer = (await t.call('POST', '/api/v1/tenants/marks-c/alerts/mark-read', selection, reader.token)).json();
+    });
+    expect(answer).toEqual({ unread: 1 });
+    const marked = await t.tocsin.deps.storage.db.selectFrom('alert_read_state').select('alert_id').where('user_id', '=', reader.userId).execute();
+    expect(marked.map((r) => r.alert_id).sort()).toEqual([lone[0], lone[1], ...repeats].sort());
+    if (dialect === 'sqlite') {
+      // Each side of the `or` by its index; before, SEARCH alerts USING INDEX alerts_tenant_created (tenant_id=?).
+      expect(plan?.filter((detail) => /^(SCAN|SEARCH) alerts /.test(detail))).toEqual([
+        expect.stringMatching(/^SEARCH alerts USING INDEX sqlite_autoindex_alerts_1 \(id=\?\)/),
+        expect.stringMatching(/^SEARCH alerts USING COVERING INDEX alerts_tenant_group \(tenant_id=\? AND group_id=\?\)/),
+      ]);
+    }
   });
 });
 

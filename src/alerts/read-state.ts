@@ -3,6 +3,7 @@ import type { Principal } from '../access/principal.js';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
+import { notSearchable } from '../storage/not-searchable.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { holdAlertTimeFloor, raiseAlertTimeFloorIn } from './time-floor.js';
 
@@ -123,11 +124,17 @@ export async function markAlerts(db: Kysely<Database>, tenantId: string, userId:
   const groupIds = [...new Set(selection.groupIds ?? [])];
   if (ids.length === 0 && groupIds.length === 0) return;
   const flag = read ? 1 : 0;
+  // The alerts named, and the floods' first alerts, by id (the tenant only checked: notSearchable);
+  // the floods' repeats by alerts_tenant_group. With the tenant outside the `or`, SQLite walked the
+  // tenant's every alert for two ids or a flood, holding the write lock for seconds.
+  const byId = [...new Set([...ids, ...groupIds])];
   const selected = db
     .selectFrom('alerts')
-    .where('tenant_id', '=', tenantId)
     .where((w) =>
-      w.or([...(ids.length > 0 ? [w('id', 'in', ids)] : []), ...(groupIds.length > 0 ? [w('group_id', 'in', groupIds), w('id', 'in', groupIds)] : [])]),
+      w.or([
+        w.and([w('id', 'in', byId), w(notSearchable('tenant_id'), '=', tenantId)]),
+        ...(groupIds.length > 0 ? [w.and([w('tenant_id', '=', tenantId), w('group_id', 'in', groupIds)])] : []),
+      ]),
     );
   const write = (tx: Db) =>
     userId === HOST

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { captureWarnings, expectWarnedOnceAmong } from '../../test/support/log-capture.js';
-import { createTestDatabase, describeEachDialect, openTestStorage, storedAlerts } from '../../test/support/storage.js';
+import { createTestDatabase, describeEachDialect, openTestStorage, sqlitePlanOf, storedAlerts } from '../../test/support/storage.js';
 import { migrate } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
 import { insertTestTenant, testDelivery } from '../../test/support/outbox-fixtures.js';
@@ -234,6 +234,47 @@ describeEachDialect('alert retention', (dialect) => {
     expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(0);
     expect(await count('fatal')).toBe(2);
     await db.updateTable('deliveries').set({ status: 'sent' }).where('tenant_id', '=', 'fatal').execute();
+    expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(2);
+  });
+
+  it("finds a waiting immediate email's flood by its first alert's id and its repeats, not by walking the tenant's alerts", async () => {
+    const db = storage.db;
+    const fatal = newAlert({ severity: 'Fatal', component: 'Robots', event: 'Robot.StatusChanged.Offline', message: 'robot-9 offline', dedupKey: 'robot-9' });
+    const [first] = await insertAlerts(db, 'fatal', [fatal], T0 + 3_600_000);
+    await insertAlerts(db, 'fatal', [fatal], T0 + 3_600_000 + 60_000);
+    // An alert past the retention before the flood, purged; and another tenant's older one named by
+    // a key of this tenant (it cannot be, but were it counted, it would hold the purge before it).
+    await insertAlerts(db, 'fatal', [one], T0 + 1_800_000);
+    const [foreign] = await insertAlerts(db, 'short', [one], T0);
+    await enqueueDeliveries(
+      db,
+      [first!, foreign!].map((alertId) =>
+        testDelivery('fatal', 'ops@acme.example', {
+          kind: 'immediate',
+          rendered: undefined,
+          data: { recipient: { type: 'user', id: 'u1' }, alertId, groupId: alertId },
+          idempotencyKey: `immediate:fatal:${alertId}:ops@acme.example`,
+        }),
+      ),
+      new FakeClock(T0 + 3_600_000),
+    );
+    await db.updateTable('deliveries').set({ status: 'retrying', attempts: 5 }).where('tenant_id', '=', 'fatal').execute();
+    let purged = -1;
+    const plan = await sqlitePlanOf('as "start" from "alerts"', async () => {
+      purged = await purgeExpiredAlerts(db, T0 + 2 * DAY);
+    });
+    // The flood is kept (its first alert's time holds the tenant's purge), the other tenant's alert not counted for it.
+    expect(purged).toBe(1);
+    expect(await count('fatal')).toBe(2);
+    if (dialect === 'sqlite') {
+      // Before: SEARCH alerts USING INDEX alerts_tenant_created (tenant_id=?), the tenant's every alert.
+      expect(plan?.filter((detail) => /^(SCAN|SEARCH) alerts /.test(detail))).toEqual([
+        expect.stringMatching(/^SEARCH alerts USING INDEX sqlite_autoindex_alerts_1 \(id=\?\)/),
+        expect.stringMatching(/^SEARCH alerts USING COVERING INDEX alerts_tenant_group \(tenant_id=\? AND group_id=\?\)/),
+      ]);
+    }
+    await db.deleteFrom('deliveries').where('tenant_id', '=', 'fatal').execute();
+    await db.deleteFrom('alerts').where('id', '=', foreign!).execute();
     expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(2);
   });
 

@@ -8,6 +8,7 @@ import { purgeOldNotices } from '../mail-health/notices-retention.js';
 import { purgeOldDeliveries } from '../sources/store.js';
 import { DELETE_BATCH, deleteInBatches } from '../storage/batched-delete.js';
 import type { Db } from '../storage/database.js';
+import { notSearchable } from '../storage/not-searchable.js';
 import { OutageLog } from '../storage/outage-log.js';
 
 const DAY_MS = 86_400_000;
@@ -118,8 +119,14 @@ async function heldByImmediateEmails(db: Db, tenantId: string): Promise<number> 
     const found = await db
       .selectFrom('alerts')
       .select(sql<number | string | null>`min(created_at)`.as('start'))
-      .where('tenant_id', '=', tenantId)
-      .where((eb) => eb.or([eb('id', 'in', some), eb('group_id', 'in', some)]))
+      // Each side by its own index: the floods' first alerts by id (the tenant only checked), their
+      // repeats by alerts_tenant_group; with the tenant outside the `or`, SQLite walked all its alerts.
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('id', 'in', some), eb(notSearchable('tenant_id'), '=', tenantId)]),
+          eb.and([eb('tenant_id', '=', tenantId), eb('group_id', 'in', some)]),
+        ]),
+      )
       .executeTakeFirst();
     if (found?.start != null) oldest = Math.min(oldest, Number(found.start));
   }

@@ -3,6 +3,7 @@ import { SOURCE_FILTER_PARTS as MUTABLE_SOURCE_PARTS, sourcePart } from '../aler
 import { storedBeforeBucket } from '../alerts/stored-before.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
+import { notSearchable } from '../storage/not-searchable.js';
 import type { Window } from './windows.js';
 
 /** EventCount is how many alerts of one event, component and severity a window holds. */
@@ -197,10 +198,11 @@ export async function committedFatalFloods(db: Db, tenantId: string, alertIds: r
 }
 
 function fatalAlerts(db: Db, tenantId: string) {
+  // Looked up by the ids committedFatalFloods gives, the tenant only checked (notSearchable).
   return db
     .selectFrom('alerts')
     .select(['id', 'group_id', 'component', 'event', 'source'])
-    .where('tenant_id', '=', tenantId)
+    .where(notSearchable('tenant_id'), '=', tenantId)
     .where('severity', '=', severityRank('Fatal'))
     .orderBy('created_at')
     .orderBy('id');

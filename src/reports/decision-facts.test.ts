@@ -214,6 +214,22 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
     expect(facts!.recipients).toBeUndefined();
   });
 
+  it("reads a commit's Fatal floods for a decision made after it by the alerts' ids, not by walking the tenant's alerts, and never another tenant's", async () => {
+    let floods: Awaited<ReturnType<typeof committedFatalFloods>> = [];
+    // Five ids, a statement no test above prepared: SQLite walked the tenant's alerts from two ids on.
+    const plan = await sqlitePlanOf('"severity" = ?', async () => {
+      floods = await committedFatalFloods(db(), tenantId, [...alertIds, 'no-such-alert']);
+    });
+    const elsewhere = await committedFatalFloods(db(), quietId, [...alertIds, 'no-such-alert']);
+    expect(floods.map((flood) => flood.alerts.map((a) => a.alertId))).toEqual([[alertIds[0]], [alertIds[2]], [alertIds[3]]]);
+    expect(elsewhere).toEqual([]);
+    if (dialect === 'sqlite') {
+      expect(plan?.filter((detail) => /^(SCAN|SEARCH) alerts /.test(detail))).toEqual([
+        expect.stringMatching(/^SEARCH alerts USING INDEX sqlite_autoindex_alerts_1 \(id=\?\)/),
+      ]);
+    }
+  });
+
   it.runIf(dialect === 'sqlite')("reads a commit's Fatal alerts by their ids however many there are, not by walking the tenant's alerts", async () => {
     const planned: number[] = [];
     for (const count of [100, 1_000]) {
