@@ -69,6 +69,12 @@ describe('numbers and zones as each reader writes them', () => {
     expect(paris.zoneLabel(lmtEnd - 1_000)).toBe('Europe/Paris (UTC+00:09:21)');
   });
 
+  it('gives the offsets of the last and first instants a Date holds, whose hour runs past them (not kept by the hour)', () => {
+    const paris = localeFormat('en', 'Europe/Paris');
+    expect(paris.utcOffset(8.64e15)).toBe('UTC+02:00');
+    expect(paris.utcOffset(-8.64e15)).toBe('UTC+00:09:21');
+  });
+
   it('names a day of the years 1 to 999 with four digits (0987-06-05, not 987-06-05)', () => {
     expect(isoDay(Date.parse('0987-06-05T12:00:00Z'), 'UTC')).toBe('0987-06-05');
   });

@@ -89,6 +89,18 @@ describeEachDialect('readdressDelivery', (dialect) => {
     expect(holdsReleasedKey({ id: holder.id, idempotencyKey: held.idempotency_key })).toBe(true);
   });
 
+  it("takes the key of a row whose send by another claim ended with its lease (a dead worker's), not yielding to it", async () => {
+    const { db, holder, mover, row } = await holderAndMover();
+    await db
+      .updateTable('deliveries')
+      .set({ lease_token: 'a-dead-workers-claim', lease_expires_at: clock.now() - 1 })
+      .where('id', '=', holder.id)
+      .execute();
+    expect(await readdressDelivery(db, mover, 'desk@example.com', key, async () => false, clock.now())).toBe('moved');
+    expect(await row(mover.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
+    expect(holdsReleasedKey({ id: holder.id, idempotencyKey: (await row(holder.id)).idempotency_key })).toBe(true);
+  });
+
   it('leaves the key to its row when that one was sent while it was judged: the mailbox has the email already', async () => {
     // The row holding the key, judged as not bringing the email (its recipient left the address), was sent
     // meanwhile by the worker holding it: giving its key up then would send the mailbox the email twice.

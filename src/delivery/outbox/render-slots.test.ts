@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../shared/clock.js';
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { plainEndpointOf, startTestSmtpServer } from '../../../test/support/smtp-servers.js';
@@ -6,7 +6,8 @@ import { type TestOutboxDatabase, insertTestTenant, openTestOutboxDatabase, test
 import type { RenderedEmail } from '../contract.js';
 import { createMailSender } from '../smtp/sender.js';
 import { enqueueDeliveries } from './enqueue.js';
-import { RENDERS_AT_ONCE } from './render-slots.js';
+import type { Delivery } from './delivery.js';
+import { RENDERS_AT_ONCE, fewRendersAtOnce } from './render-slots.js';
 import { DeliveryWorker } from './worker.js';
 
 describeEachDialect("a claim's reports", (dialect) => {
@@ -68,4 +69,63 @@ describeEachDialect("a claim's reports", (dialect) => {
     expect(most).toBe(RENDERS_AT_ONCE);
     expect(new Set(sink.messages.map((m) => m.envelope.to.join())).size).toBe(REPORTS);
   }, 90_000);
+});
+
+describe('fewRendersAtOnce', () => {
+  const email: RenderedEmail = { subject: 's', text: 't', html: '<p>h</p>', headers: {} };
+  /** turns lets the renders that may start start. */
+  const turns = () => new Promise((resolve) => setImmediate(resolve));
+  /** Composers whose renders end when the test says, counting those under way. */
+  const heldRenders = () => {
+    const ends: (() => void)[] = [];
+    let rendering = 0;
+    const compose = async () => {
+      rendering += 1;
+      await new Promise<void>((end) => ends.push(end));
+      rendering -= 1;
+      return email;
+    };
+    /** endAll ends every render, those started as others end too. */
+    const endAll = async () => {
+      while (ends.length > 0) {
+        ends.shift()!();
+        await turns();
+      }
+    };
+    return { compose, ends, endAll, rendering: () => rendering };
+  };
+  const delivery = {} as Delivery;
+
+  it("renders a Fatal alert's email (and a mail-health notice) at once while every report's slot is taken", async () => {
+    const reports = heldRenders();
+    const urgent = heldRenders();
+    const composers = fewRendersAtOnce({ daily: reports.compose, immediate: urgent.compose, 'mail-health': urgent.compose }, 2);
+    const dailies = [1, 2, 3].map(() => composers.daily!(delivery));
+    await turns();
+    expect(reports.rendering()).toBe(2);
+    const fatal = composers.immediate!(delivery);
+    const notice = composers['mail-health']!(delivery);
+    await turns();
+    expect(urgent.rendering()).toBe(2);
+    for (const end of urgent.ends) end();
+    await Promise.all([fatal, notice]);
+    await reports.endAll();
+    await Promise.all(dailies);
+  });
+
+  it('keeps to its limit for renders asked after others ended, the slot of one that ended passing to the next waiting', async () => {
+    const reports = heldRenders();
+    const composers = fewRendersAtOnce({ summary: reports.compose }, 2);
+    const first = [1, 2, 3].map(() => composers.summary!(delivery));
+    await turns();
+    expect(reports.rendering()).toBe(2);
+    // One ends: the one waiting takes its slot; one asked now waits, two still under way.
+    reports.ends.shift()!();
+    await first[0];
+    const later = composers.summary!(delivery);
+    await turns();
+    expect(reports.rendering()).toBe(2);
+    await reports.endAll();
+    await Promise.all([...first, later]);
+  });
 });

@@ -37,6 +37,12 @@ describe('fitUnderBudget', () => {
     }
   });
 
+  it('shows the items of an email exactly as large as the budget: the budget is the most bytes allowed', () => {
+    const exactly = FRAME + Array.from({ length: 40 }, (_, i) => itemBytes(i)).reduce((a, b) => a + b, 0);
+    const { render } = renderer(300);
+    expect(fitUnderBudget(300, render, exactly).subject).toBe('40 of 300');
+  });
+
   it('sends the email without items when not even it fits', () => {
     const { render } = renderer(10);
     expect(fitUnderBudget(10, render, FRAME - 1).subject).toBe('0 of 10');
