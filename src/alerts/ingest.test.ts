@@ -8,7 +8,7 @@ import { describeEachDialect, openTestStorage } from '../../test/support/storage
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
 import { POSTGRES_COMMITS, coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
-import { insertChunks } from './store.js';
+import { insertChunks, writeAlerts } from './store.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const one = (message: string): NewAlert => newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message, dedupKey: 'k' });
@@ -297,6 +297,33 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     const rows = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', second).execute();
     const groupOf = new Map(rows.map((r) => [r.id, r.group_id]));
     expect(second.map((id) => groupOf.get(id))).toEqual([first[2], first[0], second[2], first[1], first[0]]);
+  });
+
+  it('joins each alert to the flood of its own dedup key in a commit of many keys, which PostgreSQL probes with one walk of the dedup index rescanned per key', async () => {
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
+    const keyed = (key: string, severity = 'Error'): NewAlert => ({ ...one(`flood ${key}`), dedupKey: key, severity: severity as NewAlert['severity'] });
+    const keys = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+    const first = await raise('t', [...keys.map((key) => keyed(key)), keyed('many-resolved', 'Success')]);
+    const second = await raise('t', [...[...keys].reverse().map((key) => keyed(key)), keyed('many-new'), keyed('many-resolved')]);
+    const rows = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', second).execute();
+    const groupOf = new Map(rows.map((r) => [r.id, r.group_id]));
+    // Each known key joins its flood; a new key, and a failure after its key's Success, start their own.
+    expect(second.map((id) => groupOf.get(id))).toEqual([...first.slice(0, 12).reverse(), second[12], second[13]]);
+    if (dialect !== 'postgres') return;
+    const plan = await storage.db.connection().execute(async (conn) => {
+      await writeAlerts(
+        conn,
+        't',
+        keys.map((key) => keyed(key)),
+        T0,
+      );
+      // The probe is prepared on this connection (serverPrepared): its plan as each commit runs it.
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements where statement like '%cross join lateral%'`.execute(conn);
+      const explained = await sql<{ 'QUERY PLAN': string }>`explain (costs off) execute ${sql.id(rows[0]!.name)}('t', array['a']::text[], 0)`.execute(conn);
+      return explained.rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('Nested Loop');
+    expect(plan.match(/alerts_tenant_dedup/g)).toHaveLength(1);
   });
 
   it('stores every text exactly as given, whatever its characters', async () => {
