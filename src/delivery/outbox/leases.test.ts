@@ -75,6 +75,26 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(await storage.db.selectFrom('deliveries').select('id').execute()).toHaveLength(2);
   });
 
+  it('queues a Fatal email behind another group mailbox’s unsent row holding its key (group to group, as reader to reader)', async () => {
+    // The on-call group's mailbox moved away from desk@, which the SRE group's mailbox has now; the flood repeats there.
+    await clearQueue();
+    const key = `immediate:${tenant}:flood-2:desk@example.com`;
+    const forGroup = (groupId: string) =>
+      testDelivery(tenant, 'desk@example.com', {
+        kind: 'immediate',
+        idempotencyKey: key,
+        rendered: undefined,
+        data: {},
+        recipient: { address: 'desk@example.com', language: 'en', timeZone: 'UTC', groupId },
+      });
+    await enqueueDeliveries(storage.db, [forGroup('on-call')], clock);
+    const onCall = await storage.db.selectFrom('deliveries').select('id').executeTakeFirstOrThrow();
+    expect(await enqueueDeliveries(storage.db, [forGroup('on-call')], clock)).toBe(0);
+    expect(await enqueueDeliveries(storage.db, [forGroup('sre')], clock)).toBe(1);
+    const behind = await storage.db.selectFrom('deliveries').select(['idempotency_key', 'recipient_group_id']).where('id', '<>', onCall.id).execute();
+    expect(behind).toEqual([{ idempotency_key: `${key}#after:${onCall.id}`, recipient_group_id: 'sre' }]);
+  });
+
   it('queues nothing when the enqueuing transaction rolls back', async () => {
     await clearQueue();
     await expect(
