@@ -62,10 +62,17 @@ async function rolePermissions(db: Db, userId: string, scope: { activeOnly: bool
 /** permissionsOfRows unions the permissions of roles' rows (their JSON lists). */
 export function permissionsOfRows(rows: readonly { permissions: string }[]): Set<Permission> {
   const result = new Set<Permission>();
-  for (const row of rows) {
-    for (const p of JSON.parse(row.permissions) as string[]) if (isPermission(p)) result.add(p);
-  }
+  for (const row of rows) for (const p of rolePermissionsOf(row.permissions)) result.add(p);
   return result;
+}
+
+/**
+ * rolePermissionsOf reads a role's permissions column (a JSON list), leaving out names this version
+ * does not know: every reader of a role's permissions (a request's principal, a decision's
+ * recipients, an email's action links) reads it so.
+ */
+export function rolePermissionsOf(column: string): Permission[] {
+  return (JSON.parse(column) as string[]).filter(isPermission);
 }
 
 /**

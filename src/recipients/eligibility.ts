@@ -60,6 +60,19 @@ function grantsView(facts: AccessFacts, roleIds: readonly string[]): boolean {
   return roleIds.some((id) => facts.rolePermissions.get(id)?.has(VIEW));
 }
 
+/**
+ * userPermissions is what a user may do now, from its tenant's facts loaded in bulk: nothing while
+ * inactive, else the permissions of its own roles and of its groups' roles, as effectivePermissions
+ * reads them from the database for one user.
+ */
+export function userPermissions(user: Pick<UserFacts, 'active' | 'roleIds' | 'groupIds'>, facts: AccessFacts): Set<Permission> {
+  const result = new Set<Permission>();
+  if (!user.active) return result;
+  const roleIds = [...user.roleIds, ...user.groupIds.flatMap((id) => facts.groups.get(id)?.roleIds ?? [])];
+  for (const id of roleIds) for (const p of facts.rolePermissions.get(id) ?? []) result.add(p);
+  return result;
+}
+
 /** languageOf picks the first supported language of the candidates (recipient's, then tenant's). */
 export function languageOf(...candidates: (string | null)[]): Language {
   for (const c of candidates) if (c && (LANGUAGES as readonly string[]).includes(c)) return c as Language;

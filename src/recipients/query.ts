@@ -1,11 +1,12 @@
-import { isPermission, type Permission } from '../access/permissions.js';
+import type { Permission } from '../access/permissions.js';
+import { rolePermissionsOf } from '../access/principal.js';
 import type { EmailKind } from '../delivery/contract.js';
 import type { AccessTables } from '../access/tables.js';
 import type { PreferenceLayer } from '../preferences/model.js';
 import { loadLayers } from '../preferences/store.js';
 import type { Db } from '../storage/database.js';
 import { inCodePointOrder } from '../storage/text-order.js';
-import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, groupRecipient, userRecipient } from './eligibility.js';
+import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, type UserFacts, groupRecipient, userRecipient } from './eligibility.js';
 import { multiMap } from '../shared/multi-map.js';
 import { emailKey, emailKeys } from '../shared/validation.js';
 import { optOutsUnder } from '../reports/unsubscribe/apply.js';
@@ -48,7 +49,7 @@ export function accessFactsFrom(tenantIds: readonly string[], rows: AccessRows):
   return new Map(
     tenantIds.map((tenantId) => {
       const rolePermissions = new Map<string, ReadonlySet<Permission>>(
-        (rolesByTenant.get(tenantId) ?? []).map((r) => [r.id, new Set((JSON.parse(r.permissions) as string[]).filter(isPermission))]),
+        (rolesByTenant.get(tenantId) ?? []).map((r) => [r.id, new Set(rolePermissionsOf(r.permissions))]),
       );
       const groups = new Map<string, GroupFacts>(
         (groupsByTenant.get(tenantId) ?? []).map((g) => [
@@ -94,28 +95,30 @@ export function userRecipientsFrom(
   facts: ReadonlyMap<string, AccessFacts>,
   tenants: ReadonlyMap<string, RecipientTenant>,
 ): Map<string, Recipient[]> {
-  const rolesOf = multiMap(rows.roles.map((r) => [r.user_id, r.role_id] as const));
-  const groupsOf = multiMap(rows.memberships.map((m) => [m.user_id, m.group_id] as const));
   const page: (readonly [string, Recipient])[] = [];
-  for (const u of rows.users) {
-    const recipient = userRecipient(
-      {
-        id: u.id,
-        email: u.email,
-        name: u.name,
-        language: u.language,
-        timeZone: u.time_zone,
-        active: u.active === 1,
-        roleIds: rolesOf.get(u.id) ?? [],
-        groupIds: groupsOf.get(u.id) ?? [],
-        own: rows.own.get(u.id),
-      },
-      facts.get(u.tenant_id)!,
-      tenants.get(u.tenant_id)!,
-    );
-    if (recipient) page.push([u.tenant_id, recipient]);
+  for (const user of userFactsFrom(rows)) {
+    const recipient = userRecipient(user, facts.get(user.tenantId)!, tenants.get(user.tenantId)!);
+    if (recipient) page.push([user.tenantId, recipient]);
   }
   return multiMap(page);
+}
+
+/** userFactsFrom makes the UserFacts of a page of users (with each one's tenant), in the users' order. */
+export function userFactsFrom(rows: UserRows): (UserFacts & { readonly tenantId: string })[] {
+  const rolesOf = multiMap(rows.roles.map((r) => [r.user_id, r.role_id] as const));
+  const groupsOf = multiMap(rows.memberships.map((m) => [m.user_id, m.group_id] as const));
+  return rows.users.map((u) => ({
+    tenantId: u.tenant_id,
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    language: u.language,
+    timeZone: u.time_zone,
+    active: u.active === 1,
+    roleIds: rolesOf.get(u.id) ?? [],
+    groupIds: groupsOf.get(u.id) ?? [],
+    own: rows.own.get(u.id),
+  }));
 }
 
 /**

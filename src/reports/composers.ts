@@ -3,7 +3,6 @@ import { NOT_SENT_TEXT } from '../delivery/not-sent.js';
 import type { ActionLinks, ActionSubject, AlertActionUrls } from '../actions/links.js';
 import type { ActionKind } from '../actions/token.js';
 import type { Permission } from '../access/permissions.js';
-import { effectivePermissions } from '../access/principal.js';
 import { type Acknowledgement, acknowledgementFromRow, acknowledgementsOf, acknowledgementsOfAlerts } from '../alerts/acknowledgements.js';
 import { actorName } from '../alerts/action-audit.js';
 import { componentDisplayName, eventDisplayName } from '../alerts/catalogue.js';
@@ -41,6 +40,7 @@ import { firstKnownZone, sameMailbox } from '../shared/validation.js';
 import type { Database, Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { TurnBatch } from './turn-batch.js';
+import { READER_READS, type UserNow, readPermissions, readTenantNames, readUserNow } from './reader-reads.js';
 import { DateTime } from 'luxon';
 import { type EventCount, type SourcedEventCount, mergeEventCounts, sourcedEventCounts } from './alert-facts.js';
 import { type DailyHealth, dailyHealth, healthBySource } from './daily-health.js';
@@ -184,9 +184,11 @@ export async function immediateFactsOf(db: Db, tenantId: string, someAlertIds: r
  * the result, as if they were all rendered at the claim. An unclaimed delivery reads afresh. With
  * `kept` (the tenant's names, a user's permissions: what the API changes, and forgets), the
  * process's ReadCache serves it across claims too: a Fatal email handed over at its commit is a
- * claim of its own.
+ * claim of its own, and takes what that commit read of it (LeasedReads, readerReadsOf) first.
  */
 function perClaim<T>(deps: ComposerDeps, caches: Caches, delivery: Delivery, what: string, load: () => Promise<T>, kept = false): Promise<T> {
+  const atCommit = kept ? deps.leasedReads?.get<T>(delivery.leaseToken, LEASED_KEYS.readerRead(what)) : undefined;
+  if (atCommit !== undefined) return Promise.resolve(atCommit);
   const read = kept && deps.kept ? () => deps.kept!.get(`compose:${what}`, load) : load;
   if (delivery.leaseToken === null) return read();
   // A change made through this process's API since (ReadCache's forget) is read by the claim's
@@ -198,14 +200,7 @@ function perClaim<T>(deps: ComposerDeps, caches: Caches, delivery: Delivery, wha
 async function contextOf(deps: ComposerDeps, caches: Caches, delivery: Delivery): Promise<Context> {
   if (!('data' in delivery.payload)) throw new ComposeError(`delivery ${delivery.id} carries no report data`);
   const data = delivery.payload.data as ReportData;
-  const row = await perClaim(
-    deps,
-    caches,
-    delivery,
-    `tenant:${delivery.tenantId}`,
-    () => deps.db.selectFrom('tenants').select(['id', 'name', 'display_name', 'time_zone', 'language']).where('id', '=', delivery.tenantId).executeTakeFirst(),
-    true,
-  );
+  const row = await perClaim(deps, caches, delivery, READER_READS.tenant(delivery.tenantId), () => readTenantNames(deps.db, delivery.tenantId), true);
   if (!row) throw new ComposeError(`tenant ${delivery.tenantId} no longer exists`);
   const tenant: RecipientTenant = { id: row.id, language: row.language, timeZone: row.time_zone };
   const reader = await readerNow(deps, caches, delivery, data, tenant);
@@ -281,7 +276,7 @@ async function addressNow(
   tenant: RecipientTenant,
 ): Promise<string | undefined> {
   if (recipient.type === 'group') return (await groupsNow(deps, caches, delivery, tenant)).get(recipient.id)?.address;
-  const permissions = await perClaim(deps, caches, delivery, `permissions:${recipient.id}`, () => effectivePermissions(deps.db, recipient.id), true);
+  const permissions = await perClaim(deps, caches, delivery, READER_READS.permissions(recipient.id), () => readPermissions(deps.db, recipient.id), true);
   return permissions.has('Alerts.View') ? (await userNow(deps, caches, delivery, recipient.id))?.email : undefined;
 }
 
@@ -365,25 +360,16 @@ async function readerOf(
   const userId = data.recipient.id;
   // A user gets many emails of one claim (one per Fatal alert): they are read once. An inactive or
   // deleted user has no permissions, so one statement answers all three, as the action links' read did.
-  const permissions = await perClaim(deps, caches, delivery, `permissions:${userId}`, () => effectivePermissions(deps.db, userId), true);
+  const permissions = await perClaim(deps, caches, delivery, READER_READS.permissions(userId), () => readPermissions(deps.db, userId), true);
   if (!permissions.has('Alerts.View')) throw new ComposeError(NOT_A_READER);
   // Deleted since its permissions were read (kept apart). One whose address changed gets it at the new one (moveToAddressNow).
   if (!(await userNow(deps, caches, delivery, userId))) throw new ComposeError(NOT_A_READER);
   return permissions;
 }
 
-type UserNow = Pick<Selectable<Database['users']>, 'email' | 'name' | 'language' | 'time_zone'>;
-
 /** userNow reads a user's address, name, language and time zone now (undefined for a user deleted since), once per claim. */
 function userNow(deps: ComposerDeps, caches: Caches, delivery: Delivery, userId: string): Promise<UserNow | undefined> {
-  return perClaim(
-    deps,
-    caches,
-    delivery,
-    `user:${userId}`,
-    () => deps.db.selectFrom('users').select(['email', 'name', 'language', 'time_zone']).where('id', '=', userId).executeTakeFirst(),
-    true,
-  );
+  return perClaim(deps, caches, delivery, READER_READS.user(userId), () => readUserNow(deps.db, userId), true);
 }
 
 /**

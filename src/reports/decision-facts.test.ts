@@ -1,7 +1,7 @@
-import { type CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
-import { describeEachDialect, insertManyUsers, sqlitePlanOf } from '../../test/support/storage.js';
+import { describeEachDialect, insertManyUsers, recordingStatements, sqlitePlanOf } from '../../test/support/storage.js';
 import { activeMutes } from '../mutes/store.js';
 import type { Recipient } from '../recipients/eligibility.js';
 import { recipientPages } from '../recipients/query.js';
@@ -150,14 +150,7 @@ describeEachDialect('the facts of a decision in one statement', (dialect) => {
         };
         const { ids, mailing } = await writeAlertsTelling(tx, tenant, [alert], Date.now(), undefined, { undecided: false });
         const before = await tx.selectFrom('deliveries').select('id').execute();
-        const texts: string[] = [];
-        const counted = tx.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
-        const executor = counted.getExecutor();
-        const execute = executor.executeQuery.bind(executor);
-        executor.executeQuery = (<R>(query: CompiledQuery<R>) => {
-          texts.push(query.sql);
-          return execute(query);
-        }) as typeof executor.executeQuery;
+        const { db: counted, texts } = recordingStatements(tx);
         await decide(counted, [told ? { tenantId: tenant, alertIds: ids, mailing } : { tenantId: tenant, alertIds: ids }]);
         const after = await tx.selectFrom('deliveries').select('id').execute();
         throw Object.assign(new Error('rolled back'), { texts, queued: after.length - before.length });

@@ -3,8 +3,8 @@ import { severityRank } from '../alerts/severity.js';
 import type { Mute } from '../mutes/model.js';
 import { muteFromRow } from '../mutes/store.js';
 import { layerFromRow } from '../preferences/store.js';
-import type { Recipient } from '../recipients/eligibility.js';
-import { RECIPIENT_PAGE_SIZE, accessFactsFrom, groupRecipients, userRecipientsFrom } from '../recipients/query.js';
+import type { AccessFacts, Recipient, UserFacts } from '../recipients/eligibility.js';
+import { RECIPIENT_PAGE_SIZE, type UserRows, accessFactsFrom, groupRecipients, userFactsFrom, userRecipientsFrom } from '../recipients/query.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
@@ -12,6 +12,7 @@ import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import { inCodePointOrder } from '../storage/text-order.js';
 import { type FatalFlood, floodsOf } from './alert-facts.js';
 import type { ReportTenant } from './decision-transactions.js';
+import type { TenantNames } from './reader-reads.js';
 
 /** DecisionFacts are what deciding the immediate emails of a commit's Fatal alerts needs of one tenant. */
 export interface DecisionFacts {
@@ -22,6 +23,13 @@ export interface DecisionFacts {
   readonly mutes: readonly Mute[];
   /** Every recipient of the tenant; undefined when the commit's tenants have more users than one page, to be read by pages. */
   readonly recipients: readonly Recipient[] | undefined;
+  /** What an email shows of the tenant (readTenantNames). */
+  readonly names: TenantNames;
+  /**
+   * The tenant's users by id and its roles and groups, as the recipients were decided from; undefined
+   * with `recipients` (and for a tenant whose alert emails are off, none).
+   */
+  readonly readers: { readonly users: ReadonlyMap<string, UserFacts>; readonly access: AccessFacts } | undefined;
 }
 
 /** One row of the statement: its kind, tenant, a sort key, and the columns of that kind's row. */
@@ -75,7 +83,7 @@ with tn as (select id from tenants where id in (${ids(tenantIds)})),
 mailing as materialized (select tenant_id as id from tenant_mail_settings where tenant_id in (select id from tn) and alerts_email_enabled = 1),
 few as (select case when count(*) <= ${users} then 1 else 0 end as ok from users where tenant_id in (select id from mailing))
 select 't' as k, t.id as tenant_id, cast(null as text) as s, t.name as c1, t.language as c2, t.time_zone as c3,
-  cast(null as text) as c4, cast(null as text) as c5, cast(null as text) as c6,
+  t.display_name as c4, cast(null as text) as c5, cast(null as text) as c6,
   t.created_at as n1, m.alerts_email_enabled as n2, (select ok from few) as n3
   from tenants t left join tenant_mail_settings m on m.tenant_id = t.id where t.id in (select id from tn)
 union all select 'a', tenant_id, null, id, group_id, component, event, source, null, created_at, null, null
@@ -123,9 +131,10 @@ export async function mailingTenants(db: Db, someTenantIds: readonly string[]): 
  * decisionFacts reads, in one statement, what deciding the immediate emails of some just-committed
  * alerts needs of each of their tenants (those that exist): the tenant, whether its alert emails
  * are on and, only when they are, the floods of its Fatal alerts among them, its mutes in force at
- * `now` and its recipients (none for a tenant whose alert emails are off). Only tenants whose group has an address of its own cost two more reads (is it a
- * user's address, did it opt out); the users of tenants too large for one page are left to
- * recipientPages.
+ * `now` and its recipients (none for a tenant whose alert emails are off), with what an email shows
+ * of the tenant and the users and access facts the recipients were decided from (readerReadsOf).
+ * Only tenants whose group has an address of its own cost two more reads (is it a user's address,
+ * did it opt out); the users of tenants too large for one page are left to recipientPages.
  */
 export async function decisionFacts(db: Db, someTenantIds: readonly string[], someAlertIds: readonly string[], now: number): Promise<DecisionFacts[]> {
   if (someTenantIds.length === 0 || someAlertIds.length === 0) return [];
@@ -158,21 +167,18 @@ export async function decisionFacts(db: Db, someTenantIds: readonly string[], so
     rules: new Map(part('gp').map((r) => [r.c1, layer(r)])),
   });
   const userRows = part('u').sort((a, b) => compare(a.c1, b.c1));
+  const names = new Map(part('t').map((r) => [r.tenant_id, { id: r.tenant_id, name: r.c1, display_name: r.c4!, time_zone: r.c3!, language: r.c2! }]));
   // More users than one page: the statement left them out, and the caller reads them by pages (recipientPages), as before.
   const whole = part('t').every((r) => Number(r.n3) === 1);
   const byId = new Map(tenants.map((x) => [x.id, x]));
-  const usersOf = whole
-    ? userRecipientsFrom(
-        {
-          users: userRows.map((r) => ({ id: r.c1, tenant_id: r.tenant_id, email: r.c2!, name: r.c3!, language: r.c4, time_zone: r.c5, active: Number(r.n1) })),
-          roles: part('ur').map((r) => ({ user_id: r.c1, role_id: r.c2! })),
-          memberships: part('gm').map((r) => ({ user_id: r.c1, group_id: r.c2! })),
-          own: new Map(part('up').map((r) => [r.c1, layer(r)])),
-        },
-        facts,
-        byId,
-      )
-    : new Map<string, Recipient[]>();
+  const users: UserRows = {
+    users: userRows.map((r) => ({ id: r.c1, tenant_id: r.tenant_id, email: r.c2!, name: r.c3!, language: r.c4, time_zone: r.c5, active: Number(r.n1) })),
+    roles: part('ur').map((r) => ({ user_id: r.c1, role_id: r.c2! })),
+    memberships: part('gm').map((r) => ({ user_id: r.c1, group_id: r.c2! })),
+    own: new Map(part('up').map((r) => [r.c1, layer(r)])),
+  };
+  const usersOf = whole ? userRecipientsFrom(users, facts, byId) : new Map<string, Recipient[]>();
+  const userFactsOf = multiMap(whole ? userFactsFrom(users).map((u) => [u.tenantId, u] as const) : []);
   const groupsOf = whole ? await groupRecipients(db, tenants, facts, usersOf) : new Map<string, Recipient[]>();
   const floodsByTenant = multiMap(
     part('a')
@@ -206,5 +212,7 @@ export async function decisionFacts(db: Db, someTenantIds: readonly string[], so
     floods: floodsOf((floodsByTenant.get(tenant.id) ?? []).map((r) => ({ id: r.c1, group_id: r.c2, component: r.c3!, event: r.c4!, source: r.c5 }))),
     mutes: mutesByTenant.get(tenant.id) ?? [],
     recipients: whole ? [...(groupsOf.get(tenant.id) ?? []), ...(usersOf.get(tenant.id) ?? [])] : undefined,
+    names: names.get(tenant.id)!,
+    readers: whole ? { users: new Map((userFactsOf.get(tenant.id) ?? []).map((u) => [u.id, u])), access: facts.get(tenant.id)! } : undefined,
   }));
 }

@@ -14,7 +14,8 @@ import { readSendSettings } from '../settings/mail-settings.js';
 import { committedFatalFloods } from './alert-facts.js';
 import { immediateFactsOf } from './composers.js';
 import type { ReportData } from './recipient-rules.js';
-import { decisionFacts, mailingTenants } from './decision-facts.js';
+import { type DecisionFacts, decisionFacts, mailingTenants } from './decision-facts.js';
+import { readerReadsOf } from './reader-reads.js';
 import { type ReportSettingsSource, decideImmediate, forgetUndecided, immediateRows, immediateRowsOf, reportTenants } from './decision-transactions.js';
 
 /**
@@ -80,7 +81,7 @@ export function decideInCommit(deps: {
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
-      if (leasedReads) await readForSending(tx, batch, lease.token, leasedReads);
+      if (leasedReads) await readForSending(tx, batch, lease.token, leasedReads, facts);
       return () => sender.adopt(batch, lease);
     }
     const queued = await enqueueDeliveries(tx, rows, clock);
@@ -111,17 +112,28 @@ const MAX_TENANTS_REMEMBERED = 10_000;
 const MAX_ALERTS_READ_AT_COMMIT = 16;
 
 /**
+ * MAX_READERS_LEFT_AT_COMMIT: a commit that leases at most this many emails leaves what composing
+ * each reads of its reader (leaveReaderReads); the emails of a larger one (a Fatal alert for a whole
+ * team) read it once per reader at the send, as a claim's emails do, rather than the commit working
+ * out every reader's permissions while it holds the write lock.
+ */
+const MAX_READERS_LEFT_AT_COMMIT = 16;
+
+/**
  * readForSending reads, in the transaction that queues a Fatal alert's emails leased to this
  * process (`batch`, whose rows name their tenants and alerts), what sending them reads: each tenant's mail settings (with the saved system default),
  * each alert's facts (the row, its flood so far, the flood's acknowledgement), and counts each
- * alert's emails (one alone is rendered without the cache its recipients would share). The worker
- * takes them from `reads` right after the commit, where it read them in two statements of its own
- * (and a turn of the event loop) on the way to the SMTP server; they are the database's all the
- * same, as the committing transaction saw them.
+ * alert's emails (one alone is rendered without the cache its recipients would share); and it
+ * leaves what composing a user's email reads of its tenant and of the user (names, address,
+ * permissions), made from the decision's `facts` (readerReadsOf). The worker takes them from
+ * `reads` right after the commit, where it read them in statements of its own (and turns of the
+ * event loop) on the way to the SMTP server; they are the database's all the same, as the
+ * committing transaction saw them.
  */
-async function readForSending(tx: Db, batch: ClaimedBatch, token: string, reads: LeasedReads): Promise<void> {
+async function readForSending(tx: Db, batch: ClaimedBatch, token: string, reads: LeasedReads, facts: readonly DecisionFacts[]): Promise<void> {
   const emails = new Map<string, number>();
   const alertsByTenant = new Map<string, string[]>();
+  if (batch.deliveries.length <= MAX_READERS_LEFT_AT_COMMIT) leaveReaderReads(batch, token, reads, facts);
   for (const d of batch.deliveries) {
     const alertId = 'data' in d.payload ? (d.payload.data as ReportData).alertId : undefined;
     if (!alertId) continue;
@@ -138,6 +150,18 @@ async function readForSending(tx: Db, batch: ClaimedBatch, token: string, reads:
   for (const [tenantId, alertIds] of alertsByTenant) {
     reads.put(token, LEASED_KEYS.sendSettings(tenantId), await readSendSettings(tx, tenantId));
     for (const [alertId, facts] of await immediateFactsOf(tx, tenantId, alertIds)) reads.put(token, LEASED_KEYS.immediateFacts(alertId), facts);
+  }
+}
+
+/** leaveReaderReads leaves in `reads` what composing each user's email of `batch` reads of its tenant and of the user (readForSending). */
+function leaveReaderReads(batch: ClaimedBatch, token: string, reads: LeasedReads, facts: readonly DecisionFacts[]): void {
+  for (const d of batch.deliveries) {
+    const recipient = 'data' in d.payload ? (d.payload.data as ReportData).recipient : undefined;
+    if (recipient?.type !== 'user') continue;
+    const tenant = facts.find((f) => f.tenant.id === d.tenantId);
+    const user = tenant?.readers?.users.get(recipient.id);
+    if (!tenant?.readers || !user) continue;
+    for (const [what, value] of readerReadsOf(tenant.names, user, tenant.readers.access)) reads.put(token, LEASED_KEYS.readerRead(what), value);
   }
 }
 

@@ -379,3 +379,19 @@ export async function planOf(db: Storage['db'], query: CompiledQuery): Promise<s
     }
   });
 }
+
+/**
+ * recordingStatements is `db` (a connection or a transaction) recording the SQL text of every
+ * statement run through it in `texts`: for tests that count or look at what some code reads.
+ */
+export function recordingStatements(db: Storage['db']): { readonly db: Storage['db']; readonly texts: string[] } {
+  const texts: string[] = [];
+  const recording = db.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
+  const executor = recording.getExecutor();
+  const execute = executor.executeQuery.bind(executor);
+  executor.executeQuery = (<R>(query: CompiledQuery<R>) => {
+    texts.push(query.sql);
+    return execute(query);
+  }) as typeof executor.executeQuery;
+  return { db: recording, texts };
+}

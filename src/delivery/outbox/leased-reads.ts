@@ -60,4 +60,6 @@ export const LEASED_KEYS = {
   immediateFacts: (alertId: string) => `facts:${alertId}`,
   /** How many emails about an alert the commit queued. */
   alertEmails: (alertId: string) => `emails:${alertId}`,
+  /** What composing an email reads of its tenant and its reader, by the key a claim shares it under (READER_READS). */
+  readerRead: (what: string) => `read:${what}`,
 };

@@ -1,0 +1,148 @@
+/**
+ * What composing an email reads of its tenant and reader, read from the database (a claimed email)
+ * or taken from the decision's facts of the commit that leased a Fatal alert's emails to this
+ * process: the same values either way, and no read for the email sent right after that commit.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ActionLinks } from '../actions/links.js';
+import type { NewAlert } from '../alerts/input.js';
+import { writeAlerts } from '../alerts/store.js';
+import { LeasedReads } from '../delivery/outbox/leased-reads.js';
+import type { ClaimedBatch } from '../delivery/outbox/leases.js';
+import type { Delivery } from '../delivery/outbox/delivery.js';
+import { type TestApp, startTestApp } from '../../test/support/http.js';
+import { describeEachDialect, recordingStatements } from '../../test/support/storage.js';
+import { ReadCache } from '../shared/read-cache.js';
+import { systemClock } from '../shared/clock.js';
+import type { Db } from '../storage/database.js';
+import { reportComposers } from './composers.js';
+import { decisionFacts } from './decision-facts.js';
+import { decideInCommit } from './immediate.js';
+import { READER_READS, readPermissions, readTenantNames, readUserNow, readerReadsOf } from './reader-reads.js';
+import { UnsubscribeLinks } from './unsubscribe/links.js';
+
+const PUBLIC_URL = 'https://tocsin.example.com';
+
+describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
+  let t: TestApp;
+  let tenantId: string;
+  const base = '/api/v1/tenants/readers';
+  const db = (): Db => t.tocsin.deps.storage.db;
+  const user = async (email: string, extra: Record<string, unknown>) => {
+    const res = await t.call('POST', `${base}/users`, { email, name: email.split('@')[0], ...extra });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json<{ id: string }>().id;
+  };
+  const immediately = (id: string) => t.call('PUT', `${base}/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+
+  beforeAll(async () => {
+    t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
+    tenantId = (await t.call('POST', '/api/v1/tenants', { name: 'readers', displayName: 'Readers Europe', timeZone: 'Europe/Paris', language: 'en' })).json()
+      .id;
+    await t.enableAlertEmails('readers');
+    const viewer = await user('viewer@example.com', { roles: ['Alerts Viewer'], language: 'en', timeZone: 'Asia/Tokyo' });
+    const admin = await user('admin@example.com', { roles: ['Administrator'] });
+    const viaGroup = await user('viagroup@example.com', { roles: [] });
+    const both = await user('both@example.com', { roles: ['Alerts Viewer'] });
+    await user('inactive@example.com', { roles: ['Administrator'], active: false });
+    await user('noroles@example.com', { roles: [] });
+    await t.call('POST', `${base}/groups`, { name: 'Admins', roles: ['Administrator'], members: [viaGroup, both], expandMembers: true });
+    for (const id of [viewer, admin, viaGroup, both]) await immediately(id);
+  });
+  afterAll(() => t.close());
+
+  it("answers from a decision's facts what the reads answer: the tenant's names, and each user's address and permissions however granted", async () => {
+    const [facts] = await decisionFacts(db(), [tenantId], ['no-such-alert'], Date.now());
+    const users = facts!.readers!.users;
+    expect(users.size).toBe(6);
+    for (const [id, u] of users) {
+      const expected = {
+        [READER_READS.tenant(tenantId)]: await readTenantNames(db(), tenantId),
+        [READER_READS.user(id)]: await readUserNow(db(), id),
+        [READER_READS.permissions(id)]: await readPermissions(db(), id),
+      };
+      expect(Object.fromEntries(readerReadsOf(facts!.names, u, facts!.readers!.access)), u.email).toEqual(expected);
+    }
+    // Each way of holding a permission is there: none, own roles, a group's, both, and an inactive user's none.
+    const permissions = new Map([...users.values()].map((u) => [u.email, readerReadsOf(facts!.names, u, facts!.readers!.access)[2]![1] as Set<string>]));
+    expect(permissions.get('viewer@example.com')).toContain('Alerts.View');
+    expect(permissions.get('viewer@example.com')).not.toContain('Alerts.Edit');
+    expect(permissions.get('viagroup@example.com')).toContain('Alerts.Edit');
+    expect(permissions.get('both@example.com')).toContain('Alerts.Edit');
+    expect(permissions.get('admin@example.com')).toContain('Alerts.Edit');
+    expect(permissions.get('inactive@example.com')!.size).toBe(0);
+    expect(permissions.get('noroles@example.com')!.size).toBe(0);
+    expect(facts!.names).toMatchObject({ display_name: 'Readers Europe', time_zone: 'Europe/Paris', language: 'en' });
+  });
+
+  it('composes a Fatal email sent right after the commit that queued it with no read of its tenant or reader, as a claim composes it', async () => {
+    // A Fatal alert stored and decided in one commit, as the group commit does, its rows leased to a sender that keeps them.
+    const leasedReads = new LeasedReads();
+    let leased: ClaimedBatch | undefined;
+    const sender = {
+      leaseForInsert: (now: number) => ({ workerId: 'test', token: `lease-${now}`, now, until: now + 60_000 }),
+      adopt: async (batch: ClaimedBatch) => {
+        leased = batch;
+      },
+    };
+    const decide = decideInCommit({ clock: systemClock, sender, leasedReads });
+    const alert: NewAlert = {
+      severity: 'Fatal',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.Offline',
+      message: 'R1 is offline',
+      data: null,
+      source: null,
+      folder: null,
+      dedupKey: null,
+      occurredAt: undefined,
+    };
+    const adopt = await db()
+      .transaction()
+      .execute(async (tx) => decide(tx, [{ tenantId, alertIds: await writeAlerts(tx, tenantId, [alert], Date.now(), undefined, { undecided: false }) }]));
+    await adopt();
+    expect(leased!.deliveries.map((d) => d.recipient.address).sort()).toEqual([
+      'admin@example.com',
+      'both@example.com',
+      'viagroup@example.com',
+      'viewer@example.com',
+    ]);
+
+    // What the composers read, by the statements' text.
+    const { db: counted, texts } = recordingStatements(db());
+    const composersOf = (reads?: LeasedReads) =>
+      reportComposers({
+        db: counted,
+        publicUrl: PUBLIC_URL,
+        summaryIntervalMs: 600_000,
+        unsubscribeLinks: new UnsubscribeLinks(db(), PUBLIC_URL, systemClock),
+        actionLinks: new ActionLinks(t.tocsin.deps.secretBox, PUBLIC_URL, 86_400_000, systemClock),
+        clock: systemClock,
+        kept: new ReadCache(),
+        leasedReads: reads,
+      });
+    // Links are sealed anew each time: compared without their tokens.
+    const unsealed = (text: string) => text.replace(/https:\/\/tocsin\.example\.com\/\S+/g, 'LINK');
+    const compose = async (composers: ReturnType<typeof composersOf>, delivery: Delivery) => {
+      const email = await composers.immediate!(delivery);
+      return { to: email.to, subject: email.subject, text: unsealed(email.text) };
+    };
+    const atCommit = composersOf(leasedReads);
+    const claimed = composersOf();
+    const readsOf = /\b(tenants|users|user_roles|group_members|roles)\b/;
+    for (const delivery of leased!.deliveries) {
+      texts.length = 0;
+      const sent = await compose(atCommit, delivery);
+      expect(
+        texts.filter((text) => readsOf.test(text)),
+        delivery.recipient.address,
+      ).toEqual([]);
+      // A claim's email of the same row reads them all, and writes the same email.
+      texts.length = 0;
+      expect(await compose(claimed, { ...delivery, leaseToken: null })).toEqual(sent);
+      expect(texts.filter((text) => readsOf.test(text)).length).toBeGreaterThan(0);
+      // Who may mute for everyone is the permissions' to say, from the commit's facts as from the reads.
+      expect(sent.text.includes('Mute for everyone'), delivery.recipient.address).toBe(delivery.recipient.address !== 'viewer@example.com');
+    }
+  });
+});
