@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
-import { describeEachDialect } from '../../test/support/storage.js';
+import { describeEachDialect, sqlitePlansOf } from '../../test/support/storage.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { FakeClock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -153,6 +153,32 @@ describeEachDialect("the console's chart aggregates", (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/acme/deliveries/hourly', undefined, viewer.token)).statusCode).toBe(403);
     expect((await t.call('GET', '/api/v1/tenants/acme/alerts/histogram', undefined, globex.token)).statusCode).toBe(404);
     expect((await t.call('GET', '/api/v1/system/tenant-activity', undefined, acme.token)).statusCode).toBe(403);
+  });
+
+  it("counts the host's tenant activity from each tenant's index range of the hours asked, not from every alert and attempt kept", async () => {
+    let items: { name: string; alerts: Record<string, number>; attempts: Record<string, number> }[] = [];
+    const activity = async () => {
+      items = (await t.call('GET', '/api/v1/system/tenant-activity?hours=2')).json<{ items: typeof items }>().items;
+    };
+    // Before the test below: each statement is planned where it is first prepared.
+    const [alertsPlan, attemptsPlan] = await sqlitePlansOf(['cross join "alerts"', 'cross join "delivery_attempts"'], activity);
+    // Two hours back: only what happened since (the last day's, below, holds more).
+    expect(items.map((i) => i.name)).toEqual(['acme', 'globex']);
+    expect(items.map((i) => [i.alerts, i.attempts])).toEqual([
+      [
+        { Info: 0, Success: 0, Warn: 0, Error: 2, Fatal: 1 },
+        { sent: 0, retrying: 1, failed: 1 },
+      ],
+      [
+        { Info: 1, Success: 0, Warn: 0, Error: 0, Fatal: 0 },
+        { sent: 0, retrying: 0, failed: 1 },
+      ],
+    ]);
+    if (dialect === 'sqlite') {
+      // Before: SCAN alerts USING INDEX alerts_tenant_created, SCAN delivery_attempts USING INDEX delivery_attempts_tenant_finished.
+      expect(alertsPlan).toContainEqual(expect.stringMatching(/^SEARCH a USING INDEX alerts_tenant_created \(tenant_id=\? AND created_at>\?\)/));
+      expect(attemptsPlan).toContainEqual(expect.stringMatching(/^SEARCH d USING INDEX delivery_attempts_tenant_finished \(tenant_id=\? AND finished_at>\?\)/));
+    }
   });
 
   it("shows the host every tenant's last day at a glance", async () => {

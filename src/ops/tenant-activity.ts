@@ -21,22 +21,30 @@ export interface TenantActivity {
  * tenantActivity counts every tenant's alerts (by severity) and delivery attempts (by how they
  * ended) since a time, with each tenant's mail health: three grouped queries, whatever the number
  * of tenants. Tenants come in GET /tenants' order (by code point), the table's beside the chart.
+ * Each count reads every tenant's index range from `since` on (the tenants first: `cross join`
+ * keeps SQLite to that order; PostgreSQL plans it as the join it is): by the time alone, which no
+ * index starts with, both engines read every alert and attempt ever kept (a million alerts: 0.7
+ * s on SQLite, 0.9 s on PostgreSQL, against 0.08 s for a day's).
  */
 async function tenantActivity(db: Db, since: number): Promise<TenantActivity[]> {
   const [tenants, alerts, attempts, health] = await Promise.all([
     db.selectFrom('tenants').select(['id', 'name', 'display_name']).orderBy(inCodePointOrder(db, 'name')).execute(),
     db
-      .selectFrom('alerts')
-      .select((eb) => ['tenant_id', 'severity', eb.fn.countAll<number | string>().as('n')])
-      .where('created_at', '>=', since)
-      .groupBy(['tenant_id', 'severity'])
+      .selectFrom('tenants as t')
+      .crossJoin('alerts as a')
+      .select((eb) => ['a.tenant_id', 'a.severity', eb.fn.countAll<number | string>().as('n')])
+      .whereRef('a.tenant_id', '=', 't.id')
+      .where('a.created_at', '>=', since)
+      .groupBy(['a.tenant_id', 'a.severity'])
       .execute(),
     db
-      .selectFrom('delivery_attempts')
-      .select((eb) => ['tenant_id', 'outcome', eb.fn.countAll<number | string>().as('n')])
-      .where('finished_at', '>=', since)
-      .where('outcome', 'in', ['sent', 'retry', 'interrupted', 'failed'])
-      .groupBy(['tenant_id', 'outcome'])
+      .selectFrom('tenants as t')
+      .crossJoin('delivery_attempts as d')
+      .select((eb) => ['d.tenant_id', 'd.outcome', eb.fn.countAll<number | string>().as('n')])
+      .whereRef('d.tenant_id', '=', 't.id')
+      .where('d.finished_at', '>=', since)
+      .where('d.outcome', 'in', ['sent', 'retry', 'interrupted', 'failed'])
+      .groupBy(['d.tenant_id', 'd.outcome'])
       .execute(),
     db.selectFrom('tenant_mail_health').select(['tenant_id', 'state', 'since', 'last_code', 'last_error']).execute(),
   ]);

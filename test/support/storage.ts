@@ -347,15 +347,22 @@ export async function storedAlerts(db: Storage['db'], tenantId: string): Promise
  * `marker`; undefined when none was prepared (a statement already prepared is not prepared again).
  */
 export async function sqlitePlanOf(marker: string, use: () => Promise<unknown>): Promise<string[] | undefined> {
+  return (await sqlitePlansOf([marker], use))[0];
+}
+
+/** sqlitePlansOf is sqlitePlanOf for several markers at once, each statement's plan in the markers' order. */
+export async function sqlitePlansOf(markers: readonly string[], use: () => Promise<unknown>): Promise<(string[] | undefined)[]> {
   const prepare = vi.spyOn(SqliteDatabase.prototype, 'prepare');
   try {
     await use();
-    const call = prepare.mock.calls.findIndex(([text]) => text.includes(marker));
-    if (call < 0) return undefined;
-    const text = prepare.mock.calls[call]![0];
-    const database = prepare.mock.contexts[call] as SqliteDatabase.Database;
-    const nulls = Array.from({ length: text.split('?').length - 1 }, () => null);
-    return (database.prepare(`explain query plan ${text}`).all(...nulls) as { detail: string }[]).map((r) => r.detail);
+    return markers.map((marker) => {
+      const call = prepare.mock.calls.findIndex(([text]) => text.includes(marker));
+      if (call < 0) return undefined;
+      const text = prepare.mock.calls[call]![0];
+      const database = prepare.mock.contexts[call] as SqliteDatabase.Database;
+      const nulls = Array.from({ length: text.split('?').length - 1 }, () => null);
+      return (database.prepare(`explain query plan ${text}`).all(...nulls) as { detail: string }[]).map((r) => r.detail);
+    });
   } finally {
     prepare.mockRestore();
   }
