@@ -52,6 +52,7 @@ import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
 import type { Clock } from './shared/clock.js';
 import { stopPatience } from './shared/stop-patience.js';
+import { UrgentSends } from './shared/urgent-sends.js';
 import type { Storage } from './storage/storage.js';
 
 /**
@@ -200,8 +201,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       () => clock.now(),
       { publicUrl: config.publicUrl, onQueued: ring, onError: (err) => logger.warn({ err }, 'could not check the XOAUTH2 token expiry') },
     );
+    // The Fatal alerts' emails this process's worker sends go before its reports' renders.
+    const urgentSends = new UrgentSends();
     const compose = {
-      ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads }),
+      ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads, urgentSends }),
       'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, config.publicUrl, clock), clock),
     };
     // Every alert this process stores is counted once committed: the ingest's, the pull sources',
@@ -226,6 +229,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         settingsSavedSince: (delivery, route, since) => settingsSavedSince(storage.db, delivery.tenantId, route, since),
         recipientChanges,
         composers: compose,
+        urgentSends,
         recorder: record,
         // An idle worker wakes when the next row falls due, or at an api process's NOTIFY (PostgreSQL)
         // or commit (SQLite's file changed), rather than claim 4 times a second (each worker process

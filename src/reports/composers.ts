@@ -36,6 +36,7 @@ import {
 import { activeMutes, windowMutesOf } from '../mutes/store.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { LoopTurns } from '../shared/loop-turns.js';
+import type { UrgentSends } from '../shared/urgent-sends.js';
 import { firstKnownZone, sameMailbox } from '../shared/validation.js';
 import type { Database, Db } from '../storage/database.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
@@ -77,6 +78,8 @@ export interface ComposerDeps {
   readonly kept?: ReadCache;
   /** What the commit that queued an email leased to this process read for it (its alert's facts), still fresh. */
   readonly leasedReads?: LeasedReads | undefined;
+  /** The urgent emails this process is sending, which the reports' renders give way to (LoopTurns). */
+  readonly urgentSends?: UrgentSends | undefined;
 }
 
 interface Context {
@@ -905,7 +908,7 @@ export function reportComposers(deps: ComposerDeps): ComposerRegistry {
     immediate: new ImmediateEmailCache(),
     immediateFacts: new TurnBatch((tenantId, alertIds) => immediateFactsOf(deps.db, tenantId, alertIds)),
     preferences: new TurnBatch((_tenantId, keys) => preferencesOfMany(deps.db, keys)),
-    renders: new LoopTurns(),
+    renders: new LoopTurns(deps.urgentSends),
   };
   return {
     summary: (delivery) => composeSummary(deps, caches, delivery),

@@ -11,6 +11,7 @@ import { getMailSettings, getMailSettingsOf } from '../settings/mail-settings.js
 import type { Clock } from '../shared/clock.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { Storage } from '../storage/storage.js';
+import type { UrgentSends } from '../shared/urgent-sends.js';
 import type { LoopTimings } from '../pipeline.js';
 import { reportComposers } from './composers.js';
 import { ReportMetrics } from './metrics.js';
@@ -36,6 +37,8 @@ export function composersFor(
     readonly kept?: ReadCache;
     /** What the commits of Fatal alerts read for the emails they lease to this process's worker. */
     readonly leasedReads?: LeasedReads;
+    /** The urgent emails this process's worker is sending: the reports' renders give way to them. */
+    readonly urgentSends?: UrgentSends;
   },
 ): ComposerRegistry {
   return reportComposers({
@@ -46,6 +49,7 @@ export function composersFor(
     clock: deps.clock,
     ...(deps.kept ? { kept: deps.kept } : {}),
     leasedReads: deps.leasedReads,
+    urgentSends: deps.urgentSends,
     ...(deps.secretBox ? { actionLinks: new ActionLinks(deps.secretBox, deps.config.publicUrl, deps.config.actionLinkMs, deps.clock) } : {}),
   });
 }

@@ -1,3 +1,5 @@
+import type { UrgentSends } from './urgent-sends.js';
+
 /**
  * LoopTurns hands out turns of the event loop, one waiter per turn, so that long synchronous work
  * (a report's render: tens of milliseconds for a day of hundreds of events) is done one piece per
@@ -10,6 +12,12 @@
 export class LoopTurns {
   readonly #waiting: (() => void)[] = [];
   #scheduled = false;
+
+  /**
+   * With `yieldTo`, no turn is given while it is pressing (UrgentSends: a Fatal alert's email being
+   * sent), so that the steps of that send do not each wait behind a piece of this work.
+   */
+  constructor(private readonly yieldTo?: Pick<UrgentSends, 'pressing' | 'settled'>) {}
 
   /**
    * next resolves in a turn of the event loop of its own: after the waiters before it, each one a
@@ -28,6 +36,14 @@ export class LoopTurns {
     // A setImmediate set from a setImmediate callback runs at the next turn, after that turn's timers and I/O:
     // the waiter resolved here runs its work in this callback's microtasks, then the loop goes round.
     setImmediate(() => {
+      if (this.yieldTo?.pressing) {
+        // Still scheduled: asked again once it settles, a turn later.
+        void this.yieldTo.settled().then(() => {
+          this.#scheduled = false;
+          this.#schedule();
+        });
+        return;
+      }
       this.#scheduled = false;
       this.#waiting.shift()?.();
       if (this.#waiting.length > 0) this.#schedule();

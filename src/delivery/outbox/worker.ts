@@ -29,6 +29,8 @@ import type { OutboxMetrics } from './metrics.js';
 import { transientFailuresOf } from './outcomes.js';
 import type { Random } from './retry-policy.js';
 import { endedWithin } from '../../shared/stop-patience.js';
+import type { UrgentSends } from '../../shared/urgent-sends.js';
+import { isUrgentKind } from './urgency.js';
 
 /** WorkerSettings tune a DeliveryWorker; tests shorten the lease and the poll. */
 export interface WorkerSettings {
@@ -100,6 +102,11 @@ export interface DeliveryWorkerDeps {
   /** The changes to who gets which email made through this process's API (AttemptContext's `changes`). */
   readonly recipientChanges?: { of(tenantId: string): number };
   readonly composers: ComposerRegistry;
+  /**
+   * Told of each urgent email (a Fatal alert's, a mail-health notice) from its start until its server
+   * answered: the composers' report renders give way to them (UrgentSends).
+   */
+  readonly urgentSends?: Pick<UrgentSends, 'begin'>;
   /** Where finished attempts are committed; by default a recorder with the engine's commit window. */
   readonly recorder?: AttemptRecorder;
   readonly settings?: Partial<WorkerSettings>;
@@ -519,9 +526,12 @@ export class DeliveryWorker {
     // The slot frees when the server has answered, not when the result is committed: commits
     // are grouped, and waiting for one must not keep the connections idle.
     let slotFreed = false;
+    // Until its server answers: recording the result needs no haste.
+    const urgentEnded = isUrgentKind(delivery.kind) ? this.#deps.urgentSends?.begin() : undefined;
     const freeSlot = () => {
       if (slotFreed) return;
       slotFreed = true;
+      urgentEnded?.();
       this.#heardBack(delivery.id);
       this.#admission.release(tenantId);
       this.#pump();
