@@ -189,7 +189,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     // Emails rendered before such a change and still waiting for a connection go back to the queue (attempt.ts).
     const recipientChanges = new ChangeCount();
     // What the commit of a Fatal alert read for the emails it leased to this process's worker (the
-    // settings, the alert's facts), taken instead of reading them again right after it.
+    // settings, the alert's facts, the tenant's names, the readers' addresses and permissions), taken
+    // instead of reading them again right after it.
     const leasedReads = new LeasedReads();
     const context = endpointContext(config, deps.systemSmtp, clock);
     const resolve: EndpointResolver = warningBeforeTokenExpiry(

@@ -76,7 +76,7 @@ export interface ComposerDeps {
    * change through this process's API); without it they are read once per claim.
    */
   readonly kept?: ReadCache;
-  /** What the commit that queued an email leased to this process read for it (its alert's facts), still fresh. */
+  /** What the commit that queued an email leased to this process read for it (its alert's facts, its tenant's names, its reader's address and permissions), still fresh. */
   readonly leasedReads?: LeasedReads | undefined;
   /** The urgent emails this process is sending, which the reports' renders give way to (LoopTurns). */
   readonly urgentSends?: UrgentSends | undefined;

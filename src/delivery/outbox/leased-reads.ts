@@ -17,8 +17,9 @@ interface Entry {
 
 /**
  * LeasedReads keeps what the transaction that queued rows leased to this process's worker read for
- * sending them (a tenant's mail settings, an alert's facts), by the rows' lease token: the worker
- * sends them right after the commit without reading them again. Each value is the database's, as
+ * sending them (a tenant's mail settings and names, an alert's facts, a reader's address and
+ * permissions), by the rows' lease token: the worker sends them right after the commit without
+ * reading them again. Each value is the database's, as
  * that transaction read it, and stands only for LEASED_READS_MAX_AGE_MS after the read; a row of
  * another lease (a claim), or one started later, reads what it needs when it is sent.
  */
