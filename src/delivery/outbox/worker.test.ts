@@ -1373,6 +1373,48 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   );
 
   it.skipIf(dialect !== 'sqlite')(
+    'sends a row that falls due when the clock steps forward, at the next poll, not when the idle sleep set by the earlier time ends',
+    async () => {
+      const server = await smtp();
+      endpoints.set(tenantY, endpointFor(server.port));
+      const clock = new FakeClock(Date.now());
+      await enqueueDeliveries(database.storage.db, [testDelivery(tenantY, 'stepped@example.com', { notBefore: clock.now() + 3_600_000 })], clock);
+      const w = worker(clock, { settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000 } });
+      w.start();
+      try {
+        await w.idle();
+        // The row is an hour away: the worker sleeps its idle minute, and its looks see no file change.
+        clock.advance(3_600_000);
+        await server.waitForMessages(1, 10_000);
+      } finally {
+        await w.stop();
+      }
+    },
+  );
+
+  it.skipIf(dialect !== 'sqlite')(
+    "polls when its claim could not read the SQLite file's mark (taken inside a transaction of its connection): another connection's row goes at the next poll",
+    async () => {
+      const server = await smtp();
+      endpoints.set(tenantY, endpointFor(server.port));
+      // Every mark read as inside a transaction (ChangeMark's undefined), as when the recorder's commit was under way.
+      const storage = { ...database.storage, changeMark: () => undefined };
+      const w = worker(systemClock, { storage, settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000 } });
+      w.start();
+      const other = await openStorage(database.url);
+      try {
+        await w.idle();
+        // Read as a mark it could watch, the worker slept the idle minute with no look, blind to this row.
+        await enqueueDeliveries(other.db, [testDelivery(tenantY, 'unseen@example.com')], systemClock);
+        await server.waitForMessages(1, 10_000);
+      } finally {
+        await other.close();
+        await w.stop();
+      }
+    },
+  );
+
+  it.skipIf(dialect !== 'sqlite')(
     "claims, and logs what is wrong there, when a poll cannot read the SQLite file's mark (its connection closed under the worker)",
     async () => {
       let closed = false;
