@@ -1373,6 +1373,28 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
   );
 
   it.skipIf(dialect !== 'sqlite')(
+    "polls while a tenant's server is paused, so that its email queued meanwhile goes once the pause ends, not after the idle sleep",
+    async () => {
+      const server = await smtp({ failures: [{ at: 'connect', code: 421, times: 1 }] });
+      endpoints.set(tenantX, endpointFor(server.port));
+      const w = worker(systemClock, {
+        settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000, breaker: { failureThreshold: 1, initialCooldownMs: 300, maxCooldownMs: 300 } },
+      });
+      const first = await enqueueOne(tenantX, systemClock);
+      w.start();
+      try {
+        // The 421 pauses the server 300 ms; the email queued then is left out of the claims until it ends, and no
+        // row's time tells when that is: slept as idle, the worker would wait its minute.
+        await until(async () => (await row(first.id)).status === 'retrying', 'the first attempt to fail');
+        await enqueueOne(tenantX, systemClock);
+        await server.waitForMessages(1, 10_000);
+      } finally {
+        await w.stop();
+      }
+    },
+  );
+
+  it.skipIf(dialect !== 'sqlite')(
     'sends a row that falls due when the clock steps forward, at the next poll, not when the idle sleep set by the earlier time ends',
     async () => {
       const server = await smtp();
