@@ -272,8 +272,28 @@ export function prototypeKey(body: string): Error | undefined {
   } catch {
     return undefined;
   }
-  const message = 'has a key named __proto__, or constructor holding prototype, which are refused: rename it';
-  return badRequest(`The JSON body ${message}.`, [{ path: '(root)', message }]);
+  const path = prototypeKeyPath(JSON.parse(body) as unknown, 1)?.join('.') ?? '(root)';
+  const message = 'is a key named __proto__, or constructor holding prototype, which are refused: rename it';
+  return badRequest(`${path}: ${message}.`, [{ path, message }]);
+}
+
+/**
+ * prototypeKeyPath is where a body JSON.parse read holds the first key Fastify's parser refuses: an
+ * own `__proto__` key (an ordinary entry to JSON.parse) or a `constructor` key whose object has
+ * `prototype`, as its path (`alerts.3.data.__proto__`), so that a batch says which alert to mend;
+ * undefined when none is found within MAX_JSON_DEPTH.
+ */
+function prototypeKeyPath(value: unknown, depth: number): string[] | undefined {
+  if (value === null || typeof value !== 'object' || depth > MAX_JSON_DEPTH) return undefined;
+  for (const key of Object.keys(value)) {
+    const inner = (value as Record<string, unknown>)[key];
+    if (key === '__proto__' || (key === 'constructor' && inner !== null && typeof inner === 'object' && Object.hasOwn(inner, 'prototype'))) {
+      return [key];
+    }
+    const below = prototypeKeyPath(inner, depth + 1);
+    if (below !== undefined) return [key, ...below];
+  }
+  return undefined;
 }
 
 const LIST_KEY = /^([^[\]]+)\[[^\]]*\]/;

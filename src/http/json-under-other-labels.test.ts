@@ -63,7 +63,7 @@ describeEachDialect('a JSON body labelled otherwise', (dialect) => {
       '{"severity":"Info","component":"Jobs","message":"m","data":{"__proto__":{"x":1}}}',
     );
     expect(proto.statusCode, proto.body).toBe(400);
-    expect(proto.json().errors).toEqual([{ path: '(root)', message: expect.stringContaining('__proto__') }]);
+    expect(proto.json().errors).toEqual([{ path: 'data.__proto__', message: expect.stringContaining('__proto__') }]);
     const huge = await send('POST', '/api/v1/tenants/labels/alerts', undefined, `{"message":"${'x'.repeat(21 * 1024 * 1024)}"}`);
     expect(huge.statusCode).toBe(413);
     expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);

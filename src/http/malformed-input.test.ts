@@ -361,17 +361,27 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(bound.json().errors).toEqual([{ path: 'data', message: expect.not.stringContaining('entries') }]);
   });
 
-  it('says why a body with a __proto__ or constructor.prototype key is refused, rather than that it is no JSON', async () => {
-    // The body is valid JSON: 'Body is not valid JSON' sent its sender looking for a syntax error.
-    for (const payload of [
-      '{"severity":"Info","component":"Jobs","message":"m","data":{"__proto__":{"x":1}}}',
-      '{"severity":"Info","component":"Jobs","message":"m","data":{"constructor":{"prototype":{"x":1}}}}',
-    ]) {
+  it('says why and where a body with a __proto__ or constructor.prototype key is refused, rather than that it is no JSON', async () => {
+    // The body is valid JSON: 'Body is not valid JSON' sent its sender looking for a syntax error. And
+    // the refusal named '(root)' for every such key: of a batch whose data came from elsewhere, the
+    // sender could not tell which alert to mend.
+    const second = (data: string) =>
+      `{"alerts":[{"severity":"Info","component":"Jobs","message":"m"},{"severity":"Info","component":"Jobs","message":"m","data":${data}}]}`;
+    for (const [payload, path] of [
+      ['{"severity":"Info","component":"Jobs","message":"m","data":{"__proto__":{"x":1}}}', 'data.__proto__'],
+      ['{"severity":"Info","component":"Jobs","message":"m","data":{"constructor":{"prototype":{"x":1}}}}', 'data.constructor'],
+      [second('{"page":{"__proto__":{"polluted":"yes"}}}'), 'alerts.1.data.page.__proto__'],
+      [second('{"rows":[1,{"constructor":{"prototype":{"polluted":"yes"}}}]}'), 'alerts.1.data.rows.1.constructor'],
+    ] as const) {
       const res = await postJson('/api/v1/tenants/fuzz-home/alerts', payload);
       expect(res.statusCode, payload).toBe(400);
       expect(res.json().detail, payload).not.toMatch(/not valid JSON/);
-      expect(res.json().errors, payload).toEqual([{ path: '(root)', message: expect.stringContaining('__proto__') }]);
+      expect(res.json().detail.startsWith(`${path}: `), res.json().detail).toBe(true);
+      expect(res.json().errors, payload).toEqual([{ path, message: expect.stringContaining('__proto__') }]);
     }
+    // A constructor key of an ordinary value is data like any other.
+    const taken = await postJson('/api/v1/tenants/fuzz-home/alerts', second('{"constructor":"Robot"}'));
+    expect(taken.statusCode, taken.body).toBe(202);
   });
 
   it('refuses a number too large for a JSON number to keep (1e400) naming it, rather than storing it as null', async () => {
