@@ -215,18 +215,20 @@ export function groupCommit(
   const take = (slot?: Slot): Pending[] => {
     const held = resolvingElsewhere(slot);
     const taken: Pending[] = [];
+    const left: Pending[] = [];
     let count = 0;
-    for (let i = 0; i < queue.length; ) {
+    let i = 0;
+    for (; i < queue.length; i++) {
       const item = queue[i]!;
-      if (heldBack(item, held)) {
-        i += 1;
-        continue;
+      if (heldBack(item, held)) left.push(item);
+      else if (taken.length > 0 && count + item.alerts.length > MAX_ALERTS_PER_COMMIT) break;
+      else {
+        taken.push(item);
+        count += item.alerts.length;
       }
-      if (taken.length > 0 && count + item.alerts.length > MAX_ALERTS_PER_COMMIT) break;
-      taken.push(item);
-      queue.splice(i, 1);
-      count += item.alerts.length;
     }
+    // One splice for the whole look, as a queue of hundreds of batches is taken under load.
+    queue.splice(0, i, ...left);
     return taken;
   };
 
