@@ -307,7 +307,7 @@ export interface ConnectOptions {
  */
 export async function openStorageWhenReachable(url: string, options: ConnectOptions): Promise<Storage> {
   return whileUnavailable(
-    () => openStorage(url, { poolSize: options.poolSize }),
+    () => openStorage(url, { poolSize: options.poolSize, logger: options.logger }),
     {
       ...options,
       // An SQLite file on a full disk opens once room is freed, as a full PostgreSQL takes connections once some end.

@@ -120,7 +120,7 @@ describe('the idle upkeep', () => {
     const runs: boolean[] = [];
     const idle = new IdleUpkeep(
       {
-        checkpoint: () => runs.push(inTransaction),
+        checkpoint: () => void runs.push(inTransaction),
         scavenge: () => {},
         inTransaction: () => {
           // Out of the transaction from its third look on.
@@ -145,7 +145,7 @@ describe('the idle upkeep', () => {
     });
     const idle = new IdleUpkeep(
       {
-        checkpoint: () => done.push('checkpoint'),
+        checkpoint: () => void done.push('checkpoint'),
         scavenge: () => {
           done.push('scavenge');
           idleOnce();
@@ -171,7 +171,7 @@ function countingUpkeep() {
   let idleMoment!: () => void;
   const idle = new IdleUpkeep(
     {
-      checkpoint: () => state.checkpoints++,
+      checkpoint: () => void state.checkpoints++,
       scavenge: () => idleMoment(),
       inTransaction: () => false,
       changes: () => state.changes,

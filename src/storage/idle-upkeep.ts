@@ -53,13 +53,13 @@ export class IdleUpkeep {
   #closed = false;
 
   /**
-   * `checkpoint` runs the checkpoint, `scavenge` collects what is worth collecting of the heap;
+   * `checkpoint` runs the checkpoint (or has it run, resolving once done), `scavenge` collects what is worth collecting of the heap;
    * `inTransaction` tells whether the connection is inside a transaction (the upkeep then waits);
    * `changes` counts the rows the connection changed so far (SQLite's total_changes()), if known.
    */
   constructor(
     private readonly work: {
-      readonly checkpoint: () => void;
+      readonly checkpoint: () => void | Promise<void>;
       readonly scavenge: () => void;
       readonly inTransaction: () => boolean;
       readonly changes?: () => number;
@@ -99,11 +99,16 @@ export class IdleUpkeep {
     if (this.#commits < this.#minCommits && changes - this.#changesAtCheckpoint < CHECKPOINT_AFTER_CHANGES) return;
     this.#commits = 0;
     this.#changesAtCheckpoint = changes;
+    const done = () => this.options.onCheckpoint?.();
     try {
-      this.work.checkpoint();
+      const running = this.work.checkpoint();
+      if (running) {
+        void running.then(done);
+        return;
+      }
     } catch {
       // A checkpoint that cannot run now (the database busy or closing) is SQLite's automatic one's to do.
     }
-    this.options.onCheckpoint?.();
+    done();
   }
 }

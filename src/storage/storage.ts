@@ -22,6 +22,9 @@ import { DeadlineError, withinMs } from '../shared/deadline.js';
 import { hostAndPort } from '../shared/host-port.js';
 import { makeFolder } from '../shared/make-folder.js';
 import { scavengeIfHalfFull } from '../shared/young-generation.js';
+import type { Logger } from 'pino';
+import { CheckpointThread } from './checkpoint-thread.js';
+import { checkpointAtIdle } from './idle-checkpoint.js';
 import { IdleUpkeep, type IdleUpkeepOptions } from './idle-upkeep.js';
 import { sidecarsOf } from './sidecars.js';
 import { ASK_AFTER_MS, WriteTurn } from './write-turn.js';
@@ -102,11 +105,11 @@ pg.types.setTypeParser(PG_INT8_OID, (value) => Number(value));
  */
 export async function openStorage(
   url: string,
-  options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions; abandonedTransactionMs?: number } = {},
+  options: { poolSize?: number; idleUpkeep?: IdleUpkeepOptions; abandonedTransactionMs?: number; logger?: Pick<Logger, 'warn'> } = {},
 ): Promise<Storage> {
   const dialect = dialectOfUrl(url);
   if (dialect === 'postgres') return openPostgres(url, options.poolSize ?? DEFAULT_DB_POOL_SIZE, options.abandonedTransactionMs ?? ABANDONED_TRANSACTION_MS);
-  if (dialect === 'sqlite') return openSqlite(url.slice('sqlite:'.length), options.idleUpkeep);
+  if (dialect === 'sqlite') return openSqlite(url.slice('sqlite:'.length), options.idleUpkeep, options.logger);
   throw new Error(`DATABASE_URL ${DATABASE_URL_MESSAGE} (got "${url.split(':')[0]}:")`);
 }
 
@@ -119,7 +122,7 @@ export function dialectOfUrl(url: string): 'postgres' | 'sqlite' | undefined {
   return url.startsWith('sqlite:') ? 'sqlite' : undefined;
 }
 
-function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
+function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick<Logger, 'warn'>): Storage {
   const inMemory = file === ':memory:';
   if (!inMemory) {
     makeFolder(path.dirname(path.resolve(file)));
@@ -147,13 +150,26 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
     const full = diskFull?.();
     throw full ? new SqliteDiskFullError(full, path.dirname(path.resolve(file)), err) : err;
   }
+  const checkpoints = inMemory
+    ? undefined
+    : new CheckpointThread({
+        file,
+        walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
+        inThread: () => checkpointAtIdle(database, (write) => withoutBusyWait(database, write)),
+        failed: (err) => {
+          const message = 'the idle checkpoint thread failed: the main thread checkpoints the SQLite WAL from now on';
+          // A command without a log (migrate) says it on stderr.
+          if (logger) logger.warn({ err }, message);
+          else process.emitWarning(`${message} (${err.message})`);
+        },
+      });
   // The rows this connection changed so far, by which the idle upkeep also judges a checkpoint due (at each idle moment).
   const totalChanges = database.prepare('select total_changes()').pluck();
   const idle = inMemory
     ? undefined
     : new IdleUpkeep(
         {
-          checkpoint: () => checkpointAtIdle(database),
+          checkpoint: () => checkpoints!.checkpoint(),
           scavenge: scavengeIfHalfFull,
           inTransaction: () => database.inTransaction,
           changes: () => totalChanges.get() as number,
@@ -174,6 +190,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions): Storage {
   });
   const close = async () => {
     idle?.close();
+    // First: the connection that closes last checkpoints and removes the WAL, as the main one did alone.
+    await checkpoints?.close();
     await db.destroy();
     // A restore moved into place while open: the WAL left at the path is not the restored file's.
     if (fileGone?.()) sidecars?.setAside(new Date());
@@ -288,23 +306,6 @@ export function withoutBusyWait<T>(database: SqliteDatabase.Database, fn: () => 
   } finally {
     database.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   }
-}
-
-/**
- * checkpointAtIdle copies the WAL into the database file (PASSIVE: it blocks no reader nor writer
- * of another process) and, when that took all of it, starts the WAL afresh at once. SQLite starts
- * it afresh in the first commit after a complete checkpoint, and with synchronous=FULL that commit
- * writes and fsyncs a new WAL header before its own frames and their fsync: two fsyncs instead of
- * one, and that commit was the next Fatal alert's, on its way to the email (one alert in sixteen in
- * the latency benchmark, where this runs every 32 commits, two an alert). Writing the database
- * header's user_version, unchanged, makes that first commit here, at the idle moment. It does not
- * wait for the write lock: another connection holding it restarts the WAL in its own commit.
- */
-function checkpointAtIdle(database: SqliteDatabase.Database): void {
-  const [wal] = database.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-  if (wal?.busy !== 0 || wal.log === 0 || wal.checkpointed !== wal.log) return;
-  const userVersion = database.pragma('user_version', { simple: true }) as number;
-  withoutBusyWait(database, () => database.pragma(`user_version = ${userVersion}`));
 }
 
 /** How many distinct statements a SQLite connection keeps prepared (the app has a few hundred). */

@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../test/support/storage.js';
+import { CheckpointThread } from './checkpoint-thread.js';
+import { checkpointAtIdle } from './idle-checkpoint.js';
+import { SQLITE_WAL_SIZE_LIMIT_BYTES, type Storage, openStorage } from './storage.js';
+
+/** walCheckpointNumber reads the WAL header's checkpoint sequence number, which SQLite raises each time it starts the WAL afresh. */
+const walCheckpointNumber = (file: string) => fs.readFileSync(`${file}-wal`).readUInt32BE(12);
+
+/** A thread's module that ends the thread when asked for its first checkpoint, as a crash would. */
+const DIES_AT_FIRST_CHECKPOINT = new URL(
+  `data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.once('message', () => process.exit(3));")}`,
+);
+/** A thread's module that cannot start (better-sqlite3 missing, say). */
+const FAILS_TO_START = new URL(`data:text/javascript,${encodeURIComponent("throw new Error('cannot load better-sqlite3');")}`);
+
+const opened: { storage: Storage; drop: () => Promise<void> }[] = [];
+afterEach(async () => {
+  for (const { storage, drop } of opened.splice(0)) {
+    await storage.close();
+    await drop();
+  }
+});
+
+/** sqliteWithWal opens an SQLite file whose WAL holds a few commits, and the file's path. */
+async function sqliteWithWal(options: Parameters<typeof openStorage>[1] = {}) {
+  const database = await createTestDatabase('sqlite');
+  const storage = await openStorage(database.url, options);
+  opened.push({ storage, drop: () => database.drop() });
+  storage.sqlite!.exec('create table t (x text)');
+  for (let i = 0; i < 5; i++) storage.sqlite!.prepare('insert into t values (?)').run('x'.repeat(1_000));
+  return { storage, file: database.url.slice('sqlite:'.length) };
+}
+
+/** failingThread is a CheckpointThread running `entry`, the main connection's checkpoint its fallback, and the failures it told. */
+async function failingThread(entry: URL) {
+  const { storage, file } = await sqliteWithWal();
+  const database = storage.sqlite!;
+  const failures: Error[] = [];
+  const thread = new CheckpointThread({
+    file,
+    walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
+    inThread: () => checkpointAtIdle(database, (write) => write()),
+    failed: (err) => failures.push(err),
+    entry,
+  });
+  return { file, thread, failures };
+}
+
+describe("SQLite's idle checkpoint on a thread of its own", () => {
+  it('copies and restarts the WAL while the main thread is busy, which waits for none of its fsyncs', async () => {
+    const { storage, file } = await sqliteWithWal();
+    const failures: Error[] = [];
+    const thread = new CheckpointThread({
+      file,
+      walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
+      inThread: () => {
+        throw new Error('checkpointed on the main thread');
+      },
+      failed: (err) => failures.push(err),
+    });
+    const written = walCheckpointNumber(file);
+    const done = thread.checkpoint();
+    const atReturn = walCheckpointNumber(file);
+    // The main thread busy (a loop that never yields) until the thread has restarted the WAL: it cannot be the one doing it.
+    const deadline = Date.now() + 20_000;
+    while (walCheckpointNumber(file) === written && Date.now() < deadline) {}
+    const whileBusy = walCheckpointNumber(file);
+    await done;
+    await thread.close();
+
+    expect(atReturn).toBe(written);
+    expect(whileBusy).toBe(written + 1);
+    expect(failures).toEqual([]);
+    // All of it copied: the WAL restarted, holding only the restart's own frame (the header page, user_version unchanged).
+    expect(storage.sqlite!.pragma('wal_checkpoint(PASSIVE)')).toEqual([{ busy: 0, log: 1, checkpointed: 1 }]);
+  });
+
+  it('falls back to the main thread, and says so once, when the thread ends in the middle of a checkpoint', async () => {
+    const { file, thread, failures } = await failingThread(DIES_AT_FIRST_CHECKPOINT);
+    const written = walCheckpointNumber(file);
+    // The checkpoint under way when the thread ended is left to the next idle moment.
+    await thread.checkpoint();
+    expect(failures.map((err) => err.message)).toEqual(['the checkpoint thread ended with code 3']);
+    expect(walCheckpointNumber(file)).toBe(written);
+
+    const next = thread.checkpoint();
+    // Done on the main thread, within the call.
+    expect(walCheckpointNumber(file)).toBe(written + 1);
+    await next;
+    await thread.close();
+    expect(failures).toHaveLength(1);
+  });
+
+  it('falls back to the main thread when the thread cannot start', async () => {
+    const { file, thread, failures } = await failingThread(FAILS_TO_START);
+    await thread.checkpoint();
+    expect(failures.map((err) => err.message)).toEqual(['cannot load better-sqlite3']);
+    const written = walCheckpointNumber(file);
+    await thread.checkpoint();
+    expect(walCheckpointNumber(file)).toBe(written + 1);
+    await thread.close();
+  });
+});
+
+describe("the storage's idle checkpoint thread", () => {
+  it('checkpoints at idle moments, and ends when the storage closes, its connection first: the main one closes last and removes the WAL', async () => {
+    let checkpointed!: () => void;
+    const checkpoint = new Promise<void>((resolve) => {
+      checkpointed = resolve;
+    });
+    const database = await createTestDatabase('sqlite');
+    const file = database.url.slice('sqlite:'.length);
+    const storage = await openStorage(database.url, { idleUpkeep: { idleMs: 10, minCommits: 1, onCheckpoint: () => checkpointed() } });
+    try {
+      await storage.db.schema.createTable('t').addColumn('x', 'text').execute();
+      await storage.db.transaction().execute((tx) =>
+        tx
+          .insertInto('t' as never)
+          .values({ x: 'y' } as never)
+          .execute(),
+      );
+      const written = walCheckpointNumber(file);
+      await checkpoint;
+      expect(walCheckpointNumber(file)).toBe(written + 1);
+    } finally {
+      await storage.close();
+      await database.drop();
+    }
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('keeps two storages on one file (two processes) correct, each checkpointing from its own thread', async () => {
+    const database = await createTestDatabase('sqlite');
+    const file = database.url.slice('sqlite:'.length);
+    const checkpoints = [0, 0];
+    const open = (which: 0 | 1) => openStorage(database.url, { idleUpkeep: { idleMs: 5, minCommits: 1, onCheckpoint: () => checkpoints[which]!++ } });
+    const [one, two] = [await open(0), await open(1)];
+    try {
+      one.sqlite!.exec('create table t (x integer)');
+      for (let i = 0; i < 40; i++) {
+        const storage = i % 2 === 0 ? one : two;
+        await storage.db.transaction().execute((tx) =>
+          tx
+            .insertInto('t' as never)
+            .values({ x: i } as never)
+            .execute(),
+        );
+        // An idle moment now and then, where either may checkpoint while the other commits.
+        if (i % 8 === 7) await expect.poll(() => checkpoints[i % 2]).toBeGreaterThan(Math.floor(i / 16));
+      }
+      expect(two.sqlite!.prepare('select count(*) from t').pluck().get()).toBe(40);
+      expect(one.sqlite!.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      await one.close();
+      await two.close();
+    }
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    await database.drop();
+  });
+});

@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+
+/** CHECKPOINT_WORKER is the thread's module: plain JavaScript beside this one, in src/ and in dist/ alike (scripts/build.ts copies it). */
+const CHECKPOINT_WORKER = new URL('./checkpoint-worker.js', import.meta.url);
+
+/** CheckpointThreadOptions: the SQLite file, its WAL's size limit, the checkpoint to run here once the thread failed, and where that is said. */
+export interface CheckpointThreadOptions {
+  readonly file: string;
+  /** journal_size_limit of the thread's connection, which restarts the WAL and so cuts it back. */
+  readonly walSizeLimitBytes: number;
+  /** The same checkpoint on the main thread's connection, run instead once the thread failed or ended. */
+  readonly inThread: () => void;
+  /** Told once, when the thread fails or ends unasked: the main thread checkpoints from then on. */
+  readonly failed: (err: Error) => void;
+  /** The thread's module (tests hand one that fails). */
+  readonly entry?: URL;
+}
+
+/**
+ * CheckpointThread runs the idle checkpoint (idle-checkpoint.js) on a connection of its own in a
+ * worker thread, so that the main thread, which parses every request and sends every email, does
+ * not wait through the checkpoint's four fsyncs: 2–30 ms under load, where the next alert met them
+ * (bench/hot-paths.md, 2026-12-07). The thread starts at the first checkpoint, not with the storage:
+ * a CLI command or a test that never checkpoints starts none. It loads only better-sqlite3 and one
+ * small module (no tsx, no TypeScript). A thread that fails to start, throws or ends unasked is
+ * not started again: the main thread checkpoints as before, and `failed` says so.
+ */
+export class CheckpointThread {
+  #worker: Worker | undefined;
+  #inFlight: { readonly done: Promise<void>; readonly settle: () => void } | undefined;
+  #failed = false;
+  #closing = false;
+  #exited: Promise<void> | undefined;
+
+  constructor(private readonly options: CheckpointThreadOptions) {}
+
+  /**
+   * checkpoint asks the thread for a checkpoint and resolves once it is done (or could not be
+   * done: busy, or the thread failed). A checkpoint still under way is not asked for again: it
+   * copies what came meanwhile, or the next idle moment's does.
+   */
+  checkpoint(): Promise<void> {
+    if (this.#closing) return Promise.resolve();
+    if (this.#failed) {
+      this.options.inThread();
+      return Promise.resolve();
+    }
+    if (this.#inFlight) return this.#inFlight.done;
+    const worker = (this.#worker ??= this.#start());
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.#inFlight = { done, settle };
+    worker.postMessage('checkpoint');
+    return done;
+  }
+
+  /** close ends the thread (its connection closed first) and resolves once it has exited. */
+  close(): Promise<void> {
+    this.#closing = true;
+    this.#settle();
+    this.#worker?.postMessage('close');
+    return this.#exited ?? Promise.resolve();
+  }
+
+  #start(): Worker {
+    // execArgv empty: the main thread's (tsx's loader in development, --expose-gc) are not this thread's.
+    const worker = new Worker(this.options.entry ?? CHECKPOINT_WORKER, {
+      workerData: { file: this.options.file, walSizeLimitBytes: this.options.walSizeLimitBytes },
+      execArgv: [],
+    });
+    // An idle thread must not keep the process alive; close() ends it.
+    worker.unref();
+    worker.on('message', () => this.#settle());
+    worker.once('error', (err) => this.#fail(err));
+    this.#exited = new Promise<void>((resolve) =>
+      worker.once('exit', (code) => {
+        if (!this.#closing) this.#fail(new Error(`the checkpoint thread ended with code ${code}`));
+        resolve();
+      }),
+    );
+    return worker;
+  }
+
+  #settle(): void {
+    this.#inFlight?.settle();
+    this.#inFlight = undefined;
+  }
+
+  /** A checkpoint under way when the thread failed is left to the next idle moment, which is the main thread's. */
+  #fail(err: Error): void {
+    if (this.#failed || this.#closing) return;
+    this.#failed = true;
+    this.#settle();
+    this.options.failed(err);
+  }
+}

@@ -1,0 +1,30 @@
+// The idle checkpoint's thread (started by checkpoint-thread.ts): plain JavaScript loading only
+// better-sqlite3 and idle-checkpoint.js, so that it starts in a few milliseconds without tsx.
+// It opens its own connection to the SQLite file and runs checkpointAtIdle when asked, so that the
+// main thread does not wait for the checkpoint's fsyncs; it answers each request once done.
+import { parentPort, workerData } from 'node:worker_threads';
+import SqliteDatabase from 'better-sqlite3';
+import { checkpointAtIdle } from './idle-checkpoint.js';
+
+const { file, walSizeLimitBytes } = workerData;
+const database = new SqliteDatabase(file);
+// The same durability as the main connection's; busy_timeout 0: nothing here waits for a lock.
+database.pragma('synchronous = FULL');
+database.pragma('busy_timeout = 0');
+// The WAL's restart, which this connection makes, is where SQLite cuts the file back to this size.
+database.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
+
+parentPort.on('message', (message) => {
+  if (message === 'close') {
+    database.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    checkpointAtIdle(database, (write) => write());
+    parentPort.postMessage({ done: true });
+  } catch (err) {
+    // Busy or closing: SQLite's automatic checkpoint, or the next idle moment's, does it.
+    parentPort.postMessage({ done: false, code: err?.code ?? String(err) });
+  }
+});
