@@ -101,6 +101,32 @@ describeEachDialect('readdressDelivery', (dialect) => {
     expect(holdsReleasedKey({ id: holder.id, idempotencyKey: (await row(holder.id)).idempotency_key })).toBe(true);
   });
 
+  it('moves after the last holder it read gave the key up, when the holders before it moved away as they were judged', async () => {
+    // Rows crossing addresses: each holder read followed its reader away while it was judged, another row taking the key.
+    const { db, holder, mover, row } = await holderAndMover();
+    await enqueueDeliveries(db, [testDelivery(tenant, 'next-1@example.com'), testDelivery(tenant, 'next-2@example.com')], clock);
+    const next = await db.selectFrom('deliveries').select('id').where('recipient_address', 'like', 'next-%').orderBy('recipient_address').execute();
+    const holders = [holder.id, ...next.map((n) => n.id)];
+    let judged = 0;
+    const movingAway = async () => {
+      const now = holders[judged]!;
+      const following = holders[judged + 1];
+      judged += 1;
+      if (following) {
+        await db
+          .updateTable('deliveries')
+          .set({ idempotency_key: `summary:w1:away-${judged}@example.com` })
+          .where('id', '=', now)
+          .execute();
+        await db.updateTable('deliveries').set({ idempotency_key: key }).where('id', '=', following).execute();
+      }
+      return false;
+    };
+    expect(await readdressDelivery(db, mover, 'desk@example.com', key, movingAway, clock.now())).toBe('moved');
+    expect(judged).toBe(3);
+    expect(await row(mover.id)).toEqual({ recipient_address: 'desk@example.com', idempotency_key: key });
+  });
+
   it('leaves the key to its row when that one was sent while it was judged: the mailbox has the email already', async () => {
     // The row holding the key, judged as not bringing the email (its recipient left the address), was sent
     // meanwhile by the worker holding it: giving its key up then would send the mailbox the email twice.

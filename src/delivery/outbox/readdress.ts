@@ -167,9 +167,11 @@ export async function readdressDelivery(
     }
   };
   // A holder read can change under this row (recorded sent or failed, claimed, moved): decided again on what it became.
-  for (let round = 0; round < DECISION_ROUNDS; round++) {
+  for (let round = 0; ; round++) {
     const moved = await move();
     if (moved !== 'unique') return moved;
+    // Taken every time: by rows that bring the email there, or by a holder changing under it each time it was read.
+    if (round === DECISION_ROUNDS) return 'taken';
     const holder = await keyHolder(db, delivery.tenantId, idempotencyKey);
     if (!holder) continue;
     if (await delivers(holder)) return 'taken';
@@ -191,11 +193,12 @@ export async function readdressDelivery(
       )
       .execute();
   }
-  // Taken every time: by rows that bring the email there.
-  return 'taken';
 }
 
-/** How many times readdressDelivery reads the holder of the key it would move to, which can change under it, before yielding. */
+/**
+ * How many times readdressDelivery reads the holder of the key it would move to, which can change under it, before
+ * yielding; each read that gives the key up is followed by a move, the last one too.
+ */
 const DECISION_ROUNDS = 3;
 
 /** keyHolder reads the row of a tenant holding an idempotency key (undefined once none does). */
