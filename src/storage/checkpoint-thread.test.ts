@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
 import { CheckpointThread } from './checkpoint-thread.js';
@@ -7,6 +8,12 @@ import { SQLITE_WAL_SIZE_LIMIT_BYTES, type Storage, openStorage } from './storag
 
 /** walCheckpointNumber reads the WAL header's checkpoint sequence number, which SQLite raises each time it starts the WAL afresh. */
 const walCheckpointNumber = (file: string) => fs.readFileSync(`${file}-wal`).readUInt32BE(12);
+
+/** fileIdOf is the device and inode the path names now. */
+const fileIdOf = (file: string) => {
+  const { dev, ino } = fs.statSync(file);
+  return { dev, ino };
+};
 
 /** A thread's module that ends the thread when asked for its first checkpoint, as a crash would. */
 const DIES_AT_FIRST_CHECKPOINT = new URL(
@@ -40,6 +47,7 @@ async function failingThread(entry: URL) {
   const failures: Error[] = [];
   const thread = new CheckpointThread({
     file,
+    fileId: fileIdOf(file),
     walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
     inThread: () => checkpointAtIdle(database, (write) => write()),
     failed: (err) => failures.push(err),
@@ -54,6 +62,7 @@ describe("SQLite's idle checkpoint on a thread of its own", () => {
     const failures: Error[] = [];
     const thread = new CheckpointThread({
       file,
+      fileId: fileIdOf(file),
       walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
       inThread: () => {
         throw new Error('checkpointed on the main thread');
@@ -101,6 +110,44 @@ describe("SQLite's idle checkpoint on a thread of its own", () => {
     await thread.checkpoint();
     expect(walCheckpointNumber(file)).toBe(written + 1);
     await thread.close();
+  });
+});
+
+describe('a checkpoint thread started after a restored backup was moved into place', () => {
+  it('does not open the restored file, which would read the replaced file’s WAL as its own and copy it in', async () => {
+    const { storage, file } = await sqliteWithWal();
+    const fileId = fileIdOf(file);
+    await storage.sqlite!.backup(`${file}.backup`);
+    // Through Kysely, whose commits record the WAL that the close sets aside once the file is replaced (sidecars.ts).
+    for (let i = 0; i < 20; i++)
+      await storage.db.transaction().execute((tx) =>
+        tx
+          .insertInto('t' as never)
+          .values({ x: 'after the backup' } as never)
+          .execute(),
+      );
+    fs.copyFileSync(`${file}.backup`, `${file}.restoring`);
+    fs.renameSync(`${file}.restoring`, file);
+    const failures: Error[] = [];
+    const thread = new CheckpointThread({
+      file,
+      fileId,
+      walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
+      inThread: () => {},
+      failed: (err) => failures.push(err),
+    });
+    await thread.checkpoint();
+    await thread.close();
+    await storage.close();
+    // The restored file as it was backed up: 5 rows, none of the 20 written after.
+    const restored = new SqliteDatabase(file, { readonly: true });
+    try {
+      expect(restored.prepare('select count(*) from t').pluck().get()).toBe(5);
+      expect(restored.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      restored.close();
+    }
+    expect(failures.map((err) => err.message)).toEqual([`${file} was replaced since the storage opened it`]);
   });
 });
 

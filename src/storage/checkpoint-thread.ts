@@ -6,6 +6,12 @@ const CHECKPOINT_WORKER = new URL('./checkpoint-worker.js', import.meta.url);
 /** CheckpointThreadOptions: the SQLite file, its WAL's size limit, the checkpoint to run here once the thread failed, and where that is said. */
 export interface CheckpointThreadOptions {
   readonly file: string;
+  /**
+   * The file the main connection opened: the thread opens the path only while it still names that
+   * file, since a restored backup moved into place meanwhile would read the replaced file's WAL,
+   * left at the path, as its own (sidecars.ts), and the checkpoint would copy it into the restored file.
+   */
+  readonly fileId: { readonly dev: number; readonly ino: number };
   /** journal_size_limit of the thread's connection, which restarts the WAL and so cuts it back. */
   readonly walSizeLimitBytes: number;
   /** The same checkpoint on the main thread's connection, run instead once the thread failed or ended. */
@@ -67,7 +73,7 @@ export class CheckpointThread {
   #start(): Worker {
     // execArgv empty: the main thread's (tsx's loader in development, --expose-gc) are not this thread's.
     const worker = new Worker(this.options.entry ?? CHECKPOINT_WORKER, {
-      workerData: { file: this.options.file, walSizeLimitBytes: this.options.walSizeLimitBytes },
+      workerData: { file: this.options.file, fileId: this.options.fileId, walSizeLimitBytes: this.options.walSizeLimitBytes },
       execArgv: [],
     });
     // An idle thread must not keep the process alive; close() ends it.

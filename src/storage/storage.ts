@@ -135,7 +135,9 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
     createPrivately(file);
   }
   const database = new SqliteDatabase(file);
-  const fileGone = inMemory ? undefined : watchForReplacement(file);
+  // The file this connection opened, which the path must still name (a restore moves another into place).
+  const opened = inMemory ? undefined : fs.statSync(file);
+  const fileGone = opened && watchForReplacement(file, opened);
   const diskFull = inMemory ? undefined : watchForFullDisk(file);
   try {
     database.pragma('journal_mode = WAL');
@@ -150,19 +152,20 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
     const full = diskFull?.();
     throw full ? new SqliteDiskFullError(full, path.dirname(path.resolve(file)), err) : err;
   }
-  const checkpoints = inMemory
-    ? undefined
-    : new CheckpointThread({
-        file,
-        walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
-        inThread: () => checkpointAtIdle(database, (write) => withoutBusyWait(database, write)),
-        failed: (err) => {
-          const message = 'the idle checkpoint thread failed: the main thread checkpoints the SQLite WAL from now on';
-          // A command without a log (migrate) says it on stderr.
-          if (logger) logger.warn({ err }, message);
-          else process.emitWarning(`${message} (${err.message})`);
-        },
-      });
+  const checkpoints =
+    opened &&
+    new CheckpointThread({
+      file,
+      fileId: { dev: opened.dev, ino: opened.ino },
+      walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
+      inThread: () => checkpointAtIdle(database, (write) => withoutBusyWait(database, write)),
+      failed: (err) => {
+        const message = 'the idle checkpoint thread failed: the main thread checkpoints the SQLite WAL from now on';
+        // A command without a log (migrate) says it on stderr.
+        if (logger) logger.warn({ err }, message);
+        else process.emitWarning(`${message} (${err.message})`);
+      },
+    });
   // The rows this connection changed so far, by which the idle upkeep also judges a checkpoint due (at each idle moment).
   const totalChanges = database.prepare('select total_changes()').pluck();
   const idle = inMemory
@@ -283,8 +286,7 @@ function watchForFullDisk(file: string): () => string | undefined {
 }
 
 /** watchForReplacement is Storage.fileGone for the SQLite file just opened: the path must still name that file. */
-function watchForReplacement(file: string): () => string | undefined {
-  const opened = fs.statSync(file);
+function watchForReplacement(file: string, opened: fs.Stats): () => string | undefined {
   return () => {
     const now = fs.statSync(file, { throwIfNoEntry: false });
     if (now?.ino === opened.ino && now.dev === opened.dev) return undefined;
