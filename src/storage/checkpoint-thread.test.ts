@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
@@ -205,5 +208,34 @@ describe("the storage's idle checkpoint thread", () => {
     }
     expect(fs.existsSync(`${file}-wal`)).toBe(false);
     await database.drop();
+  });
+});
+
+describe('a process whose last work is closing a started checkpoint thread', () => {
+  it('waits for the thread to end and goes on past the close, rather than running out of events with the close unresolved', async () => {
+    const database = await createTestDatabase('sqlite');
+    try {
+      const here = path.dirname(fileURLToPath(import.meta.url));
+      // What a server's shutdown or a command does last: the thread started by a checkpoint, then closed.
+      const script = [
+        `import { openStorage } from ${JSON.stringify(path.join(here, 'storage.ts'))};`,
+        `const storage = await openStorage(${JSON.stringify(database.url)}, { idleUpkeep: { idleMs: 1, minCommits: 1, onCheckpoint: () => checkpointed() } });`,
+        'let checkpointed;',
+        'const checkpoint = new Promise((resolve) => { checkpointed = resolve; });',
+        "await storage.db.schema.createTable('t').addColumn('x', 'text').execute();",
+        "await storage.db.transaction().execute((tx) => tx.insertInto('t').values({ x: 'y' }).execute());",
+        // The idle upkeep's timer does not hold the process: this does, until the checkpoint.
+        'const holding = setInterval(() => {}, 1_000);',
+        'await checkpoint;',
+        'clearInterval(holding);',
+        'await storage.close();',
+        "console.log('closed');",
+      ].join('\n');
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      // Before: exit code 13 (an unsettled top-level await) and nothing printed.
+      expect({ status: run.status, stdout: run.stdout.trim() }, run.stderr).toEqual({ status: 0, stdout: 'closed' });
+    } finally {
+      await database.drop();
+    }
   });
 });

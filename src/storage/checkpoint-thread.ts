@@ -66,6 +66,9 @@ export class CheckpointThread {
   close(): Promise<void> {
     this.#closing = true;
     this.#settle();
+    // Held again while it ends: unref'd, a process whose last work is this close (a server's
+    // shutdown, a command) ran out of events before the thread's exit, and the close never resolved.
+    this.#worker?.ref();
     this.#worker?.postMessage('close');
     return this.#exited ?? Promise.resolve();
   }
