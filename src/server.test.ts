@@ -105,6 +105,15 @@ it('takes PORT=0 as any free port, and names that port in the public URL of link
   }
 });
 
+it("starts a SQLite file's idle checkpoint thread with the server, before its first alert, not at its first idle checkpoint", async () => {
+  const app = await startTestApp('sqlite');
+  try {
+    expect(app.tocsin.deps.storage.checkpoints?.started).toBe(true);
+  } finally {
+    await app.close();
+  }
+});
+
 describeEachDialect('a system default SMTP saved in System mail settings', (dialect) => {
   it('is named at start-up, in a warning and in place of TOCSIN_SMTP_URL or the catcher, which it is used instead of', async () => {
     // Saved once (console or PUT), it is what every email goes through, restart after restart; the start

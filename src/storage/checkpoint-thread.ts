@@ -26,8 +26,8 @@ export interface CheckpointThreadOptions {
  * CheckpointThread runs the idle checkpoint (idle-checkpoint.js) on a connection of its own in a
  * worker thread, so that the main thread, which parses every request and sends every email, does
  * not wait through the checkpoint's four fsyncs: 2–30 ms under load, where the next alert met them
- * (bench/hot-paths.md, 2026-12-07). The thread starts at the first checkpoint, not with the storage:
- * a CLI command or a test that never checkpoints starts none. It loads only better-sqlite3 and one
+ * (bench/hot-paths.md, 2026-12-07). The thread starts with a server (start()) or else at the first
+ * checkpoint, not with the storage: a CLI command or a test storage that never checkpoints starts none. It loads only better-sqlite3 and one
  * small module (no tsx, no TypeScript). A thread that fails to start, throws or ends unasked is
  * not started again: the main thread checkpoints as before, and `failed` says so.
  */
@@ -60,6 +60,21 @@ export class CheckpointThread {
     this.#inFlight = { done, settle };
     worker.postMessage('checkpoint');
     return done;
+  }
+
+  /** started says whether the thread was started (start(), or the first checkpoint). */
+  get started(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  /**
+   * start starts the thread now rather than at the first checkpoint: a server pays its start
+   * (95–165 CPU-ms and 8–9 MB, on another thread that competes for the cores) before it says it is
+   * ready, instead of at its first idle moment after 32 commits, among its first alerts.
+   */
+  start(): void {
+    if (this.#failed || this.#closing) return;
+    this.#worker ??= this.#start();
   }
 
   /** close ends the thread (its connection closed first) and resolves once it has exited. */

@@ -48,6 +48,8 @@ export interface Storage {
   readonly noteCommit?: (() => void) | undefined;
   /** changeMark tells whether anything was committed to the SQLite file since an earlier mark (undefined on PostgreSQL). */
   readonly changeMark?: ChangeMark | undefined;
+  /** The idle checkpoint's thread of a SQLite file (undefined on PostgreSQL and in memory): a server starts it with itself. */
+  readonly checkpoints?: Pick<CheckpointThread, 'start' | 'started'> | undefined;
   /**
    * fileGone says why the SQLite file can no longer be used (undefined while it can, and on
    * PostgreSQL): removed, or replaced by another file (a restore moved into place), while this
@@ -203,7 +205,20 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
   // Named by its absolute path: a relative one (sqlite:./data/tocsin.db) does not say which working folder it was read from.
   const description = `SQLite ${inMemory ? file : path.resolve(file)}`;
   const changeMark = sqliteChangeMark(database);
-  return { db, dialect: 'sqlite', description, sqlite: database, noteCommit, changeMark, fileGone, diskFull, longestLockWaitMs, turn, close };
+  return {
+    db,
+    dialect: 'sqlite',
+    description,
+    sqlite: database,
+    noteCommit,
+    changeMark,
+    checkpoints: checkpoints || undefined,
+    fileGone,
+    diskFull,
+    longestLockWaitMs,
+    turn,
+    close,
+  };
 }
 
 /**
