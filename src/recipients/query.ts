@@ -87,16 +87,16 @@ export interface UserRows {
 }
 
 /**
- * userRecipientsFrom makes the recipients among a page of users (userRecipient), by tenant in the
- * users' order; `facts` and `tenants` hold every tenant of the page.
+ * userRecipientsFrom makes the recipients among a page of users (userRecipient, over their
+ * userFactsFrom), by tenant in the users' order; `facts` and `tenants` hold every tenant of the page.
  */
 export function userRecipientsFrom(
-  rows: UserRows,
+  users: readonly (UserFacts & { readonly tenantId: string })[],
   facts: ReadonlyMap<string, AccessFacts>,
   tenants: ReadonlyMap<string, RecipientTenant>,
 ): Map<string, Recipient[]> {
   const page: (readonly [string, Recipient])[] = [];
-  for (const user of userFactsFrom(rows)) {
+  for (const user of users) {
     const recipient = userRecipient(user, facts.get(user.tenantId)!, tenants.get(user.tenantId)!);
     if (recipient) page.push([user.tenantId, recipient]);
   }
@@ -162,7 +162,7 @@ export async function* recipientPagesOf(db: Db, tenants: readonly RecipientTenan
       db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute(),
       loadLayers(db, 'user_alert_preferences', userIds),
     ]);
-    yield userRecipientsFrom({ users, roles, memberships, own }, facts, byId);
+    yield userRecipientsFrom(userFactsFrom({ users, roles, memberships, own }), facts, byId);
     // A short page was the last: no query to learn that the next one is empty.
     if (users.length < pageSize) return;
   }
@@ -232,5 +232,5 @@ async function readersAt(db: Db, tenants: readonly RecipientTenant[], facts: Rea
     db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', userIds).execute(),
     db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute(),
   ]);
-  return userRecipientsFrom({ users, roles, memberships, own: new Map() }, facts, new Map(tenants.map((t) => [t.id, t])));
+  return userRecipientsFrom(userFactsFrom({ users, roles, memberships, own: new Map() }), facts, new Map(tenants.map((t) => [t.id, t])));
 }

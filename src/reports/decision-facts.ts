@@ -177,8 +177,10 @@ export async function decisionFacts(db: Db, someTenantIds: readonly string[], so
     memberships: part('gm').map((r) => ({ user_id: r.c1, group_id: r.c2! })),
     own: new Map(part('up').map((r) => [r.c1, layer(r)])),
   };
-  const usersOf = whole ? userRecipientsFrom(users, facts, byId) : new Map<string, Recipient[]>();
-  const userFactsOf = multiMap(whole ? userFactsFrom(users).map((u) => [u.tenantId, u] as const) : []);
+  // Made once: the recipients are decided from them, and the leased emails' reader reads made of them (readerReadsOf).
+  const userFacts = whole ? userFactsFrom(users) : [];
+  const usersOf = userRecipientsFrom(userFacts, facts, byId);
+  const userFactsOf = multiMap(userFacts.map((u) => [u.tenantId, u] as const));
   const groupsOf = whole ? await groupRecipients(db, tenants, facts, usersOf) : new Map<string, Recipient[]>();
   const floodsByTenant = multiMap(
     part('a')
