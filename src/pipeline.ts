@@ -190,8 +190,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const recipientChanges = new ChangeCount();
     // What the commit of a Fatal alert read for the emails it leased to this process's worker (the
     // settings, the alert's facts, the tenant's names, the readers' addresses and permissions), taken
-    // instead of reading them again right after it.
-    const leasedReads = new LeasedReads();
+    // instead of reading them again right after it, until the next change made through the API (kept's forget).
+    const leasedReads = new LeasedReads(undefined, () => kept.generation);
     const context = endpointContext(config, deps.systemSmtp, clock);
     const resolve: EndpointResolver = warningBeforeTokenExpiry(
       (tenantId, route, leaseToken, stop) =>

@@ -50,6 +50,8 @@ export function decideInCommit(deps: {
   const mailing = new Set<string>();
   return async (tx, commits) => {
     const now = clock.now();
+    // Before anything is read: a change made through the API after it makes the reads left for the send stale.
+    const stamp = leasedReads?.stamp() ?? 0;
     const rows: NewDelivery[] = [];
     let tenantIds = [...new Set(commits.map((c) => c.tenantId))];
     const told = toldMailing(commits);
@@ -81,7 +83,7 @@ export function decideInCommit(deps: {
     const lease = sender?.leaseForInsert(now);
     if (sender && lease) {
       const batch = await enqueueLeased(tx, rows, lease);
-      if (leasedReads) await readForSending(tx, batch, lease.token, leasedReads, facts);
+      if (leasedReads) await readForSending(tx, batch, { reads: leasedReads, token: lease.token, stamp }, facts);
       return () => sender.adopt(batch, lease);
     }
     const queued = await enqueueDeliveries(tx, rows, clock);
@@ -119,6 +121,13 @@ const MAX_ALERTS_READ_AT_COMMIT = 16;
  */
 const MAX_READERS_LEFT_AT_COMMIT = 16;
 
+/** LeaseReads is where a commit leaves what it read for the rows it leased: their token, and the changes' count before its reads. */
+interface LeaseReads {
+  readonly reads: LeasedReads;
+  readonly token: string;
+  readonly stamp: number;
+}
+
 /**
  * readForSending reads, in the transaction that queues a Fatal alert's emails leased to this
  * process (`batch`, whose rows name their tenants and alerts), what sending them reads: each tenant's mail settings (with the saved system default),
@@ -130,10 +139,11 @@ const MAX_READERS_LEFT_AT_COMMIT = 16;
  * event loop) on the way to the SMTP server; they are the database's all the same, as the
  * committing transaction saw them.
  */
-async function readForSending(tx: Db, batch: ClaimedBatch, token: string, reads: LeasedReads, facts: readonly DecisionFacts[]): Promise<void> {
+async function readForSending(tx: Db, batch: ClaimedBatch, into: LeaseReads, facts: readonly DecisionFacts[]): Promise<void> {
+  const put = (key: string, value: unknown) => into.reads.put(into.token, key, value, into.stamp);
   const emails = new Map<string, number>();
   const alertsByTenant = new Map<string, string[]>();
-  if (batch.deliveries.length <= MAX_READERS_LEFT_AT_COMMIT) leaveReaderReads(batch, token, reads, facts);
+  if (batch.deliveries.length <= MAX_READERS_LEFT_AT_COMMIT) leaveReaderReads(batch, put, facts);
   for (const d of batch.deliveries) {
     const alertId = 'data' in d.payload ? (d.payload.data as ReportData).alertId : undefined;
     if (!alertId) continue;
@@ -146,22 +156,22 @@ async function readForSending(tx: Db, batch: ClaimedBatch, token: string, reads:
     emails.set(alertId, n + 1);
   }
   if (emails.size > MAX_ALERTS_READ_AT_COMMIT) return;
-  for (const [alertId, n] of emails) reads.put(token, LEASED_KEYS.alertEmails(alertId), n);
+  for (const [alertId, n] of emails) put(LEASED_KEYS.alertEmails(alertId), n);
   for (const [tenantId, alertIds] of alertsByTenant) {
-    reads.put(token, LEASED_KEYS.sendSettings(tenantId), await readSendSettings(tx, tenantId));
-    for (const [alertId, facts] of await immediateFactsOf(tx, tenantId, alertIds)) reads.put(token, LEASED_KEYS.immediateFacts(alertId), facts);
+    put(LEASED_KEYS.sendSettings(tenantId), await readSendSettings(tx, tenantId));
+    for (const [alertId, facts] of await immediateFactsOf(tx, tenantId, alertIds)) put(LEASED_KEYS.immediateFacts(alertId), facts);
   }
 }
 
-/** leaveReaderReads leaves in `reads` what composing each user's email of `batch` reads of its tenant and of the user (readForSending). */
-function leaveReaderReads(batch: ClaimedBatch, token: string, reads: LeasedReads, facts: readonly DecisionFacts[]): void {
+/** leaveReaderReads leaves (`put`) what composing each user's email of `batch` reads of its tenant and of the user (readForSending). */
+function leaveReaderReads(batch: ClaimedBatch, put: (key: string, value: unknown) => void, facts: readonly DecisionFacts[]): void {
   for (const d of batch.deliveries) {
     const recipient = 'data' in d.payload ? (d.payload.data as ReportData).recipient : undefined;
     if (recipient?.type !== 'user') continue;
     const tenant = facts.find((f) => f.tenant.id === d.tenantId);
     const user = tenant?.readers?.users.get(recipient.id);
     if (!tenant?.readers || !user) continue;
-    for (const [what, value] of readerReadsOf(tenant.names, user, tenant.readers.access)) reads.put(token, LEASED_KEYS.readerRead(what), value);
+    for (const [what, value] of readerReadsOf(tenant.names, user, tenant.readers.access)) put(LEASED_KEYS.readerRead(what), value);
   }
 }
 

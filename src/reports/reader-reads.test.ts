@@ -15,7 +15,7 @@ import { describeEachDialect, recordingStatements } from '../../test/support/sto
 import { ReadCache } from '../shared/read-cache.js';
 import { systemClock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
-import { reportComposers } from './composers.js';
+import { NOT_A_READER, reportComposers } from './composers.js';
 import { decisionFacts } from './decision-facts.js';
 import { decideInCommit } from './immediate.js';
 import { READER_READS, readPermissions, readTenantNames, readUserNow, readerReadsOf } from './reader-reads.js';
@@ -34,6 +34,44 @@ describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
     return res.json<{ id: string }>().id;
   };
   const immediately = (id: string) => t.call('PUT', `${base}/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
+  /** leaseFatal stores a Fatal alert and decides it in one commit, as the group commit does, its rows leased to a sender that keeps them. */
+  const leaseFatal = async (leasedReads: LeasedReads, message: string): Promise<ClaimedBatch> => {
+    let leased: ClaimedBatch | undefined;
+    const sender = {
+      leaseForInsert: (now: number) => ({ workerId: 'test', token: `lease-${message}-${now}`, now, until: now + 60_000 }),
+      adopt: async (batch: ClaimedBatch) => {
+        leased = batch;
+      },
+    };
+    const decide = decideInCommit({ clock: systemClock, sender, leasedReads });
+    const alert: NewAlert = {
+      severity: 'Fatal',
+      component: 'Robots',
+      event: 'Robot.StatusChanged.Offline',
+      message,
+      data: null,
+      source: null,
+      folder: null,
+      dedupKey: message,
+      occurredAt: undefined,
+    };
+    const adopt = await db()
+      .transaction()
+      .execute(async (tx) => decide(tx, [{ tenantId, alertIds: await writeAlerts(tx, tenantId, [alert], Date.now(), undefined, { undecided: false }) }]));
+    await adopt();
+    return leased!;
+  };
+  const composersOf = (on: Db, kept: ReadCache, leasedReads?: LeasedReads) =>
+    reportComposers({
+      db: on,
+      publicUrl: PUBLIC_URL,
+      summaryIntervalMs: 600_000,
+      unsubscribeLinks: new UnsubscribeLinks(db(), PUBLIC_URL, systemClock),
+      actionLinks: new ActionLinks(t.tocsin.deps.secretBox, PUBLIC_URL, 86_400_000, systemClock),
+      clock: systemClock,
+      kept,
+      leasedReads,
+    });
 
   beforeAll(async () => {
     t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' });
@@ -76,32 +114,9 @@ describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
   });
 
   it('composes a Fatal email sent right after the commit that queued it with no read of its tenant or reader, as a claim composes it', async () => {
-    // A Fatal alert stored and decided in one commit, as the group commit does, its rows leased to a sender that keeps them.
     const leasedReads = new LeasedReads();
-    let leased: ClaimedBatch | undefined;
-    const sender = {
-      leaseForInsert: (now: number) => ({ workerId: 'test', token: `lease-${now}`, now, until: now + 60_000 }),
-      adopt: async (batch: ClaimedBatch) => {
-        leased = batch;
-      },
-    };
-    const decide = decideInCommit({ clock: systemClock, sender, leasedReads });
-    const alert: NewAlert = {
-      severity: 'Fatal',
-      component: 'Robots',
-      event: 'Robot.StatusChanged.Offline',
-      message: 'R1 is offline',
-      data: null,
-      source: null,
-      folder: null,
-      dedupKey: null,
-      occurredAt: undefined,
-    };
-    const adopt = await db()
-      .transaction()
-      .execute(async (tx) => decide(tx, [{ tenantId, alertIds: await writeAlerts(tx, tenantId, [alert], Date.now(), undefined, { undecided: false }) }]));
-    await adopt();
-    expect(leased!.deliveries.map((d) => d.recipient.address).sort()).toEqual([
+    const leased = await leaseFatal(leasedReads, 'R1 is offline');
+    expect(leased.deliveries.map((d) => d.recipient.address).sort()).toEqual([
       'admin@example.com',
       'both@example.com',
       'viagroup@example.com',
@@ -110,27 +125,16 @@ describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
 
     // What the composers read, by the statements' text.
     const { db: counted, texts } = recordingStatements(db());
-    const composersOf = (reads?: LeasedReads) =>
-      reportComposers({
-        db: counted,
-        publicUrl: PUBLIC_URL,
-        summaryIntervalMs: 600_000,
-        unsubscribeLinks: new UnsubscribeLinks(db(), PUBLIC_URL, systemClock),
-        actionLinks: new ActionLinks(t.tocsin.deps.secretBox, PUBLIC_URL, 86_400_000, systemClock),
-        clock: systemClock,
-        kept: new ReadCache(),
-        leasedReads: reads,
-      });
     // Links are sealed anew each time: compared without their tokens.
     const unsealed = (text: string) => text.replace(/https:\/\/tocsin\.example\.com\/\S+/g, 'LINK');
     const compose = async (composers: ReturnType<typeof composersOf>, delivery: Delivery) => {
       const email = await composers.immediate!(delivery);
       return { to: email.to, subject: email.subject, text: unsealed(email.text) };
     };
-    const atCommit = composersOf(leasedReads);
-    const claimed = composersOf();
+    const atCommit = composersOf(counted, new ReadCache(), leasedReads);
+    const claimed = composersOf(counted, new ReadCache());
     const readsOf = /\b(tenants|users|user_roles|group_members|roles)\b/;
-    for (const delivery of leased!.deliveries) {
+    for (const delivery of leased.deliveries) {
       texts.length = 0;
       const sent = await compose(atCommit, delivery);
       expect(
@@ -144,5 +148,19 @@ describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
       // Who may mute for everyone is the permissions' to say, from the commit's facts as from the reads.
       expect(sent.text.includes('Mute for everyone'), delivery.recipient.address).toBe(delivery.recipient.address !== 'viewer@example.com');
     }
+  });
+
+  it('reads its reader again when a change through the API came after the commit: a reader deleted since gets no email', async () => {
+    const leaver = await user('leaver@example.com', { roles: ['Alerts Viewer'] });
+    await immediately(leaver);
+    // What the API forgets after each change (ReadCache's forget), as the pipeline's leasedReads counts it.
+    const kept = new ReadCache();
+    const leasedReads = new LeasedReads(undefined, () => kept.generation);
+    const delivery = (await leaseFatal(leasedReads, 'R2 is offline')).deliveries.find((d) => d.recipient.address === 'leaver@example.com');
+    expect(delivery).toBeDefined();
+    // Deleted in the instant between the commit and the send, through the API (which forgets what was kept).
+    expect((await t.call('DELETE', `${base}/users/${leaver}`)).statusCode).toBe(204);
+    kept.forget();
+    await expect(composersOf(db(), kept, leasedReads).immediate!(delivery!)).rejects.toThrow(NOT_A_READER);
   });
 });
