@@ -12,6 +12,7 @@ import { type TestSmtpServer, startTestSmtpServer } from '../../../test/support/
 import { describeEachDialect } from '../../../test/support/storage.js';
 import { until } from '../../../test/support/until.js';
 import { LoopTurns } from '../../shared/loop-turns.js';
+import { UrgentSends } from '../../shared/urgent-sends.js';
 
 /** READERS of the big tenant's daily report: its renders go on for a while, four at a time. */
 const READERS = 100;
@@ -29,7 +30,7 @@ describeEachDialect("a Fatal email during another tenant's report batch", (diale
     await shared?.close();
   });
 
-  it("is sent with no report rendered between its start and its server's answer, and every report still goes", async () => {
+  it("is sent with no report rendered between its start and its server's answer, and every report still goes, its own sends holding no render", async () => {
     await app.api('POST', '', { name: 'big', timeZone: 'UTC' });
     await app.api('PUT', '/big/settings/mail', { alertsEmailEnabled: true, useCustom: false, sendEmptyDailyReport: true });
     for (let from = 0; from < READERS; from += 25) {
@@ -59,6 +60,8 @@ describeEachDialect("a Fatal email during another tenant's report batch", (diale
     vi.spyOn(LoopTurns.prototype, 'next').mockImplementation(function (this: LoopTurns) {
       return next.call(this).then(() => void renderedAt.push(Date.now()));
     });
+    // The sends that hold the renders: the Fatal email's alone, not each report's (which would hold the batch's own renders).
+    const begin = vi.spyOn(UrgentSends.prototype, 'begin');
     // Every reader's daily report falls due in two seconds.
     const utc = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
     await app.api('PUT', '/big/settings/mail', { dailyReportTime: utc.format(new Date(Date.now() + 2_000)) });
@@ -86,5 +89,6 @@ describeEachDialect("a Fatal email during another tenant's report batch", (diale
     const reports = shared.messages.map((m) => m.envelope.to.join(',')).filter((to) => to.endsWith('@big.example'));
     expect(new Set(reports).size).toBe(READERS);
     expect(reports).toHaveLength(READERS);
+    expect(begin).toHaveBeenCalledTimes(1);
   }, 120_000);
 });
