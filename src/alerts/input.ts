@@ -124,10 +124,11 @@ export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { ale
 /**
  * normaliseAlert checks what the schema cannot (severity names, the catalogue, the size of
  * `data`) and gives canonical names: `warning` becomes `Warn`, `robots` becomes `Robots`.
- * Unknown events are kept under the caller's component, as named.
+ * Unknown events are kept under the caller's component, as named. `dataJson`, when given, is
+ * `JSON.stringify(input.data)` already made by the caller (a source's mapping measured it), not made again.
  */
-export function normaliseAlert(input: AlertInput): { errors: FieldError[] } | { alert: NewAlert } {
-  const { errors, severity, component, eventName, knownEvent, data } = checkCatalogue(input);
+export function normaliseAlert(input: AlertInput, dataJson?: string): { errors: FieldError[] } | { alert: NewAlert } {
+  const { errors, severity, component, eventName, knownEvent, data } = checkCatalogue(input, dataJson);
   if (errors.length > 0 || !severity || !component) return { errors };
   const source = storedSource(input.source);
   return {
@@ -152,7 +153,7 @@ type Checked = Record<string, unknown>;
  * the event's name and the size of `data`. A field that is not of the schema's type is the
  * schema's to name, so it is passed over here.
  */
-function checkCatalogue(input: { severity?: unknown; component?: unknown; event?: unknown; data?: unknown }) {
+function checkCatalogue(input: { severity?: unknown; component?: unknown; event?: unknown; data?: unknown }, dataJson?: string) {
   const errors: FieldError[] = [];
   const severity = typeof input.severity === 'string' ? parseSeverity(input.severity) : undefined;
   if (!severity && typeof input.severity === 'string') errors.push({ path: 'severity', message: SEVERITY_MESSAGE });
@@ -166,7 +167,7 @@ function checkCatalogue(input: { severity?: unknown; component?: unknown; event?
   }
   let data: string | null = null;
   if (typeof input.data === 'object' && input.data !== null && !Array.isArray(input.data)) {
-    data = JSON.stringify(input.data);
+    data = dataJson ?? JSON.stringify(input.data);
     if (Buffer.byteLength(data) > MAX_DATA_BYTES) errors.push({ path: 'data', message: `must be at most ${MAX_DATA_BYTES} bytes of JSON` });
   }
   return { errors, severity, component, eventName, knownEvent, data };

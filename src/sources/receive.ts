@@ -14,7 +14,7 @@ import { coalesced } from '../shared/coalesced.js';
 import { classifyDbError, lostTransactionRace } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestrator.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure } from './mapping/shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure, measuredJson } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 
@@ -162,7 +162,7 @@ function mapWebhook(
 function normalised(mapped: MappedAlerts): NewAlert[] | MappingFailure {
   const out: NewAlert[] = [];
   for (const [i, input] of mapped.alerts.entries()) {
-    const result = normaliseAlert(input as AlertInput);
+    const result = normaliseAlert(input as AlertInput, measuredJson(input.data));
     // The sender's event became several alerts: the path names which one (as in a REST batch).
     if ('errors' in result) return mappingFailure(result.errors.map((e) => ({ path: `alerts.${i}.${e.path}`, message: e.message })));
     out.push(result.alert);

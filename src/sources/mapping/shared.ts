@@ -118,9 +118,24 @@ export function obj(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+/**
+ * The JSON of each `data` that fits measured, by the object: a mapped alert's data is then
+ * serialised once, not again when it is normalised (measuredJson). A mapping builds each data
+ * object afresh and changes none it measured; nothing else holds them.
+ */
+const measured = new WeakMap<object, string>();
+
 /** fits tells whether an object is within an alert's `data` bound. */
 export function fits(value: Record<string, unknown>): boolean {
-  return Buffer.byteLength(JSON.stringify(value)) <= MAX_DATA_BYTES;
+  const json = JSON.stringify(value);
+  if (Buffer.byteLength(json) > MAX_DATA_BYTES) return false;
+  measured.set(value, json);
+  return true;
+}
+
+/** measuredJson is the JSON of a mapped alert's `data` that fits measured, if it did (normaliseAlert's `dataJson`). */
+export function measuredJson(data: unknown): string | undefined {
+  return typeof data === 'object' && data !== null ? measured.get(data) : undefined;
 }
 
 /**
