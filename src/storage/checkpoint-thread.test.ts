@@ -116,6 +116,24 @@ describe("SQLite's idle checkpoint on a thread of its own", () => {
   });
 });
 
+describe('a closed checkpoint thread', () => {
+  it('starts no thread again, for a start or a checkpoint asked after its close, which would hold the file open past it', async () => {
+    const { storage, file } = await sqliteWithWal();
+    const database = storage.sqlite!;
+    const thread = new CheckpointThread({
+      file,
+      fileId: fileIdOf(file),
+      walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
+      inThread: () => checkpointAtIdle(database, (write) => write()),
+      failed: () => {},
+    });
+    await thread.close();
+    thread.start();
+    await thread.checkpoint();
+    expect(thread.started).toBe(false);
+  });
+});
+
 describe('a checkpoint thread started after a restored backup was moved into place', () => {
   it('does not open the restored file, which would read the replaced file’s WAL as its own and copy it in', async () => {
     const { storage, file } = await sqliteWithWal();
