@@ -169,6 +169,13 @@ describeEachDialect('a transaction that stores alerts, the floor read first', (d
     expect(await floorTransaction(storage)(async (_tx, floor) => floor)).toBe(7_000);
   });
 
+  it('keeps the statement journals of its alerts in memory on SQLite (a temp file per commit otherwise)', async () => {
+    if (dialect !== 'sqlite') return;
+    const tempStore = async (db: typeof storage.db) => (await sql<{ temp_store: number }>`pragma temp_store`.execute(db)).rows[0]?.temp_store;
+    expect(await floorTransaction(storage)((tx) => tempStore(tx))).toBe(2);
+    expect(await tempStore(storage.db)).toBe(0);
+  });
+
   it('never lowers the floor: a mark-all-read from a process whose clock is behind leaves alerts stamped past an earlier mark', async () => {
     await raiseAlertTimeFloor(storage.db, 20_000);
     await raiseAlertTimeFloor(storage.db, 15_000);

@@ -48,7 +48,7 @@ export type FloorTransaction = <T>(fn: (tx: Db, floor: number) => Promise<T>) =>
  */
 export function floorTransaction(storage: Storage, options?: WriteTransactionOptions): FloorTransaction {
   if (storage.dialect !== 'postgres') {
-    const transaction = writeTransaction(storage, options);
+    const transaction = writeTransaction(storage, { ...options, journalsInMemory: true });
     return (fn) => transaction(async (tx) => fn(tx, await alertTimeFloor(tx)));
   }
   return (fn) =>

@@ -204,3 +204,52 @@ describe('a write transaction on SQLite once its file is removed or replaced', (
     }
   });
 });
+
+/** The temp files SQLite has open in this process (its names start with etilqs_), from /proc. */
+function openSqliteTempFiles(): string[] {
+  const links = fs.readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return ''; // closed meanwhile
+    }
+  });
+  return links.filter((link) => link.includes('etilqs_'));
+}
+
+describe("a hot writer's write transaction on SQLite", () => {
+  // A multi-row insert that may abort midway keeps a statement journal of the pages it changes;
+  // this one changes every page of a unique index of 3,000 rows, far past the 64 KiB that SQLite
+  // keeps in memory by default before it spills the journal to a temp file.
+  it.runIf(process.platform === 'linux')('keeps its statement journals in memory, not in a temp file, where a migration’s spill', async () => {
+    const storage = await openTestStorage('sqlite');
+    try {
+      await sql`create table journalled (id integer primary key, v text not null unique)`.execute(storage.db);
+      await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < 3000)
+        insert into journalled (v) select printf('%080d', i * 7919 % 3001) from n`.execute(storage.db);
+      const tempFilesDuring = (suffix: string, options: { journalsInMemory?: boolean }) =>
+        writeTransaction(
+          storage,
+          options,
+        )(async (tx) => {
+          await sql`insert into journalled (v) select v || ${suffix} from journalled where length(v) = 80`.execute(tx);
+          return openSqliteTempFiles();
+        });
+      expect(await tempFilesDuring('x', {})).toHaveLength(1);
+      expect(await tempFilesDuring('y', { journalsInMemory: true })).toEqual([]);
+      expect(openSqliteTempFiles()).toEqual([]);
+      // Set only while its transaction runs, whether it commits or fails: a later sort or temp table keeps its file.
+      const tempStore = async () => (await sql<{ temp_store: number }>`pragma temp_store`.execute(storage.db)).rows[0]?.temp_store;
+      expect(await tempStore()).toBe(0);
+      const failure = new Error('changed its mind');
+      await expect(
+        writeTransaction(storage, { journalsInMemory: true })(async () => {
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      expect(await tempStore()).toBe(0);
+    } finally {
+      await storage.close();
+    }
+  });
+});

@@ -12,6 +12,12 @@ export interface WriteTransactionOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Called each time another connection holds the write lock, before the pause. */
   readonly onBusy?: () => void;
+  /**
+   * Keep the statement journals of its transactions in memory (SQLite): for a hot writer whose
+   * statements each change a bounded number of pages (the ingest's group commit), not for one
+   * that may rewrite a whole table (a migration). See sqliteWriteLock.
+   */
+  readonly journalsInMemory?: boolean;
 }
 
 /** How long to pause between two tries for SQLite's write lock: about what a group commit holds it. */
@@ -36,7 +42,7 @@ const BUSY = Symbol('busy');
 export function writeTransaction(storage: Storage, options: WriteTransactionOptions = {}): WriteTransaction {
   const database = storage.sqlite;
   if (!database) return (fn) => storage.db.transaction().execute(fn);
-  const lock = sqliteWriteLock(database, storage.noteCommit);
+  const lock = sqliteWriteLock(database, storage.noteCommit, options.journalsInMemory ?? false);
   const fileGone = storage.fileGone;
   const turn = storage.turn;
   const timeoutMs = options.timeoutMs ?? SQLITE_BUSY_TIMEOUT_MS;
@@ -73,11 +79,21 @@ export function writeTransaction(storage: Storage, options: WriteTransactionOpti
  * sqliteWriteLock runs the statements around a write transaction on the SQLite connection itself:
  * through Kysely, the busy_timeout pair, the begin and the commit cost about a tenth of a
  * millisecond of JavaScript per commit, on the path of every alert.
+ *
+ * With `journalsInMemory`, the transaction begins under temp_store MEMORY, which SQLite reads
+ * when a write transaction begins to choose where its statement journals go, and the setting is
+ * back to the default once the transaction has ended. A multi-row insert inside a transaction
+ * (the alerts', whose foreign key and NOT NULL columns may abort it midway) keeps a statement
+ * journal of every page it changes, which past 64 KiB SQLite spills to a temp file: the group
+ * commit opened, wrote (about 150 pages for 360 alerts), and closed one per commit, as many
+ * writes as the WAL's own. The setting is only ever changed outside a transaction, where it
+ * cannot fail; sorts and temp tables of other statements keep their files.
  */
-function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => void) | undefined) {
+function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => void) | undefined, journalsInMemory: boolean) {
   const begin = database.prepare('begin immediate');
   const commit = database.prepare('commit');
   const rollback = database.prepare('rollback');
+  const restore = journalsInMemory ? () => database.exec('PRAGMA temp_store = DEFAULT') : () => {};
   return {
     /**
      * begin takes SQLite's write lock if it is free and tells whether it did; `last` lets the
@@ -85,16 +101,19 @@ function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => voi
      * after a blocking wait (withoutBusyWait).
      */
     begin(last: boolean): boolean {
+      if (journalsInMemory) database.exec('PRAGMA temp_store = MEMORY');
       try {
         withoutBusyWait(database, () => begin.run());
         return true;
       } catch (err) {
+        restore();
         if (!last && (err as { code?: unknown }).code === 'SQLITE_BUSY') return false;
         throw err;
       }
     },
     commit(): void {
       commit.run();
+      restore();
       onCommit?.();
     },
     /** rollback ends the transaction unless SQLite already rolled it back (after some errors it does). */
@@ -103,6 +122,8 @@ function sqliteWriteLock(database: SqliteDatabase.Database, onCommit: (() => voi
         if (database.inTransaction) rollback.run();
       } catch {
         // The transaction's own error is the one to report, not the rollback's.
+      } finally {
+        restore();
       }
     },
   };
