@@ -7,7 +7,7 @@ import { createUser } from '../access/users.js';
 import { FakeClock } from '../shared/clock.js';
 import { describeEachDialect, planOf, sqlitePlanOf } from '../../test/support/storage.js';
 import { readerFor, unreadCountQuery } from './read-state.js';
-import { floodLeadQueries } from './store.js';
+import { floodLeadQueries } from './panel.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 

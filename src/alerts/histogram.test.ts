@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { describeEachDialect, openTestStorage, sqlitePlanOf } from '../../test/support/storage.js';
 import { alertHistogram } from './histogram.js';
 import { insertAlerts } from './store.js';
 
@@ -31,5 +31,22 @@ describeEachDialect("the alerts chart's buckets", (dialect) => {
       [1, 1],
       [0, 0],
     ]);
+  });
+
+  it.runIf(dialect === 'sqlite')("counts each severity from alerts_tenant_severity alone, reading no alert's row for it", async () => {
+    // A storage of its own: a statement prepared by the test before is not prepared again, so not seen.
+    const fresh = await openTestStorage(dialect);
+    try {
+      await insertTestTenant(fresh.db, 'plan', { id: 'plan', createdAt: T0 });
+      const plan = await sqlitePlanOf('count(*)', () =>
+        alertHistogram(fresh.db, 'plan', { unit: 'hour', timeZone: 'UTC', bounds: [T0, T0 + HOUR, T0 + 2 * HOUR] }),
+      );
+      const searches = plan?.filter((line) => line.startsWith('SEARCH') || line.startsWith('SCAN'));
+      expect(searches).toHaveLength(5);
+      for (const line of searches!)
+        expect(line).toMatch(/^SEARCH alerts USING COVERING INDEX alerts_tenant_severity \(tenant_id=\? AND <expr>=\? AND created_at>\? AND created_at<\?\)/);
+    } finally {
+      await fresh.close();
+    }
   });
 });

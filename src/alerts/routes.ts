@@ -16,7 +16,8 @@ import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
 import { EVENT_NAME, EVENT_NAME_MESSAGE, MAX_BATCH, SOURCE_PART_MAX, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
 import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
-import { type ReadAlert, deleteAlert, findAlert, listAlerts, panelAlerts } from './store.js';
+import { panelAlerts } from './panel.js';
+import { type ReadAlert, deleteAlert, findAlert, listAlerts } from './store.js';
 import { alertView, decodeCursor, encodeCursor, panelEntryView, showAlert, showPanelEntry, unreadView } from './view.js';
 import { listOf } from '../http/openapi.js';
 

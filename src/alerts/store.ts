@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, PostgresAdapter, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, PostgresAdapter, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
 import { StorageRejectedError } from '../storage/errors.js';
@@ -507,6 +507,14 @@ export async function newestAlert(db: Db, tenantId: string): Promise<ListPositio
   return row && { createdAt: Number(row.created_at), id: row.id };
 }
 
+/**
+ * olderThan holds for the alerts (`a`) after `after` in the newest-first order (created_at, then id,
+ * descending). Its redundant bound lets both engines start the index range at the cursor.
+ */
+export function olderThan(after: ListPosition): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(a.created_at <= ${after.createdAt} and (a.created_at < ${after.createdAt} or (a.created_at = ${after.createdAt} and a.id < ${after.id})))`;
+}
+
 /** listAlerts pages through a tenant's alerts, newest first, with the reader's read state. */
 export async function listAlerts(
   db: Db,
@@ -528,13 +536,7 @@ export async function listAlerts(
   }
   const groupId = filter.groupId;
   if (groupId !== undefined) query = query.where((eb) => eb.or([eb('a.group_id', '=', groupId), eb('a.id', '=', groupId)]));
-  const after = page.after;
-  if (after) {
-    // The redundant bound lets both engines start the index range at the cursor.
-    query = query
-      .where('a.created_at', '<=', after.createdAt)
-      .where((eb) => eb.or([eb('a.created_at', '<', after.createdAt), eb.and([eb('a.created_at', '=', after.createdAt), eb('a.id', '<', after.id)])]));
-  }
+  if (page.after) query = query.where(olderThan(page.after));
   const rows = await query
     .orderBy('a.created_at', 'desc')
     .orderBy('a.id', 'desc')
@@ -543,74 +545,6 @@ export async function listAlerts(
   const items = rows.slice(0, page.limit).map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
   const last = items[items.length - 1];
   return { items, next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : undefined };
-}
-
-/** PanelEntry is one line of the bell panel: the most severe, then newest, unread alert of a flood, and the flood's unread size. */
-export interface PanelEntry extends ReadAlert {
-  /** Unread alerts of the flood (1 when the alert stands alone). */
-  readonly count: number;
-  readonly firstCreatedAt: number;
-  readonly lastCreatedAt: number;
-}
-
-/** PANEL_SIZE is how many lines the bell panel shows. */
-const PANEL_SIZE = 5;
-
-/**
- * panelAlerts gives the bell panel: at most five unread floods, most severe first, then newest;
- * a robot flapping 500 times is one line with count 500.
- */
-export async function panelAlerts(db: Db, tenantId: string, reader: Reader): Promise<PanelEntry[]> {
-  const groups = await readStateQuery(db, tenantId, reader)
-    .where(isUnreadCondition(reader))
-    .select((eb) => [
-      eb.fn.coalesce('a.group_id', 'a.id').as('flood'),
-      eb.fn.max('a.severity').as('severity'),
-      eb.fn.min('a.created_at').as('first'),
-      eb.fn.max('a.created_at').as('last'),
-      eb.fn.countAll<number>().as('n'),
-    ])
-    .groupBy((eb) => eb.fn.coalesce('a.group_id', 'a.id'))
-    .orderBy('severity', 'desc')
-    .orderBy('last', 'desc')
-    .orderBy('flood', 'desc')
-    .limit(PANEL_SIZE)
-    .execute();
-  const entries: PanelEntry[] = [];
-  for (const group of groups) {
-    const leads = await Promise.all(floodLeadQueries(db, tenantId, reader, group.flood).map((query) => query.executeTakeFirst()));
-    const newest = leads.reduce((best, row) => (row && (!best || leadsBefore(row, best)) ? row : best), undefined);
-    if (!newest) continue;
-    entries.push({
-      ...toStoredAlert(newest),
-      read: false,
-      count: Number(group.n),
-      firstCreatedAt: Number(group.first),
-      lastCreatedAt: Number(group.last),
-    });
-  }
-  return entries;
-}
-
-/**
- * floodLeadQueries read a flood's lead unread alert (the most severe, then the newest): the alert
- * whose id names the flood (a lone alert, or a flood's first) by its primary key, and the flood's
- * repeats by alerts_tenant_group; the panel takes the first of their answers (leadsBefore). One
- * query with an `or` of both read every unread alert of the tenant on SQLite, for each panel line.
- */
-export function floodLeadQueries(db: Db, tenantId: string, reader: Reader, flood: string) {
-  const unread = () => readStateQuery(db, tenantId, reader).selectAll('a').where(isUnreadCondition(reader));
-  return [
-    unread().where('a.id', '=', flood).limit(1),
-    unread().where('a.group_id', '=', flood).orderBy('a.severity', 'desc').orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(1),
-  ];
-}
-
-/** leadsBefore orders two alerts as a panel line's lead is chosen: the more severe, then the newer, then the greater id. */
-function leadsBefore(a: { severity: number; created_at: number; id: string }, b: { severity: number; created_at: number; id: string }): boolean {
-  if (a.severity !== b.severity) return Number(a.severity) > Number(b.severity);
-  if (a.created_at !== b.created_at) return Number(a.created_at) > Number(b.created_at);
-  return a.id > b.id;
 }
 
 /** findAlert returns one of the tenant's alerts as the reader sees it, or undefined (also for another tenant's id). */

@@ -3,7 +3,8 @@ import { fieldError } from '../http/problem.js';
 import { CURSOR_MESSAGE, openCursor, signCursor } from '../shared/signed-cursor.js';
 import { SEVERITIES } from './severity.js';
 import type { Acknowledgement } from './acknowledgements.js';
-import type { ListPosition, PanelEntry, ReadAlert } from './store.js';
+import type { PanelEntry } from './panel.js';
+import type { ListPosition, ReadAlert } from './store.js';
 
 /** alertView is an Alert as API.md shows it: the input plus id, createdAt, read and its flood's acknowledgement (the OpenAPI document's schema). */
 export const alertView = z.object({

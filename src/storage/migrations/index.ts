@@ -31,4 +31,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261205-30-settings-daily-report-time-changed-at': () => import('./20261205-30-settings-daily-report-time-changed-at.js'),
   '20261205-50-settings-system-test-mail-turns': () => import('./20261205-50-settings-system-test-mail-turns.js'),
   '20261206-10-deliveries-urgent-due': () => import('./20261206-10-deliveries-urgent-due.js'),
+  '20261207-10-alerts-by-severity': () => import('./20261207-10-alerts-by-severity.js'),
 };
