@@ -2,11 +2,12 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { captureLog } from '../../test/support/log-capture.js';
 import { FakeClock } from '../shared/clock.js';
+import { ReadCache } from '../shared/read-cache.js';
 import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
 import { DELIVERY_KEY_DAYS, purgeOldDeliveries, requireSource, rotateSecret } from './store.js';
@@ -130,6 +131,20 @@ describeEachDialect('receiving from sources', (dialect) => {
       const stats = await h.stats(source);
       expect(stats).toMatchObject({ accepted: 1, rejected: 0, lastError: null });
       expect(stats.lastReceivedAt).not.toBeNull();
+    });
+
+    it('keeps what the API keeps (principals, tenants, readers) across a received event, which changes none of them', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const forgotten = vi.spyOn(ReadCache.prototype, 'forget');
+      const principals = vi.spyOn(t.tocsin.deps.authenticator, 'forget');
+      try {
+        expect((await h.orchestrator(source, jobFaulted('ev-kept'))).statusCode).toBe(202);
+        expect(forgotten).not.toHaveBeenCalled();
+        expect(principals).not.toHaveBeenCalled();
+      } finally {
+        forgotten.mockRestore();
+        principals.mockRestore();
+      }
     });
 
     it('accepts sha256=hex, refuses a bad or missing signature with a bare 401 and counts it', async () => {

@@ -87,7 +87,9 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
       '/api/v1/sources/:sourceId/receive',
       {
         bodyLimit: MAX_RECEIVE_BYTES,
-        config: { access: 'public', problems: [401, 503] },
+        // A received event forgets nothing the API keeps: each one did, so the principals, tenants and readers
+        // kept were read again by every request and email while a webhook or an Alertmanager sent.
+        config: { access: 'public', raises: true, problems: [401, 503] },
         // The body is read raw and checked by the receiver after the signature; the schemas document it.
         validatorCompiler: () => (data) => ({ value: data }),
         schema: {
