@@ -165,6 +165,30 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect((await t.call('GET', '/api/v1/tenants/orch-dotnet-flags/settings/mail', undefined, fresh)).json()).toMatchObject({ useCustom: false, custom });
   });
 
+  it("takes back the list GET /odata/Settings shows with the password left empty or as Orchestrator's mask: the stored server the tenant switched off stays off", async () => {
+    // A script that blanks the password to keep it, or copies Orchestrator's bullets, changed no SMTP
+    // value, yet the list was read as edited: the tenant's mail went through its old custom server.
+    const fresh = (await t.tenantWithUser('orch-kept-password')).token;
+    const custom = { host: '127.0.0.1', port: 2525, security: 'starttls', fromAddress: 'robot@orch-kept-password.example.com' };
+    const saved = await t.call(
+      'PUT',
+      '/api/v1/tenants/orch-kept-password/settings/mail',
+      { useCustom: false, custom: { ...custom, username: 'robot', password: PASSWORD } },
+      fresh,
+    );
+    expect(saved.statusCode, saved.body).toBe(200);
+    const shown = (await t.call('GET', '/odata/Settings', undefined, fresh)).json().value as { Name: string; Value: string }[];
+    for (const password of ['', '••••••••••••']) {
+      const sent = shown.map((s) => (s.Name === 'Abp.Net.Mail.Smtp.Password' ? { ...s, Value: password } : s));
+      const res = await t.call('POST', `${ACTIONS}.UpdateBulk`, { settings: sent }, fresh);
+      expect(res.statusCode, res.body).toBe(200);
+      expect((await t.call('GET', '/api/v1/tenants/orch-kept-password/settings/mail', undefined, fresh)).json(), password).toMatchObject({
+        useCustom: false,
+        custom: { ...custom, username: 'robot', passwordSet: true },
+      });
+    }
+  });
+
   it('answers an absolute @odata.context, and names body fields in a 400 as Orchestrator spells them', async () => {
     expect((await t.call('GET', '/odata/Settings', undefined, token)).json()['@odata.context']).toMatch(/^https?:\/\/[^/]+\/odata\/\$metadata#Settings$/);
     const noModel = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com' }, token);

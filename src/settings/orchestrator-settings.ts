@@ -335,7 +335,8 @@ export function settingKeyOf(field: keyof OrchestratorSmtpModel): string {
  * to those `shown` (what `GET /odata/Settings` lists now) change nothing: scripts send the whole
  * list back with another value edited, and its empty SMTP values (no server of the tenant's own)
  * or the stored server of a tenant that uses the default must neither be refused nor switch that
- * server on. Once one SMTP value differs, all of them are taken, as before.
+ * server on; a password sent empty or masked, which keeps the stored one, is equal to the one shown.
+ * Once one SMTP value differs, all of them are taken, as before.
  *
  * With `systemFrom`, a tenant with no From address of its own sends from the system default's
  * when the update leaves DefaultFromAddress unset (inheritFromAddress).
@@ -353,8 +354,10 @@ export function bulkUpdate(given: readonly { name: string; value: unknown }[], s
   let timeZone: string | undefined;
   const shownValue = new Map(shown.map((s) => [s.Name, s.Value]));
   const smtpText = (value: unknown) => (value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
-  // A flag as GET shows it, or as .NET writes a bool ('True', a script's "$false"), is the value shown.
+  // A flag as GET shows it, or as .NET writes a bool ('True', a script's "$false"), is the value shown;
+  // so is a password sent empty or masked (Orchestrator's bullets), which keeps the stored one.
   const asShown = (name: string, value: unknown) => {
+    if (name === SETTING_KEYS.password && shownValue.has(name) && (value === '' || isPasswordMask(value))) return shownValue.get(name);
     const flag = FLAG_KEYS.has(name) ? asBoolean(value) : undefined;
     return typeof flag === 'boolean' ? String(flag) : smtpText(value);
   };
