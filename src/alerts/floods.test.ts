@@ -23,14 +23,20 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
   });
   afterAll(() => storage.close());
 
-  /** Stores one alert of `key` at `now` in a transaction of its own, answering the flood it joined and the key locks it held. */
+  /**
+   * Stores one alert of `key` at `now` in a transaction of its own, answering the flood it joined and the key locks it held
+   * (single bigint keys: its resolution lock, of two integers, it takes in every commit, resolution-locks.ts).
+   */
   const store = (key: string, now: number, alert: NewAlert = flap(key)) =>
     storage.db.transaction().execute(async (tx) => {
       const [id] = await writeAlerts(tx, 'floods', [alert], now);
       const group = await tx.selectFrom('alerts').select('group_id').where('id', '=', id!).executeTakeFirstOrThrow();
       const locks =
         dialect === 'postgres'
-          ? Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`.execute(tx)).rows[0]!.n)
+          ? Number(
+              (await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and objsubid = 1 and pid = pg_backend_pid()`.execute(tx))
+                .rows[0]!.n,
+            )
           : 0;
       return { id: id!, group: group.group_id, locks };
     });
@@ -52,14 +58,15 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
   );
 
   it.runIf(dialect === 'postgres')(
-    "takes the keys' locks with a statement each connection prepares once, not one parsed and planned in every commit that locks",
+    "takes the keys' locks and their resolution locks with statements each connection prepares once, not parsed and planned in every commit that locks",
     async () => {
       await storage.db.connection().execute(async (conn) => {
         for (const [i, key] of ['robot-p1', 'robot-p2', 'robot-p3'].entries()) {
           await conn.transaction().execute((tx) => writeAlerts(tx, 'floods', [flap(key)], T0 + 4 * DEFAULT_FLOOD_WINDOW_MS + i));
         }
         const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(conn);
-        expect(rows.filter((r) => r.statement.includes('pg_advisory_xact_lock'))).toHaveLength(1);
+        expect(rows.filter((r) => r.statement.includes('pg_advisory_xact_lock(h)'))).toHaveLength(1);
+        expect(rows.filter((r) => r.statement.includes('pg_advisory_xact_lock_shared('))).toHaveLength(1);
       });
     },
   );

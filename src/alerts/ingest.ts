@@ -9,6 +9,7 @@ import type { WriteTransactionOptions } from '../storage/write-transaction.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
+import { resolutionLocks } from './resolution-locks.js';
 import { writeAlertsTelling } from './store.js';
 import { floorTransaction } from './time-floor.js';
 import { SEVERITIES } from './severity.js';
@@ -76,7 +77,8 @@ const MAX_ALERTS_PER_COMMIT = 5_000;
  * long. Stalled is measured against the commits just made, so that on a loaded machine, where
  * every commit takes longer, one commit writing at a time stays the rule. Never more than two. A
  * batch of a dedup key whose flood a Success of the commit under way resolves waits for that commit
- * to end (resolvedFloods): it would not see the resolution.
+ * to end (resolvedFloods): its commit would wait for the key's resolution lock (resolution-locks.ts)
+ * with the other batches it took.
  */
 export const POSTGRES_COMMITS: CommitConcurrency = { max: 2, stalledAfterMs: 50, stalledAfterTypical: 4 };
 
@@ -238,7 +240,7 @@ export function groupCommit(
    * by one), each batch's alerts as its `choose` picked them, then the writes that go alongside
    * each batch, given its own ids, and what they gathered to write once. It returns what it stored of each batch.
    */
-  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean): Promise<Stored[]> => {
+  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean, locked: boolean): Promise<Stored[]> => {
     const shared: CommitShared = new Map();
     for (const item of items) item.inCommit?.enlist?.(shared);
     const chosen: (readonly NewAlert[])[] = [];
@@ -250,7 +252,8 @@ export function groupCommit(
     for (const [tenantId, indexes] of byTenant) {
       const alerts = indexes.flatMap((i) => chosen[i]!);
       // Batches that chose nothing (redeliveries) write only alongside.
-      const written = alerts.length === 0 ? undefined : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided });
+      const written =
+        alerts.length === 0 ? undefined : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided, resolutionsLocked: locked });
       const ids = written?.ids ?? [];
       mailing.set(tenantId, written?.mailing);
       let offset = 0;
@@ -274,15 +277,17 @@ export function groupCommit(
     let stored: Stored[];
     try {
       // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
+      // Taken as the transaction begins, in its first round trip, when the batches are known by then (PostgreSQL).
+      const locks = storage.dialect === 'postgres' && given ? resolutionLocks(given) : undefined;
       stored = await transaction(async (tx, floor) => {
         items ??= take(slot);
-        const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined);
+        const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined, locks !== undefined);
         slot.resolving = resolvedFloods(out);
         wrote(slot);
         const commits = fatalCommits(out);
         if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
         return out;
-      });
+      }, locks);
     } catch (err) {
       // Failed before it took its batches (no write lock within the busy timeout): they fail as it did.
       items ??= take(slot);
@@ -381,10 +386,9 @@ const floodKey = (tenantId: string, dedupKey: string) => `${tenantId}\n${dedupKe
 
 /**
  * resolvedFloods lists the floods (floodKey) that a commit's Success alerts resolve, undefined when
- * none. Until that commit ends another commit would not see the resolution: a flood fresh enough
- * is joined without waiting for its key's lock (writeAlerts), so a Fatal alert of that key stored
- * beside it joined the resolved flood, a repeat of it, instead of starting a new incident with its
- * own immediate email.
+ * none. Until that commit ends another commit would not see the resolution, and one storing those
+ * keys waits for it, at its first statement, for their resolution locks (resolution-locks.ts): the
+ * batches of those keys wait in this process's queue instead, and the others are not held back with them.
  */
 function resolvedFloods(batches: readonly Stored[]): Set<string> | undefined {
   let floods: Set<string> | undefined;

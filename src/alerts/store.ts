@@ -5,6 +5,7 @@ import { StorageRejectedError } from '../storage/errors.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
+import { lockResolutions } from './resolution-locks.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
 import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
@@ -72,6 +73,8 @@ export async function insertAlerts(
  * A Success resolves its key's flood (it joins it, and so do repeats of the Success), and the
  * next alert of the key that is not a Success starts a new one: a failure after the resolution is
  * a new incident, with its own immediate email and line.
+ * On PostgreSQL it first takes the alerts' resolution locks (resolution-locks.ts), after the floor's
+ * when the caller read it, unless `options.resolutionsLocked` says the transaction took them already.
  * Fatal alerts are also stored as undecided, unless `options.undecided` is false or
  * `options.news` calls them history (stored decided: listed and reported, never emailed at once).
  * Its arguments are writeAlertsTelling's: (tx, tenantId, alerts, now, floodWindowMs, options).
@@ -84,6 +87,8 @@ export async function writeAlerts(...args: Parameters<typeof writeAlertsTelling>
 export interface WriteOptions {
   readonly undecided?: boolean;
   readonly news?: (alert: NewAlert) => boolean;
+  /** The transaction took these alerts' resolution locks as it began (resolution-locks.ts; the group commit does), after the floor's. */
+  readonly resolutionsLocked?: boolean;
 }
 
 /** WrittenAlerts is what writeAlertsTelling stored, and what its insert read on the way. */
@@ -117,11 +122,13 @@ export async function writeAlertsTelling(
   const keys = new Set<string>();
   for (const a of alerts) if (a.dedupKey !== null) keys.add(a.dedupKey);
   if (keys.size > 0) {
+    if (!options.resolutionsLocked) await lockResolutions(tx, tenantId, alerts);
     const found = await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
     if (postgres) {
       // A key whose flood is missing or past half its window may be started anew by another commit
       // at the same time: those are locked and looked at again (see lockFloods). A flood fresher
-      // than that can only be joined, unless a commit lasted half a flood window (5 minutes by default).
+      // than that can only be joined, unless a commit lasted half a flood window (5 minutes by default):
+      // a Success of its key that another commit stores is committed by now (the resolution locks).
       // So may a resolved flood's key: its next failure starts a new one.
       const unsure = [...keys].filter((key) => {
         const flood = found.get(key);

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase, createTestDatabase, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import type { Db } from '../storage/database.js';
 import { migrate } from '../storage/migrate.js';
 import { type Storage, openStorage } from '../storage/storage.js';
 import { alertTimeFloor, floorTransaction, raiseAlertTimeFloor } from './time-floor.js';
@@ -175,6 +176,53 @@ describeEachDialect('a transaction that stores alerts, the floor read first', (d
     expect(await floorTransaction(storage)((tx) => tempStore(tx))).toBe(2);
     expect(await tempStore(storage.db)).toBe(0);
   });
+
+  it.runIf(dialect === 'postgres')(
+    "takes the resolution locks it is given as it begins, after the floor's lock, and is given the floor raised while it waited",
+    async () => {
+      await raiseAlertTimeFloor(storage.db, 9_000);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let raised!: () => void;
+      const isRaised = new Promise<void>((resolve) => (raised = resolve));
+      // The scheduler's side: the floor's lock exclusive, the floor raised, committed once let go.
+      const raising = storage.db.transaction().execute(async (tx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended('alerts.created_at floor', 0))`.execute(tx);
+        await tx.updateTable('alert_time_floor').set({ not_before: 10_000 }).where('id', '=', 1).execute();
+        raised();
+        await held;
+      });
+      await isRaised;
+      const resolutionLocksHeld = async (db: Db, ownOnly: boolean) =>
+        (
+          await sql<{ bucket: number; mode: string }>`select objid::int as bucket, mode from pg_locks
+            where locktype = 'advisory' and objsubid = 2 and granted and (${!ownOnly} or pid = pg_backend_pid()) order by objid`.execute(db)
+        ).rows;
+      const beginning = floorTransaction(storage)(async (tx, floor) => ({ floor, locks: await resolutionLocksHeld(tx, true) }), {
+        buckets: [5, 9],
+        exclusive: [true, false],
+      });
+      try {
+        // Waiting for the floor's lock, it holds none of its resolution locks yet.
+        await expect
+          .poll(async () =>
+            Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(storage.db)).rows[0]!.n),
+          )
+          .toBe(1);
+        expect(await resolutionLocksHeld(storage.db, false)).toEqual([]);
+      } finally {
+        release();
+      }
+      await raising;
+      expect(await beginning).toEqual({
+        floor: 10_000,
+        locks: [
+          { bucket: 5, mode: 'ExclusiveLock' },
+          { bucket: 9, mode: 'ShareLock' },
+        ],
+      });
+    },
+  );
 
   it('never lowers the floor: a mark-all-read from a process whose clock is behind leaves alerts stamped past an earlier mark', async () => {
     await raiseAlertTimeFloor(storage.db, 20_000);

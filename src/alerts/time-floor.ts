@@ -3,6 +3,7 @@ import type { Db } from '../storage/database.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
 import type { Storage } from '../storage/storage.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
+import { type ResolutionLocks, resolutionLocksSql } from './resolution-locks.js';
 import { type WriteTransactionOptions, writeTransaction } from '../storage/write-transaction.js';
 
 /**
@@ -27,6 +28,17 @@ const FLOOR_SQL_SQLITE = 'select not_before from alert_time_floor where id = 1';
 const BEGIN_WITH_FLOOR_POSTGRES = `begin; ${FLOOR_SELECT_POSTGRES}`;
 
 /**
+ * beginWithFloorSql is BEGIN_WITH_FLOOR_POSTGRES that also takes the resolution locks (resolution-locks.ts)
+ * after the floor's: every transaction that stores alerts takes the floor's lock first, then these, so
+ * none holds one of them while it waits for the floor's behind a scheduler raising it. The query answers
+ * with its last statement, which reads the floor again (its lock already held, so it can no longer move).
+ */
+function beginWithFloorSql(locks: ResolutionLocks | undefined): string {
+  if (!locks) return BEGIN_WITH_FLOOR_POSTGRES;
+  return `begin; select alert_time_floor_locked(); ${FLOOR_SELECT_POSTGRES}, (${resolutionLocksSql(locks)}) as locked`;
+}
+
+/**
  * alertTimeFloor is the earliest created_at a transaction that stores alerts may give them: call
  * it in that transaction before taking the time, and stamp max(now, floor). One statement.
  */
@@ -36,25 +48,29 @@ export async function alertTimeFloor(tx: Db): Promise<number> {
   return Number(rows[0]?.not_before ?? 0);
 }
 
-/** FloorTransaction runs `fn` in a transaction that stores alerts, given the floor (alertTimeFloor) read first in it. */
-export type FloorTransaction = <T>(fn: (tx: Db, floor: number) => Promise<T>) => Promise<T>;
+/**
+ * FloorTransaction runs `fn` in a transaction that stores alerts, given the floor (alertTimeFloor) read
+ * first in it; on PostgreSQL it takes `locks`, the resolution locks of the alerts it stores, as it begins.
+ */
+export type FloorTransaction = <T>(fn: (tx: Db, floor: number) => Promise<T>, locks?: ResolutionLocks) => Promise<T>;
 
 /**
  * floorTransaction is writeTransaction for a hot writer of alerts (the ingest's group commit) that
  * reads the floor first. On PostgreSQL the begin and the floor's read go as one simple query of
  * both statements: one round trip fewer in every group commit (each a write and a wake-up on either
  * side, where node-postgres sends one statement at a time). The floor's select is then parsed and
- * planned each time, which for a function call costs less than the round trip.
+ * planned each time, which for a function call costs less than the round trip. So are the resolution
+ * locks a transaction is given (beginWithFloorSql): they cost no round trip of their own.
  */
 export function floorTransaction(storage: Storage, options?: WriteTransactionOptions): FloorTransaction {
   if (storage.dialect !== 'postgres') {
     const transaction = writeTransaction(storage, { ...options, journalsInMemory: true });
     return (fn) => transaction(async (tx) => fn(tx, await alertTimeFloor(tx)));
   }
-  return (fn) =>
+  return (fn, locks) =>
     storage.db.connection().execute(async (conn) => {
       try {
-        const { rows } = await conn.executeQuery<{ not_before: number | string | null }>(CompiledQuery.raw(BEGIN_WITH_FLOOR_POSTGRES, []));
+        const { rows } = await conn.executeQuery<{ not_before: number | string | null }>(CompiledQuery.raw(beginWithFloorSql(locks), []));
         const result = await fn(conn, Number(rows[0]?.not_before ?? 0));
         await conn.executeQuery(CompiledQuery.raw('commit', []));
         return result;
