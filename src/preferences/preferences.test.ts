@@ -95,6 +95,20 @@ describeEachDialect('alert preferences API', (dialect) => {
     expect(cleared.json()).toMatchObject({ email: { tenMinuteSummary: true, dailyReport: true, fatalImmediately: false }, own: { email: {} } });
   });
 
+  it("takes back API.md's two parts of its GET answer (subscriptions and email, no own): a component turned off turns its events off", async () => {
+    // A script sending back `subscriptions` and `email` as API.md shows them pinned every event it
+    // listed: Robots turned off left each Robots event on, and its alerts were still emailed.
+    const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const { subscriptions, email } = (await t.call('GET', `${base}/me/alert-preferences`, undefined, someone.token)).json();
+    const res = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { ...subscriptions, Robots: false }, email }, someone.token);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.Offline': false, Jobs: true });
+    expect(res.json().own).toEqual({ subscriptions: { Robots: false }, email: {} });
+    // A map naming only some entries is still taken as it is: an event set on beside its component off.
+    const pinned = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { 'Robot.StatusChanged.Offline': true } }, someone.token);
+    expect(pinned.json().subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.Offline': true });
+  });
+
   it('takes back what its GET answered with switches changed, setting only what changed, its own part not read', async () => {
     // The answer's `own` (what the user set itself) made the PUT of that very answer a 400 "own: is not a known field".
     const someone = await t.tenantWithUser('prefs', ['Alerts Viewer']);

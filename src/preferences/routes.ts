@@ -35,8 +35,19 @@ const emailChoices = { tenMinuteSummary: z.boolean(), dailyReport: z.boolean(), 
 const boundSubscriptions = boundEntries({ subscriptions: MAX_SUBSCRIPTION_ENTRIES });
 
 /**
+ * listsCatalogue tells whether subscriptions name every component and event of the catalogue, as
+ * only a GET answer's do: API.md shows the answer as `subscriptions` and `email`, so a script sends
+ * those two parts back without `own`, and each event it lists would be pinned as read.
+ */
+function listsCatalogue(subscriptions: Readonly<Record<string, boolean | null>> | null | undefined): boolean {
+  if (!subscriptions) return false;
+  return CATALOGUE.components.every((name) => Object.hasOwn(subscriptions, name)) && CATALOGUE.events.every(({ name }) => Object.hasOwn(subscriptions, name));
+}
+
+/**
  * preferencesInput is the body of a preferences PUT: left out keeps, null clears (inherits again).
- * A body with the `own` that GET answers with is that answer sent back, one switch changed: only
+ * A body with the `own` that GET answers with, or whose subscriptions list the whole catalogue as
+ * only a GET answer's do (listsCatalogue), is that answer sent back, one switch changed: only
  * what differs from what is in force is set (editsOf), and `own` itself is not read (it says what
  * was set, which the PUT decides).
  */
@@ -59,7 +70,7 @@ const preferencesInput = z
   })
   .partial()
   .strict()
-  .transform(({ own, ...patch }) => ({ ...patch, asRead: own !== undefined }));
+  .transform(({ own, ...patch }) => ({ ...patch, asRead: own !== undefined || listsCatalogue(patch.subscriptions) }));
 
 /** PreferencesBody is a PUT body read: the patch, and whether it is a GET answer sent back. */
 type PreferencesBody = PreferencePatch & { readonly asRead: boolean };
@@ -95,7 +106,8 @@ const USER_DESCRIPTION =
   "else subscribed; an event entry overrides its component's. `email` resolves the same way (defaults: both " +
   'reports on, Fatal-immediately off). `own` is what the user set itself. In a PUT, left out keeps and null ' +
   'clears an entry (it inherits again); `subscriptions: null` and `email: null` clear them all. A body with ' +
-  '`own` is the answer of a GET sent back, some switches changed: only what differs from what is in force is ' +
+  '`own`, or whose subscriptions name every component and event of the catalogue, is the answer of a GET sent ' +
+  'back, some switches changed: only what differs from what is in force is ' +
   'set (a component turned off there turns its events off with it), and `own` itself is not read. At most ' +
   `${MAX_SUBSCRIPTION_ENTRIES} subscription entries are kept: a PUT that would store more is a 400 naming subscriptions.`;
 
