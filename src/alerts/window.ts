@@ -91,6 +91,12 @@ export interface AlertGroup {
    */
   readonly sharedSource: { readonly [K in SourceFilterPart]?: string };
   /**
+   * The component every alert of the line has (the first's), undefined when they differ: the line's
+   * link filters on it too, since an event does not name one component (`Process.RaiseAlert`, the
+   * event of every alert raised without one, is any component's).
+   */
+  readonly sharedComponent: string | undefined;
+  /**
    * Every alert of the line has the first's component, process, robot and queue: a reader's
    * subscriptions and mutes, which look at those, decide the whole line as they decide its first
    * alert. A line that is not (a process failing on several robots) is read by its parts
@@ -251,6 +257,7 @@ export async function alertsInWindow(
       sharedSource: Object.fromEntries(
         SOURCE_FILTER_PARTS.flatMap((part) => (first.source?.[part] && !c?.varied.has(part) ? [[part, first.source[part]]] : [])),
       ),
+      sharedComponent: !c || c.components <= 1 ? first.component : undefined,
       uniform: !c || (c.varied.size === 0 && c.components <= 1),
       firstCreatedAt: c?.fc ?? first.createdAt,
       lastCreatedAt: c?.lc ?? first.createdAt,

@@ -108,10 +108,18 @@ describeEachDialect('report composers', (dialect) => {
       href: href!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'),
       text,
     }));
-    const listOf = (event: string, source?: { robot?: string; process?: string }) =>
-      alertListUrl('https://tocsin.example.com', { tenant: row.tenant_id, severity: 'Error', event, since: row.window_start!, until: row.window_end!, source });
-    expect(hrefs).toContainEqual({ href: listOf('Process.JobExecution.Faulted'), text: 'Échec de l’exécution de la tâche' });
-    expect(hrefs).toContainEqual({ href: listOf('Robot.StatusChanged.Offline', { robot: 'R2' }), text: 'Robot hors ligne' });
+    const listOf = (component: string, event: string, source?: { robot?: string; process?: string }) =>
+      alertListUrl('https://tocsin.example.com', {
+        tenant: row.tenant_id,
+        severity: 'Error',
+        component,
+        event,
+        since: row.window_start!,
+        until: row.window_end!,
+        source,
+      });
+    expect(hrefs).toContainEqual({ href: listOf('Jobs', 'Process.JobExecution.Faulted'), text: 'Échec de l’exécution de la tâche' });
+    expect(hrefs).toContainEqual({ href: listOf('Robots', 'Robot.StatusChanged.Offline', { robot: 'R2' }), text: 'Robot hors ligne' });
   });
 
   it("links a summary line of repeats on several robots to all of them: the parts of the source its alerts share, not the first one's robot", async () => {
@@ -123,6 +131,7 @@ describeEachDialect('report composers', (dialect) => {
     const both = alertListUrl('https://tocsin.example.com', {
       tenant: row.tenant_id,
       severity: 'Error',
+      component: 'Jobs',
       event: 'Process.JobExecution.Faulted',
       since: row.window_start!,
       until: row.window_end!,
@@ -152,6 +161,7 @@ describeEachDialect('report composers', (dialect) => {
     const list = alertListUrl('https://tocsin.example.com', {
       tenant: row.tenant_id,
       severity: 'Fatal',
+      component: 'Robots',
       event: 'Robot.StatusChanged.Offline',
       since: Number(alert.created_at),
       source: { robot: 'R2' },

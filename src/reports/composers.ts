@@ -618,6 +618,7 @@ async function mailedLine(
         return value && kept.every((k) => k.source[part] === value) ? [[part, value]] : [];
       }),
     ),
+    sharedComponent: kept.every((part) => part.component === first.component) ? first.component : undefined,
     uniform: true,
     firstCreatedAt: Math.min(...kept.map((part) => part.firstCreatedAt)),
     lastCreatedAt: Math.max(...kept.map((part) => part.lastCreatedAt)),
@@ -663,10 +664,11 @@ async function composeSummary(deps: ComposerDeps, caches: Caches, delivery: Deli
     tally.add(view);
     const lines = group.severity === 'Fatal' ? fatal : error;
     if (lines.length < SUMMARY_MAX_LINES) {
-      // The event's name opens the list of this line's alerts: its event (and the process, robot, queue they share) in the window.
+      // The event's name opens the list of this line's alerts: its event (and the component, process, robot, queue they share) in the window.
       const url = alertListUrl(deps.publicUrl, {
         tenant: c.tenant.id,
         severity: 'Error',
+        component: group.sharedComponent,
         event: view.event,
         since: window.start,
         until: window.end,
@@ -872,8 +874,15 @@ async function composeImmediate(deps: ComposerDeps, caches: Caches, delivery: De
     },
     links: {
       ...c.links,
-      // Its flood's alerts, not every robot's, process's or queue's of the same event since then.
-      alert: alertListUrl(deps.publicUrl, { tenant: c.tenant.id, severity: 'Fatal', event: alert.event, since: alert.createdAt, source: sourceView(alert) }),
+      // Its flood's alerts, not every component's, robot's, process's or queue's of the same event since then.
+      alert: alertListUrl(deps.publicUrl, {
+        tenant: c.tenant.id,
+        severity: 'Fatal',
+        component: alert.component,
+        event: alert.event,
+        since: alert.createdAt,
+        source: sourceView(alert),
+      }),
     },
   };
   // The alert's only email of its commit (most Fatal alerts: one person on call) is rendered as it
