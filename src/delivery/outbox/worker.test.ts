@@ -1376,7 +1376,9 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     "polls while a tenant's server is paused, so that its email queued meanwhile goes once the pause ends, not after the idle sleep",
     async () => {
       const server = await smtp({ failures: [{ at: 'connect', code: 421, times: 1 }] });
-      endpoints.set(tenantX, endpointFor(server.port));
+      // The 421 must be the first attempt's failure: with the file's 2 s, a machine too loaded to answer the connect in
+      // time failed it as a timeout, and the second email met the 421 and waited its 30 s retry.
+      endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 30_000 }));
       const w = worker(systemClock, {
         settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000, breaker: { failureThreshold: 1, initialCooldownMs: 300, maxCooldownMs: 300 } },
       });
@@ -1386,7 +1388,46 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
         // The 421 pauses the server 300 ms; the email queued then is left out of the claims until it ends, and no
         // row's time tells when that is: slept as idle, the worker would wait its minute.
         await until(async () => (await row(first.id)).status === 'retrying', 'the first attempt to fail');
+        expect((await row(first.id)).last_error).toContain('421');
         await enqueueOne(tenantX, systemClock);
+        await server.waitForMessages(1, 10_000);
+      } finally {
+        await w.stop();
+      }
+    },
+  );
+
+  it.skipIf(dialect !== 'sqlite')(
+    "polls after a claim that left a paused server's tenant out even when the pause ended during that claim, so that its email queued before goes at once",
+    async () => {
+      const server = await smtp({ failures: [{ at: 'connect', code: 421, times: 1 }] });
+      endpoints.set(tenantX, endpointFor(server.port, { timeoutMs: 30_000 }));
+      const clock = new FakeClock(Date.now());
+      const { changeMark } = database.storage;
+      let endPauseInClaim = false;
+      // The claim reads the file's mark after it planned which tenants to leave out: the pause ends right there.
+      const storage = {
+        ...database.storage,
+        changeMark: () => {
+          if (endPauseInClaim) {
+            endPauseInClaim = false;
+            clock.advance(300);
+          }
+          return changeMark?.();
+        },
+      };
+      const w = worker(clock, {
+        storage,
+        settings: { pollIntervalMs: 10, idlePollIntervalMs: 60_000, breaker: { failureThreshold: 1, initialCooldownMs: 300, maxCooldownMs: 300 } },
+      });
+      const first = await enqueueOne(tenantX, clock);
+      w.start();
+      try {
+        await until(async () => (await row(first.id)).status === 'retrying', 'the first attempt to fail');
+        expect(w.pausedTenants(clock.now())).toEqual([tenantX]);
+        await enqueueOne(tenantX, clock);
+        endPauseInClaim = true;
+        // Judged not paused after that claim, the worker slept its idle minute: the row was older than the mark.
         await server.waitForMessages(1, 10_000);
       } finally {
         await w.stop();

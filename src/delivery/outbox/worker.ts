@@ -345,7 +345,7 @@ export class DeliveryWorker {
    * first queued row falls due, or a wake (new rows, a slot freed), and on SQLite until its look at
    * a poll sees the file changed or that time reached (#sleep).
    */
-  #waitAfter(claim: { nextDueAt?: number | null; mark?: string }): { waitMs: number; look?: () => boolean } {
+  #waitAfter(claim: { nextDueAt?: number | null; mark?: string; pausedAtClaim?: boolean }): { waitMs: number; look?: () => boolean } {
     const now = this.#deps.clock.now();
     const { changeMark } = this.#deps.storage;
     const { mark, nextDueAt } = claim;
@@ -355,7 +355,9 @@ export class DeliveryWorker {
       pollMs: this.settings.pollIntervalMs,
       idlePollMs: this.settings.idlePollIntervalMs,
       heard: changeMark === undefined ? 'notified' : mark === undefined ? 'unseen' : 'watched',
-      paused: this.#admission.pausedTenants(now).length > 0,
+      // A pause that ended during the claim still left its tenant's rows out of it, and they may be older than
+      // the mark: only a poll finds them.
+      paused: claim.pausedAtClaim === true || this.#admission.pausedTenants(now).length > 0,
     });
     if (!changeMark || mark === undefined || waitMs <= this.settings.pollIntervalMs) return { waitMs };
     const due = nextDueAt ?? Number.POSITIVE_INFINITY;
@@ -431,9 +433,10 @@ export class DeliveryWorker {
   /**
    * #claimAndDispatch claims a batch and hands it to admission. With nothing due it says when the
    * next row is, and the SQLite file's ChangeMark as it was before the claim looked (`mark`): a
-   * commit after that look makes the file's mark differ (#sleep).
+   * commit after that look makes the file's mark differ (#sleep); `pausedAtClaim`, whether it left
+   * a paused server's tenants out, whose rows neither that time nor the mark tells of.
    */
-  async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null; mark?: string }> {
+  async #claimAndDispatch(): Promise<{ claimed: number; limit: number; nextDueAt?: number | null; mark?: string; pausedAtClaim?: boolean }> {
     const now = this.#deps.clock.now();
     this.#recheckPaused(now);
     const plan = this.#admission.plan(now);
@@ -455,7 +458,8 @@ export class DeliveryWorker {
     if (batch.leftToOwners !== undefined) this.#logLeftToOwners(batch.leftToOwners);
     if (batch.deliveries.length > 0) this.#deps.metrics?.claimed.inc({ how: 'claim' }, batch.deliveries.length);
     this.#take(batch, now, now + this.settings.leaseMs, batch.deliveries.length === plan.limit);
-    return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt, mark };
+    const pausedAtClaim = this.#admission.pausedTenants(now).length > 0;
+    return { claimed: batch.deliveries.length, limit: plan.limit, nextDueAt: batch.nextDueAt, mark, pausedAtClaim };
   }
 
   /**
