@@ -5,7 +5,7 @@ import pino from 'pino';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { captureWarnings, expectWarnedOnceAmong } from '../../test/support/log-capture.js';
-import { createTestDatabase, describeEachDialect, openTestStorage, sqlitePlanOf, storedAlerts } from '../../test/support/storage.js';
+import { createTestDatabase, describeEachDialect, openTestStorage, planOf, sqlitePlanOf, storedAlerts } from '../../test/support/storage.js';
 import { migrate } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
 import { insertTestTenant, testDelivery } from '../../test/support/outbox-fixtures.js';
@@ -14,7 +14,7 @@ import { createMute } from '../mutes/store.js';
 import { acknowledgeFlood } from './acknowledgements.js';
 import { recordAction } from './action-audit.js';
 import { markAlerts } from './read-state.js';
-import { purgeExpiredAlerts, startRetention } from './retention.js';
+import { purgeExpiredAlerts, startRetention, waitingImmediateEmails } from './retention.js';
 import { insertAlerts } from './store.js';
 import type { NewAlert } from './input.js';
 
@@ -273,6 +273,10 @@ describeEachDialect('alert retention', (dialect) => {
         expect.stringMatching(/^SEARCH alerts USING COVERING INDEX alerts_tenant_group \(tenant_id=\? AND group_id=\?\)/),
       ]);
     }
+    // The waiting ones by their status, not every immediate email of the tenant by its kind.
+    expect(await planOf(db, waitingImmediateEmails(db, 'fatal').compile())).toMatch(
+      dialect === 'sqlite' ? /SEARCH deliveries USING INDEX deliveries_log_status \(tenant_id=\? AND status=\?\)/ : /deliveries/,
+    );
     await db.deleteFrom('deliveries').where('tenant_id', '=', 'fatal').execute();
     await db.deleteFrom('alerts').where('id', '=', foreign!).execute();
     expect(await purgeExpiredAlerts(db, T0 + 2 * DAY)).toBe(2);

@@ -105,13 +105,7 @@ const FLOODS_PER_READ = 500;
  * were purged first: retried past the retention (a deadline longer than it, or Tocsin down meanwhile).
  */
 async function heldByImmediateEmails(db: Db, tenantId: string): Promise<number> {
-  const rows = await db
-    .selectFrom('deliveries')
-    .select('idempotency_key')
-    .where('tenant_id', '=', tenantId)
-    .where('kind', '=', 'immediate')
-    .where('status', 'in', UNFINISHED_STATUSES)
-    .execute();
+  const rows = await waitingImmediateEmails(db, tenantId).execute();
   const floods = [...new Set(rows.flatMap((r) => floodOfImmediateKey(r.idempotency_key, tenantId) ?? []))];
   let oldest = Number.POSITIVE_INFINITY;
   for (let from = 0; from < floods.length; from += FLOODS_PER_READ) {
@@ -131,6 +125,20 @@ async function heldByImmediateEmails(db: Db, tenantId: string): Promise<number> 
     if (found?.start != null) oldest = Math.min(oldest, Number(found.start));
   }
   return oldest;
+}
+
+/**
+ * waitingImmediateEmails reads the keys of a tenant's immediate emails not finished yet, by
+ * deliveries_log_status: the kind only checked (notSearchable), or SQLite, which has no statistics,
+ * reads them by deliveries_tenant_kind, every immediate email the tenant was sent (every minute).
+ */
+export function waitingImmediateEmails(db: Db, tenantId: string) {
+  return db
+    .selectFrom('deliveries')
+    .select('idempotency_key')
+    .where('tenant_id', '=', tenantId)
+    .where(notSearchable('kind'), '=', 'immediate')
+    .where('status', 'in', UNFINISHED_STATUSES);
 }
 
 /**

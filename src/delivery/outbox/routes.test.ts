@@ -112,6 +112,13 @@ describeEachDialect('delivery log API and metrics', (dialect) => {
     );
   });
 
+  it("reads one kind's emails from an index, not by walking the tenant's whole log", async () => {
+    const page = deliveryLogPage(t.tocsin.deps.storage.db, acme.tenantId, { kind: 'immediate', limit: 100 }, undefined);
+    expect(await planOf(t.tocsin.deps.storage.db, page.compile())).toMatch(
+      dialect === 'sqlite' ? /USING INDEX deliveries_tenant_kind \(tenant_id=\? AND kind=\?\)/ : /deliveries_tenant_kind[\s\S]*Index Cond: .*kind/,
+    );
+  });
+
   it('pages with limit and an opaque cursor', async () => {
     const first = (await t.call('GET', `${url}?limit=2`, undefined, acme.token)).json<{ items: { recipient: string }[]; nextCursor: string }>();
     expect(first.items.map((i) => i.recipient)).toEqual(['User4@Example.com', 'User3@Example.com']);

@@ -32,4 +32,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261205-50-settings-system-test-mail-turns': () => import('./20261205-50-settings-system-test-mail-turns.js'),
   '20261206-10-deliveries-urgent-due': () => import('./20261206-10-deliveries-urgent-due.js'),
   '20261207-10-alerts-by-severity': () => import('./20261207-10-alerts-by-severity.js'),
+  '20261207-20-deliveries-by-kind': () => import('./20261207-20-deliveries-by-kind.js'),
 };
