@@ -1,14 +1,17 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { until } from '../../test/support/until.js';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { createTestDatabase, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
+import { openStorage } from '../storage/storage.js';
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
 import { POSTGRES_COMMITS, coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
 import { insertChunks, writeAlerts } from './store.js';
+import { holdAlertTimeFloor } from './time-floor.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const one = (message: string): NewAlert => newAlert({ severity: 'Error', component: 'Jobs', event: 'Process.RaiseAlert', message, dedupKey: 'k' });
@@ -95,6 +98,75 @@ describeEachDialect('group commit of alert batches', (dialect) => {
       expect(stored?.message).toBe('not held back');
       await held.release();
       expect(await waitingOne).toHaveLength(1);
+    },
+  );
+
+  it.skipIf(dialect !== 'postgres')(
+    "reads a commit's floods with its time floor in the round trip of its begin on PostgreSQL: alerts joining a fresh flood cost the begin, the insert and the commit",
+    async () => {
+      const database = await createTestDatabase('postgres', { migrated: true });
+      // Counted from the pg client up: the pool's clients bind the prototype's query when they connect.
+      const sent = vi.spyOn(pg.Client.prototype, 'query');
+      const own = await openStorage(database.url, { poolSize: 1 });
+      try {
+        await own.db
+          .insertInto('tenants')
+          .values({ id: 't', name: 't', display_name: 't', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
+          .execute();
+        const raise = groupCommit(own, new FakeClock(T0), 600_000, 1);
+        const [lead] = await raise('t', [one('lead'), { ...one('other key'), dedupKey: 'k2' }]);
+        sent.mockClear();
+        const joined = await raise('t', [one('joins'), { ...one('joins too'), dedupKey: 'k2' }, { ...one('no key'), dedupKey: null }]);
+        const texts = sent.mock.calls.map(([query]) => (typeof query === 'string' ? query : (query as { text: string }).text));
+        // Before: begin with the floor, the flood probe, the insert, the commit.
+        expect(texts).toHaveLength(3);
+        expect(texts[0]).toMatch(/^begin; select .* from alert_floods_after_floor\(/);
+        const rows = await own.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', joined).execute();
+        const groupOf = new Map(rows.map((r) => [r.id, r.group_id]));
+        expect(groupOf.get(joined[0]!)).toBe(lead);
+        expect(groupOf.get(joined[1]!)).not.toBe(lead);
+        expect(groupOf.get(joined[2]!)).toBeNull();
+      } finally {
+        sent.mockRestore();
+        await own.close();
+        await database.drop();
+      }
+    },
+  );
+
+  it.skipIf(dialect !== 'postgres')(
+    "sees what committed while its begin waited for the time floor's lock on PostgreSQL: a flood resolved meanwhile is not joined",
+    async () => {
+      let now = T0;
+      const raise = groupCommit(storage, { now: () => now }, 600_000, 1);
+      const [lead] = await raise('t', [{ ...one('before the wait'), dedupKey: 'waited', severity: 'Fatal' }]);
+      let resolve!: () => void;
+      const resolving = new Promise<void>((r) => (resolve = r));
+      let locked!: (pid: number) => void;
+      const holder = new Promise<number>((r) => (locked = r));
+      // The scheduler's side: the floor's lock held exclusively while a Success of the key commits.
+      const holding = storage.db.transaction().execute(async (tx) => {
+        await holdAlertTimeFloor(tx);
+        locked((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
+        await resolving;
+        await writeAlerts(tx, 't', [{ ...one('resolved meanwhile'), dedupKey: 'waited', severity: 'Success' }], T0 + 1_000);
+      });
+      const pid = await holder;
+      now = T0 + 2_000;
+      const after = raise('t', [{ ...one('after the wait'), dedupKey: 'waited', severity: 'Fatal' }]);
+      await until(
+        async () =>
+          (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(storage.db)).rows[0]!
+            .n >= 1,
+        "the commit waiting on the floor's lock",
+      );
+      resolve();
+      await holding;
+      const [id] = await after;
+      const row = await storage.db.selectFrom('alerts').select('group_id').where('id', '=', id!).executeTakeFirstOrThrow();
+      // A new incident, with its own immediate email: not a repeat of the flood its key's Success resolved.
+      expect(row.group_id).toBe(id);
+      expect(row.group_id).not.toBe(lead);
     },
   );
 

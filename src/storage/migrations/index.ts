@@ -33,4 +33,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261206-10-deliveries-urgent-due': () => import('./20261206-10-deliveries-urgent-due.js'),
   '20261207-10-alerts-by-severity': () => import('./20261207-10-alerts-by-severity.js'),
   '20261207-20-deliveries-by-kind': () => import('./20261207-20-deliveries-by-kind.js'),
+  '20261207-30-alerts-floods-at-begin': () => import('./20261207-30-alerts-floods-at-begin.js'),
 };
