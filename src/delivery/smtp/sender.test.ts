@@ -2,7 +2,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type MailSender, type OutgoingEmail, type SmtpEndpoint, SmtpDeliveryError } from '../contract.js';
 import { TranscribedSmtpError, createMailSender } from './sender.js';
 import { refusedAsTooLarge } from './too-large.js';
@@ -17,6 +17,19 @@ import {
 } from '../../../test/support/smtp-servers.js';
 import { runOutOfDescriptors } from '../../../test/support/out-of-descriptors.js';
 import { testCertificates } from '../../../test/support/certificates.js';
+
+// Counts the SHA-256s taken: a pool's key is one (poolKey), and a pooled send takes no other.
+const hashed = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../../shared/ids.js', async (original) => {
+  const ids = await original<typeof import('../../shared/ids.js')>();
+  return {
+    ...ids,
+    sha256: (value: string) => {
+      hashed.count++;
+      return ids.sha256(value);
+    },
+  };
+});
 
 const PASSWORD = 'pa55-w0rd-S3CRET';
 
@@ -206,6 +219,33 @@ describe('SMTP sender against real smtp-server instances', () => {
     await sender.send(endpoint, email());
     expect(server.messages).toHaveLength(2);
     expect(server.connections()).toBe(1);
+  });
+
+  it('hashes the settings once for the new endpoint objects of successive one-row claims, and sends them all on one connection', async () => {
+    const server = await start();
+    hashed.count = 0;
+    // A new endpoint object each time, as each claim of one row (a Fatal alert's email) resolves its own.
+    for (let i = 0; i < 3; i++) await sender.send(endpointFor(server), email());
+    expect(server.messages).toHaveLength(3);
+    expect(server.connections()).toBe(1);
+    expect(hashed.count).toBe(1);
+  });
+
+  it('gives settings that differ from the last pool its own pool, and the first settings theirs again', async () => {
+    const server = await start();
+    await sender.send(endpointFor(server), email());
+    await sender.send(endpointFor(server, { fromDisplayName: 'Acme Night Shift' }), email());
+    expect(server.connections()).toBe(2);
+    await sender.send(endpointFor(server), email());
+    expect(server.connections()).toBe(2);
+    await sender.send(endpointFor(server, { connectAddress: '127.0.0.1' }), email());
+    expect(server.connections()).toBe(3);
+    expect(server.messages.map((m) => /^From: (.*)$/m.exec(m.raw)?.[1])).toEqual([
+      expect.stringContaining('Acme Alerts'),
+      expect.stringContaining('Acme Night Shift'),
+      expect.stringContaining('Acme Alerts'),
+      expect.stringContaining('Acme Alerts'),
+    ]);
   });
 
   it('closes an idle pool, and every pool on close()', async () => {

@@ -14,7 +14,7 @@ import { asciiAddress, prepareMime, writeMime } from './mime.js';
 import { SessionPool } from './pool.js';
 import { type Envelope, SmtpSession } from './session.js';
 import { createTranscript } from './transcript.js';
-import { endpointSecrets, poolKey } from './transport-options.js';
+import { endpointSecrets, poolKey, samePoolSettings } from './transport-options.js';
 
 // CR, LF, NUL and the Unicode line breaks some parsers honour: one in a header value is an injection.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
@@ -50,6 +50,9 @@ export interface MailSenderOptions {
 }
 
 interface Pool {
+  readonly key: string;
+  /** The endpoint the pool was opened for (its settings are the key's). */
+  readonly endpoint: SmtpEndpoint;
   readonly sessions: SessionPool;
   lastUsed: number;
 }
@@ -136,6 +139,8 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   const clock = options.clock ?? systemClock;
   const idleMs = Math.max(options.idleMs ?? 4 * 60_000, warmMs);
   const pools = new Map<string, Pool>();
+  // The pool of the last send (poolFor): whose settings the next endpoint object is compared with.
+  let lastPool: Pool | undefined;
   // Aborted by close (the sender then takes no more sends), with what a transcribed send still under
   // way answers: a person waiting on Test Mail Settings hears that Tocsin is stopping, and the stop
   // does not wait for the timeout.
@@ -148,6 +153,8 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
         if (pool.sessions.inFlight === 0 && now - pool.lastUsed >= idleMs) {
           pools.delete(key);
           pool.sessions.close();
+          // Nothing keeps a closed pool's endpoint, secrets and all.
+          if (lastPool === pool) lastPool = undefined;
         }
       }
     },
@@ -155,21 +162,28 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
   );
   sweep.unref();
 
-  // Endpoints are immutable and handed over again for every email of a claim (or from the settings'
-  // cache): their pool's key, a hash of every setting, is computed once per endpoint object.
+  // Endpoints are immutable and handed over again for every email of a claim: their pool's key, a
+  // hash of every setting, is computed once per endpoint object. A claim of one row (a Fatal alert's
+  // email, leased at its commit) brings a new object each time, with the same settings as the pool
+  // used last as a rule: compared with that pool's, they need no hash (rv74a, bench/hot-paths.md).
   const keys = new WeakMap<SmtpEndpoint, string>();
-  const poolFor = (endpoint: SmtpEndpoint): Pool => {
+  const keyOf = (endpoint: SmtpEndpoint): string => {
     let key = keys.get(endpoint);
     if (key === undefined) {
-      key = poolKey(endpoint);
+      key = lastPool && samePoolSettings(lastPool.endpoint, endpoint) ? lastPool.key : poolKey(endpoint);
       keys.set(endpoint, key);
     }
+    return key;
+  };
+  const poolFor = (endpoint: SmtpEndpoint): Pool => {
+    const key = keyOf(endpoint);
     let pool = pools.get(key);
     if (!pool) {
       const sessions = new SessionPool(endpoint, { maxConnections: options.maxConnections ?? 5, maxMessages: 100, warm: warmMs > 0 });
-      pool = { sessions, lastUsed: Date.now() };
+      pool = { key, endpoint, sessions, lastUsed: Date.now() };
       pools.set(key, pool);
     }
+    lastPool = pool;
     return pool;
   };
 
@@ -231,6 +245,7 @@ export function createMailSender(options: MailSenderOptions = {}): MailSender {
       clearInterval(sweep);
       for (const pool of pools.values()) pool.sessions.close();
       pools.clear();
+      lastPool = undefined;
     },
   };
 }

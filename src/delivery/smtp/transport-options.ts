@@ -8,25 +8,32 @@ import { sha256 } from '../../shared/ids.js';
 import type { KnownSecrets } from '../../shared/redact.js';
 import { type SmtpEndpoint, SmtpDeliveryError, signsInWithToken } from '../contract.js';
 
+/** POOL_SETTINGS are the settings of an endpoint that its pool of connections is for: another value, another pool. */
+const POOL_SETTINGS: readonly (keyof SmtpEndpoint)[] = [
+  'host',
+  'port',
+  'security',
+  'domain',
+  'username',
+  'password',
+  'authMethod',
+  'accessToken',
+  'fromAddress',
+  'fromDisplayName',
+  'timeoutMs',
+  'allowPlaintextAuth',
+  'connectAddress',
+  'ca',
+];
+
 /** poolKey identifies an endpoint's settings (secrets included, hashed) so each gets its own pool of connections. */
 export function poolKey(endpoint: SmtpEndpoint): string {
-  const fields: (keyof SmtpEndpoint)[] = [
-    'host',
-    'port',
-    'security',
-    'domain',
-    'username',
-    'password',
-    'authMethod',
-    'accessToken',
-    'fromAddress',
-    'fromDisplayName',
-    'timeoutMs',
-    'allowPlaintextAuth',
-    'connectAddress',
-    'ca',
-  ];
-  return sha256(JSON.stringify(fields.map((field) => endpoint[field] ?? null)));
+  return sha256(JSON.stringify(POOL_SETTINGS.map((field) => endpoint[field] ?? null)));
+}
+
+/** samePoolSettings tells whether two endpoints have the same poolKey, comparing the settings rather than hashing them. */
+export function samePoolSettings(a: SmtpEndpoint, b: SmtpEndpoint): boolean {
+  return POOL_SETTINGS.every((field) => (a[field] ?? null) === (b[field] ?? null));
 }
 
 /**
