@@ -117,6 +117,19 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
     expect(batch.map((id) => groupOf.get(id))).toEqual([batch[0], batch[0], batch[0], batch[3]]);
   });
 
+  it("takes a commit's Success of a key as its last alert wherever the Success's row lies, so the key's next Fatal alert starts a new flood with its own email", async () => {
+    const ok = { ...flap('robot-tie'), severity: 'Success' as const, message: 'Resolved: flap' };
+    const [fatal, success] = await storage.db.transaction().execute((tx) => writeAlerts(tx, 'floods', [flap('robot-tie'), ok], T0));
+    // The Fatal alert's row moved after the Success's, as PostgreSQL's reuse of freed pages or a SQLite VACUUM may
+    // place a commit's rows: the same time, the ids in the order they came.
+    const row = await storage.db.selectFrom('alerts').selectAll().where('id', '=', fatal!).executeTakeFirstOrThrow();
+    await storage.db.deleteFrom('alerts').where('id', '=', fatal!).execute();
+    await storage.db.insertInto('alerts').values(row).execute();
+    expect(success! > fatal!).toBe(true);
+    const again = await store('robot-tie', T0 + MIN);
+    expect(again.group).toBe(again.id);
+  });
+
   it('leaves only the Fatal alerts of a batch waiting for an immediate email, so no Error or Warn gets one', async () => {
     const batch = (['Info', 'Success', 'Warn', 'Error', 'Fatal'] as const).map((severity) => ({ ...flap(`sev-${severity}`), severity, dedupKey: null }));
     const ids = await insertAlerts(storage.db, 'floods', batch, T0);

@@ -371,6 +371,21 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     expect(second.map((id) => groupOf.get(id))).toEqual([first[2], first[0], second[2], first[1], first[0]]);
   });
 
+  it("takes a commit's Success of a key as the key's last alert wherever its row lies, so the key's next Fatal alert through the group commit starts a new flood", async () => {
+    const clock = new FakeClock(T0);
+    const raise = groupCommit(storage, clock, 600_000, 1);
+    const keyed = (severity: NewAlert['severity']): NewAlert => ({ ...one('tie'), dedupKey: 'tie', severity });
+    const [fatal] = await raise('t', [keyed('Fatal'), keyed('Success')]);
+    // The Fatal alert's row moved after the Success's (freed pages reused, a VACUUM): the same time, ids in order.
+    const row = await storage.db.selectFrom('alerts').selectAll().where('id', '=', fatal!).executeTakeFirstOrThrow();
+    await storage.db.deleteFrom('alerts').where('id', '=', fatal!).execute();
+    await storage.db.insertInto('alerts').values(row).execute();
+    clock.advance(60_000);
+    const [again] = await raise('t', [keyed('Fatal')]);
+    const stored = await storage.db.selectFrom('alerts').select('group_id').where('id', '=', again!).executeTakeFirstOrThrow();
+    expect(stored.group_id).toBe(again);
+  });
+
   it('joins each alert to the flood of its own dedup key in a commit of many keys, which PostgreSQL probes with one walk of the dedup index rescanned per key', async () => {
     const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
     const keyed = (key: string, severity = 'Error'): NewAlert => ({ ...one(`flood ${key}`), dedupKey: key, severity: severity as NewAlert['severity'] });
@@ -396,6 +411,8 @@ describeEachDialect('group commit of alert batches', (dialect) => {
     });
     expect(plan).toContain('Nested Loop');
     expect(plan.match(/alerts_tenant_dedup/g)).toHaveLength(1);
+    // Each key's last alert by (time, id) is the first entry of its backward walk: nothing sorted per key.
+    expect(plan).not.toContain('Sort');
   });
 
   it('stores every text exactly as given, whatever its characters', async () => {

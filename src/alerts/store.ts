@@ -431,12 +431,13 @@ const FEW_FLOOD_KEYS = 8;
 const FLOODS_BY_KEYS_SQL = serverPrepared(
   'select k.key as dedup_key, f.group_id, f.created_at, f.severity from unnest($2::text[]) as k(key) cross join lateral ' +
     '(select group_id, created_at, severity from alerts where tenant_id = $1::text and dedup_key = k.key and created_at >= $3::bigint ' +
-    'order by created_at desc limit 1) as f',
+    'order by created_at desc, id desc limit 1) as f',
 );
 
 /**
- * currentFloods finds, for each key, the flood of its newest alert since `since`, and whether that
- * alert is a Success (it resolved the flood, see writeAlerts). One query of
+ * currentFloods finds, for each key, the flood of its last alert since `since` (by time, then id:
+ * a commit's alerts share its time), and whether that alert is a Success (it resolved the flood,
+ * see writeAlerts). One query of
  * per-key "newest first, limit 1" probes: each is a short backward walk of alerts_tenant_dedup,
  * however many alerts a long flood already holds; past FEW_FLOOD_KEYS on PostgreSQL, that walk
  * rescanned for each key of an array (FLOODS_BY_KEYS_SQL), else a union of one probe per key.
@@ -476,7 +477,7 @@ function floodsSql(db: Db, count: number): string {
   // Named columns: safe to prepare on PostgreSQL, where it is parsed and planned once per connection.
   return serverPrepared(
     sqlOnce(db, `floods ${count}`, () => {
-      const probe = sql`select * from (select dedup_key, group_id, created_at, severity from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc limit 1) as newest`;
+      const probe = sql`select * from (select dedup_key, group_id, created_at, severity from alerts where tenant_id = ${''} and dedup_key = ${''} and created_at >= ${0} order by created_at desc, id desc limit 1) as newest`;
       const query = sql.join(
         Array.from({ length: count }, () => probe),
         sql` union all `,
