@@ -1,12 +1,10 @@
 import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { until } from '../../test/support/until.js';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
-import { createTestDatabase, describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { openStorage } from '../storage/storage.js';
+import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import { type FatalCommit, FatalSignal } from './fatal-signal.js';
 import { POSTGRES_COMMITS, coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
@@ -98,39 +96,6 @@ describeEachDialect('group commit of alert batches', (dialect) => {
       expect(stored?.message).toBe('not held back');
       await held.release();
       expect(await waitingOne).toHaveLength(1);
-    },
-  );
-
-  it.skipIf(dialect !== 'postgres')(
-    "reads a commit's floods with its time floor in the round trip of its begin on PostgreSQL: alerts joining a fresh flood cost the begin, the insert and the commit",
-    async () => {
-      const database = await createTestDatabase('postgres', { migrated: true });
-      // Counted from the pg client up: the pool's clients bind the prototype's query when they connect.
-      const sent = vi.spyOn(pg.Client.prototype, 'query');
-      const own = await openStorage(database.url, { poolSize: 1 });
-      try {
-        await own.db
-          .insertInto('tenants')
-          .values({ id: 't', name: 't', display_name: 't', time_zone: 'UTC', language: 'en', retention_days: 30, created_at: T0 })
-          .execute();
-        const raise = groupCommit(own, new FakeClock(T0), 600_000, 1);
-        const [lead] = await raise('t', [one('lead'), { ...one('other key'), dedupKey: 'k2' }]);
-        sent.mockClear();
-        const joined = await raise('t', [one('joins'), { ...one('joins too'), dedupKey: 'k2' }, { ...one('no key'), dedupKey: null }]);
-        const texts = sent.mock.calls.map(([query]) => (typeof query === 'string' ? query : (query as { text: string }).text));
-        // Before: begin with the floor, the flood probe, the insert, the commit.
-        expect(texts).toHaveLength(3);
-        expect(texts[0]).toMatch(/^begin; select .* from alert_floods_after_floor\(/);
-        const rows = await own.db.selectFrom('alerts').select(['id', 'group_id']).where('id', 'in', joined).execute();
-        const groupOf = new Map(rows.map((r) => [r.id, r.group_id]));
-        expect(groupOf.get(joined[0]!)).toBe(lead);
-        expect(groupOf.get(joined[1]!)).not.toBe(lead);
-        expect(groupOf.get(joined[2]!)).toBeNull();
-      } finally {
-        sent.mockRestore();
-        await own.close();
-        await database.drop();
-      }
     },
   );
 

@@ -12,7 +12,6 @@ import { multiMap } from '../shared/multi-map.js';
 import { resolutionLocks } from './resolution-locks.js';
 import { writeAlertsTelling } from './store.js';
 import { floorTransaction } from './time-floor.js';
-import { type FoundFloods, floodProbe } from './floods-at-begin.js';
 import { SEVERITIES } from './severity.js';
 
 /**
@@ -241,14 +240,7 @@ export function groupCommit(
    * by one), each batch's alerts as its `choose` picked them, then the writes that go alongside
    * each batch, given its own ids, and what they gathered to write once. It returns what it stored of each batch.
    */
-  const write = async (
-    tx: Db,
-    items: readonly Pending[],
-    now: number,
-    decided: boolean,
-    locked: boolean,
-    found: FoundFloods | undefined,
-  ): Promise<Stored[]> => {
+  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean, locked: boolean): Promise<Stored[]> => {
     const shared: CommitShared = new Map();
     for (const item of items) item.inCommit?.enlist?.(shared);
     const chosen: (readonly NewAlert[])[] = [];
@@ -261,9 +253,7 @@ export function groupCommit(
       const alerts = indexes.flatMap((i) => chosen[i]!);
       // Batches that chose nothing (redeliveries) write only alongside.
       const written =
-        alerts.length === 0
-          ? undefined
-          : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided, resolutionsLocked: locked, floods: found?.get(tenantId) });
+        alerts.length === 0 ? undefined : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided, resolutionsLocked: locked });
       const ids = written?.ids ?? [];
       mailing.set(tenantId, written?.mailing);
       let offset = 0;
@@ -287,21 +277,17 @@ export function groupCommit(
     let stored: Stored[];
     try {
       // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
-      // Taken and read as the transaction begins, in its first round trip, when the batches are known by then (PostgreSQL).
+      // Taken as the transaction begins, in its first round trip, when the batches are known by then (PostgreSQL).
       const locks = storage.dialect === 'postgres' && given ? resolutionLocks(given) : undefined;
-      const probe = storage.dialect === 'postgres' && given ? floodProbe(given, clock.now(), windowMs) : undefined;
-      stored = await transaction(
-        async (tx, floor, found) => {
-          items ??= take(slot);
-          const out = await write(tx, items, Math.max(probe?.now ?? clock.now(), floor), decide !== undefined, locks !== undefined, found);
-          slot.resolving = resolvedFloods(out);
-          wrote(slot);
-          const commits = fatalCommits(out);
-          if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
-          return out;
-        },
-        { locks, probe },
-      );
+      stored = await transaction(async (tx, floor) => {
+        items ??= take(slot);
+        const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined, locks !== undefined);
+        slot.resolving = resolvedFloods(out);
+        wrote(slot);
+        const commits = fatalCommits(out);
+        if (decide && commits.length > 0) afterCommit = await decide(tx, commits).catch((err: unknown) => Promise.reject(new InCommitDecisionError(err)));
+        return out;
+      }, locks);
     } catch (err) {
       // Failed before it took its batches (no write lock within the busy timeout): they fail as it did.
       items ??= take(slot);

@@ -89,13 +89,6 @@ export interface WriteOptions {
   readonly news?: (alert: NewAlert) => boolean;
   /** The transaction took these alerts' resolution locks as it began (resolution-locks.ts; the group commit does), after the floor's. */
   readonly resolutionsLocked?: boolean;
-  /**
-   * The floods of the tenant's dedup keys as a probe of the caller's transaction found them, by
-   * key (a key with no alert since `now - floodWindowMs` absent): every key of `alerts` must have
-   * been probed. Given, writeAlerts does not probe them again (the ingest's group commit probes them
-   * in its begin's round trip on PostgreSQL, floods-at-begin.ts, after the resolution locks).
-   */
-  readonly floods?: ReadonlyMap<string, CurrentFlood> | undefined;
 }
 
 /** WrittenAlerts is what writeAlertsTelling stored, and what its insert read on the way. */
@@ -130,7 +123,7 @@ export async function writeAlertsTelling(
   for (const a of alerts) if (a.dedupKey !== null) keys.add(a.dedupKey);
   if (keys.size > 0) {
     if (!options.resolutionsLocked) await lockResolutions(tx, tenantId, alerts);
-    const found = options.floods ? new Map(options.floods) : await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
+    const found = await currentFloods(tx, tenantId, [...keys], now - floodWindowMs);
     if (postgres) {
       // A key whose flood is missing or past half its window may be started anew by another commit
       // at the same time: those are locked and looked at again (see lockFloods). A flood fresher
@@ -405,15 +398,10 @@ const RESOLVED = severityRank('Success');
 const FLOOD_PROBES_PER_QUERY = 256;
 
 /** A flood as currentFloods finds it: the flood of its key's newest alert, when that came, and whether it resolved it. */
-export type CurrentFlood = { groupId: string; lastAt: number; resolved: boolean };
+type CurrentFlood = { groupId: string; lastAt: number; resolved: boolean };
 
-/** A row of a flood probe: a key's newest alert since the time asked. */
-export type FloodRow = { dedup_key: string; group_id: string | null; created_at: number | string; severity: number | string };
-
-/** currentFlood is the flood a probe's row tells of, undefined for an alert in none. */
-export function currentFlood(row: FloodRow): CurrentFlood | undefined {
-  return row.group_id ? { groupId: row.group_id, lastAt: Number(row.created_at), resolved: Number(row.severity) === RESOLVED } : undefined;
-}
+/** A row of currentFloods' queries: a key's newest alert since the time asked. */
+type FloodRow = { dedup_key: string; group_id: string | null; created_at: number | string; severity: number };
 
 /**
  * Above this many keys, PostgreSQL probes them with FLOODS_BY_KEYS_SQL. In a bare loop of prepared
@@ -446,8 +434,7 @@ async function currentFloods(db: Db, tenantId: string, keys: string[], since: nu
   const floods = new Map<string, CurrentFlood>();
   const found = (rows: readonly FloodRow[]) => {
     for (const row of rows) {
-      const flood = currentFlood(row);
-      if (flood) floods.set(row.dedup_key, flood);
+      if (row.group_id) floods.set(row.dedup_key, { groupId: row.group_id, lastAt: Number(row.created_at), resolved: Number(row.severity) === RESOLVED });
     }
   };
   if (keys.length > FEW_FLOOD_KEYS && db.getExecutor().adapter instanceof PostgresAdapter) {

@@ -199,7 +199,8 @@ describeEachDialect('a transaction that stores alerts, the floor read first', (d
             where locktype = 'advisory' and objsubid = 2 and granted and (${!ownOnly} or pid = pg_backend_pid()) order by objid`.execute(db)
         ).rows;
       const beginning = floorTransaction(storage)(async (tx, floor) => ({ floor, locks: await resolutionLocksHeld(tx, true) }), {
-        locks: { buckets: [5, 9], exclusive: [true, false] },
+        buckets: [5, 9],
+        exclusive: [true, false],
       });
       try {
         // Waiting for the floor's lock, it holds none of its resolution locks yet.

@@ -1,7 +1,6 @@
 import { CompiledQuery, PostgresAdapter } from 'kysely';
 import type { Db } from '../storage/database.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
-import { type FloodProbe, type FloodsAtBeginRow, type FoundFloods, floodsAtBeginSql, readFloodsAtBegin } from './floods-at-begin.js';
 import type { Storage } from '../storage/storage.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { type ResolutionLocks, resolutionLocksSql } from './resolution-locks.js';
@@ -33,11 +32,8 @@ const BEGIN_WITH_FLOOR_POSTGRES = `begin; ${FLOOR_SELECT_POSTGRES}`;
  * after the floor's: every transaction that stores alerts takes the floor's lock first, then these, so
  * none holds one of them while it waits for the floor's behind a scheduler raising it. The query answers
  * with its last statement, which reads the floor again (its lock already held, so it can no longer move).
- * Given a probe, that last statement is the floods' (floods-at-begin.ts), after the locks: it reads the
- * floods as committed once a commit of a Success it waited for has ended.
  */
-function beginWithFloorSql(locks: ResolutionLocks | undefined, probe: FloodProbe | undefined): string {
-  if (probe) return `begin; select alert_time_floor_locked(); ${locks ? `${resolutionLocksSql(locks)}; ` : ''}${floodsAtBeginSql(probe)}`;
+function beginWithFloorSql(locks: ResolutionLocks | undefined): string {
   if (!locks) return BEGIN_WITH_FLOOR_POSTGRES;
   return `begin; select alert_time_floor_locked(); ${FLOOR_SELECT_POSTGRES}, (${resolutionLocksSql(locks)}) as locked`;
 }
@@ -54,17 +50,9 @@ export async function alertTimeFloor(tx: Db): Promise<number> {
 
 /**
  * FloorTransaction runs `fn` in a transaction that stores alerts, given the floor (alertTimeFloor) read
- * first in it; on PostgreSQL it takes `atBegin.locks`, the resolution locks of the alerts it stores, as
- * it begins, and reads the floods of `atBegin.probe`'s keys after them (floods-at-begin.ts), in the
- * begin's round trip; `floods` is undefined where not read.
+ * first in it; on PostgreSQL it takes `locks`, the resolution locks of the alerts it stores, as it begins.
  */
-export type FloorTransaction = <T>(fn: (tx: Db, floor: number, floods: FoundFloods | undefined) => Promise<T>, atBegin?: AtBegin) => Promise<T>;
-
-/** AtBegin is what a transaction storing alerts takes and reads in the round trip of its begin (PostgreSQL). */
-export interface AtBegin {
-  readonly locks?: ResolutionLocks | undefined;
-  readonly probe?: FloodProbe | undefined;
-}
+export type FloorTransaction = <T>(fn: (tx: Db, floor: number) => Promise<T>, locks?: ResolutionLocks) => Promise<T>;
 
 /**
  * floorTransaction is writeTransaction for a hot writer of alerts (the ingest's group commit) that
@@ -77,18 +65,13 @@ export interface AtBegin {
 export function floorTransaction(storage: Storage, options?: WriteTransactionOptions): FloorTransaction {
   if (storage.dialect !== 'postgres') {
     const transaction = writeTransaction(storage, { ...options, journalsInMemory: true });
-    // SQLite's flood probe is a read in its writer's transaction (writeAlerts), no round trip.
-    return (fn) => transaction(async (tx) => fn(tx, await alertTimeFloor(tx), undefined));
+    return (fn) => transaction(async (tx) => fn(tx, await alertTimeFloor(tx)));
   }
-  return (fn, atBegin) =>
+  return (fn, locks) =>
     storage.db.connection().execute(async (conn) => {
       try {
-        const probe = atBegin?.probe;
-        const { rows } = await conn.executeQuery<FloodsAtBeginRow & { not_before?: number | string | null }>(
-          CompiledQuery.raw(beginWithFloorSql(atBegin?.locks, probe), []),
-        );
-        const { floor, floods } = probe ? readFloodsAtBegin(probe, rows) : { floor: Number(rows[0]?.not_before ?? 0), floods: undefined };
-        const result = await fn(conn, floor, floods);
+        const { rows } = await conn.executeQuery<{ not_before: number | string | null }>(CompiledQuery.raw(beginWithFloorSql(locks), []));
+        const result = await fn(conn, Number(rows[0]?.not_before ?? 0));
         await conn.executeQuery(CompiledQuery.raw('commit', []));
         return result;
       } catch (err) {
