@@ -80,7 +80,9 @@ async function floorRaisedWhileWaiting(storage: Storage): Promise<void> {
   await expect
     .poll(async () => {
       const { rows } = await sql<{ n: string }>`
-        select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and not granted`.execute(storage.db);
+        select count(*) as n from pg_locks where locktype = 'advisory' and mode = 'ShareLock' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(
+        storage.db,
+      );
       return Number(rows[0]!.n);
     })
     .toBe(1);
@@ -196,7 +198,8 @@ describeEachDialect('a transaction that stores alerts, the floor read first', (d
       const resolutionLocksHeld = async (db: Db, ownOnly: boolean) =>
         (
           await sql<{ bucket: number; mode: string }>`select objid::int as bucket, mode from pg_locks
-            where locktype = 'advisory' and objsubid = 2 and granted and (${!ownOnly} or pid = pg_backend_pid()) order by objid`.execute(db)
+            where locktype = 'advisory' and objsubid = 2 and granted and (${!ownOnly} or pid = pg_backend_pid())
+            and database = (select oid from pg_database where datname = current_database()) order by objid`.execute(db)
         ).rows;
       const beginning = floorTransaction(storage)(async (tx, floor) => ({ floor, locks: await resolutionLocksHeld(tx, true) }), {
         buckets: [5, 9],
@@ -206,7 +209,15 @@ describeEachDialect('a transaction that stores alerts, the floor read first', (d
         // Waiting for the floor's lock, it holds none of its resolution locks yet.
         await expect
           .poll(async () =>
-            Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(storage.db)).rows[0]!.n),
+            Number(
+              (
+                await sql<{
+                  n: string;
+                }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(
+                  storage.db,
+                )
+              ).rows[0]!.n,
+            ),
           )
           .toBe(1);
         expect(await resolutionLocksHeld(storage.db, false)).toEqual([]);

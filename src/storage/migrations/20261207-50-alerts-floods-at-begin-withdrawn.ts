@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /**
- * Drops alert_floods_after_floor (20261207-30, recreated by 20261207-40): the ingest's group commit
+ * Drops alert_floods_after_floor (20261207-30): the ingest's group commit
  * no longer reads its floods in its begin's round trip. One statement fewer a commit measured dearer
  * in whole bench:ingest runs, 1–3 CPU-ms per 1,000 alerts in PostgreSQL's backends and 3–7 in the api
  * process in every unprofiled pair against the same code probing after the begin (bench/hot-paths.md,
