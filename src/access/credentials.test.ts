@@ -57,6 +57,37 @@ describeEachDialect('bearer principals cached briefly', (dialect) => {
     expect((await raced.fromBearer(racing.token))?.kind).toBe('user');
     expect(await raced.fromBearer(racing.token)).toBeUndefined();
   });
+  it('asks the database once for a token that many requests in flight present as its cached principal runs out, and again after a change', async () => {
+    const tenant = await storage.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow();
+    const user = await storage.db.selectFrom('users').select('id').executeTakeFirstOrThrow();
+    const burst = await createApiToken(storage.db, tenant.id, user.id, 'burst', clock);
+    let tokenReads = 0;
+    const counting = new Proxy(storage.db, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== 'selectFrom') return value;
+        return (table: string) => {
+          if (table === 'api_tokens') tokenReads += 1;
+          return (value as (t: string) => unknown).call(target, table);
+        };
+      },
+    });
+    const shared = new Authenticator(counting, 'not-the-admin', clock);
+    // A robot's eight requests in flight, its principal not (or no longer) kept: one lookup, one answer for all.
+    const answers = await Promise.all(Array.from({ length: 8 }, () => shared.fromBearer(burst.token)));
+    expect(answers.map((p) => p?.kind)).toEqual(Array(8).fill('user'));
+    expect(tokenReads).toBe(1);
+    // A change through the API (the token revoked) while a lookup begun before it is under way: the requests after
+    // it read again rather than take that lookup's answer.
+    clock.advance(PRINCIPAL_CACHE_MS);
+    const before = shared.fromBearer(burst.token);
+    await storage.db.deleteFrom('api_tokens').where('id', '=', burst.id).execute();
+    shared.forget();
+    const after = await Promise.all([shared.fromBearer(burst.token), shared.fromBearer(burst.token)]);
+    await before;
+    expect(after).toEqual([undefined, undefined]);
+    expect(tokenReads).toBe(3);
+  });
 });
 
 describeEachDialect('the admin token', (dialect) => {

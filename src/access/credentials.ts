@@ -77,6 +77,13 @@ const MAX_CACHED_PRINCIPALS = 10_000;
 /** Authenticator turns a bearer token or a session cookie into a Principal. */
 export class Authenticator {
   private readonly principals = new Map<string, { principal: Principal; until: number }>();
+  /**
+   * The lookups under way, by token hash: the requests in flight when a token's cached principal
+   * runs out (a robot's burst, every PRINCIPAL_CACHE_MS) share one, where each read the token and
+   * its user's grants again, three statements apiece. forget() drops them, so that a request after
+   * a change never takes an answer read before it.
+   */
+  private readonly lookups = new Map<string, Promise<Principal | undefined>>();
   // Bumped by forget, so that a lookup that raced a change does not cache what it read before.
   private generation = 0;
 
@@ -93,6 +100,17 @@ export class Authenticator {
     const now = this.clock.now();
     const cached = this.principals.get(hash);
     if (cached && cached.until > now) return cached.principal;
+    const under = this.lookups.get(hash);
+    if (under) return under;
+    const lookup = this.lookUp(hash, now).finally(() => {
+      if (this.lookups.get(hash) === lookup) this.lookups.delete(hash);
+    });
+    this.lookups.set(hash, lookup);
+    return lookup;
+  }
+
+  /** lookUp reads a user's API token and the principal it gives, keeping the principal briefly. */
+  private async lookUp(hash: string, now: number): Promise<Principal | undefined> {
     const generation = this.generation;
     const row = await this.db.selectFrom('api_tokens').select(['user_id', 'name', 'created_at']).where('token_hash', '=', hash).executeTakeFirst();
     // A token that a password gave (Authenticate) ends a day after that sign-in; one made on purpose, when revoked.
@@ -109,6 +127,7 @@ export class Authenticator {
   /** forget drops every cached principal; called after any request that may change users, roles or tokens. */
   forget(): void {
     this.principals.clear();
+    this.lookups.clear();
     this.generation += 1;
   }
 
