@@ -67,6 +67,38 @@ describeEachDialect('the bell panel', (dialect) => {
     expect(panel[0]).toMatchObject({ count: 2, first: T0, last: T0 + 71_000 });
   });
 
+  it("finds a flood whose last unread alert comes between the fifth line's and the first's, its most severe one past the walk's first page", async () => {
+    const tenantId = await insertTestTenant(storage.db, 'panel-between');
+    const [userId] = await insertManyUsers(storage.db, tenantId, 1);
+    const alert = (severity: Severity, dedupKey: string | null = null) =>
+      newAlert({ severity, component: 'Jobs', event: 'Job.Faulted', message: severity, dedupKey });
+    await insertAlerts(storage.db, tenantId, [alert('Error', 'queue-1')], T0);
+    for (let i = 1; i <= 70; i++) await insertAlerts(storage.db, tenantId, [alert('Error')], T0 + i * 1000);
+    // Later than the fifth newest lone Error (T0 + 66 s), earlier than the newest (T0 + 70 s).
+    await insertAlerts(storage.db, tenantId, [alert('Warn', 'queue-1')], T0 + 67_500);
+    const reader = await readerOf(tenantId, userId!);
+    const panel = await panelOf(tenantId, reader);
+    expect(panel).toEqual(expectedPanel(await unreadOf(tenantId, reader)));
+    expect(panel[3]).toMatchObject({ count: 2, first: T0, last: T0 + 67_500 });
+  });
+
+  it("puts a flood whose last unread alert ties the fifth line's before it when its flood id is the greater", async () => {
+    const tenantId = await insertTestTenant(storage.db, 'panel-tie');
+    const [userId] = await insertManyUsers(storage.db, tenantId, 1);
+    const alert = (severity: Severity, dedupKey: string | null = null) =>
+      newAlert({ severity, component: 'Jobs', event: 'Job.Faulted', message: severity, dedupKey });
+    const lone: string[] = [];
+    for (let i = 1; i <= 70; i++) lone.push(...(await insertAlerts(storage.db, tenantId, [alert('Error')], T0 + i * 1000)));
+    // Stored after the lone Errors, so its id (the flood's) is greater than theirs; its Warn repeat at the
+    // fifth newest lone Error's time, its Error older than the walk's first page.
+    const [flood] = await insertAlerts(storage.db, tenantId, [alert('Error', 'queue-1')], T0);
+    await insertAlerts(storage.db, tenantId, [alert('Warn', 'queue-1')], T0 + 66_000);
+    const reader = await readerOf(tenantId, userId!);
+    const panel = await panelOf(tenantId, reader);
+    expect(panel).toEqual(expectedPanel(await unreadOf(tenantId, reader)));
+    expect(panel.map((line) => line.flood)).toEqual([...lone.slice(-4).reverse(), flood]);
+  });
+
   it('answers as grouping every unread alert would, for readers who never read, read some, or read all but a few, over floods of mixed severities and shared times', async () => {
     let seed = 7;
     const random = () => {
