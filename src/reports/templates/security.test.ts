@@ -12,7 +12,8 @@ import { PREVIEW_KINDS, type SampleContext, renderPreview, sampleDaily, sampleIm
 import { renderSummaryEmail } from './summary-email.js';
 import { renderTestEmail } from './test-email.js';
 import { ImmediateEmailCache } from './immediate-cache.js';
-import { renderMailHealthNotice } from '../../mail-health/notices.js';
+import { type MailHealthNoticeKind, renderMailHealthNotice } from '../../mail-health/notices.js';
+import type { Unreached } from '../../delivery/contract.js';
 
 // What tenants and robots might put in any field that ends up in an email.
 const PAYLOADS = [
@@ -119,6 +120,39 @@ describe('hostile alert fields, names and links', () => {
         expect(email.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
         expect(email.text).toContain('<script>alert(1)</script>');
       }
+    });
+  }
+
+  // The notices to a tenant's administrators: its display name, and its SMTP server's reply (any text a
+  // server a tenant chose may send back), or why no server answered, with what Node said of it.
+  for (const language of LANGUAGES) {
+    it(`in ${language}: no script, no event handler, no non-http(s) URL in any mail-health notice`, () => {
+      const notice = (transition: MailHealthNoticeKind, unreached?: Unreached) =>
+        renderMailHealthNotice({
+          transition,
+          language,
+          timeZone: 'UTC',
+          tenantName: 'acme',
+          tenantDisplayName: `Acme ${EVIL}`,
+          at: 0,
+          lastError: `535 ${EVIL}`,
+          unreached,
+          settingsUrl: 'https://tocsin.example.com/#/settings/mail',
+          unsubscribeUrl: 'https://tocsin.example.com/unsubscribe/x',
+        });
+      const notices = [
+        ...(['failing', 'recovered', 'token-expiring'] as const).map((transition) => notice(transition)),
+        notice('failing', { cause: 'refused', detail: EVIL }),
+      ];
+      for (const email of notices) {
+        expect(inspect(email.html)).toEqual({ elements: [], handlers: [], badUrls: [] });
+        // The payloads are shown as the text they are (the tenant's name is in every notice).
+        expect(email.text).toContain('<script>alert(1)</script>');
+        expect(email.html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+      }
+      // The server's reply, and Node's words where none answered, are there too, as text.
+      expect(notices[0]!.text).toMatch(/535 Subject[^]*<img src=x onerror=alert\(1\)>/);
+      expect(notices[3]!.text).toContain('<img src=x onerror=alert(1)>');
     });
   }
 
