@@ -48,8 +48,16 @@ describeEachDialect('links of custom alerts in emails', (dialect) => {
     await t.call('PUT', `${base}/settings/mail`, { alertsEmailEnabled: true });
     const fr = (await t.call('POST', `${base}/users`, { email: 'fr@example.com', name: 'Élise', language: 'fr', roles: ['Alerts Viewer'] })).json().id;
     await t.call('PUT', `${base}/users/${fr}/alert-preferences`, { email: { fatalImmediately: true } });
+    // Muted for the whole window: a line of several components' alerts loses the Actions ones (read by parts).
+    const until = new Date(T0 + 3_600_000).toISOString();
+    expect((await t.call('POST', `${base}/mutes`, { scope: 'tenant', match: { component: 'Actions' }, until })).statusCode).toBe(201);
     clock.advance(30_000);
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Transactions', message: 'Invoices queue stuck' });
+    // One flood (its dedup key) of custom alerts of two components, and one of three whose Actions alert is muted.
+    await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Folders', message: 'Folder sync failed', dedupKey: 'sync-42' });
+    await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Queues', message: 'Queue sync failed', dedupKey: 'sync-42' });
+    for (const component of ['Triggers', 'Tasks', 'Actions'])
+      await t.call('POST', `${base}/alerts`, { severity: 'Error', component, message: `${component} export failed`, dedupKey: 'export-7' });
     await t.call('POST', `${base}/alerts`, { severity: 'Error', component: 'Schedules', message: 'Nightly trigger skipped' });
     await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Schedules', message: 'Scheduler down' });
     await t.call('POST', `${base}/alerts`, { severity: 'Fatal', component: 'Robots', message: 'Robot farm gone' });
@@ -64,6 +72,13 @@ describeEachDialect('links of custom alerts in emails', (dialect) => {
     expect(await listedAt(linkAfter(email.text, 'Invoices queue stuck'))).toEqual(['Invoices queue stuck']);
     // The Schedules line's link lists that component's Error and Fatal custom alerts of the window, no other's.
     expect(await listedAt(linkAfter(email.text, 'Nightly trigger skipped'))).toEqual(['Nightly trigger skipped', 'Scheduler down']);
+  });
+
+  it("links a line whose alerts are of several components to each of them, where the reader's mutes leave them or not", async () => {
+    const email = await render('summary');
+    expect(email.text).not.toContain('Actions export failed');
+    expect(await listedAt(linkAfter(email.text, 'Folder sync failed'))).toEqual(expect.arrayContaining(['Folder sync failed', 'Queue sync failed']));
+    expect(await listedAt(linkAfter(email.text, 'Triggers export failed'))).toEqual(expect.arrayContaining(['Tasks export failed', 'Triggers export failed']));
   });
 
   it("opens the console on a Fatal custom alert's component from its immediate email, not on another component's", async () => {
