@@ -183,6 +183,16 @@ describe('a write transaction on SQLite while another connection holds the write
     // The connection is usable again, with its usual wait.
     expect(await writeTransaction(waiter)(async () => 'afterwards')).toBe('afterwards');
   });
+
+  it('keeps its statement journals in memory only for its transaction, not after a begin that did not get the lock', async () => {
+    const [holder, waiter] = await twoConnections();
+    const lock = await holdWriteLock(holder);
+    const failure = await writeTransaction(waiter, { timeoutMs: 0, journalsInMemory: true })(async () => 'never').catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'SQLITE_BUSY' });
+    // The default again: the connection's sorts and temp tables outside a hot writer's transaction keep their files.
+    expect(waiter.sqlite!.pragma('temp_store', { simple: true })).toBe(0);
+    await lock.release();
+  });
 });
 
 describe('a write transaction on SQLite once its file is removed or replaced', () => {
