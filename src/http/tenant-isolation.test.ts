@@ -160,6 +160,36 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect(await db.selectFrom('alert_read_state').select('user_id').where('alert_id', '=', alertId).execute()).toEqual([]);
   });
 
+  it("answers another tenant's ids in a query (a flood's groupId, a recipient) exactly as ids of no object", async () => {
+    // Each filter of B's lists given what only A has: B's answer must be the one an id of nothing gets. (The
+    // audit's `before` is a position, not a reference: another tenant's id pages B's entries as its time does.)
+    const flood = await t.call('POST', `/api/v1/tenants/${A}/alerts`, {
+      alerts: ['first', 'second'].map((message) => ({ severity: 'Error', component: 'Jobs', message, dedupKey: 'query-ids' })),
+    });
+    const alertId = flood.json().ids[1] as string;
+    const groupId = (await t.call('GET', `/api/v1/tenants/${A}/alerts/${alertId}`)).json().groupId as string;
+    const recipient = (await t.call('GET', `/api/v1/tenants/${A}/users/${a.userId}`)).json().email as string;
+    // B has a flood and a delivery of its own, so that an empty answer is a filter's, not an empty tenant's.
+    await t.call('POST', `/api/v1/tenants/${B}/alerts`, { severity: 'Error', component: 'Jobs', message: 'own', dedupKey: 'query-ids' });
+    await t.call('POST', `/api/v1/tenants/${B}/settings/mail/test`, { sendTo: recipient.replace(A, B) }, b.token);
+    const failures: string[] = [];
+    for (const [path, foreign, nowhere] of [
+      ['alerts?groupId=', groupId, newId()],
+      ['alerts?unread=true&groupId=', groupId, newId()],
+      ['deliveries?recipient=', recipient, `nobody@${A}.example.com`],
+    ] as const) {
+      const [theirs, none] = await Promise.all(
+        [foreign, nowhere].map((id) => t.call('GET', `/api/v1/tenants/${B}/${path}${encodeURIComponent(id)}`, undefined, b.token)),
+      );
+      if (`${theirs.statusCode} ${theirs.body}` !== `${none.statusCode} ${none.body}`)
+        failures.push(`${path}: ${theirs.statusCode} ${theirs.body.slice(0, 200)}`);
+    }
+    expect(failures).toEqual([]);
+    // The control: the same filters find A's objects for A.
+    const mine = (await t.call('GET', `/api/v1/tenants/${A}/alerts?groupId=${groupId}`, undefined, a.token)).json().items;
+    expect(mine.map((alert: { id: string }) => alert.id)).toContain(alertId);
+  });
+
   it("refuses another tenant's role by its name, for a user or a group, naming the field", async () => {
     // Role names are the tenant's: a name only another tenant has is no role here, and must not grant what that one does.
     expect((await t.call('POST', `/api/v1/tenants/${A}/roles`, { name: 'Alpha only', permissions: ['Users.Edit'] }, a.token)).statusCode).toBe(201);
