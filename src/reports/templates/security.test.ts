@@ -151,7 +151,7 @@ describe('hostile alert fields, names and links', () => {
         expect(email.html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
       }
       // The server's reply, and Node's words where none answered, are there too, as text.
-      expect(notices[0]!.text).toMatch(/535 Subject[^]*<img src=x onerror=alert\(1\)>/);
+      expect(notices[0]!.text).toMatch(/535 Subject[\s\S]*<img src=x onerror=alert\(1\)>/);
       expect(notices[3]!.text).toContain('<img src=x onerror=alert(1)>');
     });
   }
