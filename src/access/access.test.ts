@@ -45,12 +45,15 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(scope.json().errors).toEqual([{ path: 'scope', message: 'must be tenant or user' }]);
   });
 
-  it("says a required field left out is required, where it was 'Invalid input: expected string, received undefined'", async () => {
+  it("says a required field left out is required and a field of another type or range what it takes, where zod said 'Invalid input: expected string, received undefined'", async () => {
     const bad = await t.call('POST', '/api/v1/tenants', { displayName: 'No name' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ detail: 'name: is required', errors: [{ path: 'name', message: 'is required' }] });
     const wrongType = await t.call('POST', '/api/v1/tenants', { name: 7 });
-    expect(wrongType.json().errors).toEqual([{ path: 'name', message: 'Invalid input: expected string, received number' }]);
+    expect(wrongType.json().errors).toEqual([{ path: 'name', message: 'must be a string, not a number' }]);
+    // Twice, in zod's words: 'Too big: expected int to be <=9007199254740991' and 'Too big: expected number to be <=3650'.
+    const tooLong = await t.call('POST', '/api/v1/tenants', { name: 'long-kept', retentionDays: 1e308 });
+    expect(tooLong.json().errors).toEqual([{ path: 'retentionDays', message: 'must be a whole number from 1 to 3650' }]);
   });
 
   it('refuses a tenant name shaped like an id, so that {tenant} is never ambiguous', async () => {

@@ -880,11 +880,11 @@ describe('console decisions', () => {
       ]) {
         expect(apiWords(taken), taken).toEqual({ text: 'Ce nom est déjà pris\u202f: choisissez-en un autre.', lang: undefined });
       }
-      expect(apiWords('Too small: expected string to have >=1 characters').text).toBe('Obligatoire.');
+      expect(apiWords('must not be empty').text).toBe('Obligatoire.');
       expect(apiWords('must be an email address such as ops@example.com').text).toBe('Saisissez une adresse e-mail, par exemple ops@example.com.');
       // An empty Default From Address in Test Mail Settings, a name too long.
-      expect(apiWords('Too small: expected string to have >=3 characters')).toEqual({ text: 'Au moins 3 caractères.', lang: undefined });
-      expect(apiWords('Too big: expected string to have <=200 characters')).toEqual({ text: 'Au plus 200 caractères.', lang: undefined });
+      expect(apiWords('must be at least 3 characters')).toEqual({ text: 'Au moins 3 caractères.', lang: undefined });
+      expect(apiWords('must be at most 200 characters')).toEqual({ text: 'Au plus 200 caractères.', lang: undefined });
       expect(apiWords('must be a port number from 1 to 65535, such as 465 or 587').text).toBe(
         'Saisissez un numéro de port de 1 à 65535, par exemple 465 ou 587.',
       );

@@ -16,7 +16,16 @@ import { jsonBodyParser, refuseListKeys, refuseNul } from './input-guard.js';
 import { PROBLEM_MEDIA_TYPE, registerOpenApi } from './openapi.js';
 import { OrchestratorPaths, orchestratorError, sayODataVersion } from './orchestrator-paths.js';
 import { withoutPublicPath, withoutTrailingSlash } from './rest-paths.js';
-import { HttpError, type FieldError, badRequest, type ProblemDocument, issueFieldErrors, problemTypeFor, serviceUnavailable } from './problem.js';
+import {
+  HttpError,
+  type FieldError,
+  badRequest,
+  distinctFieldErrors,
+  type ProblemDocument,
+  issueFieldErrors,
+  problemTypeFor,
+  serviceUnavailable,
+} from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
 export interface RouteEntry {
@@ -360,13 +369,15 @@ export function toProblem(error: unknown): ProblemDocument {
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = VALIDATION_CONTEXT_SEGMENT[error.validationContext ?? 'body'] ?? [];
-    const errors: FieldError[] = error.validation.flatMap((v) => {
-      const path = [...context, ...v.instancePath.split('/').filter(Boolean)];
-      const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown[] }).keys : undefined;
-      // A bad record key says only "Invalid key in record"; the key's own schema says what is wrong.
-      const keyIssue = v.keyword === 'invalid_key' ? (v.params as { issues?: { message?: unknown }[] }).issues?.[0]?.message : undefined;
-      return issueFieldErrors(path, typeof keyIssue === 'string' ? keyIssue : (v.message ?? 'is invalid'), keys);
-    });
+    const errors: FieldError[] = distinctFieldErrors(
+      error.validation.flatMap((v) => {
+        const path = [...context, ...v.instancePath.split('/').filter(Boolean)];
+        const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown[] }).keys : undefined;
+        // A bad record key says only "Invalid key in record"; the key's own schema says what is wrong.
+        const keyIssue = v.keyword === 'invalid_key' ? (v.params as { issues?: { message?: unknown }[] }).issues?.[0]?.message : undefined;
+        return issueFieldErrors(path, typeof keyIssue === 'string' ? keyIssue : (v.message ?? 'is invalid'), keys);
+      }),
+    );
     const first = errors[0];
     return {
       type: problemTypeFor(400),

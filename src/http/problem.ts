@@ -50,10 +50,25 @@ export function zodIssueFieldErrors(issue: {
   return issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined);
 }
 
-/** fieldErrors is a 400 naming every field in `errors` (at least one), the first in its detail. */
+/**
+ * distinctFieldErrors drops the repeats of an error: one value refused by two checks that say it in
+ * the same words (1e308 past both the whole numbers' safe range and a port's 65535) is said once.
+ */
+export function distinctFieldErrors(errors: readonly FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.path}\0${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** fieldErrors is a 400 naming every field in `errors` (at least one, each once), the first in its detail. */
 export function fieldErrors(errors: readonly FieldError[]): HttpError {
-  const [first] = errors;
-  return badRequest(first ? `${first.path}: ${first.message}` : 'The request is invalid.', [...errors]);
+  const distinct = distinctFieldErrors(errors);
+  const [first] = distinct;
+  return badRequest(first ? `${first.path}: ${first.message}` : 'The request is invalid.', distinct);
 }
 
 /** fieldError is a 400 about a single field. */

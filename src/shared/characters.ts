@@ -39,7 +39,7 @@ export function textOfCharacters(min: number, max: number, tooShort?: { message:
  */
 export function ofCharacters(text: z.ZodString, max: number, meta: Record<string, unknown> = {}) {
   return text
-    .max(max * UNITS_PER_CHARACTER, { message: `Too big: expected string to have <=${max} characters`, abort: true })
-    .refine((value) => fitsCharacters(value, max), `Too big: expected string to have <=${max} characters`)
+    .max(max * UNITS_PER_CHARACTER, { message: `must be at most ${max} characters`, abort: true })
+    .refine((value) => fitsCharacters(value, max), `must be at most ${max} characters`)
     .meta({ ...meta, maxLength: max });
 }

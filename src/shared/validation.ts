@@ -3,6 +3,7 @@ import { domainToASCII, domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import { IANA_ALIAS_MAP } from 'windows-iana';
 import { LANGUAGES } from '../i18n/languages.js';
+import { issueInWords } from './issue-words.js';
 
 // CR, LF and NUL end a header line; U+0085, U+2028 and U+2029 are line breaks to some parsers.
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
@@ -194,20 +195,12 @@ export function inWords(values: readonly unknown[]): string {
 }
 
 /**
- * sayIssuesInWords makes zod say two issues as the API's own messages do: a value outside a list (an
- * enum, a literal) as the list in words, "must be en, fr, de, es or ja", where its words were
- * 'Invalid option: expected one of "en"|"fr"|…'; and a required field left out as "is required",
- * where they were 'Invalid input: expected string, received undefined'. A message a schema gives
- * itself is kept, and zod's own words for every other issue.
+ * sayIssuesInWords makes zod say its issues as the API's own messages do (issueInWords): a value
+ * outside a list as the list in words, a required field left out as "is required", a number, a
+ * type, a length as what the field takes. A message a schema gives itself is kept.
  */
 export function sayIssuesInWords(): void {
-  z.config({
-    customError: (issue) => {
-      if (issue.code === 'invalid_value') return `must be ${inWords(issue.values)}`;
-      if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
-      return undefined;
-    },
-  });
+  z.config({ customError: issueInWords });
 }
 
 /**

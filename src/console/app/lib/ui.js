@@ -45,13 +45,12 @@ export function Code({ children }) {
 const API_WORDS = [
   [/^A user with the email .+ already exists\.$/, 'problem.emailTaken'],
   [/^An? [a-z]+ named ".*" already exists\.$/, 'problem.nameTaken'],
-  [/^Too small: expected string to have >=1 characters$|^is required$/, 'problem.required'],
-  [/^Too small: expected string to have >=(?<min>\d+) characters$/, 'problem.tooShort'],
+  [/^must not be empty$|^is required$/, 'problem.required'],
   [/^must be at least (?<min>\d+) characters$/, 'problem.tooShort'],
   // Changing one's own password (Alert preferences).
   [/^is not your current password$/, 'problem.wrongPassword'],
   [/^is your current password\b/, 'problem.samePassword'],
-  [/^Too big: expected string to have <=(?<max>\d+) characters$/, 'problem.tooLong'],
+  [/^must be at most (?<max>\d+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
   // A host pasted with its port or scheme (smtp.gmail.com:587): before the general words, which it starts with.
