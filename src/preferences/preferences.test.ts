@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { COMPONENTS, EVENTS } from '../alerts/catalogue.js';
 import { systemClock } from '../shared/clock.js';
 import { saveLayer } from './store.js';
 
@@ -107,6 +108,20 @@ describeEachDialect('alert preferences API', (dialect) => {
     // A map naming only some entries is still taken as it is: an event set on beside its component off.
     const pinned = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: { 'Robot.StatusChanged.Offline': true } }, someone.token);
     expect(pinned.json().subscriptions).toMatchObject({ Robots: false, 'Robot.StatusChanged.Offline': true });
+  });
+
+  it('takes a map naming every component but not every event, or every event but not every component, as it is: each entry its own', async () => {
+    // Only a map naming the whole catalogue is a GET answer sent back; a script choosing every component (or every event) pins each.
+    const components = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const everyComponent = Object.fromEntries(COMPONENTS.map((c) => [c.name, c.name !== 'Robots']));
+    const byComponent = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: everyComponent }, components.token);
+    expect(byComponent.statusCode, byComponent.body).toBe(200);
+    expect(byComponent.json().own.subscriptions).toEqual(everyComponent);
+    const events = await t.tenantWithUser('prefs', ['Alerts Viewer']);
+    const everyEvent = Object.fromEntries(EVENTS.map((e) => [e.name, true]));
+    const byEvent = await t.call('PUT', `${base}/me/alert-preferences`, { subscriptions: everyEvent }, events.token);
+    expect(byEvent.statusCode, byEvent.body).toBe(200);
+    expect(byEvent.json().own.subscriptions).toEqual(everyEvent);
   });
 
   it('takes back what its GET answered with switches changed, setting only what changed, its own part not read', async () => {
