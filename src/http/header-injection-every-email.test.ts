@@ -1,7 +1,8 @@
 /**
  * S1 of the security test list for the emails header-injection.test.ts does not send: the 10-minute
- * summary and the daily report, in every language, where the tenant's display name, the readers'
- * names and the sender's display name are put into translated subjects and address headers. The
+ * summary, the daily report and the mail-health notices, in every language, where the tenant's display
+ * name, the readers' names, the sender's display name and a tenant's SMTP server's reply are put into
+ * translated subjects, address headers and bodies. The
  * real app sends them (its own worker and scheduler) to a test SMTP server that keeps each raw
  * session, which is what is checked: recipients, header names and line lengths.
  */
@@ -12,6 +13,7 @@ import { OWN_HEADERS, headerNames, longestLine } from '../../test/support/raw-ma
 import { type ReceivedMessage, type TestSmtpServer, kindOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { describeEachDialect } from '../../test/support/storage.js';
 import { LANGUAGES } from '../i18n/languages.js';
+import { queueAdminNotices } from '../mail-health/notices.js';
 
 const TENANT = 'inject-every';
 // Each is accepted by the API (no line break), and each would add a header, a recipient or a
@@ -108,6 +110,73 @@ describeEachDialect('header-bound fields in the summary and the daily report, in
       expect(parsed.subject, what).toContain(PAYLOADS[0]);
       expect(parsed.subject, what).not.toMatch(/[\r\n]/);
       expect(parsed.headers.get('x-tocsin-tenant'), what).toBe(TENANT);
+    }
+  });
+});
+
+describeEachDialect('header-bound fields in the mail-health notices, in every language, on the wire', (dialect) => {
+  let t: TestApp;
+  let server: TestSmtpServer;
+
+  beforeAll(async () => {
+    server = await startTestSmtpServer();
+    // The notices go through the system default: the test server here.
+    t = await startTestApp(dialect, {
+      TOCSIN_SMTP_URL: `smtp://127.0.0.1:${server.port}?from=alerts@example.com`,
+      TOCSIN_PUBLIC_URL: 'https://tocsin.example.com',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it("sends each administrator one RCPT, only its own headers, no line over 998 octets, whatever the tenant's name and its server's reply", async () => {
+    const tenant = 'inject-notices';
+    const displayName = `${PAYLOADS[0]} ${PAYLOADS[1]}`;
+    const created = await t.call('POST', '/api/v1/tenants', { name: tenant, displayName, timeZone: 'UTC' });
+    expect(created.statusCode, created.body).toBe(201);
+    const admins = new Map<string, string>();
+    for (const [index, language] of LANGUAGES.entries()) {
+      const name = index === 0 ? LONG_NAME : PAYLOADS[index % PAYLOADS.length]!;
+      const email = `admin-${language}@inject.example.com`;
+      const user = await t.call('POST', `/api/v1/tenants/${tenant}/users`, { email, name, language, roles: ['Administrator'] });
+      expect(user.statusCode, user.body).toBe(201);
+      admins.set(email, name);
+    }
+    // What a tenant's server said is its own text: line breaks, header-looking lines and one unbroken word past 998 octets.
+    const lastError = `535 5.7.8 ${PAYLOADS.join(' ')}\r\nBcc: eve@evil.example\r\n\r\n${'日'.repeat(600)}`;
+    const now = Date.now();
+    await queueAdminNotices(t.tocsin.deps.storage.db, created.json().id, {
+      kind: 'failing',
+      key: 'wire:failing',
+      at: now,
+      lastError,
+      now,
+      context: { publicUrl: 'https://tocsin.example.com' },
+    });
+    const notices = () => server.messages.filter((m) => kindOf(m.raw) === 'mail-health');
+    while (notices().length < admins.size) await server.waitForMessages(server.messages.length + 1, 20_000);
+    const received = notices();
+    expect(received.map((m) => m.envelope.to.join(',')).sort()).toEqual([...admins.keys()].sort());
+    for (const message of received) {
+      const what = message.envelope.to.join(',');
+      expect(
+        headerNames(message.raw).filter((name) => !OWN_HEADERS.has(name)),
+        what,
+      ).toEqual([]);
+      expect(longestLine(message.raw), what).toBeLessThanOrEqual(998);
+      const parsed = await simpleParser(message.raw);
+      expect([parsed.cc, parsed.bcc], what).toEqual([undefined, undefined]);
+      const to = parsed.to && !Array.isArray(parsed.to) ? parsed.to.value : [];
+      expect(
+        to.map((v) => [v.address, v.name]),
+        what,
+      ).toEqual([[message.envelope.to[0], admins.get(message.envelope.to[0]!)]]);
+      expect(parsed.subject, what).toContain(PAYLOADS[0]);
+      expect(parsed.subject, what).not.toMatch(/[\r\n]/);
+      // The reply arrives whole, as text in the body.
+      expect(parsed.text, what).toContain('日'.repeat(600));
     }
   });
 });
