@@ -46,6 +46,8 @@ export interface Storage {
   readonly sqlite?: SqliteDatabase.Database | undefined;
   /** Tells the idle upkeep (SQLite's checkpoint) of a commit made on `sqlite` directly (Kysely's commits tell it themselves). */
   readonly noteCommit?: (() => void) | undefined;
+  /** Tells the idle upkeep that another connection held the write lock when a hot writer asked for it on `sqlite` (writeTransaction). */
+  readonly noteLockRefused?: (() => void) | undefined;
   /** changeMark tells whether anything was committed to the SQLite file since an earlier mark (undefined on PostgreSQL). */
   readonly changeMark?: ChangeMark | undefined;
   /** The idle checkpoint's thread of a SQLite file (undefined on PostgreSQL and in memory): a server starts it with itself. */
@@ -188,6 +190,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
       sidecars?.note();
       idle.noteCommit();
     });
+  const noteLockRefused = idle && (() => idle.noteOthersWriting());
   const waits = { longestMs: 0 };
   const turn = inMemory ? undefined : new WriteTurn(file);
   const db = new Kysely<Database>({
@@ -211,6 +214,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
     description,
     sqlite: database,
     noteCommit,
+    noteLockRefused,
     changeMark,
     checkpoints: checkpoints || undefined,
     fileGone,

@@ -69,6 +69,8 @@ export function writeTransaction(storage: Storage, options: WriteTransactionOpti
         }
       });
       if (outcome !== BUSY) return outcome.result;
+      // Another process writes: not an idle moment for the checkpoint, however idle this one's loop looks meanwhile.
+      storage.noteLockRefused?.();
       options.onBusy?.();
       await sleep(RETRY_MS);
     }
