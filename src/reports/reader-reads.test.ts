@@ -35,10 +35,14 @@ describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
   };
   const immediately = (id: string) => t.call('PUT', `${base}/users/${id}/alert-preferences`, { email: { fatalImmediately: true } });
   /** leaseFatal stores a Fatal alert and decides it in one commit, as the group commit does, its rows leased to a sender that keeps them. */
-  const leaseFatal = async (leasedReads: LeasedReads, message: string): Promise<ClaimedBatch> => {
+  const leaseFatal = async (leasedReads: LeasedReads, message: string, afterFacts?: () => void): Promise<ClaimedBatch> => {
     let leased: ClaimedBatch | undefined;
     const sender = {
-      leaseForInsert: (now: number) => ({ workerId: 'test', token: `lease-${message}-${now}`, now, until: now + 60_000 }),
+      // Asked once the decision has read its facts, before it leaves its reads (readForSending).
+      leaseForInsert: (now: number) => {
+        afterFacts?.();
+        return { workerId: 'test', token: `lease-${message}-${now}`, now, until: now + 60_000 };
+      },
       adopt: async (batch: ClaimedBatch) => {
         leased = batch;
       },
@@ -162,5 +166,15 @@ describeEachDialect("an email's reads of its tenant and reader", (dialect) => {
     expect((await t.call('DELETE', `${base}/users/${leaver}`)).statusCode).toBe(204);
     kept.forget();
     await expect(composersOf(db(), kept, leasedReads).immediate!(delivery!)).rejects.toThrow(NOT_A_READER);
+  });
+
+  it('reads its reader again when a change through the API was forgotten while the commit read its facts', async () => {
+    // A change committed by another connection (PostgreSQL) after the decision read the readers, forgotten before its reads were left.
+    const kept = new ReadCache();
+    const leasedReads = new LeasedReads(undefined, () => kept.generation);
+    const delivery = (await leaseFatal(leasedReads, 'R3 is offline', () => kept.forget())).deliveries.find((d) => d.recipient.address === 'viewer@example.com');
+    const { db: counted, texts } = recordingStatements(db());
+    await composersOf(counted, kept, leasedReads).immediate!(delivery!);
+    expect(texts.filter((text) => /\busers\b/.test(text)).length).toBeGreaterThan(0);
   });
 });
