@@ -341,7 +341,7 @@ describeEachDialect('alerts API', (dialect) => {
     });
     const count = async (token = reader.token) => (await t.call('GET', `${url}/unread-count`, undefined, token)).json().unread;
 
-    it('starts with everything unread, and marks ids read and unread', async () => {
+    it('starts with everything unread, marks ids read and unread, and lists the unread with unread=true in any case', async () => {
       expect(await count()).toBe(7);
       const marked = await t.call('POST', `${url}/mark-read`, { ids: [ids[0], ids[1], 'not-an-alert'] }, reader.token);
       expect(marked.json()).toEqual({ unread: 5 });
@@ -350,6 +350,17 @@ describeEachDialect('alerts API', (dialect) => {
       // unread=false filters nothing, as if left out: read and unread alike.
       const every = (await t.call('GET', `${url}?unread=false`, undefined, reader.token)).json().items;
       expect(every.map((a: { id: string }) => a.id)).toEqual([...ids].reverse());
+      // In any case, as severity=ERROR and OData's $count=True are read: TRUE and False were a 400.
+      for (const [flag, expected] of [
+        ['TRUE', list],
+        ['True', list],
+        ['False', every],
+      ] as const) {
+        const listed = await t.call('GET', `${url}?unread=${flag}`, undefined, reader.token);
+        expect(listed.statusCode, flag).toBe(200);
+        expect(listed.json().items, flag).toEqual(expected);
+      }
+      expect((await t.call('GET', `${url}?unread=yes`, undefined, reader.token)).json().errors).toEqual([{ path: 'unread', message: 'must be true or false' }]);
       expect((await t.call('GET', `${url}/${ids[0]}`, undefined, reader.token)).json().read).toBe(true);
       expect((await t.call('POST', `${url}/mark-unread`, { ids: [ids[0]] }, reader.token)).json()).toEqual({ unread: 6 });
     });

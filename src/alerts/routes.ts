@@ -7,7 +7,7 @@ import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { CURSOR_KEY_PURPOSE } from '../shared/signed-cursor.js';
 import { ofCharacters } from '../shared/characters.js';
-import { millisecondsUp, queryCount, queryInstant, timeZone } from '../shared/validation.js';
+import { millisecondsUp, queryBoolean, queryCount, queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
@@ -35,10 +35,9 @@ const listQuery = z.object({
     .meta({ pattern: EVENT_NAME.source })
     .optional()
     .describe('A catalogue event (in any case) or another name an alert may carry (letters, digits, . _ : -); another is a 400.'),
-  unread: z
-    .enum(['true', 'false'])
+  unread: queryBoolean
     .optional()
-    .describe('true: only the alerts the caller has not read; false filters nothing, as if left out (read and unread alike).'),
+    .describe('true (in any case): only the alerts the caller has not read; false filters nothing, as if left out (read and unread alike).'),
   since: queryInstant
     .optional()
     .describe(
@@ -205,7 +204,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
           minSeverity,
           component,
           event: knownEvent?.name ?? q.event,
-          unreadOnly: q.unread === 'true',
+          unreadOnly: q.unread === true,
           since: q.since === undefined ? undefined : millisecondsUp(q.since),
           until: q.until === undefined ? undefined : millisecondsUp(q.until),
           groupId: q.groupId,

@@ -327,6 +327,28 @@ export const queryCount = (max: number, min = 0) => {
 };
 
 /**
+ * anyCase is the pattern of a case-insensitive regular expression as the OpenAPI document shows it:
+ * JSON Schema's patterns take no flags, so each letter is written as a class of both its cases
+ * (the document's `^(true|false)$` refused the `$count=True` the server reads).
+ */
+export function anyCase(pattern: RegExp): string {
+  return pattern.source.replace(/(?<!\\)[A-Za-z]/g, (letter) => `[${letter.toUpperCase()}${letter.toLowerCase()}]`);
+}
+
+const TRUE_OR_FALSE = /^(true|false)$/i;
+
+/**
+ * queryBoolean is a yes-or-no of the query string, `true` or `false` in any case, as .NET writes a
+ * boolean (`True`) and as the query's other words (a severity, `$count`) are read: `unread=TRUE` was
+ * a 400 where `severity=ERROR` and `$count=True` were taken.
+ */
+export const queryBoolean = z
+  .string()
+  .regex(TRUE_OR_FALSE, 'must be true or false')
+  .meta({ pattern: anyCase(TRUE_OR_FALSE) })
+  .transform((value) => value.toLowerCase() === 'true');
+
+/**
  * instantText is an instant in an answer, as the API writes it (RFC 3339: toISOString(), or with a
  * zone's offset), documented as an OpenAPI date-time so that generated clients read a time, as
  * they do the alerts'. It checks only that it is text: a response schema that refused a stored

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { anyCase, queryBoolean } from '../../shared/validation.js';
 import { FilterSyntaxError } from './filter.js';
 
 /** MAX_SKIP bounds `$skip`, so that it stays a number every database takes. */
@@ -17,28 +18,13 @@ export function orderByTerms(value: string | undefined): string[] {
   return parts;
 }
 
-/**
- * anyCase is the pattern of a case-insensitive regular expression as the OpenAPI document shows it:
- * JSON Schema's patterns take no flags, so each letter is written as a class of both its cases
- * (the document's `^(true|false)$` refused the `$count=True` the server reads).
- */
-function anyCase(pattern: RegExp): string {
-  return pattern.source.replace(/(?<!\\)[A-Za-z]/g, (letter) => `[${letter.toUpperCase()}${letter.toLowerCase()}]`);
-}
-
-const COUNT = /^(true|false)$/i;
 const FORMAT = /^(application\/)?json\b/i;
 const EXPAND = /^\s*\*\s*$/;
 
 /** The system query options every OData list reads besides its own: `$count`, `$expand` and `$format`. */
 export const commonListOptions = {
   // .NET reads a boolean in any case (`$count=True`).
-  $count: z
-    .string()
-    .regex(COUNT, 'must be true or false')
-    .meta({ pattern: anyCase(COUNT) })
-    .transform((v) => v.toLowerCase() === 'true')
-    .optional(),
+  $count: queryBoolean.optional(),
   // Orchestrator's swagger documents $expand on its lists, but AlertDto and SettingsDto have no
   // navigation property: its ASP.NET OData answers `*` as if it were left out (a client passing
   // expand "*" got a 400 here) and refuses a property named, as this does.
