@@ -178,9 +178,8 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
       ['alerts?unread=true&groupId=', groupId, newId()],
       ['deliveries?recipient=', recipient, `nobody@${A}.example.com`],
     ] as const) {
-      const [theirs, none] = await Promise.all(
-        [foreign, nowhere].map((id) => t.call('GET', `/api/v1/tenants/${B}/${path}${encodeURIComponent(id)}`, undefined, b.token)),
-      );
+      const ask = (id: string) => t.call('GET', `/api/v1/tenants/${B}/${path}${encodeURIComponent(id)}`, undefined, b.token);
+      const [theirs, none] = await Promise.all([ask(foreign), ask(nowhere)]);
       if (`${theirs.statusCode} ${theirs.body}` !== `${none.statusCode} ${none.body}`)
         failures.push(`${path}: ${theirs.statusCode} ${theirs.body.slice(0, 200)}`);
     }
