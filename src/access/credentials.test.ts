@@ -7,6 +7,7 @@ import { Authenticator, PRINCIPAL_CACHE_MS, SESSION_TTL_MS, createSession, ensur
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
+import type { Principal } from './principal.js';
 import { createUser } from './users.js';
 import { afterReads } from '../../test/support/between-reads.js';
 
@@ -87,6 +88,37 @@ describeEachDialect('bearer principals cached briefly', (dialect) => {
     await before;
     expect(after).toEqual([undefined, undefined]);
     expect(tokenReads).toBe(3);
+  });
+  it('keeps the lookup begun after a change for the requests that come while it is under way, though one begun before the change ends first', async () => {
+    const tenant = await storage.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow();
+    const user = await storage.db.selectFrom('users').select('id').executeTakeFirstOrThrow();
+    const robot = await createApiToken(storage.db, tenant.id, user.id, 'after-change', clock);
+    let tokenReads = 0;
+    let before: Promise<Principal | undefined> | undefined;
+    let during: Promise<Principal | undefined> | undefined;
+    // The lookup begun after the change waits, before its first read, for the one begun before it to end; then
+    // another request comes.
+    const gated = afterReads(storage.db, 1, async () => {
+      await before;
+      during = shared.fromBearer(robot.token);
+    });
+    const counting = new Proxy(gated, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== 'selectFrom') return value;
+        return (table: string) => {
+          if (table === 'api_tokens') tokenReads += 1;
+          return (value as (t: string) => unknown).call(target, table);
+        };
+      },
+    });
+    const shared: Authenticator = new Authenticator(counting, 'not-the-admin', clock);
+    before = shared.fromBearer(robot.token);
+    shared.forget();
+    expect((await shared.fromBearer(robot.token))?.kind).toBe('user');
+    expect((await during)?.kind).toBe('user');
+    // The request that came during the second lookup took its answer: no third read.
+    expect(tokenReads).toBe(2);
   });
 });
 
