@@ -93,9 +93,40 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
         },
       ],
     });
-    await enqueueDeliveries(server.tocsin.deps.storage.db, [
+    const db = server.tocsin.deps.storage.db;
+    await enqueueDeliveries(db, [
       testDelivery(tenant.id, 'ops@hostile.example', { recipient: { address: 'ops@hostile.example', name: EVIL, language: 'en', timeZone: 'UTC' } }),
+      // Not due for a day, so no worker takes it: it stands as an email the tenant's server refused.
+      testDelivery(tenant.id, 'refused@hostile.example', { notBefore: Date.now() + 86_400_000 }),
     ]);
+    // What servers say is theirs to choose: a tenant's SMTP server's refusal (the delivery log, the mail banner on
+    // every page) and an upstream Orchestrator's (a source's last error).
+    const said = `550 5.7.1 ${EVIL} ${TEMPLATE}`;
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'failed', attempts: 1, last_code: 550, last_error: `recipient: ${said}`, smtp_response: said })
+      .where('recipient_address', '=', 'refused@hostile.example')
+      .execute();
+    const now = Date.now();
+    await db
+      .insertInto('tenant_mail_health')
+      .values({
+        tenant_id: tenant.id,
+        state: 'failing',
+        since: now,
+        last_code: 550,
+        last_error: said,
+        permanent: 1,
+        transient_since: null,
+        incident: 1,
+        updated_at: now,
+      })
+      .execute();
+    await db
+      .updateTable('sources')
+      .set({ last_error: `HTTP 500: ${EVIL}`, last_error_at: now })
+      .where('tenant_id', '=', tenant.id)
+      .execute();
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
@@ -130,6 +161,8 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       expect(await page.locator('header').first().textContent()).toContain(`Acme ${EVIL}`);
 
       await visit(page, '#/alerts', text(`Message ${EVIL}`));
+      // The mail banner, on every page, shows the server's reply as its text.
+      await expect.poll(() => page.getByTestId('mail-health').textContent()).toContain(`${EVIL} ${TEMPLATE}`);
       await check('alerts');
       await page.locator('tr', { hasText: 'Message' }).getByRole('button').first().click();
       await page.getByRole('dialog').waitFor();
@@ -147,8 +180,10 @@ describe.skipIf(!HAVE_CHROMIUM)('hostile alert fields and names in the console, 
       await check('groups');
       // The source's own button: the payload as text alone is in the header's tenant name and the groups page before.
       await visit(page, '#/sources', (page) => page.locator('main').getByRole('button', { name: EVIL, exact: true }));
+      await expect.poll(() => page.locator('main tr', { hasText: 'HTTP 500' }).textContent()).toContain(EVIL);
       await check('sources');
-      await visit(page, '#/deliveries', text('ops@hostile.example'));
+      await visit(page, '#/deliveries', text('refused@hostile.example'));
+      await expect.poll(() => page.locator('tr', { hasText: 'refused@hostile.example' }).textContent()).toContain(`5.7.1 ${EVIL}`);
       await check('deliveries');
       await visit(page, '#/previews', css('iframe'));
       await check('previews');
