@@ -204,6 +204,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     );
     // The Fatal alerts' emails this process's worker sends go before its reports' renders.
     const urgentSends = new UrgentSends();
+    // And SQLite's idle checkpoint and V8's scavenge, which ran as a slow server's Fatal email waited for its replies.
+    storage.upkeepWaitsWhile?.(() => urgentSends.pressing);
     const compose = {
       ...composersFor({ storage, clock, logger, config, secretBox: deps.secretBox, kept, leasedReads, urgentSends }),
       'mail-health': mailHealthComposer(storage.db, new UnsubscribeLinks(storage.db, config.publicUrl, clock), clock),

@@ -206,6 +206,34 @@ describe('the idle upkeep', () => {
     expect(tries).toBe(3);
   });
 
+  it('waits while an urgent email is under way (a Fatal alert’s, its server’s replies awaited with the event loop idle), and runs once it has been answered', async () => {
+    let looks = 0;
+    let sending = true;
+    const ran: string[] = [];
+    let checkpointed!: () => void;
+    const done = new Promise<void>((resolve) => {
+      checkpointed = resolve;
+    });
+    const idle = new IdleUpkeep(
+      {
+        checkpoint: () => void ran.push(sending ? 'checkpoint while sending' : 'checkpoint'),
+        scavenge: () => void ran.push(sending ? 'scavenge while sending' : 'scavenge'),
+        inTransaction: () => false,
+      },
+      { idleMs: 1, minCommits: 1, onCheckpoint: () => checkpointed() },
+    );
+    idle.waitWhile(() => {
+      // The server answers before the third look.
+      if (++looks >= 3) sending = false;
+      return sending;
+    });
+    idle.noteCommit();
+    await done;
+    idle.close();
+    expect(ran).toEqual(['scavenge', 'checkpoint']);
+    expect(looks).toBe(3);
+  });
+
   it('scavenges at each idle moment, and checkpoints only after enough commits', async () => {
     const done: string[] = [];
     let idleOnce!: () => void;

@@ -37,7 +37,7 @@ const MAX_UTILIZATION = 0.5;
  * the path of a later request or email. SQLite checkpoints in the commit that takes the WAL past
  * 1,000 pages (wal_autocheckpoint): copying the pages into the database file and its fsync then
  * land on that commit, about once every 50 Fatal alerts on their way to an email. Once the process
- * has committed nothing for `idleMs` and its event loop was mostly idle meanwhile, this runs a
+ * has committed nothing for `idleMs`, its event loop was mostly idle meanwhile and no urgent email is under way (waitWhile), this runs a
  * PASSIVE checkpoint (it blocks no reader nor writer of another process) if enough commits came
  * since the last, or enough rows changed, so the next commit starts with an empty WAL, and `scavenge` (V8's young
  * generation, collected when half full). Under a steady stream of writes no idle moment comes,
@@ -51,6 +51,7 @@ export class IdleUpkeep {
   #timer: NodeJS.Timeout | undefined;
   #since: EventLoopUtilization | undefined;
   #closed = false;
+  #pressing: (() => boolean) | undefined;
 
   /**
    * `checkpoint` runs the checkpoint (or has it run, resolving once done), `scavenge` collects what is worth collecting of the heap;
@@ -94,6 +95,17 @@ export class IdleUpkeep {
     this.#timer.refresh();
   }
 
+  /**
+   * waitWhile has the upkeep wait, as inside a transaction, while `pressing` says so: an urgent email
+   * under way (UrgentSends), whose server's replies would otherwise be read only once the scavenge is
+   * done. A send waits for its server with the event loop idle, and one that outlasts `idleMs` (a
+   * server some tens of milliseconds away, any server on a loaded machine) met the upkeep meanwhile:
+   * 15-57 ms of scavenge inside a Fatal alert's send at load 20 (bench/hot-paths.md, 2026-12-07, rv75b).
+   */
+  waitWhile(pressing: () => boolean): void {
+    this.#pressing = pressing;
+  }
+
   /** close stops waiting: nothing runs on the connection once it is closed. */
   close(): void {
     this.#closed = true;
@@ -103,7 +115,7 @@ export class IdleUpkeep {
   #fire(): void {
     if (this.#closed) return;
     const busy = performance.eventLoopUtilization(this.#since).utilization > MAX_UTILIZATION;
-    if (busy || this.work.inTransaction()) {
+    if (busy || this.work.inTransaction() || this.#pressing?.()) {
       this.#since = performance.eventLoopUtilization();
       this.#timer?.refresh();
       return;

@@ -48,6 +48,12 @@ export interface Storage {
   readonly noteCommit?: (() => void) | undefined;
   /** Tells the idle upkeep that another connection held the write lock when a hot writer asked for it on `sqlite` (writeTransaction). */
   readonly noteLockRefused?: (() => void) | undefined;
+  /**
+   * upkeepWaitsWhile has the idle upkeep (SQLite's checkpoint, V8's scavenge) wait while `pressing`
+   * says so, an urgent email under way (IdleUpkeep.waitWhile); undefined where there is no upkeep
+   * (PostgreSQL, in memory).
+   */
+  readonly upkeepWaitsWhile?: ((pressing: () => boolean) => void) | undefined;
   /** changeMark tells whether anything was committed to the SQLite file since an earlier mark (undefined on PostgreSQL). */
   readonly changeMark?: ChangeMark | undefined;
   /** The idle checkpoint's thread of a SQLite file (undefined on PostgreSQL and in memory): a server starts it with itself. */
@@ -215,6 +221,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
     sqlite: database,
     noteCommit,
     noteLockRefused,
+    upkeepWaitsWhile: idle && ((pressing: () => boolean) => idle.waitWhile(pressing)),
     changeMark,
     checkpoints: checkpoints || undefined,
     fileGone,
