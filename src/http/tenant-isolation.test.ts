@@ -160,6 +160,22 @@ describeEachDialect('tenant isolation across the whole route table', (dialect) =
     expect(await db.selectFrom('alert_read_state').select('user_id').where('alert_id', '=', alertId).execute()).toEqual([]);
   });
 
+  it("refuses every host route to a tenant's Administrator with 403, whatever the body: no tenant reaches the system's settings, the other tenants or the mail catcher", async () => {
+    const hostRoutes = routes.filter((r) => r.access === 'host');
+    // The catcher keeps every tenant's emails; the system settings send them all; tenants are each other's.
+    expect(hostRoutes.map(routeKey)).toEqual(expect.arrayContaining(['GET /api/v1/system/mail-catcher/messages', 'PUT /api/v1/system/mail-settings']));
+    const failures: string[] = [];
+    for (const route of hostRoutes) {
+      const ids = hasSamples(route) ? await makeObjects(t, route, A) : {};
+      for (const body of route.hasBody ? [sampleBody(t, route, A, ids), { unexpected: ['field'] }] : [undefined]) {
+        const url = fillPath(route.url, { ...ids, tenant: A });
+        const res = await send(route, url, body, a.token);
+        if (res.statusCode !== 403) failures.push(`${routeKey(route)} as ${A}'s Administrator on ${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      }
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+
   it("answers another tenant's ids in a query (a flood's groupId, a recipient) exactly as ids of no object", async () => {
     // Each filter of B's lists given what only A has: B's answer must be the one an id of nothing gets. (The
     // audit's `before` is a position, not a reference: another tenant's id pages B's entries as its time does.)
