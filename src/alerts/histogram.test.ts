@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import type { Storage } from '../storage/storage.js';
-import { describeEachDialect, openTestStorage, sqlitePlanOf } from '../../test/support/storage.js';
+import { describeEachDialect, openTestStorage, planOf, recordingStatements, sqlitePlanOf } from '../../test/support/storage.js';
 import { alertHistogram } from './histogram.js';
 import { insertAlerts } from './store.js';
 
@@ -48,5 +48,15 @@ describeEachDialect("the alerts chart's buckets", (dialect) => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it.runIf(dialect === 'postgres')("counts each severity from that rank's index of the tenant's alerts alone on PostgreSQL", async () => {
+    const recording = recordingStatements(storage.db);
+    await alertHistogram(recording.db, 'chart', { unit: 'hour', timeZone: 'UTC', bounds: [T0, T0 + HOUR, T0 + 2 * HOUR] });
+    const plan = await planOf(storage.db, recording.queries.find((q) => q.sql.includes('count(*)'))!);
+    const scans = plan.split('\n').filter((line) => /Scan/.test(line));
+    expect(scans).toHaveLength(5);
+    for (const rank of [0, 1, 2, 3, 4])
+      expect(scans.filter((line) => line.includes(`Index Only Scan using alerts_tenant_severity_${rank} on alerts`))).toHaveLength(1);
   });
 });

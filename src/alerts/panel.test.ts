@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
-import { describeEachDialect, insertManyUsers, openTestStorage, sqlitePlansOf } from '../../test/support/storage.js';
+import { describeEachDialect, insertManyUsers, openTestStorage, planOf, recordingStatements, sqlitePlansOf } from '../../test/support/storage.js';
 import type { Storage } from '../storage/storage.js';
 import { panelAlerts } from './panel.js';
 import { type Reader, markAlerts, markAllRead, readerFor } from './read-state.js';
@@ -163,5 +163,18 @@ describeEachDialect('the bell panel', (dialect) => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it.runIf(dialect === 'postgres')("reads a severity's unread alerts from that rank's index alone on PostgreSQL, newest first without a sort", async () => {
+    const tenantId = await insertTestTenant(storage.db, 'panel-plan');
+    const [userId] = await insertManyUsers(storage.db, tenantId, 1);
+    await insertAlerts(storage.db, tenantId, [newAlert({ severity: 'Fatal', component: 'Jobs', event: 'Job.Faulted', message: 'm', dedupKey: 'k' })], T0);
+    const reader = await readerFor(storage.db, { kind: 'user', tenantId, userId: userId!, email: '', permissions: new Set() }, tenantId);
+    const recording = recordingStatements(storage.db);
+    await panelAlerts(recording.db, tenantId, reader);
+    const walk = recording.queries.find((q) => q.sql.includes('(-"a"."severity") ='))!;
+    const plan = await planOf(storage.db, walk);
+    expect(plan).toMatch(/Index Only Scan Backward using alerts_tenant_severity_4 on alerts a/);
+    expect(plan).not.toMatch(/Sort/);
   });
 });

@@ -388,17 +388,20 @@ export async function planOf(db: Storage['db'], query: CompiledQuery): Promise<s
 }
 
 /**
- * recordingStatements is `db` (a connection or a transaction) recording the SQL text of every
- * statement run through it in `texts`: for tests that count or look at what some code reads.
+ * recordingStatements is `db` (a connection or a transaction) recording every statement run
+ * through it: its SQL text in `texts`, and the statement with its parameters in `queries` (for
+ * planOf): for tests that count or look at what some code reads.
  */
-export function recordingStatements(db: Storage['db']): { readonly db: Storage['db']; readonly texts: string[] } {
+export function recordingStatements(db: Storage['db']): { readonly db: Storage['db']; readonly texts: string[]; readonly queries: CompiledQuery[] } {
   const texts: string[] = [];
+  const queries: CompiledQuery[] = [];
   const recording = db.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
   const executor = recording.getExecutor();
   const execute = executor.executeQuery.bind(executor);
   executor.executeQuery = (<R>(query: CompiledQuery<R>) => {
     texts.push(query.sql);
+    queries.push(query);
     return execute(query);
   }) as typeof executor.executeQuery;
-  return { db: recording, texts };
+  return { db: recording, texts, queries };
 }
