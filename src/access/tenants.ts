@@ -29,6 +29,9 @@ export const tenantName = z
   .regex(/^[a-z0-9-]{1,63}$/, 'must be 1 to 63 lower-case letters, digits or hyphens')
   .refine((name) => !looksLikeTenantId(name), 'must not be shaped like a tenant id (a UUID)');
 
+/** MAX_RETENTION_DAYS is the longest a tenant may keep its alerts (`retentionDays`). */
+export const MAX_RETENTION_DAYS = 3650;
+
 /**
  * tenantInput is the body of POST /tenants. A field it does not know is refused, as in a patch: a
  * mistyped `timezone` would otherwise make a tenant on the default (UTC) without a word.
@@ -39,7 +42,7 @@ export const tenantInput = z
     displayName: displayText.nullish(),
     timeZone: timeZone.nullish(),
     language: language.nullish(),
-    retentionDays: z.number().int().min(1).max(3650).nullish(),
+    retentionDays: z.number().int().min(1).max(MAX_RETENTION_DAYS).nullish(),
   })
   .strict();
 

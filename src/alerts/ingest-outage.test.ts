@@ -19,7 +19,7 @@ it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be store
     const alert = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
     proxy.cut();
     // The ingest stage itself says the failure may pass.
-    const parsed = parseAlertsBody(alert) as { alerts: NewAlert[] };
+    const parsed = parseAlertsBody(alert, Date.now()) as { alerts: NewAlert[] };
     const failure = await t.tocsin.deps.ingest.raise(tenantId, parsed.alerts).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(StorageUnavailableError);
     expect(failure).toMatchObject({ stage: 'ingest', retryable: true });

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { EVENTS } from './catalogue.js';
 import { alertInput, alertsBody, normaliseAlert, parseAlertsBody, quickInputs } from './input.js';
 
+/** NOW is the server's clock these bodies are read at: their occurredAt, 2026-11-27T10:00:00Z, is an hour before it. */
+const NOW = Date.parse('2026-11-27T11:00:00Z');
 const text = (max: number) => fc.oneof(fc.string({ maxLength: max + 2 }), fc.constant(''), fc.string({ minLength: max, maxLength: max + 1 }));
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, fc.constant(null), fc.integer() as fc.Arbitrary<unknown>), { nil: undefined });
 const source = fc.oneof(
@@ -64,29 +66,35 @@ describe('the fast path of alert validation', () => {
   it('leaves invalid bodies to the schema, which names each field', () => {
     expect(quickInputs({ alerts: [{ severity: 'Info', component: 'Jobs', message: '' }] }, true)).toBeUndefined();
     expect(
-      parseAlertsBody({
-        alerts: [
-          { severity: 'Info', component: 'Jobs', message: 'm' },
-          { severity: 'Info', component: 'Jobs', message: '' },
-        ],
-      }),
+      parseAlertsBody(
+        {
+          alerts: [
+            { severity: 'Info', component: 'Jobs', message: 'm' },
+            { severity: 'Info', component: 'Jobs', message: '' },
+          ],
+        },
+        NOW,
+      ),
     ).toEqual({
       errors: [{ path: 'alerts.1.message', message: expect.any(String) }],
     });
   });
 
   it('reads an optional field set to null, event and source fields too, as left out', () => {
-    const result = parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', event: null, source: { process: 'P', robot: null }, folder: null });
+    const result = parseAlertsBody(
+      { severity: 'Info', component: 'Jobs', message: 'm', event: null, source: { process: 'P', robot: null }, folder: null },
+      NOW,
+    );
     expect(result).toEqual({
       alerts: [expect.objectContaining({ event: 'Process.RaiseAlert', source: JSON.stringify({ process: 'P' }), folder: null })],
     });
-    expect(parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', source: { robot: null } })).toEqual({
+    expect(parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', source: { robot: null } }, NOW)).toEqual({
       alerts: [expect.objectContaining({ source: '{}' })],
     });
   });
 
   it('names a field that is not part of an alert by its own path', () => {
-    const result = parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', colour: 'red', source: { robot: 'R1', site: 'Lyon' } });
+    const result = parseAlertsBody({ severity: 'Info', component: 'Jobs', message: 'm', colour: 'red', source: { robot: 'R1', site: 'Lyon' } }, NOW);
     expect(result).toEqual({
       errors: expect.arrayContaining([
         { path: 'colour', message: 'is not a known field' },
@@ -115,7 +123,7 @@ describe('event names', () => {
 describe("a message's length", () => {
   const alert = (message: string) => ({ severity: 'Info', component: 'Jobs', message });
   const paths = (body: unknown) => {
-    const result = parseAlertsBody(body);
+    const result = parseAlertsBody(body, NOW);
     return 'errors' in result ? result.errors.map((e) => e.path) : [];
   };
 
@@ -131,11 +139,37 @@ describe("a message's length", () => {
       expect(paths({ alerts: [alert('m'), alert(one.repeat(4096))] }), one).toEqual([]);
       expect(paths({ alerts: [alert('m'), alert(one.repeat(4097))] }), one).toEqual(['alerts.1.message']);
     }
-    expect(parseAlertsBody(alert(accented.repeat(4096)))).toEqual({ alerts: [expect.objectContaining({ message: accented.repeat(4096) })] });
+    expect(parseAlertsBody(alert(accented.repeat(4096)), NOW)).toEqual({ alerts: [expect.objectContaining({ message: accented.repeat(4096) })] });
   });
 
   it('still bounds what one character may hold, so that a letter under a hundred thousand accents is no way around the limit', () => {
     expect(paths(alert(`a${'\u0301'.repeat(200_000)}`))).toEqual(['message']);
     expect(paths(alert(''))).toEqual(['message']);
+  });
+});
+
+describe("an alert's occurredAt", () => {
+  const at = (occurredAt: string) => ({ severity: 'Error', component: 'Jobs', message: 'm', occurredAt });
+  const minutes = (n: number) => new Date(NOW + n * 60_000).toISOString();
+  const days = (n: number) => new Date(NOW + n * 86_400_000).toISOString();
+
+  it('refuses a time more than 5 minutes ahead of the clock or older than the longest retention, naming it in its batch, where year 1 and 9999 were stored', () => {
+    // Year 1 was emailed as "Jan 1, 0001", at Paris's local mean time (+00:09:21); 9999 as an alert yet to come.
+    for (const refused of ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z', minutes(5.001), days(-3650.001)]) {
+      const result = parseAlertsBody({ alerts: [at(minutes(0)), at(refused)] }, NOW);
+      expect(result, refused).toEqual({
+        errors: [
+          {
+            path: 'alerts.1.occurredAt',
+            message: expect.stringMatching(
+              /^must be within the last 3650 days and at most 5 minutes ahead of the server's clock \(now 2026-11-27T11:00:00.000Z\)$/,
+            ),
+          },
+        ],
+      });
+    }
+    for (const taken of [minutes(5), minutes(-1), days(-3650), '2026-11-27T12:04:00+01:00']) {
+      expect(parseAlertsBody(at(taken), NOW), taken).toEqual({ alerts: [expect.objectContaining({ occurredAt: Date.parse(taken) })] });
+    }
   });
 });

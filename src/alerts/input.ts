@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_RETENTION_DAYS } from '../access/tenants.js';
 import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
 import { fitsCharacters, textOfCharacters } from '../shared/characters.js';
 import { isoInstant } from '../shared/validation.js';
@@ -11,6 +12,28 @@ export const MAX_BATCH = 1_000;
 export const MAX_DATA_BYTES = 16 * 1024;
 /** MAX_MESSAGE_LENGTH bounds an alert's message, in characters as a reader counts them (fitsCharacters). */
 export const MAX_MESSAGE_LENGTH = 4_096;
+
+/**
+ * OCCURRED_AT_AHEAD_MS is how far past the server's clock an alert's occurredAt may be: a sender's
+ * clock a little fast, as Standard Webhooks' timestamps are allowed. Further, it is a time that has
+ * not come (a local time labelled Z, a clock hours off), shown in emails as the alert's time.
+ */
+export const OCCURRED_AT_AHEAD_MS = 5 * 60_000;
+/**
+ * OCCURRED_AT_MAX_AGE_MS is how long before now an occurredAt may be: the longest a tenant keeps
+ * alerts. Before it, no report, list window or retention of Tocsin's holds it, and the years 1 or
+ * 1000 were stored and emailed as "Jan 1, 0001", in a zone's local mean time (Paris +00:09:21).
+ */
+export const OCCURRED_AT_MAX_AGE_MS = MAX_RETENTION_DAYS * 86_400_000;
+
+/**
+ * occurredAtRefusal says why an alert's occurredAt (epoch ms) is refused at `now`, or undefined
+ * when it is within OCCURRED_AT_MAX_AGE_MS before now and OCCURRED_AT_AHEAD_MS after it.
+ */
+export function occurredAtRefusal(occurredAt: number, now: number): string | undefined {
+  if (occurredAt >= now - OCCURRED_AT_MAX_AGE_MS && occurredAt <= now + OCCURRED_AT_AHEAD_MS) return undefined;
+  return `must be within the last ${MAX_RETENTION_DAYS} days and at most ${OCCURRED_AT_AHEAD_MS / 60_000} minutes ahead of the server's clock (now ${new Date(now).toISOString()})`;
+}
 
 /** NewAlert is a validated, normalised alert ready to store (names canonical, JSON serialised). */
 export interface NewAlert {
@@ -82,7 +105,7 @@ export const alertInput = z
       .nullable()
       .optional()
       .describe(
-        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too); default when stored',
+        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too), within the last 3650 days and at most 5 minutes ahead of the server clock; default when stored',
       ),
   })
   .strict();
@@ -97,9 +120,10 @@ export const alertsBody = z.union([alertInput, batchInput]);
 
 /**
  * parseAlertsBody validates the body of POST /alerts (one alert, or a batch under `alerts`) and
- * normalises it; it returns every invalid field with its dotted path, or the alerts to store.
+ * normalises it; it returns every invalid field with its dotted path, or the alerts to store. An
+ * occurredAt is judged against `now` (occurredAtRefusal).
  */
-export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { alerts: NewAlert[] } {
+export function parseAlertsBody(body: unknown, now: number): { errors: FieldError[] } | { alerts: NewAlert[] } {
   const isBatch = typeof body === 'object' && body !== null && 'alerts' in body;
   let inputs = quickInputs(body, isBatch);
   if (!inputs) {
@@ -111,12 +135,14 @@ export function parseAlertsBody(body: unknown): { errors: FieldError[] } | { ale
   const alerts: NewAlert[] = [];
   inputs.forEach((input, i) => {
     const result = normaliseAlert(input);
+    const prefix = isBatch ? `alerts.${i}.` : '';
     if ('errors' in result) {
-      const prefix = isBatch ? `alerts.${i}.` : '';
       for (const e of result.errors) errors.push({ path: prefix + e.path, message: e.message });
-    } else {
-      alerts.push(result.alert);
+      return;
     }
+    const refusal = result.alert.occurredAt === undefined ? undefined : occurredAtRefusal(result.alert.occurredAt, now);
+    if (refusal) errors.push({ path: `${prefix}occurredAt`, message: refusal });
+    else alerts.push(result.alert);
   });
   return errors.length > 0 ? { errors } : { alerts };
 }

@@ -163,7 +163,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       },
     },
     async (request, reply) => {
-      const parsed = parseAlertsBody(request.body);
+      const parsed = parseAlertsBody(request.body, deps.clock.now());
       if ('errors' in parsed) {
         const first = parsed.errors[0]!;
         throw badRequest(`${first.path}: ${first.message}`, parsed.errors);

@@ -143,8 +143,9 @@ function mapWebhook(
   body: unknown,
   webhookId: string,
   mapping: SourceMapping,
+  now: number,
 ): { alerts: NewAlert[]; deliveryKeys: string[]; ignored: number } | MappingFailure {
-  const parsed = parseAlertsBody(body);
+  const parsed = parseAlertsBody(body, now);
   if ('errors' in parsed) return mappingFailure(parsed.errors);
   let ignored = 0;
   const alerts = parsed.alerts.flatMap((alert) => {
@@ -621,7 +622,7 @@ export function createReceiver(deps: AppDeps): Receiver {
     // unless they still hold it (answered below, as any redelivery).
     const stale = kind === 'orchestrator-webhook' ? orchestratorStaleness(body, clock.now()) : undefined;
     let mapped: { alerts: NewAlert[]; deliveryKeys: string[]; alertKeys?: readonly string[] } | MappingFailure;
-    if (kind === 'webhook') mapped = mapWebhook(body, standardHeader(headers, 'id')!, mapping);
+    if (kind === 'webhook') mapped = mapWebhook(body, standardHeader(headers, 'id')!, mapping, clock.now());
     else {
       let drafts: (MappedAlerts & { allKeys?: readonly string[] }) | MappingFailure =
         kind === 'alertmanager' ? mapAlertmanager(body, text, mapping) : mapOrchestratorEvent(body, text, mapping);
