@@ -275,7 +275,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-read`,
     {
-      config: { permission: 'Alerts.View', answer: unreadView },
+      config: { permission: 'Alerts.View', answer: unreadView, forgetsNothing: true },
       schema: { params: tenantParams, body: markReadBody, description: `→ the caller's unread count. ${READ_STATE}` },
     },
     async (request) => {
@@ -290,7 +290,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${base}/mark-unread`,
     {
-      config: { permission: 'Alerts.View', answer: unreadView },
+      config: { permission: 'Alerts.View', answer: unreadView, forgetsNothing: true },
       schema: { params: tenantParams, body: markUnreadBody, description: `→ the caller's unread count. ${READ_STATE}` },
     },
     async (request) => {

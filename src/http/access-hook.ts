@@ -131,7 +131,7 @@ export function accessHook(deps: AppDeps, raising: ReadCache) {
 }
 
 /**
- * forgetPrincipalsOnChange is an onSend hook: after any unsafe request but raising alerts (Alerts.Create, a receive URL), the
+ * forgetPrincipalsOnChange is an onSend hook: after any unsafe request but raising alerts (Alerts.Create, a receive URL) or marking them read or unread (forgetsNothing), the
  * authenticator's cached principals and what the send path keeps (mail settings, tenant names,
  * permissions) and the tenants kept for raising alerts (`raising`) are dropped before the answer
  * leaves, so a revoked token, a deactivated user, a removed role or a renamed or deleted tenant
@@ -140,7 +140,7 @@ export function accessHook(deps: AppDeps, raising: ReadCache) {
 export function forgetPrincipalsOnChange(deps: AppDeps, raising: ReadCache) {
   return async function forgetPrincipals(request: FastifyRequest): Promise<void> {
     const config = request.routeOptions.config;
-    if (SAFE_METHODS.has(request.method) || config?.permission === RAISING || config?.raises) return;
+    if (SAFE_METHODS.has(request.method) || config?.permission === RAISING || config?.forgetsNothing) return;
     deps.authenticator.forget();
     deps.kept?.forget();
     raising.forget();

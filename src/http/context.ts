@@ -29,11 +29,11 @@ export interface RouteAccess {
   /** The permission the caller needs, or a list of which any one will do (the handler then checks the rest). */
   permission?: Permission | readonly Permission[];
   /**
-   * The route raises alerts and changes nothing else the API keeps (a source's receive URL, whose
-   * secret authenticates it): as after the routes needing Alerts.Create, no principal, tenant or
-   * reader kept is forgotten after it (forgetPrincipalsOnChange).
+   * The route changes nothing the API keeps (principals, tenants, readers, mail settings): a source's
+   * receive URL, which raises alerts and whose secret authenticates it, or a reader's read state. As
+   * after the routes needing Alerts.Create, nothing kept is forgotten after it (forgetPrincipalsOnChange).
    */
-  raises?: true;
+  forgetsNothing?: true;
   /**
    * Error statuses this route answers beyond the ones every route may (400, 401, 403, 404, 413,
    * 415), such as 409 or 429, so that the OpenAPI document lists them.

@@ -89,7 +89,7 @@ function receiveRoute(app: TocsinApp, receiver: Receiver) {
         bodyLimit: MAX_RECEIVE_BYTES,
         // A received event forgets nothing the API keeps: each one did, so the principals, tenants and readers
         // kept were read again by every request and email while a webhook or an Alertmanager sent.
-        config: { access: 'public', raises: true, problems: [401, 503] },
+        config: { access: 'public', forgetsNothing: true, problems: [401, 503] },
         // The body is read raw and checked by the receiver after the signature; the schemas document it.
         validatorCompiler: () => (data) => ({ value: data }),
         schema: {

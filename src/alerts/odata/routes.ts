@@ -249,7 +249,8 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
   app.post(
     `${ACTIONS}.MarkAsRead`,
     {
-      config: { ...view, answer: odataCount },
+      // The caller's read state: nothing the API keeps changes, so robots' principals and readers' reads stay kept.
+      config: { ...view, answer: odataCount, forgetsNothing: true },
       schema: {
         querystring: actionQuery,
         body: caseInsensitiveBody(markAsReadBody, {}),
