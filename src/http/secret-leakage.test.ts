@@ -252,4 +252,51 @@ describeEachDialect('an SMTP password and upstream secrets, wherever Tocsin keep
     expect(test.message).toContain('no longer decrypts');
     expect(server.authSeen.length).toBe(signIns);
   });
+
+  it("refuses to open one source's sealed secret or upstream password in another source's row, of another tenant", async () => {
+    const mine = await t.tenantWithUser('source-owner');
+    const theirs = await t.tenantWithUser('source-copier');
+    const db = t.tocsin.deps.storage.db;
+    // Receiving: an Alertmanager source's secret, copied into another tenant's source, opens nothing there.
+    const owned = (await call('POST', '/api/v1/tenants/source-owner/sources', { name: 'owned', kind: 'alertmanager' }, mine.token)).json();
+    const copier = (await call('POST', '/api/v1/tenants/source-copier/sources', { name: 'copier', kind: 'alertmanager' }, theirs.token)).json();
+    const sealed = await db.selectFrom('source_secrets').select('sealed').where('source_id', '=', owned.id).executeTakeFirstOrThrow();
+    await db.updateTable('source_secrets').set({ sealed: sealed.sealed }).where('source_id', '=', copier.id).execute();
+    const receive = (source: { url: string }, secret: string) =>
+      t.tocsin.app.inject({
+        method: 'POST',
+        url: new URL(source.url).pathname,
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        payload: '{"version":"4","status":"firing","alerts":[]}',
+      });
+    // As a secret the key no longer opens: the sender's events wait for a rotation (503, restored-key.test.ts), never taken.
+    const refused = await receive(copier, owned.secret);
+    expect(refused.statusCode).toBe(503);
+    const shown = (await call('GET', `/api/v1/tenants/source-copier/sources/${copier.id}`, undefined, theirs.token)).json();
+    expect(shown.stats.lastError).toMatch(/no longer decrypts/);
+    // The control: the secret opens its own source.
+    expect((await receive(owned, owned.secret)).statusCode).toBe(202);
+
+    // Polling: an upstream password, copied into another tenant's pull source, is never sent upstream.
+    const pull = { baseUrl: upstream.url, intervalSeconds: 3600, tenancyName: 'plant', username: 'poller' };
+    const kept = await call(
+      'POST',
+      '/api/v1/tenants/source-owner/sources',
+      { name: 'kept', kind: 'orchestrator-pull', enabled: false, pull: { ...pull, password: UPSTREAM_PASSWORD } },
+      mine.token,
+    );
+    expect(kept.statusCode, kept.body).toBe(201);
+    const copied = await call(
+      'POST',
+      '/api/v1/tenants/source-copier/sources',
+      { name: 'copied', kind: 'orchestrator-pull', enabled: false, pull: { ...pull, password: 'their own password' } },
+      theirs.token,
+    );
+    const password = await db.selectFrom('sources').select('pull_password').where('id', '=', kept.json().id).executeTakeFirstOrThrow();
+    await db.updateTable('sources').set({ pull_password: password.pull_password }).where('id', '=', copied.json().id).execute();
+    const asked = upstream.bodies.length;
+    const test = await call('POST', `/api/v1/tenants/source-copier/sources/${copied.json().id}/test`, undefined, theirs.token);
+    expect(test.body).toContain('no longer decrypts');
+    expect(upstream.bodies.slice(asked).join('\n')).not.toContain(UPSTREAM_PASSWORD);
+  });
 });
