@@ -59,8 +59,8 @@ const modelText = z.string().nullish();
  */
 const verifyBodyDocumented = verifyBody.extend({
   smtpsettingmodel: z.object({
-    // Left out, the saved server's (a 400 naming them without one).
-    Host: z.string().optional(),
+    // Required, as in Orchestrator's model: the test is of the server named here, not the saved one's.
+    Host: z.string(),
     Port: z
       .union([z.number().int().min(1).max(65_535), z.string()])
       .optional()
@@ -74,6 +74,13 @@ const verifyBodyDocumented = verifyBody.extend({
     DefaultFromDisplayName: modelText,
   }),
 });
+
+/**
+ * HOST_REQUIRED refuses a VerifySmtpSetting without a Host (Orchestrator's model requires it): the
+ * saved server's host was tested then, under the model's other values, and "sent" said nothing of
+ * the server the caller meant to try.
+ */
+const HOST_REQUIRED = 'is required: the test is of the SMTP server named here';
 
 // Which Orchestrator field a failed stage points at, so the form can show the error beside it.
 const STAGE_FIELD: Record<SmtpStage, string> = {
@@ -311,7 +318,11 @@ export function odataSettingsRoutes(app: TocsinApp, deps: AppDeps, testMail: Tes
       if (!saved) inheritFromAddress(model, undefined, await systemFrom());
       const converted = smtpInputFromModel(model, (field) => `smtpSettingModel.${MODEL_NAMES[field]}`, storedAuthMethod);
       const badSendTo = body.sendto != null && !isEmailAddress(body.sendto.trim());
-      const errors = [...(badSendTo ? [{ path: 'sendTo', message: 'must be an email address' }] : []), ...converted.errors];
+      const errors = [
+        ...(badSendTo ? [{ path: 'sendTo', message: 'must be an email address' }] : []),
+        ...(model.host == null ? [{ path: 'smtpSettingModel.Host', message: HOST_REQUIRED }] : []),
+        ...converted.errors,
+      ];
       if (errors.length > 0) throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       const input = converted.input;
       const recipient = await testMailRecipient(deps, request, tenant, body.sendto?.trim());

@@ -195,6 +195,8 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(noModel.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel' }] });
     const longSendTo = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'x'.repeat(300), smtpSettingModel: {} }, token);
     expect(longSendTo.json()).toMatchObject({ status: 400, errors: [{ path: 'sendTo' }] });
+    const noHost = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'qa@orch.example.com', smtpSettingModel: {} }, token);
+    expect(noHost.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel.Host' }] });
     // A bad sendTo is named beside the model's bad values, not only once they are fixed.
     const both = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'nobody', smtpSettingModel: { Host: '127.0.0.1', Port: 'abc' } }, token);
     expect(both.json().errors.map((e: { path: string }) => e.path)).toEqual(['sendTo', 'smtpSettingModel.Port']);
@@ -597,6 +599,18 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect(wrong.json().detail).toContain('535');
     const invalid = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { smtpSettingModel: { ...model, Port: 'x' } }, token);
     expect(invalid.json()).toMatchObject({ status: 400, errors: [{ path: 'smtpSettingModel.Port' }] });
+  });
+
+  it("refuses a model without a Host, naming it, where the saved server's host was tested under the model's other values", async () => {
+    // The tenant has a saved server (server); a script leaving Host out got 200 "sent" from it, whatever it meant to try.
+    const before = server.messages.length;
+    const model = { Port: server.port, UserName: 'robot', Password: PASSWORD, EnableSsl: false, DefaultFromAddress: 'robot@orch.example.com' };
+    for (const Host of [undefined, null]) {
+      const res = await t.call('POST', `${ACTIONS}.VerifySmtpSetting`, { sendTo: 'ops@orch.example.com', smtpSettingModel: { ...model, Host } }, token);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().errors).toEqual([{ path: 'smtpSettingModel.Host', message: 'is required: the test is of the SMTP server named here' }]);
+    }
+    expect(server.messages.length).toBe(before);
   });
 
   it('verifies another host only with the password typed again: the masked one stays with the saved host', async () => {
