@@ -206,6 +206,7 @@ export async function deleteTenant(db: Db, tenantId: string, batchSize = DELETE_
     await tx.deleteFrom('user_roles').where('user_id', 'in', users).execute();
     const deleted = await tx.deleteFrom('tenants').where('id', '=', tenantId).executeTakeFirst();
     await tx.deleteFrom('alerts').where('tenant_id', '=', tenantId).execute();
+    await tx.deleteFrom('alert_kind_hours').where('tenant_id', '=', tenantId).execute();
     return Number(deleted.numDeletedRows) > 0;
   });
 }

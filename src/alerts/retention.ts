@@ -9,6 +9,7 @@ import { purgeOldDeliveries } from '../sources/store.js';
 import { DELETE_BATCH, deleteInBatches } from '../storage/batched-delete.js';
 import type { Db } from '../storage/database.js';
 import { notSearchable } from '../storage/not-searchable.js';
+import { hourOf } from './kind-hours.js';
 import { OutageLog } from '../storage/outage-log.js';
 
 const DAY_MS = 86_400_000;
@@ -46,6 +47,9 @@ export async function purgeExpiredAlerts(db: Db, now: number, batchSize = DELETE
         .where('id', 'in', (eb) => eb.selectFrom('alerts').select('id').where('tenant_id', '=', tenant.id).where('created_at', '<', cutoff).limit(batchSize))
         .executeTakeFirst(),
     );
+    // After the alerts, so that an hour's row never goes while alerts of it are stored (kind-hours.ts):
+    // every alert of an hour that ends at or before the cutoff is gone.
+    await db.deleteFrom('alert_kind_hours').where('tenant_id', '=', tenant.id).where('hour', '<', hourOf(cutoff)).execute();
   }
   await purgeActions(db, now, batchSize);
   return deleted;

@@ -5,6 +5,7 @@ import { StorageRejectedError } from '../storage/errors.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
+import { type AlertKind, HOUR_MS, type HourRun, alertKinds, narrowsKinds, recordKindHours, walkKindHours } from './kind-hours.js';
 import { lockResolutions } from './resolution-locks.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
@@ -155,10 +156,12 @@ export async function writeAlertsTelling(
     });
   }
   let mailing: boolean | undefined;
+  const kinds = alertKinds(alerts);
   if (postgres) {
-    mailing = await insertColumns(tx, tenantId, alerts, ids, groups, now);
+    mailing = await insertColumns(tx, tenantId, alerts, ids, groups, now, kinds);
   } else {
     await insertRows(tx, tenantId, alerts, ids, groups, now);
+    await recordKindHours(tx, tenantId, kinds, now);
   }
   // Committed with the alerts, so a Fatal alert's immediate email is decided even if the
   // process dies before its decider hears of it (the decider's sweep finds the row). Not when
@@ -275,7 +278,14 @@ const INSERT_COLUMNS_SQL = serverPrepared(
     `stored as (insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
     'select unnest($1::text[]), $2::text, unnest($4::integer[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), ' +
     'unnest($8::text[]), unnest($9::text[]), unnest($10::text[]), unnest($11::text[]), unnest($12::text[]), unnest($13::bigint[]), $3::bigint ' +
-    'where exists (select 1 from tenant)) ' +
+    'where exists (select 1 from tenant)), ' +
+    // The commit's kinds for its hour (kind-hours.ts) that no committed row has: no unique index, so no
+    // wait for another commit under way that writes the same (the migration), only a rare duplicate.
+    'hours as (insert into alert_kind_hours (tenant_id, hour, severity, component, event) ' +
+    `select $2::text, $3::bigint / ${HOUR_MS}, k.severity, k.component, k.event ` +
+    'from (select unnest($14::integer[]) as severity, unnest($15::text[]) as component, unnest($16::text[]) as event) as k ' +
+    'where exists (select 1 from tenant) and not exists (select 1 from alert_kind_hours as h where h.tenant_id = $2::text ' +
+    `and h.hour = $3::bigint / ${HOUR_MS} and h.severity = k.severity and h.component = k.component and h.event = k.event)) ` +
     'select exists (select 1 from tenant) as stored, ' +
     'exists (select 1 from tenant_mail_settings where tenant_id = $2::text and alerts_email_enabled = 1) as mailing',
 );
@@ -291,6 +301,7 @@ async function insertColumns(
   ids: readonly string[],
   groups: readonly (string | null)[],
   now: number,
+  kinds: readonly AlertKind[],
 ): Promise<boolean> {
   const n = alerts.length;
   const severity: number[] = new Array(n);
@@ -315,7 +326,17 @@ async function insertColumns(
     occurredAt[i] = a.occurredAt ?? now;
   }
   const texts = [ids, component, event, message, data, source, folder, dedupKey, groups].map(textArray);
-  const params = [texts[0], tenantId, now, `{${severity.join(',')}}`, ...texts.slice(1), `{${occurredAt.join(',')}}`];
+  const params = [
+    texts[0],
+    tenantId,
+    now,
+    `{${severity.join(',')}}`,
+    ...texts.slice(1),
+    `{${occurredAt.join(',')}}`,
+    `{${kinds.map((k) => k.severity).join(',')}}`,
+    textArray(kinds.map((k) => k.component)),
+    textArray(kinds.map((k) => k.event)),
+  ];
   const { rows } = await tx.executeQuery<{ stored: boolean; mailing: boolean }>(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
   // No foreign key on PostgreSQL (migration 20261130-97): refused as the constraint would have.
   if (n > 0 && !rows[0]?.stored) throw new StorageRejectedError('ingest', 'foreign-key', new Error('the tenant of these alerts no longer exists'));
@@ -523,7 +544,12 @@ export function olderThan(after: ListPosition): RawBuilder<SqlBool> {
   return sql<SqlBool>`(a.created_at <= ${after.createdAt} and (a.created_at < ${after.createdAt} or (a.created_at = ${after.createdAt} and a.id < ${after.id})))`;
 }
 
-/** listAlerts pages through a tenant's alerts, newest first, with the reader's read state. */
+/**
+ * listAlerts pages through a tenant's alerts, newest first, with the reader's read state. A filter
+ * on a component, an event or a severity above Info walks only the hours that hold alerts of those
+ * kinds (walkKindHours), each run of hours a range of alerts_tenant_created; any other walks the
+ * tenant's alerts from the newest (or the cursor) on.
+ */
 export async function listAlerts(
   db: Db,
   tenantId: string,
@@ -531,12 +557,48 @@ export async function listAlerts(
   filter: AlertFilter,
   page: { limit: number; after?: ListPosition | undefined },
 ): Promise<{ items: ReadAlert[]; next: ListPosition | undefined }> {
+  const want = page.limit + 1;
+  const kinds = { minSeverity: filter.minSeverity && severityRank(filter.minSeverity), component: filter.component, event: filter.event };
+  // A flood's alerts are found by alerts_tenant_group, whatever their kinds.
+  const rows =
+    filter.groupId === undefined && narrowsKinds(kinds)
+      ? await walkKindHours(db, tenantId, kinds, listSpan(filter, reader, page.after), want, (run, count) =>
+          listRows(db, tenantId, reader, filter, page.after, run, count),
+        )
+      : await listRows(db, tenantId, reader, filter, page.after, undefined, want);
+  const items = rows.slice(0, page.limit).map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
+  const last = items[items.length - 1];
+  return { items, next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : undefined };
+}
+
+/**
+ * listSpan is the instants a page may list, inclusive at both ends (either open): from the newest the
+ * filter and cursor allow down to `since`, or to the reader's first unread alert for unread ones (a
+ * reader who read all but the last hour has that hour's runs walked, not every Fatal hour of months).
+ */
+function listSpan(filter: AlertFilter, reader: Reader, after: ListPosition | undefined): { newest?: number; oldest?: number } {
+  const newest = Math.min(filter.until === undefined ? Number.POSITIVE_INFINITY : filter.until - 1, after?.createdAt ?? Number.POSITIVE_INFINITY);
+  const oldest = Math.max(filter.since ?? Number.NEGATIVE_INFINITY, filter.unreadOnly ? reader.unreadFrom : Number.NEGATIVE_INFINITY);
+  return { ...(Number.isFinite(newest) ? { newest } : {}), ...(Number.isFinite(oldest) ? { oldest } : {}) };
+}
+
+/** listRows reads up to `count` of the filter's alerts after the cursor, newest first, within `run` when given ([from, to)). */
+async function listRows(
+  db: Db,
+  tenantId: string,
+  reader: Reader,
+  filter: AlertFilter,
+  after: ListPosition | undefined,
+  run: HourRun | undefined,
+  count: number,
+) {
   let query = readStateQuery(db, tenantId, reader).selectAll('a').select(isReadExpression(reader).as('is_read'));
   if (filter.minSeverity) query = query.where('a.severity', '>=', severityRank(filter.minSeverity));
   if (filter.component) query = query.where('a.component', '=', filter.component);
   if (filter.event) query = query.where('a.event', '=', filter.event);
   if (filter.since !== undefined) query = query.where('a.created_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('a.created_at', '<', filter.until);
+  if (run) query = query.where('a.created_at', '>=', run.from).where('a.created_at', '<', run.to);
   if (filter.unreadOnly) query = query.where(isUnreadCondition(reader));
   for (const part of SOURCE_FILTER_PARTS) {
     const value = filter.source?.[part];
@@ -544,15 +606,8 @@ export async function listAlerts(
   }
   const groupId = filter.groupId;
   if (groupId !== undefined) query = query.where((eb) => eb.or([eb('a.group_id', '=', groupId), eb('a.id', '=', groupId)]));
-  if (page.after) query = query.where(olderThan(page.after));
-  const rows = await query
-    .orderBy('a.created_at', 'desc')
-    .orderBy('a.id', 'desc')
-    .limit(page.limit + 1)
-    .execute();
-  const items = rows.slice(0, page.limit).map((row) => ({ ...toStoredAlert(row), read: Number(row.is_read) === 1 }));
-  const last = items[items.length - 1];
-  return { items, next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : undefined };
+  if (after) query = query.where(olderThan(after));
+  return query.orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(count).execute();
 }
 
 /** findAlert returns one of the tenant's alerts as the reader sees it, or undefined (also for another tenant's id). */

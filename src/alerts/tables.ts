@@ -24,6 +24,18 @@ export interface AlertTables {
     /** When Tocsin stored it; windows, pagination and retention go by this time. */
     created_at: number;
   };
+  /**
+   * alert_kind_hours holds, for each hour (created_at / HOUR_MS) in which a tenant stored an alert,
+   * one row per severity, component and event of those alerts (kind-hours.ts): a superset of what
+   * the alerts hold, never missing a stored alert's kind and hour.
+   */
+  alert_kind_hours: {
+    tenant_id: string;
+    hour: number;
+    severity: number;
+    component: string;
+    event: string;
+  };
   /** alert_time_floor's one row (id 1): no alert is stamped before the end of a report window judged (time-floor.ts). */
   alert_time_floor: { id: number; not_before: number };
   /** alert_read_marks holds each reader's "read everything created up to" watermark. */

@@ -77,7 +77,7 @@ describeEachDialect("a tenant's alerts and its deletion", (dialect) => {
       expect(ids).toHaveLength(2);
       // The insert is prepared on this connection (serverPrepared): its plan as each commit runs it.
       const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements where statement like '%insert into alerts%'`.execute(conn);
-      const nulls = Array.from({ length: 10 }, () => 'null').join(', ');
+      const nulls = Array.from({ length: 13 }, () => 'null').join(', ');
       const explained = await sql<{
         'QUERY PLAN': string;
       }>`explain (costs off) execute ${sql.id(rows[0]!.name)}(null, ${sql.lit(tenant)}, 0, ${sql.raw(nulls)})`.execute(conn);
