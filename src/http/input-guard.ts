@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, fieldError } from './problem.js';
+import { inWords } from '../shared/validation.js';
 
 /**
  * MAX_JSON_DEPTH bounds how deeply a JSON body may nest. Validation, size checks and storage walk
@@ -306,12 +307,40 @@ const LIST_KEY = /^([^[\]]+)\[[^\]]*\]/;
  * says it, where the schema said 'expected string, received array' (or 'received NaN' for a number).
  */
 export async function refuseListKeys(request: FastifyRequest): Promise<void> {
-  if (!request.routeOptions.schema?.querystring) return;
+  const schema = request.routeOptions.schema?.querystring;
+  if (!schema) return;
+  const known = request.routeOptions.url?.startsWith(REST_PREFIX) ? queryKeysOf(schema) : undefined;
   for (const [key, value] of Object.entries(request.query as object)) {
     const base = LIST_KEY.exec(key)?.[1];
     if (base !== undefined) throw fieldError(key, `is a list, which is not taken here: give ${base} once, as ${base}=value`);
     if (Array.isArray(value)) throw fieldError(key, `is given more than once: give ${key} once`);
+    if (known && !known.includes(key)) throw fieldError(key, unknownQueryKey(known));
   }
+}
+
+/**
+ * REST_PREFIX is where a query parameter a route does not know is refused (refuseListKeys): a
+ * mistyped filter (`severty=Error`, `statuss=failed`) listed everything unfiltered without a word,
+ * as a mistyped body field would have been stored as the default were bodies not strict. The
+ * Orchestrator subset keeps OData's rule: a custom option (no $) a service does not know is ignored.
+ */
+const REST_PREFIX = '/api/';
+
+/** unknownQueryKey says which parameters a route takes, refusing another. */
+function unknownQueryKey(known: readonly string[]): string {
+  return `is not a parameter of this route, which takes ${inWords(known)}`;
+}
+
+const queryKeys = new WeakMap<object, readonly string[] | undefined>();
+
+/** queryKeysOf is the parameters a route's query schema names (a zod object's shape), or undefined for another schema. */
+function queryKeysOf(schema: unknown): readonly string[] | undefined {
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  if (!queryKeys.has(schema)) {
+    const shape = (schema as { shape?: unknown }).shape;
+    queryKeys.set(schema, typeof shape === 'object' && shape !== null ? Object.keys(shape) : undefined);
+  }
+  return queryKeys.get(schema);
 }
 
 /**
