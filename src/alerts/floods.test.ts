@@ -4,6 +4,7 @@ import { newAlert } from '../../test/support/alerts.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import type { NewAlert } from './input.js';
+import { RESOLUTION_LOCK_BUCKETS } from './resolution-locks.js';
 import { DEFAULT_FLOOD_WINDOW_MS, insertAlerts, writeAlerts } from './store.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -54,6 +55,28 @@ describeEachDialect('floods of a dedup key stored by concurrent commits', (diale
       const later = T0 + 2 * MIN + 2 * DEFAULT_FLOOD_WINDOW_MS;
       const next = await store('robot-1', later);
       expect(next).toMatchObject({ group: next.id, locks: 1 });
+    },
+  );
+
+  it.runIf(dialect === 'postgres')(
+    "holds at most a bucket's lock per key of a commit of thousands of new keys, so that a few such commits at once cannot fill PostgreSQL's lock table",
+    async () => {
+      const alerts = Array.from({ length: 3_000 }, (_, i) => flap(`new-robot-${i}`));
+      const held = await storage.db.transaction().execute(async (tx) => {
+        await writeAlerts(tx, 'floods', alerts, T0 + 6 * DEFAULT_FLOOD_WINDOW_MS);
+        const { rows } = await sql<{ objsubid: number; n: number }>`select objsubid, count(*)::int as n from pg_locks
+          where locktype = 'advisory' and pid = pg_backend_pid() and database = (select oid from pg_database where datname = current_database())
+          group by objsubid`.execute(tx);
+        return new Map(rows.map((r) => [Number(r.objsubid), r.n]));
+      });
+      // One bigint: the floods' locks; two integers: the resolution locks (resolution-locks.ts). Each key was new, so locked.
+      expect(held.get(1)).toBeGreaterThan(RESOLUTION_LOCK_BUCKETS / 2);
+      expect(held.get(1)).toBeLessThanOrEqual(RESOLUTION_LOCK_BUCKETS);
+      expect(held.get(2)).toBeLessThanOrEqual(RESOLUTION_LOCK_BUCKETS);
+      // Each key still started a flood of its own.
+      const groups = await storage.db.selectFrom('alerts').select(['id', 'group_id']).where('dedup_key', 'like', 'new-robot-%').execute();
+      expect(groups).toHaveLength(alerts.length);
+      expect(groups.every((g) => g.group_id === g.id)).toBe(true);
     },
   );
 

@@ -6,7 +6,7 @@ import { serverPrepared } from '../storage/pg-prepared.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
 import { type AlertKind, HOUR_MS, type HourRun, alertKinds, narrowsKinds, recordKindHours, walkKindHours } from './kind-hours.js';
-import { lockResolutions } from './resolution-locks.js';
+import { lockResolutions, resolutionBucket } from './resolution-locks.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
 import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
@@ -400,11 +400,17 @@ function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: 
  * two instances (or two commits of one) storing the first alerts of a key side by side each found
  * no flood, started one of their own, and each flood got its own immediate email. The look that
  * follows is a statement of its own, so it sees what the commit that held the lock stored.
- * Callers storing several tenants in one transaction take them in the order of their ids.
+ * A key's lock is its bucket of the tenant's (resolutionBucket), not the key itself: a group commit
+ * of thousands of new keys held a lock for each until it ended, and a few such commits at once
+ * (two api processes, a pull import) filled PostgreSQL's shared lock table, so that every
+ * transaction needing a lock failed "out of shared memory". Two keys sharing a bucket only make a
+ * commit wait for one it need not have. The buckets are the tenant's own, so callers storing
+ * several tenants in one transaction still take them in one order: the tenants' ids'.
  */
 async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Promise<void> {
-  const names = keys.map((key) => `${tenantId}:${key}`);
-  await tx.executeQuery(CompiledQuery.raw(LOCK_FLOODS_SQL, [names]));
+  const names = new Set<string>();
+  for (const key of keys) names.add(`${tenantId}:${resolutionBucket(tenantId, key)}`);
+  await tx.executeQuery(CompiledQuery.raw(LOCK_FLOODS_SQL, [[...names]]));
 }
 
 /** lockFloods' statement: one text whatever the number of keys, prepared once per connection (it runs in many group commits). */
