@@ -101,6 +101,9 @@ export async function orchestratorTenant(db: Db, request: FastifyRequest): Promi
   if (!principal) throw unauthorized();
   const headerRef = (name: string) => {
     const value = request.headers[name];
+    // Node joins a header sent twice with ', ', and no tenant's name or id holds a comma: it was
+    // 404 "Tenant not found" for two tenants named, where the request named its tenant twice.
+    if (typeof value === 'string' && value.includes(',')) throw fieldError(`header.${name}`, `is given more than once: give ${name} once`);
     return typeof value === 'string' && value.trim() !== '' ? tenancyRef(value).slice(0, 200) : undefined;
   };
   const named = headerRef(ORCHESTRATOR_TENANT_HEADER);

@@ -573,7 +573,7 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
     expect((await t.call('GET', '/odata/Settings', undefined, viewer)).statusCode).toBe(403);
   });
 
-  it('lets the host administrator name the tenant with X-Tocsin-Tenant', async () => {
+  it('lets the host administrator name the tenant with X-Tocsin-Tenant, once', async () => {
     expect((await t.call('GET', '/odata/Settings')).statusCode).toBe(400);
     const res = await t.tocsin.app.inject({
       method: 'GET',
@@ -581,6 +581,16 @@ describeEachDialect('Orchestrator settings API', (dialect) => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': 'orch' },
     });
     expect(res.statusCode).toBe(200);
+    // Sent twice, Node gives the header as 'orch, orch': it was a 404 "Tenant not found".
+    for (const twice of ['orch, orch', 'orch, other']) {
+      const doubled = await t.tocsin.app.inject({
+        method: 'GET',
+        url: '/odata/Settings',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': twice },
+      });
+      expect(doubled.statusCode, twice).toBe(400);
+      expect(doubled.json().errors, twice).toEqual([{ path: 'header.x-tocsin-tenant', message: 'is given more than once: give x-tocsin-tenant once' }]);
+    }
   });
 
   it('verifies SMTP settings by sending a test email, reusing the saved password', async () => {
