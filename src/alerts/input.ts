@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_RETENTION_DAYS } from '../access/tenants.js';
 import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
 import { fitsCharacters, textOfCharacters } from '../shared/characters.js';
+import { MAX_TIMESTAMP_SKEW_MS } from '../sources/signatures.js';
 import { isoInstant } from '../shared/validation.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
@@ -15,10 +16,10 @@ export const MAX_MESSAGE_LENGTH = 4_096;
 
 /**
  * OCCURRED_AT_AHEAD_MS is how far past the server's clock an alert's occurredAt may be: a sender's
- * clock a little fast, as Standard Webhooks' timestamps are allowed. Further, it is a time that has
- * not come (a local time labelled Z, a clock hours off), shown in emails as the alert's time.
+ * clock a little fast, as far as a sender's signed time may be (MAX_TIMESTAMP_SKEW_MS). Further, it
+ * is a time that has not come (a local time labelled Z, a clock hours off), shown in emails as the alert's time.
  */
-export const OCCURRED_AT_AHEAD_MS = 5 * 60_000;
+export const OCCURRED_AT_AHEAD_MS = MAX_TIMESTAMP_SKEW_MS;
 /**
  * OCCURRED_AT_MAX_AGE_MS is how long before now an occurredAt may be: the longest a tenant keeps
  * alerts. Before it, no report, list window or retention of Tocsin's holds it, and the years 1 or
