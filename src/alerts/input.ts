@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { MAX_RETENTION_DAYS } from '../access/tenants.js';
 import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
 import { fitsCharacters, textOfCharacters } from '../shared/characters.js';
-import { MAX_TIMESTAMP_SKEW_MS } from '../sources/signatures.js';
 import { isoInstant } from '../shared/validation.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
@@ -15,11 +14,12 @@ export const MAX_DATA_BYTES = 16 * 1024;
 export const MAX_MESSAGE_LENGTH = 4_096;
 
 /**
- * OCCURRED_AT_AHEAD_MS is how far past the server's clock an alert's occurredAt may be: a sender's
- * clock a little fast, as far as a sender's signed time may be (MAX_TIMESTAMP_SKEW_MS). Further, it
- * is a time that has not come (a local time labelled Z, a clock hours off), shown in emails as the alert's time.
+ * OCCURRED_AT_AHEAD_MS is how far past the server's clock an alert's occurredAt may be: a day, more
+ * than any zone's offset (+14:00) and a sender's clock minutes or hours fast. A robot that labels its
+ * local time Z, or whose clock is off, still has every alert stored (refused, a robot does not send
+ * it again: a Fatal alert lost for a wrong time); a time further ahead is one that has not come.
  */
-export const OCCURRED_AT_AHEAD_MS = MAX_TIMESTAMP_SKEW_MS;
+export const OCCURRED_AT_AHEAD_MS = 86_400_000;
 /**
  * OCCURRED_AT_MAX_AGE_MS is how long before now an occurredAt may be: the longest a tenant keeps
  * alerts. Before it, no report, list window or retention of Tocsin's holds it, and the years 1 or
@@ -33,7 +33,7 @@ export const OCCURRED_AT_MAX_AGE_MS = MAX_RETENTION_DAYS * 86_400_000;
  */
 export function occurredAtRefusal(occurredAt: number, now: number): string | undefined {
   if (occurredAt >= now - OCCURRED_AT_MAX_AGE_MS && occurredAt <= now + OCCURRED_AT_AHEAD_MS) return undefined;
-  return `must be within the last ${MAX_RETENTION_DAYS} days and at most ${OCCURRED_AT_AHEAD_MS / 60_000} minutes ahead of the server's clock (now ${new Date(now).toISOString()})`;
+  return `must be within the last ${MAX_RETENTION_DAYS} days and at most a day ahead of the server's clock (now ${new Date(now).toISOString()})`;
 }
 
 /** NewAlert is a validated, normalised alert ready to store (names canonical, JSON serialised). */
@@ -106,7 +106,7 @@ export const alertInput = z
       .nullable()
       .optional()
       .describe(
-        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too), within the last 3650 days and at most 5 minutes ahead of the server clock; default when stored',
+        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too), within the last 3650 days and at most a day ahead of the server clock; default when stored',
       ),
   })
   .strict();
