@@ -404,7 +404,8 @@ function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: 
  * of thousands of new keys held a lock for each until it ended, and a few such commits at once
  * (two api processes, a pull import) filled PostgreSQL's shared lock table, so that every
  * transaction needing a lock failed "out of shared memory". Two keys sharing a bucket only make a
- * commit wait for one it need not have. The buckets are the tenant's own, so callers storing
+ * commit wait for one it need not have; two commits of one tenant's hundreds of new keys always
+ * share one, so they take turns (bench/hot-paths.md, rv75i). The buckets are the tenant's own, so callers storing
  * several tenants in one transaction still take them in one order: the tenants' ids'.
  */
 async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Promise<void> {
