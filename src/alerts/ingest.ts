@@ -10,6 +10,7 @@ import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
 import { resolutionLocks } from './resolution-locks.js';
+import { type AlertKind, CommittedKinds } from './kind-hours.js';
 import { writeAlertsTelling } from './store.js';
 import { floorTransaction } from './time-floor.js';
 import { SEVERITIES } from './severity.js';
@@ -192,6 +193,7 @@ export function groupCommit(
   /** The timer that looks again once the youngest commit under way would count as stalled. */
   let recheck: NodeJS.Timeout | undefined;
   const transaction = floorTransaction(storage, lock);
+  const committedKinds = new CommittedKinds();
   const takeOnceLocked = storage.dialect === 'sqlite';
 
   /**
@@ -240,7 +242,7 @@ export function groupCommit(
    * by one), each batch's alerts as its `choose` picked them, then the writes that go alongside
    * each batch, given its own ids, and what they gathered to write once. It returns what it stored of each batch.
    */
-  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean, locked: boolean): Promise<Stored[]> => {
+  const write = async (tx: Db, items: readonly Pending[], now: number, decided: boolean, locked: boolean, kinds: Written[]): Promise<Stored[]> => {
     const shared: CommitShared = new Map();
     for (const item of items) item.inCommit?.enlist?.(shared);
     const chosen: (readonly NewAlert[])[] = [];
@@ -253,7 +255,10 @@ export function groupCommit(
       const alerts = indexes.flatMap((i) => chosen[i]!);
       // Batches that chose nothing (redeliveries) write only alongside.
       const written =
-        alerts.length === 0 ? undefined : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided, resolutionsLocked: locked });
+        alerts.length === 0
+          ? undefined
+          : await writeAlertsTelling(tx, tenantId, alerts, now, windowMs, { undecided: !decided, resolutionsLocked: locked, committedKinds });
+      if (written) kinds.push({ tenantId, now, kinds: written.kinds });
       const ids = written?.ids ?? [];
       mailing.set(tenantId, written?.mailing);
       let offset = 0;
@@ -275,13 +280,15 @@ export function groupCommit(
     let items = given;
     let afterCommit: (() => Promise<unknown> | undefined) | undefined;
     let stored: Stored[];
+    let written: Written[] = [];
     try {
       // Stamped no earlier than the report windows already judged (time-floor.ts): read before the clock.
       // Taken as the transaction begins, in its first round trip, when the batches are known by then (PostgreSQL).
       const locks = storage.dialect === 'postgres' && given ? resolutionLocks(given) : undefined;
       stored = await transaction(async (tx, floor) => {
         items ??= take(slot);
-        const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined, locks !== undefined);
+        written = [];
+        const out = await write(tx, items, Math.max(clock.now(), floor), decide !== undefined, locks !== undefined, written);
         slot.resolving = resolvedFloods(out);
         wrote(slot);
         const commits = fatalCommits(out);
@@ -303,6 +310,7 @@ export function groupCommit(
       return;
     }
     slot.resolving = undefined;
+    for (const w of written) committedKinds.remember(w.tenantId, w.now, w.kinds);
     let sent: Promise<unknown> | undefined;
     try {
       sent = afterCommit?.();
@@ -404,6 +412,13 @@ function heldBack(item: Pick<Pending, 'tenantId' | 'alerts'>, resolving: Readonl
 }
 
 /** Stored is what a commit wrote of one batch: its alerts and their ids, in the same order. */
+/** Written is what a commit wrote of a tenant's kinds for the hour of `now`: remembered once it has committed. */
+interface Written {
+  readonly tenantId: string;
+  readonly now: number;
+  readonly kinds: readonly AlertKind[];
+}
+
 interface Stored {
   readonly tenantId: string;
   readonly alerts: readonly NewAlert[];

@@ -7,7 +7,9 @@ import { deleteTenant } from '../access/tenants.js';
 import { migratorFor } from '../storage/migrate.js';
 import { openStorage } from '../storage/storage.js';
 import type { Storage } from '../storage/storage.js';
-import { HOUR_MS, alertKinds, hourRuns } from './kind-hours.js';
+import { FakeClock } from '../shared/clock.js';
+import { groupCommit } from './ingest.js';
+import { CommittedKinds, HOUR_MS, alertKinds, hourRuns } from './kind-hours.js';
 import { type Reader, markAlerts, markAllRead, readerFor } from './read-state.js';
 import { purgeExpiredAlerts } from './retention.js';
 import { type Severity, severityRank } from './severity.js';
@@ -37,6 +39,59 @@ describe('alertKinds', () => {
       { severity: severityRank('Warn'), component: 'Robots', event: 'b' },
       { severity: severityRank('Error'), component: 'Jobs', event: 'b' },
     ]);
+  });
+});
+
+describe('CommittedKinds', () => {
+  const jobs = { severity: 3, component: 'Jobs', event: 'a' };
+  const robots = { severity: 3, component: 'Robots', event: 'a' };
+  it("leaves out the kinds remembered for the tenant in the hour, and forgets them when a later hour's commit comes", () => {
+    const committed = new CommittedKinds();
+    expect(committed.unknown('t', T0, [jobs, robots])).toEqual([jobs, robots]);
+    committed.remember('t', T0 + 5, [jobs]);
+    expect(committed.unknown('t', T0 + HOUR_MS - 1, [jobs, robots])).toEqual([robots]);
+    expect(committed.unknown('u', T0, [jobs])).toEqual([jobs]);
+    expect(committed.unknown('t', T0 + HOUR_MS, [jobs])).toEqual([jobs]);
+    // A commit of an earlier hour (a clock behind another's) neither adds to nor clears the hour remembered.
+    committed.remember('t', T0 - HOUR_MS, [robots]);
+    expect(committed.unknown('t', T0, [jobs, robots])).toEqual([robots]);
+    committed.remember('t', T0 + HOUR_MS, [robots]);
+    expect(committed.unknown('t', T0 + HOUR_MS, [jobs, robots])).toEqual([jobs]);
+  });
+});
+
+describeEachDialect("the group commit's kinds of the hour", (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+  const kindRows = async (tenantId: string) =>
+    (await storage.db.selectFrom('alert_kind_hours').select(['event']).where('tenant_id', '=', tenantId).execute()).map((r) => r.event);
+
+  it('writes a kind once an hour in a process, after the commit that wrote it committed', async () => {
+    const t = await insertTestTenant(storage.db, 'kinds-commits');
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
+    const alert = (event: string) => newAlert({ severity: 'Error', component: 'Jobs', event, message: event });
+    await raise(t, [alert('first')]);
+    expect(await kindRows(t)).toEqual(['first']);
+    // Gone behind its back: a commit of the same hour and kind does not write it again, a new kind is written.
+    await storage.db.deleteFrom('alert_kind_hours').where('tenant_id', '=', t).execute();
+    await raise(t, [alert('first'), alert('second')]);
+    expect(await kindRows(t)).toEqual(['second']);
+  });
+
+  it('writes again a kind whose commit was rolled back', async () => {
+    const t = await insertTestTenant(storage.db, 'kinds-rolled-back');
+    const raise = groupCommit(storage, new FakeClock(T0), 600_000, 1);
+    const alert = newAlert({ severity: 'Error', component: 'Jobs', event: 'rolled', message: 'm' });
+    const failing = { alongside: async () => Promise.reject(new Error('alongside failed')) };
+    await expect(raise(t, [alert], failing)).rejects.toThrow();
+    expect(await kindRows(t)).toEqual([]);
+    const [id] = await raise(t, [alert]);
+    expect(await kindRows(t)).toEqual(['rolled']);
+    const reader = { userId: 'nobody', readThrough: -1, unreadFrom: 0 };
+    expect((await listAlerts(storage.db, t, reader, { event: 'rolled' }, { limit: 10 })).items.map((a) => a.id)).toEqual([id]);
   });
 });
 

@@ -29,16 +29,53 @@ export interface AlertKind {
   readonly event: string;
 }
 
+/** kindKey names a kind in one string: \u0000 cannot be part of a component or an event (validated names), so it is unambiguous. */
+function kindKey(kind: AlertKind): string {
+  return `${kind.severity}\u0000${kind.component}\u0000${kind.event}`;
+}
+
 /** alertKinds are the distinct kinds of a commit's alerts, in the order they first come: the rows a commit writes for its hour. */
 export function alertKinds(alerts: readonly NewAlert[]): AlertKind[] {
   const kinds = new Map<string, AlertKind>();
   for (const a of alerts) {
-    const severity = severityRank(a.severity);
-    // \u0000 cannot be part of a component or an event (validated names), so the key is unambiguous.
-    const key = `${severity}\u0000${a.component}\u0000${a.event}`;
-    if (!kinds.has(key)) kinds.set(key, { severity, component: a.component, event: a.event });
+    const kind = { severity: severityRank(a.severity), component: a.component, event: a.event };
+    const key = kindKey(kind);
+    if (!kinds.has(key)) kinds.set(key, kind);
   }
   return [...kinds.values()];
+}
+
+/**
+ * CommittedKinds remembers, in one process, the kinds of each tenant whose row of the current hour
+ * its commits made durable, so that a commit writes only the others: on PostgreSQL each kind of a
+ * commit was a probe in the insert's CTE (bench:ingest's commits hold up to 50 kinds: +6.5 CPU-ms
+ * of the backends per 1,000 alerts), on SQLite a row of its insert. A kind is remembered once its
+ * commit has committed, never before: a commit rolled back leaves no row. Nothing removes the row of
+ * the current hour while it is remembered (retention deletes hours that ended a day or more ago, a
+ * tenant's deletion ends its alerts). It holds one hour, forgotten when a commit of a later hour comes.
+ */
+export class CommittedKinds {
+  private hour = Number.NEGATIVE_INFINITY;
+  private readonly byTenant = new Map<string, Set<string>>();
+
+  /** unknown are the kinds of `kinds` that no commit of `now`'s hour was remembered writing for the tenant. */
+  unknown(tenantId: string, now: number, kinds: readonly AlertKind[]): readonly AlertKind[] {
+    const known = hourOf(now) === this.hour ? this.byTenant.get(tenantId) : undefined;
+    return known ? kinds.filter((kind) => !known.has(kindKey(kind))) : kinds;
+  }
+
+  /** remember is told the kinds a commit wrote for the tenant in `now`'s hour, once that commit has committed. */
+  remember(tenantId: string, now: number, kinds: readonly AlertKind[]): void {
+    const hour = hourOf(now);
+    if (hour < this.hour || kinds.length === 0) return;
+    if (hour > this.hour) {
+      this.hour = hour;
+      this.byTenant.clear();
+    }
+    let known = this.byTenant.get(tenantId);
+    if (!known) this.byTenant.set(tenantId, (known = new Set()));
+    for (const kind of kinds) known.add(kindKey(kind));
+  }
 }
 
 /**

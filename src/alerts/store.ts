@@ -5,7 +5,7 @@ import { StorageRejectedError } from '../storage/errors.js';
 import { serverPrepared } from '../storage/pg-prepared.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
-import { type AlertKind, HOUR_MS, type HourRun, alertKinds, narrowsKinds, recordKindHours, walkKindHours } from './kind-hours.js';
+import { type AlertKind, type CommittedKinds, HOUR_MS, type HourRun, alertKinds, narrowsKinds, recordKindHours, walkKindHours } from './kind-hours.js';
 import { lockResolutions, resolutionBucket } from './resolution-locks.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
@@ -90,6 +90,8 @@ export interface WriteOptions {
   readonly news?: (alert: NewAlert) => boolean;
   /** The transaction took these alerts' resolution locks as it began (resolution-locks.ts; the group commit does), after the floor's. */
   readonly resolutionsLocked?: boolean;
+  /** The kinds this process's commits wrote for the hour (the group commit's): only the others are written. */
+  readonly committedKinds?: CommittedKinds;
 }
 
 /** WrittenAlerts is what writeAlertsTelling stored, and what its insert read on the way. */
@@ -101,6 +103,8 @@ export interface WrittenAlerts {
    * statement in the caller's transaction (PostgreSQL); undefined where not read (SQLite).
    */
   readonly mailing: boolean | undefined;
+  /** The kinds it wrote for the hour of `now` (kind-hours.ts), for options.committedKinds to remember once committed. */
+  readonly kinds: readonly AlertKind[];
 }
 
 /**
@@ -156,7 +160,8 @@ export async function writeAlertsTelling(
     });
   }
   let mailing: boolean | undefined;
-  const kinds = alertKinds(alerts);
+  const all = alertKinds(alerts);
+  const kinds = options.committedKinds?.unknown(tenantId, now, all) ?? all;
   if (postgres) {
     mailing = await insertColumns(tx, tenantId, alerts, ids, groups, now, kinds);
   } else {
@@ -179,7 +184,7 @@ export async function writeAlertsTelling(
       start += count;
     }
   }
-  return { ids, mailing };
+  return { ids, mailing, kinds };
 }
 
 /**
@@ -262,36 +267,44 @@ export function insertChunks(n: number): number[] {
 }
 
 /**
- * INSERT_COLUMNS_SQL inserts any number of alerts of one tenant on PostgreSQL, one array per
+ * insertColumnsSql inserts any number of alerts of one tenant on PostgreSQL, one array per
  * column: one SQL text for every batch size, so it is prepared once per connection
  * (serverPrepared) where a VALUES list of N rows would be parsed and planned on every commit. The
  * arrays are unnested in the select list, in step (they are of one length), not in FROM: there a
  * function scan copied every row into a tuplestore before the insert read it (ROWS FROM, 7 % of
  * the backends' samples under the ingest); in the select list each row goes straight to the insert.
  * The statement answers one row: whether the tenant was there (all the alerts are stored, else
- * none) and whether its alert emails are on (see writeAlertsTelling).
+ * none) and whether its alert emails are on (see writeAlertsTelling). With `kinds`, it also writes
+ * the commit's kinds for its hour ($14-$16); without, a commit whose kinds its process has
+ * committed this hour (CommittedKinds, nearly every one) runs the statement as it was before them.
  */
-const INSERT_COLUMNS_SQL = serverPrepared(
-  // The tenant's row is locked once for the statement (FOR KEY SHARE, what a foreign key's check
-  // took per row: deleteTenant waits for this transaction); a tenant gone inserts no row.
-  'with tenant as (select id from tenants where id = $2::text for key share), ' +
-    `stored as (insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
-    'select unnest($1::text[]), $2::text, unnest($4::integer[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), ' +
-    'unnest($8::text[]), unnest($9::text[]), unnest($10::text[]), unnest($11::text[]), unnest($12::text[]), unnest($13::bigint[]), $3::bigint ' +
-    'where exists (select 1 from tenant)), ' +
-    // The commit's kinds for its hour (kind-hours.ts) that no committed row has: no unique index, so no
-    // wait for another commit under way that writes the same (the migration), only a rare duplicate.
-    'hours as (insert into alert_kind_hours (tenant_id, hour, severity, component, event) ' +
-    `select $2::text, $3::bigint / ${HOUR_MS}, k.severity, k.component, k.event ` +
-    'from (select unnest($14::integer[]) as severity, unnest($15::text[]) as component, unnest($16::text[]) as event) as k ' +
-    'where exists (select 1 from tenant) and not exists (select 1 from alert_kind_hours as h where h.tenant_id = $2::text ' +
-    `and h.hour = $3::bigint / ${HOUR_MS} and h.severity = k.severity and h.component = k.component and h.event = k.event)) ` +
-    'select exists (select 1 from tenant) as stored, ' +
-    'exists (select 1 from tenant_mail_settings where tenant_id = $2::text and alerts_email_enabled = 1) as mailing',
-);
+function insertColumnsSql(kinds: boolean): string {
+  return serverPrepared(
+    // The tenant's row is locked once for the statement (FOR KEY SHARE, what a foreign key's check
+    // took per row: deleteTenant waits for this transaction); a tenant gone inserts no row.
+    'with tenant as (select id from tenants where id = $2::text for key share), ' +
+      `stored as (insert into alerts (${ALERT_COLUMNS.join(', ')}) ` +
+      'select unnest($1::text[]), $2::text, unnest($4::integer[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]), ' +
+      'unnest($8::text[]), unnest($9::text[]), unnest($10::text[]), unnest($11::text[]), unnest($12::text[]), unnest($13::bigint[]), $3::bigint ' +
+      'where exists (select 1 from tenant)) ' +
+      // The commit's kinds for its hour (kind-hours.ts) that no committed row has: no unique index, so no
+      // wait for another commit under way that writes the same (the migration), only a rare duplicate.
+      (kinds
+        ? ', hours as (insert into alert_kind_hours (tenant_id, hour, severity, component, event) ' +
+          `select $2::text, $3::bigint / ${HOUR_MS}, k.severity, k.component, k.event ` +
+          'from (select unnest($14::integer[]) as severity, unnest($15::text[]) as component, unnest($16::text[]) as event) as k ' +
+          'where exists (select 1 from tenant) and not exists (select 1 from alert_kind_hours as h where h.tenant_id = $2::text ' +
+          `and h.hour = $3::bigint / ${HOUR_MS} and h.severity = k.severity and h.component = k.component and h.event = k.event)) `
+        : '') +
+      'select exists (select 1 from tenant) as stored, ' +
+      'exists (select 1 from tenant_mail_settings where tenant_id = $2::text and alerts_email_enabled = 1) as mailing',
+  );
+}
+const INSERT_COLUMNS_SQL = insertColumnsSql(false);
+const INSERT_COLUMNS_AND_KINDS_SQL = insertColumnsSql(true);
 
 /**
- * insertColumns inserts alerts with INSERT_COLUMNS_SQL (PostgreSQL): the parameters column by
+ * insertColumns inserts alerts with insertColumnsSql's statements (PostgreSQL): the parameters column by
  * column. It returns whether the tenant's alert emails are on, as the statement read it.
  */
 async function insertColumns(
@@ -326,18 +339,11 @@ async function insertColumns(
     occurredAt[i] = a.occurredAt ?? now;
   }
   const texts = [ids, component, event, message, data, source, folder, dedupKey, groups].map(textArray);
-  const params = [
-    texts[0],
-    tenantId,
-    now,
-    `{${severity.join(',')}}`,
-    ...texts.slice(1),
-    `{${occurredAt.join(',')}}`,
-    `{${kinds.map((k) => k.severity).join(',')}}`,
-    textArray(kinds.map((k) => k.component)),
-    textArray(kinds.map((k) => k.event)),
-  ];
-  const { rows } = await tx.executeQuery<{ stored: boolean; mailing: boolean }>(CompiledQuery.raw(INSERT_COLUMNS_SQL, params));
+  const params = [texts[0], tenantId, now, `{${severity.join(',')}}`, ...texts.slice(1), `{${occurredAt.join(',')}}`];
+  if (kinds.length > 0)
+    params.push(`{${kinds.map((k) => k.severity).join(',')}}`, textArray(kinds.map((k) => k.component)), textArray(kinds.map((k) => k.event)));
+  const text = kinds.length > 0 ? INSERT_COLUMNS_AND_KINDS_SQL : INSERT_COLUMNS_SQL;
+  const { rows } = await tx.executeQuery<{ stored: boolean; mailing: boolean }>(CompiledQuery.raw(text, params));
   // No foreign key on PostgreSQL (migration 20261130-97): refused as the constraint would have.
   if (n > 0 && !rows[0]?.stored) throw new StorageRejectedError('ingest', 'foreign-key', new Error('the tenant of these alerts no longer exists'));
   return rows[0]?.mailing === true;
