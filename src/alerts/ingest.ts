@@ -411,7 +411,6 @@ function heldBack(item: Pick<Pending, 'tenantId' | 'alerts'>, resolving: Readonl
   return resolving.size > 0 && item.alerts.some((alert) => alert.dedupKey !== null && resolving.has(floodKey(item.tenantId, alert.dedupKey)));
 }
 
-/** Stored is what a commit wrote of one batch: its alerts and their ids, in the same order. */
 /** Written is what a commit wrote of a tenant's kinds for the hour of `now`: remembered once it has committed. */
 interface Written {
   readonly tenantId: string;
@@ -419,6 +418,7 @@ interface Written {
   readonly kinds: readonly AlertKind[];
 }
 
+/** Stored is what a commit wrote of one batch: its alerts and their ids, in the same order. */
 interface Stored {
   readonly tenantId: string;
   readonly alerts: readonly NewAlert[];

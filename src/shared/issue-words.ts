@@ -71,7 +71,7 @@ interface NumberRange {
  * numberRange reads a zod number's checks: whether it takes only whole numbers (a format: int,
  * safeint, int32…) and its bounds. A schema it cannot read is any number.
  */
-export function numberRange(schema: unknown): NumberRange {
+function numberRange(schema: unknown): NumberRange {
   const range: NumberRange = { whole: false };
   const checks = (schema as { _zod?: { def?: { checks?: unknown[] } } } | undefined)?._zod?.def?.checks ?? [];
   for (const check of checks) {
