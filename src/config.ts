@@ -323,6 +323,15 @@ const SHORT_SECRET_LENGTH = 16;
 const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '[::]']);
 
 /**
+ * misspeltWarnings say each TOCSIN_ variable set that is no setting but near one, naming that one:
+ * serve logs them, and migrate and test-mail print them, since `TOCSIN_DATA_DIRR=/var/lib/tocsin
+ * tocsin migrate` migrated (and first made) ./data/tocsin.db without a word.
+ */
+export function misspeltWarnings(config: Pick<Config, 'misspeltVariables'>): string[] {
+  return config.misspeltVariables.map(({ name, near }) => `${name} is not a setting of Tocsin and is not read: did you mean ${near}?`);
+}
+
+/**
  * configWarnings are what start-up logs about a configuration that works but is weak: an admin
  * token or secret key shorter than SHORT_SECRET_LENGTH characters (taken as given, see envSchema),
  * a public URL on every address (HOST=0.0.0.0 without TOCSIN_PUBLIC_URL, as in a container),
@@ -337,7 +346,7 @@ export function configWarnings(
   const everyAddress = UNSPECIFIED_HOSTS.has(new URL(config.publicUrl).hostname);
   const unread = config.systemSmtp ? unreadUrlParameters(config.systemSmtp.url) : [];
   return [
-    ...config.misspeltVariables.map(({ name, near }) => `${name} is not a setting of Tocsin and is not read: did you mean ${near}?`),
+    ...misspeltWarnings(config),
     ...(unread.length > 0
       ? [
           `TOCSIN_SMTP_URL: ${unread.join(', ')} ${unread.length === 1 ? 'is not read and has' : 'are not read and have'} no effect (the URL takes ${SMTP_URL_PARAMETERS.join(', ')})`,
@@ -371,18 +380,39 @@ export function configWarnings(
 }
 
 /**
- * loadConfig reads and validates the environment once, at start-up, so that a bad knob stops the
- * process with a message naming the variable instead of failing on the first request.
+ * readEnv reads the variables of `schema` from env, throwing a ConfigError that names each bad one.
+ * A variable set to nothing (`PORT=` in a compose file or an env file) means its default, as if unset;
+ * so does one of only spaces or a line break, which a number would otherwise read as 0 (PORT any port).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // A variable set to nothing (`PORT=` in a compose file or an env file) means its default, as if unset;
-  // so does one of only spaces or a line break, which a number would otherwise read as 0 (PORT any port).
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim() !== '')));
+function readEnv<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim() !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/** SERVER_URL_SCHEMA is what names the server's own URL: TOCSIN_PUBLIC_URL, else HOST and PORT. */
+const SERVER_URL_SCHEMA = envSchema.pick({ PORT: true, HOST: true, TOCSIN_PUBLIC_URL: true });
+
+/**
+ * serverUrlFromEnv is the URL the server these variables configure names itself by (publicUrlOf),
+ * for `tocsin raise` without --url; a bad one throws the ConfigError the server would stop with:
+ * `PORT=abc` was tried as http://127.0.0.1:NaN ('Invalid URL', exit 1), and a TOCSIN_PUBLIC_URL
+ * that is no URL stopped raise with a TypeError's stack.
+ */
+export function serverUrlFromEnv(env: NodeJS.ProcessEnv): string {
+  const e = readEnv(SERVER_URL_SCHEMA, env);
+  return publicUrlOf(e.TOCSIN_PUBLIC_URL, e.HOST, e.PORT);
+}
+
+/**
+ * loadConfig reads and validates the environment once, at start-up, so that a bad knob stops the
+ * process with a message naming the variable instead of failing on the first request.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = readEnv(envSchema, env);
   let systemSmtp: UrlSmtp | undefined;
   try {
     systemSmtp = e.TOCSIN_SMTP_URL === undefined ? undefined : urlSmtp(e.TOCSIN_SMTP_URL);

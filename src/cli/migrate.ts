@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { loadConfig, misspeltWarnings } from '../config.js';
 import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
 import { appliedLine } from '../storage/migrate.js';
 
@@ -18,6 +18,8 @@ export async function migrateCommand(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
+  // Said before the database is opened: a misspelt TOCSIN_DATA_DIR chose the default one.
+  for (const warning of misspeltWarnings(config)) process.stderr.write(`tocsin migrate: warning: ${warning}\n`);
   // A migration job runs one statement at a time: two connections keep its share of the budget small.
   const storage = await openStorageOrStop(config.databaseUrl, { poolSize: 2, setting: config.databaseSetting });
   try {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, isLinkBase, publicUrlOf } from '../config.js';
+import { isLinkBase, serverUrlFromEnv } from '../config.js';
 import type { CommandIo } from './io.js';
 import { didYouMean } from './suggest.js';
 
@@ -91,9 +91,7 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
   };
   // Without --url, the server the same knobs describe: a PORT=9000 in the environment meant 8080 here.
   // The API's own base (…/api/v1) names the same server: it was asked for /api/v1/api/v1/….
-  const base = (values.url?.trim() ?? publicUrlOf(setting('TOCSIN_PUBLIC_URL'), setting('HOST') ?? DEFAULT_HOST, Number(setting('PORT') ?? DEFAULT_PORT)))
-    .replace(/\/+$/, '')
-    .replace(/\/api\/v1$/, '');
+  const base = (values.url?.trim() ?? serverUrlFromEnv(io.env)).replace(/\/+$/, '').replace(/\/api\/v1$/, '');
   const url = `${base}/api/v1/tenants/${encodeURIComponent(values.tenant!)}/alerts`;
   let response: Response;
   try {

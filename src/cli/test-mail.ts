@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { loadConfig, misspeltWarnings } from '../config.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { findTenant } from '../http/access-hook.js';
 import { LANGUAGES, type Language } from '../i18n/languages.js';
@@ -42,6 +42,8 @@ export async function testMailCommand(args: string[], io: CommandIo = process): 
     return 2;
   }
   const config = loadConfig(io.env);
+  // A misspelt TOCSIN_DATA_DIR or TOCSIN_SECRET_KEY led to the wrong database or "no secret key" without the name meant.
+  for (const warning of misspeltWarnings(config)) io.stderr.write(`tocsin test-mail: warning: ${warning}\n`);
   // Opening an SQLite file that is not there makes an empty one, and "run tocsin migrate" would then
   // fill a second database in the wrong place: run from another folder, say which file is missing.
   const sqliteFile = dialectOfUrl(config.databaseUrl) === 'sqlite' ? config.databaseUrl.slice('sqlite:'.length) : undefined;

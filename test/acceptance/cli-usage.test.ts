@@ -9,7 +9,12 @@ const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tocsin-cli-usage-'));
 
 /** tocsin runs bin/tocsin.js as a user types it, in a folder of its own, and waits for its end. */
 async function tocsin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), ...args], { cwd, env: cleanEnv({}) });
+  return tocsinWith({}, ...args);
+}
+
+/** tocsinWith runs bin/tocsin.js as tocsin does, with these variables in its environment. */
+async function tocsinWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = start('node', [path.join(REPO_ROOT, 'bin/tocsin.js'), ...args], { cwd, env: cleanEnv(env) });
   const { code } = await run.exited();
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
@@ -57,6 +62,42 @@ describe('tocsin, typed by a person', () => {
       expect(answer.code, asked).toBe(0);
       expect(answer.stdout, asked).toBe(`tocsin ${version}\n`);
       expect(answer.stderr, asked).toBe('');
+    }
+  });
+
+  it('names the setting a misspelt variable is near in `tocsin migrate` and `tocsin test-mail`, as serve does', async () => {
+    // `TOCSIN_DATA_DIRR=… tocsin migrate` made and migrated ./data/tocsin.db, exit 0, without a word:
+    // only serve said that the variable is no setting.
+    const dataDir = path.join(cwd, 'misspelt');
+    const migrated = await tocsinWith({ TOCSIN_DATA_DIRR: path.join(cwd, 'meant'), TOCSIN_DATA_DIR: dataDir }, 'migrate');
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stderr).toBe('tocsin migrate: warning: TOCSIN_DATA_DIRR is not a setting of Tocsin and is not read: did you mean TOCSIN_DATA_DIR?\n');
+    const testMail = await tocsinWith(
+      { TOCSIN_SECRET_KEYY: 'meant-secret-key-1234', TOCSIN_DATA_DIR: dataDir },
+      'test-mail',
+      '--tenant',
+      'acme',
+      '--to',
+      'ops@example.com',
+    );
+    expect(testMail.stderr).toMatch(
+      /^tocsin test-mail: warning: TOCSIN_SECRET_KEYY is not a setting of Tocsin and is not read: did you mean TOCSIN_SECRET_KEY\?\n/,
+    );
+  });
+
+  it('says which variable is bad when `tocsin raise` finds the server by PORT, HOST or TOCSIN_PUBLIC_URL, as the server would, not a stack trace', async () => {
+    // PORT=abc was tried as http://127.0.0.1:NaN ('cannot reach … Invalid URL'); a TOCSIN_PUBLIC_URL that is no
+    // URL stopped it with a TypeError and its stack.
+    const args = ['raise', '--tenant', 'acme', '--severity', 'Error', '--component', 'Jobs', '--message', 'm', '--token', 'tcs_x'];
+    for (const [name, value, said] of [
+      ['PORT', 'abc', 'must be a whole number from 0 to 65535'],
+      ['HOST', 'no such host name', 'must be an address or host name of this machine'],
+      ['TOCSIN_PUBLIC_URL', 'tocsin.example.com', 'must be an http:// or https:// address'],
+    ] as const) {
+      const raised = await tocsinWith({ [name]: value }, ...args);
+      expect(raised.code, name).toBe(1);
+      expect(raised.stderr, name).toMatch(new RegExp(`^tocsin: invalid configuration:\n  ${name}: ${said.replace(/[/.]/g, '\\$&')}`));
+      expect(raised.stderr, name).not.toContain('    at ');
     }
   });
 
