@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { APP_DIR } from './assets.js';
 import { PERMISSIONS } from '../access/permissions.js';
+import { localeFormat } from '../i18n/format.js';
 import { LANGUAGES } from '../i18n/languages.js';
 import { REFUSED_HOST_MESSAGE } from '../settings/host-guard.js';
 import { SECRET_AGAIN, SECRET_UNREADABLE } from '../settings/mail-settings.js';
@@ -759,7 +760,7 @@ describe('console decisions', () => {
     const { formatTime } = await load('lib/format.js');
     setTimeZone('Asia/Tokyo');
     expect(formatTime('2026-12-01T09:51:56Z')).toMatch(/\b18:51:56\b/);
-    expect(formatTime('2026-12-01T21:51:56Z')).toMatch(/\b0?6:51:56\b/);
+    expect(formatTime('2026-12-01T21:51:56Z')).toMatch(/\b06:51:56\b/);
     expect(formatTime('2026-12-01T21:51:56Z')).not.toMatch(/AM|PM|午前|午後/);
     // The charts' bars too, at the offset the API gave for the zone.
     const { bucketLabel } = await load('pages/charts.js');
@@ -796,6 +797,30 @@ describe('console decisions', () => {
     expect(bucketLabel('2026-10-25T02:00:00+02:00', 'hour')).toMatch(/^02:00 GMT\+2$/);
     expect(bucketLabel('2026-10-25T02:00:00+01:00', 'hour')).toMatch(/^02:00 GMT\+1$/);
     expect(bucketLabel('2026-10-25T03:00:00+01:00', 'hour')).toBe('03:00');
+  });
+
+  // The delivery log read "8 déc. 2026, 0:00:01" in French where the ten-minute report it listed said 00:00.
+  it("writes the hour with two digits in every language, as the emails do: the list's times, a time filter's, the charts' bars", async () => {
+    stubConsoleStrings();
+    try {
+      const { loadLanguage } = await load('lib/i18n.js');
+      const { setTimeZone, formatTime, formatInputTime } = await load('lib/format.js');
+      const { bucketLabel } = await load('pages/charts.js');
+      setTimeZone('Europe/Paris');
+      for (const language of LANGUAGES) {
+        await loadLanguage(language);
+        const email = localeFormat(language, 'Europe/Paris');
+        // 06:51:56 and 00:00:01 in Paris.
+        for (const at of ['2026-12-08T05:51:56Z', '2026-12-07T23:00:01Z']) {
+          expect(formatTime(at), `${language} ${at}`).toContain(email.time(Date.parse(at)));
+          expect(formatInputTime(at), `${language} ${at}`).toContain(email.clock(Date.parse(at)));
+        }
+        expect(bucketLabel('2026-12-08T06:00:00+01:00', 'hour'), language).toBe(email.clock(Date.parse('2026-12-08T05:00:00Z')));
+        expect(bucketLabel('2026-12-08T06:00:00+01:00', '6h'), language).toContain(email.clock(Date.parse('2026-12-08T05:00:00Z')));
+      }
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('picks the plural form of the language and writes the count with its digit grouping', async () => {

@@ -25,15 +25,22 @@ export function timeZone() {
 }
 
 /**
- * formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation, on a
- * 24-hour clock in every language as the emails write it (English would otherwise say `6:51:56 AM`
- * where the email about the same alert says `06:51`).
+ * CLOCK is the hour and minute of every time the console writes: two digits each on a 24-hour clock in
+ * every language, as the emails write them (src/i18n/format.ts). Luxon's presets ask for a `numeric`
+ * hour, which French, German, Spanish and Japanese write with one digit (`0:00:01`, `6:51`) where the
+ * email about the same alert says `00:00` and `06:51`, and English says `6:51:56 AM`.
+ */
+export const CLOCK = /** @type {const} */ ({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/**
+ * formatTime shows an ISO time in the user's zone and language, with the zone's abbreviation, on the
+ * emails' CLOCK.
  * @param {string | null | undefined} iso
  */
 export function formatTime(iso) {
   if (!iso) return '';
   const time = DateTime.fromISO(iso).setZone(state.zone).setLocale(currentLanguage());
-  return time.isValid ? localeString(time, { ...DateTime.DATETIME_MED_WITH_SECONDS, hourCycle: 'h23', timeZoneName: 'short' }) : iso;
+  return time.isValid ? localeString(time, { ...DateTime.DATETIME_MED_WITH_SECONDS, ...CLOCK, timeZoneName: 'short' }) : iso;
 }
 
 /**
@@ -67,7 +74,7 @@ export function formatInputTime(iso) {
   // In the hour the clock repeats when summer time ends, 02:40 is two instants: the field cannot say
   // which (a summary's link may name the first, a time typed is the second), so its zone's offset does,
   // as the alert rows and the emails write it.
-  return localeString(time, { ...DateTime.DATETIME_MED, hourCycle: 'h23', ...(onRepeatedClock(time) ? { timeZoneName: 'short' } : {}) });
+  return localeString(time, { ...DateTime.DATETIME_MED, ...CLOCK, ...(onRepeatedClock(time) ? { timeZoneName: 'short' } : {}) });
 }
 
 /**

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { useState } from 'preact/hooks';
 import { api, query as toQuery } from '../lib/api.js';
 import { BarChart, RangePicker } from '../lib/chart.js';
-import { formatTime, onRepeatedClock, timeZone } from '../lib/format.js';
+import { CLOCK, formatTime, onRepeatedClock, timeZone } from '../lib/format.js';
 import { currentLanguage, t } from '../lib/i18n.js';
 import { useLastAsked } from '../lib/last-asked.js';
 import { CHART_POLL_MS, usePolling } from '../lib/polling.js';
@@ -14,17 +14,17 @@ const RANGES = ['24h', '7d', '30d'];
 
 /**
  * bucketLabel is a bar's label in the user's language, at the offset the API gave for the user's
- * zone: its hour, its day and hour, or its day; hours on the 24-hour clock of formatTime.
+ * zone: its hour, its day and hour, or its day; hours on formatTime's CLOCK.
  */
 export function bucketLabel(start, unit) {
   const time = DateTime.fromISO(start, { setZone: true }).setLocale(currentLanguage());
   if (unit === 'hour') {
     // The two bars of the hour the clock repeats when summer time ends would both read 02:00: each says its offset.
     const zoned = time.setZone(timeZone());
-    if (onRepeatedClock(zoned)) return zoned.toLocaleString({ ...DateTime.TIME_SIMPLE, hourCycle: 'h23', timeZoneName: 'short' });
-    return time.toLocaleString({ ...DateTime.TIME_SIMPLE, hourCycle: 'h23' });
+    if (onRepeatedClock(zoned)) return zoned.toLocaleString({ ...CLOCK, timeZoneName: 'short' });
+    return time.toLocaleString(CLOCK);
   }
-  if (unit === '6h') return time.toLocaleString({ weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  if (unit === '6h') return time.toLocaleString({ weekday: 'short', ...CLOCK });
   return time.toLocaleString({ month: 'short', day: 'numeric' });
 }
 
