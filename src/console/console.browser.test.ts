@@ -2069,6 +2069,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
       ['Español', 'es'],
       ['日本語', 'ja'],
     ]);
+    for (const group of [
+      await call('POST', '/api/v1/tenants/acme/groups', { name: 'Tokyo desk', email: 'tokyo@acme.example', language: 'ja' }),
+      await call('POST', '/api/v1/tenants/acme/groups', { name: 'Paris desk', email: 'paris@acme.example' }),
+    ]) {
+      onTestFinished(() => call('DELETE', `/api/v1/tenants/acme/groups/${group.id}`));
+    }
     await signIn(page, 'marie@acme.example', '#/access/users');
     // viewer@acme.example reads German: its Langue cell says Deutsch, in German, on this French page.
     const viewer = page.locator('main tbody tr', { hasText: 'viewer@acme.example' });
@@ -2077,6 +2083,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     expect(await marked('#user-language option[value="ja"]')).toEqual([['日本語', 'ja']]);
     // The tenant's default is a French phrase: it takes the page's language.
     expect(await marked('#user-language option[value=""]')).toEqual([['Celle du locataire', null]]);
+    // A group mailbox too, and one of no language of its own says it gets the tenant's, as a user's row says it (its cell was empty).
+    await page.keyboard.press('Escape');
+    await page.getByRole('tab', { name: 'Groupes' }).click();
+    const cells = (name: string) => page.locator('main tbody tr', { hasText: name }).locator('td');
+    expect(await cells('Tokyo desk').nth(2).locator('[lang="ja"]').textContent()).toBe('日本語');
+    expect(await cells('Paris desk').nth(2).textContent()).toBe('Celle du locataire');
     await context.close();
     const host = await open();
     await signInAsHost(host.page);

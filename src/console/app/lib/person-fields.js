@@ -21,6 +21,15 @@ export function LanguageName({ code }) {
 }
 
 /**
+ * ChosenLanguage is a user's or a group mailbox's language as Manage Access lists it: its name, or
+ * that none was chosen, so its emails go in the tenant's (the form's empty choice, in the same words).
+ * @param {{ code: string | null | undefined }} props
+ */
+export function ChosenLanguage({ code }) {
+  return code ? html`<${LanguageName} code=${code} />` : html`<span class="muted">${t('access.tenantDefault')}</span>`;
+}
+
+/**
  * LanguageField picks a language, or the tenant's default (the empty value).
  * @param {{ id: string, value: string, onChange: (value: string) => void, error?: string }} props
  */

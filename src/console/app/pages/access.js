@@ -3,7 +3,7 @@ import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { currentLanguage, isolated, listSeparator, t } from '../lib/i18n.js';
-import { LanguageField, LanguageName, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
+import { ChosenLanguage, LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
 import {
@@ -387,7 +387,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.active')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.users.map(
           (user) => html`<tr key=${user.id}>
-          <td><span id=${rowNameId('user', user)}>${user.email}</span><${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td>${user.language ? html`<${LanguageName} code=${user.language} />` : html`<span class="muted">${t('access.tenantDefault')}</span>`}</td>
+          <td><span id=${rowNameId('user', user)}>${user.email}</span><${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td><${ChosenLanguage} code=${user.language} /></td>
           <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
           <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? listSeparator() : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
@@ -425,7 +425,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
           <th scope="col">${t('access.roles')}</th><th scope="col">${t('access.expandMembers')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
         <tbody>${data.groups.map(
           (group) => html`<tr key=${group.id}>
-          <td id=${rowNameId('group', group)}>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td>${group.language ? html`<${LanguageName} code=${group.language} />` : ''}</td>
+          <td id=${rowNameId('group', group)}>${group.name}</td><td>${group.email ?? ''}<${OptedOut} unsubscribed=${group.unsubscribed} label="access.unsubscribedFrom" /></td><td><${ChosenLanguage} code=${group.language} /></td>
           <td>${group.members.map(userEmail).join(listSeparator())}</td><td><${RoleNames} roles=${group.roles} /></td><td>${group.expandMembers ? t('yes') : t('no')}</td>
           <td class="row-actions"><a class="link" aria-describedby=${rowNameId('group', group)} href=${href(`/preferences/group/${group.id}`)}>${t('access.groupRules')}</a>
             ${
