@@ -140,6 +140,14 @@ describe('the system SMTP URL', () => {
     expect(from('from=Ops%20%3Calerts@example.com%3E&fromName=Night')).toMatchObject({ fromAddress: 'alerts@example.com', fromDisplayName: 'Night' });
   });
 
+  it('stops the start naming fromName when the name, in fromName or in from, holds a control character', () => {
+    // A display name every email's From line carries: ESC, BEL or DEL went out shown as symbols, where the API refuses them in any name.
+    for (const query of ['from=alerts@example.com&fromName=Ops%1B%5B2J', 'from=Ops%07%20%3Calerts@example.com%3E', 'fromName=Ops%7F']) {
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtps://mail.example.com?${query}` }), query).toThrow(/TOCSIN_SMTP_URL: fromName .*control characters/);
+    }
+    expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?fromName=Ops%09Night' }).systemSmtp?.smtp.fromDisplayName).toBe('Ops\tNight');
+  });
+
   it('reads starttls and allowPlaintextAuth as the other switches, and warns at start of a parameter it does not read', () => {
     // ?starttls=yes (or True, or 1) meant no TLS at all, and ?secure=true or ?fromname= were dropped in silence:
     // the system mail then went in clear, or under the name Tocsin, with nothing said at start-up.

@@ -1,5 +1,5 @@
 import { simpleParser } from 'mailparser';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 import { type TestSmtpServer, kindOf, startTestSmtpServer } from '../../test/support/smtp-servers.js';
 import { OWN_HEADERS, headerNames, longestLine } from '../../test/support/raw-mail.js';
@@ -9,6 +9,8 @@ import { until } from '../../test/support/until.js';
 const TENANT = 'inject';
 const ACTIONS = '/odata/Settings/UiPath.Server.Configuration.OData';
 // What ends a header line for SMTP, for MIME parsers, or for some mail clients.
+// Controls that end no line but are no text either: ESC (a terminal's escape), BEL, VT, FF, DEL, C1's CSI.
+const CONTROLS = ['\u001b', '\u0007', '\u000b', '\u000c', '\u007f', '\u009b', '\u0001'];
 const BREAKERS = ['\r\nBcc: eve@evil.example', '\nBcc: eve@evil.example', '\rBcc: eve@evil.example', '\0', '\u2028', '\u2029', '\u0085'];
 // Accepted as text (none breaks a line), yet each would add a recipient or header if glued into one unescaped.
 const DISPLAY_NAME = 'Acme %0d%0aBcc: eve@evil.example "quoted" <spoof@evil.example>, é';
@@ -93,6 +95,75 @@ describeEachDialect('header-bound fields: line breaks refused at the API, the re
     expect(accepted).toEqual([]);
   });
 
+  it('refuses ESC, DEL, VT, FF, BEL and C1 controls in every name that reaches a header, naming it, and takes a tab', async () => {
+    const base = `/api/v1/tenants/${TENANT}`;
+    // The test sends a tab takes go to a server of their own, not among the emails the other tests count.
+    const sink = await startTestSmtpServer();
+    onTestFinished(() => sink.close());
+    const smtp = { host: '127.0.0.1', port: sink.port, security: 'none', fromAddress: 'alerts@inject.example.com' };
+    const group = (await t.call('POST', `${base}/groups`, { name: 'Names', email: 'names@inject.example.com' })).json();
+    const role = (await t.call('POST', `${base}/roles`, { name: 'Namers', permissions: ['Alerts.View'] })).json();
+    const source = (await t.call('POST', `${base}/sources`, { name: 'Named', kind: 'webhook' })).json();
+    // The name each refusal must name (alternatives separated by |), and the body carrying the text.
+    const cases: [method: 'POST' | 'PATCH' | 'PUT', url: string, body: (text: string) => unknown, fields: string][] = [
+      ['POST', '/api/v1/tenants', (text) => ({ name: 'named-tenant', displayName: text }), 'displayName'],
+      ['PATCH', base, (text) => ({ displayName: text }), 'displayName'],
+      ['POST', `${base}/users`, (text) => ({ email: 'named@inject.example.com', name: text, roles: [] }), 'name'],
+      ['PATCH', `${base}/users/${userId}`, (text) => ({ name: text }), 'name'],
+      ['POST', `${base}/users/${userId}/tokens`, (text) => ({ name: text }), 'name'],
+      ['POST', `${base}/groups`, (text) => ({ name: text }), 'name'],
+      ['PATCH', `${base}/groups/${group.id}`, (text) => ({ name: text }), 'name'],
+      ['POST', `${base}/roles`, (text) => ({ name: text, permissions: [] }), 'name'],
+      ['PATCH', `${base}/roles/${role.id}`, (text) => ({ name: text }), 'name'],
+      ['POST', `${base}/sources`, (text) => ({ name: text, kind: 'webhook' }), 'name'],
+      ['PATCH', `${base}/sources/${source.id}`, (text) => ({ name: text }), 'name'],
+      ['PUT', `${base}/settings/mail`, (text) => ({ custom: { ...smtp, fromDisplayName: text } }), 'custom.fromDisplayName'],
+      ['PUT', '/api/v1/system/mail-settings', (text) => ({ ...smtp, fromDisplayName: text }), 'fromDisplayName'],
+      [
+        'POST',
+        `${base}/settings/mail/test`,
+        (text) => ({ sendTo: 'qa@example.com', settings: { ...smtp, fromDisplayName: text } }),
+        'settings.fromDisplayName',
+      ],
+      [
+        'POST',
+        `${ACTIONS}.UpdateBulk`,
+        (text) => ({ settings: [{ Name: 'Abp.Net.Mail.DefaultFromDisplayName', Value: text }] }),
+        'Abp.Net.Mail.DefaultFromDisplayName',
+      ],
+      [
+        'POST',
+        `${ACTIONS}.VerifySmtpSetting`,
+        (text) => ({
+          sendTo: 'qa@example.com',
+          smtpSettingModel: { Host: '127.0.0.1', Port: sink.port, DefaultFromAddress: 'a@inject.example.com', DefaultFromDisplayName: text },
+        }),
+        'smtpSettingModel.DefaultFromDisplayName',
+      ],
+    ];
+    const send = (method: string, url: string, body: unknown) =>
+      t.tocsin.app.inject({
+        method: method as 'POST',
+        url,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-tocsin-tenant': TENANT },
+        payload: body as object,
+      });
+    const wrong: string[] = [];
+    for (const [i, [method, url, body, fields]] of cases.entries()) {
+      for (const control of CONTROLS) {
+        const res = await send(method, url, body(`Acme${control}[2J Alerts`));
+        const errors: { path: string; message: string }[] = res.statusCode === 400 ? (res.json().errors ?? []) : [];
+        const named = errors.find((e) => fields.split('|').some((f) => e.path === f || e.path.endsWith(`.${f}`)));
+        if (!named?.message.includes('control characters'))
+          wrong.push(`${method} ${url} ${fields} ${JSON.stringify(control)}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      }
+      // A tab is white space, shown as a space: taken, as before (numbered: groups, roles and sources have names of their own).
+      const tab = await send(method, url, body(`Acme\tAlerts ${i}`));
+      if (tab.statusCode >= 300 || tab.statusCode < 200) wrong.push(`${method} ${url} ${fields} a tab: ${tab.statusCode} ${tab.body.slice(0, 200)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('mails text that looks like headers or recipients as text: one RCPT per email, only its own headers, no line over 998 octets', async () => {
     const base = `/api/v1/tenants/${TENANT}`;
     expect((await t.call('PATCH', base, { displayName: DISPLAY_NAME })).statusCode).toBe(200);
@@ -150,5 +221,52 @@ describeEachDialect('header-bound fields: line breaks refused at the API, the re
     }
     const names = fatal.map((parsed) => (parsed.to && !Array.isArray(parsed.to) ? parsed.to.value[0]!.name : undefined)).sort();
     expect(names).toEqual([USER_NAME, LONG_NAME].sort());
+  });
+  it("mails names stored before the API refused controls, and a robot's controls, with no control character in any header", async () => {
+    const tenant = 'inject-controls';
+    const base = `/api/v1/tenants/${tenant}`;
+    const { tenantId } = await t.tenantWithUser(tenant);
+    const reader = await t.call('POST', `${base}/users`, { email: 'bob@inject.example.com', name: 'Bob', roles: ['Alerts Viewer'] });
+    expect(reader.statusCode, reader.body).toBe(201);
+    await t.call('PUT', `${base}/users/${reader.json().id}/alert-preferences`, { email: { fatalImmediately: true } });
+    const mail = await t.call('PUT', `${base}/settings/mail`, {
+      alertsEmailEnabled: true,
+      useCustom: true,
+      custom: { host: '127.0.0.1', port: server.port, security: 'none', fromAddress: 'alerts@inject.example.com', fromDisplayName: 'Alerts' },
+    });
+    expect(mail.statusCode, mail.body).toBe(200);
+    // Names as an installation kept them from before the refusal: written into the rows as such.
+    const db = t.tocsin.deps.storage.db;
+    await db.updateTable('tenants').set({ display_name: 'Acme\u001b[2J\u007f Spa\u202e' }).where('id', '=', tenantId).execute();
+    await db.updateTable('users').set({ name: 'Bob\u001b[31m\u0007 Lee\u000b' }).where('id', '=', reader.json().id).execute();
+    const settings = await db.selectFrom('tenant_mail_settings').select('custom_smtp').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    const custom = { ...JSON.parse(settings.custom_smtp!), fromDisplayName: 'Alerts\u009b\u000c Desk' };
+    await db
+      .updateTable('tenant_mail_settings')
+      .set({ custom_smtp: JSON.stringify(custom) })
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    // A robot's names are taken as sent (a refused alert is lost): its controls are the email's to show.
+    const robot = (await t.tenantWithUser(tenant, ['Robot'])).token;
+    const posted = await t.call(
+      'POST',
+      `${base}/alerts`,
+      { severity: 'Fatal', component: 'Robots', message: 'down\u001b[0m', source: { process: 'P\u0007\u000b1', robot: 'R\u001b[5m' } },
+      robot,
+    );
+    expect(posted.statusCode, posted.body).toBe(202);
+    const ours = () => server.messages.filter((m) => kindOf(m.raw) === 'immediate' && m.envelope.to.includes('bob@inject.example.com'));
+    await until(() => ours().length >= 1, "Bob's Fatal email");
+    const raw = ours()[0]!.raw;
+    // On the wire: no control in any header line but the CRLF ending it (each value encoded when it needs to be).
+    const head = raw.split('\r\n\r\n')[0]!.split('\r\n');
+    expect(head.filter((line) => /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/.test(line))).toEqual([]);
+    const parsed = await simpleParser(raw);
+    const shown = [parsed.subject, parsed.from?.value[0]?.name, parsed.to && !Array.isArray(parsed.to) ? parsed.to.value[0]?.name : undefined];
+    for (const value of shown) expect(value).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    // Each control shows as its symbol, as the body shows it (a vertical tab, white space, as a space in the subject).
+    expect(parsed.subject).toContain('Acme\u241b[2J\u2421 Spa');
+    expect(parsed.subject).toContain('R\u241b[5m');
+    expect(shown.slice(1)).toEqual(['Alerts\ufffd\u240c Desk', 'Bob\u241b[31m\u2407 Lee\u240b']);
   });
 });

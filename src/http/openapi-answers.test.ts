@@ -183,6 +183,9 @@ describeEachDialect('answers match the OpenAPI document', (dialect) => {
       ['POST', `/api/v1/tenants/${TENANT}/users`, '/api/v1/tenants/{tenant}/users', { email: 'broken@documented.example.com', name: 'Ann\nSmith' }],
       ['POST', `/api/v1/tenants/${TENANT}/roles`, '/api/v1/tenants/{tenant}/roles', { name: 'a\u2028b', permissions: [] }],
       ['PATCH', `/api/v1/tenants/${TENANT}`, '/api/v1/tenants/{tenant}', { displayName: 'a\u0085b' }],
+      // So is another control character (ESC, DEL…) in a name a header shows.
+      ['POST', `/api/v1/tenants/${TENANT}/groups`, '/api/v1/tenants/{tenant}/groups', { name: 'Ops\u001b[2J' }],
+      ['PUT', '/api/v1/system/mail-settings', '/api/v1/system/mail-settings', { ...smtp, fromDisplayName: 'Alerts\u007f' }],
       [
         'PUT',
         `/api/v1/tenants/${TENANT}/settings/mail`,

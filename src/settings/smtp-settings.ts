@@ -3,7 +3,7 @@ import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
 import { switchValue } from '../shared/switch.js';
-import { displayText, emailAddress, headerSafe, isEmailAddress, patchedValue } from '../shared/validation.js';
+import { displayText, emailAddress, headerSafe, isEmailAddress, nameText, patchedValue } from '../shared/validation.js';
 
 /** PERCENT_ENCODE_HINT says how to write a user name or password that has a character URLs give a meaning to. */
 export const PERCENT_ENCODE_HINT = 'percent-encode / # ? @ : % in the user name and password, such as %2F for /';
@@ -94,7 +94,7 @@ export const smtpSettingsInput = z
     fromAddress: emailAddress,
     // Empty or blank clears it, as for domain and username: the seed's form leaves the field empty
     // for no display name, and Orchestrator's model sends "" (a 400 'Too small' said nothing useful).
-    fromDisplayName: headerSafe(200).pipe(z.string().trim()).nullable(),
+    fromDisplayName: nameText(200).pipe(z.string().trim()).nullable(),
     timeoutMs: z.number({ error: TIMEOUT }).int(TIMEOUT).min(1_000, TIMEOUT).max(600_000, TIMEOUT).nullable(),
     allowPlaintextAuth: z.boolean().nullable(),
   })
@@ -358,7 +358,8 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   // Every email of every tenant on the default would have failed at the sender (or carried a header of its own).
   if (from !== null && !isEmailAddress(from)) throw new Error('from must be an email address such as alerts@example.com, or Name <alerts@example.com>');
   const fromName = query.get('fromName') || nameInFrom;
-  if (fromName && !displayText.safeParse(fromName).success) throw new Error('fromName must be one line of at most 200 characters');
+  if (fromName && !displayText.safeParse(fromName).success)
+    throw new Error('fromName must be one line of at most 200 characters, without control characters such as ESC or DEL');
   const domain = query.get('domain') || null;
   // The SMTP Domain, joined with the user name when signing in (DOMAIN\user): one line, as a tenant's domain must be.
   if (domain && !headerSafe(255).safeParse(domain).success) throw new Error('domain must be one line of at most 255 characters');

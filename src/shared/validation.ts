@@ -9,8 +9,19 @@ import { issueInWords } from './issue-words.js';
 const HEADER_BREAKING = /[\r\n\0\u0085\u2028\u2029]/;
 /** ONE_LINE is the pattern, as the OpenAPI document shows it, of a text without HEADER_BREAKING's characters. */
 const ONE_LINE = '^[^\\r\\n\\u0000\\u0085\\u2028\\u2029]*$';
-/** ONE_LINE_NOT_BLANK is ONE_LINE with a character that is not white space (what trim keeps) among them. */
-const ONE_LINE_NOT_BLANK = '^[^\\r\\n\\u0000\\u0085\\u2028\\u2029]*[^\\s\\u0000\\u0085][^\\r\\n\\u0000\\u0085\\u2028\\u2029]*$';
+
+// The control characters but tab (C0, DEL, C1: ESC, VT, FF, BEL…) and the Unicode line and paragraph
+// separators: no one types them in a name, and a name is read in a header, where a mail program
+// shows them as boxes or acts on them (a terminal reader ran "\u001b[2J" in a To line).
+// Written as a class's inside once, for the check and for the OpenAPI document's patterns.
+const CONTROLS = '\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f\\u2028\\u2029';
+const CONTROL = new RegExp(`[${CONTROLS}]`);
+/** NAME_TEXT is the pattern, as the OpenAPI document shows it, of a text without CONTROL's characters. */
+const NAME_TEXT = `^[^${CONTROLS}]*$`;
+/** NAME_TEXT_NOT_BLANK is NAME_TEXT with a character that is not white space (what trim keeps) among them. */
+const NAME_TEXT_NOT_BLANK = `^[^${CONTROLS}]*[^\\s${CONTROLS}][^${CONTROLS}]*$`;
+/** CONTROL_MESSAGE says what a name may not hold; a tab is taken, as the space it is shown as. */
+const CONTROL_MESSAGE = 'must not contain line breaks or control characters such as ESC, DEL, NUL, vertical tab or form feed';
 
 /** headerSafe is a string that may end up in an email header: no line breaks, no NUL. */
 export function headerSafe(max: number) {
@@ -234,14 +245,32 @@ export function patchedValue<T>(given: T | null | undefined, current: T, cleared
 export const NOT_BLANK = '\\S';
 
 /**
- * displayTextOf is a header-safe human label of at most `max` characters, trimmed and not empty;
- * the bound is checked first, so a label too long is refused naming its own limit.
+ * isNameText tells whether a text holds none of CONTROL's characters: what a name that may reach an
+ * email header (a subject, a From or To display name) may be.
+ */
+export function isNameText(value: string): boolean {
+  return !CONTROL.test(value);
+}
+
+/**
+ * nameText is a text of at most `max` characters without control characters (isNameText): a name
+ * that may end up in an email header. Refused at the API, as a 400 naming the field, rather than
+ * stored and mailed as symbols or spaces in the subject and the From or To line.
+ */
+export function nameText(max: number) {
+  return z.string().max(max).refine(isNameText, CONTROL_MESSAGE).meta({ pattern: NAME_TEXT });
+}
+
+/**
+ * displayTextOf is a header-safe human label of at most `max` characters, trimmed and not empty,
+ * without control characters (nameText); the bound is checked first, so a label too long is
+ * refused naming its own limit.
  */
 export function displayTextOf(max: number) {
   // min(1) before the pipe too: the OpenAPI document reads a request's schema from the pipe's first
   // part, so without it the document took the empty names that the trimmed part refuses; and the
-  // pattern (one line, with a character that is not white space, which trim keeps) says the blank ones are refused too.
-  return headerSafe(max).min(1).pipe(z.string().trim().min(1)).meta({ pattern: ONE_LINE_NOT_BLANK });
+  // pattern (no control, with a character that is not white space, which trim keeps) says the blank ones are refused too.
+  return nameText(max).min(1).pipe(z.string().trim().min(1)).meta({ pattern: NAME_TEXT_NOT_BLANK });
 }
 
 /** displayText is a short, header-safe human label (names, display names). */

@@ -120,7 +120,7 @@ describe('MIME written for the send stage', () => {
     expect(mail.to).toMatchObject({ value: [{ address: 'ana@example.com', name: 'Ana M' }] });
   });
 
-  // A user's name is any one line (the API refuses only line breaks and NUL): "Bob\u001b[2J" went
+  // A user's name was any one line (the API refused only line breaks and NUL, and names stored then remain): "Bob\u001b[2J" went
   // out as an encoded word holding a raw ESC, which a terminal mail client reading the To line ran
   // (clearing the screen). Each control shows as its visible symbol, as in the email's greeting.
   it('shows the control characters of the display names of From and To as visible symbols, as the body does', async () => {
