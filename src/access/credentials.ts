@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import { randomToken, sha256 } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
 import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
-import { HOST_PRINCIPAL, type Principal, userPrincipal } from './principal.js';
+import { HOST_PRINCIPAL, type Principal, tokenGrant, userPrincipal } from './principal.js';
 
 const ADMIN_TOKEN_KEY = 'admin_token_hash';
 /** How long a console session lasts after sign-in. */
@@ -66,7 +66,7 @@ function sameHash(a: string, b: string): boolean {
 
 /**
  * PRINCIPAL_CACHE_MS is how long a user's API token keeps the principal it resolved to without
- * asking the database again: a robot posting batches would otherwise pay three queries per request.
+ * asking the database again: a robot posting batches would otherwise pay a query per request.
  * Changes made through this process's API take effect at once (see Authenticator.forget); a change
  * made by another process (a second `api` process, the CLI) takes effect within this time.
  */
@@ -80,7 +80,7 @@ export class Authenticator {
   /**
    * The lookups under way, by token hash: the requests in flight when a token's cached principal
    * runs out (a robot's burst, every PRINCIPAL_CACHE_MS) share one, where each read the token and
-   * its user's grants again, three statements apiece. forget() drops them, so that a request after
+   * its user's grants again. forget() drops them, so that a request after
    * a change never takes an answer read before it.
    */
   private readonly lookups = new Map<string, Promise<Principal | undefined>>();
@@ -109,13 +109,13 @@ export class Authenticator {
     return lookup;
   }
 
-  /** lookUp reads a user's API token and the principal it gives, keeping the principal briefly. */
+  /** lookUp reads a user's API token and the principal it gives (one statement, tokenGrant), keeping the principal briefly. */
   private async lookUp(hash: string, now: number): Promise<Principal | undefined> {
     const generation = this.generation;
-    const row = await this.db.selectFrom('api_tokens').select(['user_id', 'name', 'created_at']).where('token_hash', '=', hash).executeTakeFirst();
+    const grant = await tokenGrant(this.db, hash);
     // A token that a password gave (Authenticate) ends a day after that sign-in; one made on purpose, when revoked.
-    const expiresAt = row?.name === AUTHENTICATE_TOKEN_NAME ? row.created_at + AUTHENTICATE_TOKEN_TTL_MS : Number.POSITIVE_INFINITY;
-    const principal = row && expiresAt > now ? await userPrincipal(this.db, row.user_id) : undefined;
+    const expiresAt = grant?.name === AUTHENTICATE_TOKEN_NAME ? grant.createdAt + AUTHENTICATE_TOKEN_TTL_MS : Number.POSITIVE_INFINITY;
+    const principal = expiresAt > now ? grant?.principal : undefined;
     // Unknown tokens are not cached: a token created by another process works at once.
     if (principal && generation === this.generation) {
       if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.clear();

@@ -1,3 +1,4 @@
+import type { CompiledQuery } from 'kysely';
 import type { Db } from '../../src/storage/database.js';
 
 /**
@@ -79,4 +80,26 @@ export function beforeFirstInsert(db: Db, table: string, between: () => Promise<
  */
 export function afterUpdates(db: Db, table: string, updates: number, between: () => Promise<unknown>): Db {
   return beforeStatement(db, 'updateTable', table, updates, between);
+}
+
+/**
+ * aroundStatement wraps `db` so that `between` runs once at the statement numbered `index` (from 0)
+ * of those run through it, whatever builds them (a builder, or a compiled text run with
+ * executeQuery): before it runs, or with `after`, once its answer has come and before its caller
+ * gets it (another process's change landing while one statement is under way). `texts` records
+ * the SQL of every statement run through it, as recordingStatements does.
+ */
+export function aroundStatement(db: Db, index: number, between: () => Promise<unknown>, options: { after?: boolean } = {}): { db: Db; texts: string[] } {
+  const gated = db.withPlugin({ transformQuery: (args) => args.node, transformResult: async (args) => args.result });
+  const executor = gated.getExecutor();
+  const execute = executor.executeQuery.bind(executor);
+  const texts: string[] = [];
+  executor.executeQuery = (async <R>(query: CompiledQuery<R>) => {
+    const here = texts.push(query.sql) - 1 === index;
+    if (here && !options.after) await between();
+    const result = await execute(query);
+    if (here && options.after) await between();
+    return result;
+  }) as typeof executor.executeQuery;
+  return { db: gated, texts };
 }
