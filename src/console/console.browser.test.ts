@@ -739,6 +739,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await context.close();
   });
 
+  it("marks the subject and text of an email previewed in another language as of that language, for a screen reader's voice, as its HTML is", async () => {
+    const { subject, text } = await call('GET', '/api/v1/tenants/acme/emails/preview?kind=summary&language=ja');
+    const { context, page } = await open();
+    await signIn(page, 'admin@acme.example', '#/previews');
+    await page.getByLabel('Language', { exact: true }).selectOption('ja');
+    // The English page's subject line holds the Japanese subject, marked Japanese (it was read as English words).
+    await expect.poll(() => page.locator('main .preview p [lang="ja"]').textContent()).toBe(subject);
+    await page.getByLabel('Format', { exact: true }).selectOption('text');
+    expect(await page.locator('main .preview pre [lang="ja"]').textContent()).toBe(text);
+    await context.close();
+  });
+
   it('puts the keyboard in the first field a window asks for, so what is typed right after opening it lands there', async () => {
     const { context, page } = await open();
     await signIn(page, 'admin@acme.example', '#/access/users');

@@ -9,10 +9,16 @@ import { Banner, ScrollPre, SelectField, html, problemText } from '../lib/ui.js'
 
 const KINDS = ['summary', 'daily', 'immediate', 'test', 'mail-health-failing', 'mail-health-recovered', 'mail-health-token'];
 
-/** previewParts reads a preview answer: JSON with subject, html and text, or the HTML itself. */
-function previewParts(answer) {
-  if (typeof answer === 'string') return { subject: '', html: answer, text: '' };
-  return { subject: answer.subject ?? '', html: answer.html ?? '', text: answer.text ?? '' };
+/**
+ * previewParts reads a preview answer: JSON with subject, html and text, or the HTML itself, with the
+ * language it was asked in, which its subject and text are marked as (the HTML says its own).
+ * @param {unknown} answer
+ * @param {string} language
+ */
+function previewParts(answer, language) {
+  if (typeof answer === 'string') return { subject: '', html: answer, text: '', language };
+  const parts = /** @type {{ subject?: string, html?: string, text?: string }} */ (answer);
+  return { subject: parts.subject ?? '', html: parts.html ?? '', text: parts.text ?? '', language };
 }
 
 /** PreviewsPage shows each email Tocsin sends, in each language, with sample alerts. */
@@ -30,7 +36,7 @@ export function PreviewsPage({ session }) {
     setError(null);
     questions.read(
       () => api('GET', tenantApi(session, `emails/preview${toQuery({ kind, language })}`)),
-      (answer) => setPreview(previewParts(answer)),
+      (answer) => setPreview(previewParts(answer, language)),
       (err) => {
         setPreview(null);
         setError(err);
@@ -52,11 +58,11 @@ export function PreviewsPage({ session }) {
     ${
       preview
         ? html`<div class="preview">
-      <p><strong>${t('labelled', { label: t('previews.subject') })}</strong> ${preview.subject}</p>
+      <p><strong>${t('labelled', { label: t('previews.subject') })}</strong> <span lang=${preview.language}>${preview.subject}</span></p>
       ${
         view === 'html'
           ? html`<iframe title=${t('previews.title')} sandbox="" srcdoc=${preview.html}></iframe>`
-          : html`<${ScrollPre} className="email-text" label=${preview.subject}>${preview.text}<//>`
+          : html`<${ScrollPre} className="email-text" label=${preview.subject}><span lang=${preview.language}>${preview.text}</span><//>`
       }
     </div>`
         : null
