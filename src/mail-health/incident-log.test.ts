@@ -104,7 +104,7 @@ describeEachDialect('the log of a mail incident whose commit fails', (dialect) =
       claimedAt,
       startedAt: claimedAt,
       finishedAt: systemClock.now(),
-      result: { status: 'failed', error, code: 554, health: { kind: 'permanent', code: 554, error } },
+      result: { status: 'failed', error, stage: 'recipient', code: 554, health: { kind: 'permanent', code: 554, error } },
     };
   };
   /** failingOnce makes the first commit of the real mail-health step fail with `err`, after it claimed the notice. */

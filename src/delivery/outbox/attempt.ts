@@ -26,7 +26,7 @@ import type { Delivery } from './delivery.js';
 import type { OutboxMetrics } from './metrics.js';
 import { isUrgentKind } from './urgency.js';
 import type { MailHealthSignal } from '../../mail-health/model.js';
-import type { AttemptResult } from './outcomes.js';
+import type { AttemptResult, FailureStage } from './outcomes.js';
 import { type Random, decideAfterFailure } from './retry-policy.js';
 
 /**
@@ -192,7 +192,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // guardEndpoint) fails as a server that never answers does: at the connect stage, retryable.
     const unanswered = err instanceof SmtpDeliveryError ? err : undefined;
     const error = unanswered ? `${unanswered.stage}: ${unanswered.message}` : `mail settings: ${messageOf(err)}`;
-    const result = await failure(ctx, delivery, isRetryable(err), error);
+    const stage = unanswered?.stage ?? 'settings';
+    const result = await failure(ctx, delivery, isRetryable(err), stage, error);
     // Settings that can no longer be used fail every email as surely as a refused password: never silently.
     const failsMail = err instanceof EndpointError && err.failsMail;
     if (!failsMail && !unanswered) return result;
@@ -202,7 +203,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
       ...(unanswered?.unreached ? { unreached: unanswered.unreached } : {}),
     });
     // As for a refusing server: under fallbackToDefault this email goes again at once, through the system default.
-    if (failsMail && err.fallsBack && signal?.kind === 'permanent') return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, health: signal };
+    if (failsMail && err.fallsBack && signal?.kind === 'permanent') return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, stage, health: signal };
     return { ...result, health: signal && gaveUpOn(signal, result.status === 'failed') };
   }
   const secrets = endpointSecrets(endpoint);
@@ -213,7 +214,7 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
   const renderFailure = (err: unknown): AttemptOutcome | Promise<AttemptOutcome> =>
     err instanceof ComposeLaterError
       ? { status: 'deferred', retryAt: err.retryAt }
-      : failure(ctx, delivery, isRetryable(err), maskSecrets(`render: ${messageOf(err)}`, secrets));
+      : failure(ctx, delivery, isRetryable(err), 'render', maskSecrets(`render: ${messageOf(err)}`, secrets));
   if (!rendersWhileSending(delivery)) {
     try {
       email = await renderDelivery(delivery, ctx.composers);
@@ -306,6 +307,8 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     if (err instanceof LocalSendError) return untried(await localFailure(ctx, delivery, err));
     const smtp = err instanceof SmtpDeliveryError ? err : undefined;
     const retryable = isRetryable(err);
+    // An error that is not the SMTP dialogue's (none is expected) is counted where the dialogue begins.
+    const stage = smtp?.stage ?? 'connect';
     // Standing in for the tenant's server, the system default's refusal says so, as its acceptance does.
     const note = endpoint.fallback ? FALLBACK_REFUSED_NOTE : '';
     const error = note + serverSaid(smtp ? `${smtp.stage}: ${smtp.message}` : messageOf(err), secrets);
@@ -352,13 +355,13 @@ export async function attemptDelivery(ctx: AttemptContext, delivery: Delivery): 
     // size limit) goes again at once, shorter: its composer reads refusedAsTooLarge from this outcome.
     // Nothing is wrong with the tenant's mail, so no incident; refused so again, it fails as any refusal.
     if (!retryable && SHORTENED_WHEN_TOO_LARGE.has(delivery.kind) && !delivery.refusedAsTooLarge && refusedAsTooLarge(smtp?.code, reply))
-      return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response };
+      return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, stage, code: smtp?.code, response };
     const health = signal && !endpoint.fallback ? healthOf(delivery, signal) : undefined;
     // Under fallbackToDefault the refusal that starts the fallback loses no email either: it goes
     // again at once, and its next claim resolves the system default (the health of this commit).
     if (endpoint.fallsBack && health?.kind === 'permanent')
-      return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, code: smtp?.code, response, health };
-    const result = await failure(ctx, delivery, retryable, error, smtp?.code, response);
+      return { status: 'retrying', nextAttemptAt: ctx.clock.now(), error, stage, code: smtp?.code, response, health };
+    const result = await failure(ctx, delivery, retryable, stage, error, smtp?.code, response);
     // A message sent whole whose answer never came (a timeout or a drop after ".") may have been
     // delivered: its resend keeps the Message-ID it went with, for the receiver's deduplication,
     // even if the From address (and so the ID's domain) changes in between. A message refused
@@ -394,7 +397,7 @@ async function admitPastPause(ctx: AttemptContext, delivery: Delivery, endpoint:
   const error = `connect: ${serverAddress(endpoint)} keeps failing; paused until the deadline passed`;
   const failed = ctx.gate.lastFailure(endpoint) ?? { error };
   const health = endpoint.fallback ? undefined : healthOf(delivery, { kind: 'transient', ...failed, gaveUp: true });
-  return { ...(await failure(ctx, delivery, true, error)), health };
+  return { ...(await failure(ctx, delivery, true, 'connect', error)), health };
 }
 
 /** probeVerdict waits for a probe's verdict, or for the worker to stop ('stopped': the row goes back to the queue). */
@@ -414,10 +417,18 @@ function probeVerdict(probe: Promise<boolean>, stopping: AbortSignal | undefined
 /** localFailure is the retry of an email this process failed itself (LocalSendError), told the operator once (localFailures). */
 function localFailure(ctx: AttemptContext, delivery: Delivery, err: LocalSendError): Promise<AttemptResult> {
   ctx.localFailures?.failed(err);
-  return failure(ctx, delivery, true, `${err.stage}: ${err.message}`);
+  return failure(ctx, delivery, true, 'local', `${err.stage}: ${err.message}`);
 }
 
-async function failure(ctx: AttemptContext, delivery: Delivery, retryable: boolean, error: string, code?: number, response?: string): Promise<AttemptResult> {
+async function failure(
+  ctx: AttemptContext,
+  delivery: Delivery,
+  retryable: boolean,
+  stage: FailureStage,
+  error: string,
+  code?: number,
+  response?: string,
+): Promise<AttemptResult> {
   const decision = decideAfterFailure({
     retryable,
     attempts: retryable ? await serverFailures(ctx, delivery) : delivery.attempts,
@@ -430,16 +441,16 @@ async function failure(ctx: AttemptContext, delivery: Delivery, retryable: boole
     // so: the bare reply read as the server refusing the email for good.
     const said = retryable ? gaveUpText(deadlineOf(ctx, delivery) - delivery.createdAt, error) : error;
     // An email given up on is what an operator running at LOG_LEVEL=warn must still see.
-    ctx.log.warn({ delivery: delivery.id, tenant: delivery.tenantId, code, error: said }, 'delivery failed');
-    return { status: 'failed', error: said, code, response };
+    ctx.log.warn({ delivery: delivery.id, tenant: delivery.tenantId, stage, code, error: said }, 'delivery failed');
+    return { status: 'failed', error: said, stage, code, response };
   }
   // Settings saved while this attempt went by the ones read before (another server, a corrected
   // password): the save made due at once the emails then waiting (retryTenantNow), not this one, in
   // flight; it tries the new settings now too, not after its backoff (up to 30 minutes).
   const at = (await savedSinceRead(ctx, delivery)) ? ctx.clock.now() : decision.nextAttemptAt;
   // Logged as a final failure is: an operator sees a greylisting or a full mailbox before its deadline.
-  ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, code, error, nextAttemptAt: new Date(at).toISOString() }, 'delivery will be retried');
-  return { status: 'retrying', nextAttemptAt: at, error, code, response };
+  ctx.log.info({ delivery: delivery.id, tenant: delivery.tenantId, stage, code, error, nextAttemptAt: new Date(at).toISOString() }, 'delivery will be retried');
+  return { status: 'retrying', nextAttemptAt: at, error, stage, code, response };
 }
 
 /** savedSinceRead tells whether the row's settings were saved after its claim read them (false when that cannot be told now). */

@@ -4,6 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { withinMs } from '../../shared/deadline.js';
 import type { Storage } from '../../storage/storage.js';
 import { firstQueuedAt, isUnfinished } from './leases.js';
+import { FAILURE_STAGES } from './outcomes.js';
 import { DELIVERY_STATUSES } from './tables.js';
 
 /**
@@ -55,6 +56,8 @@ export class OutboxMetrics {
   readonly attempts: Counter<'outcome'>;
   readonly finished: Counter<'status'>;
   readonly smtpLatency: Histogram<'outcome'>;
+  /** Failed attempts (retried or final) by where they failed: a kind of failure an operator alerts on. */
+  readonly failures: Counter<'stage'>;
   /** Rows this process's worker took: by a claim statement, or leased to it as they were queued. */
   readonly claimed: Counter<'how'>;
 
@@ -77,6 +80,14 @@ export class OutboxMetrics {
       help: 'Deliveries that reached a final status in this process (sent or failed).',
       label: 'status',
       values: ['sent', 'failed'],
+    });
+    // By kind, since the outcome alone lumps a refused password (every email of the server fails)
+    // with one reader's mistyped address: an alert on failed attempts fired on the second too.
+    this.failures = zeroedCounter(registry, {
+      name: 'tocsin_delivery_failures_total',
+      help: 'Failed delivery attempts, retried or final, by stage: connect, tls, auth, sender, recipient, data (the SMTP dialogue), settings (the mail settings cannot be used), render, local (this process, such as no file descriptor).',
+      label: 'stage',
+      values: FAILURE_STAGES,
     });
     this.claimed = zeroedCounter(registry, {
       name: 'tocsin_deliveries_taken_total',

@@ -1,11 +1,21 @@
 import { newId } from '../../shared/ids.js';
 import { asStage } from '../../storage/errors.js';
 import { CompiledQuery } from 'kysely';
+import { SMTP_STAGES } from '../contract.js';
 import type { Dialect } from '../../storage/dialect.js';
 import type { MailHealthSignal } from '../../mail-health/model.js';
 import type { Db } from '../../storage/database.js';
 import type { Storage } from '../../storage/storage.js';
 import type { AttemptOutcome } from './tables.js';
+
+/**
+ * FAILURE_STAGES are where an attempt can fail, for tocsin_delivery_failures_total: the SMTP
+ * dialogue's stages, the tenant's mail settings (a password that no longer decrypts), the email's
+ * render, or this process itself (no file descriptor for the socket: LocalSendError).
+ */
+export const FAILURE_STAGES = [...SMTP_STAGES, 'settings', 'render', 'local'] as const;
+/** FailureStage is one of FAILURE_STAGES. */
+export type FailureStage = (typeof FAILURE_STAGES)[number];
 
 /** AttemptResult is how one claimed attempt ended, ready to be written. */
 export type AttemptResult = (
@@ -19,6 +29,8 @@ export type AttemptResult = (
       readonly status: 'retrying' | 'failed';
       readonly nextAttemptAt?: number;
       readonly error: string;
+      /** Where it failed, as an operator alerts on it (auth: the credentials; recipient: one address). */
+      readonly stage: FailureStage;
       readonly code?: number | undefined;
       readonly response?: string | undefined;
       /** The Message-ID of a message that may have arrived (bindMessageIds), kept for its resend; left out, the row's stays. */

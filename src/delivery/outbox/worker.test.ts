@@ -274,7 +274,7 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     const d = await enqueueOne(tenantX, clock);
     await worker(clock, { logger: logged.log }).runOnce();
     const lines = logLines(logged);
-    expect(lines.find((line) => line.delivery === d.id)).toMatchObject({ level: 40, msg: 'delivery failed', tenant: tenantX, code: 550 });
+    expect(lines.find((line) => line.delivery === d.id)).toMatchObject({ level: 40, msg: 'delivery failed', tenant: tenantX, stage: 'recipient', code: 550 });
     expect(await row(d.id)).toMatchObject({ status: 'failed', attempts: 1, last_code: 550, sent_at: null });
     expect((await row(d.id)).last_error).toContain('recipient');
     expect(await attempts(d.id)).toMatchObject([{ outcome: 'failed', code: 550 }]);
@@ -292,6 +292,8 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(lines.find((line) => line.delivery === d.id)).toMatchObject({
       msg: 'delivery will be retried',
       tenant: tenantX,
+      // The kind of failure as a field of its own, as tocsin_delivery_failures_total counts it: it was only the error's first word.
+      stage: 'recipient',
       code: 451,
       error: expect.stringContaining('Greylisted, come back later'),
       nextAttemptAt: new Date(T0 + 30_000).toISOString(),
@@ -1080,6 +1082,33 @@ describeEachDialect('delivery worker against real SMTP servers', (dialect) => {
     expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="sent"\} 1/);
     expect(text).toMatch(/tocsin_deliveries_finished_total\{status="sent"\} 1/);
     expect(text).toMatch(/tocsin_smtp_send_duration_seconds_count\{outcome="sent"\} 1/);
+  });
+
+  it('counts failed attempts by the stage they failed at, so an operator tells a refused sender from a refused reader', async () => {
+    // tocsin_delivery_attempts_total said only retry or failed: one reader's mistyped address and a
+    // server refusing every sender were the same series, so an alert on failures fired on either.
+    const server = await smtp({
+      failures: [
+        { at: 'mail', code: 451, times: 1 },
+        { at: 'rcpt', code: 550, address: 'gone@tenant-x.example.com' },
+      ],
+    });
+    endpoints.set(tenantX, endpointFor(server.port));
+    const clock = new FakeClock(T0);
+    const registry = new Registry();
+    const w = worker(clock, { metrics: new OutboxMetrics(registry, database.storage, clock) });
+    const retried = await enqueueOne(tenantX, clock);
+    expect(await w.runOnce()).toBe(1);
+    expect(await row(retried.id)).toMatchObject({ status: 'retrying' });
+    await enqueueDeliveries(database.storage.db, [testDelivery(tenantX, 'gone@tenant-x.example.com')], clock);
+    clock.advance(30_000);
+    await w.runOnce();
+    const text = await registry.metrics();
+    expect(text).toContain('tocsin_delivery_failures_total{stage="sender"} 1\n');
+    expect(text).toContain('tocsin_delivery_failures_total{stage="recipient"} 1\n');
+    // Every stage is listed from the start, so increase() sees a first failure.
+    expect(text).toContain('tocsin_delivery_failures_total{stage="auth"} 0\n');
+    expect(text).toMatch(/tocsin_delivery_attempts_total\{outcome="sent"\} 1\n/);
   });
 
   it('counts an email the server took as sent when its tenant was deleted during the send, as the server counts it', async () => {

@@ -633,6 +633,7 @@ export class DeliveryWorker {
     // A row deleted with its tenant lost no lease: the attempt went as the server answered (an
     // email it took counts as sent, as its logs count it); only a final status is gone with the row.
     metrics?.attempts.inc({ outcome: outcome.status === 'retrying' ? 'retry' : outcome.status });
+    if (outcome.status !== 'sent') metrics?.failures.inc({ stage: outcome.stage });
     if (recorded === 'gone') this.#log.debug({ delivery: delivery.id, outcome: outcome.status }, 'email deleted with its tenant during its send');
     else if (outcome.status !== 'retrying') metrics?.finished.inc({ status: outcome.status });
   }
