@@ -612,6 +612,19 @@ describe('console decisions', () => {
     expect(languageAndZone({ language: '', timeZone: '  ' })).toEqual({ language: null, timeZone: null });
   });
 
+  it("shortens an alert's message for a checkbox's label or a dialog's title between characters, never inside an emoji, a flag or a joined family", async () => {
+    const { shortened } = await load('lib/shorten.js');
+    const short = 'Disk full on robot-7';
+    expect(shortened(short, 60)).toBe(short);
+    // An emoji across the 60th and 61st code units: a cut there left a lone surrogate, shown as �.
+    const emoji = `${'a'.repeat(59)}🔥 after`;
+    expect(shortened(emoji, 60)).toBe(`${'a'.repeat(59)}🔥`);
+    const family = '👨‍👩‍👧‍👦';
+    const flags = `${family}🇫🇷é`.repeat(30);
+    expect(shortened(flags, 60)).toBe(`${family}🇫🇷é`.repeat(20));
+    expect(shortened(`${'x'.repeat(119)}🇯🇵🇯🇵`, 120)).toBe(`${'x'.repeat(119)}🇯🇵`);
+  });
+
   it('suggests every IANA zone the browser knows, and UTC, which Intl does not list, once and in order', async () => {
     const { timeZoneNames } = await load('lib/person-fields.js');
     const zones: string[] = timeZoneNames();

@@ -11,6 +11,7 @@ import { emptyList, showArrived, updateRows, withFirstPage, withOlderPage } from
 import { useLastAsked } from '../lib/last-asked.js';
 import { MAX_LIMIT, PAGE_SIZE, usePolling } from '../lib/polling.js';
 import { useToldRises } from '../lib/rises.js';
+import { shortened } from '../lib/shorten.js';
 import { AlertsChart } from './charts.js';
 
 /** @import { CatalogueNames } from '../lib/catalogue.js' */
@@ -214,7 +215,7 @@ function AlertDetails({ alert, names, onClose }) {
     ...Object.entries(alert.source ?? {}).map(([key, value]) => [`${t('alerts.source')} · ${partLabel(key)}`, value]),
     [t('alerts.dedupKey'), alert.dedupKey],
   ].filter(([, value]) => value);
-  return html`<${Dialog} title=${alert.message.slice(0, 120)} onClose=${onClose} wide>
+  return html`<${Dialog} title=${shortened(alert.message, 120)} onClose=${onClose} wide>
     <p class="message-full" dir="auto">${alert.message}</p>
     <dl class="facts">${facts.map(([label, value]) => html`<dt>${label}</dt><dd>${value}</dd>`)}</dl>
     ${alert.data ? html`<h3>${t('alerts.data')}</h3><${ScrollPre} label=${t('alerts.data')}>${JSON.stringify(alert.data, null, 2)}<//>` : null}
@@ -490,7 +491,7 @@ export function AlertsPage({ session, query }) {
         (alert) => html`<tr key=${alert.id} class=${alert.read || !readState ? 'read' : 'unread'} data-alert-id=${alert.id}>
         <td>${
           readState
-            ? html`<input type="checkbox" aria-label=${t('alerts.select', { message: alert.message.slice(0, 60) })} checked=${selected.has(alert.id)}
+            ? html`<input type="checkbox" aria-label=${t('alerts.select', { message: shortened(alert.message, 60) })} checked=${selected.has(alert.id)}
           onChange=${(event) => toggle(alert.id, event.currentTarget.checked)} />`
             : null
         }</td>
