@@ -2091,6 +2091,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // viewer@acme.example reads German: its Langue cell says Deutsch, in German, on this French page.
     const viewer = page.locator('main tbody tr', { hasText: 'viewer@acme.example' });
     expect(await viewer.locator('[lang="de"]').textContent()).toBe('Deutsch');
+    // It chose no time zone: its Fuseau horaire cell says it gets the tenant's, where the tenant's zone alone, greyed, read as its choice.
+    expect(await viewer.locator('td').nth(3).textContent()).toBe('Celui du locataire (Europe/Paris)');
     await page.getByRole('button', { name: 'Ajouter un utilisateur' }).click();
     expect(await marked('#user-language option[value="ja"]')).toEqual([['日本語', 'ja']]);
     // The tenant's default is a French phrase: it takes the page's language.

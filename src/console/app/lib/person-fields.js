@@ -30,6 +30,16 @@ export function ChosenLanguage({ code }) {
 }
 
 /**
+ * ChosenTimeZone is a user's time zone as Manage Access lists it: the user's own, or that none was
+ * chosen, so the tenant's applies, in words with the tenant's zone: the tenant's zone alone, greyed
+ * out, was read by a screen reader as if the user had chosen it.
+ * @param {{ zone: string | null | undefined, tenantZone: string }} props
+ */
+export function ChosenTimeZone({ zone, tenantZone }) {
+  return zone ?? html`<span class="muted">${t('access.tenantZone', { zone: tenantZone })}</span>`;
+}
+
+/**
  * LanguageField picks a language, or the tenant's default (the empty value).
  * @param {{ id: string, value: string, onChange: (value: string) => void, error?: string }} props
  */

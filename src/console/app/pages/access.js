@@ -3,7 +3,7 @@ import { PERMISSIONS } from 'tocsin/permissions';
 import { api, fieldErrors } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { currentLanguage, isolated, listSeparator, t } from '../lib/i18n.js';
-import { ChosenLanguage, LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
+import { ChosenLanguage, ChosenTimeZone, LanguageField, TimeZoneField, languageAndZone } from '../lib/person-fields.js';
 import { href } from '../lib/router.js';
 import { can, tenantApi } from '../lib/session.js';
 import {
@@ -388,7 +388,7 @@ export function AccessPage({ session, tab, onUserChanged = async (/** @type {any
         <tbody>${data.users.map(
           (user) => html`<tr key=${user.id}>
           <td><span id=${rowNameId('user', user)}>${user.email}</span><${OptedOut} unsubscribed=${user.unsubscribed} label="access.userUnsubscribedFrom" hint=${t('access.userUnsubscribedHint')} /></td><td>${user.name}</td><td><${ChosenLanguage} code=${user.language} /></td>
-          <td>${user.timeZone ?? html`<span class="muted">${session.tenant.timeZone}</span>`}</td>
+          <td><${ChosenTimeZone} zone=${user.timeZone} tenantZone=${session.tenant.timeZone} /></td>
           <td><${RoleNames} roles=${user.roles} />${(user.groups ?? []).map((id, i) => html`${user.roles.length || i ? listSeparator() : ''}(<bdi>${groupName(id)}</bdi>)`)}</td>
           <td>${user.active ? t('yes') : t('no')}</td>
           <td class="row-actions">
