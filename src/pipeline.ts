@@ -48,6 +48,7 @@ import { ReadCache } from './shared/read-cache.js';
 import { ChangeCount } from './shared/change-count.js';
 import { warmImmediateEmails } from './reports/templates/warm-up.js';
 import { startPullConnector } from './sources/pull/connector.js';
+import { pullFailuresCounter } from './sources/pull/failures.js';
 import type { SecretBox } from './settings/secret-box.js';
 import type { UrlSmtp } from './settings/smtp-settings.js';
 import type { Clock } from './shared/clock.js';
@@ -307,6 +308,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         floodWindowMs: config.floodWindowMs,
         fatalSignal,
         countStored,
+        countFailure: pullFailuresCounter(registry),
         tickMs: deps.timings?.pullTickMs,
         hosts: { allowPrivateHosts: config.allowPrivateSmtpHosts },
       });

@@ -29,6 +29,7 @@ import {
   readState,
   toAlertInput,
 } from './odata.js';
+import type { CountPullFailure } from './failures.js';
 import { takeTurn } from './turns.js';
 import { type Bearer, type Credentials, type PageRequest, UpstreamError, fetchAlertsPage, signIn } from './upstream.js';
 
@@ -51,6 +52,8 @@ export interface PullConnectorOptions {
   readonly fatalSignal?: FatalSignal;
   /** Counts the alerts it imports, once committed, with the process's others (tocsin_alerts_stored_total). */
   readonly countStored?: CountStored;
+  /** Counts the polls that fail, by reason (tocsin_source_pull_failures_total). */
+  readonly countFailure?: CountPullFailure;
   /** How often to look for due sources (TICK_MS; tests shorten it). */
   readonly tickMs?: number;
   /** TOCSIN_ALLOW_PRIVATE_SMTP_HOSTS, which covers the upstream addresses too (allowed when absent). */
@@ -206,7 +209,7 @@ export async function checkUpstream(
  * source changes.
  */
 export function startPullConnector(options: PullConnectorOptions): PullConnector {
-  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, countStored, hosts, upstreamTimeoutMs } = options;
+  const { db, secretBox, clock, logger, floodWindowMs, fatalSignal, countStored, countFailure, hosts, upstreamTimeoutMs } = options;
   const owner = crypto.randomUUID();
   const tokens = new Map<string, { bearer: Bearer; version: number }>();
   const inFlight = new Map<string, Promise<void>>();
@@ -309,6 +312,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
         ...(aborter.signal.aborted ? { interrupted: true } : {}),
       };
       // A poll cut short by shutdown is not the upstream's failure.
+      if (!aborter.signal.aborted) countFailure?.(upstream ? 'upstream' : unreadable ? 'secret_unreadable' : 'store');
       if (!aborter.signal.aborted)
         await recordReception(db, row.id, clock.now(), {
           outcome: 'unavailable',

@@ -365,6 +365,29 @@ describeEachDialect('orchestrator-pull: importing from a real Orchestrator-shape
     await t.call('DELETE', `${base}/${created.id}`);
   });
 
+  it('counts its failed polls in tocsin_source_pull_failures_total, by reason, so an operator can alert on pull sources that stopped importing', async () => {
+    // A failed poll was a log line at info and the source's last error, which no scrape reads.
+    const failures = async () => {
+      const text = (await t.call('GET', '/metrics', undefined, '')).body;
+      return Object.fromEntries(
+        [...text.matchAll(/^tocsin_source_pull_failures_total\{reason="(\w+)"\} (\d+)$/gm)].map(([, reason, n]) => [reason, Number(n)]),
+      );
+    };
+    const before = await failures();
+    expect(Object.keys(before).sort()).toEqual(['secret_unreadable', 'store', 'upstream']);
+    const created = (
+      await t.call('POST', base, { name: 'Counted failures', kind: 'orchestrator-pull', pull: pullBody(orchestrator.url, { password: 'not it either' }) })
+    ).json();
+    await vi.waitFor(async () => {
+      const stats = (await t.call('GET', `${base}/${created.id}`)).json().stats;
+      expect(stats.pull.consecutiveFailures).toBeGreaterThanOrEqual(1);
+    }, WAIT);
+    const after = await failures();
+    expect(after.upstream).toBeGreaterThan(before.upstream!);
+    expect(after.store).toBe(before.store);
+    await t.call('DELETE', `${base}/${created.id}`);
+  });
+
   it('tries changed pull settings at once: a corrected password does not wait out the backoff of the wrong one', async () => {
     // A message of its own: a retried run raises it again upstream.
     const message = `imported once the password is right ${crypto.randomUUID().slice(0, 8)}`;
