@@ -216,7 +216,7 @@ async function subscribedOperators(storage: Storage, seeded: Delivery): Promise<
  * sentPerWorker counts the attempts that ended in `sent` from `since` (until `until`, if given), by
  * worker, and how each alert's emails were shared out between the workers.
  */
-async function sentPerWorker(
+export async function sentPerWorker(
   databaseUrl: string,
   since: number,
   until = Number.MAX_SAFE_INTEGER,
@@ -249,6 +249,50 @@ async function sentPerWorker(
 
 /** How long after they are queued the timed emails fall due: room for the insert and the workers' next look. */
 const DUE_IN_MS = 1_500;
+
+/**
+ * timedWindow queues `emails` copies due a moment later (DUE_IN_MS) to worker processes already
+ * running (`pids`) and times the sink from when they fall due until it has them all: the rate,
+ * and the CPU the processes spent in that window per email (read from /proc at its two edges).
+ * `atQueued` runs once the copies are queued, before they fall due; `dueAt` (wall clock) is
+ * returned for the attempt log's counts (sentPerWorker).
+ */
+export async function timedWindow(
+  databaseUrl: string,
+  sink: SinkProcess,
+  pids: readonly number[],
+  options: {
+    emails: number;
+    timeoutMs: number;
+    order?: QueueOrder | undefined;
+    atQueued?: (() => Promise<void>) | undefined;
+    atStart?: ((pids: readonly number[]) => void) | undefined;
+    atEnd?: ((pids: readonly number[]) => void) | undefined;
+  },
+): Promise<{ result: DeliveryResult; dueAt: number }> {
+  const dueAt = Date.now() + DUE_IN_MS;
+  // The window opens when the emails fall due, on the sink's clock (monotonicNow), not the wall clock the rows are due by.
+  const windowOpens = monotonicNow() + DUE_IN_MS;
+  await sink.reset();
+  await queueCopies(databaseUrl, options.emails, dueAt, options.order);
+  await options.atQueued?.();
+  const wait = dueAt - Date.now();
+  if (wait > 0) await sleep(wait);
+  const cpuAt = () => pids.reduce((sum, pid) => sum + processStats(pid).cpuSeconds, 0);
+  const cpuBefore = cpuAt();
+  options.atStart?.(pids);
+  const done = await sink.waitForMessages(options.emails, options.timeoutMs).catch(() => sink.stats());
+  const cpuMs = (cpuAt() - cpuBefore) * 1000;
+  options.atEnd?.(pids);
+  // A second copy would come after the first: look again a moment later, keeping the time of the last new one.
+  await sleep(1_000);
+  const after = await sink.stats();
+  const result = {
+    ...resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, windowOpens),
+    clientCpuMsPerEmail: cpuMs / Math.max(1, done.uniqueMessageIds),
+  };
+  return { result, dueAt };
+}
 
 /**
  * tocsinDeliveryRate starts `workers` worker processes on a database that holds one real
@@ -308,27 +352,23 @@ export async function tocsinDeliveryRate(
       await queueCopies(databaseUrl, count, Date.now(), options.order);
       await sink.waitForMessages(count, options.timeoutMs);
     }
-    dueAt = Date.now() + DUE_IN_MS;
-    // The window opens when the emails fall due, on the sink's clock (monotonicNow), not the wall clock the rows are due by.
-    const windowOpens = monotonicNow() + DUE_IN_MS;
-    await sink.reset();
-    await queueCopies(databaseUrl, options.emails, dueAt, options.order);
-    if (postgres) before = await databaseActivity(databaseUrl);
-    const wait = dueAt - Date.now();
-    if (wait > 0) await sleep(wait);
-    const cpuAt = () => servers.reduce((sum, s) => sum + processStats(s.pid).cpuSeconds, 0);
-    const cpuBefore = cpuAt();
-    options.atStart?.(servers.map((s) => s.pid));
-    const done = await sink.waitForMessages(options.emails, options.timeoutMs).catch(() => sink.stats());
-    const cpuMs = (cpuAt() - cpuBefore) * 1000;
-    options.atEnd?.(servers.map((s) => s.pid));
-    // A second copy would come after the first: look again a moment later, keeping the time of the last new one.
-    await sleep(1_000);
-    const after = await sink.stats();
-    result = {
-      ...resultOf(options.emails, { ...after, lastAcceptedAt: after.duplicates > done.duplicates ? done.lastAcceptedAt : after.lastAcceptedAt }, windowOpens),
-      clientCpuMsPerEmail: cpuMs / Math.max(1, done.uniqueMessageIds),
-    };
+    const window = await timedWindow(
+      databaseUrl,
+      sink,
+      servers.map((s) => s.pid),
+      {
+        emails: options.emails,
+        order: options.order,
+        timeoutMs: options.timeoutMs,
+        atQueued: async () => {
+          if (postgres) before = await databaseActivity(databaseUrl);
+        },
+        atStart: options.atStart,
+        atEnd: options.atEnd,
+      },
+    );
+    dueAt = window.dueAt;
+    result = window.result;
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }

@@ -30,6 +30,7 @@ import { type LatencyPhases, alertmanagerLatency, latencyPhases, tocsinFatalLate
 import { PG_URL, ROOT, postgresDatabase, releaseAll, releaseOnSignals, runScript, tempDir } from './lifecycle.js';
 import { machine, versions } from './machine.js';
 import { type Figure, type Section, type Target, formatNumber, medianOf, ratio, renderReport } from './report.js';
+import { type ScaleOutRun, scaleOutRun } from './scale-out-windows.js';
 import { startSinkProcess } from './sink-client.js';
 import { describePairs, median, pairedVerdict } from './stats.js';
 import { processStats, provisionTenant, startTocsinServer } from './tocsin.js';
@@ -438,8 +439,13 @@ function cpuMsPerEmail(results: readonly DeliveryResult[]): number {
   return measured.length ? median(measured) : Number.NaN;
 }
 
-/** Pairs of scale-out runs (1 worker, 2 workers) per delivery run: with the default 3 runs, 6 pairs to see the scatter by. */
-const SCALE_OUT_PAIRS = 2;
+/**
+ * Pairs of scale-out windows (1 worker, 2 workers) per delivery run, by the same two warm processes
+ * (bench/scale-out-windows.ts): with the default 3 runs, 12 pairs to see the scatter by, each
+ * window half the delivery figures' emails. The emails timed are those of the 2 pairs of fresh
+ * processes per run this replaced, in about the time those took with their 6 starts and warm-ups.
+ */
+const SCALE_OUT_PAIRS = 4;
 
 function deliveryFigures(label: string, command: string) {
   return { rate: figure(label, 'emails/s', command), results: [] as DeliveryResult[] };
@@ -465,6 +471,8 @@ async function deliveryStep(): Promise<void> {
   const timeoutMs = 120_000;
   /** The 1-minute load average after each scale-out pair. */
   const pairLoads: number[] = [];
+  /** The scale-out runs (one per delivery run), for their warm-ups and database counts. */
+  const scaleOutRuns: ScaleOutRun[] = [];
   // Each worker process sends as many untimed emails first as the raw pool does (rawNodemailerRate).
   const warmup = Math.min(500, Math.ceil(n / 10));
   try {
@@ -484,18 +492,20 @@ async function deliveryStep(): Promise<void> {
       // Once: how far the per-alert MIME cache carries the figure above (each email rendered and encoded anew).
       if (run === 0) worst.results.push(await tocsinDeliveryRate(sqliteUrl, plain, { emails: n, workers: 1, warmup, timeoutMs, order: 'round-robin' }));
       if (pgUrl) {
-        // SCALE_OUT_PAIRS pairs, 1 and 2 workers back to back, in the order 1 2 2 1 (2 1 1 2 in the
-        // next run): each pair shares the machine's load of its minute, and a load that rises or
-        // falls through the run weighs on both figures alike.
-        for (let p = 0; p < SCALE_OUT_PAIRS; p++) {
-          const order = (run + p) % 2 === 0 ? [1, 2] : [2, 1];
-          const pair: Record<number, DeliveryResult> = {};
-          for (const workers of order)
-            pair[workers] = await tocsinDeliveryRate(pgUrl, plain, { emails: n, workers, warmup: SCALE_OUT_WARMUP, timeoutMs, ownSessions: true });
-          onePg.results.push(pair[1]!);
-          twoPg.results.push(pair[2]!);
-          pairLoads.push(machine().loadAverage[0]!);
-        }
+        // The same two warm processes, alone and together in turn (scaleOutPlan): each pair's
+        // windows share the machine's load of their minute and the processes' JIT and heaps.
+        const scaleOut = await scaleOutRun(pgUrl, plain, {
+          emails: n / 2,
+          pairs: SCALE_OUT_PAIRS,
+          warmup: SCALE_OUT_WARMUP,
+          timeoutMs,
+          atEnd: (_pids, window) => {
+            if (window % 2 === 1) pairLoads.push(machine().loadAverage[0]!);
+          },
+        });
+        scaleOutRuns.push(scaleOut);
+        onePg.results.push(...scaleOut.pairs.map((p) => p.one));
+        twoPg.results.push(...scaleOut.pairs.map((p) => p.two));
       }
     });
   } finally {
@@ -512,7 +522,7 @@ async function deliveryStep(): Promise<void> {
   addSection({
     title: 'Delivery: emails per second into the sink',
     method:
-      `${n.toLocaleString('en-US')} emails per figure and run, each about ${bytes.toLocaleString('en-US')} bytes (the size of Tocsin's real immediate email). ` +
+      `${n.toLocaleString('en-US')} emails per figure and run (PostgreSQL: each of the scale-out section's windows of ${(n / 2).toLocaleString('en-US')}, below), each about ${bytes.toLocaleString('en-US')} bytes (the size of Tocsin's real immediate email). ` +
       'Raw: one nodemailer pool of 10 connections in the benchmark process, 20 sends in flight. Alertmanager: alerts with distinct label sets ' +
       "posted in batches of 100 (`group_by: ['...']`, `group_wait: 0s`), timed until the sink has them all. Tocsin: Tocsin itself decides and queues " +
       `the immediate emails of ${SEED_ALERTS.toLocaleString('en-US')} distinct Fatal alerts to one operator; ${OPERATORS - 1} more operators of the tenant then ask for immediate emails, and the benchmark queues ` +
@@ -538,20 +548,21 @@ async function deliveryStep(): Promise<void> {
     addSection({
       title: 'Scale-out: worker processes on one PostgreSQL',
       method:
-        'The same queue drained by 1 and by 2 `tocsin serve --role worker` processes on one PostgreSQL database (claims with ' +
+        'Queues drained by 1 and by 2 `tocsin serve --role worker` processes on one PostgreSQL database (claims with ' +
         '`FOR UPDATE SKIP LOCKED` under a lease). Every email has its own Message-ID; the sink counts duplicates and the missing. ' +
-        `The runs are made in pairs, 1 and 2 workers back to back, ${SCALE_OUT_PAIRS} pairs per delivery run in the order 1 2 2 1 (2 1 1 2 in the next run), and the target is judged on each pair's ratio: ` +
-        'their median and spread, and undecided when the pairs fall on both sides of the limit and scatter more than its 10 % margin (a shared machine moves the figure by more than that). ' +
-        'Each worker process runs in a session of its own: Linux shares the CPU between sessions (autogroup), so two workers in the benchmark’s session would split one worker’s share of a loaded machine. ' +
-        `Each worker process first sends ${SCALE_OUT_WARMUP.toLocaleString('en-US')} emails untimed (the delivery runs above: 500): a worker's CPU per email still falls for thousands of emails, and with a warm-up of 500 two workers would spend the same window earlier in their lives than one (bench/hot-paths.md). ` +
+        `Each delivery run starts two worker processes, each in a session of its own (Linux shares the CPU between sessions, autogroup), and each first sends ${SCALE_OUT_WARMUP.toLocaleString('en-US')} emails untimed (the delivery runs above: 500; a worker's CPU per email still falls for thousands of emails). ` +
+        `The same two processes then drain ${SCALE_OUT_PAIRS} pairs of queues of ${(n / 2).toLocaleString('en-US')} emails, one alone (the other paused, SIGSTOP, once every email before is recorded) and both together, back to back, in the order A AB, AB B, B AB, AB A: ` +
+        'which figure goes first alternates, and the lone worker is each process in turn, so a pair compares 1 and 2 workers made by the same warm processes, not one process’s JIT, heap and warm-up with two others’ (fresh processes per run scattered the pairs by ±15 %, bench/hot-paths.md). ' +
+        'CPU per email: the worker processes’ user and system time from /proc at the window’s edges (when the emails fall due, when the sink has them all). ' +
+        'The target is judged on each pair’s ratio: their median and spread, and undecided when the pairs fall on both sides of the limit and scatter more than its 10 % margin. ' +
         'Statements per email by kind, claim sizes and an idle worker’s CPU per second: `TOCSIN_TEST_PG_URL=… npx tsx bench/scale-out.ts` (bench/hot-paths.md).',
       figures: [onePg.rate, twoPg.rate],
       notes: [
         `1 worker: ${counts(onePg)}.`,
         `2 workers: ${counts(twoPg)}.`,
-        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per run: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')} (in their warm-ups: ${twoPg.results.map((r) => r.warmupPerWorker?.join(' + ') ?? 'n/a').join('; ')}); workers that made each alert’s emails (1.00: no alert’s recipients split between them, each reading its facts and rendering its MIME), per run: ${twoPg.results.map((r) => (r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : 'n/a')).join('; ')}.`,
-        `PostgreSQL work per email sent (pg_stat_database, all sessions of the worker processes, their schedulers included): ${databaseWork([...onePg.results, ...twoPg.results])}.`,
-        `CPU-ms per email, 1 → 2 workers, per pair (run back to back, alternating which goes first): ${onePg.results.map((r, i) => `${r.clientCpuMsPerEmail?.toFixed(2)} → ${twoPg.results[i]!.clientCpuMsPerEmail?.toFixed(2)} (load ${pairLoads[i]})`).join('; ')}.`,
+        `2 workers / 1 worker: ${ratio(medianOf(twoPg.rate), medianOf(onePg.rate))}; emails sent by each of the 2 workers, per window: ${twoPg.results.map((r) => r.perWorker?.join(' + ') ?? 'n/a').join('; ')} (in their warm-ups, per run: ${scaleOutRuns.map((r) => r.warmupPerWorker.join(' + ')).join('; ')}); workers that made each alert’s emails (1.00: no alert’s recipients split between them, each reading its facts and rendering its MIME), per window: ${twoPg.results.map((r) => (r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : 'n/a')).join('; ')}.`,
+        `PostgreSQL work per email sent (pg_stat_database, all sessions of the worker processes, their schedulers included, each window's): ${databaseWork([...onePg.results, ...twoPg.results])}.`,
+        `CPU-ms per email, 1 → 2 workers, per pair (back to back, alternating which goes first): ${onePg.results.map((r, i) => `${r.clientCpuMsPerEmail?.toFixed(2)} → ${twoPg.results[i]!.clientCpuMsPerEmail?.toFixed(2)} (load ${pairLoads[i]})`).join('; ')}.`,
       ],
     });
   }

@@ -30,6 +30,10 @@
  * alone on a database and a sink of its own, sending half the emails, both at once. What they cost
  * per email over one worker alone is what two busy processes cost on this machine, not what the
  * claims, leases and shared queue of two workers on one database cost.
+ * --same-processes: the pairs as npm run bench makes them (bench/scale-out-windows.ts): two worker
+ * processes started and warmed once, then --runs pairs of windows of --emails each, one process
+ * alone (the other paused) and both in turn; prints each window's CPU per email and the pairs'
+ * verdict (no statement counts: the processes outlive the windows).
  * --cpu-prof: each worker's timed window is profiled (bench/window-profile.mjs) into
  * bench/profiles/scale-out/run<i>-<n>w/; read with bench/profile-summary.ts.
  */
@@ -39,6 +43,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type DeliveryResult, SCALE_OUT_LIMIT, SCALE_OUT_WARMUP, seedDatabase, tocsinDeliveryRate } from './delivery.js';
 import { ROOT, postgresDatabase, releaseAll, releaseOnSignals, sleep, tempDir } from './lifecycle.js';
+import { scaleOutRun } from './scale-out-windows.js';
 import { startSinkProcess } from './sink-client.js';
 import { describePairs, median, pairedVerdict } from './stats.js';
 import { type ThreadStats, processStats, startTocsinServer, threadStats } from './tocsin.js';
@@ -53,6 +58,7 @@ const { values: args } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     control: { type: 'boolean', default: false },
     sqlite: { type: 'boolean', default: false },
+    'same-processes': { type: 'boolean', default: false },
   },
 });
 const EMAILS = Number(args.emails);
@@ -250,6 +256,35 @@ async function independentPair(url: string, sink: Awaited<ReturnType<typeof star
   ].join('\n');
 }
 
+/** sameProcessPairs runs --same-processes: RUNS pairs of windows of EMAILS by the same two warm worker processes. */
+async function sameProcessPairs(url: string, sink: Awaited<ReturnType<typeof startSinkProcess>>): Promise<void> {
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ');
+  const run = await scaleOutRun(url, sink, {
+    emails: EMAILS,
+    pairs: RUNS,
+    warmup: WARMUP,
+    timeoutMs: 180_000,
+    atEnd: (_pids, window) => console.log(`  window ${window + 1} ends; load: ${load()}`),
+  });
+  const line = (r: DeliveryResult) =>
+    `${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(3)} CPU-ms/email, per worker ${r.perWorker?.join(' + ')}, ` +
+    `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; ` +
+    `${r.database?.commitsPerEmail.toFixed(3) ?? '-'} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2) ?? '-'} rows written/email`;
+  console.log(`warm-up per worker: ${run.warmupPerWorker.join(' + ')}`);
+  for (const [k, p] of run.pairs.entries()) console.log(`pair ${k + 1}: 1 worker ${line(p.one)}\n        2 workers ${line(p.two)}`);
+  const verdict = pairedVerdict(
+    run.pairs.map((p) => [p.one.clientCpuMsPerEmail ?? Number.NaN, p.two.clientCpuMsPerEmail ?? Number.NaN]),
+    SCALE_OUT_LIMIT,
+    SCALE_OUT_LIMIT - 1,
+  );
+  if (verdict) console.log(`2 workers / 1 worker, CPU per email, pair by pair: ${describePairs(verdict, SCALE_OUT_LIMIT, SCALE_OUT_LIMIT - 1)}`);
+  console.log(`load: ${load()}`);
+}
+
 async function main(): Promise<void> {
   releaseOnSignals();
   console.log(
@@ -265,6 +300,10 @@ async function main(): Promise<void> {
     if (RUNS === 0 && IDLE_SECONDS > 0) {
       const idle = await idleCost(url, 1);
       console.log(`idle, 1 worker: ${idle.cpuMsPerSecond.toFixed(1)} CPU-ms/s (${idle.statements})`);
+      return;
+    }
+    if (args['same-processes']) {
+      await sameProcessPairs(url, sink);
       return;
     }
     const runs: Run[] = [];
