@@ -4,13 +4,15 @@ import { failureMessage } from './failure.js';
 import { holdYoungGeneration } from './heap.js';
 import { closestName } from './suggest.js';
 import { listenForStop } from './stop-signals.js';
+import { MIGRATE_USAGE, RAISE_USAGE, SERVE_USAGE, TEST_MAIL_USAGE } from './usage.js';
 
 /** A CLI command: it parses its own arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
 // Each command's module is loaded when it runs: a `serve` process (a worker above all) keeps the
-// other commands' imports, such as test-mail's password hashing, out of its memory.
-const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Promise<string> }> = {
+// other commands' imports, such as test-mail's password hashing, out of its memory, and a command's
+// --help (usage.ts) loads none.
+const COMMANDS: Record<string, { run: Command; summary: string; usage: string }> = {
   serve: {
     run: async (args) => {
       // Before serve's modules load, which would otherwise grow the young generation for good.
@@ -20,22 +22,22 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: () => Pro
       return (await import('./serve.js')).serveCommand(args, stop);
     },
     summary: 'run the HTTP API, the scheduler and the delivery workers',
-    usage: async () => (await import('./serve.js')).SERVE_USAGE,
+    usage: SERVE_USAGE,
   },
   migrate: {
     run: async (args) => (await import('./migrate.js')).migrateCommand(args),
     summary: 'apply pending database migrations and exit',
-    usage: async () => (await import('./migrate.js')).MIGRATE_USAGE,
+    usage: MIGRATE_USAGE,
   },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),
     summary: 'raise one alert through the HTTP API (token from --token, TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)',
-    usage: async () => (await import('./raise.js')).RAISE_USAGE,
+    usage: RAISE_USAGE,
   },
   'test-mail': {
     run: async (args) => (await import('./test-mail.js')).testMailCommand(args),
     summary: "send a test email with a tenant's saved mail settings (--tenant T --to addr)",
-    usage: async () => (await import('./test-mail.js')).TEST_MAIL_USAGE,
+    usage: TEST_MAIL_USAGE,
   },
 };
 
@@ -66,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
   // Asked for help, a command only says how to use it: `migrate --help` applies no migration, and
   // `serve --help` starts nothing.
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${await command.usage()}\n`);
+    process.stdout.write(`${command.usage}\n`);
     return 0;
   }
   return command.run(rest);

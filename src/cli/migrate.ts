@@ -2,9 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, misspeltWarnings } from '../config.js';
 import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
 import { appliedLine } from '../storage/migrate.js';
-
-/** MIGRATE_USAGE is the help text of `tocsin migrate`. */
-export const MIGRATE_USAGE = 'usage: tocsin migrate   (migrates DATABASE_URL; unset, the SQLite file in TOCSIN_DATA_DIR, ./data by default)';
+import { MIGRATE_USAGE } from './usage.js';
 
 /**
  * migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. It takes no

@@ -2,13 +2,8 @@ import { parseArgs } from 'node:util';
 import { isLinkBase, serverUrlFromEnv } from '../config.js';
 import type { CommandIo } from './io.js';
 import { didYouMean } from './suggest.js';
+import { RAISE_USAGE } from './usage.js';
 
-/** RAISE_USAGE is the help text of `tocsin raise`. */
-export const RAISE_USAGE = `usage: tocsin raise --tenant T --severity Error --component Jobs --message "…"
-         [--event Process.RaiseAlert] [--dedup-key K] [--folder F] [--data '{"k":"v"}']
-         [--process P] [--robot R] [--machine M] [--queue Q] [--job J] [--occurred-at 2026-11-30T08:15:00+01:00]
-         [--url URL] [--token TOKEN]   (or TOCSIN_TOKEN, else the host administrator's TOCSIN_ADMIN_TOKEN; the URL
-         defaults to TOCSIN_PUBLIC_URL, else http://HOST:PORT, http://127.0.0.1:8080 when unset, as the server's)`;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** RAISE_OPTIONS are the options of `tocsin raise`, every one a string. */
 const RAISE_OPTIONS = {

@@ -13,12 +13,10 @@ import { didYouMean } from './suggest.js';
 import { type StopSignals, listenForStop } from './stop-signals.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
+import { SERVE_USAGE } from './usage.js';
 
 /** How long a SIGTERM waits for in-flight work before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 15_000;
-
-/** SERVE_USAGE is the help text of `tocsin serve`. */
-export const SERVE_USAGE = 'usage: tocsin serve [--role api|worker|all] [--processes N]   (or TOCSIN_ROLE, TOCSIN_API_PROCESSES)';
 
 /**
  * serveCommand runs Tocsin until SIGTERM, SIGINT or SIGHUP, then shuts down gracefully. With

@@ -16,9 +16,7 @@ import { openStorageOrStop } from '../storage/connect.js';
 import { dialectOfUrl } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
 import { didYouMean } from './suggest.js';
-
-/** TEST_MAIL_USAGE is the help text of `tocsin test-mail`. */
-export const TEST_MAIL_USAGE = 'usage: tocsin test-mail --tenant <name or id> --to <address>';
+import { TEST_MAIL_USAGE } from './usage.js';
 
 /**
  * testMailCommand sends a test email with a tenant's saved, effective mail settings (the same as

@@ -39,6 +39,32 @@ describe('tocsin, typed by a person', () => {
     expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
   });
 
+  it('prints a command’s help without loading the command: no server, storage or mail modules for one line', async () => {
+    // `tocsin serve --help` loaded the whole server (1.1 CPU-seconds, 7 s on a busy machine) to print
+    // its usage line; migrate and test-mail their storage and mail modules. A loader hook names each
+    // module of dist/ as it loads.
+    const hooks = `export async function load(url, context, next) { if (url.includes('/dist/')) process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }`;
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    for (const command of ['serve', 'migrate', 'raise', 'test-mail']) {
+      const run = start(
+        'node',
+        ['--import', `data:text/javascript,${encodeURIComponent(register)}`, path.join(REPO_ROOT, 'bin/tocsin.js'), command, '--help'],
+        {
+          cwd,
+          env: cleanEnv({}),
+        },
+      );
+      expect((await run.exited()).code, command).toBe(0);
+      expect(run.stdout(), command).toMatch(new RegExp(`^usage: tocsin ${command}`));
+      const loaded = [...run.stderr().matchAll(/^loaded .*\/dist\/(.*)$/gm)].map((m) => m[1] ?? m[0]);
+      expect(loaded, command).toContain('cli/main.js');
+      expect(
+        loaded.filter((module) => !/^cli\/(main|usage|failure|heap|suggest|stop-signals)\.js$/.test(module)),
+        command,
+      ).toEqual([]);
+    }
+  });
+
   it('names the command a misspelt one is near, exiting 2, and the option of a command near a misspelt one', async () => {
     const serv = await tocsin('serv');
     expect(serv.code).toBe(2);
