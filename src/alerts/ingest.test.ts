@@ -9,6 +9,7 @@ import { type FatalCommit, FatalSignal } from './fatal-signal.js';
 import { POSTGRES_COMMITS, coalescedFatalSignal, groupCommit } from './ingest.js';
 import type { NewAlert } from './input.js';
 import { insertChunks, writeAlerts } from './store.js';
+import { RESOLUTION_LOCK_BUCKETS, floodLockName } from './resolution-locks.js';
 import { holdAlertTimeFloor } from './time-floor.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -79,6 +80,43 @@ describeEachDialect('group commit of alert batches', (dialect) => {
       expect(rows).toHaveLength(3);
       expect(new Set(commitOf.values()).size).toBe(2);
       expect(commitOf.get('second')).toBe(commitOf.get('third'));
+    },
+  );
+
+  it.skipIf(dialect !== 'postgres')(
+    "takes no more flood locks in one commit on PostgreSQL than one tenant's batches can need, however many tenants post new keys at once",
+    async () => {
+      // Fifty tenants' robots posting batches of new keys: a commit took five tenants' batches, some 3,200 flood
+      // locks besides its resolution locks, and four such commits at once filled PostgreSQL's lock table.
+      const tenants = ['locks-a', 'locks-b', 'locks-c'];
+      for (const id of ['locks-held', ...tenants]) await addTenant(id);
+      let reads = 0;
+      const raise = groupCommit(storage, { now: () => T0 + reads++ }, 600_000, { ...POSTGRES_COMMITS, stalledAfterMs: 600_000 });
+      const held = await holdTenantRow('locks-held');
+      const first = raise('locks-held', [{ ...one('first'), dedupKey: null }]);
+      await held.waiting(1);
+      // Queued behind it: 600 new keys of each tenant, about 450 flood locks apiece.
+      const queued = tenants.map((tenant) =>
+        raise(
+          tenant,
+          Array.from({ length: 600 }, (_, i) => ({ ...one(`${tenant} ${i}`), dedupKey: `${tenant}-new-${i}` })),
+        ),
+      );
+      await held.release();
+      await Promise.all([first, ...queued]);
+      const rows = await storage.db.selectFrom('alerts').select(['tenant_id', 'dedup_key', 'created_at']).where('tenant_id', 'in', tenants).execute();
+      expect(rows).toHaveLength(1_800);
+      // Each commit's alerts share its created_at: the flood locks its keys took, counted per commit.
+      const locksOf = new Map<number, Set<string>>();
+      for (const row of rows) {
+        const commit = Number(row.created_at);
+        if (!locksOf.has(commit)) locksOf.set(commit, new Set());
+        locksOf.get(commit)!.add(floodLockName(row.tenant_id, row.dedup_key!));
+      }
+      const sizes = [...locksOf.values()].map((locks) => locks.size);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(RESOLUTION_LOCK_BUCKETS);
+      // Two tenants' batches still share a commit when their locks fit.
+      expect(sizes).toHaveLength(2);
     },
   );
 

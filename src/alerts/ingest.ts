@@ -9,7 +9,7 @@ import type { WriteTransactionOptions } from '../storage/write-transaction.js';
 import type { FatalCommit, FatalSignal } from './fatal-signal.js';
 import type { NewAlert } from './input.js';
 import { multiMap } from '../shared/multi-map.js';
-import { resolutionLocks } from './resolution-locks.js';
+import { RESOLUTION_LOCK_BUCKETS, floodLockName, resolutionLocks } from './resolution-locks.js';
 import { type AlertKind, CommittedKinds } from './kind-hours.js';
 import { writeAlertsTelling } from './store.js';
 import { floorTransaction } from './time-floor.js';
@@ -79,9 +79,14 @@ const MAX_ALERTS_PER_COMMIT = 5_000;
  * every commit takes longer, one commit writing at a time stays the rule. Never more than two. A
  * batch of a dedup key whose flood a Success of the commit under way resolves waits for that commit
  * to end (resolvedFloods): its commit would wait for the key's resolution lock (resolution-locks.ts)
- * with the other batches it took.
+ * with the other batches it took. A commit takes batches up to RESOLUTION_LOCK_BUCKETS flood locks
+ * (maxFloodLocks), as many as one tenant's batches can need: 50 tenants posting 1,000 new keys a
+ * batch filled commits of five tenants' batches, some 3,200 flood locks each besides their up to
+ * 1,024 resolution locks, and four such commits (two processes) are more than PostgreSQL's shared
+ * lock table holds by default (some 12,500 here), when every transaction needing a lock fails
+ * "out of shared memory".
  */
-export const POSTGRES_COMMITS: CommitConcurrency = { max: 2, stalledAfterMs: 50, stalledAfterTypical: 4 };
+export const POSTGRES_COMMITS: CommitConcurrency = { max: 2, stalledAfterMs: 50, stalledAfterTypical: 4, maxFloodLocks: RESOLUTION_LOCK_BUCKETS };
 
 /**
  * CommitConcurrency is how many group commits may run at once (`max`) and, when given, when a
@@ -94,6 +99,12 @@ export interface CommitConcurrency {
   readonly max: number;
   readonly stalledAfterMs?: number | undefined;
   readonly stalledAfterTypical?: number | undefined;
+  /**
+   * The most flood locks (floodLockName of each dedup key of its batches) a commit may take: it takes
+   * no batch that would pass them, but always its first. Without it, commits are bounded by
+   * MAX_ALERTS_PER_COMMIT alone.
+   */
+  readonly maxFloodLocks?: number | undefined;
 }
 
 interface Pending {
@@ -101,6 +112,8 @@ interface Pending {
   /** The batch's alerts: those stored, unless `inCommit.choose` picks some of them. */
   readonly alerts: readonly NewAlert[];
   readonly inCommit: InCommit | undefined;
+  /** The flood locks its alerts' dedup keys may take (floodLocksOf), once asked. */
+  floodLocks?: readonly string[];
   resolve(ids: string[]): void;
   reject(err: unknown): void;
 }
@@ -181,7 +194,7 @@ export function groupCommit(
   lock?: WriteTransactionOptions,
 ): AlertIngest['raise'] {
   const queue: Pending[] = [];
-  const { max, stalledAfterMs, stalledAfterTypical = 0 } = typeof concurrency === 'number' ? { max: concurrency } : concurrency;
+  const { max, stalledAfterMs, stalledAfterTypical = 0, maxFloodLocks } = typeof concurrency === 'number' ? { max: concurrency } : concurrency;
   /**
    * A commit's typical duration in ms, a moving average over the last eight or so; each duration
    * counts at most twice the average, so that one stall (a lock held for seconds) does not make the
@@ -213,19 +226,22 @@ export function groupCommit(
   };
 
   /**
-   * take takes the queued batches in their order, up to MAX_ALERTS_PER_COMMIT alerts (at least one
-   * batch), leaving those heldBack by a flood another commit under way resolves for a later commit.
+   * take takes the queued batches in their order, up to MAX_ALERTS_PER_COMMIT alerts and
+   * maxFloodLocks flood locks (at least one batch), leaving those heldBack by a flood another commit
+   * under way resolves for a later commit.
    */
   const take = (slot?: Slot): Pending[] => {
     const held = resolvingElsewhere(slot);
     const taken: Pending[] = [];
     const left: Pending[] = [];
+    const floodLocks = new Set<string>();
     let count = 0;
     let i = 0;
     for (; i < queue.length; i++) {
       const item = queue[i]!;
       if (heldBack(item, held)) left.push(item);
       else if (taken.length > 0 && count + item.alerts.length > MAX_ALERTS_PER_COMMIT) break;
+      else if (maxFloodLocks !== undefined && !tookFloodLocks(floodLocks, floodLocksOf(item), maxFloodLocks, taken.length === 0)) break;
       else {
         taken.push(item);
         count += item.alerts.length;
@@ -404,6 +420,30 @@ function resolvedFloods(batches: readonly Stored[]): Set<string> | undefined {
     for (const alert of alerts) if (alert.severity === 'Success' && alert.dedupKey !== null) (floods ??= new Set()).add(floodKey(tenantId, alert.dedupKey));
   }
   return floods;
+}
+
+/** floodLocksOf lists the flood locks a batch's dedup keys may take (floodLockName), each once; worked out once a batch. */
+function floodLocksOf(item: Pending): readonly string[] {
+  if (item.floodLocks === undefined) {
+    const names = new Set<string>();
+    for (const alert of item.alerts) if (alert.dedupKey !== null) names.add(floodLockName(item.tenantId, alert.dedupKey));
+    item.floodLocks = [...names];
+  }
+  return item.floodLocks;
+}
+
+/**
+ * tookFloodLocks adds a batch's flood locks to those of the commit taking it and says so, or says
+ * that they would make more than `max` and adds none; the commit's first batch is always taken.
+ */
+function tookFloodLocks(taken: Set<string>, batch: readonly string[], max: number, first: boolean): boolean {
+  if (!first) {
+    let added = 0;
+    for (const name of batch) if (!taken.has(name)) added += 1;
+    if (taken.size + added > max) return false;
+  }
+  for (const name of batch) taken.add(name);
+  return true;
 }
 
 /** heldBack says whether a queued batch has an alert of a flood in `resolving` (resolvedFloods): it waits for that commit to end. */

@@ -67,6 +67,15 @@ export function resolutionBucket(tenantId: string, dedupKey: string): number {
   return (hash >>> 0) % RESOLUTION_LOCK_BUCKETS;
 }
 
+/**
+ * floodLockName names a dedup key's flood lock (store.ts, lockFloods): its tenant and its bucket of
+ * the tenant's (resolutionBucket), so that a commit holds at most RESOLUTION_LOCK_BUCKETS of one
+ * tenant's, and different tenants never share one.
+ */
+export function floodLockName(tenantId: string, dedupKey: string): string {
+  return `${tenantId}:${resolutionBucket(tenantId, dedupKey)}`;
+}
+
 /** The statement that takes the locks, given SQL for the array of buckets and that of their modes; one lock after the other, in ascending order. */
 const lockSql = (buckets: string, exclusive: string) =>
   `select count(case when x then pg_advisory_xact_lock(${RESOLUTION_LOCK_SPACE}, b) else pg_advisory_xact_lock_shared(${RESOLUTION_LOCK_SPACE}, b) end) as locked ` +

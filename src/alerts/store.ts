@@ -6,7 +6,7 @@ import { serverPrepared } from '../storage/pg-prepared.js';
 import { inListOf, sqlOnce } from '../storage/sql-once.js';
 import type { NewAlert } from './input.js';
 import { type AlertKind, type CommittedKinds, HOUR_MS, type HourRun, alertKinds, narrowsKinds, recordKindHours, walkKindHours } from './kind-hours.js';
-import { lockResolutions, resolutionBucket } from './resolution-locks.js';
+import { floodLockName, lockResolutions } from './resolution-locks.js';
 import { type Reader, isReadExpression, isUnreadCondition, readStateQuery } from './read-state.js';
 import { type Severity, severityOfRank, severityRank } from './severity.js';
 import { SOURCE_FILTER_PARTS, type SourceFilterPart, sourcePart } from './source-parts.js';
@@ -412,11 +412,13 @@ function insertSql(db: Db, table: 'alerts' | 'undecided_fatal_alerts', columns: 
  * transaction needing a lock failed "out of shared memory". Two keys sharing a bucket only make a
  * commit wait for one it need not have; two commits of one tenant's hundreds of new keys always
  * share one, so they take turns (bench/hot-paths.md, rv75i). The buckets are the tenant's own, so callers storing
- * several tenants in one transaction still take them in one order: the tenants' ids'.
+ * several tenants in one transaction still take them in one order: the tenants' ids'. A group commit of
+ * several tenants' new keys would hold up to 1,024 of each: it takes batches only up to
+ * POSTGRES_COMMITS' maxFloodLocks in all (ingest.ts).
  */
 async function lockFloods(tx: Db, tenantId: string, keys: readonly string[]): Promise<void> {
   const names = new Set<string>();
-  for (const key of keys) names.add(`${tenantId}:${resolutionBucket(tenantId, key)}`);
+  for (const key of keys) names.add(floodLockName(tenantId, key));
   await tx.executeQuery(CompiledQuery.raw(LOCK_FLOODS_SQL, [[...names]]));
 }
 
