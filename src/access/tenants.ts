@@ -11,6 +11,7 @@ import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { dailyReportInstantMoved } from '../settings/mail-settings.js';
 import { BUILT_IN_ROLES } from './permissions.js';
+import { RETENTION_DAYS } from './retention-days.js';
 
 // Tenant ids are UUIDs (src/shared/ids.ts); `{tenant}` in a path may be either an id or a name.
 const ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -30,7 +31,7 @@ export const tenantName = z
   .refine((name) => !looksLikeTenantId(name), 'must not be shaped like a tenant id (a UUID)');
 
 /** MAX_RETENTION_DAYS is the longest a tenant may keep its alerts (`retentionDays`). */
-export const MAX_RETENTION_DAYS = 3650;
+export const MAX_RETENTION_DAYS = RETENTION_DAYS.max;
 
 /**
  * tenantInput is the body of POST /tenants. A field it does not know is refused, as in a patch: a
@@ -42,12 +43,11 @@ export const tenantInput = z
     displayName: displayText.nullish(),
     timeZone: timeZone.nullish(),
     language: language.nullish(),
-    retentionDays: z.number().int().min(1).max(MAX_RETENTION_DAYS).nullish(),
+    retentionDays: z.number().int().min(RETENTION_DAYS.min).max(RETENTION_DAYS.max).nullish(),
   })
   .strict();
 
 const DEFAULT_TIME_ZONE = 'UTC';
-const DEFAULT_RETENTION_DAYS = 30;
 
 /**
  * tenantPatch is the body of PATCH /tenants/{tenant}: API.md's tenant fields, the name too (still
@@ -99,7 +99,7 @@ export async function createTenant(db: Db, input: z.infer<typeof tenantInput>, c
     display_name: input.displayName ?? input.name,
     time_zone: input.timeZone ?? DEFAULT_TIME_ZONE,
     language: input.language ?? DEFAULT_LANGUAGE,
-    retention_days: input.retentionDays ?? DEFAULT_RETENTION_DAYS,
+    retention_days: input.retentionDays ?? RETENTION_DAYS.default,
     created_at: clock.now(),
   };
   await db.transaction().execute(async (tx) => {
@@ -144,7 +144,7 @@ export async function updateTenant(db: Db, tenant: TenantRow, patch: z.infer<typ
       ),
       time_zone: patchedValue(patch.timeZone, current.time_zone, DEFAULT_TIME_ZONE),
       language: patchedValue(patch.language, current.language, DEFAULT_LANGUAGE),
-      retention_days: patchedValue(patch.retentionDays, current.retention_days, DEFAULT_RETENTION_DAYS),
+      retention_days: patchedValue(patch.retentionDays, current.retention_days, RETENTION_DAYS.default),
     };
     await tx
       .updateTable('tenants')

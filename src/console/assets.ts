@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PERMISSIONS } from '../access/permissions.js';
+import { RETENTION_DAYS } from '../access/retention-days.js';
 
 /** Asset is one file the console serves, read once at start-up. */
 export interface Asset {
@@ -33,6 +34,7 @@ export const VENDOR_MODULES: Readonly<Record<string, string>> = {
  */
 export const SHARED_MODULES: Readonly<Record<string, string>> = {
   'tocsin/permissions': `export const PERMISSIONS = ${JSON.stringify(PERMISSIONS)};\n`,
+  'tocsin/retention': `export const RETENTION_DAYS = ${JSON.stringify(RETENTION_DAYS)};\n`,
 };
 
 /** VENDOR_STYLES are the style sheets that vendor modules need, served at /console/vendor/<name>.css. */

@@ -4270,14 +4270,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const dialog = page.getByRole('dialog');
     expect(await dialog.getByLabel('Fuseau horaire').inputValue()).toBe('Europe/Paris');
     expect(await dialog.getByLabel('Langue').inputValue()).toBe('fr');
+    // How long its alerts are kept: the API's default, its range said beside it (the host had only the API to change it).
+    const retention = dialog.getByLabel('Conserver les alertes et les e-mails (jours)');
+    expect(await retention.inputValue()).toBe('30');
+    expect([await retention.getAttribute('min'), await retention.getAttribute('max')]).toEqual(['1', '3650']);
+    expect(await page.locator('#tenant-retentionDays-hint').textContent()).toBe('De 1 à 3\u202f650 jours\u202f; vide\u202f: 30 jours, la valeur par défaut.');
     await dialog.getByLabel('Nom', { exact: true }).fill('paris-made');
     await dialog.getByRole('button', { name: 'Enregistrer' }).click();
     const row = page.locator('main tbody tr', { hasText: 'paris-made' });
     await row.waitFor();
-    expect(await call('GET', '/api/v1/tenants/paris-made')).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris' });
+    expect(await call('GET', '/api/v1/tenants/paris-made')).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris', retentionDays: 30 });
     // A tenant's own, saved, stand in Edit tenant.
     await row.getByRole('button', { name: 'Modifier' }).click();
     expect(await dialog.getByLabel('Fuseau horaire').inputValue()).toBe('Europe/Paris');
+    // Out of range: the API's refusal, in French, next to the field, not the browser's bubble in its own language.
+    await retention.fill('4000');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(() => page.locator('#tenant-retentionDays-error').textContent()).toBe('Saisissez un nombre entier de 1 à 3650.');
+    expect(await retention.getAttribute('aria-invalid')).toBe('true');
+    await retention.fill('365');
+    await dialog.getByRole('button', { name: 'Enregistrer' }).click();
+    await expect.poll(async () => (await call('GET', '/api/v1/tenants/paris-made')).retentionDays).toBe(365);
+    await row.getByRole('button', { name: 'Modifier' }).click();
+    expect(await retention.inputValue()).toBe('365');
     const acme = page.locator('main tbody tr').filter({ has: page.getByRole('cell', { name: 'acme', exact: true }) });
     await dialog.getByRole('button', { name: 'Annuler' }).click();
     await acme.getByRole('button', { name: 'Modifier' }).click();

@@ -59,6 +59,8 @@ const API_WORDS = [
   // An Orchestrator's address (Sources) that the browser takes as a URL, such as ftp://….
   [/^must be an http or https URL$/, 'problem.url'],
   [/^must be a port number from 1 to 65535\b/, 'problem.port'],
+  // A tenant's retention (days) out of its range or not whole.
+  [/^must be a whole number from (?<min>\d+) to (?<max>\d+)\b/, 'problem.wholeNumber'],
   // The form asks for seconds where the API counts milliseconds.
   [/^must be from 1,000 to 600,000 milliseconds\b/, 'problem.timeout'],
   // Credentials without TLS: what Test Mail Settings says of them before a test, said the same on Save.

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { RETENTION_DAYS } from 'tocsin/retention';
 import { api, fieldErrors } from '../lib/api.js';
 import { browserTimeZone, formatTime } from '../lib/format.js';
 import { currentLanguage, formatNumber, listSeparator, t } from '../lib/i18n.js';
@@ -19,6 +20,7 @@ function TenantDialog({ tenant, onClose, onSaved }) {
     // signing in) and its browser's time zone, as it likely is its own, rather than English and UTC.
     timeZone: tenant?.timeZone ?? browserTimeZone(),
     language: tenant?.language ?? currentLanguage(),
+    retentionDays: String(tenant?.retentionDays ?? RETENTION_DAYS.default),
   });
   // One save at a time, as Add user's: a Save clicked twice on a slow server created the tenant, then
   // sent a second create, refused as "name taken".
@@ -26,7 +28,11 @@ function TenantDialog({ tenant, onClose, onSaved }) {
   const set = (name) => (value) => setForm({ ...form, [name]: value });
   const submit = (event) => {
     event.preventDefault();
-    const { name, ...rest } = form;
+    const { name, retentionDays, ...fields } = form;
+    // Emptied, the default again (null); a number as a number, which the API takes or names the field for (its
+    // range, a fraction); anything else as typed, not as the null JSON makes of NaN, which reset it to the default.
+    const days = retentionDays.trim();
+    const rest = { ...fields, retentionDays: days === '' ? null : Number.isFinite(Number(days)) ? Number(days) : days };
     // A display name left empty is none: null clears it on an edit (the tenant then goes by its name), as it is left out on a creation.
     run(() =>
       tenant
@@ -34,13 +40,18 @@ function TenantDialog({ tenant, onClose, onSaved }) {
         : api('POST', 'tenants', { name, ...rest, displayName: rest.displayName || undefined }),
     );
   };
+  // novalidate: the browser's own range check stopped an out-of-range retention in a bubble in its language;
+  // the API's refusal is said in the user's, next to the field.
   return html`<${Dialog} title=${tenant ? t('tenants.edit') : t('tenants.add')} onClose=${onClose}>
-    <form onSubmit=${submit}>
+    <form onSubmit=${submit} novalidate>
       <${TextField} id="tenant-name" label=${t('tenants.name')} value=${form.name} onInput=${set('name')} error=${errors.name} disabled=${Boolean(tenant)} hint=${t('tenants.nameHint')} required />
       <${TextField} id="tenant-displayName" label=${t('tenants.displayName')} value=${form.displayName} onInput=${set('displayName')} error=${errors.displayName} />
       <${TimeZoneField} id="tenant-timeZone" value=${form.timeZone} onInput=${set('timeZone')} error=${errors.timeZone} />
       <${SelectField} id="tenant-language" label=${t('language')} value=${form.language} onChange=${set('language')} error=${errors.language}
         options=${languageChoices()} />
+      <${TextField} id="tenant-retentionDays" type="number" inputmode="numeric" min=${RETENTION_DAYS.min} max=${RETENTION_DAYS.max} step="1"
+        label=${t('tenants.retentionDays')} value=${form.retentionDays} onInput=${set('retentionDays')} error=${errors.retentionDays}
+        hint=${t('tenants.retentionDaysHint', { min: formatNumber(RETENTION_DAYS.min), max: formatNumber(RETENTION_DAYS.max), default: formatNumber(RETENTION_DAYS.default) })} />
       <${Banner}>${message}<//>
       <div class="actions"><button type="button" class="link" onClick=${onClose}>${t('cancel')}</button><button type="submit" aria-busy=${busy}>${t('save')}</button></div>
     </form>
