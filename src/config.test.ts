@@ -53,6 +53,14 @@ describe('the lean heap setting', () => {
   });
 });
 
+describe('the warm-up setting', () => {
+  it('is off unless TOCSIN_WARM_UP_ALERTS names how many alerts, at most 1000', () => {
+    expect(loadConfig({}).warmUpAlerts).toBe(0);
+    expect(loadConfig({ TOCSIN_WARM_UP_ALERTS: '300' }).warmUpAlerts).toBe(300);
+    expect(() => loadConfig({ TOCSIN_WARM_UP_ALERTS: '1001' })).toThrow(/TOCSIN_WARM_UP_ALERTS: must be a whole number from 0 to 1000/);
+  });
+});
+
 describe('the switches', () => {
   it('take true and false in any case, as a template writing a YAML boolean (False) gives them', () => {
     for (const value of ['false', 'False', 'FALSE', '0', 'no', 'No'])

@@ -229,6 +229,7 @@ const envSchema = z.object({
   TOCSIN_DB_POOL_SIZE: wholeNumber(1, 1_000).default(DEFAULT_DB_POOL_SIZE),
   TOCSIN_API_PROCESSES: wholeNumber(1, 64).default(1),
   TOCSIN_LEAN_HEAP: booleanFromEnv.default(false),
+  TOCSIN_WARM_UP_ALERTS: wholeNumber(0, 1_000).default(0),
   // In any case, as the switches: operators write LOG_LEVEL=INFO (and pino knows only lower case).
   LOG_LEVEL: z
     .preprocess(
@@ -285,6 +286,12 @@ export interface Config {
    * costs delivery throughput): see servingHeap in cli/heap.ts.
    */
   readonly leanHeap: boolean;
+  /**
+   * How many Fatal alerts `tocsin serve` sends through a scratch server of its own before it starts
+   * (TOCSIN_WARM_UP_ALERTS, 0 by default: off), so that V8 has compiled the path before the first
+   * real Fatal alert: see ops/warm-up/fatal-path.ts.
+   */
+  readonly warmUpAlerts: number;
   readonly logLevel: string;
   /** TOCSIN_ variables set that are no setting but near one (TOCSIN_SUMARY_INTERVAL_SECONDS), with that one: said at start-up. */
   readonly misspeltVariables: readonly { readonly name: string; readonly near: string }[];
@@ -453,6 +460,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.TOCSIN_DB_POOL_SIZE,
     apiProcesses: e.TOCSIN_API_PROCESSES,
     leanHeap: e.TOCSIN_LEAN_HEAP,
+    warmUpAlerts: e.TOCSIN_WARM_UP_ALERTS,
     logLevel: e.LOG_LEVEL,
     misspeltVariables,
   });

@@ -50,6 +50,9 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
   if (config.apiProcesses > 1 && cluster.isPrimary) return serveCluster(config, stop);
 
   const log = createLogger(config.logLevel);
+  // Before the real server starts, so that its first Fatal alerts run code V8 has compiled; a worker
+  // takes no alert (its claim path is not what the warm-up runs).
+  if (config.warmUpAlerts > 0 && config.role !== 'worker') await warmUp(config.warmUpAlerts, stop.signal, log);
   // One of several api processes sends to and reads its primary's catcher rather than run its own.
   const primaryCatcher = cluster.isWorker ? primaryCatcherOf(process.env) : undefined;
   const tocsin = await startTocsin(config, {
@@ -103,6 +106,22 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
   // An api process of several: its channel to the primary would keep it alive.
   cluster.worker?.disconnect();
   return 0;
+}
+
+/** WARM_UP_BUDGET_MS bounds the warm-up: on a loaded machine its alerts stop there, the start goes on. */
+const WARM_UP_BUDGET_MS = 30_000;
+
+/** warmUp runs the Fatal path's warm-up (TOCSIN_WARM_UP_ALERTS); a failure of it is said and the start goes on, as without it. */
+async function warmUp(alerts: number, signal: AbortSignal, log: Logger): Promise<void> {
+  // Loaded only where asked for: a start without it keeps the module out of its memory.
+  const { warmFatalPath } = await import('../ops/warm-up/fatal-path.js');
+  const began = performance.now();
+  try {
+    const done = await warmFatalPath({ alerts, budgetMs: WARM_UP_BUDGET_MS, signal });
+    log.debug({ alerts: done.alerts, ms: Math.round(performance.now() - began) }, 'warmed the Fatal path up');
+  } catch (err) {
+    log.warn({ err }, 'the warm-up of the Fatal path failed; starting without it');
+  }
 }
 
 /**
