@@ -61,9 +61,12 @@ export async function readerFor(db: Db, principal: Principal, tenantId: string):
 /**
  * readStateQuery starts a query on a tenant's alerts (`a`) joined with the reader's exceptions
  * (`r`); every alert read-aware query starts here so that they all agree on what "read" means.
+ * With `ids`, only those alerts, looked up by the primary key (their tenant only checked: notSearchable).
  */
-export function readStateQuery(db: Db, tenantId: string, reader: Pick<Reader, 'userId'>) {
-  const alerts = db.selectFrom('alerts as a').where('a.tenant_id', '=', tenantId);
+export function readStateQuery(db: Db, tenantId: string, reader: Pick<Reader, 'userId'>, ids?: readonly string[]) {
+  const alerts = ids
+    ? db.selectFrom('alerts as a').where('a.id', 'in', ids).where(notSearchable('a.tenant_id'), '=', tenantId)
+    : db.selectFrom('alerts as a').where('a.tenant_id', '=', tenantId);
   const user = () => alerts.leftJoin('alert_read_state as r', (join) => join.onRef('r.alert_id', '=', 'a.id').on('r.user_id', '=', reader.userId));
   // The same columns under the same alias, but user_id, which no read-aware query reads.
   if (reader.userId === HOST) return alerts.leftJoin('host_alert_read_state as r', 'r.alert_id', 'a.id') as unknown as ReturnType<typeof user>;

@@ -591,7 +591,11 @@ export async function listAlerts(
  * filter and cursor allow down to `since`, or to the reader's first unread alert for unread ones (a
  * reader who read all but the last hour has that hour's runs walked, not every Fatal hour of months).
  */
-function listSpan(filter: AlertFilter, reader: Reader, after: ListPosition | undefined): { newest?: number; oldest?: number } {
+export function listSpan(
+  filter: Pick<AlertFilter, 'since' | 'until' | 'unreadOnly'>,
+  reader: Reader,
+  after: ListPosition | undefined,
+): { newest?: number; oldest?: number } {
   const newest = Math.min(filter.until === undefined ? Number.POSITIVE_INFINITY : filter.until - 1, after?.createdAt ?? Number.POSITIVE_INFINITY);
   const oldest = Math.max(filter.since ?? Number.NEGATIVE_INFINITY, filter.unreadOnly ? reader.unreadFrom : Number.NEGATIVE_INFINITY);
   return { ...(Number.isFinite(newest) ? { newest } : {}), ...(Number.isFinite(oldest) ? { oldest } : {}) };

@@ -6,6 +6,7 @@ import { SEVERITIES, parseSeverity, severityRank } from '../severity.js';
 import { finerThanMillisecond } from '../../shared/validation.js';
 import type { Db } from '../../storage/database.js';
 import { inCodePointOrder } from '../../storage/text-order.js';
+import type { KindFilter } from '../kind-hours.js';
 import {
   type CaseFold,
   type ComparisonOperator,
@@ -40,16 +41,37 @@ function onlyEquality(property: Property, op: ComparisonOperator) {
   if (op !== 'eq' && op !== 'ne') throw new FilterSyntaxError(`${property} can only be compared with eq or ne`, 0);
 }
 
+/** severityRankOf is the rank a Severity is compared with: a name (Warning for Warn, any case) or its number 0–4. */
+function severityRankOf(value: FilterLiteral): number | undefined {
+  if (value.kind === 'number') return Number.isInteger(value.value) && value.value >= 0 && value.value <= 4 ? value.value : undefined;
+  const severity = value.kind === 'string' ? parseSeverity(value.value) : undefined;
+  return severity && severityRank(severity);
+}
+
+/**
+ * storedName is the name alerts store that `Component eq` or `NotificationName eq` a text means: the
+ * catalogue's spelling of it, or an event outside the catalogue as written; undefined for a component
+ * outside the catalogue, which no alert has.
+ */
+function storedName(property: 'Component' | 'NotificationName', text: string): string | undefined {
+  return property === 'Component' ? findComponent(text)?.name : (findEvent(text)?.name ?? text);
+}
+
+/**
+ * creationTimeOf is the instant a CreationTime is compared with (the millisecond it falls in) and its
+ * text: a quoted one (or datetime'…') is read as strictly as an unquoted one, a missing offset as UTC.
+ */
+function creationTimeOf(value: FilterLiteral): { at: number; text: string } | undefined {
+  const text = value.kind === 'datetime' ? value.text : value.kind === 'string' ? value.value.trim() : '';
+  const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? instantOf(text, true) : undefined;
+  return at === undefined ? undefined : { at, text };
+}
+
 function compare(property: Property, op: ComparisonOperator, value: FilterLiteral, reader: Reader): RawBuilder<SqlBool> {
   const sqlOp = sql.raw(SQL_OPERATOR[op]);
   switch (property) {
     case 'Severity': {
-      const rank =
-        value.kind === 'number' && Number.isInteger(value.value) && value.value >= 0 && value.value <= 4
-          ? value.value
-          : value.kind === 'string' && parseSeverity(value.value)
-            ? severityRank(parseSeverity(value.value)!)
-            : undefined;
+      const rank = severityRankOf(value);
       if (rank === undefined) throw new FilterSyntaxError(`Severity must be Info, Success, Warn, Error or Fatal, not ${describe(value)}`, 0);
       return sql<SqlBool>`a.severity ${sqlOp} ${rank}`;
     }
@@ -57,11 +79,11 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
     case 'NotificationName': {
       onlyEquality(property, op);
       if (value.kind !== 'string') throw new FilterSyntaxError(`${property} must be compared with a 'quoted string'`, 0);
-      const canonical = property === 'Component' ? findComponent(value.value)?.name : findEvent(value.value)?.name;
+      const named = storedName(property, value.value);
       // Every stored alert has a catalogue component, so another one would answer an empty list, read as
       // 'no alerts' (as GET /alerts refuses it); events are open (a source's own names), so not those.
-      if (property === 'Component' && canonical === undefined) throw new FilterSyntaxError(`Component ${unknownComponent(value.value)}`, 0);
-      return sql<SqlBool>`${sql.ref(property === 'Component' ? 'a.component' : 'a.event')} ${sqlOp} ${canonical ?? value.value}`;
+      if (named === undefined) throw new FilterSyntaxError(`Component ${unknownComponent(value.value)}`, 0);
+      return sql<SqlBool>`${sql.ref(property === 'Component' ? 'a.component' : 'a.event')} ${sqlOp} ${named}`;
     }
     case 'Id': {
       onlyEquality(property, op);
@@ -77,11 +99,9 @@ function compare(property: Property, op: ComparisonOperator, value: FilterLitera
       return sql<SqlBool>`${isReadExpression(reader)} ${sqlOp} ${read}`;
     }
     case 'CreationTime': {
-      // A quoted one (or datetime'…') is read as strictly as an unquoted one, a missing offset as UTC.
-      const text = value.kind === 'datetime' ? value.text : value.kind === 'string' ? value.value.trim() : '';
-      const at = value.kind === 'datetime' ? value.value : value.kind === 'string' ? instantOf(text, true) : undefined;
+      const { at, text } = creationTimeOf(value) ?? {};
       if (at === undefined) throw new FilterSyntaxError(`CreationTime must be compared with a date-time such as 2024-01-31T00:00:00Z`, 0);
-      if (!finerThanMillisecond(text)) return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
+      if (!finerThanMillisecond(text!)) return sql<SqlBool>`a.created_at ${sqlOp} ${at}`;
       // Stored to the millisecond, no alert is at an instant between two (instantOf gives the one before it): none
       // is equal to it, and at or after it means after `at`, before it at or before `at`.
       if (op === 'eq' || op === 'ne') return op === 'eq' ? sql<SqlBool>`1 = 0` : sql<SqlBool>`1 = 1`;
@@ -163,6 +183,62 @@ export function filterCondition(node: FilterNode, reader: Reader): Expression<Sq
     case 'function':
       return stringFunction(node.name, propertyOf(node.property), node.value, node.fold, reader);
   }
+}
+
+/**
+ * ImpliedBounds are what a `$filter` says of every alert it lists, by the comparisons its top-level
+ * `and`s hold: the kinds (alert_kind_hours' filter), a span of creation times and unread alone. Each
+ * bound may take in more than the filter (a superset): the filter's own condition still decides.
+ */
+export interface ImpliedBounds {
+  readonly kinds: KindFilter;
+  /** Created at or after (epoch ms). */
+  readonly since?: number;
+  /** Created before (epoch ms). */
+  readonly until?: number;
+  readonly unreadOnly: boolean;
+}
+
+/** conjuncts are the comparisons and functions a filter's top-level `and`s join: each holds of every alert it lists. */
+function conjuncts(node: FilterNode): FilterNode[] {
+  return node.kind === 'and' ? [...conjuncts(node.left), ...conjuncts(node.right)] : [node];
+}
+
+/**
+ * impliedBounds reads a parsed (and checked: filterCondition) `$filter`'s ImpliedBounds: `Component eq`,
+ * `NotificationName eq` and `Severity eq`, `ge` or `gt` name kinds, as GET /alerts' component, event and
+ * severity do; `CreationTime` compared by eq, gt, ge, lt or le bounds the span; `State eq 'Unread'` lists
+ * unread alerts only. Anything under `or`, `not`, a case fold or a string function says nothing.
+ */
+export function impliedBounds(node: FilterNode | undefined): ImpliedBounds {
+  let kinds: { minSeverity?: number; component?: string; event?: string } = {};
+  let since: number | undefined;
+  let until: number | undefined;
+  let unreadOnly = false;
+  for (const term of node ? conjuncts(node) : []) {
+    if (term.kind !== 'compare' || term.fold) continue;
+    const { op, value } = term;
+    const property = propertyOf(term.property);
+    if ((property === 'Component' || property === 'NotificationName') && op === 'eq' && value.kind === 'string') {
+      kinds = { ...kinds, [property === 'Component' ? 'component' : 'event']: storedName(property, value.value) };
+    } else if (property === 'Severity' && (op === 'eq' || op === 'ge' || op === 'gt')) {
+      const rank = severityRankOf(value);
+      if (rank !== undefined) kinds = { ...kinds, minSeverity: Math.max(kinds.minSeverity ?? 0, op === 'gt' ? rank + 1 : rank) };
+    } else if (property === 'CreationTime') {
+      const time = creationTimeOf(value);
+      if (time === undefined) continue;
+      // As compare reads it: a time finer than the millisecond `at` lies after `at` itself (eq then takes
+      // in that millisecond, a bound a little wide, where the condition lists nothing).
+      const fine = finerThanMillisecond(time.text);
+      const from = op === 'gt' || (op === 'ge' && fine) ? time.at + 1 : op === 'ge' || op === 'eq' ? time.at : undefined;
+      const to = op === 'lt' && !fine ? time.at : op === 'lt' || op === 'le' || op === 'eq' ? time.at + 1 : undefined;
+      if (from !== undefined) since = Math.max(since ?? from, from);
+      if (to !== undefined) until = Math.min(until ?? to, to);
+    } else if (property === 'State' && op === 'eq') {
+      unreadOnly ||= (value.kind === 'string' && value.value.toLowerCase() === 'unread') || (value.kind === 'number' && value.value === 0);
+    }
+  }
+  return { kinds, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), unreadOnly };
 }
 
 /** STATE_ORDER stands for the reader's read state in an OrderTerm: no column holds it (see isReadExpression). */

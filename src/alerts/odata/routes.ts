@@ -6,7 +6,7 @@ import { caseInsensitiveBody } from '../../http/openapi.js';
 import { badRequest, type FieldError, fieldError } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
-import { markAlerts, readerFor, readerIdOf, readStateQuery, isReadExpression, unreadCount } from '../read-state.js';
+import { markAlerts, readerFor, readerIdOf, unreadCount } from '../read-state.js';
 import { SEVERITY_MESSAGE, parseSeverity, SEVERITIES } from '../severity.js';
 import { newestAlert, toStoredAlert } from '../store.js';
 import { CURSOR_KEY_PURPOSE } from '../../shared/signed-cursor.js';
@@ -14,7 +14,8 @@ import { alertIdOfNotification, parseSelect, selectFields, toAlertDto } from './
 import { ODATA_METADATA, metadataUrl, serviceDocument } from './metadata.js';
 import { FilterSyntaxError, parseFilter } from './filter.js';
 import { MAX_SKIP, MAX_TOP, commonListOptions, odataQuery } from './options.js';
-import { type OrderTerm, afterCondition, filterCondition, orderExpression, orderValues, parseOrderBy } from './query.js';
+import { type OrderTerm, filterCondition, orderValues, parseOrderBy } from './query.js';
+import { odataAlertRows, odataListBase } from './list.js';
 import { type SkipToken, decodeSkipToken, encodeSkipToken } from './skip-token.js';
 import { textOfCharacters } from '../../shared/characters.js';
 import { NOT_BLANK, queryCount } from '../../shared/validation.js';
@@ -176,9 +177,11 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       const q = request.query;
       const tenant = await orchestratorTenant(db, request);
       const reader = await readerFor(db, request.principal!, tenant.id);
-      let condition;
+      let filter;
       try {
-        condition = q.$filter === undefined || q.$filter.trim() === '' ? undefined : filterCondition(parseFilter(q.$filter), reader);
+        filter = q.$filter === undefined || q.$filter.trim() === '' ? undefined : parseFilter(q.$filter);
+        // Checked here, so that a filter the database cannot be asked is a 400 naming $filter.
+        if (filter) filterCondition(filter, reader);
       } catch (err) {
         filterError('$filter', err);
       }
@@ -198,23 +201,16 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       // alert raised between two pages, listed first, would push one of the first onto the next.
       const token = q.$skiptoken === undefined ? undefined : decodeSkipToken(cursorKey, tenant.id, q.$skiptoken, order);
       const newest = token !== undefined ? token.newest : q.$top === undefined ? await newestAlert(db, tenant.id) : undefined;
-      const base = readStateQuery(db, tenant.id, reader)
-        .$if(condition !== undefined, (qb) => qb.where(condition!))
-        .$if(newest !== undefined, (qb) =>
-          qb.where('a.created_at', '<=', newest!.createdAt).where((eb) => eb.or([eb('a.created_at', '<', newest!.createdAt), eb('a.id', '<=', newest!.id)])),
-        );
-      let query = base
-        .selectAll('a')
-        .select(isReadExpression(reader).as('is_read'))
-        .$if(token?.after !== undefined, (qb) => qb.where(afterCondition(db, reader, order, token!.after!)));
-      for (const term of order) query = query.orderBy(orderExpression(db, reader, term), term.direction);
       // Without $top the server pages the answer itself (OData's server-driven paging): one row more
       // than a page tells whether another follows, for the @odata.nextLink that clients follow.
-      const skip = q.$skip ?? 0;
-      const rows = await query
-        .limit(q.$top ?? MAX_TOP + 1)
-        .offset(skip)
-        .execute();
+      const rows = await odataAlertRows(db, tenant.id, reader, {
+        filter,
+        order,
+        limit: q.$top ?? MAX_TOP + 1,
+        skip: q.$skip ?? 0,
+        newest,
+        after: token?.after,
+      });
       const more = q.$top === undefined && rows.length > MAX_TOP;
       if (more) rows.length = MAX_TOP;
       const last = rows.at(-1);
@@ -226,7 +222,15 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
         alerts.map((a) => a.groupId),
       );
       const value = alerts.map((alert) => selectFields(toAlertDto(alert, userId, acks.get(alert.groupId)), selected));
-      const total = q.$count ? Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) : undefined;
+      const total = q.$count
+        ? Number(
+            (
+              await odataListBase(db, tenant.id, reader, filter, newest)
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .executeTakeFirstOrThrow()
+            ).n,
+          )
+        : undefined;
       // OData names a projection's properties in its context URL (`#Alerts(Id,Severity)`).
       const entitySet = selected ? `Alerts(${selected.join(',')})` : 'Alerts';
       return {
