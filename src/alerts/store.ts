@@ -612,12 +612,14 @@ async function listRows(
   count: number,
 ) {
   let query = readStateQuery(db, tenantId, reader).selectAll('a').select(isReadExpression(reader).as('is_read'));
+  // The run's bounds first: SQLite ranges its index by the first bound of each side written, so behind
+  // `since` or `until` a run of an hour was read down to `since`, or from `until` down (3 ms -> 0.2 s at a million alerts).
+  if (run) query = query.where('a.created_at', '>=', run.from).where('a.created_at', '<', run.to);
   if (filter.minSeverity) query = query.where('a.severity', '>=', severityRank(filter.minSeverity));
   if (filter.component) query = query.where('a.component', '=', filter.component);
   if (filter.event) query = query.where('a.event', '=', filter.event);
   if (filter.since !== undefined) query = query.where('a.created_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('a.created_at', '<', filter.until);
-  if (run) query = query.where('a.created_at', '>=', run.from).where('a.created_at', '<', run.to);
   if (filter.unreadOnly) query = query.where(isUnreadCondition(reader));
   for (const part of SOURCE_FILTER_PARTS) {
     const value = filter.source?.[part];
