@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
 import { CheckpointThread } from './checkpoint-thread.js';
 import { checkpointAtIdle } from './idle-checkpoint.js';
-import { SQLITE_WAL_SIZE_LIMIT_BYTES, type Storage, openStorage } from './storage.js';
+import { BUSY_CHECKPOINT_AFTER_CHANGES } from './idle-upkeep.js';
+import { SQLITE_AUTOCHECKPOINT_PAGES, SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES, SQLITE_WAL_SIZE_LIMIT_BYTES, type Storage, openStorage } from './storage.js';
 
 /** walCheckpointNumber reads the WAL header's checkpoint sequence number, which SQLite raises each time it starts the WAL afresh. */
 const walCheckpointNumber = (file: string) => fs.readFileSync(`${file}-wal`).readUInt32BE(12);
@@ -255,5 +256,140 @@ describe('a process whose last work is closing a started checkpoint thread', () 
     } finally {
       await database.drop();
     }
+  });
+});
+
+/** A WAL frame: its 24-byte header and a page of SQLite's default 4,096 bytes. */
+const WAL_FRAME_BYTES = 24 + 4_096;
+
+/** NO_IDLE_MOMENT keeps the idle checkpoint out of a test: whatever copies the WAL is the busy checkpoint or SQLite's own. */
+const NO_IDLE_MOMENT = 600_000;
+
+/**
+ * commitRows commits `rows` rows of `bytes` characters into t through Kysely, as the api's group
+ * commits do, then lets the event loop turn, as the api's does between two commits (requests read,
+ * the thread's answers heard): Kysely's statements on better-sqlite3 resolve without one.
+ */
+const commitRows = async (storage: Storage, rows: number, bytes: number) => {
+  await storage.db.transaction().execute((tx) =>
+    tx
+      .insertInto('t' as never)
+      .values(Array.from({ length: rows }, () => ({ x: 'x'.repeat(bytes) })) as never)
+      .execute(),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** busyStorage opens a storage on `url` with no idle moment, counting its busy checkpoints, its table t made and copied into the file. */
+async function busyStorage(url: string, options: Parameters<typeof openStorage>[1] = {}) {
+  const copies = { done: 0 };
+  const storage = await openStorage(url, { ...options, idleUpkeep: { idleMs: NO_IDLE_MOMENT, onBusyCheckpoint: () => copies.done++ } });
+  storage.sqlite!.exec('create table if not exists t (x text)');
+  storage.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+  return { storage, copies };
+}
+
+describe("SQLite's checkpoint between busy commits", () => {
+  it('copies the WAL on its thread after 1,500 rows while the api goes on committing, with no idle moment and long before SQLite’s own', async () => {
+    const database = await createTestDatabase('sqlite');
+    const file = database.url.slice('sqlite:'.length);
+    const { storage, copies } = await busyStorage(database.url);
+    opened.push({ storage, drop: () => database.drop() });
+    const before = fs.statSync(file).size;
+    // 1,500 rows of 200 characters: about 80 pages, far below SQLite's own checkpoint (1,000 pages, 4,000 now).
+    for (let i = 0; i < BUSY_CHECKPOINT_AFTER_CHANGES / 100; i++) await commitRows(storage, 100, 200);
+    // The api goes on committing while the thread copies; a bounded count of commits, not a timer.
+    let more = 0;
+    while (copies.done === 0 && more < 2_000) {
+      await commitRows(storage, 1, 200);
+      more++;
+    }
+
+    expect(copies.done).toBe(1);
+    // The rows were copied into the database file: before, nothing did until an idle moment or 1,000 pages.
+    expect(fs.statSync(file).size).toBeGreaterThan(before + BUSY_CHECKPOINT_AFTER_CHANGES * 200);
+    expect(storage.sqlite!.pragma('wal_autocheckpoint', { simple: true })).toBe(SQLITE_AUTOCHECKPOINT_PAGES);
+    expect(storage.sqlite!.prepare('select count(*) from t').pluck().get()).toBe(BUSY_CHECKPOINT_AFTER_CHANGES + more);
+    expect(storage.sqlite!.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
+  it('keeps the WAL bounded over a long run of commits by SQLite’s own checkpoint behind the thread’s: a row count, not a timer', async () => {
+    const database = await createTestDatabase('sqlite');
+    const file = database.url.slice('sqlite:'.length);
+    const { storage, copies } = await busyStorage(database.url);
+    opened.push({ storage, drop: () => database.drop() });
+    // 200 commits of 150 rows of 1,000 characters: about 7,500 pages, twice the raised bound.
+    let largest = 0;
+    for (let i = 0; i < 200; i++) {
+      await commitRows(storage, 150, 1_000);
+      largest = Math.max(largest, fs.statSync(`${file}-wal`).size);
+    }
+    // The bound, and a commit's 40 pages or so that the commit past it still appends.
+    expect(largest).toBeLessThanOrEqual((SQLITE_AUTOCHECKPOINT_PAGES + 100) * WAL_FRAME_BYTES + 32);
+    expect(copies.done).toBeGreaterThan(0);
+    expect(storage.sqlite!.prepare('select count(*) from t').pluck().get()).toBe(200 * 150);
+  }, 120_000);
+
+  it('keeps two storages on one file (two api processes) correct, each copying from its own thread while the other commits', async () => {
+    const database = await createTestDatabase('sqlite');
+    const file = database.url.slice('sqlite:'.length);
+    const one = await busyStorage(database.url);
+    const two = await busyStorage(database.url);
+    try {
+      // Each commits 2,000 rows, the two by turns: each connection counts its own.
+      for (let i = 0; i < 40; i++) await commitRows(i % 2 === 0 ? one.storage : two.storage, 100, 200);
+      await expect.poll(() => [one.copies.done, two.copies.done]).toEqual([1, 1]);
+      expect(two.storage.sqlite!.prepare('select count(*) from t').pluck().get()).toBe(4_000);
+      expect(one.storage.sqlite!.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      await one.storage.close();
+      await two.storage.close();
+    }
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    await database.drop();
+  });
+
+  it('is left to SQLite’s own checkpoint once the thread ended, not run on the main thread inside the commits', async () => {
+    const { file, thread, failures } = await failingThread(DIES_AT_FIRST_CHECKPOINT);
+    await thread.checkpoint('busy');
+    expect(failures.map((err) => err.message)).toEqual(['the checkpoint thread ended with code 3']);
+    const written = walCheckpointNumber(file);
+    // The fallback (the main connection's idle checkpoint) restarts the WAL: a busy checkpoint does not run it.
+    await thread.checkpoint('busy');
+    expect(walCheckpointNumber(file)).toBe(written);
+    await thread.checkpoint('idle');
+    expect(walCheckpointNumber(file)).toBe(written + 1);
+    await thread.close();
+  });
+
+  it('gives SQLite’s own checkpoint back its 1,000 pages once the thread failed, which keeps the WAL bounded as before', async () => {
+    const database = await createTestDatabase('sqlite');
+    const file = database.url.slice('sqlite:'.length);
+    let failed!: () => void;
+    const failure = new Promise<void>((resolve) => {
+      failed = resolve;
+    });
+    const { storage, copies } = await busyStorage(database.url, { logger: { warn: () => failed() } });
+    expect(storage.sqlite!.pragma('wal_autocheckpoint', { simple: true })).toBe(SQLITE_AUTOCHECKPOINT_PAGES);
+    opened.push({ storage, drop: () => database.drop() });
+    // A file moved into place over the one opened (a restore) is what the thread refuses to open, and fails.
+    fs.copyFileSync(file, `${file}.restoring`);
+    fs.renameSync(`${file}.restoring`, file);
+    storage.checkpoints!.start();
+    await failure;
+    expect(storage.sqlite!.pragma('wal_autocheckpoint', { simple: true })).toBe(SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES);
+
+    // 60 commits of 100 rows of 1,000 characters, about 1,500 pages: past the default bound, below the raised one.
+    let largest = 0;
+    for (let i = 0; i < 60; i++) {
+      storage.sqlite!.transaction(() => {
+        const insert = storage.sqlite!.prepare('insert into t values (?)');
+        for (let n = 0; n < 100; n++) insert.run('x'.repeat(1_000));
+      })();
+      storage.noteCommit!();
+      largest = Math.max(largest, fs.statSync(`${file}-wal`).size);
+    }
+    expect(largest).toBeLessThanOrEqual((SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES + 100) * WAL_FRAME_BYTES + 32);
+    expect(copies.done).toBe(0);
   });
 });

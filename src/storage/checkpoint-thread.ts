@@ -3,6 +3,9 @@ import { Worker } from 'node:worker_threads';
 /** CHECKPOINT_WORKER is the thread's module: plain JavaScript beside this one, in src/ and in dist/ alike (scripts/build.ts copies it). */
 const CHECKPOINT_WORKER = new URL('./checkpoint-worker.js', import.meta.url);
 
+/** CheckpointKind: the idle moment's checkpoint, which also restarts the WAL, or the one between busy commits, which only copies it. */
+export type CheckpointKind = 'idle' | 'busy';
+
 /** CheckpointThreadOptions: the SQLite file, its WAL's size limit, the checkpoint to run here once the thread failed, and where that is said. */
 export interface CheckpointThreadOptions {
   readonly file: string;
@@ -16,14 +19,15 @@ export interface CheckpointThreadOptions {
   readonly walSizeLimitBytes: number;
   /** The same checkpoint on the main thread's connection, run instead once the thread failed or ended. */
   readonly inThread: () => void;
-  /** Told once, when the thread fails or ends unasked: the main thread checkpoints from then on. */
+  /** Told once, when the thread fails or ends unasked: the main thread checkpoints at idle moments, and SQLite's own between busy commits, from then on. */
   readonly failed: (err: Error) => void;
   /** The thread's module (tests hand one that fails). */
   readonly entry?: URL;
 }
 
 /**
- * CheckpointThread runs the idle checkpoint (idle-checkpoint.js) on a connection of its own in a
+ * CheckpointThread runs the idle checkpoint (idle-checkpoint.js), and the copy between busy commits
+ * (IdleUpkeep's copyWhileBusy), on a connection of its own in a
  * worker thread, so that the main thread, which parses every request and sends every email, does
  * not wait through the checkpoint's four fsyncs: 2–30 ms under load, where the next alert met them
  * (bench/hot-paths.md, 2026-12-07). The thread starts with a server (start()) or else at the first
@@ -33,7 +37,7 @@ export interface CheckpointThreadOptions {
  */
 export class CheckpointThread {
   #worker: Worker | undefined;
-  #inFlight: { readonly done: Promise<void>; readonly settle: () => void } | undefined;
+  #inFlight: { readonly kind: CheckpointKind; readonly done: Promise<void>; readonly settle: () => void } | undefined;
   #failed = false;
   #closing = false;
   #exited: Promise<void> | undefined;
@@ -42,23 +46,30 @@ export class CheckpointThread {
 
   /**
    * checkpoint asks the thread for a checkpoint and resolves once it is done (or could not be
-   * done: busy, or the thread failed). A checkpoint still under way is not asked for again: it
-   * copies what came meanwhile, or the next idle moment's does.
+   * done: busy, or the thread failed). `idle` (the default) copies the WAL and restarts it once all
+   * of it was copied (checkpointAtIdle); `busy`, asked for between commits, only copies it (PASSIVE),
+   * since the restart's write would take the write lock from the next group commit. A checkpoint
+   * still under way is not asked for again: it copies what came meanwhile, or the next's does; an
+   * idle one asked during a busy one runs after it, for the restart. Once the thread failed, an idle
+   * checkpoint runs on the main thread (`inThread`), and a busy one is left to SQLite's own.
    */
-  checkpoint(): Promise<void> {
+  checkpoint(kind: CheckpointKind = 'idle'): Promise<void> {
     if (this.#closing) return Promise.resolve();
     if (this.#failed) {
-      this.options.inThread();
+      if (kind === 'idle') this.options.inThread();
       return Promise.resolve();
     }
-    if (this.#inFlight) return this.#inFlight.done;
+    if (this.#inFlight) {
+      if (kind === 'idle' && this.#inFlight.kind === 'busy') return this.#inFlight.done.then(() => this.checkpoint('idle'));
+      return this.#inFlight.done;
+    }
     const worker = (this.#worker ??= this.#start());
     let settle!: () => void;
     const done = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    this.#inFlight = { done, settle };
-    worker.postMessage('checkpoint');
+    this.#inFlight = { kind, done, settle };
+    worker.postMessage(kind === 'idle' ? 'checkpoint' : 'copy');
     return done;
   }
 

@@ -1,6 +1,7 @@
 // The idle checkpoint's thread (started by checkpoint-thread.ts): plain JavaScript loading only
 // better-sqlite3 and idle-checkpoint.js, so that it starts in a few milliseconds without tsx.
-// It opens its own connection to the SQLite file and runs checkpointAtIdle when asked, so that the
+// It opens its own connection to the SQLite file and runs checkpointAtIdle ('checkpoint') or a bare
+// PASSIVE copy of the WAL ('copy') when asked, so that the
 // main thread does not wait for the checkpoint's fsyncs; it answers each request once done.
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -36,7 +37,9 @@ parentPort.on('message', (message) => {
     return;
   }
   try {
-    checkpointAtIdle(database, (write) => write());
+    // 'copy', between busy commits: only the copy, whose restart write would take the write lock from the next commit.
+    if (message === 'copy') database.pragma('wal_checkpoint(PASSIVE)');
+    else checkpointAtIdle(database, (write) => write());
     parentPort.postMessage({ done: true });
   } catch (err) {
     // Busy or closing: SQLite's automatic checkpoint, or the next idle moment's, does it.

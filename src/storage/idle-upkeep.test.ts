@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/storage.js';
-import { IdleUpkeep } from './idle-upkeep.js';
+import { BUSY_CHECKPOINT_AFTER_CHANGES, IdleUpkeep } from './idle-upkeep.js';
 import { migrate } from './migrate.js';
 import { SQLITE_WAL_SIZE_LIMIT_BYTES, openStorage } from './storage.js';
 import { writeTransaction } from './write-transaction.js';
@@ -316,6 +316,51 @@ describe('how often the idle upkeep checkpoints', () => {
       state.changes += 3;
       await commitsThenIdle(1);
       expect(state.checkpoints).toBe(1);
+    } finally {
+      idle.close();
+    }
+  });
+});
+
+describe("the idle upkeep's checkpoint between busy commits", () => {
+  it('is asked for after the commit that takes the changed rows 1,500 past the last one’s, with no idle moment, and counts from there', async () => {
+    const asked: number[] = [];
+    let copied!: () => void;
+    let done = new Promise<void>((resolve) => {
+      copied = resolve;
+    });
+    const state = { changes: 0 };
+    const idle = new IdleUpkeep(
+      {
+        checkpoint: () => {},
+        scavenge: () => {},
+        inTransaction: () => false,
+        changes: () => state.changes,
+        copyWhileBusy: async () => void asked.push(state.changes),
+      },
+      // No idle moment within the test: the busy checkpoint is asked for from the commit itself.
+      { idleMs: 600_000, onBusyCheckpoint: () => copied() },
+    );
+    try {
+      state.changes = BUSY_CHECKPOINT_AFTER_CHANGES - 1;
+      idle.noteCommit();
+      expect(asked).toEqual([]);
+
+      state.changes += 1;
+      idle.noteCommit();
+      expect(asked).toEqual([BUSY_CHECKPOINT_AFTER_CHANGES]);
+      await done;
+
+      done = new Promise<void>((resolve) => {
+        copied = resolve;
+      });
+      // Counted from the last one: 1,499 more rows ask for none, the 1,500th does.
+      state.changes += BUSY_CHECKPOINT_AFTER_CHANGES - 1;
+      idle.noteCommit();
+      state.changes += 1;
+      idle.noteCommit();
+      expect(asked).toEqual([BUSY_CHECKPOINT_AFTER_CHANGES, 2 * BUSY_CHECKPOINT_AFTER_CHANGES]);
+      await done;
     } finally {
       idle.close();
     }

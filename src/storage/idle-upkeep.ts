@@ -8,6 +8,8 @@ export interface IdleUpkeepOptions {
   readonly minCommits?: number;
   /** Called after each checkpoint this runs (tests wait on it). */
   readonly onCheckpoint?: () => void;
+  /** Called after each busy checkpoint (copyWhileBusy) is done (tests wait on it). */
+  readonly onBusyCheckpoint?: () => void;
 }
 
 /**
@@ -29,25 +31,39 @@ const CHECKPOINT_AFTER_COMMITS = 32;
  */
 const CHECKPOINT_AFTER_CHANGES = 256;
 
+/**
+ * BUSY_CHECKPOINT_AFTER_CHANGES is how many rows changed since the last busy checkpoint make one
+ * due right after a commit, idle moment or not: about 500 WAL pages of the ingest benchmark's
+ * alerts, half of what SQLite's own checkpoint waited for (1,000 pages) before the main connection's
+ * bound was raised (SQLITE_AUTOCHECKPOINT_PAGES). Under a steady stream of ingest batches no idle
+ * moment comes, and SQLite's own checkpoint ran inside a group commit's COMMIT on the main thread:
+ * 5.8 % of its samples, and a 6–30 ms fsync in the latency of the requests of that commit
+ * (bench/hot-paths.md, rv76b).
+ */
+export const BUSY_CHECKPOINT_AFTER_CHANGES = 1_500;
+
 /** Above this share of the wait spent running JavaScript, the process is busy: the checkpoint waits again. */
 const MAX_UTILIZATION = 0.5;
 
 /**
  * IdleUpkeep does, at the first idle moment after writes, the upkeep that would otherwise fall on
  * the path of a later request or email. SQLite checkpoints in the commit that takes the WAL past
- * 1,000 pages (wal_autocheckpoint): copying the pages into the database file and its fsync then
+ * its bound (wal_autocheckpoint, 1,000 pages by default): copying the pages into the database file and its fsync then
  * land on that commit, about once every 50 Fatal alerts on their way to an email. Once the process
  * has committed nothing for `idleMs`, its event loop was mostly idle meanwhile and no urgent email is under way (waitWhile), this runs a
  * PASSIVE checkpoint (it blocks no reader nor writer of another process) if enough commits came
  * since the last, or enough rows changed, so the next commit starts with an empty WAL, and `scavenge` (V8's young
  * generation, collected when half full). Under a steady stream of writes no idle moment comes,
- * and SQLite's automatic checkpoint and V8's own scavenges stay the bound.
+ * and V8's own scavenges stay the bound there; the WAL's is `copyWhileBusy`, asked for after the
+ * commit that took the connection's changed rows BUSY_CHECKPOINT_AFTER_CHANGES past the last one's,
+ * on the checkpoint's thread, with SQLite's automatic checkpoint as the safety net behind it.
  */
 export class IdleUpkeep {
   readonly #idleMs: number;
   readonly #minCommits: number;
   #commits = 0;
   #changesAtCheckpoint = 0;
+  #changesAtBusyCheckpoint = 0;
   #timer: NodeJS.Timeout | undefined;
   #since: EventLoopUtilization | undefined;
   #closed = false;
@@ -56,7 +72,9 @@ export class IdleUpkeep {
   /**
    * `checkpoint` runs the checkpoint (or has it run, resolving once done), `scavenge` collects what is worth collecting of the heap;
    * `inTransaction` tells whether the connection is inside a transaction (the upkeep then waits);
-   * `changes` counts the rows the connection changed so far (SQLite's total_changes()), if known.
+   * `changes` counts the rows the connection changed so far (SQLite's total_changes()), if known;
+   * `copyWhileBusy` copies the WAL without waiting for an idle moment nor holding up the commits
+   * (a PASSIVE checkpoint on another thread, resolving once done), asked for only where `changes` is known.
    */
   constructor(
     private readonly work: {
@@ -64,6 +82,7 @@ export class IdleUpkeep {
       readonly scavenge: () => void;
       readonly inTransaction: () => boolean;
       readonly changes?: () => number;
+      readonly copyWhileBusy?: () => Promise<void>;
     },
     private readonly options: IdleUpkeepOptions = {},
   ) {
@@ -71,10 +90,14 @@ export class IdleUpkeep {
     this.#minCommits = options.minCommits ?? CHECKPOINT_AFTER_COMMITS;
   }
 
-  /** noteCommit is told of each commit of the connection; the wait for an idle moment starts again. */
+  /**
+   * noteCommit is told of each commit of the connection; the wait for an idle moment starts again,
+   * and the busy checkpoint is asked for once enough rows changed since its last.
+   */
   noteCommit(): void {
     if (this.#closed) return;
     this.#commits++;
+    this.#copyIfDue();
     this.#since = performance.eventLoopUtilization();
     if (this.#timer) this.#timer.refresh();
     else this.#timer = setTimeout(() => this.#fire(), this.#idleMs).unref();
@@ -110,6 +133,15 @@ export class IdleUpkeep {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+  }
+
+  #copyIfDue(): void {
+    const { copyWhileBusy, changes } = this.work;
+    if (!copyWhileBusy || !changes) return;
+    const now = changes();
+    if (now - this.#changesAtBusyCheckpoint < BUSY_CHECKPOINT_AFTER_CHANGES) return;
+    this.#changesAtBusyCheckpoint = now;
+    void copyWhileBusy().then(() => this.options.onBusyCheckpoint?.());
   }
 
   #fire(): void {

@@ -100,9 +100,20 @@ export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
  * The size SQLite cuts the WAL file back to when it starts it afresh (journal_size_limit). Without
  * it the file keeps the size of the largest burst for good: several processes writing 1,000-alert
  * batches on one file left a 200 MB WAL that quiet hours never shrank. Everyday load keeps it near
- * the 4 MB of the automatic checkpoint, far below.
+ * the 16 MB of the automatic checkpoint (SQLITE_AUTOCHECKPOINT_PAGES), far below.
  */
 export const SQLITE_WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
+/**
+ * SQLITE_AUTOCHECKPOINT_PAGES is the main connection's wal_autocheckpoint while the checkpoint
+ * thread copies the WAL between busy commits (IdleUpkeep's copyWhileBusy, every 1,500 rows changed,
+ * about 500 pages): SQLite's own checkpoint, run inside the COMMIT that takes the WAL past it, stays
+ * the WAL's bound (16 MB) without running in the commits the thread keeps it from. Once the thread
+ * failed, the default 1,000 pages again (SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES), SQLite's own then the only copy between idle moments.
+ */
+export const SQLITE_AUTOCHECKPOINT_PAGES = 4_000;
+
+/** SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES is SQLite's own wal_autocheckpoint, the bound once the checkpoint thread failed. */
+export const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
 const PG_INT8_OID = 20;
 
 // Epoch-millisecond columns are bigint; they fit in a double for the next 285,000 years.
@@ -155,6 +166,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     database.pragma(`journal_size_limit = ${SQLITE_WAL_SIZE_LIMIT_BYTES}`);
     database.pragma('foreign_keys = ON');
+    // The checkpoint thread copies the WAL before this; in memory there is neither WAL nor thread.
+    if (!inMemory) database.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
   } catch (err) {
     // Closed, or the file stays open: the start's retries would each hold one more.
     database.close();
@@ -170,6 +183,8 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
       walSizeLimitBytes: SQLITE_WAL_SIZE_LIMIT_BYTES,
       inThread: () => checkpointAtIdle(database, (write) => withoutBusyWait(database, write)),
       failed: (err) => {
+        // Nothing copies the WAL between busy commits from now on but SQLite's own checkpoint, at its usual bound.
+        if (database.open) database.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
         const message = 'the idle checkpoint thread failed: the main thread checkpoints the SQLite WAL from now on';
         // A command without a log (migrate) says it on stderr.
         if (logger) logger.warn({ err }, message);
@@ -186,6 +201,7 @@ function openSqlite(file: string, idleOptions?: IdleUpkeepOptions, logger?: Pick
           scavenge: scavengeIfHalfFull,
           inTransaction: () => database.inTransaction,
           changes: () => totalChanges.get() as number,
+          copyWhileBusy: () => checkpoints!.checkpoint('busy'),
         },
         idleOptions,
       );
