@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeClock } from '../shared/clock.js';
 import type { Storage } from '../storage/storage.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
-import { sha256 } from '../shared/ids.js';
-import { Authenticator, PRINCIPAL_CACHE_MS, SESSION_TTL_MS, createSession, ensureAdminToken } from './credentials.js';
+import { newId, sha256 } from '../shared/ids.js';
+import { Authenticator, MAX_CACHED_PRINCIPALS, PRINCIPAL_CACHE_MS, SESSION_TTL_MS, createSession, ensureAdminToken } from './credentials.js';
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
@@ -108,6 +108,44 @@ describeEachDialect('bearer principals cached briefly', (dialect) => {
     await storage.db.deleteFrom('users').where('id', '=', userId).execute();
     clock.advance(PRINCIPAL_CACHE_MS);
     expect(await elsewhere.fromBearer(changing)).toBeUndefined();
+  });
+
+  it('keeps the principals of recent tokens when a fleet of more tokens than the bound fills the cache, losing only the one kept longest ago', async () => {
+    // When full the cache was emptied: every robot of a fleet larger than the bound found its next request cold at once.
+    const tenant = await storage.db.selectFrom('tenants').select('id').executeTakeFirstOrThrow();
+    const user = await storage.db.selectFrom('users').select('id').executeTakeFirstOrThrow();
+    const fleet = Array.from({ length: MAX_CACHED_PRINCIPALS + 1 }, (_, i) => `tcs_fleet_${i}`);
+    for (let from = 0; from < fleet.length; from += 1_000) {
+      const rows = fleet.slice(from, from + 1_000).map((token, i) => ({
+        id: newId(),
+        tenant_id: tenant.id,
+        user_id: user.id,
+        name: `fleet ${from + i}`,
+        token_hash: sha256(token),
+        created_at: clock.now(),
+      }));
+      await storage.db.insertInto('api_tokens').values(rows).execute();
+    }
+    const recording = recordingStatements(storage.db);
+    const full = new Authenticator(recording.db, 'not-the-admin', clock);
+    const statementsFor = async (token: string) => {
+      const before = recording.texts.length;
+      expect((await full.fromBearer(token))?.kind).toBe('user');
+      return recording.texts.length - before;
+    };
+    // Each token read in turn; the last one read puts the cache past its bound.
+    for (const token of fleet) await full.fromBearer(token);
+    expect(await statementsFor(fleet[MAX_CACHED_PRINCIPALS - 1]!)).toBe(0);
+    expect(await statementsFor(fleet[1]!)).toBe(0);
+    expect(await statementsFor(fleet[0]!)).toBe(1);
+    // Token 0 came back and pushed out token 1, the oldest kept. Once every principal has run out, token 3 is read
+    // again and goes to the back: the two tokens that come next push out token 2 and token 4, not token 3.
+    clock.advance(PRINCIPAL_CACHE_MS);
+    expect(await statementsFor(fleet[3]!)).toBe(1);
+    expect(await statementsFor(fleet[1]!)).toBe(1);
+    expect(await statementsFor(fleet[2]!)).toBe(1);
+    expect(await statementsFor(fleet[3]!)).toBe(0);
+    expect(await statementsFor(fleet[4]!)).toBe(1);
   });
 
   it('asks the database once for a token that many requests in flight present as its cached principal runs out, and again after a change', async () => {

@@ -71,8 +71,12 @@ function sameHash(a: string, b: string): boolean {
  * made by another process (a second `api` process, the CLI) takes effect within this time.
  */
 export const PRINCIPAL_CACHE_MS = 2_000;
-// Bounds the cache's memory; when full it starts over (a refill costs one lookup per token).
-const MAX_CACHED_PRINCIPALS = 10_000;
+/**
+ * MAX_CACHED_PRINCIPALS bounds the cache's memory. When full, the principal kept longest ago goes
+ * (a Map iterates in insertion order, and a principal read again goes to the end): emptied
+ * instead, a fleet of more tokens than this made every robot's next request a cold read at once.
+ */
+export const MAX_CACHED_PRINCIPALS = 10_000;
 
 /** Authenticator turns a bearer token or a session cookie into a Principal. */
 export class Authenticator {
@@ -118,7 +122,8 @@ export class Authenticator {
     const principal = expiresAt > now ? grant?.principal : undefined;
     // Unknown tokens are not cached: a token created by another process works at once.
     if (principal && generation === this.generation) {
-      if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.clear();
+      this.principals.delete(hash);
+      if (this.principals.size >= MAX_CACHED_PRINCIPALS) this.principals.delete(this.principals.keys().next().value!);
       this.principals.set(hash, { principal, until: Math.min(now + PRINCIPAL_CACHE_MS, expiresAt) });
     }
     return principal;
