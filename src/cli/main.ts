@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MIGRATE_OPTIONS, type Options, RAISE_OPTIONS, SERVE_OPTIONS, TEST_MAIL_OPTIONS, parseCommandArgs } from './arguments.js';
 import { failureMessage } from './failure.js';
 import { holdYoungGeneration } from './heap.js';
 import { closestName } from './suggest.js';
@@ -11,8 +12,8 @@ export type Command = (args: string[]) => Promise<number>;
 
 // Each command's module is loaded when it runs: a `serve` process (a worker above all) keeps the
 // other commands' imports, such as test-mail's password hashing, out of its memory, and a command's
-// --help (usage.ts) loads none.
-const COMMANDS: Record<string, { run: Command; summary: string; usage: string }> = {
+// --help (usage.ts), or arguments its options refuse (arguments.ts), load none.
+const COMMANDS: Record<string, { run: Command; summary: string; usage: string; options: Options }> = {
   serve: {
     run: async (args) => {
       // Before serve's modules load, which would otherwise grow the young generation for good.
@@ -23,21 +24,25 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: string }>
     },
     summary: 'run the HTTP API, the scheduler and the delivery workers',
     usage: SERVE_USAGE,
+    options: SERVE_OPTIONS,
   },
   migrate: {
     run: async (args) => (await import('./migrate.js')).migrateCommand(args),
     summary: 'apply pending database migrations and exit',
     usage: MIGRATE_USAGE,
+    options: MIGRATE_OPTIONS,
   },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),
     summary: 'raise one alert through the HTTP API (token from --token, TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)',
     usage: RAISE_USAGE,
+    options: RAISE_OPTIONS,
   },
   'test-mail': {
     run: async (args) => (await import('./test-mail.js')).testMailCommand(args),
     summary: "send a test email with a tenant's saved mail settings (--tenant T --to addr)",
     usage: TEST_MAIL_USAGE,
+    options: TEST_MAIL_OPTIONS,
   },
 };
 
@@ -70,6 +75,12 @@ async function main(argv: string[]): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.usage}\n`);
     return 0;
+  }
+  // Refused before the command loads: `serve --bogus` waited seconds for the server's modules to say one line.
+  const refusal = parseCommandArgs(name, command.options, command.usage, rest).refusal;
+  if (refusal !== undefined) {
+    process.stderr.write(refusal);
+    return 2;
   }
   return command.run(rest);
 }

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { loadConfig, misspeltWarnings } from '../config.js';
 import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
 import { appliedLine } from '../storage/migrate.js';
+import { MIGRATE_OPTIONS, parseCommandArgs } from './arguments.js';
 import { MIGRATE_USAGE } from './usage.js';
 
 /**
@@ -9,10 +9,9 @@ import { MIGRATE_USAGE } from './usage.js';
  * argument: one it does not know (`--dry-run`, a stray word) exits 2 and migrates nothing.
  */
 export async function migrateCommand(args: string[]): Promise<number> {
-  try {
-    parseArgs({ args, options: {}, strict: true });
-  } catch (err) {
-    process.stderr.write(`tocsin migrate: ${(err as Error).message}\n${MIGRATE_USAGE}\n`);
+  const parsed = parseCommandArgs('migrate', MIGRATE_OPTIONS, MIGRATE_USAGE, args);
+  if (parsed.refusal !== undefined) {
+    process.stderr.write(parsed.refusal);
     return 2;
   }
   const config = loadConfig();

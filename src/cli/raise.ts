@@ -1,29 +1,9 @@
-import { parseArgs } from 'node:util';
 import { isLinkBase, serverUrlFromEnv } from '../config.js';
 import type { CommandIo } from './io.js';
-import { didYouMean } from './suggest.js';
+import { RAISE_OPTIONS, parseCommandArgs } from './arguments.js';
 import { RAISE_USAGE } from './usage.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
-/** RAISE_OPTIONS are the options of `tocsin raise`, every one a string. */
-const RAISE_OPTIONS = {
-  tenant: { type: 'string' },
-  severity: { type: 'string' },
-  component: { type: 'string' },
-  message: { type: 'string' },
-  event: { type: 'string' },
-  'dedup-key': { type: 'string' },
-  folder: { type: 'string' },
-  data: { type: 'string' },
-  process: { type: 'string' },
-  robot: { type: 'string' },
-  machine: { type: 'string' },
-  queue: { type: 'string' },
-  job: { type: 'string' },
-  'occurred-at': { type: 'string' },
-  url: { type: 'string' },
-  token: { type: 'string' },
-} as const;
 /** SOURCE_PARTS are the fields of an AlertInput's source, each an option of the same name. */
 const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'] as const;
 
@@ -32,17 +12,12 @@ const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'] as const;
  * remote) and prints its id; a refusal prints the server's problem and exits 1, bad usage exits 2.
  */
 export async function raiseCommand(args: string[], io: CommandIo = { env: process.env, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: RAISE_OPTIONS,
-    }));
-  } catch (err) {
-    io.stderr.write(`tocsin raise: ${(err as Error).message}${didYouMean(err, Object.keys(RAISE_OPTIONS))}\n${RAISE_USAGE}\n`);
+  const parsed = parseCommandArgs('raise', RAISE_OPTIONS, RAISE_USAGE, args);
+  if (parsed.refusal !== undefined) {
+    io.stderr.write(parsed.refusal);
     return 2;
   }
+  const { values } = parsed;
   const missing = (['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]);
   // The server's own environment names the host administrator's token: a shell set up to run
   // `tocsin serve` raises an alert with no token of its own.

@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { parseArgs } from 'node:util';
 import { type Config, httpOrigin, loadConfig } from '../config.js';
 import { ConfigError } from '../shared/config-error.js';
 import { createLogger } from '../ops/logger.js';
@@ -9,7 +8,7 @@ import { displaySmtpUrl } from '../shared/redact.js';
 import { metricsFromPrimary } from '../ops/cluster-metrics.js';
 import { type ApiCluster, startApiCluster } from './api-cluster.js';
 import { servingHeap } from './heap.js';
-import { didYouMean } from './suggest.js';
+import { SERVE_OPTIONS, parseCommandArgs } from './arguments.js';
 import { type StopSignals, listenForStop } from './stop-signals.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
@@ -24,13 +23,12 @@ const SHUTDOWN_GRACE_MS = 15_000;
  * `stop` hears the stop signals: main.ts starts listening before this module loads.
  */
 export async function serveCommand(args: string[], stop: StopSignals = listenForStop()): Promise<number> {
-  let values: { role?: string | undefined; processes?: string | undefined };
-  try {
-    ({ values } = parseArgs({ args, options: { role: { type: 'string' }, processes: { type: 'string' } }, strict: true }));
-  } catch (err) {
-    process.stderr.write(`tocsin serve: ${(err as Error).message}${didYouMean(err, ['role', 'processes'])}\n${SERVE_USAGE}\n`);
+  const parsed = parseCommandArgs('serve', SERVE_OPTIONS, SERVE_USAGE, args);
+  if (parsed.refusal !== undefined) {
+    process.stderr.write(parsed.refusal);
     return 2;
   }
+  const { values } = parsed;
   const env = { ...process.env };
   if (values.role) env.TOCSIN_ROLE = values.role;
   if (values.processes) env.TOCSIN_API_PROCESSES = values.processes;

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig, misspeltWarnings } from '../config.js';
 import { createMailSender } from '../delivery/smtp/sender.js';
 import { findTenant } from '../http/access-hook.js';
@@ -15,7 +14,7 @@ import { pendingMigrations } from '../storage/migrate.js';
 import { openStorageOrStop } from '../storage/connect.js';
 import { dialectOfUrl } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
-import { didYouMean } from './suggest.js';
+import { TEST_MAIL_OPTIONS, parseCommandArgs } from './arguments.js';
 import { TEST_MAIL_USAGE } from './usage.js';
 
 /**
@@ -24,13 +23,12 @@ import { TEST_MAIL_USAGE } from './usage.js';
  * server accepted the email, 1 when it did not, 2 on bad arguments (or a database not yet migrated).
  */
 export async function testMailCommand(args: string[], io: CommandIo = process): Promise<number> {
-  let values: { tenant?: string | undefined; to?: string | undefined };
-  try {
-    ({ values } = parseArgs({ args, options: { tenant: { type: 'string' }, to: { type: 'string' } }, strict: true }));
-  } catch (err) {
-    io.stderr.write(`tocsin test-mail: ${(err as Error).message}${didYouMean(err, ['tenant', 'to'])}\n${TEST_MAIL_USAGE}\n`);
+  const parsed = parseCommandArgs('test-mail', TEST_MAIL_OPTIONS, TEST_MAIL_USAGE, args);
+  if (parsed.refusal !== undefined) {
+    io.stderr.write(parsed.refusal);
     return 2;
   }
+  const { values } = parsed;
   // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from a missing one.
   const { tenant: tenantRef, to } = values;
   if (!tenantRef || !to || !isEmailAddress(to)) {

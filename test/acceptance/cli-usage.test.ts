@@ -22,6 +22,22 @@ async function tocsinWith(env: Record<string, string>, ...args: string[]): Promi
 beforeAll(ensureBuilt, 180_000);
 afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
+/** CLI_ONLY are the modules of dist/ that main.ts loads before a command: none of a server, storage or mail sender. */
+const CLI_ONLY = /^cli\/(main|usage|arguments|failure|heap|suggest|stop-signals)\.js$/;
+
+/** tocsinNamingModules runs tocsin as tocsin does, with a loader hook that names each module of dist/ as it loads. */
+async function tocsinNamingModules(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
+  const hooks = `export async function load(url, context, next) { if (url.includes('/dist/')) process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  const run = start('node', ['--import', `data:text/javascript,${encodeURIComponent(register)}`, path.join(REPO_ROOT, 'bin/tocsin.js'), ...args], {
+    cwd,
+    env: cleanEnv({}),
+  });
+  const { code } = await run.exited();
+  const loaded = [...run.stderr().matchAll(/^loaded .*\/dist\/(.*)$/gm)].map((m) => m[1] ?? m[0]);
+  return { code, stdout: run.stdout(), stderr: run.stderr(), loaded };
+}
+
 describe('tocsin, typed by a person', () => {
   it('answers `tocsin help <command>` with that command’s usage, as `<command> --help` does', async () => {
     // `tocsin help raise` printed the list of commands, the page that had sent the user to ask.
@@ -41,28 +57,41 @@ describe('tocsin, typed by a person', () => {
 
   it('prints a command’s help without loading the command: no server, storage or mail modules for one line', async () => {
     // `tocsin serve --help` loaded the whole server (1.1 CPU-seconds, 7 s on a busy machine) to print
-    // its usage line; migrate and test-mail their storage and mail modules. A loader hook names each
-    // module of dist/ as it loads.
-    const hooks = `export async function load(url, context, next) { if (url.includes('/dist/')) process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }`;
-    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    // its usage line; migrate and test-mail their storage and mail modules.
     for (const command of ['serve', 'migrate', 'raise', 'test-mail']) {
-      const run = start(
-        'node',
-        ['--import', `data:text/javascript,${encodeURIComponent(register)}`, path.join(REPO_ROOT, 'bin/tocsin.js'), command, '--help'],
-        {
-          cwd,
-          env: cleanEnv({}),
-        },
-      );
-      expect((await run.exited()).code, command).toBe(0);
-      expect(run.stdout(), command).toMatch(new RegExp(`^usage: tocsin ${command}`));
-      const loaded = [...run.stderr().matchAll(/^loaded .*\/dist\/(.*)$/gm)].map((m) => m[1] ?? m[0]);
-      expect(loaded, command).toContain('cli/main.js');
+      const run = await tocsinNamingModules(command, '--help');
+      expect(run.code, command).toBe(0);
+      expect(run.stdout, command).toMatch(new RegExp(`^usage: tocsin ${command}`));
+      expect(run.loaded, command).toContain('cli/main.js');
       expect(
-        loaded.filter((module) => !/^cli\/(main|usage|failure|heap|suggest|stop-signals)\.js$/.test(module)),
+        run.loaded.filter((module) => !CLI_ONLY.test(module)),
         command,
       ).toEqual([]);
     }
+  });
+
+  it('refuses an argument a command does not take without loading the command: no server, storage or mail modules for one line', async () => {
+    // `tocsin serve --bogus` loaded the whole server, as --help had, to say that --bogus is no option;
+    // migrate and test-mail their storage and mail modules.
+    for (const [args, said] of [
+      [['serve', '--bogus'], "tocsin serve: Unknown option '--bogus'"],
+      [['serve', '--roles', 'api'], "tocsin serve: Unknown option '--roles' (did you mean --role?)"],
+      [['serve', '--role'], "tocsin serve: Option '--role <value>' argument missing"],
+      [['migrate', '--dry-run'], "tocsin migrate: Unknown option '--dry-run'"],
+      [['migrate', 'now'], "tocsin migrate: Unexpected argument 'now'"],
+      [['test-mail', '--tenent', 'acme', '--to', 'ops@example.com'], "tocsin test-mail: Unknown option '--tenent' (did you mean --tenant?)"],
+      [['raise', '--tennant', 'acme'], "tocsin raise: Unknown option '--tennant' (did you mean --tenant?)"],
+    ] as const) {
+      const run = await tocsinNamingModules(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr.replace(/^loaded .*\n/gm, ''), args.join(' ')).toMatch(new RegExp(`^${said.replace(/[()?<>.]/g, '\\$&')}.*\nusage: tocsin ${args[0]}`));
+      expect(run.loaded, args.join(' ')).toContain('cli/main.js');
+      expect(
+        run.loaded.filter((module) => !CLI_ONLY.test(module)),
+        args.join(' '),
+      ).toEqual([]);
+    }
+    expect(fs.existsSync(path.join(cwd, 'data')), 'no ./data created').toBe(false);
   });
 
   it('names the command a misspelt one is near, exiting 2, and the option of a command near a misspelt one', async () => {
