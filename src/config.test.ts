@@ -156,6 +156,25 @@ describe('the system SMTP URL', () => {
     expect(loadConfig({ TOCSIN_SMTP_URL: 'smtps://mail.example.com?fromName=Ops%09Night' }).systemSmtp?.smtp.fromDisplayName).toBe('Ops\tNight');
   });
 
+  it('stops the start naming the variable and the parameter when a parameter it reads is given twice', () => {
+    // ?from=a@example.com&from=b@example.com started with the first, without a word: which one was meant is unknown.
+    for (const [query, name] of [
+      ['from=a@example.com&from=b@example.com', 'from'],
+      ['from=a@example.com&fromName=Ops&fromName=Night', 'fromName'],
+      ['starttls=true&starttls=false', 'starttls'],
+      ['timeoutMs=5000&timeoutMs=5000', 'timeoutMs'],
+    ]) {
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtp://mail.example.com:587?${query}` }), query).toThrow(ConfigError);
+      expect(() => loadConfig({ TOCSIN_SMTP_URL: `smtp://mail.example.com:587?${query}` }), query).toThrow(
+        new RegExp(`^invalid configuration:\n {2}TOCSIN_SMTP_URL: ${name} is given more than once: give each parameter once$`),
+      );
+    }
+    // A parameter it does not read, given twice, is warned of as not read, named once (it was 'pool, pool are not read').
+    expect(configWarnings(loadConfig({ TOCSIN_SMTP_URL: 'smtp://mail.example.com?pool=true&pool=false' }))).toEqual([
+      expect.stringMatching(/^TOCSIN_SMTP_URL: pool is not read/),
+    ]);
+  });
+
   it('reads starttls and allowPlaintextAuth as the other switches, and warns at start of a parameter it does not read', () => {
     // ?starttls=yes (or True, or 1) meant no TLS at all, and ?secure=true or ?fromname= were dropped in silence:
     // the system mail then went in clear, or under the name Tocsin, with nothing said at start-up.

@@ -269,7 +269,17 @@ export const SMTP_URL_PARAMETERS: readonly string[] = ['from', 'fromName', 'star
  * than stop, since a URL that worked before must still start.
  */
 export function unreadUrlParameters(url: string): string[] {
-  return [...new URL(url).searchParams.keys()].filter((key) => !SMTP_URL_PARAMETERS.includes(key));
+  // Each named once: a repeated one was said twice ('pool, pool are not read').
+  return [...new Set(new URL(url).searchParams.keys())].filter((key) => !SMTP_URL_PARAMETERS.includes(key));
+}
+
+/**
+ * repeatedParameter is the first parameter smtpFromUrl reads that the URL gives more than once
+ * (`?from=a@example.com&from=b@example.com`), if any: only the first was read, without a word,
+ * so which one the operator meant is unknown. Unread parameters are warned of as such.
+ */
+function repeatedParameter(query: URLSearchParams): string | undefined {
+  return SMTP_URL_PARAMETERS.find((name) => query.getAll(name).length > 1);
 }
 
 /** urlSwitch reads a switch parameter of an SMTP URL as the environment's switches are read (`?starttls=yes`): absent is false. */
@@ -336,6 +346,8 @@ export function smtpFromUrl(url: string): { smtp: StoredSmtp; secrets: SmtpSecre
   const implicit = parsed.protocol === 'smtps:';
   if (!implicit && parsed.protocol !== 'smtp:') throw new Error('the SMTP URL must start with smtp:// or smtps://');
   const query = parsed.searchParams;
+  const repeated = repeatedParameter(query);
+  if (repeated !== undefined) throw new Error(`${repeated} is given more than once: give each parameter once`);
   const security = (query.get('security') ?? (urlSwitch(query, 'starttls') ? 'starttls' : implicit ? 'tls' : 'none')) as SmtpSecurity;
   if (!SECURITIES.includes(security)) throw new Error('security must be none, starttls or tls');
   // The scheme asks for TLS and the banner shows it: a parameter silently sending every email in clear is refused.
