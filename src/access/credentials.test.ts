@@ -7,7 +7,7 @@ import { Authenticator, MAX_CACHED_PRINCIPALS, PRINCIPAL_CACHE_MS, SESSION_TTL_M
 import { createTenant } from './tenants.js';
 import { createApiToken } from './tokens.js';
 import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
-import type { Principal } from './principal.js';
+import { HOST_PRINCIPAL, type Principal } from './principal.js';
 import { createUser, updateUser } from './users.js';
 import { saveGroup } from './groups.js';
 import { createRole } from './roles.js';
@@ -255,6 +255,31 @@ describeEachDialect('console sessions', (dialect) => {
     expect(stored).toEqual([sha256(live.cookie), sha256(next.cookie)].sort());
     const auth = new Authenticator(storage.db, 'not-the-admin', clock);
     expect(await auth.fromSession(live.cookie)).toBeDefined();
+  });
+
+  it("read a session's principal in one statement: a user's with its own and its groups' roles, the host administrator's, none for an inactive user", async () => {
+    // Every console request resolves its session: it was three statements (the session, its user's permissions, the user), one after the other.
+    const clock = new FakeClock(Date.UTC(2026, 11, 3, 8));
+    const tenant = await createTenant(storage.db, { name: 'one read' }, clock);
+    await createRole(storage.db, tenant.id, { name: 'Raiser', permissions: ['Alerts.Create'] });
+    const userId = await createUser(storage.db, tenant.id, { email: 'console@example.com', name: 'Console', roles: ['Raiser'] }, clock);
+    await saveGroup(storage.db, tenant.id, undefined, { name: 'Viewers', members: [userId], roles: ['Alerts Viewer'] }, clock);
+    const session = await createSession(storage.db, { tenantId: tenant.id, userId }, clock);
+    const host = await createSession(storage.db, 'host', clock);
+    const recording = recordingStatements(storage.db);
+    const auth = new Authenticator(recording.db, 'not-the-admin', clock);
+
+    const signedIn = await auth.fromSession(session.cookie);
+    expect(recording.texts).toHaveLength(1);
+    expect(signedIn).toMatchObject({ csrfToken: session.csrfToken, principal: { kind: 'user', tenantId: tenant.id, userId, email: 'console@example.com' } });
+    expect([...(signedIn?.principal.permissions ?? [])].sort()).toEqual(['Alerts.Create', 'Alerts.View']);
+
+    expect(await auth.fromSession(host.cookie)).toEqual({ csrfToken: host.csrfToken, principal: HOST_PRINCIPAL });
+    expect(recording.texts).toHaveLength(2);
+
+    await storage.db.updateTable('users').set({ active: 0 }).where('id', '=', userId).execute();
+    expect(await auth.fromSession(session.cookie)).toBeUndefined();
+    expect(await auth.fromSession('no such cookie')).toBeUndefined();
   });
 
   it('stop working the moment they expire, though no sign-in has removed them since', async () => {

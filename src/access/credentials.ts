@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import { randomToken, sha256 } from '../shared/ids.js';
 import type { Db } from '../storage/database.js';
 import { AUTHENTICATE_TOKEN_NAME, AUTHENTICATE_TOKEN_TTL_MS } from './orchestrator-auth.js';
-import { HOST_PRINCIPAL, type Principal, tokenGrant, userPrincipal } from './principal.js';
+import { HOST_PRINCIPAL, type Principal, sessionGrant, tokenGrant } from './principal.js';
 
 const ADMIN_TOKEN_KEY = 'admin_token_hash';
 /** How long a console session lasts after sign-in. */
@@ -138,15 +138,8 @@ export class Authenticator {
 
   /** fromSession resolves a console session cookie, with the CSRF token that unsafe calls must echo. */
   async fromSession(cookie: string): Promise<{ principal: Principal; csrfToken: string } | undefined> {
-    const row = await this.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id_hash', '=', sha256(cookie))
-      .where('expires_at', '>', this.clock.now())
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const principal = row.user_id ? await userPrincipal(this.db, row.user_id) : HOST_PRINCIPAL;
-    return principal ? { principal, csrfToken: row.csrf_token } : undefined;
+    const grant = await sessionGrant(this.db, sha256(cookie), this.clock.now());
+    return grant?.principal ? { principal: grant.principal, csrfToken: grant.csrfToken } : undefined;
   }
 
   /** isAdminToken tells whether a token is the host administrator's. */

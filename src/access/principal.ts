@@ -109,10 +109,36 @@ interface TokenGrantRow {
 }
 
 /**
+ * heldRoleBranches are the two role branches of tokenGrant's and sessionGrant's statements: the
+ * permissions of the user's own roles and of its groups' roles, that user found from the row of
+ * `holder` whose `key` is the branch's one parameter (a unique index), so that every dialect
+ * plans each as short index walks. `padding` names the null columns before `permissions`.
+ */
+function heldRoleBranches(db: Db, holder: 'api_tokens' | 'sessions', key: 'token_hash' | 'id_hash', padding: readonly string[]) {
+  // Both holders have user_id and their unique key: typed as api_tokens' for Kysely, whose column names are static.
+  const userId = `${holder}.user_id` as 'api_tokens.user_id';
+  const keyColumn = `${holder}.${key}` as 'api_tokens.token_hash';
+  const nulls = padding.map((name) => sql<null>`null`.as(name));
+  const direct = db
+    .selectFrom(holder as 'api_tokens')
+    .innerJoin('user_roles', 'user_roles.user_id', userId)
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .select([...nulls, 'roles.permissions'])
+    .where(keyColumn, '=', '');
+  const viaGroups = db
+    .selectFrom(holder as 'api_tokens')
+    .innerJoin('group_members', 'group_members.user_id', userId)
+    .innerJoin('group_roles', 'group_roles.group_id', 'group_members.group_id')
+    .innerJoin('roles', 'roles.id', 'group_roles.role_id')
+    .select([...nulls, 'roles.permissions'])
+    .where(keyColumn, '=', '');
+  return [direct, viaGroups] as const;
+}
+
+/**
  * tokenGrantSql is the one statement of tokenGrant: the token with its user, then the permissions
- * of the user's own roles and of its groups' roles, each branch found from the token's hash (its
- * unique index) so that every dialect plans it as three short index walks. Compiled once, taking
- * the hash three times.
+ * of the user's own roles and of its groups' roles (heldRoleBranches). Compiled once, taking the
+ * hash three times.
  */
 function tokenGrantSql(db: Db): string {
   return sqlOnce(db, 'tokenGrant', () => {
@@ -122,19 +148,7 @@ function tokenGrantSql(db: Db): string {
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .select(['users.id as user_id', 'users.tenant_id', 'users.email', 'api_tokens.name', 'api_tokens.created_at', 'users.active', none.as('permissions')])
       .where('api_tokens.token_hash', '=', '');
-    const direct = db
-      .selectFrom('api_tokens')
-      .innerJoin('user_roles', 'user_roles.user_id', 'api_tokens.user_id')
-      .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-      .select([none.as('user_id'), none.as('tenant_id'), none.as('email'), none.as('name'), none.as('created_at'), none.as('active'), 'roles.permissions'])
-      .where('api_tokens.token_hash', '=', '');
-    const viaGroups = db
-      .selectFrom('api_tokens')
-      .innerJoin('group_members', 'group_members.user_id', 'api_tokens.user_id')
-      .innerJoin('group_roles', 'group_roles.group_id', 'group_members.group_id')
-      .innerJoin('roles', 'roles.id', 'group_roles.role_id')
-      .select([none.as('user_id'), none.as('tenant_id'), none.as('email'), none.as('name'), none.as('created_at'), none.as('active'), 'roles.permissions'])
-      .where('api_tokens.token_hash', '=', '');
+    const [direct, viaGroups] = heldRoleBranches(db, 'api_tokens', 'token_hash', ['user_id', 'tenant_id', 'email', 'name', 'created_at', 'active']);
     return user.unionAll(direct as never).unionAll(viaGroups as never);
   });
 }
@@ -156,10 +170,68 @@ function grantOfRows(rows: readonly TokenGrantRow[]): TokenGrant | undefined {
   const token = rows.find((row) => row.permissions === null);
   if (!token || token.user_id === null || token.tenant_id === null || token.email === null || token.name === null || token.created_at === null)
     return undefined;
+  return { name: token.name, createdAt: Number(token.created_at), principal: heldPrincipal(token.user_id, token, rows) };
+}
+
+/**
+ * heldPrincipal is the principal of a token's or a session's user, from its statement's rows (the
+ * user's, then its roles' with `permissions`): undefined when the user is gone or inactive.
+ */
+function heldPrincipal(
+  userId: string,
+  user: { readonly tenant_id: string | null; readonly email: string | null; readonly active: number | null },
+  rows: readonly { readonly permissions: string | null }[],
+): Principal | undefined {
+  if (user.active !== 1 || user.tenant_id === null || user.email === null) return undefined;
   const roles = rows.flatMap((row) => (row.permissions === null ? [] : [{ permissions: row.permissions }]));
-  const principal: Principal | undefined =
-    token.active === 1
-      ? { kind: 'user', tenantId: token.tenant_id, userId: token.user_id, email: token.email, permissions: permissionsOfRows(roles) }
-      : undefined;
-  return { name: token.name, createdAt: Number(token.created_at), principal };
+  return { kind: 'user', tenantId: user.tenant_id, userId, email: user.email, permissions: permissionsOfRows(roles) };
+}
+
+/** SessionGrant is what a live console session gives: its principal (undefined when its user is inactive or gone) and its CSRF token. */
+export interface SessionGrant {
+  readonly csrfToken: string;
+  readonly principal: Principal | undefined;
+}
+
+/** A row of sessionGrant's statement: the session and its user (permissions null), or one of its roles' permissions. */
+interface SessionGrantRow {
+  readonly user_id: string | null;
+  readonly tenant_id: string | null;
+  readonly email: string | null;
+  readonly active: number | null;
+  readonly csrf_token: string | null;
+  readonly permissions: string | null;
+}
+
+/**
+ * sessionGrantSql is the one statement of sessionGrant: the live session with its user (none for
+ * the host administrator's), then the permissions of the user's own roles and of its groups'
+ * roles (heldRoleBranches). Compiled once; it takes the hash, the time, then the hash twice.
+ */
+function sessionGrantSql(db: Db): string {
+  return sqlOnce(db, 'sessionGrant', () => {
+    const none = sql<null>`null`;
+    const session = db
+      .selectFrom('sessions')
+      .leftJoin('users', 'users.id', 'sessions.user_id')
+      .select(['sessions.user_id', 'users.tenant_id', 'users.email', 'users.active', 'sessions.csrf_token', none.as('permissions')])
+      .where('sessions.id_hash', '=', '')
+      .where('sessions.expires_at', '>', 0);
+    const [direct, viaGroups] = heldRoleBranches(db, 'sessions', 'id_hash', ['user_id', 'tenant_id', 'email', 'active', 'csrf_token']);
+    return session.unionAll(direct as never).unionAll(viaGroups as never);
+  });
+}
+
+/**
+ * sessionGrant reads a console session that has not expired by `now`, its user and the user's
+ * permissions in one statement (every console request's check: a session, the user's permissions
+ * and the user were read one after the other), or undefined for no such session. A host
+ * administrator's session (no user) gives HOST_PRINCIPAL.
+ */
+export async function sessionGrant(db: Db, idHash: string, now: number): Promise<SessionGrant | undefined> {
+  const { rows } = await db.executeQuery<SessionGrantRow>(CompiledQuery.raw(serverPrepared(sessionGrantSql(db)), [idHash, now, idHash, idHash]));
+  const session = rows.find((row) => row.permissions === null);
+  if (!session || session.csrf_token === null) return undefined;
+  const principal = session.user_id === null ? HOST_PRINCIPAL : heldPrincipal(session.user_id, session, rows);
+  return { csrfToken: session.csrf_token, principal };
 }
