@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTestTenant, testDelivery } from '../../../test/support/outbox-fixtures.js';
-import { describeEachDialect, openTestStorage } from '../../../test/support/storage.js';
+import { describeEachDialect, openTestStorage, planOf, recordingStatements } from '../../../test/support/storage.js';
 import { FakeClock } from '../../shared/clock.js';
 import type { Storage } from '../../storage/storage.js';
 import { enqueueDeliveries } from './enqueue.js';
@@ -88,5 +88,52 @@ describeEachDialect('the age of the oldest due delivery', (dialect) => {
     // An email due 90 s ago that no worker took.
     await enqueueDeliveries(storage.db, [testDelivery(acme, 'due@example.com')], new FakeClock(T0 + hour - 90_000));
     expect(await registry.metrics()).toMatch(/^tocsin_delivery_oldest_due_age_seconds 90$/m);
+  });
+});
+
+describeEachDialect('the outbox counts of a scrape', (dialect) => {
+  let storage: Storage;
+  beforeAll(async () => {
+    storage = await openTestStorage(dialect);
+  });
+  afterAll(() => storage.close());
+
+  it('counts the queued, retrying and failed emails from the indexes that hold only them, not the whole outbox', async () => {
+    // tocsin_deliveries{status} grouped the whole table at every scrape, sent emails and all: at a
+    // million kept emails 220 CPU-ms in the event loop on SQLite and 340 ms over three PostgreSQL
+    // processes, every 15 s from each Prometheus; the queue depth scanned it too on SQLite.
+    const acme = await insertTestTenant(storage.db, 'acme');
+    const statuses = ['pending', 'retrying', 'sent', 'failed', 'sent'];
+    await enqueueDeliveries(
+      storage.db,
+      statuses.map((_, i) => testDelivery(acme, `reader${i}@example.com`)),
+      new FakeClock(T0),
+    );
+    const ids = await storage.db.selectFrom('deliveries').select('id').orderBy('recipient_address').execute();
+    for (const [i, { id }] of ids.entries()) await storage.db.updateTable('deliveries').set({ status: statuses[i]! }).where('id', '=', id).execute();
+    const recording = recordingStatements(storage.db);
+    const registry = new Registry();
+    new OutboxMetrics(registry, { db: recording.db } as unknown as Storage, new FakeClock(T0 + 60_000));
+
+    const text = await registry.metrics();
+    for (const [status, n] of [
+      ['pending', 1],
+      ['sending', 0],
+      ['retrying', 1],
+      ['failed', 1],
+    ] as const) {
+      expect(text).toContain(`\ntocsin_deliveries{status="${status}"} ${n}\n`);
+    }
+    expect(text).not.toContain('tocsin_deliveries{status="sent"}');
+    expect(text).toMatch(/^tocsin_delivery_queue_depth 2$/m);
+
+    expect(recording.queries.length).toBeGreaterThan(0);
+    for (const query of recording.queries) {
+      const plan = await planOf(storage.db, query);
+      const reads = plan.split('\n').filter((line) => (dialect === 'sqlite' ? /^(SCAN|SEARCH) deliveries\b/ : /Seq Scan|Index (Only )?Scan/).test(line));
+      expect(reads.length, query.sql).toBeGreaterThan(0);
+      for (const read of reads)
+        expect(read, `${query.sql}\n${plan}`).toMatch(/\bINDEX deliveries_(due|failed)$|(using|Index Scan on) deliveries_(due|failed)\b/i);
+    }
   });
 });
