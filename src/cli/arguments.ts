@@ -1,12 +1,14 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { didYouMean } from './suggest.js';
+import { MIGRATE_USAGE, RAISE_USAGE, SERVE_USAGE, TEST_MAIL_USAGE } from './usage.js';
 
 /**
- * Each command's options, declared once for main.ts, which refuses arguments that do not parse
- * before it loads the command (serve's whole server, migrate's and test-mail's storage and mail
- * modules took a second of CPU, several on a busy machine, to print one line), and for the command,
- * which reads its values. This module imports nothing of the commands'.
+ * Each command's arguments, declared once for main.ts, which refuses arguments that do not parse, or
+ * lack what the command needs, before it loads the command (serve's whole server, migrate's and
+ * test-mail's storage and mail modules took a second of CPU, several on a busy machine, to print one
+ * line), and for the command, which reads its values. This module imports nothing of the commands'.
  */
+
 /** Options are a command's options, as parseArgs takes them. */
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -39,20 +41,69 @@ export const RAISE_OPTIONS = {
 /** TEST_MAIL_OPTIONS are the options of `tocsin test-mail`. */
 export const TEST_MAIL_OPTIONS = { tenant: { type: 'string' }, to: { type: 'string' } } as const satisfies Options;
 
-/** Parsed is what parseCommandArgs answers: the option values, or what to print to stderr before exiting 2. */
-export type Parsed<O extends Options> =
-  | { values: ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values']; refusal?: undefined }
-  | { refusal: string };
+/** Values are the option values parseArgs reads with these options. */
+export type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values'];
+
+/** CommandArguments declare a command's arguments: its name, options and usage, and what it cannot go without. */
+export interface CommandArguments<O extends Options> {
+  readonly command: string;
+  readonly options: O;
+  readonly usage: string;
+  /** missing names what the command cannot go without and was not given (`--tenant`): nothing when absent. */
+  missing?(values: Values<O>, env: NodeJS.ProcessEnv): string[];
+}
+
+/** SERVE_ARGUMENTS are the arguments of `tocsin serve`. */
+export const SERVE_ARGUMENTS: CommandArguments<typeof SERVE_OPTIONS> = { command: 'serve', options: SERVE_OPTIONS, usage: SERVE_USAGE };
+
+/** MIGRATE_ARGUMENTS are the arguments of `tocsin migrate`: none. */
+export const MIGRATE_ARGUMENTS: CommandArguments<typeof MIGRATE_OPTIONS> = { command: 'migrate', options: MIGRATE_OPTIONS, usage: MIGRATE_USAGE };
 
 /**
- * parseCommandArgs parses `tocsin <command>`'s arguments with its options: an unknown option (with
- * the one near it), a missing value or a stray word is refused as `tocsin <command>: <why>` and
- * the command's usage.
+ * raiseToken is the token `tocsin raise` sends: --token, else TOCSIN_TOKEN, else the host
+ * administrator's TOCSIN_ADMIN_TOKEN, as a shell set up to run `tocsin serve` has it. A variable set
+ * to spaces is unset, as the server reads its own (loadConfig): an env file's `TOCSIN_TOKEN= `.
  */
-export function parseCommandArgs<O extends Options>(command: string, options: O, usage: string, args: string[]): Parsed<O> {
+export function raiseToken(values: Values<typeof RAISE_OPTIONS>, env: NodeJS.ProcessEnv): string | undefined {
+  const setting = (name: string) => env[name]?.trim() || undefined;
+  return values.token ?? setting('TOCSIN_TOKEN') ?? setting('TOCSIN_ADMIN_TOKEN');
+}
+
+/** RAISE_ARGUMENTS are the arguments of `tocsin raise`: an alert's tenant, severity, component and message, and a token. */
+export const RAISE_ARGUMENTS: CommandArguments<typeof RAISE_OPTIONS> = {
+  command: 'raise',
+  options: RAISE_OPTIONS,
+  usage: RAISE_USAGE,
+  missing: (values, env) => [
+    ...(['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]).map((k) => `--${k}`),
+    ...(raiseToken(values, env) ? [] : ['--token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)']),
+  ],
+};
+
+/** TEST_MAIL_ARGUMENTS are the arguments of `tocsin test-mail`: a tenant and an address, both needed. */
+export const TEST_MAIL_ARGUMENTS: CommandArguments<typeof TEST_MAIL_OPTIONS> = {
+  command: 'test-mail',
+  options: TEST_MAIL_OPTIONS,
+  usage: TEST_MAIL_USAGE,
+  missing: (values) => [...(values.tenant ? [] : ['--tenant']), ...(values.to ? [] : ['--to'])],
+};
+
+/** Parsed is what parseCommandArgs answers: the option values, or what to print to stderr before exiting 2. */
+export type Parsed<O extends Options> = { values: Values<O>; refusal?: undefined } | { refusal: string };
+
+/**
+ * parseCommandArgs parses a command's arguments as declared: an unknown option (with the one near
+ * it), a missing value, a stray word or a needed option not given is refused as
+ * `tocsin <command>: <why>` and the command's usage.
+ */
+export function parseCommandArgs<O extends Options>(declared: CommandArguments<O>, args: string[], env: NodeJS.ProcessEnv): Parsed<O> {
+  let values: Values<O>;
   try {
-    return { values: parseArgs({ args, options, strict: true }).values };
+    ({ values } = parseArgs({ args, options: declared.options, strict: true }));
   } catch (err) {
-    return { refusal: `tocsin ${command}: ${(err as Error).message}${didYouMean(err, Object.keys(options))}\n${usage}\n` };
+    return { refusal: `tocsin ${declared.command}: ${(err as Error).message}${didYouMean(err, Object.keys(declared.options))}\n${declared.usage}\n` };
   }
+  const missing = declared.missing?.(values, env) ?? [];
+  if (missing.length > 0) return { refusal: `tocsin ${declared.command}: missing ${missing.join(', ')}\n${declared.usage}\n` };
+  return { values };
 }

@@ -1,19 +1,26 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MIGRATE_OPTIONS, type Options, RAISE_OPTIONS, SERVE_OPTIONS, TEST_MAIL_OPTIONS, parseCommandArgs } from './arguments.js';
+import {
+  type CommandArguments,
+  MIGRATE_ARGUMENTS,
+  type Options,
+  RAISE_ARGUMENTS,
+  SERVE_ARGUMENTS,
+  TEST_MAIL_ARGUMENTS,
+  parseCommandArgs,
+} from './arguments.js';
 import { failureMessage } from './failure.js';
 import { holdYoungGeneration } from './heap.js';
 import { closestName } from './suggest.js';
 import { listenForStop } from './stop-signals.js';
-import { MIGRATE_USAGE, RAISE_USAGE, SERVE_USAGE, TEST_MAIL_USAGE } from './usage.js';
 
 /** A CLI command: it parses its own arguments and returns the process exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
 // Each command's module is loaded when it runs: a `serve` process (a worker above all) keeps the
 // other commands' imports, such as test-mail's password hashing, out of its memory, and a command's
-// --help (usage.ts), or arguments its options refuse (arguments.ts), load none.
-const COMMANDS: Record<string, { run: Command; summary: string; usage: string; options: Options }> = {
+// --help (usage.ts), or arguments it refuses (arguments.ts), load none.
+const COMMANDS: Record<string, { run: Command; summary: string; arguments: CommandArguments<Options> }> = {
   serve: {
     run: async (args) => {
       // Before serve's modules load, which would otherwise grow the young generation for good.
@@ -23,26 +30,22 @@ const COMMANDS: Record<string, { run: Command; summary: string; usage: string; o
       return (await import('./serve.js')).serveCommand(args, stop);
     },
     summary: 'run the HTTP API, the scheduler and the delivery workers',
-    usage: SERVE_USAGE,
-    options: SERVE_OPTIONS,
+    arguments: SERVE_ARGUMENTS,
   },
   migrate: {
     run: async (args) => (await import('./migrate.js')).migrateCommand(args),
     summary: 'apply pending database migrations and exit',
-    usage: MIGRATE_USAGE,
-    options: MIGRATE_OPTIONS,
+    arguments: MIGRATE_ARGUMENTS,
   },
   raise: {
     run: async (args) => (await import('./raise.js')).raiseCommand(args),
     summary: 'raise one alert through the HTTP API (token from --token, TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)',
-    usage: RAISE_USAGE,
-    options: RAISE_OPTIONS,
+    arguments: RAISE_ARGUMENTS,
   },
   'test-mail': {
     run: async (args) => (await import('./test-mail.js')).testMailCommand(args),
     summary: "send a test email with a tenant's saved mail settings (--tenant T --to addr)",
-    usage: TEST_MAIL_USAGE,
-    options: TEST_MAIL_OPTIONS,
+    arguments: TEST_MAIL_ARGUMENTS,
   },
 };
 
@@ -73,11 +76,12 @@ async function main(argv: string[]): Promise<number> {
   // Asked for help, a command only says how to use it: `migrate --help` applies no migration, and
   // `serve --help` starts nothing.
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command.usage}\n`);
+    process.stdout.write(`${command.arguments.usage}\n`);
     return 0;
   }
-  // Refused before the command loads: `serve --bogus` waited seconds for the server's modules to say one line.
-  const refusal = parseCommandArgs(name, command.options, command.usage, rest).refusal;
+  // Refused before the command loads: `serve --bogus` or `test-mail` without --to waited seconds for
+  // the command's modules to say one line.
+  const refusal = parseCommandArgs(command.arguments, rest, process.env).refusal;
   if (refusal !== undefined) {
     process.stderr.write(refusal);
     return 2;

@@ -1,15 +1,14 @@
 import { loadConfig, misspeltWarnings } from '../config.js';
 import { migrateOrStop, openStorageOrStop } from '../storage/connect.js';
 import { appliedLine } from '../storage/migrate.js';
-import { MIGRATE_OPTIONS, parseCommandArgs } from './arguments.js';
-import { MIGRATE_USAGE } from './usage.js';
+import { MIGRATE_ARGUMENTS, parseCommandArgs } from './arguments.js';
 
 /**
  * migrateCommand applies pending migrations to DATABASE_URL and prints what it applied. It takes no
  * argument: one it does not know (`--dry-run`, a stray word) exits 2 and migrates nothing.
  */
 export async function migrateCommand(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs('migrate', MIGRATE_OPTIONS, MIGRATE_USAGE, args);
+  const parsed = parseCommandArgs(MIGRATE_ARGUMENTS, args, process.env);
   if (parsed.refusal !== undefined) {
     process.stderr.write(parsed.refusal);
     return 2;

@@ -1,6 +1,6 @@
 import { isLinkBase, serverUrlFromEnv } from '../config.js';
 import type { CommandIo } from './io.js';
-import { RAISE_OPTIONS, parseCommandArgs } from './arguments.js';
+import { RAISE_ARGUMENTS, parseCommandArgs, raiseToken } from './arguments.js';
 import { RAISE_USAGE } from './usage.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -12,23 +12,14 @@ const SOURCE_PARTS = ['process', 'robot', 'machine', 'queue', 'job'] as const;
  * remote) and prints its id; a refusal prints the server's problem and exits 1, bad usage exits 2.
  */
 export async function raiseCommand(args: string[], io: CommandIo = { env: process.env, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const parsed = parseCommandArgs('raise', RAISE_OPTIONS, RAISE_USAGE, args);
+  const parsed = parseCommandArgs(RAISE_ARGUMENTS, args, io.env);
   if (parsed.refusal !== undefined) {
     io.stderr.write(parsed.refusal);
     return 2;
   }
   const { values } = parsed;
-  const missing = (['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]);
-  // The server's own environment names the host administrator's token: a shell set up to run
-  // `tocsin serve` raises an alert with no token of its own.
-  // A variable set to spaces is unset, as the server reads its own (loadConfig): an env file's `TOCSIN_TOKEN= `.
-  const setting = (name: string) => io.env[name]?.trim() || undefined;
-  const token = values.token ?? setting('TOCSIN_TOKEN') ?? setting('TOCSIN_ADMIN_TOKEN');
-  if (missing.length > 0 || !token) {
-    const what = [...missing.map((k) => `--${k}`), ...(token ? [] : ['--token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)'])];
-    io.stderr.write(`tocsin raise: missing ${what.join(', ')}\n${RAISE_USAGE}\n`);
-    return 2;
-  }
+  // Given: RAISE_ARGUMENTS refuse its absence.
+  const token = raiseToken(values, io.env)!;
   // A path is appended to it: '127.0.0.1:8080' failed as an unreachable server ('Invalid URL', exit 1),
   // and a '?x' made the path part of the query (a 405 from the console's root), as TOCSIN_PUBLIC_URL refuses.
   if (values.url !== undefined && !isLinkBase(values.url.trim())) {

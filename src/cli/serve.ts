@@ -8,11 +8,10 @@ import { displaySmtpUrl } from '../shared/redact.js';
 import { metricsFromPrimary } from '../ops/cluster-metrics.js';
 import { type ApiCluster, startApiCluster } from './api-cluster.js';
 import { servingHeap } from './heap.js';
-import { SERVE_OPTIONS, parseCommandArgs } from './arguments.js';
+import { SERVE_ARGUMENTS, parseCommandArgs } from './arguments.js';
 import { type StopSignals, listenForStop } from './stop-signals.js';
 import { primaryCatcherOf } from '../delivery/catcher/cluster-catcher.js';
 import { catcherSmtpUrl } from '../settings/smtp-settings.js';
-import { SERVE_USAGE } from './usage.js';
 
 /** How long a SIGTERM waits for in-flight work before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -23,7 +22,7 @@ const SHUTDOWN_GRACE_MS = 15_000;
  * `stop` hears the stop signals: main.ts starts listening before this module loads.
  */
 export async function serveCommand(args: string[], stop: StopSignals = listenForStop()): Promise<number> {
-  const parsed = parseCommandArgs('serve', SERVE_OPTIONS, SERVE_USAGE, args);
+  const parsed = parseCommandArgs(SERVE_ARGUMENTS, args, process.env);
   if (parsed.refusal !== undefined) {
     process.stderr.write(parsed.refusal);
     return 2;

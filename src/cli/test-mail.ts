@@ -14,7 +14,7 @@ import { pendingMigrations } from '../storage/migrate.js';
 import { openStorageOrStop } from '../storage/connect.js';
 import { dialectOfUrl } from '../storage/storage.js';
 import type { CommandIo } from './io.js';
-import { TEST_MAIL_OPTIONS, parseCommandArgs } from './arguments.js';
+import { TEST_MAIL_ARGUMENTS, parseCommandArgs } from './arguments.js';
 import { TEST_MAIL_USAGE } from './usage.js';
 
 /**
@@ -23,18 +23,18 @@ import { TEST_MAIL_USAGE } from './usage.js';
  * server accepted the email, 1 when it did not, 2 on bad arguments (or a database not yet migrated).
  */
 export async function testMailCommand(args: string[], io: CommandIo = process): Promise<number> {
-  const parsed = parseCommandArgs('test-mail', TEST_MAIL_OPTIONS, TEST_MAIL_USAGE, args);
+  const parsed = parseCommandArgs(TEST_MAIL_ARGUMENTS, args, io.env);
   if (parsed.refusal !== undefined) {
     io.stderr.write(parsed.refusal);
     return 2;
   }
   const { values } = parsed;
-  // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from a missing one.
-  const { tenant: tenantRef, to } = values;
-  if (!tenantRef || !to || !isEmailAddress(to)) {
-    const missing = [...(tenantRef ? [] : ['--tenant']), ...(to ? [] : ['--to'])];
-    const problem = missing.length > 0 ? `missing ${missing.join(', ')}` : '--to must be an email address';
-    io.stderr.write(`tocsin test-mail: ${problem}\n${TEST_MAIL_USAGE}\n`);
+  // Both given (TEST_MAIL_ARGUMENTS refuse either's absence). Says what is wrong, as `tocsin raise` does:
+  // the usage alone did not tell a mistyped address from a missing one.
+  const tenantRef = values.tenant!;
+  const to = values.to!;
+  if (!isEmailAddress(to)) {
+    io.stderr.write(`tocsin test-mail: --to must be an email address\n${TEST_MAIL_USAGE}\n`);
     return 2;
   }
   const config = loadConfig(io.env);

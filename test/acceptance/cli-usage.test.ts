@@ -70,9 +70,9 @@ describe('tocsin, typed by a person', () => {
     }
   });
 
-  it('refuses an argument a command does not take without loading the command: no server, storage or mail modules for one line', async () => {
+  it('refuses an argument a command does not take, or the lack of one it needs, without loading the command: no server, storage or mail modules for one line', async () => {
     // `tocsin serve --bogus` loaded the whole server, as --help had, to say that --bogus is no option;
-    // migrate and test-mail their storage and mail modules.
+    // migrate and test-mail their storage and mail modules, test-mail without --to too.
     for (const [args, said] of [
       [['serve', '--bogus'], "tocsin serve: Unknown option '--bogus'"],
       [['serve', '--roles', 'api'], "tocsin serve: Unknown option '--roles' (did you mean --role?)"],
@@ -81,6 +81,9 @@ describe('tocsin, typed by a person', () => {
       [['migrate', 'now'], "tocsin migrate: Unexpected argument 'now'"],
       [['test-mail', '--tenent', 'acme', '--to', 'ops@example.com'], "tocsin test-mail: Unknown option '--tenent' (did you mean --tenant?)"],
       [['raise', '--tennant', 'acme'], "tocsin raise: Unknown option '--tennant' (did you mean --tenant?)"],
+      [['test-mail', '--tenant', 'acme'], 'tocsin test-mail: missing --to'],
+      [['test-mail'], 'tocsin test-mail: missing --tenant, --to'],
+      [['raise', '--tenant', 'acme', '--message', 'm'], 'tocsin raise: missing --severity, --component, --token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)'],
     ] as const) {
       const run = await tocsinNamingModules(...args);
       expect(run.code, args.join(' ')).toBe(2);
