@@ -99,6 +99,9 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     await tocsin.close().catch((err: unknown) => log.error({ err }, 'error while shutting down'));
+    // The close ended in time: the bound must not outlive it where the process goes on (serveCommand
+    // called in a process that has more to do, as a test runner's).
+    clearTimeout(force);
   }
   // An api process of several: its channel to the primary would keep it alive.
   cluster.worker?.disconnect();
