@@ -18,6 +18,7 @@ import {
 import { testDelivery } from '../../test/support/outbox-fixtures.js';
 import { SMTP_PASSWORD, SMTP_USER, customSmtpOf } from '../../test/support/console-smtp.js';
 import { type TestSmtpServer, startTestSmtpServer } from '../../test/support/smtp-servers.js';
+import { recordKindHours } from '../alerts/kind-hours.js';
 import { enqueueDeliveries } from '../delivery/outbox/enqueue.js';
 import { systemClock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -79,6 +80,10 @@ async function seedHistory(db: Db, tenantId: string, now: number, density: numbe
       .insertInto('alerts')
       .values(alerts.slice(i, i + 100))
       .execute();
+  // The hours of each kind, as the ingest writes them: a list filtered on a severity above Info walks
+  // only those. Without them the bar the chart test clicks listed nothing whenever its lowest part was
+  // above Info: in the first ten minutes of an hour its oldest seeded bar holds a Warning alone.
+  for (const alert of alerts) await recordKindHours(db, tenantId, [alert], alert.created_at);
   await enqueueDeliveries(db, [testDelivery(tenantId, 'ops@acme.example')], systemClock);
   const delivery = await db.selectFrom('deliveries').select('id').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
   // Finished, so that no worker picks it up again.
