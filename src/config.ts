@@ -8,7 +8,8 @@ import { ConfigError } from './shared/config-error.js';
 import { MAX_BEARER_LENGTH } from './shared/bearer.js';
 import { hostAndPort } from './shared/host-port.js';
 import { SWITCH_WORDS, switchValue } from './shared/switch.js';
-import { inWords } from './shared/validation.js';
+import { inWords } from './shared/in-words.js';
+import { MAX_API_PROCESSES, ROLES, type Role } from './shared/serve-roles.js';
 import { PERCENT_ENCODE_HINT, SMTP_URL_PARAMETERS, type UrlSmtp, unreadUrlParameters, urlSmtp } from './settings/smtp-settings.js';
 import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
@@ -225,9 +226,9 @@ const envSchema = z.object({
   TOCSIN_SOURCE_REQUESTS_PER_MINUTE: wholeNumber(1).default(60_000),
   TOCSIN_HTTP_BODY_TIMEOUT_MS: wholeNumber(100, 3_600_000, 'milliseconds').default(30_000),
   TOCSIN_ACTION_LINK_DAYS: positiveNumber('must be a number of days above 0 and at most 365', 365).default(7),
-  TOCSIN_ROLE: oneOf(['api', 'worker', 'all']).default('all'),
+  TOCSIN_ROLE: oneOf(ROLES).default('all'),
   TOCSIN_DB_POOL_SIZE: wholeNumber(1, 1_000).default(DEFAULT_DB_POOL_SIZE),
-  TOCSIN_API_PROCESSES: wholeNumber(1, 64).default(1),
+  TOCSIN_API_PROCESSES: wholeNumber(1, MAX_API_PROCESSES).default(1),
   TOCSIN_LEAN_HEAP: booleanFromEnv.default(false),
   TOCSIN_WARM_UP_ALERTS: wholeNumber(0, 1_000).default(0),
   // In any case, as the switches: operators write LOG_LEVEL=INFO (and pino knows only lower case).
@@ -276,7 +277,7 @@ export interface Config {
   readonly sourceRequestsPerMinute: number;
   /** A request whose headers and body have not all arrived this long after it started is answered 408 and closed. */
   readonly httpBodyTimeoutMs: number;
-  readonly role: 'api' | 'worker' | 'all';
+  readonly role: Role;
   /** Most PostgreSQL connections this process's pool opens (TOCSIN_DB_POOL_SIZE); SQLite ignores it. */
   readonly dbPoolSize: number;
   /** How many `api` processes `tocsin serve --role api` runs on its one port (TOCSIN_API_PROCESSES, or --processes). */

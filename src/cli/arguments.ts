@@ -1,4 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { inWords } from '../shared/in-words.js';
+import { MAX_API_PROCESSES, ROLES, isApiProcesses } from '../shared/serve-roles.js';
 import { didYouMean } from './suggest.js';
 import { MIGRATE_USAGE, RAISE_USAGE, SERVE_USAGE, TEST_MAIL_USAGE } from './usage.js';
 
@@ -51,10 +53,23 @@ export interface CommandArguments<O extends Options> {
   readonly usage: string;
   /** missing names what the command cannot go without and was not given (`--tenant`): nothing when absent. */
   missing?(values: Values<O>, env: NodeJS.ProcessEnv): string[];
+  /** invalid says which given values the command cannot take, and what it takes (`--role must be …`): nothing when absent. */
+  invalid?(values: Values<O>): string[];
 }
 
 /** SERVE_ARGUMENTS are the arguments of `tocsin serve`. */
-export const SERVE_ARGUMENTS: CommandArguments<typeof SERVE_OPTIONS> = { command: 'serve', options: SERVE_OPTIONS, usage: SERVE_USAGE };
+export const SERVE_ARGUMENTS: CommandArguments<typeof SERVE_OPTIONS> = {
+  command: 'serve',
+  options: SERVE_OPTIONS,
+  usage: SERVE_USAGE,
+  // Typed on the command line, a bad value is a usage error (exit 2, before the server loads), as a
+  // bad option is: it was the configuration's (exit 1, after a second of loading). TOCSIN_ROLE and
+  // TOCSIN_API_PROCESSES set in the environment stay the configuration's to refuse.
+  invalid: (values) => [
+    ...(values.role !== undefined && !(ROLES as readonly string[]).includes(values.role) ? [`--role must be ${inWords(ROLES)}`] : []),
+    ...(values.processes !== undefined && !isApiProcesses(values.processes) ? [`--processes must be a whole number from 1 to ${MAX_API_PROCESSES}`] : []),
+  ],
+};
 
 /** MIGRATE_ARGUMENTS are the arguments of `tocsin migrate`: none. */
 export const MIGRATE_ARGUMENTS: CommandArguments<typeof MIGRATE_OPTIONS> = { command: 'migrate', options: MIGRATE_OPTIONS, usage: MIGRATE_USAGE };
@@ -93,7 +108,7 @@ export type Parsed<O extends Options> = { values: Values<O>; refusal?: undefined
 
 /**
  * parseCommandArgs parses a command's arguments as declared: an unknown option (with the one near
- * it), a missing value, a stray word or a needed option not given is refused as
+ * it), a missing value, a stray word, a needed option not given or a value the command cannot take is refused as
  * `tocsin <command>: <why>` and the command's usage.
  */
 export function parseCommandArgs<O extends Options>(declared: CommandArguments<O>, args: string[], env: NodeJS.ProcessEnv): Parsed<O> {
@@ -105,5 +120,7 @@ export function parseCommandArgs<O extends Options>(declared: CommandArguments<O
   }
   const missing = declared.missing?.(values, env) ?? [];
   if (missing.length > 0) return { refusal: `tocsin ${declared.command}: missing ${missing.join(', ')}\n${declared.usage}\n` };
+  const invalid = declared.invalid?.(values) ?? [];
+  if (invalid.length > 0) return { refusal: `tocsin ${declared.command}: ${invalid.join('; ')}\n${declared.usage}\n` };
   return { values };
 }

@@ -1,18 +1,40 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../shared/config-error.js';
 import { loadConfig } from '../config.js';
 import { banner, serveCommand, shownSystemSmtp } from './serve.js';
+import { SERVE_USAGE } from './usage.js';
 
 describe('tocsin serve given a bad option value', () => {
-  it('names the option typed, --processes or --role, and the variable it stands for, and starts nothing', async () => {
-    for (const [args, named] of [
-      [['--role', 'api', '--processes', '0'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): must be a whole number from 1 to 64/],
-      [['--role', 'api', '--processes', 'two'], /\n {2}--processes \(TOCSIN_API_PROCESSES\): /],
-      [['--role', 'API'], /\n {2}--role \(TOCSIN_ROLE\): must be api, worker or all$/],
+  it('refuses a bad --role or --processes as the usage error it is (exit 2, the usage), naming what it takes, and starts nothing', async () => {
+    // `serve --role foo` was the configuration's error, exit 1, after the server's modules loaded;
+    // every other bad argument of the CLI exits 2 with the command's usage.
+    for (const [args, said] of [
+      [['--role', 'api', '--processes', '0'], 'tocsin serve: --processes must be a whole number from 1 to 64\n'],
+      [['--role', 'api', '--processes', 'two'], 'tocsin serve: --processes must be a whole number from 1 to 64\n'],
+      [['--role', 'API'], 'tocsin serve: --role must be api, worker or all\n'],
+      [['--role', 'foo', '--processes', '0x10'], 'tocsin serve: --role must be api, worker or all; --processes must be a whole number from 1 to 64\n'],
     ] as const) {
-      const failure = await serveCommand([...args]).catch((err: unknown) => err);
-      expect(failure, args.join(' ')).toBeInstanceOf(ConfigError);
-      expect((failure as Error).message, args.join(' ')).toMatch(named);
+      const written: string[] = [];
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
+      try {
+        expect(await serveCommand([...args]), args.join(' ')).toBe(2);
+      } finally {
+        stderr.mockRestore();
+      }
+      expect(written.join(''), args.join(' ')).toBe(`${said}${SERVE_USAGE}\n`);
+    }
+  });
+
+  it('leaves a bad TOCSIN_ROLE in the environment to the configuration, which names the variable', async () => {
+    const saved = process.env.TOCSIN_ROLE;
+    process.env.TOCSIN_ROLE = 'API';
+    try {
+      const failure = await serveCommand([]).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(ConfigError);
+      expect((failure as Error).message).toMatch(/\n {2}TOCSIN_ROLE: must be api, worker or all$/);
+    } finally {
+      if (saved === undefined) delete process.env.TOCSIN_ROLE;
+      else process.env.TOCSIN_ROLE = saved;
     }
   });
 });

@@ -31,7 +31,7 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
   const env = { ...process.env };
   if (values.role) env.TOCSIN_ROLE = values.role;
   if (values.processes) env.TOCSIN_API_PROCESSES = values.processes;
-  const config = loadWithOptions(env, values);
+  const config = loadConfig(env);
   if (config.apiProcesses > 1 && config.role !== 'api') {
     // Named as the operator set it: the option, or the variable alone (no --processes was typed).
     const setting = values.processes ? '--processes (TOCSIN_API_PROCESSES)' : 'TOCSIN_API_PROCESSES';
@@ -121,22 +121,6 @@ async function warmUp(alerts: number, signal: AbortSignal, log: Logger): Promise
     log.debug({ alerts: done.alerts, ms: Math.round(performance.now() - began) }, 'warmed the Fatal path up');
   } catch (err) {
     log.warn({ err }, 'the warm-up of the Fatal path failed; starting without it');
-  }
-}
-
-/**
- * loadWithOptions loads the configuration, a refused value of --role or --processes named as the
- * operator typed it (with the variable it stands for), not only as TOCSIN_ROLE or TOCSIN_API_PROCESSES.
- */
-function loadWithOptions(env: NodeJS.ProcessEnv, options: { role?: string | undefined; processes?: string | undefined }): Config {
-  try {
-    return loadConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    let message = err.message;
-    if (options.role) message = message.replaceAll('\n  TOCSIN_ROLE:', '\n  --role (TOCSIN_ROLE):');
-    if (options.processes) message = message.replaceAll('\n  TOCSIN_API_PROCESSES:', '\n  --processes (TOCSIN_API_PROCESSES):');
-    throw new ConfigError(message);
   }
 }
 

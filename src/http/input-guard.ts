@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, fieldError } from './problem.js';
-import { inWords } from '../shared/validation.js';
+import { inWords } from '../shared/in-words.js';
 
 /**
  * MAX_JSON_DEPTH bounds how deeply a JSON body may nest. Validation, size checks and storage walk

@@ -6,7 +6,7 @@
  * safe range and the field's own maximum) says one thing once.
  */
 
-import { inWords } from './validation.js';
+import { inWords } from './in-words.js';
 
 /** ZodIssueLike is what issueInWords reads of one of zod's raw issues (customError's argument). */
 export interface ZodIssueLike {

@@ -199,12 +199,6 @@ export function zoneSpelling(value: string): string {
   return value.toLowerCase().replace(/(^|[/_-])([a-z])/g, (_, separator: string, letter: string) => separator + letter.toUpperCase());
 }
 
-/** inWords says a list of allowed values as a sentence does: "en, fr, de, es or ja", "tenant or user". */
-export function inWords(values: readonly unknown[]): string {
-  const words = values.map(String);
-  return words.length < 2 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
-}
-
 /**
  * sayIssuesInWords makes zod say its issues as the API's own messages do (issueInWords): a value
  * outside a list as the list in words, a required field left out as "is required", a number, a

@@ -23,7 +23,7 @@ beforeAll(ensureBuilt, 180_000);
 afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
 /** CLI_ONLY are the modules of dist/ that main.ts loads before a command: none of a server, storage or mail sender. */
-const CLI_ONLY = /^cli\/(main|usage|arguments|failure|heap|suggest|stop-signals)\.js$/;
+const CLI_ONLY = /^(cli\/(main|usage|arguments|failure|heap|suggest|stop-signals)|shared\/(in-words|serve-roles))\.js$/;
 
 /** tocsinNamingModules runs tocsin as tocsin does, with a loader hook that names each module of dist/ as it loads. */
 async function tocsinNamingModules(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
@@ -77,6 +77,8 @@ describe('tocsin, typed by a person', () => {
       [['serve', '--bogus'], "tocsin serve: Unknown option '--bogus'"],
       [['serve', '--roles', 'api'], "tocsin serve: Unknown option '--roles' (did you mean --role?)"],
       [['serve', '--role'], "tocsin serve: Option '--role <value>' argument missing"],
+      [['serve', '--role', 'foo'], 'tocsin serve: --role must be api, worker or all'],
+      [['serve', '--role', 'api', '--processes', '0'], 'tocsin serve: --processes must be a whole number from 1 to 64'],
       [['migrate', '--dry-run'], "tocsin migrate: Unknown option '--dry-run'"],
       [['migrate', 'now'], "tocsin migrate: Unexpected argument 'now'"],
       [['test-mail', '--tenent', 'acme', '--to', 'ops@example.com'], "tocsin test-mail: Unknown option '--tenent' (did you mean --tenant?)"],
