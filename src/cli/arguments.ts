@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { isEmailAddress } from '../shared/email-address.js';
 import { inWords } from '../shared/in-words.js';
 import { MAX_API_PROCESSES, ROLES, isApiProcesses } from '../shared/serve-roles.js';
 import { didYouMean } from './suggest.js';
@@ -101,6 +102,9 @@ export const TEST_MAIL_ARGUMENTS: CommandArguments<typeof TEST_MAIL_OPTIONS> = {
   options: TEST_MAIL_OPTIONS,
   usage: TEST_MAIL_USAGE,
   missing: (values) => [...(values.tenant ? [] : ['--tenant']), ...(values.to ? [] : ['--to'])],
+  // Says what is wrong, as `tocsin raise` does: the usage alone did not tell a mistyped address from
+  // a missing one. Before the command loads: its storage and mail modules took a second to say it.
+  invalid: (values) => (values.to !== undefined && !isEmailAddress(values.to) ? ['--to must be an email address'] : []),
 };
 
 /** Parsed is what parseCommandArgs answers: the option values, or what to print to stderr before exiting 2. */

@@ -9,7 +9,8 @@ import type { FastifyRequest } from 'fastify';
 import type { AppDeps, TenantRow, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
 import { badRequest, fieldError, notFound } from '../http/problem.js';
-import { isEmailAddress, queryCount } from '../shared/validation.js';
+import { isEmailAddress } from '../shared/email-address.js';
+import { queryCount } from '../shared/validation.js';
 import { getMailSettings, getSystemSmtp, sameSmtpHost, saveMailSettings } from './mail-settings.js';
 import {
   type OrchestratorSmtpModel,

@@ -3,7 +3,8 @@ import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import type { SmtpAuthMethod, SmtpSecurity } from '../delivery/contract.js';
 import { switchValue } from '../shared/switch.js';
-import { displayText, emailAddress, headerSafe, isEmailAddress, nameText, patchedValue } from '../shared/validation.js';
+import { isEmailAddress } from '../shared/email-address.js';
+import { displayText, emailAddress, headerSafe, nameText, patchedValue } from '../shared/validation.js';
 
 /** PERCENT_ENCODE_HINT says how to write a user name or password that has a character URLs give a meaning to. */
 export const PERCENT_ENCODE_HINT = 'percent-encode / # ? @ : % in the user name and password, such as %2F for /';

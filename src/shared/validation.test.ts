@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { firstKnownZone, isEmailAddress, INSTANT_RANGE_MESSAGE, isoInstant, queryCount } from './validation.js';
+import { isEmailAddress } from './email-address.js';
+import { firstKnownZone, INSTANT_RANGE_MESSAGE, isoInstant, queryCount } from './validation.js';
 
 describe('firstKnownZone', () => {
   it('is the first stored zone the runtime knows, passing over unknown and missing ones, else UTC', () => {

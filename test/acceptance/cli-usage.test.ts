@@ -23,7 +23,7 @@ beforeAll(ensureBuilt, 180_000);
 afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
 /** CLI_ONLY are the modules of dist/ that main.ts loads before a command: none of a server, storage or mail sender. */
-const CLI_ONLY = /^(cli\/(main|usage|arguments|failure|heap|suggest|stop-signals)|shared\/(in-words|serve-roles))\.js$/;
+const CLI_ONLY = /^(cli\/(main|usage|arguments|failure|heap|suggest|stop-signals)|shared\/(in-words|serve-roles|email-address))\.js$/;
 
 /** tocsinNamingModules runs tocsin as tocsin does, with a loader hook that names each module of dist/ as it loads. */
 async function tocsinNamingModules(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; loaded: string[] }> {
@@ -85,6 +85,7 @@ describe('tocsin, typed by a person', () => {
       [['raise', '--tennant', 'acme'], "tocsin raise: Unknown option '--tennant' (did you mean --tenant?)"],
       [['test-mail', '--tenant', 'acme'], 'tocsin test-mail: missing --to'],
       [['test-mail'], 'tocsin test-mail: missing --tenant, --to'],
+      [['test-mail', '--tenant', 'acme', '--to', 'ops at example.com'], 'tocsin test-mail: --to must be an email address'],
       [['raise', '--tenant', 'acme', '--message', 'm'], 'tocsin raise: missing --severity, --component, --token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)'],
     ] as const) {
       const run = await tocsinNamingModules(...args);
