@@ -9,6 +9,8 @@ import { INSTANT_RANGE_MESSAGE } from '../shared/validation.js';
 import { describeEachDialect, planOf, sqlitePlanOf } from '../../test/support/storage.js';
 import { readerFor, unreadCountQuery } from './read-state.js';
 import { floodLeadQueries } from './panel.js';
+import { ALERTS_BODY_LIMIT_BYTES, SOURCE_PART_MAX } from './input.js';
+import { BODY_LIMIT_BYTES } from '../http/app.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
 
@@ -176,6 +178,30 @@ describeEachDialect('alerts API', (dialect) => {
     expect(tooMany.json().errors[0].path).toBe('alerts');
     expect((await raise({ alerts: [] })).statusCode).toBe(400);
     expect((await raise(undefined)).statusCode).toBe(400);
+  });
+
+  it('takes a batch of 1,000 alerts with every field at its bound in accented letters, past the 20 MiB other bodies are held to', async () => {
+    const data = { s: 'd'.repeat(16 * 1024 - '{"s":""}'.length) };
+    expect(Buffer.byteLength(JSON.stringify(data))).toBe(16 * 1024);
+    const part = 'é'.repeat(SOURCE_PART_MAX);
+    const alert = {
+      severity: 'Info',
+      component: 'Robots',
+      event: `E${'e'.repeat(127)}`,
+      message: 'é'.repeat(4096),
+      data,
+      source: { process: part, robot: part, machine: part, queue: part, job: part },
+      folder: 'é'.repeat(256),
+      dedupKey: 'é'.repeat(256),
+      occurredAt: new Date(clock.now()).toISOString(),
+    };
+    const body = JSON.stringify({ alerts: Array.from({ length: 1000 }, () => alert) });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(BODY_LIMIT_BYTES);
+    const res = await raise(body);
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(202);
+    expect(res.json<{ ids: string[] }>().ids).toHaveLength(1000);
+    // One byte past the route's own bound is still too large.
+    expect((await raise(`${' '.repeat(ALERTS_BODY_LIMIT_BYTES - 1)}{}`)).statusCode).toBe(413);
   });
 
   it('needs Alerts.Create to raise (403), a token (401), and hides other tenants (404)', async () => {

@@ -12,6 +12,11 @@ export const MAX_BATCH = 1_000;
 export const MAX_DATA_BYTES = 16 * 1024;
 /** MAX_MESSAGE_LENGTH bounds an alert's message, in characters as a reader counts them (fitsCharacters). */
 export const MAX_MESSAGE_LENGTH = 4_096;
+/** SEVERITY_MAX, COMPONENT_MAX, EVENT_MAX and KEY_TEXT_MAX (folder, dedupKey) bound those fields in UTF-16 code units. */
+const SEVERITY_MAX = 32;
+const COMPONENT_MAX = 64;
+const EVENT_MAX = 128;
+const KEY_TEXT_MAX = 256;
 
 /**
  * OCCURRED_AT_AHEAD_MS is how far past the server's clock an alert's occurredAt may be: a day, more
@@ -81,11 +86,11 @@ const jsonObject = z.record(z.string(), z.unknown(), { error: 'must be a JSON ob
  */
 export const alertInput = z
   .object({
-    severity: z.string().max(32).describe('Info, Success, Warn, Error or Fatal (Warning is accepted for Warn)'),
-    component: z.string().min(1).max(64).describe('A component of GET /alerts/catalogue, e.g. Robots'),
+    severity: z.string().max(SEVERITY_MAX).describe('Info, Success, Warn, Error or Fatal (Warning is accepted for Warn)'),
+    component: z.string().min(1).max(COMPONENT_MAX).describe('A component of GET /alerts/catalogue, e.g. Robots'),
     event: z
       .string()
-      .max(128)
+      .max(EVENT_MAX)
       .meta({ pattern: EVENT_NAME.source })
       .nullable()
       .optional()
@@ -100,8 +105,8 @@ export const alertInput = z
         'A JSON object of at most 16 KiB (16,384 bytes), counted as the UTF-8 bytes of its compact JSON (JSON.stringify, no spaces): ASCII text takes a byte a character, é two, 漢 three, an emoji four; a key or string quote or escape counts too. Over it is a 400 naming data',
       ),
     source: alertSource.nullable().optional(),
-    folder: z.string().min(1).max(256).nullable().optional(),
-    dedupKey: z.string().min(1).max(256).nullable().optional(),
+    folder: z.string().min(1).max(KEY_TEXT_MAX).nullable().optional(),
+    dedupKey: z.string().min(1).max(KEY_TEXT_MAX).nullable().optional(),
     occurredAt: isoInstant
       .nullable()
       .optional()
@@ -236,6 +241,35 @@ const SOURCE_FIELDS = Object.keys(alertSource.shape) as (keyof z.infer<typeof al
 const ALERT_FIELDS = new Set(Object.keys(alertInput.shape));
 
 /**
+ * LETTER_BYTES_MAX is what one character of a Latin, Greek or Cyrillic text takes in UTF-8 at most:
+ * two bytes (é, ß, я), one for ASCII. Ideographs take three and emoji four, and texts of them at every
+ * bound of a full batch pass the limit below: such a batch is sent in two.
+ */
+const LETTER_BYTES_MAX = 2;
+/** OCCURRED_AT_MAX bounds an occurredAt as a client writes it, nanoseconds and offset included (35), with room to spare. */
+const OCCURRED_AT_MAX = 64;
+/** JSON_PUNCTUATION_MAX is room for one alert's keys, quotes, colons, commas and braces, its source's included (about 170). */
+const JSON_PUNCTUATION_MAX = 512;
+
+/**
+ * ALERT_INPUT_BYTES_MAX is the most one AlertInput takes as compact JSON with every field at its
+ * bound in letters of LETTER_BYTES_MAX bytes: its data's bytes, those of the rest, and its punctuation.
+ */
+export const ALERT_INPUT_BYTES_MAX =
+  MAX_DATA_BYTES +
+  LETTER_BYTES_MAX *
+    (SEVERITY_MAX + COMPONENT_MAX + EVENT_MAX + MAX_MESSAGE_LENGTH + SOURCE_FIELDS.length * SOURCE_PART_MAX + 2 * KEY_TEXT_MAX + OCCURRED_AT_MAX) +
+  JSON_PUNCTUATION_MAX;
+
+/**
+ * ALERTS_BODY_LIMIT_BYTES bounds the body of POST /alerts (31.8 MB): a batch of MAX_BATCH alerts,
+ * each at every bound AlertInput gives it in such letters, is taken. The app's 20 MiB for every body
+ * refused with a 413 batches that API.md takes: 1,000 alerts of 4,096-character messages, 16 KiB of
+ * data, and a source, folder and dedup key at their bounds are 23.9 MB in ASCII, 31 MB in French.
+ */
+export const ALERTS_BODY_LIMIT_BYTES = MAX_BATCH * (ALERT_INPUT_BYTES_MAX + 1) + JSON_PUNCTUATION_MAX;
+
+/**
  * storedSource is an alert's source as stored: a field set to null as if left out (as every
  * optional field of an alert); a source given with no field is kept as the empty source it is, as
  * `data: {}` is (an Alert is its input, API.md), and only one left out or null is null. The fields
@@ -275,10 +309,10 @@ function quickAlert(value: unknown): AlertInput | undefined {
   if (!isPlainObject(value)) return undefined;
   for (const key in value) if (!ALERT_FIELDS.has(key)) return undefined;
   const { severity, component, event, message, data, source, folder, dedupKey, occurredAt } = value;
-  if (!isString(severity, 0, 32) || !isString(component, 1, 64) || !isString(message, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  if (!isString(severity, 0, SEVERITY_MAX) || !isString(component, 1, COMPONENT_MAX) || !isString(message, 1, Number.MAX_SAFE_INTEGER)) return undefined;
   if (!fitsCharacters(message, MAX_MESSAGE_LENGTH)) return undefined;
-  if (event !== undefined && !isString(event, 0, 128)) return undefined;
-  if (!optionalString(folder, 256) || !optionalString(dedupKey, 256)) return undefined;
+  if (event !== undefined && !isString(event, 0, EVENT_MAX)) return undefined;
+  if (!optionalString(folder, KEY_TEXT_MAX) || !optionalString(dedupKey, KEY_TEXT_MAX)) return undefined;
   // A `__proto__` key is copied differently by zod's record; leave such data to zod.
   if (data != null && (!isPlainObject(data) || Object.hasOwn(data, '__proto__'))) return undefined;
   const at = occurredAt == null ? undefined : occurredAtSchema.safeParse(occurredAt);

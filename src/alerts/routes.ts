@@ -13,7 +13,7 @@ import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
 import { actorOf, listActions } from './action-audit.js';
 import { COMPONENTS, EVENTS, findComponent, findEvent } from './catalogue.js';
-import { EVENT_NAME, EVENT_NAME_MESSAGE, MAX_BATCH, SOURCE_PART_MAX, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
+import { ALERTS_BODY_LIMIT_BYTES, EVENT_NAME, EVENT_NAME_MESSAGE, MAX_BATCH, SOURCE_PART_MAX, alertsBody, parseAlertsBody, unknownComponent } from './input.js';
 import { markAlerts, markAllRead, readerFor, readerIdOf, unreadCount } from './read-state.js';
 import { SEVERITIES, SEVERITY_MESSAGE, parseSeverity } from './severity.js';
 import { panelAlerts } from './panel.js';
@@ -153,13 +153,15 @@ export const alertRoutes: RouteModule = (app, deps) => {
     base,
     {
       config: { permission: 'Alerts.Create', status: 202, answer: z.object({ ids: z.array(z.string()) }) },
+      // Above the app's bound for other bodies: every batch API.md takes fits (read only once the caller holds Alerts.Create).
+      bodyLimit: ALERTS_BODY_LIMIT_BYTES,
       // The schema documents the body; parseAlertsBody validates it, naming each field of each
       // alert of a batch, which a union schema's errors cannot.
       validatorCompiler: () => (data) => ({ value: data }),
       schema: {
         params: tenantParams,
         body: alertsBody,
-        description: `One AlertInput {severity, component, event?, message, data?, source?, folder?, dedupKey?, occurredAt?} or {alerts: [AlertInput]} (at most ${MAX_BATCH}); 202 {ids} once durably stored.`,
+        description: `One AlertInput {severity, component, event?, message, data?, source?, folder?, dedupKey?, occurredAt?} or {alerts: [AlertInput]} (at most ${MAX_BATCH}, in a body of at most ${ALERTS_BODY_LIMIT_BYTES.toLocaleString('en')} bytes: every field at its bound in accented letters fits); 202 {ids} once durably stored.`,
       },
     },
     async (request, reply) => {

@@ -46,7 +46,7 @@ declare module 'fastify' {
   }
 }
 
-/** BODY_LIMIT_BYTES bounds every request body: 1,000 alerts of 16 KiB data fit, more does not. */
+/** BODY_LIMIT_BYTES bounds every request body but those of routes with a bound of their own (POST /alerts: ALERTS_BODY_LIMIT_BYTES). */
 export const BODY_LIMIT_BYTES = 20 * 1024 * 1024;
 
 // A body's and a query's fields are named bare, as a caller wrote them (`limit`, `custom.port`); the
