@@ -7,8 +7,10 @@ import { expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import { TEST_PG_URL } from '../../test/support/storage.js';
 import { proxyFor, viaProxy } from '../../test/support/tcp-proxy.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/problem.js';
 import { READ_ONLY_REASON } from '../storage/connect.js';
 import { StorageUnavailableError } from '../storage/errors.js';
+import { SILENT_SERVER_BOUND_MS } from '../storage/storage.js';
 import { type NewAlert, parseAlertsBody } from './input.js';
 
 it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be stored, and 202 once the database is back [postgres]', async () => {
@@ -25,7 +27,7 @@ it.runIf(TEST_PG_URL)('answers 503 with Retry-After while alerts cannot be store
     expect(failure).toMatchObject({ stage: 'ingest', retryable: true });
     const refused = await t.call('POST', '/api/v1/tenants/outage/alerts', alert);
     expect(refused.statusCode).toBe(503);
-    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.headers['retry-after']).toBe(RETRY_AFTER);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(refused.json()).toMatchObject({ status: 503, title: 'Service Unavailable', detail: expect.stringMatching(/retry later/) });
     proxy.restore();
@@ -68,6 +70,12 @@ async function asOperator(
 
 const ALERT = { severity: 'Error', component: 'Jobs', message: 'Invoice run failed' };
 
+/** RETRY_AFTER is the Retry-After of every 503 of an outage. */
+const RETRY_AFTER = String(UNAVAILABLE_RETRY_AFTER_SECONDS);
+
+/** AFTER_SILENCE_MS bounds a test's wait for a 202 once a silent server answers again: the requests it held fail first, twice over for a busy machine. */
+const AFTER_SILENCE_MS = 2 * SILENT_SERVER_BOUND_MS;
+
 it.runIf(TEST_PG_URL)(
   'answers 503 with Retry-After, not 500, while the database accepts no connections (ALLOW_CONNECTIONS false), and 202 once it does [postgres]',
   () =>
@@ -77,7 +85,7 @@ it.runIf(TEST_PG_URL)(
       await endConnections();
       const refused = await t.call('POST', '/api/v1/tenants/maintenance/alerts', ALERT);
       expect(refused.statusCode).toBe(503);
-      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.headers['retry-after']).toBe(RETRY_AFTER);
       const listed = await t.call('GET', '/api/v1/tenants/maintenance/alerts');
       expect(listed.statusCode).toBe(503);
       // A check that draws a pooled connection the operator ended says only 'unreachable'; the next ones say why.
@@ -99,19 +107,22 @@ it('answers 503 with Retry-After, not 500, while the SQLite disk is full, and 20
   try {
     await t.call('POST', '/api/v1/tenants', { name: 'full' });
     const pages = sqlite.pragma('page_count', { simple: true }) as number;
+    const pageSize = sqlite.pragma('page_size', { simple: true }) as number;
+    const roomForGrowth = sqlite.pragma('max_page_count', { simple: true }) as number;
     // The database may not grow by a page more: SQLite says "database or disk is full", as on a full disk.
     sqlite.pragma(`max_page_count = ${pages}`);
+    // A page of log each, whatever the page size: more than the free pages a new database keeps.
     const alerts = Array.from({ length: 50 }, (_, i) => ({
       severity: 'Error',
       component: 'Jobs',
       message: `run ${i} failed`,
-      data: { log: 'x'.repeat(4000) },
+      data: { log: 'x'.repeat(pageSize) },
     }));
     const refused = await t.call('POST', '/api/v1/tenants/full/alerts', { alerts });
     expect(refused.statusCode).toBe(503);
-    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.headers['retry-after']).toBe(RETRY_AFTER);
     expect(refused.json()).toMatchObject({ status: 503, detail: expect.stringMatching(/retry later/) });
-    sqlite.pragma('max_page_count = 1073741823');
+    sqlite.pragma(`max_page_count = ${roomForGrowth}`);
     const stored = await t.call('POST', '/api/v1/tenants/full/alerts', { alerts });
     expect(stored.statusCode).toBe(202);
   } finally {
@@ -134,7 +145,7 @@ it.runIf(TEST_PG_URL)(
       expect((await t.call('GET', '/api/v1/tenants/failover/alerts')).statusCode).toBe(200);
       const refused = await t.call('POST', '/api/v1/tenants/failover/alerts', ALERT);
       expect(refused.statusCode).toBe(503);
-      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.headers['retry-after']).toBe(RETRY_AFTER);
       const created = await t.call('POST', '/api/v1/tenants', { name: 'during-failover' });
       expect(created.statusCode).toBe(503);
       await sql('alter database {db} reset default_transaction_read_only');
@@ -198,7 +209,7 @@ it.runIf(TEST_PG_URL)(
       await sql('alter database {db}_moved allow_connections true');
       const refused = await t.call('POST', '/api/v1/tenants/renamed/alerts', ALERT);
       expect(refused.statusCode).toBe(503);
-      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.headers['retry-after']).toBe(RETRY_AFTER);
       expect(refused.json()).toMatchObject({ status: 503, detail: expect.stringMatching(/retry later/) });
       expect((await t.call('GET', '/api/v1/tenants/renamed/alerts')).statusCode).toBe(503);
       expect((await t.call('GET', '/readyz')).json()).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/does not exist/) });
@@ -223,7 +234,7 @@ it.runIf(TEST_PG_URL)(
       await dba.query('alter table tenants set schema restoring');
       for (const answer of [await t.call('POST', '/api/v1/tenants/restoring/alerts', ALERT), await t.call('GET', '/api/v1/tenants/restoring/alerts')]) {
         expect(answer.statusCode, answer.body).toBe(503);
-        expect(answer.headers['retry-after']).toBe('5');
+        expect(answer.headers['retry-after']).toBe(RETRY_AFTER);
       }
       await dba.query('alter table restoring.tenants set schema public');
       expect((await t.call('POST', '/api/v1/tenants/restoring/alerts', ALERT)).statusCode).toBe(202);
@@ -250,12 +261,12 @@ it.runIf(TEST_PG_URL)(
       ]);
       for (const answer of answers) {
         expect(answer.statusCode).toBe(503);
-        expect(answer.headers['retry-after']).toBe('5');
+        expect(answer.headers['retry-after']).toBe(RETRY_AFTER);
         expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
       }
       proxy.cut();
       proxy.restore();
-      await expect.poll(async () => (await t.call('POST', '/api/v1/tenants/silent/alerts', ALERT)).statusCode, { timeout: 30_000 }).toBe(202);
+      await expect.poll(async () => (await t.call('POST', '/api/v1/tenants/silent/alerts', ALERT)).statusCode, { timeout: AFTER_SILENCE_MS }).toBe(202);
     } finally {
       proxy.cut();
       proxy.restore();
@@ -278,7 +289,7 @@ it.runIf(TEST_PG_URL)(
       proxy.restore();
       const answers = await Promise.all([t.call('POST', '/api/v1/tenants/half-silent/alerts', ALERT), t.call('GET', '/api/v1/tenants/half-silent/alerts')]);
       for (const answer of answers) expect([200, 202, 503]).toContain(answer.statusCode);
-      await expect.poll(async () => (await t.call('POST', '/api/v1/tenants/half-silent/alerts', ALERT)).statusCode, { timeout: 30_000 }).toBe(202);
+      await expect.poll(async () => (await t.call('POST', '/api/v1/tenants/half-silent/alerts', ALERT)).statusCode, { timeout: AFTER_SILENCE_MS }).toBe(202);
     } finally {
       proxy.cut();
       proxy.restore();

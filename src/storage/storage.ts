@@ -571,6 +571,13 @@ const SWEEP_MS = 1_000;
 const SERVER_CHECK_MS = 3_000;
 const CONNECT_MS = 10_000;
 
+/**
+ * SILENT_SERVER_BOUND_MS is the longest a request waits on a silent server before it fails as a
+ * dropped connection does: its statement's silence, the sweep that sees it, the check on a new
+ * connection, and a new connection's handshake or a wait for a pooled one. Tests wait by it.
+ */
+export const SILENT_SERVER_BOUND_MS = SILENT_STATEMENT_MS + SWEEP_MS + SERVER_CHECK_MS + CONNECT_MS;
+
 /** dropConnection destroys a pg client's socket: its pending statements fail with 'Connection terminated unexpectedly'. */
 function dropConnection(client: pg.ClientBase): void {
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
