@@ -4280,6 +4280,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     const row = page.locator('main tbody tr', { hasText: 'paris-made' });
     await row.waitFor();
     expect(await call('GET', '/api/v1/tenants/paris-made')).toMatchObject({ language: 'fr', timeZone: 'Europe/Paris', retentionDays: 30 });
+    // The Tenants table says how long each tenant keeps its alerts: the host saw it only in Edit tenant, one tenant at a time.
+    const retentionCell = async () => {
+      const headers = await page.locator('main thead th').allTextContents();
+      return row.locator('td').nth(headers.indexOf('Conservation')).textContent();
+    };
+    expect(await retentionCell()).toBe('30 jours');
     // A tenant's own, saved, stand in Edit tenant.
     await row.getByRole('button', { name: 'Modifier' }).click();
     expect(await dialog.getByLabel('Fuseau horaire').inputValue()).toBe('Europe/Paris');
@@ -4291,6 +4297,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     await retention.fill('365');
     await dialog.getByRole('button', { name: 'Enregistrer' }).click();
     await expect.poll(async () => (await call('GET', '/api/v1/tenants/paris-made')).retentionDays).toBe(365);
+    await expect.poll(retentionCell).toBe('365 jours');
     await row.getByRole('button', { name: 'Modifier' }).click();
     expect(await retention.inputValue()).toBe('365');
     const acme = page.locator('main tbody tr').filter({ has: page.getByRole('cell', { name: 'acme', exact: true }) });

@@ -135,10 +135,10 @@ export function TenantsPage({ onChanged }) {
     }
     <div class="table-wrap" hidden=${tenants.length === 0}><table>
       <thead><tr><th scope="col">${t('tenants.name')}</th><th scope="col">${t('tenants.displayName')}</th><th scope="col">${t('access.timeZone')}</th>
-        <th scope="col">${t('language')}</th><th scope="col">${t('tenants.alerts24h')}</th><th scope="col">${t('tenants.mail24h')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
+        <th scope="col">${t('language')}</th><th scope="col">${t('tenants.retention')}</th><th scope="col">${t('tenants.alerts24h')}</th><th scope="col">${t('tenants.mail24h')}</th><th scope="col">${t('tenants.created')}</th><th scope="col"><span class="sr-only">${t('actions')}</span></th></tr></thead>
       <tbody>${tenants.map(
         (tenant) => html`<tr key=${tenant.id}><td>${tenant.name}</td><td>${tenant.displayName}</td><td>${tenant.timeZone}</td>
-        <td><${LanguageName} code=${tenant.language} /></td><${ActivityCells} activity=${activityOf(tenant)} /><td class="nowrap">${formatTime(tenant.createdAt)}</td>
+        <td><${LanguageName} code=${tenant.language} /></td><td class="nowrap">${t('tenants.retentionCell', { count: tenant.retentionDays })}</td><${ActivityCells} activity=${activityOf(tenant)} /><td class="nowrap">${formatTime(tenant.createdAt)}</td>
         <td class="nowrap"><button type="button" class="link" onClick=${() => setDialog({ tenant })}>${t('edit')}</button>
           <button type="button" class="link danger" onClick=${() => remove(tenant)}>${t('delete')}</button></td></tr>`,
       )}</tbody>
