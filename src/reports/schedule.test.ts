@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { insertTestTenant } from '../../test/support/outbox-fixtures.js';
 import { describeEachDialect, openTestStorage } from '../../test/support/storage.js';
 import type { Storage } from '../storage/storage.js';
@@ -35,5 +35,34 @@ describeEachDialect('report schedule', (dialect) => {
     expect([await dueAt('changed', 'daily'), await dueAt('steady', 'daily')]).toEqual([0, TOMORROW]);
     // Rescheduling the daily reports leaves the summaries' rows to their own decision.
     expect(await dueAt('steady', 'summary')).toBe(LEASE);
+  });
+
+  it('claims at most its limit of the reports due by now, and builds its statement only once', async () => {
+    await insertTestTenant(storage.db, 'later', { id: 'later' });
+    await storage.db.updateTable('report_schedule').set({ due_at: TOMORROW }).execute();
+    await storage.db.updateTable('report_schedule').set({ due_at: T0 }).where('tenant_id', 'in', ['changed', 'steady']).execute();
+    await reportsDueNow(storage.db, 'later');
+    await storage.db
+      .updateTable('report_schedule')
+      .set({ due_at: T0 + 1 })
+      .where('tenant_id', '=', 'later')
+      .execute();
+    const compiles = vi.spyOn(storage.db.getExecutor(), 'compileQuery');
+    try {
+      const first = await claimDueReports(storage, T0, LEASE, 3);
+      const second = await claimDueReports(storage, T0, LEASE, 3);
+      expect(first).toHaveLength(3);
+      expect([...first, ...second].map((c) => `${c.tenantId} ${c.kind}`).sort()).toEqual([
+        'changed daily',
+        'changed summary',
+        'steady daily',
+        'steady summary',
+      ]);
+      // A claim is a tick of every scheduler, busy or idle: its query is not built again each time.
+      expect(compiles).not.toHaveBeenCalled();
+    } finally {
+      compiles.mockRestore();
+    }
+    expect([await dueAt('steady', 'daily'), await dueAt('later', 'daily')]).toEqual([LEASE, T0 + 1]);
   });
 });

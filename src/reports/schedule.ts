@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../storage/database.js';
+import { sqlOnce } from '../storage/sql-once.js';
 import type { Storage } from '../storage/storage.js';
 
 /** ScheduledKind is a kind of report window the scheduler decides. */
@@ -65,16 +66,19 @@ export async function scheduleUnscheduledTenants(db: Db): Promise<void> {
  * when the lease ends; one that finishes sets the next due time. One indexed query, however many tenants.
  */
 export async function claimDueReports(storage: Storage, now: number, lease: number, limit: number): Promise<DueReport[]> {
-  const rows = await storage.db
-    .updateTable('report_schedule')
-    .set({ due_at: lease })
-    .where(({ eb, refTuple, selectFrom }) => {
-      let due = selectFrom('report_schedule').select(['tenant_id', 'kind']).where('due_at', '<=', now).orderBy('due_at').limit(limit);
-      if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked();
-      return eb(refTuple('tenant_id', 'kind'), 'in', due.$asTuple('tenant_id', 'kind'));
-    })
-    .returning(['tenant_id', 'kind'])
-    .execute();
+  // Built and compiled once (sqlOnce): the scheduler claims every tick, busy or idle, on the main thread.
+  const text = sqlOnce(storage.db, 'claimDueReports', () =>
+    storage.db
+      .updateTable('report_schedule')
+      .set({ due_at: lease })
+      .where(({ eb, refTuple, selectFrom }) => {
+        let due = selectFrom('report_schedule').select(['tenant_id', 'kind']).where('due_at', '<=', now).orderBy('due_at').limit(limit);
+        if (storage.dialect === 'postgres') due = due.forUpdate().skipLocked();
+        return eb(refTuple('tenant_id', 'kind'), 'in', due.$asTuple('tenant_id', 'kind'));
+      })
+      .returning(['tenant_id', 'kind']),
+  );
+  const { rows } = await storage.db.executeQuery<{ tenant_id: string; kind: string }>(CompiledQuery.raw(text, [lease, now, limit]));
   return rows.map((r) => ({ tenantId: r.tenant_id, kind: r.kind as ScheduledKind }));
 }
 

@@ -173,6 +173,29 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(batch.deliveries.map((d) => d.tenantId)).toEqual([other]);
   });
 
+  it('looks for the first row it may take, leaving out 0, 1, 2 or 3 tenants, without building the look again', async () => {
+    await clearQueue();
+    const other = await insertTestTenant(storage.db, `later-${dialect}`);
+    await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], new FakeClock(clock.now() + 60_000));
+    await enqueueDeliveries(storage.db, [testDelivery(other, 'b@example.com')], new FakeClock(clock.now() + 120_000));
+    const looks = async () => [
+      (await claim('w-look')).nextDueAt,
+      (await claim('w-look', 10, [tenant])).nextDueAt,
+      (await claim('w-look', 10, [tenant, other])).nextDueAt,
+      (await claim('w-look', 10, [other, tenant, 'nobody'])).nextDueAt,
+    ];
+    const expected = [clock.now() + 60_000, clock.now() + 120_000, null, null];
+    expect(await looks()).toEqual(expected);
+    // Each count of tenants left out has its own text, built once: the idle poll runs it four times a second.
+    const compiles = vi.spyOn(storage.db.getExecutor(), 'compileQuery');
+    try {
+      expect(await looks()).toEqual(expected);
+      expect(compiles).not.toHaveBeenCalled();
+    } finally {
+      compiles.mockRestore();
+    }
+  });
+
   it('takes a dead worker’s row again once its lease expires, and marks that attempt interrupted', async () => {
     await clearQueue();
     await enqueueDeliveries(storage.db, [testDelivery(tenant, 'a@example.com')], clock);

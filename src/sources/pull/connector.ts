@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { CompiledQuery } from 'kysely';
 import type { Logger } from 'pino';
 import type { FatalSignal } from '../../alerts/fatal-signal.js';
 import type { CountStored } from '../../alerts/ingest.js';
@@ -12,6 +13,7 @@ import type { Db } from '../../storage/database.js';
 import { CONNECT_BACKOFF, backoffDelay } from '../../storage/connect.js';
 import { classifyDbError } from '../../storage/errors.js';
 import { OutageLog } from '../../storage/outage-log.js';
+import { sqlOnce } from '../../storage/sql-once.js';
 import { endedWithin } from '../../shared/stop-patience.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
@@ -362,7 +364,9 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
   };
 
   const pollDue = async () => {
-    const rows = await db.selectFrom('sources').selectAll().where('kind', '=', 'orchestrator-pull').where('enabled', '=', 1).execute();
+    // Built and compiled once (sqlOnce): every worker looks each tick, with or without a source.
+    const text = sqlOnce(db, 'pollDue', () => db.selectFrom('sources').selectAll().where('kind', '=', 'orchestrator-pull').where('enabled', '=', 1));
+    const { rows } = await db.executeQuery<SourceRow>(CompiledQuery.raw(text, ['orchestrator-pull', 1]));
     forgetTokens(rows);
     if (inFlight.size >= MAX_CONCURRENT_POLLS) return;
     const now = clock.now();

@@ -148,4 +148,19 @@ describeEachDialect('orchestrator-pull: the lease on a poll', (dialect) => {
     expect(worker.tokensKept()).toBe(0);
     expect(upstream.counts.signIns).toBe(1);
   });
+
+  it('looks for due sources each tick without building the look again', async () => {
+    const clock = new FakeClock(Date.now());
+    const t = await startTestApp(dialect, { TOCSIN_ROLE: 'api' }, { clock });
+    onTestFinished(() => t.close());
+    const db = t.tocsin.deps.storage.db;
+    const worker = connector(t, db, clock);
+    await worker.pollDue();
+    // Every worker looks every tick, with or without a source: its query is built once, not per look.
+    const compiles = vi.spyOn(db.getExecutor(), 'compileQuery');
+    onTestFinished(() => compiles.mockRestore());
+    await worker.pollDue();
+    await worker.pollDue();
+    expect(compiles).not.toHaveBeenCalled();
+  });
 });
