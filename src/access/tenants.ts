@@ -10,6 +10,7 @@ import type { Db } from '../storage/database.js';
 import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
 import { reportsDueNow } from '../reports/schedule.js';
 import { dailyReportInstantMoved } from '../settings/mail-settings.js';
+import { lockAccessChanges } from './access-changes.js';
 import { BUILT_IN_ROLES } from './permissions.js';
 import { RETENTION_DAYS } from './retention-days.js';
 
@@ -187,6 +188,11 @@ export async function deleteTenant(db: Db, tenantId: string, batchSize = DELETE_
     );
   }
   return db.transaction().execute(async (tx) => {
+    // The tenant's lock on access changes before any row, as every change of its users, groups and
+    // roles takes it first: a user's deletion under way (its memberships deleted, its row not yet)
+    // and this one, which locks the users and then deletes those memberships, each waited on the
+    // other on PostgreSQL (a 503), as DELETE /users/{id} beside DELETE /tenants/{tenant}.
+    await lockAccessChanges(tx, tenantId, undefined);
     // Who holds which role and belongs to which group goes first, as deleteUser and deleteGroup
     // take them: a PATCH replacing a user's roles or a group's members deletes those rows, then
     // writes them again (locking the keys they name), and the tenant's cascade (its users and

@@ -5,6 +5,7 @@ import { TEST_PG_URL, describeEachDialect } from '../../test/support/storage.js'
 import { sql } from 'kysely';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertAlerts } from '../alerts/store.js';
+import { lockAccessChanges } from '../access/access-changes.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 describeEachDialect('a change that loses a race with a deletion', (dialect) => {
@@ -283,6 +284,39 @@ it.runIf(TEST_PG_URL)(
       const team = (await t.call('POST', '/api/v1/tenants/replaced/groups', { name: 'Team', members: [gone.userId] })).json<{ id: string }>().id;
       const teamMembers = { table: 'group_members', column: 'group_id', row: { group_id: team, user_id: gone.userId } } as const;
       expect(await deletingWhileReplaced(db, teamMembers, () => t.call('DELETE', '/api/v1/tenants/replaced'))).toBe('204 ');
+    } finally {
+      await t.close();
+    }
+  },
+);
+
+it.runIf(TEST_PG_URL)(
+  'deletes a tenant while one of its users is being deleted, its memberships gone and its row not yet, without a deadlock [postgres]',
+  async () => {
+    // DELETE /users/{id} takes the tenant's lock on access changes, deletes the user's memberships,
+    // then the user. The tenant's deletion locked its users, then deleted their memberships: each
+    // waited on the other, and PostgreSQL aborted one of them (DELETE /tenants answered 503).
+    const t = await startTestApp('postgres');
+    try {
+      const db = t.tocsin.deps.storage.db;
+      const leaving = await t.tenantWithUser('leaving');
+      expect((await t.call('POST', '/api/v1/tenants/leaving/groups', { name: 'Desk', members: [leaving.userId] })).statusCode).toBe(201);
+      let deleting!: Promise<{ statusCode: number; body: string }>;
+      await db.transaction().execute(async (tx) => {
+        // As deleteUser does, step by step.
+        await lockAccessChanges(tx, leaving.tenantId, undefined);
+        await tx.deleteFrom('group_members').where('user_id', '=', leaving.userId).execute();
+        ({ answer: deleting } = await startBlocked(
+          db,
+          tx,
+          () => t.call('DELETE', '/api/v1/tenants/leaving'),
+          'the tenant deletion waiting on the user deletion',
+        ));
+        await tx.deleteFrom('users').where('id', '=', leaving.userId).execute();
+      });
+      const answer = await deleting;
+      expect(`${answer.statusCode} ${answer.body}`).toBe('204 ');
+      expect((await t.call('GET', '/api/v1/tenants/leaving')).statusCode).toBe(404);
     } finally {
       await t.close();
     }
