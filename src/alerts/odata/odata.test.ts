@@ -583,7 +583,15 @@ describeEachDialect('Orchestrator-compatible alerts', (dialect) => {
     expect(list.statusCode).toBe(400);
     expect(list.json().errors).toEqual([{ path: '(root)', message: expect.stringMatching(/object/) }]);
     expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, {}, token)).json().errors).toEqual([{ path: 'ids', message: 'is required' }]);
-    expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [1] }, token)).json().errors).toEqual([{ path: 'ids', message: expect.any(String) }]);
+  });
+
+  it('names the id of MarkAsRead that is wrong by its place in ids, as POST /alerts/mark-read does', async () => {
+    // {"ids": ["x", 2]} was "ids: must be a string, not a number", leaving the script to guess which id.
+    const wrong = await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [ids[1], 2] }, token);
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().errors).toEqual([{ path: 'ids.1', message: 'must be a string, not a number' }]);
+    expect(wrong.json().detail).toBe('ids.1: must be a string, not a number');
+    expect((await t.call('POST', `${ACTIONS}.MarkAsRead`, { ids: [''] }, token)).json().errors).toEqual([{ path: 'ids.0', message: expect.any(String) }]);
   });
 
   it('refuses a query option that GetUnreadCount or MarkAsRead would ignore (a count of every unread alert read as the filtered one), naming it', async () => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant, textFields, withTextFields } from '../../access/orchestrator-auth.js';
 import type { RouteModule } from '../../http/context.js';
 import { caseInsensitiveBody } from '../../http/openapi.js';
-import { badRequest, type FieldError, fieldError } from '../../http/problem.js';
+import { badRequest, type FieldError, fieldError, fieldErrors, zodIssueFieldErrors } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
 import { markAlerts, readerFor, readerIdOf, unreadCount } from '../read-state.js';
@@ -264,9 +264,8 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
     },
     async (request) => {
       const parsed = markAsReadBody.safeParse(lowerCaseKeys(request.body));
-      // A body that is no object (a bare list of ids) is the body's fault, not a field's.
-      if (!parsed.success)
-        throw fieldError(parsed.error.issues[0]?.path.length === 0 ? '(root)' : 'ids', parsed.error.issues[0]?.message ?? 'must be a list of alert ids');
+      // Each issue names its own place: the body (`(root)`, a bare list of ids), `ids`, or one id (`ids.1`), as /alerts/mark-read does.
+      if (!parsed.success) throw fieldErrors(parsed.error.issues.flatMap(zodIssueFieldErrors));
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
       // Ids are lower-case UUIDs; Orchestrator's are Guids, the same in either case (.NET prints them upper-case), as `Id eq` reads them.
