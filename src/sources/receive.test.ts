@@ -8,7 +8,7 @@ import { describeEachDialect } from '../../test/support/storage.js';
 import { captureLog } from '../../test/support/log-capture.js';
 import { FakeClock } from '../shared/clock.js';
 import { ReadCache } from '../shared/read-cache.js';
-import { planOnce, storedDeliveryKeys } from './receive.js';
+import { planOnce } from './receive.js';
 import { signingKey } from './secrets.js';
 import { DELIVERY_KEY_DAYS, purgeOldDeliveries, requireSource, rotateSecret } from './store.js';
 import { MAX_TIMESTAMP_SKEW_MS, signOrchestrator, signStandardWebhook } from './signatures.js';
@@ -98,14 +98,6 @@ describe('planOnce', () => {
     const plan = planOnce(['a', 'b', 'a', 'c'], new Map([['b', { ids: ['old-b'] }]]));
     expect(plan.fresh).toEqual([0, 3]);
     expect(plan.answer(['new-a', 'new-c'])).toEqual(['new-a', 'old-b', 'new-a', 'new-c']);
-  });
-});
-
-describe('storedDeliveryKeys', () => {
-  it('stores the content key alone when a delivery has one, else every key', () => {
-    expect(storedDeliveryKeys(['event:e1', 'content:c1'])).toEqual(['content:c1']);
-    expect(storedDeliveryKeys(['event:e1'])).toEqual(['event:e1']);
-    expect(storedDeliveryKeys(['webhook-id:w1'])).toEqual(['webhook-id:w1']);
   });
 });
 
@@ -299,35 +291,15 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(stored).toHaveLength(1);
     });
 
-    it('collapses the per-folder copies of one event (other EventId, same job) into the first', async () => {
+    it('answers an EventId seen before with its first ids even when the body names another job: the event id keys a redelivery (API.md)', async () => {
       const source = await h.create('orchestrator-webhook');
-      const key = crypto.randomUUID();
-      const first = await h.orchestrator(source, jobFaulted('folder-a', key, 1));
-      const copy = await h.orchestrator(source, jobFaulted('folder-b', key, 2));
-      expect(copy.json().ids).toEqual(first.json().ids);
-    });
-
-    it('keeps one delivery key of an event about a job, its content key: a redelivery and the copies in other folders, received apart or at once, answer its ids', async () => {
-      const source = await h.create('orchestrator-webhook');
-      const db = t.tocsin.deps.storage.db;
-      const key = crypto.randomUUID();
-      const event = jobFaulted('one-a', key, 1);
-      const first = await h.orchestrator(source, event);
-      expect(first.statusCode, first.body).toBe(202);
-      const rows = await db.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).execute();
-      expect(rows).toEqual([{ delivery_id: expect.stringMatching(/^content:/) }]);
-      const again = await Promise.all([
-        h.orchestrator(source, event),
-        ...[2, 3, 4].map((folder) => h.orchestrator(source, jobFaulted(`one-${folder}`, key, folder))),
-      ]);
-      expect(again.map((c) => c.json().ids)).toEqual(Array(4).fill(first.json().ids));
-      // Copies of a new job, all at once: one is stored, the others lose the race for the content key and answer its ids.
+      const first = await h.orchestrator(source, jobFaulted('same-id'));
       const other = crypto.randomUUID();
-      const racing = await Promise.all([1, 2, 3, 4].map((folder) => h.orchestrator(source, jobFaulted(`race-${folder}`, other, folder))));
-      expect(racing.map((r) => r.statusCode)).toEqual(Array(4).fill(202));
-      expect(new Set(racing.map((r) => r.json().ids.join())).size).toBe(1);
-      expect(await db.selectFrom('alerts').select('id').where('dedup_key', '=', `job.faulted:${other}`).execute()).toHaveLength(1);
-      expect(await db.selectFrom('source_deliveries').select('delivery_id').where('source_id', '=', source.id).execute()).toHaveLength(2);
+      const again = await h.orchestrator(source, jobFaulted('same-id', other));
+      expect(again.statusCode, again.body).toBe(202);
+      expect(again.json().ids).toEqual(first.json().ids);
+      const stored = await t.tocsin.deps.storage.db.selectFrom('alerts').select('id').where('dedup_key', '=', `job.faulted:${other}`).execute();
+      expect(stored).toEqual([]);
     });
 
     it('answers a redelivery with its first ids after the mapping silenced its type meanwhile, storing nothing', async () => {
@@ -340,6 +312,14 @@ describeEachDialect('receiving from sources', (dialect) => {
       const again = await h.orchestrator(source, event);
       expect(again.statusCode, again.body).toBe(202);
       expect(again.json().ids).toEqual(first.json().ids);
+    });
+
+    it('collapses the per-folder copies of one event (other EventId, same job) into the first', async () => {
+      const source = await h.create('orchestrator-webhook');
+      const key = crypto.randomUUID();
+      const first = await h.orchestrator(source, jobFaulted('folder-a', key, 1));
+      const copy = await h.orchestrator(source, jobFaulted('folder-b', key, 2));
+      expect(copy.json().ids).toEqual(first.json().ids);
     });
 
     it('maps robot.status per session, job.stopped per job and abandoned items per item', async () => {

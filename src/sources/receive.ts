@@ -14,7 +14,7 @@ import { coalesced } from '../shared/coalesced.js';
 import { classifyDbError, lostTransactionRace } from '../storage/errors.js';
 import { mapAlertmanager } from './mapping/alertmanager.js';
 import { mapOrchestratorEvent, orchestratorStaleness } from './mapping/orchestrator.js';
-import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, isContentKey, mappingFailure, measuredJson } from './mapping/shared.js';
+import { type MappedAlerts, type MappingFailure, applyOverride, deliveryKey, mappingFailure, measuredJson } from './mapping/shared.js';
 import type { SourceKind, SourceMapping } from './model.js';
 import { signingKey } from './secrets.js';
 
@@ -242,19 +242,6 @@ export function planOnce(alertKeys: readonly string[], earlier: ReadonlyMap<stri
   return { fresh, answer: (freshIds) => slots.map((slot) => (typeof slot === 'string' ? slot : freshIds[slot]!)) };
 }
 
-/**
- * storedDeliveryKeys are those of a delivery's keys that storing it writes: the content key alone
- * when it has one, else all of them. A content key is made of the entities the event names, so a
- * redelivery (the same body, its EventId too) has it as its copies from other folders do: the
- * EventId's own row added nothing but a second key at a random place in the index (about 1.3
- * pages an event). Every key is still looked up, the EventId too (keys stored before, events
- * without a content key).
- */
-export function storedDeliveryKeys(keys: readonly string[]): readonly string[] {
-  const contents = keys.filter(isContentKey);
-  return contents.length > 0 ? contents : keys;
-}
-
 /** KeyRow is a delivery or alert key to store, with the ids of its alerts and when it was received. */
 type KeyRow = readonly [key: string, ids: readonly string[], at: number];
 
@@ -263,8 +250,8 @@ const KEYS_PER_INSERT = 1_000;
 
 /**
  * storeDeliveryKeys writes the keys of a commit's deliveries of one source, each with the ids of
- * its alerts, in the transaction that stores them: one statement for all of them (a commit holds
- * several events), compiled once per row count.
+ * its alerts, in the transaction that stores them: one statement for all of them (an
+ * orchestrator-webhook event has two keys, a commit holds several events), compiled once per row count.
  */
 async function storeDeliveryKeys(tx: Db, source: SourceRow, rows: readonly KeyRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += KEYS_PER_INSERT) {
@@ -685,7 +672,7 @@ export function createReceiver(deps: AppDeps): Receiver {
           const { plan } = found;
           const now = clock.now();
           const keys: KeyRow[] = [
-            ...storedDeliveryKeys(deliveryKeys).map((key): KeyRow => [key, all(ids), now]),
+            ...deliveryKeys.map((key): KeyRow => [key, all(ids), now]),
             ...(plan?.fresh.map((i, at): KeyRow => [alertKeys![i]!, [ids[at]!], now]) ?? []),
           ];
           gatherReception(shared, source, now, { outcome: found.stored > 0 ? 'accepted' : 'ignored', status: 202, alertIds: all(ids), error: null }, keys);

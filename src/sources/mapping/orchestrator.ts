@@ -4,7 +4,6 @@ import { type Severity, parseSeverity } from '../../alerts/severity.js';
 import type { SourceMapping } from '../model.js';
 import { MAX_TIMESTAMP_SKEW_MS } from '../signatures.js';
 import {
-  CONTENT_KEY_PREFIX,
   type MappedAlerts,
   type MappingFailure,
   type Resolved,
@@ -403,8 +402,7 @@ const factsOf = (facts: Record<string, unknown>) => Object.fromEntries(Object.en
 /**
  * mapOrchestratorEvent turns one authentic Orchestrator webhook event into alerts per the table
  * and the source's overrides. The delivery keys are the EventId (a redelivery) and, for events
- * about shared entities, a content key (one copy per folder sharing a queue, reference §1.5), made
- * of the entities' keys alone, so that a redelivery has it too.
+ * about shared entities, a content key (one copy per folder sharing a queue, reference §1.5).
  */
 export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: SourceMapping): MappedAlerts | MappingFailure {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
@@ -458,10 +456,8 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
       ...(occurredAt ? { occurredAt } : {}),
     });
   }
-  // Of every entity the event names, whatever the source's mapping keeps of it: a redelivery
-  // has its first delivery's content key after the mapping changed, as it has its EventId.
-  const contentKeys = CONTENT_KEYED.has(type) ? found.flatMap((draft) => (draft.dedupKey ? [draft.dedupKey.slice(0, 256)] : [])) : [];
-  if (contentKeys.length > 0) deliveryKeys.push(`${CONTENT_KEY_PREFIX}${hash(contentKeys.sort().join('\n'))}`);
+  const contentKeys = alerts.flatMap((a) => (a.dedupKey && CONTENT_KEYED.has(type) ? [a.dedupKey] : []));
+  if (contentKeys.length > 0) deliveryKeys.push(`content:${hash(contentKeys.sort().join('\n'))}`);
   return { alerts, deliveryKeys, ignored };
 }
 

@@ -13,8 +13,8 @@ const MAX_PAYLOAD_BYTES = 12 * 1024;
 export interface MappedAlerts {
   readonly alerts: AlertInput[];
   /**
-   * Delivery keys (an event id, a content key, which starts with CONTENT_KEY_PREFIX): if any was
-   * received before, the delivery is a redelivery or a copy and is answered with the earlier ids.
+   * Delivery keys (an event id, a content key): if any was received before, the delivery is a
+   * redelivery or a copy and is answered with the earlier ids.
    */
   readonly deliveryKeys: string[];
   /**
@@ -26,15 +26,6 @@ export interface MappedAlerts {
   /** Events acknowledged without an alert (not alert-worthy by the mapping). */
   readonly ignored: number;
 }
-
-/**
- * CONTENT_KEY_PREFIX starts a content key: what the copies of one event sent for each folder
- * sharing its entity have in common. The key a delivery that has one is stored under (storedDeliveryKeys).
- */
-export const CONTENT_KEY_PREFIX = 'content:';
-
-/** isContentKey says whether a delivery key is a content key rather than an event's own id. */
-export const isContentKey = (key: string) => key.startsWith(CONTENT_KEY_PREFIX);
 
 /** MappingFailure names what is malformed in an authenticated sender's body: the fields, and them in one line. */
 export interface MappingFailure {
