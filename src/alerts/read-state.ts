@@ -156,6 +156,7 @@ export async function markAlerts(db: Kysely<Database>, tenantId: string, userId:
   const mark = () =>
     db.transaction().execute(async (tx) => {
       await lockReadState(tx, tenantId, userId);
+      await holdReader(tx, userId);
       await write(tx);
     });
   try {
@@ -178,10 +179,15 @@ export async function markAlerts(db: Kysely<Database>, tenantId: string, userId:
  */
 async function lockReadState(tx: Db, tenantId: string, userId: string): Promise<void> {
   await lockTransactionOn(tx, `alert read state ${tenantId} ${userId}`);
-  // And the user's key, as its rows' foreign keys will (PostgreSQL): a user deleted meanwhile is
-  // waited for here, holding nothing. Taken later, by the check of a row the mark had already
-  // written (the watermark, moved twice), it waited on the deletion while the deletion's cascade
-  // waited on that row, and PostgreSQL aborted one of them (a 503).
+}
+
+/**
+ * holdReader takes the reader's key, as its rows' foreign keys will (PostgreSQL): a user deleted
+ * meanwhile is waited for here, holding nothing it writes. Taken later, by the check of a row the
+ * mark had already written (the watermark, moved twice), it waited on the deletion while the
+ * deletion's cascade waited on that row, and PostgreSQL aborted one of them (a 503).
+ */
+async function holdReader(tx: Db, userId: string): Promise<void> {
   if (userId !== HOST && tx.getExecutor().adapter instanceof PostgresAdapter) {
     await tx.selectFrom('users').select('id').where('id', '=', userId).forKeyShare().execute();
   }
@@ -200,6 +206,10 @@ export async function markAllRead(db: Kysely<Database>, tenantId: string, userId
     // Before the floor, which markAlerts never takes: the two locks are always taken in this order.
     await lockReadState(tx, tenantId, userId);
     await holdAlertTimeFloor(tx);
+    // The reader's key once the floor is held, not while waiting for it: a commit storing alerts holds
+    // the floor and waits on its tenant's row, which a tenant's deletion holds while its cascade waits
+    // on this user's key, so holding the key here closed the circle (DELETE /tenants answered 503).
+    await holdReader(tx, userId);
     // The first write: on SQLite it takes the write lock before the alerts are read.
     const setMark = (through: number) =>
       userId === HOST

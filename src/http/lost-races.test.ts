@@ -6,6 +6,8 @@ import { sql } from 'kysely';
 import { newAlert } from '../../test/support/alerts.js';
 import { insertAlerts } from '../alerts/store.js';
 import { lockAccessChanges } from '../access/access-changes.js';
+import { holdAlertTimeFloor } from '../alerts/time-floor.js';
+import { until } from '../../test/support/until.js';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
 
 describeEachDialect('a change that loses a race with a deletion', (dialect) => {
@@ -322,6 +324,47 @@ it.runIf(TEST_PG_URL)(
     }
   },
 );
+
+it.runIf(TEST_PG_URL)('deletes a tenant while a reader marks every alert read behind a commit storing alerts, without a deadlock [postgres]', async () => {
+  // A commit storing alerts holds the time floor, then checks its tenant's row. The mark waited for
+  // the floor holding its reader's key; the tenant's deletion held the tenant's row, its cascade
+  // waiting on that key: a circle, and PostgreSQL aborted one of them (DELETE /tenants answered 503).
+  const t = await startTestApp('postgres');
+  try {
+    const db = t.tocsin.deps.storage.db;
+    const reader = await t.tenantWithUser('floored', ['Alerts Viewer']);
+    let marking!: Promise<{ statusCode: number; body: string }>;
+    let deleting!: Promise<{ statusCode: number; body: string }>;
+    await db.transaction().execute(async (tx) => {
+      await holdAlertTimeFloor(tx);
+      ({ answer: marking } = await startBlocked(
+        db,
+        tx,
+        () => t.call('POST', '/api/v1/tenants/floored/alerts/mark-read', { all: true }, reader.token),
+        'the mark waiting for the floor',
+      ));
+      let deleted = false;
+      deleting = t.call('DELETE', '/api/v1/tenants/floored').finally(() => (deleted = true));
+      await until(
+        async () =>
+          deleted ||
+          (
+            await sql<{
+              n: number;
+            }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'delete from "tenants"%'`.execute(db)
+          ).rows[0]!.n > 0,
+        'the deletion answered, or waiting',
+      );
+      // As a commit storing alerts checks its tenant (insertAlerts).
+      await tx.selectFrom('tenants').select('id').where('id', '=', reader.tenantId).forKeyShare().execute();
+    });
+    const [deleted, marked] = [await deleting, await marking];
+    expect(`${deleted.statusCode} ${deleted.body}`).toBe('204 ');
+    expect(`${marked.statusCode} ${JSON.parse(marked.body).detail}`).toBe('401 A valid bearer token or session is required.');
+  } finally {
+    await t.close();
+  }
+});
 
 it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a deadlock: the mark answers 401 [postgres]', async () => {
   // The mark moves the user's watermark row, then (an alert stored since it began) moves it again,
