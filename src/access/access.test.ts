@@ -53,7 +53,7 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(wrongType.json().errors).toEqual([{ path: 'name', message: 'must be a string, not a number' }]);
     // Twice, in zod's words: 'Too big: expected int to be <=9007199254740991' and 'Too big: expected number to be <=3650'.
     const tooLong = await t.call('POST', '/api/v1/tenants', { name: 'long-kept', retentionDays: 1e308 });
-    expect(tooLong.json().errors).toEqual([{ path: 'retentionDays', message: 'must be a whole number from 1 to 3650' }]);
+    expect(tooLong.json().errors).toEqual([{ path: 'retentionDays', message: 'must be a whole number from 1 to 3,650' }]);
   });
 
   it('refuses a tenant name shaped like an id, so that {tenant} is never ambiguous', async () => {

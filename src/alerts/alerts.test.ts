@@ -156,7 +156,7 @@ describeEachDialect('alerts API', (dialect) => {
       const res = await raise({ severity: 'Info', component: 'Robots', message: 'm', occurredAt });
       expect(res.json(), occurredAt).toMatchObject({
         status: 400,
-        errors: [{ path: 'occurredAt', message: expect.stringMatching(/^must be within the last 3650 days/) }],
+        errors: [{ path: 'occurredAt', message: expect.stringMatching(/^must be within the last 3,650 days/) }],
       });
     }
     // A robot's clock 6 minutes or 13 hours fast (a local time labelled Z): stored as given, not lost.

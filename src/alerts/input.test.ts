@@ -162,7 +162,7 @@ describe("an alert's occurredAt", () => {
           {
             path: 'alerts.1.occurredAt',
             message: expect.stringMatching(
-              /^must be within the last 3650 days and at most a day ahead of the server's clock \(now 2026-11-27T11:00:00.000Z\)$/,
+              /^must be within the last 3,650 days and at most a day ahead of the server's clock \(now 2026-11-27T11:00:00.000Z\)$/,
             ),
           },
         ],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_RETENTION_DAYS } from '../access/tenants.js';
 import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
 import { fitsCharacters, textOfCharacters } from '../shared/characters.js';
+import { writtenNumber } from '../shared/issue-words.js';
 import { isoInstant } from '../shared/validation.js';
 import { CUSTOM_EVENT, findComponent, findEvent } from './catalogue.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from './severity.js';
@@ -38,7 +39,7 @@ export const OCCURRED_AT_MAX_AGE_MS = MAX_RETENTION_DAYS * 86_400_000;
  */
 export function occurredAtRefusal(occurredAt: number, now: number): string | undefined {
   if (occurredAt >= now - OCCURRED_AT_MAX_AGE_MS && occurredAt <= now + OCCURRED_AT_AHEAD_MS) return undefined;
-  return `must be within the last ${MAX_RETENTION_DAYS} days and at most a day ahead of the server's clock (now ${new Date(now).toISOString()})`;
+  return `must be within the last ${writtenNumber(MAX_RETENTION_DAYS)} days and at most a day ahead of the server's clock (now ${new Date(now).toISOString()})`;
 }
 
 /** NewAlert is a validated, normalised alert ready to store (names canonical, JSON serialised). */
@@ -111,7 +112,7 @@ export const alertInput = z
       .nullable()
       .optional()
       .describe(
-        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too), within the last 3650 days and at most a day ahead of the server clock; default when stored',
+        'When it happened, with its offset from UTC (RFC 3339; a space for the T, minutes without seconds and +0100 are read too), within the last 3,650 days and at most a day ahead of the server clock; default when stored',
       ),
   })
   .strict();

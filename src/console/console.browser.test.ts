@@ -4292,7 +4292,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', () => {
     // Out of range: the API's refusal, in French, next to the field, not the browser's bubble in its own language.
     await retention.fill('4000');
     await dialog.getByRole('button', { name: 'Enregistrer' }).click();
-    await expect.poll(() => page.locator('#tenant-retentionDays-error').textContent()).toBe('Saisissez un nombre entier de 1 à 3650.');
+    await expect.poll(() => page.locator('#tenant-retentionDays-error').textContent()).toBe('Saisissez un nombre entier de 1 à 3\u202f650.');
     expect(await retention.getAttribute('aria-invalid')).toBe('true');
     await retention.fill('365');
     await dialog.getByRole('button', { name: 'Enregistrer' }).click();

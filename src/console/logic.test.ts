@@ -923,6 +923,9 @@ describe('console decisions', () => {
       // An empty Default From Address in Test Mail Settings, a name too long.
       expect(apiWords('must be at least 3 characters')).toEqual({ text: 'Au moins 3 caractères.', lang: undefined });
       expect(apiWords('must be at most 200 characters')).toEqual({ text: 'Au plus 200 caractères.', lang: undefined });
+      // Numbers as French writes them, as the field's hint does: the API groups thousands in English.
+      expect(apiWords('must be a whole number from 1 to 3,650').text).toBe('Saisissez un nombre entier de 1 à 3\u202f650.');
+      expect(apiWords('must be at most 2,000 characters').text).toBe('Au plus 2\u202f000 caractères.');
       expect(apiWords('must be a port number from 1 to 65535, such as 465 or 587').text).toBe(
         'Saisissez un numéro de port de 1 à 65535, par exemple 465 ou 587.',
       );

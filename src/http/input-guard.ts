@@ -2,6 +2,7 @@ import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, fieldError } from './problem.js';
 import { inWords } from '../shared/in-words.js';
+import { writtenNumber } from '../shared/issue-words.js';
 
 /**
  * MAX_JSON_DEPTH bounds how deeply a JSON body may nest. Validation, size checks and storage walk
@@ -89,7 +90,7 @@ function tooLargeNumber(path: string): Error {
 
 /** tooManyEntries is the 400 for a body with an object or array of more than MAX_JSON_ENTRIES entries, naming it. */
 function tooManyEntries(path: string): Error {
-  const message = `has more than ${MAX_JSON_ENTRIES} entries`;
+  const message = `has more than ${writtenNumber(MAX_JSON_ENTRIES)} entries`;
   return badRequest(`${path}: ${message}.`, [{ path, message }]);
 }
 

@@ -333,12 +333,12 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     const keys = Array.from({ length: MAX_JSON_ENTRIES + 1 }, (_, i) => `"k${i}":0`).join(',');
     const unknown = await postJson('/api/v1/tenants/fuzz-home/alerts', `{"severity":"Info","component":"Jobs","message":"m",${keys}}`);
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().errors).toEqual([{ path: '(root)', message: `has more than ${MAX_JSON_ENTRIES} entries` }]);
+    expect(unknown.json().errors).toEqual([{ path: '(root)', message: `has more than ${MAX_JSON_ENTRIES.toLocaleString('en-US')} entries` }]);
     const ids = JSON.stringify(Array.from({ length: MAX_JSON_ENTRIES + 1 }, (_, i) => `id-${i}`));
     const listed = await postJson('/api/v1/tenants/fuzz-home/alerts/mark-read', `{"ids":${ids}}`);
-    expect(listed.json().errors).toEqual([{ path: 'ids', message: `has more than ${MAX_JSON_ENTRIES} entries` }]);
+    expect(listed.json().errors).toEqual([{ path: 'ids', message: `has more than ${MAX_JSON_ENTRIES.toLocaleString('en-US')} entries` }]);
     const nested = await postJson('/api/v1/tenants/fuzz-home/alerts', `{"alerts":[{"severity":"Info","component":"Jobs","message":"m","data":{${keys}}}]}`);
-    expect(nested.json().errors).toEqual([{ path: 'alerts.0.data', message: `has more than ${MAX_JSON_ENTRIES} entries` }]);
+    expect(nested.json().errors).toEqual([{ path: 'alerts.0.data', message: `has more than ${MAX_JSON_ENTRIES.toLocaleString('en-US')} entries` }]);
     // As many as the bound is a body like any other: data over 16 KiB, refused by its own rule.
     const bound = await postJson(
       '/api/v1/tenants/fuzz-home/alerts/mark-read',

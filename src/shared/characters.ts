@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { writtenNumber } from './issue-words.js';
 
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
@@ -39,7 +40,7 @@ export function textOfCharacters(min: number, max: number, tooShort?: { message:
  */
 export function ofCharacters(text: z.ZodString, max: number, meta: Record<string, unknown> = {}) {
   return text
-    .max(max * UNITS_PER_CHARACTER, { message: `must be at most ${max} characters`, abort: true })
-    .refine((value) => fitsCharacters(value, max), `must be at most ${max} characters`)
+    .max(max * UNITS_PER_CHARACTER, { message: `must be at most ${writtenNumber(max)} characters`, abort: true })
+    .refine((value) => fitsCharacters(value, max), `must be at most ${writtenNumber(max)} characters`)
     .meta({ ...meta, maxLength: max });
 }

@@ -15,9 +15,9 @@ describe('issueInWords', () => {
     // and 1.5 'Invalid input: expected int, received number'.
     const days = z.object({ retentionDays: z.number().int().min(1).max(3650).nullish() });
     for (const value of [1e308, 1.5, -0, 0, 3651, -1e308]) {
-      expect(new Set(messagesOf(days, { retentionDays: value })), String(value)).toEqual(new Set(['must be a whole number from 1 to 3650']));
+      expect(new Set(messagesOf(days, { retentionDays: value })), String(value)).toEqual(new Set(['must be a whole number from 1 to 3,650']));
     }
-    expect(messagesOf(days, { retentionDays: '30' })).toEqual(['must be a whole number from 1 to 3650, written without quotes']);
+    expect(messagesOf(days, { retentionDays: '30' })).toEqual(['must be a whole number from 1 to 3,650, written without quotes']);
     expect(messagesOf(z.number().int().positive(), 0)).toEqual(['must be a whole number greater than 0']);
     expect(messagesOf(z.number().min(0.5), 0)).toEqual(['must be a number of at least 0.5']);
     expect(messagesOf(z.number().int(), 1e300)).toEqual(['must be a whole number']);

@@ -36,7 +36,7 @@ const EXPECTED: Record<string, string> = {
 /**
  * issueInWords is one issue in the API's words, or undefined for zod's own: a value outside a list
  * as the list ("must be en, fr, de, es or ja"), a required field left out as "is required", a number
- * of any kind as the numbers its field takes ("must be a whole number from 1 to 3650", whether it was
+ * of any kind as the numbers its field takes ("must be a whole number from 1 to 3,650", whether it was
  * 1.5, 1e308, -0 or "30"), a value of another type as the type it must be, and a text or list out of
  * its bounds as those bounds.
  */
@@ -91,11 +91,11 @@ function numberInWords(schema: unknown, input: unknown): string {
   const kind = whole ? 'a whole number' : 'a number';
   const sent = typeof input === 'string' ? ', written without quotes' : '';
   let bounds = '';
-  if (low?.inclusive && high?.inclusive) bounds = ` from ${low.value} to ${high.value}`;
+  if (low?.inclusive && high?.inclusive) bounds = ` from ${writtenNumber(low.value)} to ${writtenNumber(high.value)}`;
   else {
     const parts = [
-      low && (low.inclusive ? `at least ${low.value}` : `greater than ${low.value}`),
-      high && (high.inclusive ? `at most ${high.value}` : `less than ${high.value}`),
+      low && (low.inclusive ? `at least ${writtenNumber(low.value)}` : `greater than ${writtenNumber(low.value)}`),
+      high && (high.inclusive ? `at most ${writtenNumber(high.value)}` : `less than ${writtenNumber(high.value)}`),
     ].filter(Boolean);
     if (parts.length > 0) bounds = ` ${low?.inclusive || (!low && high?.inclusive) ? 'of ' : ''}${parts.join(' and ')}`;
   }
@@ -109,9 +109,18 @@ function sizeInWords(issue: ZodIssueLike): string | undefined {
   const unit = issue.origin === 'string' ? (Number(bound) === 1 ? 'character' : 'characters') : Number(bound) === 1 ? 'item' : 'items';
   if (issue.code === 'too_small' && Number(bound) === 1 && issue.exact !== true) return 'must not be empty';
   const verb = issue.origin === 'string' ? 'be' : 'have';
-  if (issue.exact) return `must ${verb} exactly ${bound} ${unit}`;
+  if (issue.exact) return `must ${verb} exactly ${writtenNumber(bound)} ${unit}`;
   const side = issue.code === 'too_big' ? (issue.inclusive === false ? 'fewer than' : 'at most') : issue.inclusive === false ? 'more than' : 'at least';
-  return `must ${verb} ${side} ${bound} ${unit}`;
+  return `must ${verb} ${side} ${writtenNumber(bound)} ${unit}`;
+}
+
+/**
+ * writtenNumber is a bound as the API's own messages write a number, with its thousands grouped ("at most
+ * 1,000 alerts", "16,384 bytes", "1,000 to 600,000 milliseconds"): zod's bounds came out as raw digits,
+ * "must have at most 1000 items" beside API.md's "at most 1,000", "from 1 to 86400" for a day of seconds.
+ */
+export function writtenNumber(value: number | bigint): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 20 });
 }
 
 /** valueKind says what kind of JSON value was sent instead. */

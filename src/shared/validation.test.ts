@@ -53,7 +53,7 @@ describe('queryCount', () => {
     // limit=0 alike, beside 'must be a whole number written in digits' for limit=abc.
     const limit = queryCount(1000, 1);
     const messages = ['1001', '0'].map((value) => limit.safeParse(value).error?.issues.map((issue) => issue.message));
-    expect(messages).toEqual([['must be a whole number from 1 to 1000'], ['must be a whole number from 1 to 1000']]);
+    expect(messages).toEqual([['must be a whole number from 1 to 1,000'], ['must be a whole number from 1 to 1,000']]);
     expect(limit.parse('1000')).toBe(1000);
   });
 });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IANA_ALIAS_MAP } from 'windows-iana';
 import { LANGUAGES } from '../i18n/languages.js';
 import { HEADER_BREAKING, IDEOGRAPHIC_DOTS, isEmailAddress } from './email-address.js';
-import { issueInWords } from './issue-words.js';
+import { issueInWords, writtenNumber } from './issue-words.js';
 
 /** ONE_LINE is the pattern, as the OpenAPI document shows it, of a text without HEADER_BREAKING's characters. */
 const ONE_LINE = '^[^\\r\\n\\u0000\\u0085\\u2028\\u2029]*$';
@@ -285,7 +285,7 @@ export function finerThanMillisecond(text: string): boolean {
  */
 export const queryCount = (max: number, min = 0) => {
   // One wording for both ends, as the refusal of other text says it (not zod's "Too big: expected…").
-  const range = `must be a whole number from ${min} to ${max}`;
+  const range = `must be a whole number from ${writtenNumber(min)} to ${writtenNumber(max)}`;
   return (
     z
       .string()

@@ -2,7 +2,7 @@ import { h } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { fieldErrors } from './api.js';
-import { currentLanguage, t } from './i18n.js';
+import { currentLanguage, formatNumber, t } from './i18n.js';
 
 /** html is htm bound to preact: JSX-like templates without a build step. */
 export const html = htm.bind(h);
@@ -39,18 +39,18 @@ export function Code({ children }) {
  * short, a wrong current password, SMTP credentials that would go without TLS or a secret the SMTP sign-in needs, a
  * refused SMTP host, a component not in the catalogue, a user,
  * group, role, API token, source or tenant deleted meanwhile (404, or a role or member chosen in a form, 400), more mutes than Tocsin keeps (409). A pattern's `(?<name>)` groups fill the string's
- * `{name}` placeholders. Any other refusal is shown as the API wrote it.
+ * `{name}` placeholders, a number (the API's `3,650`) written as the user's language writes it (`3 650`). Any other refusal is shown as the API wrote it.
  * @type {[RegExp, string][]}
  */
 const API_WORDS = [
   [/^A user with the email .+ already exists\.$/, 'problem.emailTaken'],
   [/^An? [a-z]+ named ".*" already exists\.$/, 'problem.nameTaken'],
   [/^must not be empty$|^is required$/, 'problem.required'],
-  [/^must be at least (?<min>\d+) characters$/, 'problem.tooShort'],
+  [/^must be at least (?<min>[\d,]+) characters$/, 'problem.tooShort'],
   // Changing one's own password (Alert preferences).
   [/^is not your current password$/, 'problem.wrongPassword'],
   [/^is your current password\b/, 'problem.samePassword'],
-  [/^must be at most (?<max>\d+) characters$/, 'problem.tooLong'],
+  [/^must be at most (?<max>[\d,]+) characters$/, 'problem.tooLong'],
   [/^must be an email address\b/, 'problem.email'],
   [/^must be an IANA time zone\b/, 'problem.timeZone'],
   // A host pasted with its port or scheme (smtp.gmail.com:587): before the general words, which it starts with.
@@ -60,7 +60,7 @@ const API_WORDS = [
   [/^must be an http or https URL$/, 'problem.url'],
   [/^must be a port number from 1 to 65535\b/, 'problem.port'],
   // A tenant's retention (days) out of its range or not whole.
-  [/^must be a whole number from (?<min>\d+) to (?<max>\d+)\b/, 'problem.wholeNumber'],
+  [/^must be a whole number from (?<min>[\d,]+) to (?<max>[\d,]+)\b/, 'problem.wholeNumber'],
   // The form asks for seconds where the API counts milliseconds.
   [/^must be from 1,000 to 600,000 milliseconds\b/, 'problem.timeout'],
   // Credentials without TLS: what Test Mail Settings says of them before a test, said the same on Save.
@@ -104,9 +104,22 @@ const API_WORDS = [
 export function apiWords(message) {
   for (const [pattern, key] of API_WORDS) {
     const match = pattern.exec(String(message));
-    if (match) return { text: t(key, { ...match.groups }), lang: undefined };
+    if (match) return { text: t(key, inUserNumbers(match.groups ?? {})), lang: undefined };
   }
   return { text: message, lang: 'en' };
+}
+
+/**
+ * inUserNumbers is the values a refusal's pattern read, its numbers (written by the API with its
+ * thousands grouped in English, `3,650`) written as the user's language writes them: the French
+ * hint beside a field said `3 650` and its error `3650`.
+ * @param {Record<string, string>} groups
+ * @returns {Record<string, string>}
+ */
+function inUserNumbers(groups) {
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, value]) => [name, /^\d[\d,]*$/.test(value) ? formatNumber(Number(value.replaceAll(',', ''))) : value]),
+  );
 }
 
 /**
