@@ -94,7 +94,20 @@ export const RAISE_ARGUMENTS: CommandArguments<typeof RAISE_OPTIONS> = {
     ...(['tenant', 'severity', 'component', 'message'] as const).filter((k) => !values[k]).map((k) => `--${k}`),
     ...(raiseToken(values, env) ? [] : ['--token (or TOCSIN_TOKEN or TOCSIN_ADMIN_TOKEN)']),
   ],
+  // A list, a string or a number parse as JSON too: they were posted, and the server's 400 made a
+  // mistyped option exit 1, as a refused alert does, where a --data that is no JSON at all exits 2.
+  invalid: (values) => (values.data !== undefined && !isJsonObject(values.data) ? ['--data must be a JSON object, such as \'{"k":"v"}\''] : []),
 };
+
+/** isJsonObject tells whether a text is a JSON object (`{…}`), not a list, a string, a number, true, false or null. */
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
 
 /** TEST_MAIL_ARGUMENTS are the arguments of `tocsin test-mail`: a tenant and an address, both needed. */
 export const TEST_MAIL_ARGUMENTS: CommandArguments<typeof TEST_MAIL_OPTIONS> = {

@@ -166,6 +166,18 @@ describe('tocsin raise, when the server cannot be reached', () => {
   });
 });
 
+describe('tocsin raise --data', () => {
+  it('refuses a --data that is no JSON object (a list, a string, a number, no JSON at all), exiting 2 with the usage, rather than post it', async () => {
+    // '[1]', '"x"' and '5' parse as JSON: they were posted, and the server's 400 exited 1, as a refused alert does.
+    const args = ['--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'x', '--token', 't', '--url', 'http://127.0.0.1:9'];
+    for (const data of ['[1]', '"x"', '5', 'null', '{k: 1}']) {
+      const c = capturedIo({});
+      expect(await raiseCommand([...args, '--data', data], c.io), data).toBe(2);
+      expect(c.err(), data).toMatch(/^tocsin raise: --data must be a JSON object, such as '\{"k":"v"\}'\nusage: tocsin raise/);
+    }
+  });
+});
+
 describe('tocsin raise --url', () => {
   it('refuses an address that is not http:// or https://, or that carries ? or #, exiting 2 with the usage, rather than post it', async () => {
     // '--url 127.0.0.1:8080' said 'cannot reach 127.0.0.1:8080: Invalid URL' (exit 1, as a server
