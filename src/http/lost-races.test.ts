@@ -366,6 +366,38 @@ it.runIf(TEST_PG_URL)('deletes a tenant while a reader marks every alert read be
   }
 });
 
+it.runIf(TEST_PG_URL)('lifts a mute while its tenant is being deleted, without a deadlock: the lift answers 404 [postgres]', async () => {
+  // The lift held the mute's row, then its audit entry checked the tenant's key, which the deletion
+  // held while its cascade waited on that mute's row: PostgreSQL aborted one of them (a 503).
+  const t = await startTestApp('postgres');
+  try {
+    const db = t.tocsin.deps.storage.db;
+    const admin = await t.tenantWithUser('lifting');
+    const mute = await t.call(
+      'POST',
+      '/api/v1/tenants/lifting/mutes',
+      { scope: 'tenant', match: { component: 'Jobs' }, until: new Date(Date.now() + 3_600_000).toISOString() },
+      admin.token,
+    );
+    let lifting!: Promise<{ statusCode: number; body: string }>;
+    await db.transaction().execute(async (tx) => {
+      // As the deletion's `delete from tenants` locks the row before its cascade.
+      await tx.selectFrom('tenants').select('id').where('id', '=', admin.tenantId).forUpdate().execute();
+      ({ answer: lifting } = await startBlocked(
+        db,
+        tx,
+        () => t.call('DELETE', `/api/v1/tenants/lifting/mutes/${mute.json<{ id: string }>().id}`, undefined, admin.token),
+        'the lift waiting on the tenant being deleted',
+      ));
+      await tx.deleteFrom('tenants').where('id', '=', admin.tenantId).execute();
+    });
+    const lifted = await lifting;
+    expect(`${lifted.statusCode} ${JSON.parse(lifted.body).detail}`).toBe('404 Mute not found.');
+  } finally {
+    await t.close();
+  }
+});
+
 it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a deadlock: the mark answers 401 [postgres]', async () => {
   // The mark moves the user's watermark row, then (an alert stored since it began) moves it again,
   // which checks the row's foreign key: it waited on the user locked by the deletion, whose cascade

@@ -10,6 +10,7 @@ import {
   createMute,
   extendMute,
   findSameMute,
+  holdTenant,
   liftMute,
   lockTenantMutes,
   mutesInForce,
@@ -33,6 +34,7 @@ export async function muteAlerts(
   { once = false }: { once?: boolean } = {},
 ): Promise<Mute> {
   return db.transaction().execute(async (tx) => {
+    await holdTenant(tx, tenantId);
     await lockTenantMutes(tx, tenantId);
     const same = once ? await findSameMute(tx, tenantId, mute, now) : undefined;
     let result: Mute;
@@ -72,6 +74,7 @@ async function refuseOverLimits(db: Kysely<Database>, tenantId: string, mute: Ne
  */
 export async function liftAlertMute(db: Kysely<Database>, tenantId: string, mute: Mute, actor: Actor, via: ActionChannel, now: number): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
+    await holdTenant(tx, tenantId);
     if (!(await liftMute(tx, tenantId, mute.id, now))) return false;
     await recordAction(tx, tenantId, { actor, action: 'lift', via, detail: { muteId: mute.id, scope: mute.scope, match: mute.match }, at: now });
     return true;
