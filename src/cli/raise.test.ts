@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type TestApp, startTestApp } from '../../test/support/http.js';
@@ -163,6 +164,24 @@ describe('tocsin raise, when the server cannot be reached', () => {
     const unknown = capturedIo();
     expect(await raiseCommand([...args, '--url', 'http://no-such-host.invalid'], unknown.io)).toBe(1);
     expect(unknown.err()).toMatch(/^tocsin raise: cannot reach http:\/\/no-such-host\.invalid: getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\n$/);
+  });
+});
+
+describe('tocsin raise, when the address answers 202 but is no Tocsin', () => {
+  it('exits 1 naming the address, not 0 with an empty line for the id', async () => {
+    // Another service at --url (or a proxy's page) that answers 202 stored nothing a script can name.
+    const other = http.createServer((_, res) => res.writeHead(202, { 'content-type': 'text/html' }).end('<p>Accepted</p>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const { port } = other.address() as net.AddressInfo;
+    try {
+      const c = capturedIo();
+      const args = ['--token', 't', '--tenant', 'ops', '--severity', 'Error', '--component', 'Jobs', '--message', 'x', '--url', `http://127.0.0.1:${port}`];
+      expect(await raiseCommand(args, c.io)).toBe(1);
+      expect(c.out()).toBe('');
+      expect(c.err()).toBe(`tocsin raise: http://127.0.0.1:${port} answered 202 without an alert's id: is it Tocsin's address?\n`);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 });
 

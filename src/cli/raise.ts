@@ -70,7 +70,14 @@ export async function raiseCommand(args: string[], io: CommandIo = { env: proces
     io.stderr.write(`tocsin raise: ${response.status} ${answer.detail ?? response.statusText}${details}\n`);
     return 1;
   }
-  io.stdout.write(`${answer.ids?.[0] ?? ''}\n`);
+  // A 202 without an alert's id is no Tocsin's (another service at --url, a proxy's page): printing an
+  // empty line and exiting 0 told a script its alert was stored.
+  const id = answer.ids?.[0];
+  if (typeof id !== 'string' || id === '') {
+    io.stderr.write(`tocsin raise: ${base} answered 202 without an alert's id: is it Tocsin's address?\n`);
+    return 1;
+  }
+  io.stdout.write(`${id}\n`);
   return 0;
 }
 
