@@ -3,6 +3,7 @@ import type { HTTPMethods, LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDialect } from '../../test/support/storage.js';
+import { ALERTS_BODY_LIMIT_BYTES } from '../alerts/input.js';
 import { BODY_LIMIT_BYTES, type RouteEntry } from './app.js';
 import { MAX_JSON_DEPTH, MAX_JSON_ENTRIES } from './input-guard.js';
 import { fillPath, hasSamples, makeObjects, pathParams, routeKey, sampleBody } from '../../test/support/route-walk.js';
@@ -480,8 +481,8 @@ describeEachDialect('malformed input never yields a 5xx or a crash', (dialect) =
     expect(corrupt.statusCode).toBe(400);
     expect(corrupt.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(corrupt.json().errors).toEqual([{ path: '(root)', message: expect.stringContaining('gzip') }]);
-    // A small body that inflates past the size limit is refused as too large, not inflated whole.
-    const bomb = await post('gzip', zlib.gzipSync(Buffer.alloc(BODY_LIMIT_BYTES + 1, 0x20)));
+    // A small body that inflates past the size limit (POST /alerts' own, cb7af1c6) is refused as too large, not inflated whole.
+    const bomb = await post('gzip', zlib.gzipSync(Buffer.alloc(ALERTS_BODY_LIMIT_BYTES + 1, 0x20)));
     expect(bomb.statusCode).toBe(413);
   });
 
