@@ -708,11 +708,12 @@ async function schedulerStep(): Promise<void> {
     title: 'Report scheduler with many tenants (PostgreSQL)',
     method:
       `bench/scheduler.ts, one run. Idle: \`tocsin serve --role all\` on a database with no tenant, then on one with ${n} tenants (alert emails ` +
-      'on, one operator each, no alert), both with a 120-second summary interval so that a window end falls within the run; CPU is the ' +
+      'on, one operator each, no alert), side by side, both with a 180-second summary interval so that a window end falls within the run; CPU is the ' +
       "server process's (/proc), the database's work is pg_stat_database's committed transactions (each query outside a transaction is one), " +
-      'each measured over 40 s with no window end, begun 60 s after the last one and 45 s or more after the server was ready (so that ' +
-      "neither the start-up's garbage nor a window end's is collected within it). What one window end costs (every tenant's empty " +
-      'summary window decided, and the full GC of their garbage some 20–35 s later) is measured from 3 s before one to 57 s after it, ' +
+      'both measured over the same 40 s with no window end, begun 125 s after the last one and 125 s or more after the servers were ready ' +
+      "(so that neither the start-up's garbage nor a window end's is collected within it: V8's memory reducer collects in full up to 108 s " +
+      "after the last full GC). What one window end costs (every tenant's empty summary window decided, the full GC of their garbage " +
+      "within seconds and the memory reducer's when V8 runs one, 67–108 s later) is measured from 3 s before one to 122 s after it, " +
       'and the average at the default 600-second interval follows. Daily: ' +
       `${n} tenants whose daily report ("all quiet" ones included, one operator each) is due at the same minute, decided by 1 and then 2 ` +
       '`tocsin serve --role worker` processes on a fresh database, sending to the sink.',

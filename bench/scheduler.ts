@@ -3,11 +3,11 @@
  * process of its own (`tocsin serve`), its CPU read from /proc and the database's work from
  * pg_stat_database (transactions committed: each query outside a transaction is one).
  *
- *   (a) idle: a server with no tenant, then one with N tenants (alert emails on, nothing
- *       happening), each measured between two summary window ends once the server and the last
- *       window end have settled; and what one summary window end costs (N empty windows decided,
- *       and the collection of their garbage), from which the CPU at the default 10-minute
- *       interval follows.
+ *   (a) idle: a server with no tenant and one with N tenants (alert emails on, nothing
+ *       happening), side by side, measured over the same span between two summary window ends
+ *       once the servers and the last window end have settled (idle-spans.ts); and what one
+ *       summary window end costs (N empty windows decided, and the collection of their garbage),
+ *       from which the CPU at the default 10-minute interval follows.
  *   (b) N tenants whose daily report falls in the same minute, decided by 1 and then 2 worker
  *       processes: how long after the report time the last one was decided, and that each tenant
  *       got its report once.
@@ -27,6 +27,7 @@ import { getMailSettings, getMailSettingsOf } from '../src/settings/mail-setting
 import { FakeClock } from '../src/shared/clock.js';
 import { migrate } from '../src/storage/migrate.js';
 import { openStorage } from '../src/storage/storage.js';
+import { nextWindowEnd, quietSpan } from './idle-spans.js';
 import { PG_URL, postgresDatabase, releaseAll, releaseOnSignals, sleep, waitUntil } from './lifecycle.js';
 import { startSinkProcess } from './sink-client.js';
 import { type TocsinServer, processStats, startTocsinServer } from './tocsin.js';
@@ -47,18 +48,14 @@ const BUILT = opts.built!;
 const COMMAND = `TOCSIN_TEST_PG_URL=… npm run bench:scheduler -- --tenants ${TENANTS} --idle-seconds ${IDLE_SECONDS}`;
 /**
  * The summary interval of the idle servers: short, so that a window end comes within the run, and
- * long enough that a window end's aftermath is over before the idle span begins. Deciding 10,000
- * windows leaves garbage that V8 collects in a full GC some 20–35 s later (0.4 s of CPU in a
- * profile): a span begun 15 s after the window end, as at 60 s, counted that GC as idle CPU, 1.1
- * points over 40 s where the default interval has it once in 600 s.
+ * long enough for a span of IDLE_SECONDS once a window end's aftermath is over (SETTLE_AFTER_FULL_GC_MS,
+ * V8's memory reducer's full GC included). Begun 60 s after a window end, as with 120 s, a 40 s span
+ * could hold that GC (67–108 s after the window end's own): one run in a few counted it as idle CPU
+ * (2.27 % against 1.10 % at 10,000 tenants), and the window end's span, 57 s long, missed it as often.
  */
-const IDLE_INTERVAL_S = 120;
-/** A span with no window end starts this long after the last one, its decisions and their GC done. */
-const SETTLE_AFTER_WINDOW_MS = 60_000;
-/** …and this long after the server was ready: the collection of the start-up's garbage comes in its first minute. */
-const SETTLE_AFTER_START_MS = 45_000;
-/** A window end's cost is measured from just before it until its aftermath is over. */
-const WINDOW_END_SPAN_MS = 57_000;
+const IDLE_INTERVAL_S = 180;
+/** A window end's cost is measured from just before it until its aftermath, the memory reducer's GC included, is over. */
+const WINDOW_END_SPAN_MS = 122_000;
 const DEFAULT_INTERVAL_S = 600;
 const MINUTE = 60_000;
 
@@ -148,35 +145,51 @@ interface Span {
   readonly cpuSeconds: number;
   readonly transactionsPerSecond: number;
   readonly seconds: number;
+  /** Full GCs (V8's mark-compacts) the server ran within the span: a span clear of a burst's aftermath has none or its own. */
+  readonly fullGcs: number;
 }
 
-/** measure reads the server's CPU and the database's transactions from now until `untilMs` (epoch). */
-async function measure(server: TocsinServer, meter: Awaited<ReturnType<typeof databaseMeter>>, untilMs: number): Promise<Span> {
-  const t0 = Date.now();
-  const cpu0 = processStats(server.pid).cpuSeconds;
-  const x0 = await meter.transactions();
-  await sleep(untilMs - Date.now());
-  const seconds = (Date.now() - t0) / 1000;
-  const cpuSeconds = processStats(server.pid).cpuSeconds - cpu0;
-  // Our own two statistics queries are not the server's.
-  const transactions = (await meter.transactions()) - x0 - 2;
-  return { cpuPercent: (100 * cpuSeconds) / seconds, cpuSeconds, transactionsPerSecond: transactions / seconds, seconds };
-}
-
-/** nextWindowEnd is the next multiple of the interval after `now`. */
-function nextWindowEnd(now: number, intervalMs: number): number {
-  return (Math.floor(now / intervalMs) + 1) * intervalMs;
+/** Measured is a server and the meter of its database. */
+interface Measured {
+  readonly server: TocsinServer;
+  readonly meter: Awaited<ReturnType<typeof databaseMeter>>;
 }
 
 /**
- * waitForQuietSpan waits for a span in which no window closes and none has just closed, begun at
- * least SETTLE_AFTER_START_MS after `readyAt`, and returns when it ends (before the next window end).
+ * measure reads each server's CPU and its database's transactions from now until `untilMs`
+ * (epoch), over the same span: servers measured side by side meet the same moments of the machine.
+ */
+async function measure(servers: readonly Measured[], untilMs: number): Promise<Span[]> {
+  // The GC counts are read outside the CPU's readings: a scrape is not the idle server's work.
+  const gcs0 = await Promise.all(servers.map(({ server }) => fullGcs(server)));
+  const t0 = Date.now();
+  const before = await Promise.all(servers.map(async ({ server, meter }) => ({ cpu: processStats(server.pid).cpuSeconds, x: await meter.transactions() })));
+  await sleep(untilMs - Date.now());
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = servers.map(({ server }) => processStats(server.pid).cpuSeconds);
+  return Promise.all(
+    servers.map(async ({ server, meter }, i) => {
+      const cpuSeconds = cpu[i]! - before[i]!.cpu;
+      // Our own two statistics queries are not the server's.
+      const transactions = (await meter.transactions()) - before[i]!.x - 2;
+      const gcs = (await fullGcs(server)) - gcs0[i]!;
+      return { cpuPercent: (100 * cpuSeconds) / seconds, cpuSeconds, transactionsPerSecond: transactions / seconds, seconds, fullGcs: gcs };
+    }),
+  );
+}
+
+/** fullGcs reads how many full GCs the server ran so far (the GC histogram of prom-client's default metrics, on /metrics). */
+async function fullGcs(server: TocsinServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(/^tocsin_nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/**
+ * waitForQuietSpan waits for a span in which no window closes and none has just closed, begun long
+ * enough after `readyAt` (quietSpan), and returns when it ends (before the next window end).
  */
 async function waitForQuietSpan(intervalMs: number, seconds: number, readyAt: number): Promise<number> {
-  const earliest = Math.max(Date.now(), readyAt + SETTLE_AFTER_START_MS);
-  let start = nextWindowEnd(earliest, intervalMs) - intervalMs + SETTLE_AFTER_WINDOW_MS;
-  if (start < earliest) start += intervalMs;
-  const end = Math.min(start + seconds * 1000, nextWindowEnd(start, intervalMs) - 2_000);
+  const { start, end } = quietSpan(Date.now(), readyAt, intervalMs, seconds);
   await sleep(start - Date.now());
   return end;
 }
@@ -185,55 +198,69 @@ async function idleStep(): Promise<void> {
   const interval = IDLE_INTERVAL_S * 1000;
   const env = { TOCSIN_SUMMARY_INTERVAL_SECONDS: String(IDLE_INTERVAL_S) };
 
-  log('idle: a server with no tenant');
+  // Both servers run at once and are measured over the same span: the wait for a quiet span is
+  // paid once, and the two figures meet the same load.
+  log(`idle: a server with no tenant, and one with ${TENANTS} tenants (seeding them)`);
   const emptyUrl = await newDatabase();
-  const empty = await startTocsinServer({ databaseUrl: emptyUrl, role: 'all', env });
-  const emptyMeter = await databaseMeter(emptyUrl);
-  const none = await measure(empty, emptyMeter, await waitForQuietSpan(interval, IDLE_SECONDS, Date.now()));
-  await emptyMeter.close();
-  await empty.stop();
-
-  log(`idle: seeding ${TENANTS} tenants`);
   const url = await newDatabase();
   // Quiet tenants: the daily reports decided at start-up queue nothing for the outbox to send.
   await seedTenants(url, { dailyReportTime: '03:00', sendEmpty: false, created: Date.now() - 2 * 24 * 3_600_000 });
-  const server = await startTocsinServer({ databaseUrl: url, role: 'all', env });
-  const meter = await databaseMeter(url);
+  const empty: Measured = { server: await startTocsinServer({ databaseUrl: emptyUrl, role: 'all', env }), meter: await databaseMeter(emptyUrl) };
+  const many: Measured = { server: await startTocsinServer({ databaseUrl: url, role: 'all', env }), meter: await databaseMeter(url) };
   try {
     // At start every tenant is looked at once (the scheduler writes when each is due next).
     await waitUntil(
       'the start-up look at every tenant',
-      async () => Number((await meter.query('select count(*) as n from report_schedule where due_at <= $1', [Date.now()])).rows[0].n) === 0,
+      async () => Number((await many.meter.query('select count(*) as n from report_schedule where due_at <= $1', [Date.now()])).rows[0].n) === 0,
       180_000,
       500,
     );
-    log(`idle: ${TENANTS} tenants, between two window ends`);
-    const many = await measure(server, meter, await waitForQuietSpan(interval, IDLE_SECONDS, Date.now()));
+    log(`idle: no tenant and ${TENANTS} tenants, between two window ends`);
+    const [none, idle] = await measure([empty, many], await waitForQuietSpan(interval, IDLE_SECONDS, Date.now()));
+    await empty.server.stop();
 
     log(`idle: ${TENANTS} tenants, across one window end (${TENANTS} empty summary windows to decide, then their garbage collected)`);
     const end = nextWindowEnd(Date.now() + 5_000, interval);
     await sleep(end - 3_000 - Date.now());
-    const across = await measure(server, meter, end + WINDOW_END_SPAN_MS);
-    const decided = await meter.query("select count(*) as n, max(decided_at) as last from report_windows where kind = 'summary' and window_end = $1", [end]);
+    const [across] = await measure([many], end + WINDOW_END_SPAN_MS);
+    const decided = await many.meter.query("select count(*) as n, max(decided_at) as last from report_windows where kind = 'summary' and window_end = $1", [
+      end,
+    ]);
     const windows = Number(decided.rows[0].n);
     const lastSeconds = (Number(decided.rows[0].last) - end) / 1000;
     // The window end's own cost: the span's CPU less what the idle rate accounts for.
-    const endCpuSeconds = across.cpuSeconds - (many.cpuPercent / 100) * across.seconds;
-    const amortized = many.cpuPercent + (100 * endCpuSeconds) / DEFAULT_INTERVAL_S;
+    const endCpuSeconds = across!.cpuSeconds - (idle!.cpuPercent / 100) * across!.seconds;
+    const amortized = idle!.cpuPercent + (100 * endCpuSeconds) / DEFAULT_INTERVAL_S;
 
-    emit({ figure: 'idle', tenants: 0, cpuPercent: none.cpuPercent, transactionsPerSecond: none.transactionsPerSecond, seconds: none.seconds });
-    emit({ figure: 'idle', tenants: TENANTS, cpuPercent: many.cpuPercent, transactionsPerSecond: many.transactionsPerSecond, seconds: many.seconds });
-    emit({ figure: 'window end', tenants: TENANTS, windows, decidedWithinSeconds: lastSeconds, cpuSeconds: endCpuSeconds });
+    emit({
+      figure: 'idle',
+      tenants: 0,
+      cpuPercent: none!.cpuPercent,
+      transactionsPerSecond: none!.transactionsPerSecond,
+      seconds: none!.seconds,
+      fullGcs: none!.fullGcs,
+    });
+    emit({
+      figure: 'idle',
+      tenants: TENANTS,
+      cpuPercent: idle!.cpuPercent,
+      transactionsPerSecond: idle!.transactionsPerSecond,
+      seconds: idle!.seconds,
+      fullGcs: idle!.fullGcs,
+    });
+    emit({ figure: 'window end', tenants: TENANTS, windows, decidedWithinSeconds: lastSeconds, cpuSeconds: endCpuSeconds, fullGcs: across!.fullGcs });
     emit({ figure: 'idle at the default interval', tenants: TENANTS, cpuPercent: amortized, intervalSeconds: DEFAULT_INTERVAL_S });
     log(
-      `idle, no tenant: ${none.cpuPercent.toFixed(2)} % CPU, ${none.transactionsPerSecond.toFixed(1)} database transactions/s (over ${none.seconds.toFixed(0)} s)\n` +
-        `idle, ${TENANTS} tenants, between window ends: ${many.cpuPercent.toFixed(2)} % CPU, ${many.transactionsPerSecond.toFixed(1)} transactions/s (over ${many.seconds.toFixed(0)} s)\n` +
-        `one summary window end: ${windows} windows decided within ${lastSeconds.toFixed(1)} s of it, ${endCpuSeconds.toFixed(1)} CPU s\n` +
-        `so at the default ${DEFAULT_INTERVAL_S} s interval: ${amortized.toFixed(2)} % CPU on average (vs ${none.cpuPercent.toFixed(2)} % with no tenant)`,
+      `idle, no tenant: ${none!.cpuPercent.toFixed(2)} % CPU, ${none!.transactionsPerSecond.toFixed(1)} database transactions/s, ${none!.fullGcs} full GCs (over ${none!.seconds.toFixed(0)} s)\n` +
+        `idle, ${TENANTS} tenants, between window ends: ${idle!.cpuPercent.toFixed(2)} % CPU, ${idle!.transactionsPerSecond.toFixed(1)} transactions/s, ${idle!.fullGcs} full GCs (over ${idle!.seconds.toFixed(0)} s)\n` +
+        `one summary window end: ${windows} windows decided within ${lastSeconds.toFixed(1)} s of it, ${endCpuSeconds.toFixed(1)} CPU s, ${across!.fullGcs} full GCs\n` +
+        `so at the default ${DEFAULT_INTERVAL_S} s interval: ${amortized.toFixed(2)} % CPU on average (vs ${none!.cpuPercent.toFixed(2)} % with no tenant)`,
     );
   } finally {
-    await meter.close();
-    await server.stop();
+    for (const { server, meter } of [empty, many]) {
+      await meter.close();
+      await server.stop();
+    }
   }
 }
 
