@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
 import { notSearchable } from '../storage/not-searchable.js';
-import { lockTransactionOn } from '../storage/transaction-lock.js';
+import { holdTenantKey, lockTransactionOn } from '../storage/transaction-lock.js';
 import { holdAlertTimeFloor, raiseAlertTimeFloorIn } from './time-floor.js';
 
 /**
@@ -209,6 +209,9 @@ export async function markAllRead(db: Kysely<Database>, tenantId: string, userId
     // The reader's key once the floor is held, not while waiting for it: a commit storing alerts holds
     // the floor and waits on its tenant's row, which a tenant's deletion holds while its cascade waits
     // on this user's key, so holding the key here closed the circle (DELETE /tenants answered 503).
+    // The tenant's key before it, as the watermark's row will check it: taken after the user's, the
+    // mark held the user's key while waiting on the deletion holding the tenant's (a 503 again).
+    await holdTenantKey(tx, tenantId);
     await holdReader(tx, userId);
     // The first write: on SQLite it takes the write lock before the alerts are read.
     const setMark = (through: number) =>

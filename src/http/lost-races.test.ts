@@ -398,6 +398,32 @@ it.runIf(TEST_PG_URL)('lifts a mute while its tenant is being deleted, without a
   }
 });
 
+it.runIf(TEST_PG_URL)('deletes a tenant while a reader marks every alert read, without a deadlock: the mark answers 401 [postgres]', async () => {
+  // The mark held its reader's key, then its watermark's row checked the tenant's key, which the
+  // deletion held while its cascade waited on that reader's key: PostgreSQL aborted one (a 503).
+  const t = await startTestApp('postgres');
+  try {
+    const db = t.tocsin.deps.storage.db;
+    const reader = await t.tenantWithUser('unmarked', ['Alerts Viewer']);
+    let marking!: Promise<{ statusCode: number; body: string }>;
+    await db.transaction().execute(async (tx) => {
+      // As the deletion's `delete from tenants` locks the row before its cascade.
+      await tx.selectFrom('tenants').select('id').where('id', '=', reader.tenantId).forUpdate().execute();
+      ({ answer: marking } = await startBlocked(
+        db,
+        tx,
+        () => t.call('POST', '/api/v1/tenants/unmarked/alerts/mark-read', { all: true }, reader.token),
+        'the mark waiting on the tenant being deleted',
+      ));
+      await tx.deleteFrom('tenants').where('id', '=', reader.tenantId).execute();
+    });
+    const marked = await marking;
+    expect(`${marked.statusCode} ${JSON.parse(marked.body).detail}`).toBe('401 A valid bearer token or session is required.');
+  } finally {
+    await t.close();
+  }
+});
+
 it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a deadlock: the mark answers 401 [postgres]', async () => {
   // The mark moves the user's watermark row, then (an alert stored since it began) moves it again,
   // which checks the row's foreign key: it waited on the user locked by the deletion, whose cascade

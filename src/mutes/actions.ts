@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { type ActionChannel, type Actor, recordAction } from '../alerts/action-audit.js';
 import { conflict } from '../http/problem.js';
 import type { Database } from '../storage/database.js';
+import { holdTenantKey } from '../storage/transaction-lock.js';
 import type { Mute } from './model.js';
 import {
   type NewMute,
@@ -10,7 +11,6 @@ import {
   createMute,
   extendMute,
   findSameMute,
-  holdTenant,
   liftMute,
   lockTenantMutes,
   mutesInForce,
@@ -34,7 +34,7 @@ export async function muteAlerts(
   { once = false }: { once?: boolean } = {},
 ): Promise<Mute> {
   return db.transaction().execute(async (tx) => {
-    await holdTenant(tx, tenantId);
+    await holdTenantKey(tx, tenantId);
     await lockTenantMutes(tx, tenantId);
     const same = once ? await findSameMute(tx, tenantId, mute, now) : undefined;
     let result: Mute;
@@ -74,7 +74,7 @@ async function refuseOverLimits(db: Kysely<Database>, tenantId: string, mute: Ne
  */
 export async function liftAlertMute(db: Kysely<Database>, tenantId: string, mute: Mute, actor: Actor, via: ActionChannel, now: number): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    await holdTenant(tx, tenantId);
+    await holdTenantKey(tx, tenantId);
     if (!(await liftMute(tx, tenantId, mute.id, now))) return false;
     await recordAction(tx, tenantId, { actor, action: 'lift', via, detail: { muteId: mute.id, scope: mute.scope, match: mute.match }, at: now });
     return true;

@@ -2,7 +2,7 @@ import type { Actor } from '../alerts/action-audit.js';
 import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import type { Db } from '../storage/database.js';
-import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
+import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { MATCH_FIELDS, type Mute, type MuteMatch, type MuteScope, type WindowMute } from './model.js';
 import type { MuteTables } from './tables.js';
 
@@ -154,16 +154,6 @@ export async function findActiveMute(db: Db, tenantId: string, id: string, now: 
  */
 export async function lockTenantMutes(tx: Db, tenantId: string): Promise<void> {
   await lockTransactionOn(tx, `mutes:${tenantId}`);
-}
-
-/**
- * holdTenant takes the tenant's key (FOR KEY SHARE, PostgreSQL) before a mute's row: the audit entry
- * written after a mute is lifted or extended checks that key, and a tenant's deletion holding it
- * waited, by its cascade, on the mute's row that the lift held: PostgreSQL aborted one of them (a 503).
- * Taken first, a deletion under way is waited for holding nothing, and then there is no mute to lift.
- */
-export async function holdTenant(tx: Db, tenantId: string): Promise<void> {
-  if (onPostgres(tx)) await tx.selectFrom('tenants').select('id').where('id', '=', tenantId).forKeyShare().execute();
 }
 
 /**

@@ -18,3 +18,14 @@ export async function lockTransactionOn(tx: Db, name: string): Promise<void> {
 export function onPostgres(tx: Db): boolean {
   return tx.getExecutor().adapter instanceof PostgresAdapter;
 }
+
+/**
+ * holdTenantKey takes a tenant's key (FOR KEY SHARE, PostgreSQL) before the rows a transaction
+ * writes that a tenant's deletion cascades to: a row it writes next checks that key, and a deletion
+ * holding it waited, by its cascade, on the row the transaction held (a mute being lifted, its user's
+ * key), PostgreSQL aborting one of them (a 503). Taken first, a deletion under way is waited for
+ * holding nothing, and then there is nothing of the tenant to write.
+ */
+export async function holdTenantKey(tx: Db, tenantId: string): Promise<void> {
+  if (onPostgres(tx)) await tx.selectFrom('tenants').select('id').where('id', '=', tenantId).forKeyShare().execute();
+}
