@@ -424,6 +424,32 @@ it.runIf(TEST_PG_URL)('deletes a tenant while a reader marks every alert read, w
   }
 });
 
+it.runIf(TEST_PG_URL)('deletes a tenant while a user saves its alert preferences, without a deadlock [postgres]', async () => {
+  // The upsert held the user's key, then checked the tenant's, which the deletion held while its
+  // cascade waited on that user: PostgreSQL aborted one of them (a 503).
+  const t = await startTestApp('postgres');
+  try {
+    const db = t.tocsin.deps.storage.db;
+    const user = await t.tenantWithUser('choosing', ['Alerts Viewer']);
+    let saving!: Promise<{ statusCode: number; body: string }>;
+    await db.transaction().execute(async (tx) => {
+      // As the deletion's `delete from tenants` locks the row before its cascade.
+      await tx.selectFrom('tenants').select('id').where('id', '=', user.tenantId).forUpdate().execute();
+      ({ answer: saving } = await startBlocked(
+        db,
+        tx,
+        () => t.call('PUT', '/api/v1/tenants/choosing/me/alert-preferences', { email: { fatalImmediately: true } }, user.token),
+        'the save waiting on the tenant being deleted',
+      ));
+      await tx.deleteFrom('tenants').where('id', '=', user.tenantId).execute();
+    });
+    const saved = await saving;
+    expect(`${saved.statusCode} ${JSON.parse(saved.body).detail}`).toBe('401 A valid bearer token or session is required.');
+  } finally {
+    await t.close();
+  }
+});
+
 it.runIf(TEST_PG_URL)('deletes a user while it marks every alert read, without a deadlock: the mark answers 401 [postgres]', async () => {
   // The mark moves the user's watermark row, then (an alert stored since it began) moves it again,
   // which checks the row's foreign key: it waited on the user locked by the deletion, whose cascade

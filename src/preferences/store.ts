@@ -1,5 +1,6 @@
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
+import { holdTenantKey } from '../storage/transaction-lock.js';
 import type { EmailChoice, PreferenceLayer, Preferences } from './model.js';
 import type { PreferenceRow, PreferenceTables } from './tables.js';
 
@@ -37,7 +38,7 @@ export async function loadLayers(db: Db, table: PreferenceTable, ownerIds: reado
   return result;
 }
 
-/** saveLayer stores an owner's layer, replacing the previous one. */
+/** saveLayer stores an owner's layer, replacing the previous one, in the caller's transaction. */
 export async function saveLayer(db: Db, table: PreferenceTable, tenantId: string, ownerId: string, layer: PreferenceLayer, clock: Clock): Promise<void> {
   const values = {
     subscriptions: JSON.stringify(layer.subscriptions),
@@ -46,6 +47,9 @@ export async function saveLayer(db: Db, table: PreferenceTable, tenantId: string
     fatal_immediately: flag(layer.email.fatalImmediately),
     updated_at: clock.now(),
   };
+  // The tenant's key before the row, whose user and tenant keys the upsert checks in turn: holding the
+  // user's, it waited on a tenant's deletion whose cascade waited on that user (PostgreSQL: a 503).
+  await holdTenantKey(db, tenantId);
   await db
     .insertInto(table)
     .values({ owner_id: ownerId, tenant_id: tenantId, ...values })
