@@ -49,6 +49,17 @@ describeEachDialect('acknowledging alerts', (dialect) => {
     expect(JSON.parse(dto.Data)).toMatchObject({ AcknowledgedBy: { UserId: first.userId, Name: 'ack user' }, AcknowledgedAt: expected.acknowledgedAt });
   });
 
+  it('refuses a body field it does not take, by name, as every other route does, and takes no body or {}', async () => {
+    const [alertId] = await raise({ severity: 'Error', component: 'Jobs', message: 'acknowledged with a note' });
+    const refused = await t.call('POST', `${api}/${alertId}/acknowledge`, { note: 'on it' }, first.token);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.json().errors).toEqual([{ path: 'note', message: 'is not a known field' }]);
+    expect((await t.call('GET', `${api}/${alertId}`, undefined, second.token)).json()).toMatchObject({ acknowledgedBy: null });
+    expect((await t.call('POST', `${api}/${alertId}/acknowledge`, {}, first.token)).statusCode).toBe(200);
+    expect((await t.call('POST', `${api}/${alertId}/acknowledge`, undefined, second.token)).json()).toMatchObject({ acknowledgedBy: { userId: first.userId } });
+  });
+
   it("carries in the OData Data the Alert's own acknowledgedBy and acknowledgedAt, under the names API.md gives them", async () => {
     const [alertId] = await raise({ severity: 'Fatal', component: 'Robots', message: 'robot offline' });
     const dataOf = async () =>

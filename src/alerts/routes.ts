@@ -7,7 +7,7 @@ import { badRequest, fieldError, notFound } from '../http/problem.js';
 import { CHART_RANGES, bucketPeriodView, bucketPeriods, rangeBuckets } from '../shared/time-buckets.js';
 import { CURSOR_KEY_PURPOSE } from '../shared/signed-cursor.js';
 import { ofCharacters } from '../shared/characters.js';
-import { millisecondsUp, queryBoolean, queryCount, queryInstant, timeZone } from '../shared/validation.js';
+import { millisecondsUp, noBody, queryBoolean, queryCount, queryInstant, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { alertHistogram, severityCountsView } from './histogram.js';
 import { type Acknowledgement, acknowledgeAlert, acknowledgementsOf } from './acknowledgements.js';
@@ -341,6 +341,7 @@ export const alertRoutes: RouteModule = (app, deps) => {
       config: { permission: 'Alerts.View', answer: alertView },
       schema: {
         params: alertParams,
+        body: noBody,
         description:
           '"I\'m on it": acknowledges the alert\'s whole flood for every reader of the tenant (acknowledgedBy, acknowledgedAt); the first acknowledgement stands. Recorded in GET /alert-actions.',
       },

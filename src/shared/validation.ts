@@ -350,3 +350,10 @@ export function acceptingAnswerFields<S extends z.ZodObject>(schema: S, readOnly
     return kept as z.output<S>;
   });
 }
+
+/**
+ * noBody is the body schema of a POST route that takes none (…/acknowledge, rotate-secret): no
+ * body, `{}` or `null` is taken, and a field is refused by name ("is not a known field") as every
+ * other route refuses one, where it was ignored and a script's `{"note": …}` seemed to be kept.
+ */
+export const noBody = z.strictObject({}).nullish();
