@@ -210,6 +210,12 @@ describeEachDialect('mutes API', (dialect) => {
     expect(both.json().errors.map((e: { path: string }) => e.path)).toEqual(['match.component', 'until']);
   });
 
+  it('says a mute without until that until is required, as any other missing field reads, not what a date looks like', async () => {
+    const res = await t.call('POST', api, { scope: 'tenant', match: { robot: 'R7' } }, admin.token);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ detail: 'until: is required', errors: [{ path: 'until', message: 'is required' }] });
+  });
+
   it('mutes a robot, process or queue named as long as an alert may name it (512 characters), as the email links do', async () => {
     // An alert's source parts take 512 characters, the match took 256: a long process name could
     // be snoozed from an email but not through the API or the console (400 on match.process).

@@ -258,7 +258,10 @@ export const isoInstant = z.preprocess(
   canonicalInstant,
   // abort: a text that is no such date-time is refused for that alone; Date.parse reads a six-digit
   // year (+275760-…), and the range's check then listed a second error for the same field.
-  z.iso.datetime({ offset: true, error: INSTANT_MESSAGE, abort: true }).refine((value) => isWrittenAsIso(Date.parse(value)), INSTANT_RANGE_MESSAGE),
+  // A field left out falls through to issueInWords' "is required", as every other missing field reads.
+  z.iso
+    .datetime({ offset: true, error: (issue) => (issue.input === undefined ? undefined : INSTANT_MESSAGE), abort: true })
+    .refine((value) => isWrittenAsIso(Date.parse(value)), INSTANT_RANGE_MESSAGE),
 );
 
 /**
