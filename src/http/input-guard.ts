@@ -85,13 +85,13 @@ function under(key: string | number, inner: 'depth' | Found): 'depth' | Found {
 /** tooLargeNumber is the 400 for a number JSON.parse read as ±Infinity, which JSON.stringify writes as null. */
 function tooLargeNumber(path: string): Error {
   const message = 'is a number too large to keep (at most ±1.7976931348623157e308)';
-  return badRequest(`${path}: ${message}.`, [{ path, message }]);
+  return fieldError(path, message);
 }
 
 /** tooManyEntries is the 400 for a body with an object or array of more than MAX_JSON_ENTRIES entries, naming it. */
 function tooManyEntries(path: string): Error {
   const message = `has more than ${writtenNumber(MAX_JSON_ENTRIES)} entries`;
-  return badRequest(`${path}: ${message}.`, [{ path, message }]);
+  return fieldError(path, message);
 }
 
 /**
@@ -276,7 +276,7 @@ export function prototypeKey(body: string): Error | undefined {
   }
   const path = prototypeKeyPath(JSON.parse(body) as unknown, 1)?.join('.') ?? '(root)';
   const message = 'is a key named __proto__, or constructor holding prototype, which are refused: rename it';
-  return badRequest(`${path}: ${message}.`, [{ path, message }]);
+  return fieldError(path, message);
 }
 
 /**
