@@ -1,5 +1,6 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import type { Role } from '../shared/serve-roles.js';
 
 // How a `tocsin serve` process sizes its V8 heap, set by the process itself at run time, so that it
 // applies however the process was started (`npm start`, the `tocsin` bin, `node dist/cli/main.js`,
@@ -98,7 +99,7 @@ function capYoungGeneration(semiSpaceMb: number): void {
  *   both kinds in a burst, each cheaper.
  * - an api or all-in-one process: V8's defaults (the young generation free to grow again).
  */
-export function servingHeap(role: 'api' | 'worker' | 'all', lean: boolean): void {
+export function servingHeap(role: Role, lean: boolean): void {
   if (lean) v8.setFlagsFromString('--optimize-for-size');
   else if (role === 'worker') {
     v8.setFlagsFromString(`--heap-growing-percent=${WORKER_HEAP_GROWING_PERCENT}`);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import type { Role } from '../shared/serve-roles.js';
 import type { Storage } from './storage.js';
 
 /**
@@ -7,7 +8,7 @@ import type { Storage } from './storage.js';
  * connection on which a process that sends (role `worker` or `all`) hears new mail. A deployment's
  * total is the sum over its processes: api × pool + workers × (pool + 1).
  */
-export function connectionBudget(role: 'api' | 'worker' | 'all', poolSize: number): number {
+export function connectionBudget(role: Role, poolSize: number): number {
   return poolSize + (role === 'api' ? 0 : 1);
 }
 
