@@ -17,6 +17,14 @@ describeEachDialect('alert preferences API', (dialect) => {
   });
   afterAll(() => t.close());
 
+  it("answers the host administrator's /me/alert-preferences with a 404 whose detail reads as a sentence", async () => {
+    for (const method of ['GET', 'PUT'] as const) {
+      const res = await t.call(method, `${base}/me/alert-preferences`, method === 'PUT' ? { email: { dailyReport: false } } : undefined);
+      expect(res.statusCode).toBe(404);
+      expect(res.json().detail).toBe("The host administrator has no alert preferences: only a tenant's users have them.");
+    }
+  });
+
   it('refuses a body of too many subscriptions before reading each name, so one request cannot hold the server for seconds', async () => {
     // Each name was looked up in the catalogue before the count: any viewer's PUT of 300,000 names held the event loop
     // for half a minute. Counted first, the count alone is the answer, even with a malformed name among them.
