@@ -5,7 +5,7 @@ import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { acceptingAnswerFields, displayText, emailAddress, instantText, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
+import { byNameIgnoringCase, inCodePointOrder } from '../storage/text-order.js';
 import { lockTransactionOn, onPostgres } from '../storage/transaction-lock.js';
 import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { checkedAgain, roleIdsOf, sameName } from './roles.js';
@@ -195,7 +195,7 @@ export async function deleteGroup(db: Db, tenantId: string, groupId: string, cal
 export async function listGroups(db: Db, tenantId: string, groupId?: string): Promise<GroupView[]> {
   let q = db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId);
   if (groupId !== undefined) q = q.where('id', '=', groupId);
-  const rows = await q.orderBy(inCodePointOrder(db, 'name')).execute();
+  const rows = byNameIgnoringCase(await q.execute(), (r) => r.name);
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
   // By id: as stored, they came back in SQLite's index order and PostgreSQL's order of writing.
@@ -218,10 +218,10 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     email: r.email,
     language: r.language,
     members: members.filter((m) => m.group_id === r.id).map((m) => m.user_id),
-    roles: roles
-      .filter((x) => x.group_id === r.id)
-      .map((x) => x.name)
-      .sort(byCodePoint),
+    roles: byNameIgnoringCase(
+      roles.filter((x) => x.group_id === r.id).map((x) => x.name),
+      (name) => name,
+    ),
     expandMembers: r.expand_members === 1,
     unsubscribed: optOuts(r.email),
     createdAt: new Date(r.created_at).toISOString(),

@@ -4,7 +4,7 @@ import { newId } from '../shared/ids.js';
 import { acceptingAnswerFields, displayText } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { classifyDbError } from '../storage/errors.js';
-import { inCodePointOrder } from '../storage/text-order.js';
+import { byNameIgnoringCase } from '../storage/text-order.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { PERMISSIONS } from './permissions.js';
@@ -34,7 +34,8 @@ export const roleView = z.object({
 export async function listRoles(db: Db, tenantId: string, roleId?: string): Promise<RoleView[]> {
   let query = db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId);
   if (roleId !== undefined) query = query.where('id', '=', roleId);
-  const rows = await query.orderBy('built_in', 'desc').orderBy(inCodePointOrder(db, 'name')).execute();
+  // Built-in first, each part by name (sort is stable).
+  const rows = byNameIgnoringCase(await query.execute(), (r) => r.name).sort((a, b) => b.built_in - a.built_in);
   return rows.map((r) => ({
     id: r.id,
     name: r.name,

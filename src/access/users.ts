@@ -6,7 +6,7 @@ import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import { acceptingAnswerFields, displayText, emailAddress, emailKey, emailKeys, instantText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
-import { byCodePoint, inCodePointOrder } from '../storage/text-order.js';
+import { byNameIgnoringCase, inCodePointOrder } from '../storage/text-order.js';
 import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { hashPassword } from './passwords.js';
 import { checkedAgain, resolveRoleIds, roleIdsOf } from './roles.js';
@@ -245,7 +245,7 @@ export async function listUsers(db: Db, tenantId: string, ids?: readonly string[
     timeZone: r.time_zone,
     active: r.active === 1,
     hasPassword: r.password_hash !== null,
-    roles: (rolesOf.get(r.id) ?? []).sort(byCodePoint),
+    roles: byNameIgnoringCase(rolesOf.get(r.id) ?? [], (name) => name),
     groups: groupsOf.get(r.id) ?? [],
     unsubscribed: optOuts(r.email),
     createdAt: new Date(r.created_at).toISOString(),

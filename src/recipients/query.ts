@@ -5,7 +5,7 @@ import type { AccessTables } from '../access/tables.js';
 import type { PreferenceLayer } from '../preferences/model.js';
 import { loadLayers } from '../preferences/store.js';
 import type { Db } from '../storage/database.js';
-import { inCodePointOrder } from '../storage/text-order.js';
+import { byNameIgnoringCase } from '../storage/text-order.js';
 import { type AccessFacts, type GroupFacts, type Recipient, type TenantFacts, type UserFacts, groupRecipient, userRecipient } from './eligibility.js';
 import { multiMap } from '../shared/multi-map.js';
 import { emailKey, emailKeys } from '../shared/validation.js';
@@ -26,7 +26,8 @@ export async function loadAccessFacts(db: Db, tenantId: string): Promise<AccessF
 async function loadAccessFactsOf(db: Db, tenantIds: readonly string[]): Promise<Map<string, AccessFacts>> {
   if (tenantIds.length === 0) return new Map();
   const roles = await db.selectFrom('roles').select(['id', 'tenant_id', 'permissions']).where('tenant_id', 'in', tenantIds).execute();
-  const groups = await db.selectFrom('groups').selectAll().where('tenant_id', 'in', tenantIds).orderBy(inCodePointOrder(db, 'name')).execute();
+  // In GET /groups' order: the first by name writes to an address two groups share.
+  const groups = byNameIgnoringCase(await db.selectFrom('groups').selectAll().where('tenant_id', 'in', tenantIds).execute(), (g) => g.name);
   const ids = groups.map((g) => g.id);
   const groupRoles = ids.length === 0 ? [] : await db.selectFrom('group_roles').select(['group_id', 'role_id']).where('group_id', 'in', ids).execute();
   const rules = await loadLayers(db, 'group_alert_preferences', ids);

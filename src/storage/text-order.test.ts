@@ -15,6 +15,8 @@ const compareCodePoints = (a: string, b: string) => {
   return x.length - y.length;
 };
 const byCodePoint = (names: readonly string[]) => [...names].sort(compareCodePoints);
+// Groups and roles are listed as users are, ignoring case; names equal but for case by code point.
+const ignoringCase = (names: readonly string[]) => [...names].sort((a, b) => compareCodePoints(a.toLowerCase(), b.toLowerCase()) || compareCodePoints(a, b));
 
 describeEachDialect('text in code-point order whatever the database collation', (dialect) => {
   let t: TestApp;
@@ -24,7 +26,7 @@ describeEachDialect('text in code-point order whatever the database collation', 
   });
   afterAll(() => t.close());
 
-  it('lists tenants, groups, roles, sources and users in the same order on SQLite and on a PostgreSQL collated en-US', async () => {
+  it('lists tenants, groups, roles, sources and users in the same order on SQLite and on a PostgreSQL collated en-US (groups and roles ignoring case)', async () => {
     const tenants = (await t.call('GET', '/api/v1/tenants')).json<{ items: { name: string }[] }>().items.map((x) => x.name);
     expect(tenants).toEqual(byCodePoint(tenants));
     // The host's Tenants page draws its chart in this list's order beside the table of GET /tenants.
@@ -39,19 +41,33 @@ describeEachDialect('text in code-point order whatever the database collation', 
     }
     const names = async (path: string, field: 'name' | 'email' = 'name') =>
       (await t.call('GET', `${base}/${path}`)).json<{ items: Record<string, string>[] }>().items.map((x) => x[field]!);
-    expect(await names('groups')).toEqual(byCodePoint(NAMES));
-    expect((await names('roles')).slice(3)).toEqual(byCodePoint(NAMES));
+    expect(await names('groups')).toEqual(ignoringCase(NAMES));
+    expect((await names('roles')).slice(3)).toEqual(ignoringCase(NAMES));
     expect(await names('sources')).toEqual(byCodePoint(NAMES));
     const emails = (await names('users', 'email')).map((e) => e.toLowerCase());
     expect(emails).toEqual(byCodePoint(emails));
     // The groups of recipients come in the same order (the first by name writes to an address two groups share).
     const tenantId = (await t.call('GET', base)).json<{ id: string }>().id;
     const facts = await loadAccessFacts(t.tocsin.deps.storage.db, tenantId);
-    expect([...facts.groups.values()].map((g) => g.name)).toEqual(byCodePoint(NAMES));
+    expect([...facts.groups.values()].map((g) => g.name)).toEqual(ignoringCase(NAMES));
     // The role names of a user or a group, in the same order as the roles' list.
     const holder = await t.call('POST', `${base}/users`, { email: 'holder@example.com', name: 'Holder', roles: NAMES });
-    expect(holder.json().roles).toEqual(byCodePoint(NAMES));
-    expect((await t.call('POST', `${base}/groups`, { name: 'holders', roles: NAMES })).json().roles).toEqual(byCodePoint(NAMES));
+    expect(holder.json().roles).toEqual(ignoringCase(NAMES));
+    expect((await t.call('POST', `${base}/groups`, { name: 'holders', roles: NAMES })).json().roles).toEqual(ignoringCase(NAMES));
+  });
+
+  it('lists groups and roles ignoring case, as users are: a-c, B-y, Z, not B-y, Z, a-c', async () => {
+    const base = '/api/v1/tenants/order-zeta';
+    for (const name of ['B-y', 'Z', 'a-c', 'b-x']) {
+      expect((await t.call('POST', `${base}/groups`, { name })).statusCode).toBe(201);
+      expect((await t.call('POST', `${base}/roles`, { name, permissions: ['Alerts.View'] })).statusCode).toBe(201);
+      expect((await t.call('POST', `${base}/users`, { email: `${name}@example.com`, name })).statusCode).toBe(201);
+    }
+    const names = async (path: string, field = 'name') =>
+      (await t.call('GET', `${base}/${path}`)).json<{ items: Record<string, string>[] }>().items.map((x) => x[field]!);
+    expect(await names('users', 'email')).toEqual(['a-c@example.com', 'b-x@example.com', 'B-y@example.com', 'Z@example.com']);
+    expect(await names('groups')).toEqual(['a-c', 'b-x', 'B-y', 'Z']);
+    expect((await names('roles')).slice(3)).toEqual(['a-c', 'b-x', 'B-y', 'Z']);
   });
 
   it("lists a group's members and a user's groups in one order on both engines, whatever order they were given in", async () => {

@@ -21,3 +21,19 @@ export function inCodePointOrder(db: Db, column: string): RawBuilder<string> {
 export function byCodePoint(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+/**
+ * byNameIgnoringCase puts names in the order a person reads a list in: by their lower case ('a-c',
+ * 'B-y', 'Z'), as users are listed (by their address in lower case), where by code point every
+ * capital came before every small letter ('B-y', 'Z', 'a-c'). Names equal but for case go by code
+ * point, so the order is one whatever the engine. JavaScript folds the case, identically for both
+ * engines (SQLite's lower() folds only ASCII); each name is folded once, not once per comparison.
+ */
+export function byNameIgnoringCase<T>(items: readonly T[], nameOf: (item: T) => string): T[] {
+  const keyed = items.map((item) => {
+    const name = nameOf(item);
+    return { item, folded: Buffer.from(name.toLowerCase()), exact: Buffer.from(name) };
+  });
+  keyed.sort((a, b) => Buffer.compare(a.folded, b.folded) || Buffer.compare(a.exact, b.exact));
+  return keyed.map((k) => k.item);
+}
