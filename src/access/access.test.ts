@@ -1026,6 +1026,16 @@ describeEachDialect('tenants, people and access', (dialect) => {
       payload: { name: 'Genuine', permissions: [] },
     });
     expect(genuine.statusCode).toBe(201);
+    // A body field is refused by name, as on every route, and the session stays: logout takes no body.
+    const withField = await t.tocsin.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { cookie, 'x-csrf-token': csrfToken },
+      payload: { everywhere: true },
+    });
+    expect(withField.statusCode).toBe(400);
+    expect(withField.json().errors).toEqual([{ path: 'everywhere', message: 'is not a known field' }]);
+    expect((await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/users', headers: { cookie } })).statusCode).toBe(200);
     const logout = await t.tocsin.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie, 'x-csrf-token': csrfToken } });
     expect(logout.statusCode).toBe(204);
     expect((await t.tocsin.app.inject({ method: 'GET', url: '/api/v1/tenants/people/users', headers: { cookie } })).statusCode).toBe(401);

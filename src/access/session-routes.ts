@@ -7,6 +7,7 @@ import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
 import { SIGN_IN_BODY_LIMIT_BYTES, beginSignIn, passwordLogin, storeSignIn } from './password-login.js';
 import { PERMISSIONS, listedInOrder } from './permissions.js';
 import { HOST_PRINCIPAL, userPrincipal } from './principal.js';
+import { noBody } from '../shared/validation.js';
 
 const passwordSignIn = z.object({ tenant: z.string().min(1).max(200), email: z.string().min(1).max(254), password: z.string().min(1).max(256) });
 const tokenSignIn = z.object({ adminToken: z.string().min(1).max(512) });
@@ -127,7 +128,7 @@ export const sessionRoutes: RouteModule = (app, { storage, clock, authenticator,
     };
   });
 
-  app.post('/api/v1/auth/logout', { config: { access: 'authenticated', status: 204 } }, async (request, reply) => {
+  app.post('/api/v1/auth/logout', { config: { access: 'authenticated', status: 204 }, schema: { body: noBody } }, async (request, reply) => {
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) await deleteSession(db, cookie);
     void reply.clearCookie(SESSION_COOKIE, { path: cookiePath(request.headers.referer) });

@@ -12,6 +12,7 @@ import { checkUpstream } from './pull/connector.js';
 import { signedSample } from './samples.js';
 import { MAPPING_BOUNDS, type SourceKind, receptionView, sourceInput, sourcePatch, sourceView } from './model.js';
 import { SecretDecryptError } from '../settings/secret-box.js';
+import { noBody } from '../shared/validation.js';
 import {
   createSource,
   deleteSource,
@@ -201,6 +202,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       config: { permission: 'Sources.Edit', secret: true },
       schema: {
         params: sourceParams,
+        body: noBody,
         response: { 200: z.object({ secret: z.string() }) },
         description: 'A new secret, shown only here; the previous one stays valid until the next rotation.',
       },
@@ -233,6 +235,7 @@ export const sourceRoutes: RouteModule = (app, deps) => {
       config: { permission: 'Sources.Edit' },
       schema: {
         params: sourceParams,
+        body: noBody,
         response: { 200: z.object({ ok: z.boolean(), alertIds: z.array(z.string()), status: z.number().int(), detail: z.string().nullable() }) },
         description:
           "Sends the source's receive URL a sample event of its kind, signed with its newest secret, and answers what came of it: " +

@@ -40,6 +40,17 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect(Object.keys(taken.json().mapping.events)).toHaveLength(200);
   });
 
+  it('refuses a body field on rotate-secret and test, which take none, by name as every other route does; no body or {} still rotates', async () => {
+    const { id } = (await t.call('POST', base, { name: 'bodiless', kind: 'webhook' })).json();
+    for (const action of ['rotate-secret', 'test']) {
+      const res = await t.call('POST', `${base}/${id}/${action}`, { keepOld: false });
+      expect(res.statusCode, action).toBe(400);
+      expect(res.json().errors, action).toEqual([{ path: 'keepOld', message: 'is not a known field' }]);
+    }
+    expect((await t.call('POST', `${base}/${id}/rotate-secret`, {})).statusCode).toBe(200);
+    expect((await t.call('POST', `${base}/${id}/rotate-secret`)).statusCode).toBe(200);
+  });
+
   it('creates a source with its receive URL, the kind default mapping, zero counters and a secret shown once', async () => {
     const res = await t.call('POST', base, { name: 'Prometheus', kind: 'alertmanager' });
     expect(res.statusCode).toBe(201);
