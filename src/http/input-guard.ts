@@ -189,7 +189,7 @@ export function inflateBody(body: Buffer, contentEncoding: string | undefined, l
     return inflate(body, { maxOutputLength: limit });
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new HttpError(413, 'Content Too Large', `The body is over ${limit} bytes once its ${coding} coding is undone.`);
+      throw new HttpError(413, 'Content Too Large', `The body is over ${writtenNumber(limit)} bytes once its ${coding} coding is undone.`);
     }
     const message = `is not ${coding}-compressed data, as its Content-Encoding says`;
     throw badRequest(`The body ${message}.`, [{ path: '(root)', message }]);
