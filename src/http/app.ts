@@ -4,6 +4,7 @@ import Fastify, { type FastifyReply, type FastifyRequest, LogController, errorCo
 import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { publicPathOf } from '../config.js';
 import { StageError } from '../shared/stage-error.js';
+import { writtenNumber } from '../shared/issue-words.js';
 import { sayIssuesInWords } from '../shared/validation.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, authenticatedByBearer, forgetPrincipalsOnChange } from './access-hook.js';
@@ -172,7 +173,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
         : refused === 'unique'
           ? takenMeanwhile(raised, request)
           : undefined;
-    const error = unavailable ? serviceUnavailable('The service cannot answer this now; retry later.') : (lostRace ?? notJson(raised, request) ?? raised);
+    const error = unavailable
+      ? serviceUnavailable('The service cannot answer this now; retry later.')
+      : (lostRace ?? notJson(raised, request) ?? tooLarge(raised, request) ?? raised);
     if (unavailable) request.log.warn({ ...requestNamed(request), err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
     if (problem.status >= 500 && error === raised) request.log.error({ ...requestNamed(request), err: error }, 'unhandled error');
@@ -354,6 +357,16 @@ function labelNamed(label: string | undefined): string {
 function notJson(error: unknown, request: FastifyRequest): HttpError | undefined {
   if ((error as { code?: unknown }).code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return undefined;
   return new HttpError(415, titleFor(415), `Send the body as JSON with Content-Type: application/json (${labelNamed(request.headers['content-type'])}).`);
+}
+
+/**
+ * tooLarge says how large the route takes a body, where Fastify's 413 read 'Request body is too
+ * large', unlike the API's sentences and the 413 of a body that inflates past it ('The body is over
+ * 33,345,126 bytes once its gzip coding is undone.', inflateBody): the limit Fastify read it against.
+ */
+function tooLarge(error: unknown, request: FastifyRequest): HttpError | undefined {
+  if ((error as { code?: unknown }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return undefined;
+  return new HttpError(413, titleFor(413), `The body is over ${writtenNumber(request.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES)} bytes.`);
 }
 
 /** toProblem maps any error thrown while answering to a problem document; unknown ones are 500. */
