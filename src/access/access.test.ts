@@ -1222,6 +1222,12 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect((await t.tocsin.app.inject({ method: 'GET', url: `${base}/me`, headers: { cookie } })).statusCode).toBe(200);
   });
 
+  it("answers the host administrator's POST /me/password with a 404 whose detail reads as a sentence", async () => {
+    const res = await t.call('POST', '/api/v1/tenants/people/me/password', { currentPassword: 'x', newPassword: 'a long enough password' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().detail).toBe("The host administrator has no console password: only a tenant's users have one.");
+  });
+
   it('lets users without Users.Edit change their own console password by giving the current one, ending their other sign-ins', async () => {
     const base = '/api/v1/tenants/people';
     const { id, cookie, csrfToken } = await signedIn('gina@example.com', ['Alerts Viewer']);

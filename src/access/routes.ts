@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteModule, TocsinApp } from '../http/context.js';
 import { listOf } from '../http/openapi.js';
-import { fieldError, forbidden, notFound, unauthorized } from '../http/problem.js';
+import { fieldError, forbidden, notFound, notThere, unauthorized } from '../http/problem.js';
 import { displayText } from '../shared/validation.js';
 import { deleteGroup, groupInput, groupPatch, groupView, listGroups, requireGroup, saveGroup } from './groups.js';
 import { createRole, deleteRole, listRoles, nameKey, requireRole, roleInput, rolePatch, roleView, updateRole } from './roles.js';
@@ -166,7 +166,7 @@ export const accessRoutes: RouteModule = (app, { storage, clock, loginThrottle, 
     },
     async (request, reply) => {
       const p = request.principal;
-      if (p?.kind !== 'user') throw notFound('User (the host administrator has no console password)');
+      if (p?.kind !== 'user') throw notThere("The host administrator has no console password: only a tenant's users have one.");
       await changeOwnPassword(db, loginThrottle, clock, {
         tenantId: tenantOf(request).id,
         userId: p.userId,

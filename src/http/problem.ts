@@ -91,6 +91,14 @@ export function notFound(what: string): HttpError {
   return new HttpError(404, 'Not Found', `${what} not found.`);
 }
 
+/**
+ * notThere is a 404 whose detail says in a sentence of its own why there is nothing there, where
+ * notFound's "X not found." read "User (the host administrator has no alert preferences) not found.".
+ */
+export function notThere(detail: string): HttpError {
+  return new HttpError(404, 'Not Found', detail);
+}
+
 /** conflict is a 409, e.g. a name or address that is already taken. */
 export function conflict(detail: string, path?: string): HttpError {
   return new HttpError(409, 'Conflict', detail, path ? [{ path, message: detail }] : undefined);

@@ -7,7 +7,7 @@ import { COMPONENTS, EVENTS, findComponent, findEvent } from '../alerts/catalogu
 import { EVENT_NAME } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { boundEntries } from '../http/input-guard.js';
-import { HttpError, fieldError } from '../http/problem.js';
+import { fieldError, notThere } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -117,8 +117,7 @@ const GROUP_DESCRIPTION =
 
 function callerId(request: FastifyRequest): string {
   const p = request.principal;
-  // notFound's "X not found." made "User (the host administrator has no alert preferences) not found.".
-  if (p?.kind !== 'user') throw new HttpError(404, 'Not Found', "The host administrator has no alert preferences: only a tenant's users have them.");
+  if (p?.kind !== 'user') throw notThere("The host administrator has no alert preferences: only a tenant's users have them.");
   return p.userId;
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RouteModule } from '../../http/context.js';
 import { listOf } from '../../http/openapi.js';
-import { notFound } from '../../http/problem.js';
+import { notThere } from '../../http/problem.js';
 
 /** caughtView documents a CaughtMessage, newest first in the list. */
 const caughtView = z.object({
@@ -17,14 +17,17 @@ const caughtView = z.object({
   html: z.string().nullable(),
 });
 
+/** NO_CATCHER is the 404 of the catcher's routes when emails go to a real server. */
+const NO_CATCHER = 'No mail catcher runs: TOCSIN_SMTP_URL is set, so emails go to that server.';
+
 /** mailCatcherRoutes let the host administrator read (and empty) the built-in catcher. */
 export const mailCatcherRoutes: RouteModule = (app, { mailCatcher }) => {
   app.get('/api/v1/system/mail-catcher/messages', { config: { access: 'host', problems: [404], answer: listOf(caughtView) } }, async () => {
-    if (!mailCatcher) throw notFound('Mail catcher (TOCSIN_SMTP_URL is set, so none runs)');
+    if (!mailCatcher) throw notThere(NO_CATCHER);
     return { items: await mailCatcher.messages() };
   });
   app.delete('/api/v1/system/mail-catcher/messages', { config: { access: 'host', status: 204, problems: [404] } }, async (_request, reply) => {
-    if (!mailCatcher) throw notFound('Mail catcher (TOCSIN_SMTP_URL is set, so none runs)');
+    if (!mailCatcher) throw notThere(NO_CATCHER);
     await mailCatcher.clear();
     return reply.status(204).send();
   });
