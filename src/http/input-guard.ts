@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError, badRequest, fieldError } from './problem.js';
 import { inWords } from '../shared/in-words.js';
-import { writtenNumber } from '../shared/issue-words.js';
+import { atMostEntries, writtenNumber } from '../shared/issue-words.js';
 
 /**
  * MAX_JSON_DEPTH bounds how deeply a JSON body may nest. Validation, size checks and storage walk
@@ -354,7 +354,7 @@ export function boundEntries(bounds: Readonly<Record<string, number>>) {
     for (const [path, max] of Object.entries(bounds)) {
       let value: unknown = request.body;
       for (const key of path.split('.')) value = isPlainObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
-      if (isPlainObject(value) && Object.keys(value).length > max) throw fieldError(path, `at most ${max} entries`);
+      if (isPlainObject(value) && Object.keys(value).length > max) throw fieldError(path, atMostEntries(max));
     }
   };
 }

@@ -36,7 +36,7 @@ describeEachDialect('alert preferences API', (dialect) => {
       payload: `{"subscriptions":{${names}}}`,
     });
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors).toEqual([{ path: 'subscriptions', message: 'at most 500 entries' }]);
+    expect(res.json().errors).toEqual([{ path: 'subscriptions', message: 'must have at most 500 entries' }]);
   });
 
   it('keeps at most 500 subscriptions stored however many PUTs add them, refusing the one that would pass it (400 naming subscriptions)', async () => {

@@ -8,6 +8,7 @@ import { EVENT_NAME } from '../alerts/input.js';
 import type { RouteModule } from '../http/context.js';
 import { boundEntries } from '../http/input-guard.js';
 import { fieldError, notThere } from '../http/problem.js';
+import { atMostEntries } from '../shared/issue-words.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -55,7 +56,7 @@ const preferencesInput = z
   .object({
     subscriptions: z
       .record(subscriptionName, z.boolean().nullable())
-      .refine((s) => Object.keys(s).length <= MAX_SUBSCRIPTION_ENTRIES, `at most ${MAX_SUBSCRIPTION_ENTRIES} entries`)
+      .refine((s) => Object.keys(s).length <= MAX_SUBSCRIPTION_ENTRIES, atMostEntries(MAX_SUBSCRIPTION_ENTRIES))
       .nullable(),
     email: z
       .object({
@@ -142,7 +143,7 @@ async function putLayer(
     // nothing still passes, so a layer stored over the bound before can be changed and trimmed.
     const count = (layer: PreferenceLayer | undefined) => Object.keys(layer?.subscriptions ?? {}).length;
     if (count(next) > MAX_SUBSCRIPTION_ENTRIES && count(next) > count(current)) {
-      throw fieldError('subscriptions', `at most ${MAX_SUBSCRIPTION_ENTRIES} entries, counting those already set`);
+      throw fieldError('subscriptions', `${atMostEntries(MAX_SUBSCRIPTION_ENTRIES)}, counting those already set`);
     }
     await saveLayer(tx, table, tenantId, ownerId, next, clock);
   });

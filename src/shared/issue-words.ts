@@ -115,6 +115,15 @@ function sizeInWords(issue: ZodIssueLike): string | undefined {
 }
 
 /**
+ * atMostEntries says an object's bound on its keys as the schema's own bounds read ("must have at
+ * most 1,000 items"): the bounded maps (subscriptions, a mapping's events) said "at most 500 entries",
+ * unlike every other field's message.
+ */
+export function atMostEntries(max: number): string {
+  return `must have at most ${writtenNumber(max)} entries`;
+}
+
+/**
  * writtenNumber is a bound as the API's own messages write a number, with its thousands grouped ("at most
  * 1,000 alerts", "16,384 bytes", "1,000 to 600,000 milliseconds"): zod's bounds came out as raw digits,
  * "must have at most 1000 items" beside API.md's "at most 1,000", "from 1 to 86400" for a day of seconds.

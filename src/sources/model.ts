@@ -3,6 +3,7 @@ import { findComponent, findEvent } from '../alerts/catalogue.js';
 import { ORCHESTRATOR_RULES, QUIET_TYPES } from './mapping/orchestrator.js';
 import { SEVERITY_MESSAGE, type Severity, parseSeverity } from '../alerts/severity.js';
 import { acceptingAnswerFields, displayTextOf, headerSafe, instantText, isoInstant } from '../shared/validation.js';
+import { atMostEntries } from '../shared/issue-words.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
 export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
@@ -57,7 +58,7 @@ export const MAPPING_BOUNDS = { 'mapping.events': 200, 'mapping.severities': 50 
 
 const overrides = z
   .record(z.string().min(1).max(128), eventOverride)
-  .refine((r) => Object.keys(r).length <= MAPPING_BOUNDS['mapping.events'], `at most ${MAPPING_BOUNDS['mapping.events']} entries`);
+  .refine((r) => Object.keys(r).length <= MAPPING_BOUNDS['mapping.events'], atMostEntries(MAPPING_BOUNDS['mapping.events']));
 
 /**
  * mappingInput is a source's mapping as a client writes it: per-event overrides for every kind,
@@ -70,7 +71,7 @@ export const mappingInput = z
     severityLabel: labelName.nullable().optional().describe('alertmanager: the label holding the severity (default severity)'),
     severities: z
       .record(z.string().min(1).max(64), severityName)
-      .refine((r) => Object.keys(r).length <= MAPPING_BOUNDS['mapping.severities'], `at most ${MAPPING_BOUNDS['mapping.severities']} entries`)
+      .refine((r) => Object.keys(r).length <= MAPPING_BOUNDS['mapping.severities'], atMostEntries(MAPPING_BOUNDS['mapping.severities']))
       .nullable()
       .optional()
       .describe('alertmanager: label value (any case) → severity (default critical→Fatal, page→Fatal, error→Error, warning→Warn, info→Info)'),

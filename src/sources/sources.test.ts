@@ -31,7 +31,7 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
         payload: `{"name":"flood","kind":"webhook","mapping":{"events":{${events}}}}`.replace(method === 'PATCH' ? '"kind":"webhook",' : '', ''),
       });
       expect(res.statusCode, method).toBe(400);
-      expect(res.json().errors, method).toEqual([{ path: 'mapping.events', message: 'at most 200 entries' }]);
+      expect(res.json().errors, method).toEqual([{ path: 'mapping.events', message: 'must have at most 200 entries' }]);
     }
     // As many as the bound is taken.
     const most = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`e${i}`, { severity: 'Error' }]));
