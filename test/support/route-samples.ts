@@ -107,6 +107,11 @@ export const BODY_SAMPLES: Record<string, BodySample> = {
   }),
   'POST /api/v1/tenants/:tenant/alerts': (s) => ({ severity: 'Error', component: 'Jobs', message: s.unique() }),
   'POST /api/v1/tenants/:tenant/alerts/mark-read': () => ({ all: true }),
+  // Routes that take no body refuse any field (noBody): an empty object is the body they accept.
+  'POST /api/v1/auth/logout': () => ({}),
+  'POST /api/v1/tenants/:tenant/alerts/:alertId/acknowledge': () => ({}),
+  'POST /api/v1/tenants/:tenant/sources/:sourceId/rotate-secret': () => ({}),
+  'POST /api/v1/tenants/:tenant/sources/:sourceId/test': () => ({}),
   'POST /api/v1/tenants/:tenant/alerts/mark-unread': () => ({ ids: ['no-such-alert'] }),
   'POST /api/v1/tenants/:tenant/sources': (s) => ({ name: s.unique(), kind: 'alertmanager', mapping: { defaultComponent: 'Robots' } }),
   'PATCH /api/v1/tenants/:tenant/sources/:sourceId': () => ({ enabled: true, mapping: { events: { 'Sample.Event': { severity: 'Warn' } } } }),
