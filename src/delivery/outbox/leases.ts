@@ -58,13 +58,18 @@ function leaseColumns(request: ClaimRequest, token: string) {
   };
 }
 
+/**
+ * UNEXCLUDED_KIND is the kind of row a claim takes even from a tenant it leaves out: a mail health
+ * notice goes through the system default, not the server that keeps its tenant out (paused); it
+ * tells of that server's failure, so it must not wait for that server's next probe.
+ */
+const UNEXCLUDED_KIND = 'mail-health';
+
 /** The unfinished rows a claim may take, first due first (now or later). */
 function queuedRows(db: QueryCreator<Database>, request: ClaimRequest) {
   let queued = db.selectFrom('deliveries').where(isUnfinished);
-  // A mail health notice goes through the system default, not the server that keeps its tenant out
-  // (paused): it tells of that server's failure, so it must not wait for that server's next probe.
   const excluded = request.excludeTenants;
-  if (excluded?.length) queued = queued.where((eb) => eb.or([eb('tenant_id', 'not in', excluded), eb('kind', '=', 'mail-health')]));
+  if (excluded?.length) queued = queued.where((eb) => eb.or([eb('tenant_id', 'not in', excluded), eb('kind', '=', UNEXCLUDED_KIND)]));
   return queued.orderBy('next_attempt_at');
 }
 
@@ -80,7 +85,7 @@ export async function firstQueuedAt(db: Db, excludeTenants: readonly string[]): 
     queuedRows(db, { workerId: '', now: 0, leaseMs: 0, limit: 1, excludeTenants: excluded }).select('next_attempt_at').limit(1),
   );
   // In the text's order: the tenants left out and the kind that is never left out (queuedRows), then the limit.
-  const parameters = excluded.length > 0 ? [...excluded, 'mail-health', 1] : [1];
+  const parameters = excluded.length > 0 ? [...excluded, UNEXCLUDED_KIND, 1] : [1];
   const [first] = (await db.executeQuery<{ next_attempt_at: number | string }>(CompiledQuery.raw(text, parameters))).rows;
   return first ? Number(first.next_attempt_at) : null;
 }
