@@ -5,7 +5,7 @@ import { type ZodTypeProvider, hasZodFastifySchemaValidationErrors, serializerCo
 import { publicPathOf } from '../config.js';
 import { StageError } from '../shared/stage-error.js';
 import { writtenNumber } from '../shared/issue-words.js';
-import { sayIssuesInWords } from '../shared/validation.js';
+import { noBody, sayIssuesInWords } from '../shared/validation.js';
 import { classifyDbError, isStorageOutage } from '../storage/errors.js';
 import { accessHook, authenticatedByBearer, forgetPrincipalsOnChange } from './access-hook.js';
 import { goneMeanwhile, takenMeanwhile } from './lost-races.js';
@@ -136,6 +136,9 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (route) => {
     orchestratorPaths.learn(route.url);
+    // A DELETE takes no body, as …/acknowledge and rotate-secret take none (noBody): a field sent with
+    // one is refused by name, where it was read and dropped and a script's `{"reason": …}` seemed kept.
+    if (!route.schema?.body && [route.method].flat().includes('DELETE')) route.schema = { ...route.schema, body: noBody };
     // Only the routes that hand out a credential carry this hook: the others (POST /alerts) pay nothing.
     if (route.config?.secret) route.onSend = [...[route.onSend ?? []].flat(), keepFromCaches];
     for (const method of [route.method].flat()) {

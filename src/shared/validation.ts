@@ -355,7 +355,7 @@ export function acceptingAnswerFields<S extends z.ZodObject>(schema: S, readOnly
 }
 
 /**
- * noBody is the body schema of a POST route that takes none (…/acknowledge, rotate-secret): no
+ * noBody is the body schema of a route that takes none (…/acknowledge, rotate-secret, every DELETE): no
  * body, `{}` or `null` is taken, and a field is refused by name ("is not a known field") as every
  * other route refuses one, where it was ignored and a script's `{"note": …}` seemed to be kept.
  */
