@@ -26,6 +26,7 @@ import {
   issueFieldErrors,
   problemTypeFor,
   serviceUnavailable,
+  titleFor,
 } from './problem.js';
 
 /** RouteEntry is one row of the route table, which the isolation and fuzz tests walk. */
@@ -397,7 +398,7 @@ export function toProblem(error: unknown): ProblemDocument {
     const first = errors[0];
     return {
       type: problemTypeFor(400),
-      title: 'Bad Request',
+      title: titleFor(400),
       status: 400,
       detail: first ? `${first.path}: ${first.message}` : 'The request is invalid.',
       errors,
@@ -431,7 +432,7 @@ export function toProblem(error: unknown): ProblemDocument {
   }
   return {
     type: problemTypeFor(500),
-    title: 'Internal Server Error',
+    title: titleFor(500),
     status: 500,
     detail: 'Something went wrong on our side; it has been logged.',
   };
@@ -450,7 +451,7 @@ const DB_ERROR_DETAILS = {
 function noRoute(routes: readonly RouteEntry[], request: FastifyRequest, reply: FastifyReply): ProblemDocument {
   const path = request.url.split('?')[0]!;
   const allow = allowedMethods(routes, path);
-  if (allow.length === 0) return { type: problemTypeFor(404), title: 'Not Found', status: 404, detail: `No route ${request.method} ${path}.` };
+  if (allow.length === 0) return { type: problemTypeFor(404), title: titleFor(404), status: 404, detail: `No route ${request.method} ${path}.` };
   void reply.header('allow', allow.join(', '));
   return {
     type: problemTypeFor(405),
@@ -548,23 +549,6 @@ function sendProblem(reply: FastifyReply, problem: ProblemDocument) {
     .status(problem.status)
     .type(PROBLEM_MEDIA_TYPE)
     .send({ ...problem, ...orchestrator });
-}
-
-function titleFor(status: number): string {
-  const titles: Record<number, string> = {
-    400: 'Bad Request',
-    401: 'Unauthorized',
-    403: 'Forbidden',
-    404: 'Not Found',
-    409: 'Conflict',
-    405: 'Method Not Allowed',
-    406: 'Not Acceptable',
-    413: 'Content Too Large',
-    414: 'URI Too Long',
-    415: 'Unsupported Media Type',
-    429: 'Too Many Requests',
-  };
-  return titles[status] ?? 'Client Error';
 }
 
 /** keepFromCaches marks an answer that carries a credential (a route of `config.secret`) as one no cache may store. */

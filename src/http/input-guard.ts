@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HttpError, badRequest, fieldError } from './problem.js';
+import { HttpError, badRequest, fieldError, titleFor } from './problem.js';
 import { inWords } from '../shared/in-words.js';
 import { atMostEntries, writtenNumber } from '../shared/issue-words.js';
 
@@ -189,7 +189,7 @@ export function inflateBody(body: Buffer, contentEncoding: string | undefined, l
     return inflate(body, { maxOutputLength: limit });
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new HttpError(413, 'Content Too Large', `The body is over ${writtenNumber(limit)} bytes once its ${coding} coding is undone.`);
+      throw new HttpError(413, titleFor(413), `The body is over ${writtenNumber(limit)} bytes once its ${coding} coding is undone.`);
     }
     const message = `is not ${coding}-compressed data, as its Content-Encoding says`;
     throw badRequest(`The body ${message}.`, [{ path: '(root)', message }]);
@@ -211,7 +211,7 @@ export function decodeBody(body: Buffer, contentType: string | undefined): strin
   try {
     encoding = new TextDecoder(label).encoding;
   } catch {
-    throw new HttpError(415, 'Unsupported Media Type', `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
+    throw new HttpError(415, titleFor(415), `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
   }
   return new TextDecoder(byteOrderMark(body) ?? encoding).decode(body);
 }
@@ -228,7 +228,7 @@ export function formFields(body: Buffer, contentType: string | undefined): Recor
   try {
     decoder = new TextDecoder(label);
   } catch {
-    throw new HttpError(415, 'Unsupported Media Type', `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
+    throw new HttpError(415, titleFor(415), `The body's charset "${label}" is not one Tocsin reads: send UTF-8.`);
   }
   const decode = (part: string) =>
     decoder.decode(

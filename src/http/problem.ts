@@ -22,9 +22,35 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * STATUS_TITLES are the problem titles of the statuses Tocsin answers, RFC 9110's reason phrases
+ * (413 is 'Content Too Large', not the older 'Payload Too Large'): the one table every answer's
+ * `title` comes from, where each 413 or 503 wrote its own literal that had to stay alike.
+ */
+const STATUS_TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** titleFor is a problem document's `title` for its status. */
+export function titleFor(status: number): string {
+  return STATUS_TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
+}
+
 /** badRequest is a 400 naming the fields that were wrong. */
 export function badRequest(detail: string, errors?: FieldError[]): HttpError {
-  return new HttpError(400, 'Bad Request', detail, errors);
+  return new HttpError(400, titleFor(400), detail, errors);
 }
 
 /**
@@ -78,17 +104,17 @@ export function fieldError(path: string, message: string): HttpError {
 
 /** unauthorized is a 401: no credentials, or credentials that match nothing. */
 export function unauthorized(detail = 'A valid bearer token or session is required.'): HttpError {
-  return new HttpError(401, 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+  return new HttpError(401, titleFor(401), detail, undefined, { 'www-authenticate': 'Bearer' });
 }
 
 /** forbidden is a 403 naming the permission that is missing. */
 export function forbidden(detail: string): HttpError {
-  return new HttpError(403, 'Forbidden', detail);
+  return new HttpError(403, titleFor(403), detail);
 }
 
 /** notFound is a 404; also the answer for any object of another tenant. */
 export function notFound(what: string): HttpError {
-  return new HttpError(404, 'Not Found', `${what} not found.`);
+  return new HttpError(404, titleFor(404), `${what} not found.`);
 }
 
 /**
@@ -96,17 +122,17 @@ export function notFound(what: string): HttpError {
  * notFound's "X not found." read "User (the host administrator has no alert preferences) not found.".
  */
 export function notThere(detail: string): HttpError {
-  return new HttpError(404, 'Not Found', detail);
+  return new HttpError(404, titleFor(404), detail);
 }
 
 /** conflict is a 409, e.g. a name or address that is already taken. */
 export function conflict(detail: string, path?: string): HttpError {
-  return new HttpError(409, 'Conflict', detail, path ? [{ path, message: detail }] : undefined);
+  return new HttpError(409, titleFor(409), detail, path ? [{ path, message: detail }] : undefined);
 }
 
 /** tooManyRequests is a 429 with the seconds to wait. */
 export function tooManyRequests(detail: string, retryAfterSeconds: number): HttpError {
-  return new HttpError(429, 'Too Many Requests', detail, undefined, {
+  return new HttpError(429, titleFor(429), detail, undefined, {
     'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
   });
 }
@@ -116,7 +142,7 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** serviceUnavailable is a 503 with Retry-After: nothing was wrong with the request, the service could not serve it now. */
 export function serviceUnavailable(detail: string): HttpError {
-  return new HttpError(503, 'Service Unavailable', detail, undefined, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
+  return new HttpError(503, titleFor(503), detail, undefined, { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
 }
 
 /** ProblemDocument is the body of every error answer. */

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { Registry } from 'prom-client';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS, problemTypeFor } from '../http/problem.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS, problemTypeFor, titleFor } from '../http/problem.js';
 import { type NotReadyCause, readinessGauges } from './readiness.js';
 
 /**
@@ -47,7 +47,7 @@ export async function listenStartupProbe(port: number, host: string, state: NotR
     answer(response, 503, 'application/problem+json', {
       // The API's own problem type, as the app's 503 names it once it serves.
       type: problemTypeFor(503),
-      title: 'Service Unavailable',
+      title: titleFor(503),
       status: 503,
       detail:
         current.status === 'migrating'

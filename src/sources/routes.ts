@@ -5,7 +5,7 @@ import { tenantOf } from '../access/routes.js';
 import type { RouteModule, TocsinApp } from '../http/context.js';
 import { boundEntries } from '../http/input-guard.js';
 import { PROBLEM_MEDIA_TYPE } from '../http/openapi.js';
-import { notFound, problemTypeFor } from '../http/problem.js';
+import { notFound, problemTypeFor, titleFor } from '../http/problem.js';
 import { replyCreated } from '../http/created.js';
 import { type Receiver, MAX_RECEIVE_BYTES, type ReceiveAnswer, createReceiver } from './receive.js';
 import { checkUpstream } from './pull/connector.js';
@@ -33,8 +33,6 @@ const sourceParams = tenantParams.extend({ sourceId: ref });
 /** SOURCE_SECRET_UNREADABLE is a source test's answer when the secret its sender was given no longer opens. */
 export const SOURCE_SECRET_UNREADABLE = "The source's secret no longer decrypts (the secret key changed): rotate it and give the sender the new one.";
 
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Content Too Large', 503: 'Service Unavailable' };
-
 /** sendAnswer writes a receiver's answer: 202 `{ids}`, or a problem document with its headers. */
 function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
   if (answer.headers) void reply.headers(answer.headers);
@@ -45,7 +43,7 @@ function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {
     .type(PROBLEM_MEDIA_TYPE)
     .send({
       type: problemTypeFor(status),
-      title: TITLES[status] ?? 'Error',
+      title: titleFor(status),
       status,
       detail: answer.detail ?? '',
       ...(answer.errors ? { errors: answer.errors } : {}),
