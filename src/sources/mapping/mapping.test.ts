@@ -182,6 +182,18 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(alert).toMatchObject({ event: 'Robot.StatusChanged.Offline', severity: 'Fatal' });
   });
 
+  it("says a robot known by its id alone as 'Robot #4778', not 'Robot robot 4778', keeping 'robot 4778' as its source", () => {
+    // The documented robot.status session (reference §1.2) carries RobotId and HostMachineName, no name.
+    const [byId] = orchestrator({ Type: 'robot.status', EventId: 'i', Sessions: [{ RobotId: 4778, HostMachineName: 'PC-DOC', State: 'Disconnected' }] }).alerts;
+    expect(byId).toMatchObject({ message: 'Robot #4778 on PC-DOC is disconnected', source: { robot: 'robot 4778', machine: 'PC-DOC' } });
+    const [byName] = orchestrator({
+      Type: 'robot.status',
+      EventId: 'n',
+      Sessions: [{ RobotId: 4778, RobotName: 'local', State: 'Busy', IsUnresponsive: true }],
+    }).alerts;
+    expect(byName).toMatchObject({ message: 'Robot local is not responding', source: { robot: 'local' } });
+  });
+
   it('names the folder by its fully qualified name first, then its name, then its id', () => {
     const folderOf = (fields: Record<string, unknown>) => orchestrator({ Type: 'job.faulted', EventId: 'f', Job: job, ...fields }).alerts[0]!.folder;
     expect(folderOf({ OrganizationUnitFullyQualifiedName: 'Finance/Invoices', FolderName: 'Invoices', OrganizationUnitId: 3 })).toBe('Finance/Invoices');

@@ -225,7 +225,12 @@ function robotDrafts(payload: Payload): Draft[] {
             ? 'Robot.StatusChanged.Available'
             : undefined;
     if (!event) return [];
-    const robotName = str(session.RobotName) ?? str(obj(session.Robot).Name) ?? (str(session.RobotId) ? `robot ${str(session.RobotId)}` : undefined);
+    const named = str(session.RobotName) ?? str(obj(session.Robot).Name);
+    const robotId = str(session.RobotId);
+    // The documented sessions carry the robot's id alone: the source names it `robot 4778` (what a
+    // mute or a summary's group reads), the message `Robot #4778`, as a job's reads `Job P #148671`.
+    const robotName = named ?? (robotId ? `robot ${robotId}` : undefined);
+    const robotLabel = named ?? (robotId ? `#${robotId}` : 'unknown');
     const machine = str(session.HostMachineName) ?? str(session.MachineName);
     const what = {
       'Robot.StatusChanged.Offline': 'is disconnected',
@@ -236,9 +241,9 @@ function robotDrafts(payload: Payload): Draft[] {
     return [
       {
         rule: ruleFor('robot.status', event),
-        message: `Robot ${robotName ?? 'unknown'}${machine ? ` on ${machine}` : ''} ${what}${license ? ` (license error ${license})` : ''}`,
+        message: `Robot ${robotLabel}${machine ? ` on ${machine}` : ''} ${what}${license ? ` (license error ${license})` : ''}`,
         source: compact({ robot: robotName, machine }),
-        dedupKey: `robot.status:${str(session.RobotId) ?? robotName ?? machine ?? 'unknown'}:${event}`,
+        dedupKey: `robot.status:${robotId ?? robotName ?? machine ?? 'unknown'}:${event}`,
         facts: { robotId: session.RobotId ?? null, state: state ?? null, isUnresponsive: session.IsUnresponsive ?? null, machine: machine ?? null },
       },
     ];
