@@ -57,3 +57,19 @@ describe('queryCount', () => {
     expect(limit.parse('1000')).toBe(1000);
   });
 });
+
+describe('queryCount, counts of eleven digits or more', () => {
+  it('refuses a count written in digits but past the range by naming the range, not by saying it is no digits', () => {
+    // $skip=99999999999 (or limit=, $top=) was told 'must be a whole number written in digits': a
+    // script paging by $skip read that it had written something else than digits.
+    const skip = queryCount(10_000_000);
+    for (const written of ['99999999999', '9007199254740993', '9'.repeat(400)]) {
+      expect(
+        skip.safeParse(written).error?.issues.map((issue) => issue.message),
+        written,
+      ).toEqual(['must be a whole number from 0 to 10,000,000']);
+    }
+    expect(skip.parse('00000000000010')).toBe(10);
+    expect(skip.safeParse('1e3').error?.issues.map((issue) => issue.message)).toEqual(['must be a whole number written in digits']);
+  });
+});

@@ -292,7 +292,11 @@ export const queryCount = (max: number, min = 0) => {
   return (
     z
       .string()
-      .refine((value) => /^\d{1,10}$/.test(value), 'must be a whole number written in digits')
+      .refine((value) => /^\d+$/.test(value), { message: 'must be a whole number written in digits', abort: true })
+      // Digits past any range are refused as out of it: more than 15 of them would coerce to a number
+      // rounded, or to Infinity (zod's "expected number, received Infinity"), and {1,10} digits alone
+      // told $skip=99999999999 it was no whole number written in digits.
+      .refine((value) => value.replace(/^0+/, '').length <= 15, range)
       // Coerced, not transformed: the OpenAPI document of a query drops the default of a transformed value.
       .pipe(z.coerce.number<string>().min(min, range).max(max, range))
       .meta({ type: 'integer', minimum: min, maximum: max })
