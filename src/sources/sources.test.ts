@@ -51,6 +51,15 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('POST', `${base}/${id}/rotate-secret`)).statusCode).toBe(200);
   });
 
+  it('lists sources by name as a person reads them, ignoring case, as groups and roles are listed, on both engines', async () => {
+    const tenant = '/api/v1/tenants/sources-order/sources';
+    await t.call('POST', '/api/v1/tenants', { name: 'sources-order' });
+    for (const name of ['zeta', 'Beta', 'b-side', 'Alpha', 'éclair']) expect((await t.call('POST', tenant, { name, kind: 'webhook' })).statusCode).toBe(201);
+    const names = (await t.call('GET', tenant)).json<{ items: { name: string }[] }>().items.map((s) => s.name);
+    // By code point every capital came first ('Alpha', 'Beta', 'b-side', 'zeta').
+    expect(names).toEqual(['Alpha', 'b-side', 'Beta', 'zeta', 'éclair']);
+  });
+
   it('creates a source with its receive URL, the kind default mapping, zero counters and a secret shown once', async () => {
     const res = await t.call('POST', base, { name: 'Prometheus', kind: 'alertmanager' });
     expect(res.statusCode).toBe(201);

@@ -9,7 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import { sameHostName } from '../shared/host-port.js';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
-import { inCodePointOrder } from '../storage/text-order.js';
+import { byNameIgnoringCase } from '../storage/text-order.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
 import {
@@ -268,9 +268,12 @@ export async function createSource(
   return { row, secret };
 }
 
-/** listSources returns a tenant's sources by name. */
+/**
+ * listSources returns a tenant's sources by name as a person reads a list, ignoring case, as groups
+ * and roles are listed: by code point every capital came first ('Beta' before 'b-side').
+ */
 export async function listSources(db: Db, tenantId: string): Promise<SourceRow[]> {
-  return db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).orderBy(inCodePointOrder(db, 'name')).orderBy('id').execute();
+  return byNameIgnoringCase(await db.selectFrom('sources').selectAll().where('tenant_id', '=', tenantId).execute(), (row) => row.name);
 }
 
 /** requireSource returns one source of the tenant, or a 404 (also for another tenant's). */
