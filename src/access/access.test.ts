@@ -56,6 +56,19 @@ describeEachDialect('tenants, people and access', (dialect) => {
     expect(tooLong.json().errors).toEqual([{ path: 'retentionDays', message: 'must be a whole number from 1 to 3,650' }]);
   });
 
+  it("says a list sent for a text by its type alone, not also 'must have at least 3 items' (zod 4 checks any value's length)", async () => {
+    await t.call('POST', '/api/v1/tenants', { name: 'listed-texts' });
+    const admin = await t.tenantWithUser('listed-texts', ['Administrator']);
+    const user = await t.call('POST', '/api/v1/tenants/listed-texts/users', { email: ['a@example.com'], name: 'Ann' }, admin.token);
+    expect(user.statusCode).toBe(400);
+    expect(user.json().errors).toEqual([{ path: 'email', message: 'must be a string, not a list' }]);
+    const alert = await t.call('POST', '/api/v1/tenants/listed-texts/alerts', { severity: 'Error', component: 'Jobs', message: [] }, admin.token);
+    expect(alert.json().errors).toEqual([{ path: 'message', message: 'must be a string, not a list' }]);
+    // A list of the wrong size is still said by its size.
+    const ids = await t.call('POST', '/api/v1/tenants/listed-texts/alerts/mark-read', { ids: [] }, admin.token);
+    expect(ids.json().errors).toEqual([{ path: 'ids', message: 'must not be empty' }]);
+  });
+
   it('refuses a tenant name shaped like an id, so that {tenant} is never ambiguous', async () => {
     const { id } = (await t.call('POST', '/api/v1/tenants', { name: 'initech' })).json();
     const clash = await t.call('POST', '/api/v1/tenants', { name: id });

@@ -6,7 +6,7 @@ import { caseInsensitiveBody } from '../http/openapi.js';
 import { ORCHESTRATOR_TENANT_HEADER, UIPATH_TENANT_HEADER } from '../http/orchestrator-paths.js';
 import type { RouteModule, TenantRow } from '../http/context.js';
 import { formFields, inflateBody, jsonBodyParser } from '../http/input-guard.js';
-import { badRequest, fieldError, notFound, unauthorized } from '../http/problem.js';
+import { badRequest, fieldError, notFound, unauthorized, zodIssuesToSay } from '../http/problem.js';
 import type { Clock } from '../shared/clock.js';
 import type { Db } from '../storage/database.js';
 import { SIGN_IN_BODY_LIMIT_BYTES, passwordLogin, storeSignIn } from './password-login.js';
@@ -160,7 +160,7 @@ export const orchestratorAuthRoutes: RouteModule = (app, { storage, clock, login
     const authenticate = async (request: FastifyRequest) => {
       const parsed = authenticateBody.safeParse(textFields(lowerCaseKeys(request.body), Object.keys(FIELD_NAMES)));
       if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
+        const errors = zodIssuesToSay(parsed.error.issues).map((i) => ({ path: FIELD_NAMES[String(i.path[0])] ?? '(root)', message: i.message }));
         throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
       }
       // The console's password check: same 401 for every failure, and the same throttle (429).

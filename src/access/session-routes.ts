@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CSRF_HEADER, SESSION_COOKIE } from '../http/access-hook.js';
 import type { RouteModule } from '../http/context.js';
-import { fieldErrors, unauthorized, zodIssueFieldErrors } from '../http/problem.js';
+import { fieldErrors, unauthorized, zodFieldErrors } from '../http/problem.js';
 import { createSession, deleteSession, SESSION_TTL_MS } from './credentials.js';
 import { SIGN_IN_BODY_LIMIT_BYTES, beginSignIn, passwordLogin, storeSignIn } from './password-login.js';
 import { PERMISSIONS, listedInOrder } from './permissions.js';
@@ -34,7 +34,7 @@ async function namedSignInFields(request: FastifyRequest): Promise<void> {
   const body = request.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
   const parsed = ('adminToken' in body ? tokenSignIn : passwordSignIn).safeParse(body);
-  if (!parsed.success) throw fieldErrors(parsed.error.issues.flatMap(zodIssueFieldErrors));
+  if (!parsed.success) throw fieldErrors(zodFieldErrors(parsed.error.issues));
 }
 
 /**

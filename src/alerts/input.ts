@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_RETENTION_DAYS } from '../access/tenants.js';
-import { type FieldError, zodIssueFieldErrors } from '../http/problem.js';
+import { type FieldError, zodFieldErrors } from '../http/problem.js';
 import { fitsCharacters, textOfCharacters } from '../shared/characters.js';
 import { writtenNumber } from '../shared/issue-words.js';
 import { isoInstant } from '../shared/validation.js';
@@ -135,7 +135,7 @@ export function parseAlertsBody(body: unknown, now: number): { errors: FieldErro
   let inputs = quickInputs(body, isBatch);
   if (!inputs) {
     const parsed = isBatch ? batchInput.safeParse(body) : alertInput.safeParse(body);
-    if (!parsed.success) return { errors: withCatalogueErrors(body, isBatch, parsed.error.issues.flatMap(zodIssueFieldErrors)) };
+    if (!parsed.success) return { errors: withCatalogueErrors(body, isBatch, zodFieldErrors(parsed.error.issues)) };
     inputs = 'alerts' in parsed.data ? parsed.data.alerts : [parsed.data as AlertInput];
   }
   const errors: FieldError[] = [];

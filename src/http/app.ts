@@ -24,6 +24,7 @@ import {
   distinctFieldErrors,
   type ProblemDocument,
   issueFieldErrors,
+  lengthsOfWrongTypeDropped,
   problemTypeFor,
   serviceUnavailable,
   titleFor,
@@ -387,7 +388,11 @@ export function toProblem(error: unknown): ProblemDocument {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = VALIDATION_CONTEXT_SEGMENT[error.validationContext ?? 'body'] ?? [];
     const errors: FieldError[] = distinctFieldErrors(
-      error.validation.flatMap((v) => {
+      lengthsOfWrongTypeDropped(
+        error.validation,
+        (v) => v.keyword,
+        (v) => v.instancePath,
+      ).flatMap((v) => {
         const path = [...context, ...v.instancePath.split('/').filter(Boolean)];
         const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown[] }).keys : undefined;
         // A bad record key says only "Invalid key in record"; the key's own schema says what is wrong.

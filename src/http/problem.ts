@@ -76,6 +76,38 @@ export function zodIssueFieldErrors(issue: {
   return issueFieldErrors(issue.path, issue.message, issue.code === 'unrecognized_keys' ? issue.keys : undefined);
 }
 
+/** LENGTH_CODES are zod's issues about a value's length: a text's characters, a list's items. */
+const LENGTH_CODES = new Set(['too_small', 'too_big']);
+
+/**
+ * lengthsOfWrongTypeDropped drops the length issues of a value refused for its type: zod 4 runs a
+ * length check on any value that has a length, whatever its type, so a list sent for `email` was
+ * also told it "must have at least 3 items" (the address's own minimum read as the list's size)
+ * and one sent for `message` that it "must have at most 4,096 items". What to send is the type.
+ */
+export function lengthsOfWrongTypeDropped<T>(issues: readonly T[], codeOf: (issue: T) => string, pathOf: (issue: T) => string): T[] {
+  const wrongType = new Set(issues.filter((issue) => codeOf(issue) === 'invalid_type').map(pathOf));
+  if (wrongType.size === 0) return [...issues];
+  return issues.filter((issue) => !(LENGTH_CODES.has(codeOf(issue)) && wrongType.has(pathOf(issue))));
+}
+
+/** ZodIssueOf is what zodFieldErrors reads of one of zod's issues. */
+type ZodIssueOf = Parameters<typeof zodIssueFieldErrors>[0];
+
+/** zodIssuesToSay are the issues of zod's to tell the caller: lengthsOfWrongTypeDropped's, by code and path. */
+export function zodIssuesToSay<T extends Pick<ZodIssueOf, 'code' | 'path'>>(issues: readonly T[]): T[] {
+  return lengthsOfWrongTypeDropped(
+    issues,
+    (issue) => issue.code,
+    (issue) => issue.path.map(String).join('.'),
+  );
+}
+
+/** zodFieldErrors names the fields of zod's issues (zodIssueFieldErrors), a value of the wrong type by its type alone. */
+export function zodFieldErrors(issues: readonly ZodIssueOf[]): FieldError[] {
+  return zodIssuesToSay(issues).flatMap(zodIssueFieldErrors);
+}
+
 /**
  * distinctFieldErrors drops the repeats of an error: one value refused by two checks that say it in
  * the same words (1e308 past both the whole numbers' safe range and a port's 65535) is said once.

@@ -8,7 +8,7 @@ import type { SmtpStage } from '../delivery/contract.js';
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps, TenantRow, TocsinApp } from '../http/context.js';
 import { caseInsensitiveBody } from '../http/openapi.js';
-import { badRequest, fieldError, notFound } from '../http/problem.js';
+import { badRequest, fieldError, zodIssuesToSay, notFound } from '../http/problem.js';
 import { isEmailAddress } from '../shared/email-address.js';
 import { queryCount } from '../shared/validation.js';
 import { getMailSettings, getSystemSmtp, sameSmtpHost, saveMailSettings } from './mail-settings.js';
@@ -141,7 +141,10 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, lowerItems = false): 
       : lowered;
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => ({ path: i.path.map((p) => BODY_NAMES[String(p)] ?? String(p)).join('.') || '(root)', message: i.message }));
+    const errors = zodIssuesToSay(parsed.error.issues).map((i) => ({
+      path: i.path.map((p) => BODY_NAMES[String(p)] ?? String(p)).join('.') || '(root)',
+      message: i.message,
+    }));
     throw badRequest(`${errors[0]!.path}: ${errors[0]!.message}`, errors);
   }
   return parsed.data;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { lowerCaseKeys, orchestratorTenant, textFields, withTextFields } from '../../access/orchestrator-auth.js';
 import type { RouteModule } from '../../http/context.js';
 import { caseInsensitiveBody } from '../../http/openapi.js';
-import { badRequest, type FieldError, fieldError, fieldErrors, zodIssueFieldErrors } from '../../http/problem.js';
+import { badRequest, type FieldError, fieldError, fieldErrors, zodIssuesToSay, zodFieldErrors } from '../../http/problem.js';
 import { acknowledgementsOf } from '../acknowledgements.js';
 import { CUSTOM_EVENT } from '../catalogue.js';
 import { markAlerts, readerFor, readerIdOf, unreadCount } from '../read-state.js';
@@ -265,7 +265,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
     async (request) => {
       const parsed = markAsReadBody.safeParse(lowerCaseKeys(request.body));
       // Each issue names its own place: the body (`(root)`, a bare list of ids), `ids`, or one id (`ids.1`), as /alerts/mark-read does.
-      if (!parsed.success) throw fieldErrors(parsed.error.issues.flatMap(zodIssueFieldErrors));
+      if (!parsed.success) throw fieldErrors(zodFieldErrors(parsed.error.issues));
       const tenant = await orchestratorTenant(db, request);
       const principal = request.principal!;
       // Ids are lower-case UUIDs; Orchestrator's are Guids, the same in either case (.NET prints them upper-case), as `Id eq` reads them.
@@ -299,7 +299,7 @@ export const odataAlertRoutes: RouteModule = (app, deps) => {
       const parsed = processAlert.safeParse(fields);
       const errors: FieldError[] = parsed.success
         ? []
-        : parsed.error.issues.map((i) => ({
+        : zodIssuesToSay(parsed.error.issues).map((i) => ({
             path: i.path.length > 0 ? `processAlert.${PROCESS_ALERT_FIELDS[String(i.path[0])] ?? String(i.path[0])}` : 'processAlert',
             message: i.message,
           }));
