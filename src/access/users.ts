@@ -6,6 +6,7 @@ import { newId } from '../shared/ids.js';
 import { multiMap } from '../shared/multi-map.js';
 import { acceptingAnswerFields, displayText, emailAddress, emailKey, emailKeys, instantText, language, timeZone } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
+import { changedColumns, sameMembers } from '../storage/changed-columns.js';
 import { byNameIgnoringCase, inCodePointOrder } from '../storage/text-order.js';
 import { type CallerMay, lockAccessChanges } from './access-changes.js';
 import { hashPassword } from './passwords.js';
@@ -162,16 +163,25 @@ export async function updateUser(
     () =>
       db.transaction().execute(async (tx) => {
         await lockAccessChanges(tx, tenantId, callerMay);
+        const row = await tx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirst();
+        if (!row) throw notFound('User');
+        // A field sent with its own value is no change (changedColumns): updatedAt moves only when one did.
+        const changed = changedColumns(row, columns);
+        const rolesChange = roleIds !== undefined && !sameMembers(roleIds, await ownRoleIds(tx, userId));
+        const address = changed.email ?? row.email;
+        const optOuts = patch.unsubscribed === undefined ? undefined : (patch.unsubscribed ?? []);
+        const optOutsChange = optOuts !== undefined && !sameMembers(optOuts, (await addressOptOuts(tx, tenantId, [address], USER_OPT_OUT_KINDS))(address));
+        if (Object.keys(changed).length === 0 && !rolesChange && !optOutsChange) return;
         const updated = await tx
           .updateTable('users')
-          .set({ ...columns, updated_at: clock.now() })
+          .set({ ...changed, updated_at: clock.now() })
           .where('tenant_id', '=', tenantId)
           .where('id', '=', userId)
           .executeTakeFirst();
         // Deleted since the route found it (on PostgreSQL the update waited for the deletion's commit): the
         // 404 a moment later gives, not a 500 from reading its address for the opt-outs below.
         if (Number(updated.numUpdatedRows) === 0) throw notFound('User');
-        if (roleIds) {
+        if (rolesChange) {
           await tx.deleteFrom('user_roles').where('user_id', '=', userId).execute();
           if (roleIds.length > 0) {
             await tx
@@ -180,13 +190,15 @@ export async function updateUser(
               .execute();
           }
         }
-        if (patch.unsubscribed !== undefined) {
-          const { email } = await tx.selectFrom('users').select('email').where('tenant_id', '=', tenantId).where('id', '=', userId).executeTakeFirstOrThrow();
-          await setAddressOptOuts(tx, tenantId, email, USER_OPT_OUT_KINDS, patch.unsubscribed ?? [], clock);
-        }
+        if (optOutsChange) await setAddressOptOuts(tx, tenantId, address, USER_OPT_OUT_KINDS, optOuts, clock);
       }),
     rolesNow,
   );
+}
+
+/** ownRoleIds are the ids of the roles given to a user itself (not through its groups). */
+async function ownRoleIds(db: Db, userId: string): Promise<string[]> {
+  return (await db.selectFrom('user_roles').select('role_id').where('user_id', '=', userId).execute()).map((r) => r.role_id);
 }
 
 /**

@@ -372,17 +372,20 @@ describeEachDialect('inbound sources: the model and its API', (dialect) => {
     expect((await t.call('DELETE', `${base}/${source.id}`)).statusCode).toBe(404);
   });
 
-  it('changes nothing, not even updatedAt, for a PATCH of a source with no field to set ({} or its own kind)', async () => {
+  it('changes nothing, not even updatedAt, for a PATCH of a source with no field to set ({}, its own kind, or its fields as read)', async () => {
     const { id } = (await t.call('POST', base, { name: 'untouched', kind: 'webhook' })).json();
     const before = (await t.call('GET', `${base}/${id}`)).json();
     // The clock has moved on since the source was written, so a rewrite would show in updatedAt.
     await expect.poll(() => Date.now() > Date.parse(before.updatedAt) + 2, { timeout: 10_000 }).toBe(true);
-    for (const body of [{}, { kind: 'webhook' }]) {
+    // Every field sent back as it was read (a form saved unchanged) is no change either.
+    for (const body of [{}, { kind: 'webhook' }, before, { name: 'untouched', enabled: true, mapping: before.mapping }]) {
       const patched = await t.call('PATCH', `${base}/${id}`, body);
       expect(patched.statusCode, patched.body).toBe(200);
       expect(patched.json()).toEqual(before);
     }
     expect((await t.call('GET', `${base}/${id}`)).json()).toEqual(before);
+    const disabled = (await t.call('PATCH', `${base}/${id}`, { ...before, enabled: false })).json();
+    expect(Date.parse(disabled.updatedAt)).toBeGreaterThan(Date.parse(before.updatedAt));
   });
 
   it('takes back the answer of a GET as a PATCH of a source, its read-only fields ignored (pull.passwordSet too), as a user or group', async () => {

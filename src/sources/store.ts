@@ -9,6 +9,7 @@ import type { Clock } from '../shared/clock.js';
 import { sameHostName } from '../shared/host-port.js';
 import { newId } from '../shared/ids.js';
 import type { Database, Db } from '../storage/database.js';
+import { changedColumns } from '../storage/changed-columns.js';
 import { byNameIgnoringCase } from '../storage/text-order.js';
 import { sqlOnce } from '../storage/sql-once.js';
 import { lockTransactionOn } from '../storage/transaction-lock.js';
@@ -298,11 +299,12 @@ export async function updateSource(
 ): Promise<void> {
   const kind = row.kind as SourceKind;
   if (row.kind === 'orchestrator-pull') await checkPullHosts(patch.pull, hosts);
-  const set: Partial<SourceRow> = { updated_at: clock.now() };
+  const now = clock.now();
   const current = await db.transaction().execute(async (tx) => {
     await lockTransactionOn(tx, `source:${row.id}`);
     const current = await tx.selectFrom('sources').selectAll().where('id', '=', row.id).executeTakeFirst();
     if (!current) throw notFound('Source');
+    const set: Partial<SourceRow> = {};
     // The kind made the secret's format, the receive URL's checks and the mapping: another kind is
     // another source. Its own kind is no change (a client may send back the source it read).
     if (patch.kind !== undefined && patch.kind !== kind) throw fieldError('kind', `cannot change (${kind}): create a new source of kind ${patch.kind}`);
@@ -318,16 +320,21 @@ export async function updateSource(
     }
     // pull null: none, which a source of another kind already has and an orchestrator-pull source cannot have.
     if (patch.pull === null && kind === 'orchestrator-pull') throw fieldError('pull', 'is required for kind orchestrator-pull');
-    if (patch.pull != null) {
-      if (kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
-      Object.assign(set, mergePull(box, current.id, current, patch.pull, current.created_at));
-    }
-    // A PATCH with no field to set ({}, or the kind it has) changes nothing, updatedAt included: the
-    // pull connector takes a new updatedAt for new settings (a new sign-in, a poll at once).
-    if (Object.keys(set).length > 1) await tx.updateTable('sources').set(set).where('id', '=', current.id).execute();
+    if (patch.pull != null && kind !== 'orchestrator-pull') throw fieldError('pull', 'only an orchestrator-pull source takes it');
+    const pullColumns = patch.pull != null ? mergePull(box, current.id, current, patch.pull, current.created_at) : {};
+    // A PATCH with no field to set ({}, the kind it has, or a name, switch or mapping sent back as it
+    // was read: changedColumns) changes nothing, updatedAt included. A pull sent is always new
+    // settings: the pull connector takes a new updatedAt for a new sign-in and a poll at once.
+    const changed = { ...changedColumns(current, set), ...pullColumns };
+    if (Object.keys(changed).length > 0)
+      await tx
+        .updateTable('sources')
+        .set({ ...changed, updated_at: now })
+        .where('id', '=', current.id)
+        .execute();
     return current;
   });
-  if (patch.pull != null) await pollAtOnce(db, current, set.updated_at!);
+  if (patch.pull != null) await pollAtOnce(db, current, now);
 }
 
 /**
