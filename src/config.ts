@@ -15,8 +15,8 @@ import type { DatabaseSetting } from './storage/connect.js';
 import { DATABASE_URL_MESSAGE, DEFAULT_DB_POOL_SIZE, dialectOfUrl } from './storage/storage.js';
 
 /** The HTTP listener's defaults (API.md: PORT 8080, HOST 127.0.0.1). */
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 8080;
+const DEFAULT_HOST = '127.0.0.1';
 
 // In any case: a template writing a YAML boolean into the environment gives `False` or `TRUE`.
 const booleanFromEnv = z.preprocess(
@@ -304,7 +304,7 @@ export function httpOrigin(host: string, port: number): string {
 }
 
 /** publicUrlOf is the base of Tocsin's links: TOCSIN_PUBLIC_URL without trailing slashes, by default `http://HOST:PORT`. */
-export function publicUrlOf(publicUrl: string | undefined, host: string, port: number): string {
+function publicUrlOf(publicUrl: string | undefined, host: string, port: number): string {
   // In its ASCII form (punycode host, percent-encoded path), as links and headers carry it: typed
   // https://例え.jp, it went raw into the Location header of every 201, which Node refused (a 500).
   return (publicUrl === undefined ? httpOrigin(host, port) : new URL(publicUrl).href).replace(/\/+$/, '');

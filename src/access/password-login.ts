@@ -170,7 +170,7 @@ export interface OwnPasswordChange {
 }
 
 /** WRONG_CURRENT_PASSWORD is the refusal of a change whose current password is not the user's. */
-export const WRONG_CURRENT_PASSWORD = 'is not your current password';
+const WRONG_CURRENT_PASSWORD = 'is not your current password';
 
 /**
  * changeOwnPassword sets a user's console password when the current one is given: a session or a

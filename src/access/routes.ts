@@ -62,7 +62,7 @@ export function tenantOf(request: FastifyRequest) {
 }
 
 /** assertSelfOr lets a user act on itself (`userId`; undefined: not even on itself), or anyone holding the permission act on others. */
-export function assertSelfOr(request: FastifyRequest, userId: string | undefined, permission: 'Users.Edit' | 'Users.View') {
+function assertSelfOr(request: FastifyRequest, userId: string | undefined, permission: 'Users.Edit' | 'Users.View') {
   principalMay(request.principal, userId, permission);
 }
 

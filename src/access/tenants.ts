@@ -26,7 +26,7 @@ export function looksLikeTenantId(ref: string): boolean {
  * tenantName is the unique, URL-safe name of a tenant. A name shaped like an id is refused, so
  * that `{tenant}` never names one tenant by its name and another by its id.
  */
-export const tenantName = z
+const tenantName = z
   .string()
   .regex(/^[a-z0-9-]{1,63}$/, 'must be 1 to 63 lower-case letters, digits or hyphens')
   .refine((name) => !looksLikeTenantId(name), 'must not be shaped like a tenant id (a UUID)');

@@ -11,7 +11,7 @@ export interface Actor {
 }
 
 /** HOST_ACTOR stands for the host administrator, who is no user of the tenant. */
-export const HOST_ACTOR: Actor = Object.freeze({ userId: 'host', name: 'Host administrator' });
+const HOST_ACTOR: Actor = Object.freeze({ userId: 'host', name: 'Host administrator' });
 
 /** actorName is who muted or acknowledged, as a reader reads it: the host administrator, no user, in the reader's language. */
 export function actorName(actor: Actor, language: Language): string {

@@ -25,19 +25,19 @@ const KEY_TEXT_MAX = 256;
  * local time Z, or whose clock is off, still has every alert stored (refused, a robot does not send
  * it again: a Fatal alert lost for a wrong time); a time further ahead is one that has not come.
  */
-export const OCCURRED_AT_AHEAD_MS = 86_400_000;
+const OCCURRED_AT_AHEAD_MS = 86_400_000;
 /**
  * OCCURRED_AT_MAX_AGE_MS is how long before now an occurredAt may be: the longest a tenant keeps
  * alerts. Before it, no report, list window or retention of Tocsin's holds it, and the years 1 or
  * 1000 were stored and emailed as "Jan 1, 0001", in a zone's local mean time (Paris +00:09:21).
  */
-export const OCCURRED_AT_MAX_AGE_MS = MAX_RETENTION_DAYS * 86_400_000;
+const OCCURRED_AT_MAX_AGE_MS = MAX_RETENTION_DAYS * 86_400_000;
 
 /**
  * occurredAtRefusal says why an alert's occurredAt (epoch ms) is refused at `now`, or undefined
  * when it is within OCCURRED_AT_MAX_AGE_MS before now and OCCURRED_AT_AHEAD_MS after it.
  */
-export function occurredAtRefusal(occurredAt: number, now: number): string | undefined {
+function occurredAtRefusal(occurredAt: number, now: number): string | undefined {
   if (occurredAt >= now - OCCURRED_AT_MAX_AGE_MS && occurredAt <= now + OCCURRED_AT_AHEAD_MS) return undefined;
   return `must be within the last ${writtenNumber(MAX_RETENTION_DAYS)} days and at most a day ahead of the server's clock (now ${new Date(now).toISOString()})`;
 }
@@ -256,7 +256,7 @@ const JSON_PUNCTUATION_MAX = 512;
  * ALERT_INPUT_BYTES_MAX is the most one AlertInput takes as compact JSON with every field at its
  * bound in letters of LETTER_BYTES_MAX bytes: its data's bytes, those of the rest, and its punctuation.
  */
-export const ALERT_INPUT_BYTES_MAX =
+const ALERT_INPUT_BYTES_MAX =
   MAX_DATA_BYTES +
   LETTER_BYTES_MAX *
     (SEVERITY_MAX + COMPONENT_MAX + EVENT_MAX + MAX_MESSAGE_LENGTH + SOURCE_FIELDS.length * SOURCE_PART_MAX + 2 * KEY_TEXT_MAX + OCCURRED_AT_MAX) +

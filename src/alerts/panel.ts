@@ -27,7 +27,7 @@ export interface FloodFigures {
 }
 
 /** panelOrder orders the panel's lines: the more severe flood, then the later last unread alert, then the greater flood id. */
-export function panelOrder(a: FloodFigures, b: FloodFigures): number {
+function panelOrder(a: FloodFigures, b: FloodFigures): number {
   if (a.severity !== b.severity) return b.severity - a.severity;
   if (a.last !== b.last) return b.last - a.last;
   return a.flood < b.flood ? 1 : a.flood > b.flood ? -1 : 0;

@@ -29,7 +29,7 @@ export interface Reader {
 }
 
 /** HOST is the reader and marker id of the host administrator, which no user id is (ids are UUIDs). */
-export const HOST = 'host';
+const HOST = 'host';
 
 /** readerIdOf is whose read state a caller reads and marks: its user id, or HOST. */
 export function readerIdOf(principal: Principal): string {

@@ -40,7 +40,7 @@ function fromPage(url: string): string {
  * map (browsers do not load import maps from files), which the Content-Security-Policy allows by
  * hash; every other script is a module from console/, beside the page.
  */
-export function consolePage(language: Language = DEFAULT_LANGUAGE): ConsolePage {
+function consolePage(language: Language = DEFAULT_LANGUAGE): ConsolePage {
   const imports = Object.fromEntries([
     ...Object.keys(VENDOR_MODULES).map((specifier) => [specifier, fromPage(vendorUrl(specifier))]),
     ...Object.keys(SHARED_MODULES).map((specifier) => [specifier, fromPage(sharedUrl(specifier))]),

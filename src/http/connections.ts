@@ -12,7 +12,7 @@ const SWEEP_MS = 50;
  * `tocsin serve`'s grace ran out and the process exited 1 without closing its database. Nothing of
  * such a request has run: its handler waits for the whole body.
  */
-export const CLOSE_BODY_WAIT_MS = 5_000;
+const CLOSE_BODY_WAIT_MS = 5_000;
 
 /** The connections of each tracked server that are open, and the requests each carries now with their answers. */
 const tracked = new WeakMap<Server, { open: Set<Socket>; busy: Map<Socket, Map<IncomingMessage, ServerResponse>> }>();

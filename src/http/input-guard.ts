@@ -34,7 +34,7 @@ export const MAX_JSON_ENTRIES = 10_000;
  * each object's keys only as it walks them (they were enumerated twice, a second or more each for a
  * million keys) and an array's by its length.
  */
-export function shapeError(value: unknown): Error | undefined {
+function shapeError(value: unknown): Error | undefined {
   const found = shapeExceeds(value, 1, MAX_JSON_ENTRIES, true);
   if (found === undefined) return undefined;
   if (found === 'depth') return tooDeep();
@@ -101,7 +101,7 @@ function tooManyEntries(path: string): Error {
 const nulFreeBodies = new WeakSet<object>();
 
 /** noteNulFree remembers a parsed body as free of NUL when its JSON text shows none. */
-export function noteNulFree(text: string, value: unknown): void {
+function noteNulFree(text: string, value: unknown): void {
   if (typeof value === 'object' && value !== null && !text.includes('\\u0000')) nulFreeBodies.add(value);
 }
 
@@ -258,7 +258,7 @@ function byteOrderMark(body: Buffer): string | undefined {
 }
 
 /** tooDeep is the 400 for a body nested deeper than MAX_JSON_DEPTH. */
-export function tooDeep(): Error {
+function tooDeep(): Error {
   return badRequest(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`, [{ path: '(root)', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }]);
 }
 
@@ -267,7 +267,7 @@ export function tooDeep(): Error {
  * `__proto__` key or a `constructor` key holding `prototype` (what pollutes a JavaScript object's
  * prototype), saying so rather than that the body is no JSON; undefined for a body that is no JSON.
  */
-export function prototypeKey(body: string): Error | undefined {
+function prototypeKey(body: string): Error | undefined {
   if (!/__proto__|constructor/.test(body)) return undefined;
   try {
     JSON.parse(body);

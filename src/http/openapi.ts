@@ -15,7 +15,7 @@ export const listOf = (item: z.ZodType) => z.object({ items: z.array(item) });
 /** PROBLEM_MEDIA_TYPE is the content type of every error answer (RFC 9457). */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 /** MERGE_PATCH_MEDIA_TYPE is JSON Merge Patch (RFC 7396): read as JSON, as a PATCH's body is one. */
-export const MERGE_PATCH_MEDIA_TYPE = 'application/merge-patch+json';
+const MERGE_PATCH_MEDIA_TYPE = 'application/merge-patch+json';
 
 /** PROBLEM_SCHEMA is the JSON schema of a problem document, as `src/http/problem.ts` builds it. */
 const PROBLEM_SCHEMA = {

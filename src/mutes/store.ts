@@ -91,7 +91,7 @@ export async function activeMutes(db: Db, tenantId: string, now: number): Promis
 }
 
 /** activeMutesOf is activeMutes of many tenants by one query (a tenant with none is left out). */
-export async function activeMutesOf(db: Db, tenantIds: readonly string[], now: number): Promise<Map<string, Mute[]>> {
+async function activeMutesOf(db: Db, tenantIds: readonly string[], now: number): Promise<Map<string, Mute[]>> {
   if (tenantIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('alert_mutes')

@@ -45,7 +45,7 @@ export async function checkReadiness(storage: Storage): Promise<Readiness> {
  * NOT_READY_CAUSES label tocsin_not_ready: a pending migration, the process still starting (its
  * stand-in answering while the database answers already), or a kind of unavailable database.
  */
-export const NOT_READY_CAUSES = ['migrating', 'starting', ...UNAVAILABLE_CAUSES] as const;
+const NOT_READY_CAUSES = ['migrating', 'starting', ...UNAVAILABLE_CAUSES] as const;
 
 /** NotReadyCause is why a process cannot serve (NOT_READY_CAUSES). */
 export type NotReadyCause = (typeof NOT_READY_CAUSES)[number];

@@ -85,7 +85,7 @@ export async function lastWindowEnds(db: Db, tenantIds: readonly string[], kind:
  * them. The primary key lets one instance win each; the tenants whose window this call recorded
  * are returned.
  */
-export async function recordWindows(
+async function recordWindows(
   db: Db,
   kind: 'summary' | 'daily',
   windows: readonly { readonly tenantId: string; readonly window: Window }[],

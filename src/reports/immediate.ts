@@ -98,7 +98,7 @@ export function decideInCommit(deps: {
  * toldMailing gives the tenants of `commits` whose alert emails are on, as the commit's inserts
  * read it (FatalCommit's `mailing`), or undefined when that was not read for every one of them.
  */
-export function toldMailing(commits: readonly FatalCommit[]): string[] | undefined {
+function toldMailing(commits: readonly FatalCommit[]): string[] | undefined {
   if (commits.some((c) => c.mailing === undefined)) return undefined;
   return [...new Set(commits.filter((c) => c.mailing).map((c) => c.tenantId))];
 }

@@ -7,6 +7,7 @@ import { StageError } from '../shared/stage-error.js';
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** KEY_FILE is the secret key's file in the data folder, where `test-mail` looks for it too. */
 export const KEY_FILE = 'secret.key';
 
 /** SecretDecryptError means a stored secret cannot be opened: wrong key, wrong owner, or tampered. */

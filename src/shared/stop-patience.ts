@@ -10,7 +10,7 @@ import { untilAborted } from './deadline.js';
  * exited 1. Work left behind is cut when the storage closes: PostgreSQL rolls its transaction back,
  * and what it had claimed (a report's schedule row, an email) is claimed again once its lease ends.
  */
-export const STOP_PATIENCE_MS = 2_000;
+const STOP_PATIENCE_MS = 2_000;
 
 /** stopPatience is the STOP_PATIENCE_MS from now that a stopping process's loops share. */
 export function stopPatience(): AbortSignal {

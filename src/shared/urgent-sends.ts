@@ -3,7 +3,7 @@
  * most (UrgentSends): a Fatal alert's email takes a few of its server's round trips, far less;
  * a send to a server that does not answer lets the reports render again after that long.
  */
-export const URGENT_FIRST_MS = 2_000;
+const URGENT_FIRST_MS = 2_000;
 
 /**
  * rendersWait says whether work that gives way to urgent sends (a report's render) waits now: while

@@ -189,7 +189,7 @@ export const NOT_BLANK = '\\S';
  * isNameText tells whether a text holds none of CONTROL's characters: what a name that may reach an
  * email header (a subject, a From or To display name) may be.
  */
-export function isNameText(value: string): boolean {
+function isNameText(value: string): boolean {
   return !CONTROL.test(value);
 }
 

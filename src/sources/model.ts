@@ -6,7 +6,7 @@ import { acceptingAnswerFields, displayTextOf, headerSafe, instantText, isoInsta
 import { atMostEntries } from '../shared/issue-words.js';
 
 /** SOURCE_KINDS are the kinds of inbound source (API.md, "Tenant: inbound sources"). */
-export const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
+const SOURCE_KINDS = ['orchestrator-webhook', 'orchestrator-pull', 'alertmanager', 'webhook'] as const;
 
 /** SourceKind is one of SOURCE_KINDS. */
 export type SourceKind = (typeof SOURCE_KINDS)[number];

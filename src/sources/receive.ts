@@ -120,7 +120,7 @@ function verificationKeys(kind: SourceKind, secrets: readonly string[]): Buffer[
 }
 
 /** authenticate checks a request against a source's verificationKeys, the way its kind signs. */
-export function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw: Buffer, keys: readonly Buffer[], nowMs: number): Verdict {
+function authenticate(kind: SourceKind, headers: IncomingHttpHeaders, raw: Buffer, keys: readonly Buffer[], nowMs: number): Verdict {
   switch (kind) {
     case 'orchestrator-webhook':
       return verifyOrchestrator(raw, header(headers, 'x-uipath-signature'), keys);

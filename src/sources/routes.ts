@@ -31,7 +31,7 @@ const tenantParams = z.object({ tenant: ref });
 const sourceParams = tenantParams.extend({ sourceId: ref });
 
 /** SOURCE_SECRET_UNREADABLE is a source test's answer when the secret its sender was given no longer opens. */
-export const SOURCE_SECRET_UNREADABLE = "The source's secret no longer decrypts (the secret key changed): rotate it and give the sender the new one.";
+const SOURCE_SECRET_UNREADABLE = "The source's secret no longer decrypts (the secret key changed): rotate it and give the sender the new one.";
 
 /** sendAnswer writes a receiver's answer: 202 `{ids}`, or a problem document with its headers. */
 function sendAnswer(reply: FastifyReply, answer: ReceiveAnswer) {

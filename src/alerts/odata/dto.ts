@@ -37,7 +37,7 @@ function maskedUuid(id: string, userId: string): string | undefined {
  * take. Tocsin keeps no such rows, so it is the alert's id masked per reader: distinct per reader,
  * stable, and read back by alertIdOfNotification.
  */
-export function userNotificationId(alertId: string, userId: string): string {
+function userNotificationId(alertId: string, userId: string): string {
   return maskedUuid(alertId, userId) ?? uuidv5(`${userId}/${alertId}`, USER_NOTIFICATION_NAMESPACE);
 }
 

@@ -10,7 +10,7 @@ import { SEVERITIES } from '../severity.js';
 import type { AlertDto } from './dto.js';
 
 /** ODATA_NAMESPACE is Orchestrator's: of its entity types and of the operations its paths call (`Alerts/UiPath.Server.Configuration.OData.MarkAsRead`). */
-export const ODATA_NAMESPACE = 'UiPath.Server.Configuration.OData';
+const ODATA_NAMESPACE = 'UiPath.Server.Configuration.OData';
 // The namespace of Orchestrator's enums, as its enum literals in $filter name them (UiPath.Core.Enums.NotificationSeverity'Error').
 const ENUMS = 'UiPath.Core.Enums';
 const SEVERITY = `${ENUMS}.NotificationSeverity`;

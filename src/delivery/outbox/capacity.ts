@@ -23,7 +23,7 @@ export interface ClaimPlan {
  * meanwhile; in the reserve each tenant starts a bunch of sends at most (admitClaimed), so it takes
  * ten more hanging servers to use it up, and their sends, too, end within a timeout.
  */
-export function reserveOf(limits: ConcurrencyLimits): number {
+function reserveOf(limits: ConcurrencyLimits): number {
   return limits.perTenant;
 }
 

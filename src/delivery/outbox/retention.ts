@@ -5,17 +5,6 @@ import { FINISHED_STATUSES } from './tables.js';
 
 const DAY_MS = 86_400_000;
 
-/**
- * purgeExpiredDeliveries forgets, past each tenant's retention (`retention_days`, the one its
- * alerts keep), the emails that are done with (sent or failed) and their attempts, oldest first,
- * `batchSize` emails per statement so that sends and enqueues interleave with a large purge;
- * returns how many emails it forgot. Without it the outbox kept every email ever sent (a million
- * rows and more a day for a thousand tenants), and the delivery log showed them long after their
- * alerts had gone. An email not yet finished stays whatever its age: its deadline ends it, and
- * then a later purge. Forgetting an old email never lets it be sent again: its report window is
- * long decided (report_windows), a mail-health notice is claimed in mail_health_notices, and an
- * immediate email stays as long as its Fatal flood has an alert stored (liveFloods).
- */
 /** oldestEmails is each tenant's retention and the creation time of its oldest email: one index seek per tenant, not a scan of every tenant's emails. */
 export function oldestEmails(db: Db) {
   return db
@@ -30,6 +19,17 @@ export function oldestEmails(db: Db) {
     );
 }
 
+/**
+ * purgeExpiredDeliveries forgets, past each tenant's retention (`retention_days`, the one its
+ * alerts keep), the emails that are done with (sent or failed) and their attempts, oldest first,
+ * `batchSize` emails per statement so that sends and enqueues interleave with a large purge;
+ * returns how many emails it forgot. Without it the outbox kept every email ever sent (a million
+ * rows and more a day for a thousand tenants), and the delivery log showed them long after their
+ * alerts had gone. An email not yet finished stays whatever its age: its deadline ends it, and
+ * then a later purge. Forgetting an old email never lets it be sent again: its report window is
+ * long decided (report_windows), a mail-health notice is claimed in mail_health_notices, and an
+ * immediate email stays as long as its Fatal flood has an alert stored (liveFloods).
+ */
 export async function purgeExpiredDeliveries(db: Db, now: number, batchSize: number): Promise<number> {
   const tenants = await oldestEmails(db).execute();
   let deleted = 0;

@@ -71,7 +71,7 @@ export type PoolSendOptions = Pick<SendOptions, 'signal' | 'mayStart' | 'mayFini
  * queuedAt is where a send joins the queue: at its end, or an urgent one ahead of the first send
  * that is not, so that urgent ones keep their order among themselves.
  */
-export function queuedAt(queue: readonly { readonly urgent: boolean }[], urgent: boolean): number {
+function queuedAt(queue: readonly { readonly urgent: boolean }[], urgent: boolean): number {
   const at = urgent ? queue.findIndex((waiting) => !waiting.urgent) : -1;
   return at < 0 ? queue.length : at;
 }
@@ -87,7 +87,7 @@ export function queuedAt(queue: readonly { readonly urgent: boolean }[], urgent:
  * tenant's summary behind a whole flood of Fatal emails. An urgent email of a tenant waits one turn
  * of each other tenant waiting at most.
  */
-export function nextInTurn(
+function nextInTurn(
   queue: readonly { readonly urgent: boolean; readonly requeued: boolean; readonly tenantId: string | undefined }[],
   sending: ReadonlyMap<string | undefined, number>,
   served: ReadonlyMap<string | undefined, number>,

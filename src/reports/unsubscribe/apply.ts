@@ -54,9 +54,6 @@ export type GroupEmailKind = (typeof GROUP_EMAIL_KINDS)[number];
  */
 export const USER_OPT_OUT_KINDS = ['mail-health'] as const;
 
-/** UserOptOutKind is one of USER_OPT_OUT_KINDS. */
-export type UserOptOutKind = (typeof USER_OPT_OUT_KINDS)[number];
-
 /**
  * optOutsUnder gathers what a mailbox opted out of from `recorded` (by key): an opt-out is recorded
  * against the mailbox as emailKey spells it, whatever the case and the spelling of its domain

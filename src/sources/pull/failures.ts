@@ -6,7 +6,7 @@ import { zeroedCounter } from '../../ops/metrics.js';
  * could not be reached (a wrong password, an Orchestrator down), the source's saved secret no longer
  * decrypts (TOCSIN_SECRET_KEY changed), or Tocsin could not store what it read (its database).
  */
-export const PULL_FAILURES = ['upstream', 'secret_unreadable', 'store'] as const;
+const PULL_FAILURES = ['upstream', 'secret_unreadable', 'store'] as const;
 /** PullFailure is one of PULL_FAILURES. */
 export type PullFailure = (typeof PULL_FAILURES)[number];
 /** CountPullFailure counts one failed poll. */
