@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/languages.js';
+import { LANGUAGES, type Language } from '../i18n/languages.js';
 import { APP_DIR, SHARED_MODULES, VENDOR_MODULES, VENDOR_STYLES, sharedUrl, vendorStyleUrl, vendorUrl } from './assets.js';
 
 /** ConsolePage is the HTML shell of the console with the headers it must be served with. */
@@ -40,7 +40,7 @@ function fromPage(url: string): string {
  * map (browsers do not load import maps from files), which the Content-Security-Policy allows by
  * hash; every other script is a module from console/, beside the page.
  */
-function consolePage(language: Language = DEFAULT_LANGUAGE): ConsolePage {
+function consolePage(language: Language): ConsolePage {
   const imports = Object.fromEntries([
     ...Object.keys(VENDOR_MODULES).map((specifier) => [specifier, fromPage(vendorUrl(specifier))]),
     ...Object.keys(SHARED_MODULES).map((specifier) => [specifier, fromPage(sharedUrl(specifier))]),
