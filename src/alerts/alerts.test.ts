@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestApp, startTestApp } from '../../test/support/http.js';
 import type { Principal } from '../access/principal.js';
@@ -202,6 +203,27 @@ describeEachDialect('alerts API', (dialect) => {
     expect(res.json<{ ids: string[] }>().ids).toHaveLength(1000);
     // One byte past the route's own bound is still too large.
     expect((await raise(`${' '.repeat(ALERTS_BODY_LIMIT_BYTES - 1)}{}`)).statusCode).toBe(413);
+  });
+
+  it('says in its 413 both the bound and to send the batch in smaller ones, as ideographs at every bound of 1,000 alerts pass it', async () => {
+    const advice = 'Send the alerts in smaller batches';
+    const over = await raise(`${' '.repeat(ALERTS_BODY_LIMIT_BYTES - 1)}{}`);
+    expect(over.statusCode).toBe(413);
+    expect(over.json().detail).toBe(
+      `The body is over ${ALERTS_BODY_LIMIT_BYTES.toLocaleString('en')} bytes. ${advice}: a full batch fits when its texts are at their bounds in accented letters, not in ideographs or emoji.`,
+    );
+    const inflated = await t.tocsin.app.inject({
+      method: 'POST',
+      url: api,
+      headers: { authorization: `Bearer ${robot}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: gzipSync(Buffer.alloc(ALERTS_BODY_LIMIT_BYTES + 1, ' ')),
+    });
+    expect(inflated.statusCode).toBe(413);
+    expect(inflated.json().detail).toContain(`once its gzip coding is undone. ${advice}`);
+    // Other routes' 413 says the bound alone.
+    const other = await t.call('POST', `${api}/mark-read`, `${' '.repeat(BODY_LIMIT_BYTES)}{}`);
+    expect(other.statusCode).toBe(413);
+    expect(other.json().detail).toBe(`The body is over ${BODY_LIMIT_BYTES.toLocaleString('en')} bytes.`);
   });
 
   it('needs Alerts.Create to raise (403), a token (401), and hides other tenants (404)', async () => {

@@ -152,7 +152,12 @@ export const alertRoutes: RouteModule = (app, deps) => {
   app.post(
     base,
     {
-      config: { permission: 'Alerts.Create', status: 202, answer: z.object({ ids: z.array(z.string()) }) },
+      config: {
+        permission: 'Alerts.Create',
+        status: 202,
+        answer: z.object({ ids: z.array(z.string()) }),
+        overLimit: 'Send the alerts in smaller batches: a full batch fits when its texts are at their bounds in accented letters, not in ideographs or emoji.',
+      },
       // Above the app's bound for other bodies: every batch API.md takes fits (read only once the caller holds Alerts.Create).
       bodyLimit: ALERTS_BODY_LIMIT_BYTES,
       // The schema documents the body; parseAlertsBody validates it, naming each field of each

@@ -180,7 +180,7 @@ export async function buildApp(deps: AppDeps, modules: readonly RouteModule[]): 
           : undefined;
     const error = unavailable
       ? serviceUnavailable('The service cannot answer this now; retry later.')
-      : (lostRace ?? notJson(raised, request) ?? tooLarge(raised, request) ?? raised);
+      : withLimitAdvice(lostRace ?? notJson(raised, request) ?? tooLarge(raised, request) ?? raised, request);
     if (unavailable) request.log.warn({ ...requestNamed(request), err: raised }, 'answered 503: the database is unavailable');
     const problem = toProblem(error);
     if (problem.status >= 500 && error === raised) request.log.error({ ...requestNamed(request), err: error }, 'unhandled error');
@@ -372,6 +372,16 @@ function notJson(error: unknown, request: FastifyRequest): HttpError | undefined
 function tooLarge(error: unknown, request: FastifyRequest): HttpError | undefined {
   if ((error as { code?: unknown }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return undefined;
   return new HttpError(413, titleFor(413), `The body is over ${writtenNumber(request.routeOptions.bodyLimit ?? BODY_LIMIT_BYTES)} bytes.`);
+}
+
+/**
+ * withLimitAdvice adds to a 413 (a body sent too large, or one inflating past the bound) what the
+ * route says to do instead (RouteAccess.overLimit), as POST /alerts says to send its batch in two.
+ */
+function withLimitAdvice(error: unknown, request: FastifyRequest): unknown {
+  const advice = request.routeOptions.config?.overLimit;
+  if (!advice || !(error instanceof HttpError) || error.status !== 413) return error;
+  return new HttpError(413, error.title, `${error.message} ${advice}`, error.errors, error.headers);
 }
 
 /** toProblem maps any error thrown while answering to a problem document; unknown ones are 500. */

@@ -51,6 +51,12 @@ export interface RouteAccess {
    * openapi-answers.test.ts holds the real answers to it.
    */
   answer?: z.ZodType;
+  /**
+   * What a client does with a body over the route's bound, said after the 413's limit: POST /alerts
+   * takes 1,000 alerts, but not every field of each at its bound in ideographs or emoji, and "over
+   * 31,836,512 bytes" alone did not say that two batches are taken where one is not.
+   */
+  overLimit?: string;
   /** The route answers its 201 with the new object's address in Location (replyCreated), as the OpenAPI document then says. */
   created?: true;
   /**
