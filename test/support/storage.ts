@@ -388,6 +388,21 @@ export async function planOf(db: Storage['db'], query: CompiledQuery): Promise<s
 }
 
 /**
+ * afterEachStatement is `db` calling `look` after each statement run through it, in a transaction
+ * or not, before the caller goes on: for tests of what another connection can read between two
+ * statements (a write torn in two).
+ */
+export function afterEachStatement(db: Storage['db'], look: () => Promise<void>): Storage['db'] {
+  return db.withPlugin({
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      await look();
+      return args.result;
+    },
+  });
+}
+
+/**
  * recordingStatements is `db` (a connection or a transaction) recording every statement run
  * through it: its SQL text in `texts`, and the statement with its parameters in `queries` (for
  * planOf): for tests that count or look at what some code reads.

@@ -17,7 +17,7 @@ import { sqlOnce } from '../../storage/sql-once.js';
 import { endedWithin } from '../../shared/stop-patience.js';
 import type { SourceMapping, StoredPull } from '../model.js';
 import { pullSecretOwner } from '../secrets.js';
-import { type SourceRow, keepAlive, recordReception } from '../store.js';
+import { type Reception, type SourceRow, keepAlive, recordReception } from '../store.js';
 import {
   MAX_PAGES_PER_POLL,
   PAGE_SIZE,
@@ -292,6 +292,7 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
     const startedAt = clock.now();
     const progress = { imported: 0, newestImported: null as number | null };
     let outcome: PollOutcome;
+    let failure: Reception | undefined;
     try {
       outcome = await poll(row, held, progress);
     } catch (err) {
@@ -314,27 +315,30 @@ export function startPullConnector(options: PullConnectorOptions): PullConnector
         ...(aborter.signal.aborted ? { interrupted: true } : {}),
       };
       // A poll cut short by shutdown is not the upstream's failure.
-      if (!aborter.signal.aborted) countFailure?.(upstream ? 'upstream' : unreadable ? 'secret_unreadable' : 'store');
-      if (!aborter.signal.aborted)
-        await recordReception(db, row.id, clock.now(), {
-          outcome: 'unavailable',
-          status: upstream?.status ?? 0,
-          alertIds: [],
-          error: message.slice(0, 500),
-        }).catch((e: unknown) => logger.warn({ err: e, sourceId: row.id }, 'could not record a pull failure'));
+      if (!aborter.signal.aborted) {
+        countFailure?.(upstream ? 'upstream' : unreadable ? 'secret_unreadable' : 'store');
+        failure = { outcome: 'unavailable', status: upstream?.status ?? 0, alertIds: [], error: message.slice(0, 500) };
+      }
     }
-    let next = afterPoll(held, outcome, pull.intervalSeconds * 1000, clock.now(), startedAt);
-    // Settings changed while this poll ran on the old ones (PATCH leaves a poll under way alone):
-    // they are tried at once, not after the interval or the backoff the old ones earned.
-    const current = await db.selectFrom('sources').select('updated_at').where('id', '=', row.id).executeTakeFirst();
-    if (current !== undefined && Number(current.updated_at) !== Number(row.updated_at)) next = { ...next, nextPollAt: Math.min(next.nextPollAt, clock.now()) };
-    // Only the lease holder writes its result: if the lease ran out and another worker took it, that one's state wins.
-    await db
-      .updateTable('sources')
-      .set({ pull_state: stateText(next) })
-      .where('id', '=', row.id)
-      .where('pull_state', '=', stateText(held))
-      .execute();
+    const now = clock.now();
+    // The failure (last error and reception) and the state it earns (failures, next poll) in one
+    // transaction: written apart, a client reading the source between them saw a last error with
+    // no failure counted and no next poll, a state the source was never in.
+    await db.transaction().execute(async (tx) => {
+      if (failure) await recordReception(tx, row.id, now, failure);
+      let next = afterPoll(held, outcome, pull.intervalSeconds * 1000, now, startedAt);
+      // Settings changed while this poll ran on the old ones (PATCH leaves a poll under way alone):
+      // they are tried at once, not after the interval or the backoff the old ones earned.
+      const current = await tx.selectFrom('sources').select('updated_at').where('id', '=', row.id).executeTakeFirst();
+      if (current !== undefined && Number(current.updated_at) !== Number(row.updated_at)) next = { ...next, nextPollAt: Math.min(next.nextPollAt, now) };
+      // Only the lease holder writes its result: if the lease ran out and another worker took it, that one's state wins.
+      await tx
+        .updateTable('sources')
+        .set({ pull_state: stateText(next) })
+        .where('id', '=', row.id)
+        .where('pull_state', '=', stateText(held))
+        .execute();
+    });
   };
 
   /** claim leases a due source's poll (`state`, read from `row`, claimable) to this worker, unless another worker took it first. */
