@@ -456,7 +456,9 @@ export function createReceiver(deps: AppDeps): Receiver {
 
   const record = async (sourceId: string, reception: Reception, count = 1) => {
     try {
-      await recordReception(db, sourceId, clock.now(), reception, count);
+      // The counters and the log's entry in one transaction: written apart, a client reading between
+      // them saw the refusal as the source's last error with no reception logged for it.
+      await db.transaction().execute((tx) => recordReception(tx, sourceId, clock.now(), reception, count));
     } catch (err) {
       logger.warn({ err, sourceId }, 'could not record a source reception');
     }
