@@ -152,6 +152,39 @@ describeEachDialect('outbox enqueue, claim and leases', (dialect) => {
     expect(attempts).toEqual([]);
   });
 
+  it('claims the emails of one due time in the order they were queued, wherever the table keeps them: an alert’s go together', async () => {
+    // Two alerts of 10 emails, all due at once; the first alert's rows are written again (a retry's
+    // status), which puts them after the second's in PostgreSQL's table. Claims ordered by due time
+    // alone followed the table and took the second alert first, a claim's end cutting alerts apart.
+    await clearQueue();
+    const dueAt = clock.now() - 1;
+    const emails = [0, 1].flatMap((alert) =>
+      Array.from({ length: 10 }, (_, i) => testDelivery(tenant, `alert${alert}-${i}@example.com`, { notBefore: dueAt })),
+    );
+    await enqueueDeliveries(storage.db, emails, clock);
+    await storage.db.updateTable('deliveries').set({ status: 'retrying' }).where('recipient_address', 'like', 'alert0-%').execute();
+    const first = await claim('w1', 10);
+    expect(new Set(first.deliveries.map((d) => d.recipient.address.split('-')[0]))).toEqual(new Set(['alert0']));
+  });
+
+  it('gives each of two workers claiming at once a whole run of the queue: an alert’s emails go to one of them', async () => {
+    // Two alerts of 10 emails each, the first due first. Claims that ran side by side skipped each
+    // other's locked rows one by one and each took some of both alerts: both workers then read the
+    // facts of both and rendered both emails. Forty rounds, as the workers' claims seldom meet.
+    const alertOf = (address: string) => address.split('-')[0];
+    for (let round = 0; round < 40; round++) {
+      await clearQueue();
+      const emails = [0, 1].flatMap((alert) =>
+        Array.from({ length: 10 }, (_, i) => testDelivery(tenant, `alert${alert}-${i}@example.com`, { notBefore: clock.now() - 2 + alert })),
+      );
+      await enqueueDeliveries(storage.db, emails, clock);
+      const claims = await Promise.all([claim('w1', 10), claim('w2', 10)]);
+      const alerts = claims.map((c) => [...new Set(c.deliveries.map((d) => alertOf(d.recipient.address)))]);
+      expect(alerts.map((a) => a.length)).toEqual([1, 1]);
+      expect(alerts.flat().sort()).toEqual(['alert0', 'alert1']);
+    }
+  });
+
   it('draws no lease token for a claim that finds nothing due: an idle poll (four a second on SQLite) leases nothing', async () => {
     await clearQueue();
     // One row due in a minute: the claim looks, and finds nothing due now.

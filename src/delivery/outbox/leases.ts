@@ -4,6 +4,7 @@ import type { Database, Db } from '../../storage/database.js';
 import { asStage } from '../../storage/errors.js';
 import { inListOf, sqlOnce } from '../../storage/sql-once.js';
 import type { Storage } from '../../storage/storage.js';
+import { lockTransactionOn } from '../../storage/transaction-lock.js';
 import { type Delivery, type DeliveryRow, toDelivery } from './delivery.js';
 import { ENQUEUE_CHUNK_ROWS, type NewDelivery, deliveryRow } from './enqueue.js';
 import { rowsBehindLeavers } from './readdress.js';
@@ -65,12 +66,13 @@ function leaseColumns(request: ClaimRequest, token: string) {
  */
 const UNEXCLUDED_KIND = 'mail-health';
 
-/** The unfinished rows a claim may take, first due first (now or later). */
+/** The unfinished rows a claim may take, first due first (now or later), those of one due time in the order they were queued. */
 function queuedRows(db: QueryCreator<Database>, request: ClaimRequest) {
   let queued = db.selectFrom('deliveries').where(isUnfinished);
   const excluded = request.excludeTenants;
   if (excluded?.length) queued = queued.where((eb) => eb.or([eb('tenant_id', 'not in', excluded), eb('kind', '=', UNEXCLUDED_KIND)]));
-  return queued.orderBy('next_attempt_at');
+  // Then by id: an alert's emails, queued together with one due time, come out together (20261208-30-deliveries-due-by-id).
+  return queued.orderBy('next_attempt_at').orderBy('id');
 }
 
 /**
@@ -122,6 +124,16 @@ async function claimedIn(tx: Db, request: ClaimRequest, claim: (takeOver: boolea
   return left > 0 ? { deliveries, leftToOwners: left } : { deliveries };
 }
 
+/**
+ * CLAIM_TURN names the lock PostgreSQL claims take turns on (lockTransactionOn), as SQLite's take
+ * turns on its write lock. Two claims that ran at once skipped each other's locked rows one by one
+ * and interleaved: an alert's emails, queued together, split between two workers (4–13 % of alerts
+ * with two worker processes), each reading its facts and rendering its MIME. In turn, a claim takes
+ * the next run of the queue; it waits for another's short transaction only, never for a send, and
+ * SKIP LOCKED still passes over the rows other transactions (renewals, outcome commits) hold.
+ */
+const CLAIM_TURN = 'deliveries claim';
+
 /** A row as it was before a claim took it: a row still `sending` was a dead worker's, its attempt interrupted. */
 interface Before {
   readonly id: string;
@@ -144,7 +156,8 @@ interface Before {
  * falls due (`nextDueAt`); a row it sees may be taken by another worker before the claim, which
  * then skips it, as it would have anyway.
  *
- * PostgreSQL, then this statement (in a transaction, for the rare interrupted attempts), once
+ * PostgreSQL, then, in a transaction (for the rare interrupted attempts) that first waits its turn
+ * among claims (CLAIM_TURN), this statement, once
  * with `and kind in ('immediate','mail-health')` (the `deliveries_due_urgent` index) and, when that
  * did not fill the claim, once as it is for the rest:
  * ```sql
@@ -171,8 +184,9 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
     // The lease (a random token, the columns to set) is drawn only once rows are due: it cost about a third of an empty claim.
     const set = leaseColumns(request, randomToken());
     if (storage.dialect === 'postgres') {
-      return storage.db.transaction().execute((tx) =>
-        claimedIn(tx, request, async (takeOver) => {
+      return storage.db.transaction().execute(async (tx) => {
+        await lockTransactionOn(tx, CLAIM_TURN);
+        return claimedIn(tx, request, async (takeOver) => {
           const take = (limit: number, urgentOnly: boolean) =>
             tx
               .with('due', (db) =>
@@ -195,8 +209,8 @@ export async function claimDue(storage: Storage, request: ClaimRequest): Promise
           const before = rows.map((r) => ({ id: r.id, status: r.was_status, owner: r.was_owner, attempts: r.was_attempts, until: r.was_until }));
           await logInterrupted(tx, rows, before, request);
           return rows;
-        }),
-      );
+        });
+      });
     }
     // The due rows are read under the lock, so that the answer is exact even when another process
     // claimed since the probe.

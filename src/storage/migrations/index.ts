@@ -40,4 +40,5 @@ export const MIGRATIONS: Readonly<Record<string, () => Promise<TocsinMigration>>
   '20261207-70-alerts-kind-hours': () => import('./20261207-70-alerts-kind-hours.js'),
   '20261208-10-deliveries-failed': () => import('./20261208-10-deliveries-failed.js'),
   '20261208-20-keys-in-byte-order': () => import('./20261208-20-keys-in-byte-order.js'),
+  '20261208-30-deliveries-due-by-id': () => import('./20261208-30-deliveries-due-by-id.js'),
 };
