@@ -208,6 +208,11 @@ function perEmail(run: Run, n: number): string {
   return (n / Math.max(1, run.result.received)).toFixed(3);
 }
 
+/** alertsMadeBy says how many alerts a run sent and how many workers made each one's emails (1.00: none split between them). */
+function alertsMadeBy(r: DeliveryResult): string {
+  return `${r.alertShares?.alerts} alerts, made by ${r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : '-'} workers each`;
+}
+
 function describe(run: Run): string {
   const r = run.result;
   const per = (n: number) => perEmail(run, n);
@@ -216,7 +221,7 @@ function describe(run: Run): string {
     `${run.workers} worker(s): ${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(2)} CPU-ms/email, ` +
       `${r.database?.commitsPerEmail.toFixed(3) ?? '-'} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2) ?? '-'} rows written/email; ` +
       `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; per worker ${r.perWorker?.join(' + ')} (warm-up ${r.warmupPerWorker?.join(' + ') ?? 'none'}); ` +
-      `${r.alertShares?.alerts} alerts, made by ${r.alertShares ? (r.alertShares.shares / Math.max(1, r.alertShares.alerts)).toFixed(2) : '-'} workers each`,
+      alertsMadeBy(r),
     `  CPU-ms/email: main threads ${per(run.threads.mainCpuMs)}, other threads ${per(run.threads.otherCpuMs)}; ` +
       `context switches/email: voluntary ${per(run.threads.voluntary)}, involuntary ${per(run.threads.involuntary)}`,
     `  statements/email ${per(statementCalls(run.statements))}; claims: ${claim?.calls ?? 0} ` +
@@ -273,7 +278,7 @@ async function sameProcessPairs(url: string, sink: Awaited<ReturnType<typeof sta
   const line = (r: DeliveryResult) =>
     `${r.emailsPerSecond.toFixed(0)} emails/s, ${r.clientCpuMsPerEmail?.toFixed(3)} CPU-ms/email, per worker ${r.perWorker?.join(' + ')}, ` +
     `${r.received} received, ${r.duplicates} duplicates, ${r.lost} lost; ` +
-    `${r.database?.commitsPerEmail.toFixed(3) ?? '-'} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2) ?? '-'} rows written/email`;
+    `${r.database?.commitsPerEmail.toFixed(3) ?? '-'} commits/email, ${r.database?.rowsWrittenPerEmail.toFixed(2) ?? '-'} rows written/email; ${alertsMadeBy(r)}`;
   console.log(`warm-up per worker: ${run.warmupPerWorker.join(' + ')}`);
   for (const [k, p] of run.pairs.entries()) console.log(`pair ${k + 1}: 1 worker ${line(p.one)}\n        2 workers ${line(p.two)}`);
   const verdict = pairedVerdict(
