@@ -3,6 +3,7 @@ import { type FieldError, conflict, fieldErrors, notFound } from '../http/proble
 import { GROUP_EMAIL_KINDS, type GroupEmailKind, addressOptOuts, setAddressOptOuts } from '../reports/unsubscribe/apply.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
+import { multiMap } from '../shared/multi-map.js';
 import { acceptingAnswerFields, displayText, emailAddress, instantText, language } from '../shared/validation.js';
 import type { Db } from '../storage/database.js';
 import { byNameIgnoringCase, inCodePointOrder } from '../storage/text-order.js';
@@ -206,6 +207,8 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     .select(['group_roles.group_id', 'roles.name'])
     .where('group_roles.group_id', 'in', ids)
     .execute();
+  const membersOf = multiMap(members.map((m) => [m.group_id, m.user_id]));
+  const rolesOf = multiMap(roles.map((x) => [x.group_id, x.name]));
   const optOuts = await addressOptOuts(
     db,
     tenantId,
@@ -217,11 +220,8 @@ export async function listGroups(db: Db, tenantId: string, groupId?: string): Pr
     name: r.name,
     email: r.email,
     language: r.language,
-    members: members.filter((m) => m.group_id === r.id).map((m) => m.user_id),
-    roles: byNameIgnoringCase(
-      roles.filter((x) => x.group_id === r.id).map((x) => x.name),
-      (name) => name,
-    ),
+    members: membersOf.get(r.id) ?? [],
+    roles: byNameIgnoringCase(rolesOf.get(r.id) ?? [], (name) => name),
     expandMembers: r.expand_members === 1,
     unsubscribed: optOuts(r.email),
     createdAt: new Date(r.created_at).toISOString(),
