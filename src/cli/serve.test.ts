@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../shared/config-error.js';
 import { loadConfig } from '../config.js';
 import { banner, serveCommand, shownSystemSmtp } from './serve.js';
+import type { StopSignals } from './stop-signals.js';
 import { SERVE_USAGE } from './usage.js';
 
 describe('tocsin serve given a bad option value', () => {
@@ -64,6 +66,27 @@ describe('tocsin serve given several api processes without the api role', () => 
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+    }
+  });
+});
+
+describe('tocsin serve stopped while its modules load', () => {
+  it("hears a stop signal that reaches its handler at the event loop's next turn, and starts nothing", async () => {
+    // Node 22 and 24 load serve.js's modules without a turn of the event loop, and a signal is handed
+    // to listenForStop's handler only at a turn: a SIGTERM sent during the load was heard after
+    // serveCommand had asked whether one came, and the service started (migrations applied, "Tocsin
+    // is running" printed) before it stopped. This stop is aborted at that next turn. Had the
+    // service started, its database (under a file, which no one can make a folder of) would have failed it.
+    const controller = new AbortController();
+    setImmediate(() => controller.abort());
+    const stop: StopSignals = { signal: controller.signal, received: new Promise(() => undefined), onRepeat: () => undefined };
+    const saved = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = `sqlite:${path.join('/dev/null', 'tocsin.db')}`;
+    try {
+      expect(await serveCommand([], stop)).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
     }
   });
 });

@@ -38,7 +38,10 @@ export async function serveCommand(args: string[], stop: StopSignals = listenFor
     throw new ConfigError(`invalid configuration:\n  ${setting}: several processes on one port are for the api role only (TOCSIN_ROLE=api or --role api)`);
   }
   // Stopped while its modules loaded: there is nothing to finish, so nothing is started (an api
-  // process of several lets go of its channel to the primary, which would keep it alive).
+  // process of several lets go of its channel to the primary, which would keep it alive). Node 22 and
+  // later load those modules without a turn of the event loop, which is where a signal that came
+  // meanwhile reaches listenForStop's handler: one turn first, or the service started regardless.
+  await new Promise((resolve) => setImmediate(resolve));
   if (stop.signal.aborted) {
     cluster.worker?.disconnect();
     return 0;
