@@ -132,7 +132,7 @@ export type CommitDecision = (tx: Db, fatal: readonly FatalCommit[]) => Promise<
  * ANSWER_WAIT_MS is the longest the callers of a commit that handed emails to this process's
  * sender wait for those emails' servers before they hear back (see answerAfter).
  */
-export const ANSWER_WAIT_MS = 25;
+const ANSWER_WAIT_MS = 25;
 
 /**
  * answerAfter calls `answer` once `sent` settles, or after ANSWER_WAIT_MS, whichever comes first.

@@ -17,7 +17,7 @@ export interface PanelEntry extends ReadAlert {
 const PANEL_SIZE = 5;
 
 /** FloodFigures are a flood's unread alerts as the reader sees them: the most severe one's rank, the first's and the last's times, how many. */
-export interface FloodFigures {
+interface FloodFigures {
   /** The flood's id: its first alert's, which is a lone alert's own. */
   readonly flood: string;
   readonly severity: number;

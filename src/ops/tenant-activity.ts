@@ -8,7 +8,7 @@ import { inCodePointOrder } from '../storage/text-order.js';
 import { queryCount } from '../shared/validation.js';
 
 /** TenantActivity is one tenant's recent alerts and mail, for the host's Tenants page. */
-export interface TenantActivity {
+interface TenantActivity {
   tenantId: string;
   name: string;
   displayName: string | null;

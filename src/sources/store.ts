@@ -595,7 +595,7 @@ export async function listReceptions(db: Db, sourceId: string) {
 export const DELIVERY_KEY_DAYS = 7;
 
 /** KEEP_ALIVE_AFTER_MS is the age at which an alert key seen again is dated anew: half the keys' lifetime. */
-export const KEEP_ALIVE_AFTER_MS = (DELIVERY_KEY_DAYS * 86_400_000) / 2;
+const KEEP_ALIVE_AFTER_MS = (DELIVERY_KEY_DAYS * 86_400_000) / 2;
 
 /**
  * keepAlive dates anew the alert keys of a delivery that were received over KEEP_ALIVE_AFTER_MS

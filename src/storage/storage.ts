@@ -522,7 +522,7 @@ const FIRST_ANSWER_MS = 10_000;
  * machine (whose transaction, ended early, would be tried again and ended again for ever), while
  * still freeing the others within a minute instead of hours.
  */
-export const ABANDONED_TRANSACTION_MS = 60_000;
+const ABANDONED_TRANSACTION_MS = 60_000;
 
 /**
  * withSystemRoots reads libpq's `sslrootcert=system` (PostgreSQL 16: the certificate checked against

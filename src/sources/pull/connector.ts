@@ -167,7 +167,7 @@ export async function importAlerts(
 }
 
 /** PULL_SECRET_UNREADABLE is a pull source's error while its saved sign-in was sealed under another key (a backup restored without its own). */
-export const PULL_SECRET_UNREADABLE = 'the saved password or client secret no longer decrypts (the secret key changed): enter it again';
+const PULL_SECRET_UNREADABLE = 'the saved password or client secret no longer decrypts (the secret key changed): enter it again';
 
 function credentialsOf(row: SourceRow, box: SecretBox, hosts: HostPolicy | undefined, timeoutMs?: number): Credentials {
   const pull = JSON.parse(row.pull!) as StoredPull;
