@@ -180,6 +180,51 @@ describeEachDialect('receiving from sources', (dialect) => {
       expect(MAX_TIMESTAMP_SKEW_MS).toBeLessThan(DELIVERY_KEY_DAYS * 86_400_000);
     });
 
+    it('refuses an event whose Timestamp, or the EventTime read without one, is no time with a 400 naming it, counted, and takes every form Orchestrator writes', async () => {
+      // Read as no time, such an event was stored at its receipt time and never met the freshness check.
+      const source = await h.create('orchestrator-webhook');
+      const { Timestamp: _none, ...undated } = jobFaulted('undated');
+      const refused: [Record<string, unknown>, string][] = [
+        [{ ...jobFaulted('words'), Timestamp: 'yesterday' }, 'Timestamp'],
+        [{ ...jobFaulted('empty'), Timestamp: '' }, 'Timestamp'],
+        [{ ...jobFaulted('number'), Timestamp: 12 }, 'Timestamp'],
+        [{ ...jobFaulted('words-first'), Timestamp: 'yesterday', EventTime: new Date().toISOString() }, 'Timestamp'],
+        [{ ...undated, EventId: 'event-time', EventTime: 'now' }, 'EventTime'],
+      ];
+      for (const [event, path] of refused) {
+        const res = await h.orchestrator(source, event);
+        expect(res.statusCode, `${event.EventId}: ${res.body}`).toBe(400);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.json(), String(event.EventId)).toMatchObject({ errors: [{ path, message: expect.stringMatching(/^must be a date and time/) }] });
+      }
+      expect(await h.stats(source)).toMatchObject({
+        accepted: 0,
+        rejected: refused.length,
+        lastError: expect.stringMatching(/^EventTime: must be a date and time/),
+      });
+      const [reception] = (await t.call('GET', `${base}/${source.id}/receptions`)).json().items;
+      expect(reception).toMatchObject({ outcome: 'invalid', status: 400 });
+
+      const now = new Date();
+      const ahead = new Date(now.getTime() + 2 * 3_600_000).toISOString().slice(0, 19);
+      const written = {
+        utc: now.toISOString(),
+        offset: `${ahead}+02:00`,
+        dotNet: now.toISOString().replace('Z', '1234Z'),
+        whole: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+        zoneless: now.toISOString().replace('Z', ''),
+      };
+      for (const [form, Timestamp] of Object.entries(written)) {
+        const res = await h.orchestrator(source, { ...jobFaulted(`form-${form}`), Timestamp });
+        expect(res.statusCode, `${form} ${Timestamp}: ${res.body}`).toBe(202);
+        const [alert] = await h.alerts(res.json().ids);
+        expect(Math.abs(Date.parse(alert!.occurredAt) - now.getTime()), form).toBeLessThan(1_000);
+      }
+      const eventTime = await h.orchestrator(source, { ...undated, EventId: 'event-time-read', EventTime: written.whole });
+      expect(eventTime.statusCode, eventTime.body).toBe(202);
+      expect((await h.orchestrator(source, { ...undated, EventId: 'undated-null', Timestamp: null })).statusCode).toBe(202);
+    });
+
     it('accepts the previous secret until the next rotation', async () => {
       const source = await h.create('orchestrator-webhook');
       const second = (await t.call('POST', `${base}/${source.id}/rotate-secret`)).json().secret;

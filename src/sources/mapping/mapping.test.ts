@@ -243,7 +243,9 @@ describe('the Orchestrator webhook mapping table', () => {
       expect(at({ Timestamp: '2018-11-26T14:14:26.28' })).toBe('2018-11-26T14:14:26.280Z');
       expect(at({ Timestamp: '2018-11-26T14:14:26.2812345Z' })).toBe('2018-11-26T14:14:26.281Z');
       expect(at({ Timestamp: '2018-11-26T16:14:26+02:00' })).toBe('2018-11-26T14:14:26.000Z');
-      expect(at({ Timestamp: 'yesterday', EventTime: '2018-11-26T14:14:26' })).toBe('2018-11-26T14:14:26.000Z');
+      expect(at({ EventTime: '2018-11-26T14:14:26' })).toBe('2018-11-26T14:14:26.000Z');
+      expect(at({ Timestamp: null, EventTime: '2018-11-26T14:14:26' })).toBe('2018-11-26T14:14:26.000Z');
+      expect(at({ Timestamp: ' 2018-11-26T14:14:26Z ', EventTime: 'yesterday' })).toBe('2018-11-26T14:14:26.000Z');
       expect(at({})).toBeUndefined();
     } finally {
       if (zone === undefined) delete process.env.TZ;
@@ -251,12 +253,15 @@ describe('the Orchestrator webhook mapping table', () => {
     }
   });
 
-  it('takes no time from a date the calendar has not, rather than the day it would roll over to', () => {
+  it('refuses a date the calendar has not, rather than reading the day it would roll over to', () => {
+    const map = (fields: Record<string, unknown>) =>
+      mapOrchestratorEvent({ Type: 'job.faulted', EventId: 'd', Job: job, ...fields }, '{}', defaults('orchestrator-webhook'));
     const at = (fields: Record<string, unknown>) => orchestrator({ Type: 'job.faulted', EventId: 'd', Job: job, ...fields }).alerts[0]!.occurredAt;
     // Read as written, 30 February was 2 March, a time the event cannot have happened at.
-    expect(at({ Timestamp: '2026-02-30T10:00:00Z' })).toBeUndefined();
-    expect(at({ Timestamp: '2026-04-31T10:00:00', EventTime: '2026-04-30T10:00:00Z' })).toBe('2026-04-30T10:00:00.000Z');
-    expect(at({ Timestamp: '2026-02-29T10:00:00Z' })).toBeUndefined();
+    expect(map({ Timestamp: '2026-02-30T10:00:00Z' })).toMatchObject({ errors: [{ path: 'Timestamp' }] });
+    expect(map({ Timestamp: '2026-04-31T10:00:00', EventTime: '2026-04-30T10:00:00Z' })).toMatchObject({ errors: [{ path: 'Timestamp' }] });
+    expect(map({ Timestamp: '2026-02-29T10:00:00Z' })).toMatchObject({ errors: [{ path: 'Timestamp' }] });
+    expect(map({ EventTime: '2026-02-29T10:00:00Z' })).toMatchObject({ errors: [{ path: 'EventTime' }] });
     expect(at({ Timestamp: '2028-02-29T10:00:00Z' })).toBe('2028-02-29T10:00:00.000Z');
     expect(at({ Timestamp: '2026-12-31T23:59:59-05:00' })).toBe('2027-01-01T04:59:59.000Z');
   });
@@ -270,6 +275,20 @@ describe('the Orchestrator webhook mapping table', () => {
       invalid: 'Type: must be the event type, e.g. job.faulted',
       errors: [{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }],
     });
+  });
+
+  // Read as none, such a time stored the event at its receipt time, past the freshness check that
+  // stands in for the signed time Orchestrator does not send.
+  it('refuses a Timestamp, or the EventTime read without one, that is no time, naming it beside any other field refused', () => {
+    const map = (fields: Record<string, unknown>) => mapOrchestratorEvent({ EventId: 'x', ...fields }, '{}', defaults('orchestrator-webhook'));
+    for (const Timestamp of ['yesterday', '', '   ', 12, true, { at: 1 }, ['2026-01-02T03:04:05Z'], '+010000-01-01T00:00:00Z'])
+      expect(map({ Type: 'job.faulted', Timestamp }), JSON.stringify(Timestamp)).toEqual({
+        invalid: 'Timestamp: must be a date and time, such as 2018-11-26T14:14:26.28Z',
+        errors: [{ path: 'Timestamp', message: 'must be a date and time, such as 2018-11-26T14:14:26.28Z' }],
+      });
+    expect(map({ Type: 'job.faulted', EventTime: 'now' })).toMatchObject({ errors: [{ path: 'EventTime' }] });
+    expect(map({ EventTime: 'now' })).toMatchObject({ errors: [{ path: 'Type' }, { path: 'EventTime' }] });
+    expect(orchestratorStaleness({ Type: 'job.faulted', Timestamp: 'yesterday' }, Date.now())).toBeUndefined();
   });
 
   // Orchestrator's Type is always a name (job.faulted, robot.status, custom): a number is no event of

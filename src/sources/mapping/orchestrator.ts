@@ -368,19 +368,43 @@ function quietDraft(type: string): Draft {
 const folderOf = (payload: Payload) =>
   str(payload.OrganizationUnitFullyQualifiedName, 256) ?? str(payload.FolderName, 256) ?? str(payload.OrganizationUnitId, 256) ?? str(payload.FolderId, 256);
 
-/** eventTime is when an event happened: its Timestamp (UTC), else EventTime, as epoch ms. */
-const eventTime = (payload: Payload) => instantOf(str(payload.Timestamp)) ?? instantOf(str(payload.EventTime));
+/** The fields an event's time is read from, the first one present used. */
+const TIME_FIELDS = ['Timestamp', 'EventTime'] as const;
+
+/** EventTime is when an event happened (epoch ms; undefined when it carries no time), or the field it is read from that holds no time. */
+type EventTime = { readonly at: number | undefined } | { readonly unreadable: (typeof TIME_FIELDS)[number] };
+
+/**
+ * eventTime is when an event happened: its Timestamp (UTC), else its EventTime, else none (null is
+ * none). The field it would be read from holding no time ("yesterday", "", 12, 30 February) is
+ * named instead: read as none, such an event was stored at its receipt time and passed the
+ * freshness check that stands in for the signed time Orchestrator does not send (reference §1.3, §5.3).
+ */
+function eventTime(payload: Payload): EventTime {
+  for (const field of TIME_FIELDS) {
+    const value = payload[field];
+    if (value === undefined || value === null) continue;
+    const at = typeof value === 'string' ? instantOf(value.trim()) : undefined;
+    return at === undefined ? { unreadable: field } : { at };
+  }
+  return { at: undefined };
+}
+
+/** UNREADABLE_TIME says what an event's time must look like, with Orchestrator's own example. */
+const UNREADABLE_TIME = 'must be a date and time, such as 2018-11-26T14:14:26.28Z';
 
 /**
  * orchestratorStaleness says why an authentic event is too old (or too far ahead) to be a delivery,
- * or undefined when its time is within MAX_TIMESTAMP_SKEW_MS of now or it carries none. Orchestrator
+ * or undefined when its time is within MAX_TIMESTAMP_SKEW_MS of now, or it carries none, or none
+ * readable (mapOrchestratorEvent refuses that one, naming the field). Orchestrator
  * signs no time of its own but signs the body, Timestamp included, and its signatures never expire,
  * so without it a captured request replayed once its delivery keys are purged (DELIVERY_KEY_DAYS)
  * would store its alerts again (reference §1.3, §5.3).
  */
 export function orchestratorStaleness(body: unknown, nowMs: number): string | undefined {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const at = eventTime(body as Payload);
+  const time = eventTime(body as Payload);
+  const at = 'at' in time ? time.at : undefined;
   if (at === undefined || Math.abs(nowMs - at) <= MAX_TIMESTAMP_SKEW_MS) return undefined;
   return `Timestamp ${new Date(at).toISOString()} is more than 5 minutes from now`;
 }
@@ -415,14 +439,18 @@ export function mapOrchestratorEvent(body: unknown, rawText: string, mapping: So
   const payload = body as Payload;
   // A name always (job.faulted, custom): a number, which str() reads as text for ids, is no event type.
   const type = typeof payload.Type === 'string' ? str(payload.Type, 128) : undefined;
-  if (!type) return mappingFailure([{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }]);
+  const time = eventTime(payload);
+  const errors = [
+    ...(type ? [] : [{ path: 'Type', message: 'must be the event type, e.g. job.faulted' }]),
+    ...('unreadable' in time ? [{ path: time.unreadable, message: UNREADABLE_TIME }] : []),
+  ];
+  if (!type || 'unreadable' in time) return mappingFailure(errors);
   const eventId = str(payload.EventId, 100_000);
   const deliveryKeys = [eventId ? deliveryKey('event', eventId) : `event:${hash(rawText)}`];
 
   let found = drafts(type, payload);
   if (found === 'quiet') found = [quietDraft(type)];
-  const occurred = eventTime(payload);
-  const occurredAt = occurred === undefined ? undefined : new Date(occurred).toISOString();
+  const occurredAt = time.at === undefined ? undefined : new Date(time.at).toISOString();
   const folder = folderOf(payload);
   const kept: [Draft, Resolved][] = [];
   for (const draft of found) {
