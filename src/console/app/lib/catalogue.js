@@ -28,7 +28,7 @@ import { Code, html } from './ui.js';
  * @param {string} language
  * @param {string} code
  */
-export function localName(displayName, language, code) {
+function localName(displayName, language, code) {
   if (typeof displayName === 'string' && displayName) return displayName;
   if (displayName && typeof displayName === 'object') {
     const names = /** @type {Record<string, unknown>} */ (displayName);

@@ -9,7 +9,7 @@ function cssColor(name) {
 }
 
 /** stacked turns rows of counts into uPlot's columns, each series the sum of itself and those below it. */
-export function stacked(series, rows) {
+function stacked(series, rows) {
   const columns = [];
   let below = rows.map(() => 0);
   for (const { key } of series) {
@@ -20,7 +20,7 @@ export function stacked(series, rows) {
 }
 
 /** pickedSeries is the series whose segment of bar `idx` covers the value `y`, or null above the bar. */
-export function pickedSeries(series, rows, idx, y) {
+function pickedSeries(series, rows, idx, y) {
   let top = 0;
   for (const { key } of series) {
     top += rows[idx]?.[key] ?? 0;

@@ -10,7 +10,7 @@ import { SelectField, TextField, html } from './ui.js';
 export const languageChoices = () => LANGUAGES.map((code) => [code, t(`lang.${code}`), code]);
 
 /** languageOptions are the language choices: the tenant's default (empty), then every supported language. */
-export const languageOptions = () => [['', t('access.tenantDefault')], ...languageChoices()];
+const languageOptions = () => [['', t('access.tenantDefault')], ...languageChoices()];
 
 /**
  * LanguageName is a language's name in its own words, marked as of that language (as languageChoices' are).

@@ -1,13 +1,13 @@
 import { t } from './i18n.js';
 import { FieldError, SelectField, TextField, Toggle, html } from './ui.js';
 /** AUTH_METHODS are the SMTP authentication methods. */
-export const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'];
+const AUTH_METHODS = ['auto', 'none', 'plain', 'login', 'xoauth2'];
 
 /**
  * PRESETS fill host, port, security and authentication for common providers; `note` says what the
  * provider needs (an app password for Gmail, OAuth where basic authentication is retired).
  */
-export const PRESETS = {
+const PRESETS = {
   gmail: { host: 'smtp.gmail.com', port: '465', security: 'tls', authMethod: 'auto', note: 'preset.gmailNote' },
   microsoft365: { host: 'smtp.office365.com', port: '587', security: 'starttls', authMethod: 'xoauth2', note: 'preset.microsoft365Note' },
   ses: { host: 'email-smtp.us-east-1.amazonaws.com', port: '587', security: 'starttls', authMethod: 'auto', note: 'preset.sesNote' },

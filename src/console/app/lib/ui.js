@@ -140,7 +140,7 @@ export function FieldError({ id, error }) {
 }
 
 /** Field is a labelled form control with its inline error and hint. */
-export function Field({ id, label, error, hint, children }) {
+function Field({ id, label, error, hint, children }) {
   return html`<div class=${`field${error ? ' invalid' : ''}`}>
     <label for=${id}>${label}</label>
     ${children}

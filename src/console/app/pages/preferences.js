@@ -35,7 +35,7 @@ export function catalogueHome(catalogue, name) {
  * patchSince is what was switched after a save sent `sent` and until `now` (a user going on while
  * the save is out, on a slow server): the save's answer does not take it back.
  */
-export function patchSince(sent, now) {
+function patchSince(sent, now) {
   const since = { subscriptions: {}, email: {} };
   for (const part of /** @type {const} */ (['subscriptions', 'email'])) {
     for (const [name, value] of Object.entries(now[part] ?? {})) {
