@@ -181,6 +181,13 @@ describe('console decisions', () => {
     // A server that greeted and then stopped answering is no wrong host or port.
     expect(why('connect', "timed out during connect after 30 s, waiting for the server's answer to EHLO")).toEqual(['stoppedAnswering']);
     expect(why('data', "timed out during data after 30 s, waiting for the server's answer to DATA")).toEqual(['stoppedAnswering']);
+    // Past the final ".", the server may have taken the message: no "try again" that may send it twice.
+    expect(
+      why(
+        'data',
+        'timed out during data after 30 s, waiting for the server\'s answer to the message\'s final ".": the whole message was sent, so the server may have taken it and the email may still arrive',
+      ),
+    ).toEqual(['messageUnanswered']);
     // A server that agreed to STARTTLS and then never completed the handshake answered at first too.
     expect(why('tls', 'timed out after 30 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake')).toEqual([
       'stoppedAnswering',

@@ -175,6 +175,7 @@ export const UNREACHED_CAUSES = [
   'closed-before-greeting',
   'implicit-tls',
   'reply-timeout',
+  'message-unanswered',
   'closed-unanswered',
   'upgrade-timeout',
   'starttls-hang-up',

@@ -73,6 +73,25 @@ describe('mail health notices', () => {
     },
   );
 
+  it.each(LANGUAGES)(
+    'in %s, say that a server silent after the whole message was sent left its end unanswered, not DATA, in the reader’s words',
+    (language) => {
+      const english =
+        'data: timed out during data after 30 s, waiting for the server\'s answer to the message\'s final ".": the whole message was sent, so the server may have taken it and the email may still arrive';
+      const text = notice('failing', language, english, { cause: 'message-unanswered', detail: 'end of message: REPLY_TIMEOUT (30 s)' }).text;
+      expect(text).not.toContain(english);
+      expect(text).toContain('(end of message: REPLY_TIMEOUT (30 s))');
+      const said = {
+        en: 'the server took the whole message, then gave no answer to its end in time',
+        fr: 'le serveur a reçu le message entier, puis n’a pas répondu à sa fin à temps',
+        de: 'der Server hat die ganze E-Mail erhalten, dann aber nicht rechtzeitig auf ihr Ende geantwortet',
+        es: 'el servidor recibió el mensaje entero, pero luego no respondió a tiempo a su final',
+        ja: 'サーバーはメッセージ全体を受け取りましたが、その終わりに時間内に応答しませんでした',
+      }[language];
+      expect(text).toContain(said);
+    },
+  );
+
   it.each(LANGUAGES)('in %s, name the page as the console names it, Settings > Mail', (language) => {
     const strings = consoleStrings(language);
     for (const kind of KINDS) {

@@ -37,6 +37,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'closed-before-greeting': 'the server closed the connection before its SMTP greeting',
       'implicit-tls': 'the server on this port expects TLS from the first byte, and sent no SMTP greeting without it (choose TLS, usually with port 465)',
       'reply-timeout': 'the server greeted, then gave no answer in time',
+      'message-unanswered': 'the server took the whole message, then gave no answer to its end in time (the email may still arrive)',
       'closed-unanswered': 'the server greeted, then closed the connection without answering',
       'upgrade-timeout': 'the server agreed to start TLS (STARTTLS), then did not complete a TLS handshake in time',
       'starttls-hang-up': 'the server agreed to start TLS (STARTTLS), then closed the connection during the handshake',
@@ -61,6 +62,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'implicit-tls':
         'le serveur de ce port attend TLS dès le premier octet et n’a envoyé aucun accueil SMTP sans lui (choisissez TLS, en général avec le port 465)',
       'reply-timeout': 'le serveur a accueilli la connexion, puis n’a pas répondu à temps',
+      'message-unanswered': 'le serveur a reçu le message entier, puis n’a pas répondu à sa fin à temps (l’e-mail peut encore arriver)',
       'closed-unanswered': 'le serveur a accueilli la connexion, puis l’a fermée sans répondre',
       'upgrade-timeout': 'le serveur a accepté de passer en TLS (STARTTLS), puis n’a pas terminé la négociation TLS à temps',
       'starttls-hang-up': 'le serveur a accepté de passer en TLS (STARTTLS), puis a fermé la connexion pendant la négociation',
@@ -86,6 +88,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'implicit-tls':
         'der Server auf diesem Port erwartet vom ersten Byte an TLS und hat ohne TLS keine SMTP-Begrüßung gesendet (wählen Sie TLS, meist mit Port 465)',
       'reply-timeout': 'der Server hat gegrüßt, dann aber nicht rechtzeitig geantwortet',
+      'message-unanswered': 'der Server hat die ganze E-Mail erhalten, dann aber nicht rechtzeitig auf ihr Ende geantwortet (die E-Mail kann noch ankommen)',
       'closed-unanswered': 'der Server hat gegrüßt, dann aber die Verbindung ohne Antwort geschlossen',
       'upgrade-timeout': 'der Server hat dem Wechsel zu TLS (STARTTLS) zugestimmt, dann aber keinen TLS-Handshake rechtzeitig abgeschlossen',
       'starttls-hang-up': 'der Server hat dem Wechsel zu TLS (STARTTLS) zugestimmt, dann aber die Verbindung während des Handshakes geschlossen',
@@ -110,6 +113,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'closed-before-greeting': 'el servidor cerró la conexión antes de su saludo SMTP',
       'implicit-tls': 'el servidor de este puerto espera TLS desde el primer byte y no envió su saludo SMTP sin él (elija TLS, normalmente con el puerto 465)',
       'reply-timeout': 'el servidor envió su saludo, pero luego no respondió a tiempo',
+      'message-unanswered': 'el servidor recibió el mensaje entero, pero luego no respondió a tiempo a su final (el correo aún puede llegar)',
       'closed-unanswered': 'el servidor envió su saludo, pero luego cerró la conexión sin responder',
       'upgrade-timeout': 'el servidor aceptó pasar a TLS (STARTTLS), pero luego no completó el protocolo de enlace TLS a tiempo',
       'starttls-hang-up': 'el servidor aceptó pasar a TLS (STARTTLS), pero luego cerró la conexión durante el protocolo de enlace',
@@ -135,6 +139,7 @@ const UNREACHED_WORDS: Record<Language, Words> = {
       'implicit-tls':
         'このポートのサーバーは最初のバイトから TLS を想定しており、TLS なしでは SMTP のあいさつを送りませんでした (TLS を選択してください。通常はポート 465)',
       'reply-timeout': 'サーバーはあいさつを送りましたが、その後、時間内に応答しませんでした',
+      'message-unanswered': 'サーバーはメッセージ全体を受け取りましたが、その終わりに時間内に応答しませんでした (メールはまだ届く可能性があります)',
       'closed-unanswered': 'サーバーはあいさつを送りましたが、その後、応答せずに接続を閉じました',
       'upgrade-timeout': 'サーバーは TLS への切り替え (STARTTLS) に同意しましたが、TLS ハンドシェイクが時間内に完了しませんでした',
       'starttls-hang-up': 'サーバーは TLS への切り替え (STARTTLS) に同意しましたが、ハンドシェイク中に接続を閉じました',

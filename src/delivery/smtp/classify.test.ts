@@ -213,6 +213,16 @@ describe('classifySmtpError', () => {
     expect(timeout('REPLY_TIMEOUT', 'EHLO')).toBe("timed out during connect after 4 s, waiting for the server's answer to EHLO");
     expect(timeout('SOCKET_TIMEOUT', 'RCPT TO')).toBe("timed out during recipient after 4 s, waiting for the server's answer to RCPT TO");
     expect(timeout('REPLY_TIMEOUT', 'DATA')).toBe("timed out during data after 4 s, waiting for the server's answer to DATA");
+    // Sent whole, the message is what went unanswered, not DATA (answered with its 354).
+    expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', timeoutType: 'REPLY_TIMEOUT', timeoutMs: 4_000, messageWhole: true }), 'DATA')).toMatchObject(
+      {
+        stage: 'data',
+        retryable: true,
+        message:
+          'timed out during data after 4 s, waiting for the server\'s answer to the message\'s final ".": the whole message was sent, so the server may have taken it and the email may still arrive',
+        unreached: { cause: 'message-unanswered', detail: 'end of message: REPLY_TIMEOUT (4 s)' },
+      },
+    );
     expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT', timeoutMs: 1_500 }), 'MAIL FROM').message).toBe(
       "timed out during sender after 1.5 s, waiting for the server's answer to MAIL FROM",
     );

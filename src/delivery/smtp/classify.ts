@@ -293,6 +293,14 @@ function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
   }
   const command = lastCommand?.trim().toUpperCase();
   if (!command) return { sentence: `timed out during ${stage}${after}` };
+  // Past the message's final ".", DATA had its 354 long before: what went unanswered is the message,
+  // which a server slow to check it may have taken ("DATA" named the wrong step).
+  if (err.messageWhole && command.startsWith('DATA')) {
+    return {
+      sentence: `timed out during ${stage}${after}, waiting for the server's answer to the message's final ".": the whole message was sent, so the server may have taken it and the email may still arrive`,
+      unreached: unreached('message-unanswered', `end of message: ${err.timeoutType ?? err.code}`),
+    };
+  }
   return {
     sentence: `timed out during ${stage}${after}, waiting for the server's answer to ${command}`,
     unreached: unreached('reply-timeout', `${command}: ${err.timeoutType ?? err.code}`),

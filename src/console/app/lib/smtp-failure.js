@@ -47,6 +47,8 @@ function whatFailed(stage, code, message) {
   if (!replied && /cannot be used/i.test(message)) return 'refusedHost';
   // Before the timeouts: a DNS lookup that timed out (ETIMEOUT) is no server that did not answer.
   if (stage === 'connect' && /could not resolve/i.test(message) && /likely transient|EAI_AGAIN|ETIMEOUT|ESERVFAIL/.test(message)) return 'dnsTemporary';
+  // Silent after the whole message (classify.ts names its final "."): it may have been taken, so "try again" may send it twice.
+  if (!replied && /timed out .*waiting for the server's answer to the message's final "\."/.test(message)) return 'messageUnanswered';
   // Greeted, then silent under a command or in the handshake STARTTLS agreed to (classify.ts names it): the host and port are right.
   if (!replied && /timed out .*(waiting for the server's answer to|agreed to STARTTLS)/i.test(message)) return 'stoppedAnswering';
   if (!replied && /timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
