@@ -27,6 +27,7 @@ describe('the codes of the reasons a source records', () => {
       [refused(verifyBearerOrBasic('Digest abc', [secretDigest('s')]))]: 'authorization-unreadable',
       [refused(verifyBearerOrBasic('Bearer other', [secretDigest('s')]))]: 'authorization-mismatch',
       [`refused: ${orchestratorStaleness({ Timestamp: '2026-01-12T09:00:00Z' }, now)}`]: 'timestamp-stale',
+      [`refused: ${orchestratorStaleness({ EventTime: '2026-01-12T09:00:00Z' }, now)}`]: 'timestamp-stale',
     };
     for (const [error, code] of Object.entries(codes)) expect(reasonCode(error, 'webhook'), error).toBe(code);
   });

@@ -12,7 +12,7 @@ const REASONS: readonly (readonly [code: string, words: RegExp])[] = [
   ['signature-unreadable', /^refused: (X-UiPath-Signature is not a SHA-256 HMAC|webhook-signature has no v1 entry)/],
   ['signature-mismatch', /^refused: (X-UiPath-Signature|webhook-signature) does not match the secret$/],
   ['timestamp-unreadable', /^refused: webhook-timestamp is not Unix seconds$/],
-  ['timestamp-stale', /^refused: (webhook-timestamp is more than 5 minutes away|Timestamp \S+ is more than 5 minutes from now)$/],
+  ['timestamp-stale', /^refused: (webhook-timestamp is more than 5 minutes away|(?:Timestamp|EventTime) \S+ is more than 5 minutes from now)$/],
   ['authorization-missing', /^refused: missing Authorization$/],
   ['authorization-unreadable', /^refused: Authorization is neither Bearer nor Basic/],
   ['authorization-mismatch', /^refused: Authorization does not carry the secret$/],

@@ -229,6 +229,15 @@ describe('the Orchestrator webhook mapping table', () => {
     expect(orchestratorStaleness(event, at - 300_001)).toMatch(/more than 5 minutes/);
   });
 
+  it('names the field a stale time was read from: Timestamp when there is one, else EventTime', () => {
+    const now = Date.parse('2026-01-02T03:04:05Z');
+    const old = '2026-01-02T02:00:00Z';
+    expect(orchestratorStaleness({ Type: 'job.faulted', EventTime: old }, now)).toBe('EventTime 2026-01-02T02:00:00.000Z is more than 5 minutes from now');
+    expect(orchestratorStaleness({ Type: 'job.faulted', Timestamp: old, EventTime: '2026-01-02T03:04:05Z' }, now)).toBe(
+      'Timestamp 2026-01-02T02:00:00.000Z is more than 5 minutes from now',
+    );
+  });
+
   it("builds a job's message from the first line of its Info that has text, the names trimmed of spaces", () => {
     const spaced = { ...job, Info: '\r\n   \r\nSelector not found\r\n   at UiPath.Core', Release: { ProcessKey: '  Invoices  ' } };
     const [alert] = orchestrator({ Type: 'job.faulted', EventId: 'l', Job: spaced }).alerts;

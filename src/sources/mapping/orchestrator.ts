@@ -371,8 +371,14 @@ const folderOf = (payload: Payload) =>
 /** The fields an event's time is read from, the first one present used. */
 const TIME_FIELDS = ['Timestamp', 'EventTime'] as const;
 
-/** EventTime is when an event happened (epoch ms; undefined when it carries no time), or the field it is read from that holds no time. */
-type EventTime = { readonly at: number | undefined } | { readonly unreadable: (typeof TIME_FIELDS)[number] };
+/** TimeField is a field an event's time is read from. */
+type TimeField = (typeof TIME_FIELDS)[number];
+
+/**
+ * EventTime is when an event happened (epoch ms; undefined when it carries no time) and the field
+ * it was read from, or the field it is read from that holds no time.
+ */
+type EventTime = { readonly at: number | undefined; readonly field?: TimeField } | { readonly unreadable: TimeField };
 
 /**
  * eventTime is when an event happened: its Timestamp (UTC), else its EventTime, else none (null is
@@ -385,7 +391,7 @@ function eventTime(payload: Payload): EventTime {
     const value = payload[field];
     if (value === undefined || value === null) continue;
     const at = typeof value === 'string' ? instantOf(value.trim()) : undefined;
-    return at === undefined ? { unreadable: field } : { at };
+    return at === undefined ? { unreadable: field } : { at, field };
   }
   return { at: undefined };
 }
@@ -404,9 +410,9 @@ const UNREADABLE_TIME = 'must be a date and time, such as 2018-11-26T14:14:26.28
 export function orchestratorStaleness(body: unknown, nowMs: number): string | undefined {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const time = eventTime(body as Payload);
-  const at = 'at' in time ? time.at : undefined;
-  if (at === undefined || Math.abs(nowMs - at) <= MAX_TIMESTAMP_SKEW_MS) return undefined;
-  return `Timestamp ${new Date(at).toISOString()} is more than 5 minutes from now`;
+  if (!('at' in time) || time.at === undefined || Math.abs(nowMs - time.at) <= MAX_TIMESTAMP_SKEW_MS) return undefined;
+  // The field named is the one read: an event without a Timestamp is dated by its EventTime.
+  return `${time.field} ${new Date(time.at).toISOString()} is more than 5 minutes from now`;
 }
 
 const hash = (text: string) => crypto.createHash('sha256').update(text).digest('base64url');
