@@ -233,10 +233,10 @@ export async function saveMailSettings(
     // time while another enables alert emails) would each undo the other's fields.
     await lockMailSettings(tx, tenantId);
     await writeMailSettings(tx, secretBox, tenantId, input, clock);
+    if (input.custom !== undefined || input.useCustom !== undefined) await serverChanged(tx, tenantId, clock.now());
   });
   // The report time and the alert emails flag decide the tenant's report windows.
   await reportsDueNow(db, tenantId);
-  if (input.custom !== undefined || input.useCustom !== undefined) await serverChanged(db, tenantId, clock.now());
   return getMailSettings(db, tenantId);
 }
 
@@ -389,10 +389,15 @@ function sameReportTime(a: string, b: string): boolean {
  * values, or custom ↔ default): `fallbackToDefault` stops standing in for the own server, and the
  * emails waiting for a retry try the new settings now. An administrator who fixed the settings
  * that made mail fail sees the queued emails go out, not wait up to 30 minutes for their next try.
+ * Run in the save's transaction `tx`: committed apart, a worker could send through the fallback
+ * after the new server was saved, and a failure between the writes left the fallback standing in
+ * until the next save. The health row before the waiting emails, as the outbox's commit of an
+ * outcome takes them on PostgreSQL (its own leased rows, which this leaves alone, then the health
+ * row, then the tenant's waiting emails), so that the two cannot deadlock.
  */
-async function serverChanged(db: Db, tenantId: string, now: number): Promise<void> {
-  await tryOwnServerAgain(db, tenantId);
-  await retryTenantNow(db, tenantId, now);
+async function serverChanged(tx: Db, tenantId: string, now: number): Promise<void> {
+  await tryOwnServerAgain(tx, tenantId);
+  await retryTenantNow(tx, tenantId, now);
 }
 
 /**
@@ -408,8 +413,8 @@ export async function clearCustomSmtp(db: Db, tenantId: string, clock: Clock): P
       .set({ custom_smtp: null, custom_password: null, custom_access_token: null, use_custom: 0, updated_at: clock.now() })
       .where('tenant_id', '=', tenantId)
       .execute();
+    await serverChanged(tx, tenantId, clock.now());
   });
-  await serverChanged(db, tenantId, clock.now());
 }
 
 const SYSTEM_KEY = 'system-mail-settings';
