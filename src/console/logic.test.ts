@@ -188,6 +188,10 @@ describe('console decisions', () => {
         'timed out during data after 30 s, waiting for the server\'s answer to the message\'s final ".": the whole message was sent, so the server may have taken it and the email may still arrive',
       ),
     ).toEqual(['messageUnanswered']);
+    // A server that stopped reading the message partway answered at first too: no wrong host or port.
+    expect(why('data', "timed out during data after 30 s, waiting for the server to read the message: it stopped reading before the message's end")).toEqual([
+      'stoppedAnswering',
+    ]);
     // A server that agreed to STARTTLS and then never completed the handshake answered at first too.
     expect(why('tls', 'timed out after 30 s waiting for the TLS handshake: the server agreed to STARTTLS, then did not complete a handshake')).toEqual([
       'stoppedAnswering',

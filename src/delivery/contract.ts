@@ -176,6 +176,7 @@ export const UNREACHED_CAUSES = [
   'implicit-tls',
   'reply-timeout',
   'message-unanswered',
+  'message-unread',
   'closed-unanswered',
   'upgrade-timeout',
   'starttls-hang-up',

@@ -477,22 +477,42 @@ export function startDribblingServer(byteEveryMs: number, at: 'ehlo' | 'data' = 
 }
 
 /**
+ * startStalledServer starts a raw SMTP server that answers every command at once and DATA with its
+ * 354, then stops reading once the message has begun (a server stuck writing it to a full disk):
+ * a message larger than the sockets' buffers is never written whole, its final "." never sent.
+ */
+export function startStalledServer(): Promise<SilentServer> {
+  return startLineServer('stalled.test', (verb) => (verb === 'DATA' ? { reply: '354 go ahead', stopReading: true } : { reply: '250 stalled.test' }));
+}
+
+/**
  * startVerbatimServer starts a raw SMTP server that answers RCPT TO with `rcptReply` byte for byte
  * (smtp-server tidies a scripted reply: a NUL in it goes out as a space), and every other command
  * with a plain 250.
  */
 export function startVerbatimServer(rcptReply: string): Promise<SilentServer> {
+  return startLineServer('verbatim.test', (verb) => ({ reply: verb === 'RCPT' ? rcptReply : '250 verbatim.test' }));
+}
+
+/**
+ * startLineServer starts a raw SMTP server greeting as `name` that answers each command line (by its
+ * first four letters, upper case) with `answer`'s reply, and QUIT with a goodbye; `stopReading`
+ * leaves the rest unread (the client's writes fill the buffers and wait).
+ */
+function startLineServer(name: string, answer: (verb: string) => { reply: string; stopReading?: boolean }): Promise<SilentServer> {
   return startRawServer((socket) => {
     let buffer = '';
     socket.setEncoding('latin1');
-    socket.write('220 verbatim.test ESMTP\r\n');
+    socket.write(`220 ${name} ESMTP\r\n`);
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
         const verb = buffer.slice(0, 4).toUpperCase();
         buffer = buffer.slice(end + 2);
         if (verb === 'QUIT') return void socket.end('221 bye\r\n');
-        socket.write(verb === 'RCPT' ? `${rcptReply}\r\n` : '250 verbatim.test\r\n');
+        const { reply, stopReading } = answer(verb);
+        socket.write(`${reply}\r\n`);
+        if (stopReading) return void socket.pause();
       }
     });
   });

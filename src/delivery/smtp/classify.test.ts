@@ -223,6 +223,15 @@ describe('classifySmtpError', () => {
         unreached: { cause: 'message-unanswered', detail: 'end of message: REPLY_TIMEOUT (4 s)' },
       },
     );
+    // Before the final ".", the server stopped reading the message: DATA had its 354, the message was what waited.
+    expect(
+      classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', timeoutType: 'REPLY_TIMEOUT', timeoutMs: 4_000, messagePartial: true }), 'DATA'),
+    ).toMatchObject({
+      stage: 'data',
+      retryable: true,
+      message: "timed out during data after 4 s, waiting for the server to read the message: it stopped reading before the message's end",
+      unreached: { cause: 'message-unread', detail: 'message: REPLY_TIMEOUT (4 s)' },
+    });
     expect(classifySmtpError(nodemailerError({ code: 'ETIMEDOUT', timeoutType: 'SOCKET_TIMEOUT', timeoutMs: 1_500 }), 'MAIL FROM').message).toBe(
       "timed out during sender after 1.5 s, waiting for the server's answer to MAIL FROM",
     );

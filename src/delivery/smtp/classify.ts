@@ -20,6 +20,8 @@ interface NodemailerErrorLike {
   hostname?: string;
   /** Whether the message went out whole, its final "." with it (session.ts): the server may have taken it. */
   messageWhole?: boolean;
+  /** Whether the message was still going out, after DATA's 354 and before its final "." (session.ts). */
+  messagePartial?: boolean;
   /** The server's last 334 challenge in the session (session.ts), Base64. */
   challenge?: string;
   /** The AUTH mechanisms the server's EHLO offered (session.ts), upper case. */
@@ -299,6 +301,13 @@ function timedOut(err: NodemailerErrorLike, stage: SmtpStage, lastCommand: strin
     return {
       sentence: `timed out during ${stage}${after}, waiting for the server's answer to the message's final ".": the whole message was sent, so the server may have taken it and the email may still arrive`,
       unreached: unreached('message-unanswered', `end of message: ${err.timeoutType ?? err.code}`),
+    };
+  }
+  // Before the final ".", the wait under DATA was for the server to read the message, which it had stopped doing.
+  if (err.messagePartial && command.startsWith('DATA')) {
+    return {
+      sentence: `timed out during ${stage}${after}, waiting for the server to read the message: it stopped reading before the message's end`,
+      unreached: unreached('message-unread', `message: ${err.timeoutType ?? err.code}`),
     };
   }
   return {

@@ -14,6 +14,7 @@ import {
   startBlackHole,
   startDribblingServer,
   startSilentServer,
+  startStalledServer,
   startTestSmtpServer,
 } from '../../../test/support/smtp-servers.js';
 import { runOutOfDescriptors } from '../../../test/support/out-of-descriptors.js';
@@ -917,6 +918,16 @@ describe('SMTP sender against real smtp-server instances', () => {
       await dribbling.allClosed();
     });
   }
+
+  it("says a server that stopped reading a large message before its end was waited for to read it, not to answer DATA, at data's stage", async () => {
+    const stalled = await startStalledServer();
+    servers.push(stalled);
+    // Far more than the sockets' buffers hold: its final "." is never written.
+    const large = email({ text: 'x'.repeat(76).concat('\r\n').repeat(400_000) });
+    const error = await failure(sender.send(endpointFor(stalled, { timeoutMs: 1_000 }), large));
+    expect(error).toMatchObject({ stage: 'data', retryable: true });
+    expect(error.message).toBe("timed out during data after 1 s, waiting for the server to read the message: it stopped reading before the message's end");
+  });
 
   it("says a hang-up within a reused session's next message is during DATA, not after a whole message, though the one before went whole", async () => {
     // One session carries an email whole, then the server hangs up at the next one's 354 while it renders: nothing of

@@ -76,6 +76,11 @@ export class SmtpSession {
   #messageSent = false;
   /** Whether the send under way's message went out whole, its final "." with it: a hang-up then may follow its delivery. */
   #messageWhole = false;
+  /**
+   * Whether bytes of the message were still waiting to go out when its reply's deadline passed: the
+   * server had stopped reading it, and its final ".", let through by #mayEnd, never left this side.
+   */
+  #messageStuck = false;
   /** Whether the message of the send under way went out (the server's 354 heard): it may be queued however the send ends. */
   get messageSent(): boolean {
     return this.#messageSent;
@@ -267,6 +272,7 @@ export class SmtpSession {
     // during DATA that may have delivered it.
     this.#messageSent = false;
     this.#messageWhole = false;
+    this.#messageStuck = false;
     this.#lastCommand = 'MAIL FROM';
     if (Buffer.isBuffer(message)) return this.#transaction(envelope, message).catch((err: unknown) => this.#failedOrCalledOff(err));
     const body = new PassThrough();
@@ -415,6 +421,8 @@ export class SmtpSession {
     if (this.#ended) return;
     this.#replyTimer = setTimeout(() => {
       this.#replyTimedOut = true;
+      // Read before close() drops them: bytes the socket still holds were never written.
+      this.#messageStuck = this.#messageSent && ((this.smtp as unknown as { _socket?: net.Socket })._socket?.writableLength ?? 0) > 0;
       this.smtp.close();
     }, this.replyTimeoutMs);
   }
@@ -450,7 +458,9 @@ export class SmtpSession {
   #failure(err: unknown): SmtpDeliveryError {
     if (typeof err === 'object' && err !== null) {
       if (this.#challenge) Object.assign(err, { challenge: this.#challenge });
-      if (this.#messageWhole) Object.assign(err, { messageWhole: true });
+      // Its 354 heard and its final "." not written (not reached, or behind bytes the server stopped reading): the message was still going out.
+      if (this.#messageWhole && !this.#messageStuck) Object.assign(err, { messageWhole: true });
+      else if (this.#messageSent) Object.assign(err, { messagePartial: true });
       // STARTTLS offered on a connection still plain: the settings' choice (a required one is upgraded). Not
       // on one already secure, whose server lists it again.
       if (this.#signInSkipped) Object.assign(err, { signInSkipped: true, tlsDeclined: !this.smtp.secure && this.#said().starttls });

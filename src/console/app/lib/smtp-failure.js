@@ -49,8 +49,9 @@ function whatFailed(stage, code, message) {
   if (stage === 'connect' && /could not resolve/i.test(message) && /likely transient|EAI_AGAIN|ETIMEOUT|ESERVFAIL/.test(message)) return 'dnsTemporary';
   // Silent after the whole message (classify.ts names its final "."): it may have been taken, so "try again" may send it twice.
   if (!replied && /timed out .*waiting for the server's answer to the message's final "\."/.test(message)) return 'messageUnanswered';
-  // Greeted, then silent under a command or in the handshake STARTTLS agreed to (classify.ts names it): the host and port are right.
-  if (!replied && /timed out .*(waiting for the server's answer to|agreed to STARTTLS)/i.test(message)) return 'stoppedAnswering';
+  // Greeted, then silent under a command, or no longer reading the message, or in the handshake STARTTLS agreed to (classify.ts names it): the host and port are right.
+  if (!replied && /timed out .*(waiting for the server's answer to|waiting for the server to read|agreed to STARTTLS)/i.test(message))
+    return 'stoppedAnswering';
   if (!replied && /timed out|timeout|ETIMEDOUT/i.test(message)) return 'timeout';
   if (/WRONG_VERSION_NUMBER|wrong version number|packet length too long|expects implicit TLS/i.test(message)) return 'tlsMode';
   // A hang-up once the connection was set up refused nothing: it is no verdict on the sender, recipient or
